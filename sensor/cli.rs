@@ -1,0 +1,203 @@
+//! Command-line interface.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use connscope::conn::service::{Service, ServiceSet};
+use connscope::conn::site::{LocalNets, Subnet};
+use connscope::conn::{ConnConfig, PortSet, BARE_UDP_SERVER_PORTS};
+use connscope::engine::EngineConfig;
+use connscope::output::conn_log::ConnLogOptions;
+use connscope::output::{LogFormat, TimeFormat, WriterOptions};
+use std::path::PathBuf;
+
+/// connscope: capture-to-conn.log network sensor with Zeek's semantics.
+#[derive(Parser, Debug)]
+#[command(name = "connscope", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read a pcap or pcapng file and write Zeek logs (conn.log, weird.log).
+    Read(ReadArgs),
+}
+
+/// Zeek script mode.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Mode {
+    /// All of Zeek's base scripts: every analyzer and its likely server ports.
+    Default,
+    /// `zeek -b`: no application analyzers unless named with --analyzers.
+    Bare,
+}
+
+/// Log format.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Zeek JSON lines.
+    Json,
+    /// Zeek TSV (zeek-cut compatible).
+    Tsv,
+}
+
+/// JSON time format.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum JsonTime {
+    /// Epoch seconds (Zeek's default).
+    Epoch,
+    /// ISO 8601 UTC.
+    Iso8601,
+}
+
+/// `connscope read` options.
+#[derive(Args, Debug)]
+pub struct ReadArgs {
+    /// Capture file to read (pcap or pcapng).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: PathBuf,
+    /// Directory for the logs (default: the current directory, as Zeek does).
+    #[arg(short = 'w', long = "log-dir", value_name = "LOGDIR", env = "CONNSCOPE_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// How JSON writes `ts`.
+    #[arg(long, value_enum, default_value = "epoch")]
+    pub json_timestamps: JsonTime,
+    /// Zeek script mode (decides the analyzers and likely server ports).
+    #[arg(long, value_enum, default_value = "default")]
+    pub mode: Mode,
+    /// Analyzers to load (comma-separated names such as http,dns,ssl); replaces the mode's set.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub analyzers: Option<Vec<String>>,
+    /// Likely server ports (e.g. 80/tcp,53/udp); replaces the mode's set.
+    #[arg(long, value_delimiter = ',', value_name = "PORTS")]
+    pub likely_server_ports: Option<Vec<String>>,
+    /// Add likely server ports to the mode's set.
+    #[arg(long, value_delimiter = ',', value_name = "PORTS")]
+    pub add_server_ports: Vec<String>,
+    /// Do not validate IP/TCP/UDP/ICMP checksums (Zeek's -C).
+    #[arg(short = 'C', long)]
+    pub ignore_checksums: bool,
+    /// Local networks added to Zeek's default private address space (CIDR list).
+    #[arg(long, value_delimiter = ',', value_name = "CIDRS")]
+    pub local_nets: Vec<String>,
+    /// Do not treat the private address space as local.
+    #[arg(long)]
+    pub no_private_local: bool,
+    /// Report content gaps for partial connections (Zeek's report_gaps_for_partial).
+    #[arg(long)]
+    pub report_gaps_for_partial: bool,
+    /// Seed for uids (same input and seed give the same uids).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Add the community_id column (Community ID v1, this seed).
+    #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "0")]
+    pub community_id: Option<u16>,
+    /// Add the vlan and inner_vlan columns.
+    #[arg(long)]
+    pub vlan_fields: bool,
+    /// Add the orig_l2_addr and resp_l2_addr columns.
+    #[arg(long)]
+    pub mac_fields: bool,
+    /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
+    #[arg(long, default_value_t = 0)]
+    pub max_conns: usize,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn parse_port(s: &str) -> Result<(u16, bool)> {
+    let s = s.trim();
+    let (num, proto) = s.split_once('/').with_context(|| format!("port {s:?} needs /tcp or /udp"))?;
+    let n: u16 = num.parse().with_context(|| format!("bad port number in {s:?}"))?;
+    match proto {
+        "tcp" => Ok((n, true)),
+        "udp" => Ok((n, false)),
+        _ => bail!("port {s:?}: protocol must be tcp or udp"),
+    }
+}
+
+impl ReadArgs {
+    /// Builds engine and writer settings.
+    pub fn settings(&self) -> Result<(EngineConfig, WriterOptions, ConnLogOptions)> {
+        let mut conn = match self.mode {
+            Mode::Default => ConnConfig::zeek_default(),
+            Mode::Bare => ConnConfig::zeek_bare(),
+        };
+        if let Some(list) = &self.analyzers {
+            let mut set = ServiceSet::none();
+            for name in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+                match Service::from_name(name) {
+                    Some(s) => set.insert(s),
+                    None => bail!("unknown analyzer {name:?}"),
+                }
+            }
+            conn.analyzers = set;
+        }
+        if let Some(list) = &self.likely_server_ports {
+            conn.tcp_server_ports = PortSet::default();
+            conn.udp_server_ports = PortSet::default();
+            // The tunnel ports are registered by packet analyzers in every mode.
+            for p in BARE_UDP_SERVER_PORTS {
+                conn.udp_server_ports.insert(*p);
+            }
+            for p in list.iter().filter(|s| !s.trim().is_empty()) {
+                let (n, tcp) = parse_port(p)?;
+                if tcp {
+                    conn.tcp_server_ports.insert(n);
+                } else {
+                    conn.udp_server_ports.insert(n);
+                }
+            }
+        }
+        for p in &self.add_server_ports {
+            let (n, tcp) = parse_port(p)?;
+            if tcp {
+                conn.tcp_server_ports.insert(n);
+            } else {
+                conn.udp_server_ports.insert(n);
+            }
+        }
+        conn.ignore_checksums = self.ignore_checksums;
+        conn.report_gaps_for_partial = self.report_gaps_for_partial;
+        let mut nets = if self.no_private_local {
+            LocalNets::empty()
+        } else {
+            LocalNets::zeek_default()
+        };
+        for n in &self.local_nets {
+            let s: Subnet = n.parse().map_err(|e: String| anyhow::anyhow!("--local-nets: {e}"))?;
+            nets.add(s);
+        }
+        conn.local_nets = nets;
+        conn.seed = self.seed;
+        conn.community_id_seed = self.community_id;
+        let cfg = EngineConfig {
+            conn,
+            max_conns: self.max_conns,
+            ..EngineConfig::default()
+        };
+        let w = WriterOptions {
+            format: match self.format {
+                Format::Json => LogFormat::Json,
+                Format::Tsv => LogFormat::Tsv,
+            },
+            time_format: match self.json_timestamps {
+                JsonTime::Epoch => TimeFormat::Epoch,
+                JsonTime::Iso8601 => TimeFormat::Iso8601,
+            },
+        };
+        let c = ConnLogOptions {
+            community_id: self.community_id.is_some(),
+            vlan: self.vlan_fields,
+            l2_addrs: self.mac_fields,
+        };
+        Ok((cfg, w, c))
+    }
+}

@@ -1,0 +1,57 @@
+//! Packet sources.
+//!
+//! Owns reading packets from the outside world: capture files (pcap and pcapng,
+//! read by our own parser so errors can name the byte offset) and, later, live
+//! interfaces. A source hands out one borrowed [`Packet`] at a time; it never
+//! decodes packet contents and never looks at flows.
+
+pub mod file;
+
+use crate::time::Ts;
+
+/// Link-layer header types (the `LINKTYPE_*` values of pcap/pcapng).
+pub mod linktype {
+    /// BSD loopback (`DLT_NULL`): 4-byte address family in host byte order.
+    pub const NULL: u32 = 0;
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: u32 = 1;
+    /// PPP (RFC 1661 framing with protocol field).
+    pub const PPP: u32 = 9;
+    /// FDDI.
+    pub const FDDI: u32 = 10;
+    /// Raw IP (the OpenBSD/DLT_RAW value 12 and 14 also map here).
+    pub const RAW: u32 = 101;
+    /// PPP in HDLC-like framing.
+    pub const PPP_HDLC: u32 = 50;
+    /// PPP over serial with HDLC framing (Cisco).
+    pub const C_HDLC: u32 = 104;
+    /// IEEE 802.11 without radio header.
+    pub const IEEE802_11: u32 = 105;
+    /// OpenBSD loopback (`DLT_LOOP`): 4-byte address family, network order.
+    pub const LOOP: u32 = 108;
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: u32 = 113;
+    /// IEEE 802.11 with radiotap header.
+    pub const IEEE802_11_RADIOTAP: u32 = 127;
+    /// Raw IPv4.
+    pub const IPV4: u32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: u32 = 229;
+    /// Linux netfilter NFLOG.
+    pub const NFLOG: u32 = 239;
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+/// One captured packet, borrowed from the source's buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// Capture timestamp (network time).
+    pub ts: Ts,
+    /// Length of the packet on the wire (may exceed `data.len()` with a snaplen).
+    pub wire_len: u32,
+    /// Link type of the interface the packet was captured on.
+    pub linktype: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}

@@ -1,0 +1,120 @@
+//! The `history` string and its once-only and logarithmic rules
+//! (Zeek's `Session::CheckHistory`, `Connection::ScaledHistoryEntry`).
+
+/// History letters in order, with the "seen once" mask.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    letters: Vec<u8>,
+    seen: u32,
+}
+
+/// A once-only history bit (originator side; the responder side is `<< 16`).
+pub mod bit {
+    /// A SYN (`S`/`H`).
+    pub const SYN: u32 = 0x1;
+    /// A FIN.
+    pub const FIN: u32 = 0x2;
+    /// A RST.
+    pub const RST: u32 = 0x4;
+    /// A FIN+RST (`I`).
+    pub const FIN_RST: u32 = 0x8;
+    /// A pure ACK.
+    pub const ACK: u32 = 0x10;
+    /// Payload.
+    pub const DATA: u32 = 0x20;
+    /// Several of SYN/FIN/RST (`Q`).
+    pub const MULTI_FLAG: u32 = 0x40;
+    /// UDP payload, originator (`D`).
+    pub const UDP_ORIG_DATA: u32 = 0x1;
+    /// UDP payload, responder (`d`).
+    pub const UDP_RESP_DATA: u32 = 0x2;
+    /// Analysis limit (`X`), either side.
+    pub const LIMIT: u32 = 0x8000;
+}
+
+impl History {
+    /// An empty history.
+    pub fn new() -> Self {
+        History {
+            letters: Vec::with_capacity(16),
+            seen: 0,
+        }
+    }
+
+    /// Appends `c` unconditionally.
+    pub fn add(&mut self, c: u8) {
+        self.letters.push(c);
+    }
+
+    /// Adds `c` if `mask` was not seen before. Returns true when it had been
+    /// seen already (Zeek's `CheckHistory` convention).
+    pub fn check(&mut self, mask: u32, c: u8) -> bool {
+        if self.seen & mask == 0 {
+            self.seen |= mask;
+            self.add(c);
+            false
+        } else {
+            true
+        }
+    }
+
+    /// The letters.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.letters
+    }
+
+    /// Replaces the letters (keeps the seen mask).
+    pub fn set(&mut self, s: &[u8]) {
+        self.letters.clear();
+        self.letters.extend_from_slice(s);
+    }
+}
+
+/// A logarithmic counter: the letter is added at the 1st, 10th, 100th, ... event.
+#[derive(Clone, Copy, Debug)]
+pub struct Scaled {
+    count: u32,
+    threshold: u32,
+}
+
+impl Default for Scaled {
+    fn default() -> Self {
+        Scaled {
+            count: 0,
+            threshold: 1,
+        }
+    }
+}
+
+impl Scaled {
+    /// Counts one event; true when the letter must be added now.
+    pub fn hit(&mut self) -> bool {
+        self.count = self.count.wrapping_add(1);
+        if self.count == self.threshold {
+            match self.threshold.checked_mul(10) {
+                Some(t) => self.threshold = t,
+                None => self.count = 0,
+            }
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_only_and_scaled() {
+        let mut h = History::new();
+        assert!(!h.check(bit::DATA, b'D'));
+        assert!(h.check(bit::DATA, b'D'));
+        assert!(!h.check(bit::DATA << 16, b'd'));
+        assert_eq!(h.as_bytes(), b"Dd");
+        let mut s = Scaled::default();
+        let hits: Vec<u32> = (1..=1000).filter(|_| s.hit()).collect();
+        assert_eq!(hits.len(), 4); // 1st, 10th, 100th, 1000th
+    }
+}

@@ -1,0 +1,322 @@
+//! Bounded IP fragment reassembly.
+//!
+//! Owns datagrams under reassembly, keyed by (source, destination, IP id,
+//! version). Limits: concurrent reassemblies, bytes buffered overall, and a
+//! timeout on network time (Zeek's `frag_timeout`). When a datagram completes,
+//! [`Reassembler::add`] returns the whole datagram as a fresh IP packet (header
+//! rebuilt, no longer a fragment), to be parsed again by [`super::ip::parse`].
+//! Fragments over a limit are dropped and counted.
+
+use super::ip::IpPacket;
+use super::{fold, ones_sum, Addr, Weird};
+use crate::time::Ts;
+use std::collections::HashMap;
+
+/// Limits for reassembly.
+#[derive(Clone, Copy, Debug)]
+pub struct FragLimits {
+    /// Maximum datagrams under reassembly at once.
+    pub max_datagrams: usize,
+    /// Maximum bytes buffered over all datagrams.
+    pub max_bytes: usize,
+    /// Seconds after the first fragment before a datagram is abandoned.
+    pub timeout_secs: i64,
+}
+
+impl Default for FragLimits {
+    fn default() -> Self {
+        FragLimits {
+            max_datagrams: 8192,
+            max_bytes: 64 << 20,
+            timeout_secs: 300,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    src: Addr,
+    dst: Addr,
+    id: u32,
+    v6: bool,
+}
+
+struct Datagram {
+    first_ts: Ts,
+    /// Header of the first fragment (offset 0), unfragmentable part only.
+    header: Vec<u8>,
+    /// IPv6: offset in `header` of the byte holding the next-header value to patch.
+    v6_next_byte: usize,
+    /// Transport protocol (from the fragment header / IPv4 header).
+    proto: u8,
+    data: Vec<u8>,
+    /// Covered byte ranges, sorted and merged.
+    have: Vec<(u32, u32)>,
+    /// Total data length once the last fragment is seen.
+    total: Option<u32>,
+}
+
+/// The reassembly pool.
+pub struct Reassembler {
+    limits: FragLimits,
+    pending: HashMap<Key, Datagram>,
+    bytes: usize,
+    out: Vec<u8>,
+    /// Fragments dropped because a limit was reached.
+    pub dropped: u64,
+    /// Datagrams abandoned after the timeout.
+    pub timed_out: u64,
+}
+
+impl Reassembler {
+    /// A pool with the given limits.
+    pub fn new(limits: FragLimits) -> Self {
+        Reassembler {
+            limits,
+            pending: HashMap::new(),
+            bytes: 0,
+            out: Vec::new(),
+            dropped: 0,
+            timed_out: 0,
+        }
+    }
+
+    /// Datagrams currently under reassembly.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Drops datagrams older than the timeout at time `now`.
+    pub fn expire(&mut self, now: Ts) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let limit = self.limits.timeout_secs;
+        let before = self.pending.len();
+        let mut freed = 0;
+        self.pending.retain(|_, d| {
+            let keep = now < d.first_ts.plus_secs(limit);
+            if !keep {
+                freed += d.data.len();
+            }
+            keep
+        });
+        self.bytes -= freed;
+        self.timed_out += (before - self.pending.len()) as u64;
+    }
+
+    /// Adds a fragment (which must be fully captured). Returns the complete
+    /// datagram as IP packet bytes when this fragment completes it.
+    pub fn add(&mut self, now: Ts, ip: &IpPacket<'_>) -> Result<Option<&[u8]>, Weird> {
+        let Some(fi) = ip.frag else { return Ok(None) };
+        let key = Key {
+            src: ip.src,
+            dst: ip.dst,
+            id: fi.id,
+            v6: ip.is_v6,
+        };
+        let start = fi.offset;
+        let len = ip.payload.len() as u32;
+        let end = start.saturating_add(len);
+        if end > 65535 + 8 {
+            return Err(Weird::FragmentLimit);
+        }
+        if !self.pending.contains_key(&key) {
+            if self.pending.len() >= self.limits.max_datagrams {
+                self.dropped += 1;
+                return Err(Weird::FragmentLimit);
+            }
+            self.pending.insert(
+                key,
+                Datagram {
+                    first_ts: now,
+                    header: Vec::new(),
+                    v6_next_byte: 0,
+                    proto: ip.proto,
+                    data: Vec::new(),
+                    have: Vec::new(),
+                    total: None,
+                },
+            );
+        }
+        let grow = {
+            let d = &self.pending[&key];
+            (end as usize).saturating_sub(d.data.len())
+        };
+        if self.bytes + grow > self.limits.max_bytes {
+            self.dropped += 1;
+            return Err(Weird::FragmentLimit);
+        }
+        let Some(d) = self.pending.get_mut(&key) else {
+            return Ok(None);
+        };
+        if d.data.len() < end as usize {
+            d.data.resize(end as usize, 0);
+            self.bytes += grow;
+        }
+        d.data[start as usize..end as usize].copy_from_slice(ip.payload);
+        if start == 0 {
+            if ip.is_v6 {
+                // Unfragmentable part: everything before the fragment header.
+                let fo = ip.v6_frag_next_off;
+                d.header.clear();
+                d.header.extend_from_slice(&ip.header[..fo.min(ip.header.len())]);
+                d.v6_next_byte = v6_next_header_byte(&d.header);
+            } else {
+                d.header.clear();
+                d.header.extend_from_slice(ip.header);
+            }
+            d.proto = ip.proto;
+        }
+        if !fi.more {
+            d.total = Some(end);
+        }
+        insert_range(&mut d.have, start, end);
+        let complete = match d.total {
+            Some(t) => d.have.len() == 1 && d.have[0] == (0, t) && !d.header.is_empty(),
+            None => false,
+        };
+        if !complete {
+            return Ok(None);
+        }
+        let Some(d) = self.pending.remove(&key) else {
+            return Ok(None);
+        };
+        self.bytes -= d.data.len();
+        let total = d.total.unwrap_or(0) as usize;
+        self.out.clear();
+        self.out.extend_from_slice(&d.header);
+        if key.v6 {
+            let plen = (d.header.len() - 40 + total) as u16;
+            self.out[4..6].copy_from_slice(&plen.to_be_bytes());
+            if d.v6_next_byte < self.out.len() {
+                self.out[d.v6_next_byte] = d.proto;
+            }
+        } else {
+            let tl = (d.header.len() + total).min(65535) as u16;
+            self.out[2..4].copy_from_slice(&tl.to_be_bytes());
+            self.out[6] = 0;
+            self.out[7] = 0;
+            self.out[10] = 0;
+            self.out[11] = 0;
+            let c = !fold(ones_sum(&self.out[..d.header.len()], 0));
+            self.out[10..12].copy_from_slice(&c.to_be_bytes());
+        }
+        self.out.extend_from_slice(&d.data[..total]);
+        Ok(Some(&self.out))
+    }
+}
+
+/// In an IPv6 header chain (fixed header + extension headers, without the
+/// fragment header), the offset of the next-header byte that named the fragment header.
+fn v6_next_header_byte(h: &[u8]) -> usize {
+    let mut pos = 6; // fixed header's next-header field
+    let mut next = h.get(6).copied().unwrap_or(44);
+    let mut off = 40;
+    while off < h.len() && next != 44 {
+        pos = off;
+        next = h[off];
+        let len = if h.get(pos).is_some() && next == 51 {
+            (h.get(off + 1).copied().unwrap_or(0) as usize + 2) * 4
+        } else {
+            (h.get(off + 1).copied().unwrap_or(0) as usize + 1) * 8
+        };
+        off += len;
+    }
+    pos
+}
+
+fn insert_range(have: &mut Vec<(u32, u32)>, start: u32, end: u32) {
+    if start >= end {
+        return;
+    }
+    have.push((start, end));
+    have.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(have.len());
+    for &(s, e) in have.iter() {
+        if let Some(last) = merged.last_mut() {
+            if s <= last.1 {
+                last.1 = last.1.max(e);
+                continue;
+            }
+        }
+        merged.push((s, e));
+    }
+    *have = merged;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ip;
+    use super::*;
+
+    fn frag(id: u16, off: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+        let total = 20 + payload.len();
+        let ff = (off / 8) | if more { 0x2000 } else { 0 };
+        let mut v = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            (id >> 8) as u8,
+            id as u8,
+            (ff >> 8) as u8,
+            ff as u8,
+            64,
+            17,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            2,
+        ];
+        let c = !fold(ones_sum(&v, 0));
+        v[10..12].copy_from_slice(&c.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn reassembles_out_of_order_fragments() {
+        let data: Vec<u8> = (0..40u8).collect();
+        let mut r = Reassembler::new(FragLimits::default());
+        let f2 = frag(7, 16, true, &data[16..32]);
+        let f3 = frag(7, 32, false, &data[32..]);
+        let f1 = frag(7, 0, true, &data[..16]);
+        for f in [&f2, &f3] {
+            let p = ip::parse(f, f.len(), false).unwrap();
+            assert!(r.add(Ts(0), &p).unwrap().is_none());
+        }
+        let p = ip::parse(&f1, f1.len(), false).unwrap();
+        let whole = r.add(Ts(1), &p).unwrap().unwrap().to_vec();
+        let ip = ip::parse(&whole, whole.len(), false).unwrap();
+        assert!(ip.frag.is_none());
+        assert_eq!(ip.total_len, 60);
+        assert_eq!(ip.payload, &data[..]);
+        assert_eq!(r.pending(), 0);
+    }
+
+    #[test]
+    fn limits_and_timeout() {
+        let mut r = Reassembler::new(FragLimits {
+            max_datagrams: 1,
+            max_bytes: 1 << 20,
+            timeout_secs: 5,
+        });
+        let a = frag(1, 0, true, &[0; 16]);
+        let b = frag(2, 0, true, &[0; 16]);
+        let pa = ip::parse(&a, a.len(), false).unwrap();
+        let pb = ip::parse(&b, b.len(), false).unwrap();
+        assert!(r.add(Ts(0), &pa).unwrap().is_none());
+        assert_eq!(r.add(Ts(0), &pb).unwrap_err(), Weird::FragmentLimit);
+        r.expire(Ts(5_000_000_000));
+        assert_eq!(r.pending(), 0);
+        assert_eq!(r.timed_out, 1);
+        assert!(r.add(Ts(6), &pb).unwrap().is_none());
+    }
+}

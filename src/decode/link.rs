@@ -1,0 +1,367 @@
+//! Link layers: from a captured frame to the IP packet inside it.
+//!
+//! Handles Ethernet (with 802.1Q/802.1ad/0x9100 VLAN tags, MPLS, PPPoE,
+//! 802.1ah PBB, VN-Tag, Cisco FabricPath, 802.3 LLC/SNAP), Linux cooked
+//! capture v1/v2, BSD null/loop, raw IP, PPP, FDDI and 802.11 with radiotap.
+//! Non-IP frames (ARP, LLDP, ...) give `Ok(None)`.
+
+use super::{be16, Weird};
+use crate::capture::linktype;
+
+/// The IP packet found inside a frame, with the link-layer context Zeek logs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct L3<'a> {
+    /// The IP packet (captured bytes, starting at the IP header).
+    pub ip: &'a [u8],
+    /// Link-layer bytes before the IP header (to compute the IP wire length).
+    pub link_len: usize,
+    /// Outer 802.1Q VLAN id.
+    pub vlan: Option<u16>,
+    /// Inner VLAN id (QinQ).
+    pub inner_vlan: Option<u16>,
+    /// Source MAC address when the link has one.
+    pub src_mac: Option<[u8; 6]>,
+    /// Destination MAC address when the link has one.
+    pub dst_mac: Option<[u8; 6]>,
+}
+
+/// Strips the link layer of a frame with link type `lt`.
+pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
+    let mut l3 = L3::default();
+    let r = match lt {
+        linktype::ETHERNET => ethernet(frame, 0, &mut l3),
+        linktype::RAW | 12 | 14 | linktype::IPV4 | linktype::IPV6 => ip_by_version(frame, 0),
+        linktype::NULL | linktype::LOOP => {
+            if frame.len() < 4 {
+                return Err(Weird::TruncatedLinkHeader);
+            }
+            let b = [frame[0], frame[1], frame[2], frame[3]];
+            let fam = if lt == linktype::LOOP {
+                u32::from_be_bytes(b)
+            } else {
+                // Host byte order of the capturing machine: accept either.
+                let le = u32::from_le_bytes(b);
+                if le < 256 {
+                    le
+                } else {
+                    u32::from_be_bytes(b)
+                }
+            };
+            match fam {
+                2 | 24 | 28 | 30 => Ok(Some(4)),
+                _ => Ok(None),
+            }
+        }
+        linktype::PPP | linktype::PPP_HDLC | linktype::C_HDLC => ppp_serial(frame),
+        linktype::FDDI => fddi(frame, &mut l3),
+        linktype::LINUX_SLL => {
+            if frame.len() < 16 {
+                return Err(Weird::TruncatedLinkHeader);
+            }
+            let proto = be16(frame, 14);
+            if be16(frame, 4) == 6 {
+                let mut m = [0u8; 6];
+                m.copy_from_slice(&frame[6..12]);
+                // Packet type 4 = sent by us: source address.
+                l3.src_mac = Some(m);
+            }
+            ethertype(frame, 16, proto, &mut l3)
+        }
+        linktype::LINUX_SLL2 => {
+            if frame.len() < 20 {
+                return Err(Weird::TruncatedLinkHeader);
+            }
+            let proto = be16(frame, 0);
+            ethertype(frame, 20, proto, &mut l3)
+        }
+        linktype::IEEE802_11_RADIOTAP => {
+            if frame.len() < 8 {
+                return Err(Weird::TruncatedLinkHeader);
+            }
+            let rlen = u16::from_le_bytes([frame[2], frame[3]]) as usize;
+            if rlen > frame.len() {
+                return Err(Weird::TruncatedLinkHeader);
+            }
+            ieee80211(frame, rlen, &mut l3)
+        }
+        linktype::IEEE802_11 => ieee80211(frame, 0, &mut l3),
+        _ => Err(Weird::UnknownLinkProtocol),
+    };
+    match r? {
+        Some(off) => {
+            l3.ip = frame.get(off..).unwrap_or(&[]);
+            l3.link_len = off;
+            Ok(Some(l3))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Decodes an Ethernet frame starting at `off`; returns the IP offset.
+pub fn ethernet(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
+    let mut off = off;
+    if frame.len() < off + 14 {
+        return Err(Weird::TruncatedLinkHeader);
+    }
+    // Cisco FabricPath: a 16-byte outer header before the real Ethernet frame.
+    if be16(frame, off + 12) == 0x8903 {
+        if frame.len() < off + 16 + 14 {
+            return Err(Weird::TruncatedLinkHeader);
+        }
+        off += 16;
+    }
+    let mut dst = [0u8; 6];
+    let mut src = [0u8; 6];
+    dst.copy_from_slice(&frame[off..off + 6]);
+    src.copy_from_slice(&frame[off + 6..off + 12]);
+    l3.dst_mac = Some(dst);
+    l3.src_mac = Some(src);
+    let t = be16(frame, off + 12);
+    if t <= 1500 {
+        // 802.3 length field: only LLC/SNAP carries an EtherType.
+        if frame.len() < off + 22 {
+            return Err(Weird::TruncatedLinkHeader);
+        }
+        if frame[off + 14] == 0xaa && frame[off + 15] == 0xaa {
+            return ethertype(frame, off + 22, be16(frame, off + 20), l3);
+        }
+        return Ok(None);
+    }
+    ethertype(frame, off + 14, t, l3)
+}
+
+/// Dispatches on an EtherType whose payload starts at `off`.
+pub fn ethertype(
+    frame: &[u8],
+    off: usize,
+    t: u16,
+    l3: &mut L3<'_>,
+) -> Result<Option<usize>, Weird> {
+    let (mut off, mut t) = (off, t);
+    // Bounded: each step consumes at least 2 bytes of a finite frame, but cap anyway.
+    for _ in 0..16 {
+        match t {
+            0x0800 | 0x86dd => return Ok(Some(off)),
+            0x8100 | 0x88a8 | 0x9100 => {
+                if frame.len() < off + 4 {
+                    return Err(Weird::TruncatedVlanHeader);
+                }
+                let id = be16(frame, off) & 0x0fff;
+                if l3.vlan.is_none() {
+                    l3.vlan = Some(id);
+                } else if l3.inner_vlan.is_none() {
+                    l3.inner_vlan = Some(id);
+                }
+                t = be16(frame, off + 2);
+                off += 4;
+            }
+            0x8847 | 0x8848 => {
+                // MPLS: labels until bottom of stack, then IP by version nibble.
+                loop {
+                    if frame.len() < off + 4 {
+                        return Err(Weird::TruncatedMplsHeader);
+                    }
+                    let bos = frame[off + 2] & 0x01 != 0;
+                    off += 4;
+                    if bos {
+                        break;
+                    }
+                }
+                return ip_by_version(frame, off);
+            }
+            0x8864 => {
+                // PPPoE session: 6-byte header then a PPP protocol number.
+                if frame.len() < off + 8 {
+                    return Err(Weird::TruncatedPppoeHeader);
+                }
+                return match be16(frame, off + 6) {
+                    0x0021 | 0x0057 => Ok(Some(off + 8)),
+                    _ => Ok(None),
+                };
+            }
+            0x88e7 => {
+                // 802.1ah PBB: I-TAG (4) + customer MACs (12) + EtherType.
+                if frame.len() < off + 18 {
+                    return Err(Weird::TruncatedLinkHeader);
+                }
+                let mut dst = [0u8; 6];
+                let mut src = [0u8; 6];
+                dst.copy_from_slice(&frame[off + 4..off + 10]);
+                src.copy_from_slice(&frame[off + 10..off + 16]);
+                l3.dst_mac = Some(dst);
+                l3.src_mac = Some(src);
+                t = be16(frame, off + 16);
+                off += 18;
+            }
+            0x8926 => {
+                // VN-Tag: 4-byte tag then EtherType.
+                if frame.len() < off + 6 {
+                    return Err(Weird::TruncatedLinkHeader);
+                }
+                t = be16(frame, off + 4);
+                off += 6;
+            }
+            _ => return Ok(None),
+        }
+    }
+    Err(Weird::UnknownLinkProtocol)
+}
+
+fn ip_by_version(frame: &[u8], off: usize) -> Result<Option<usize>, Weird> {
+    match frame.get(off).map(|b| b >> 4) {
+        Some(4) | Some(6) => Ok(Some(off)),
+        Some(_) => Err(Weird::UnknownIpVersion),
+        None => Err(Weird::TruncatedIp),
+    }
+}
+
+/// PPP with optional HDLC address/control bytes.
+pub fn ppp_serial(frame: &[u8]) -> Result<Option<usize>, Weird> {
+    let mut off = 0;
+    if frame.len() >= 2 && frame[0] == 0xff && frame[1] == 0x03 {
+        off = 2;
+    } else if frame.len() >= 2 && frame[0] == 0x0f {
+        // Cisco HDLC: address, control, EtherType.
+        if frame.len() < 4 {
+            return Err(Weird::TruncatedLinkHeader);
+        }
+        return match be16(frame, 2) {
+            0x0800 | 0x86dd => Ok(Some(4)),
+            _ => Ok(None),
+        };
+    }
+    ppp_protocol(frame, off)
+}
+
+/// A PPP protocol field at `off` (1 or 2 bytes), then IPv4/IPv6.
+pub fn ppp_protocol(frame: &[u8], off: usize) -> Result<Option<usize>, Weird> {
+    let Some(&b0) = frame.get(off) else {
+        return Err(Weird::TruncatedLinkHeader);
+    };
+    // Protocol-field compression: an odd first byte is a 1-byte protocol.
+    let (proto, hlen) = if b0 & 1 == 1 {
+        (b0 as u16, 1)
+    } else {
+        if frame.len() < off + 2 {
+            return Err(Weird::TruncatedLinkHeader);
+        }
+        (be16(frame, off), 2)
+    };
+    match proto {
+        0x0021 | 0x0057 => Ok(Some(off + hlen)),
+        _ => Ok(None),
+    }
+}
+
+fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
+    // Frame control (1), destination (6), source (6), then LLC/SNAP (8).
+    if frame.len() < 21 {
+        return Err(Weird::TruncatedLinkHeader);
+    }
+    let mut dst = [0u8; 6];
+    let mut src = [0u8; 6];
+    dst.copy_from_slice(&frame[1..7]);
+    src.copy_from_slice(&frame[7..13]);
+    l3.dst_mac = Some(dst);
+    l3.src_mac = Some(src);
+    if frame[13] != 0xaa || frame[14] != 0xaa {
+        return Ok(None);
+    }
+    let t = be16(frame, 19);
+    ethertype(frame, 21, t, l3)
+}
+
+fn ieee80211(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
+    if frame.len() < off + 24 {
+        return Err(Weird::TruncatedLinkHeader);
+    }
+    let fc0 = frame[off];
+    let fc1 = frame[off + 1];
+    let ftype = (fc0 >> 2) & 0x3;
+    if ftype != 2 {
+        return Ok(None);
+    }
+    // Protected frames cannot be decoded.
+    if fc1 & 0x40 != 0 {
+        return Ok(None);
+    }
+    let subtype = fc0 >> 4;
+    // Null data frames carry nothing.
+    if subtype & 0x4 != 0 {
+        return Ok(None);
+    }
+    let mut hlen = 24;
+    let to_ds = fc1 & 0x1 != 0;
+    let from_ds = fc1 & 0x2 != 0;
+    if to_ds && from_ds {
+        hlen += 6;
+    }
+    if subtype & 0x8 != 0 {
+        hlen += 2; // QoS control
+        if fc1 & 0x80 != 0 {
+            hlen += 4; // HT control
+        }
+    }
+    let mut a = [[0u8; 6]; 3];
+    for (i, m) in a.iter_mut().enumerate() {
+        m.copy_from_slice(&frame[off + 4 + 6 * i..off + 10 + 6 * i]);
+    }
+    let (dst, src) = match (to_ds, from_ds) {
+        (false, false) => (a[0], a[1]),
+        (false, true) => (a[0], a[2]),
+        (true, false) => (a[2], a[1]),
+        (true, true) => (a[2], a[1]),
+    };
+    l3.dst_mac = Some(dst);
+    l3.src_mac = Some(src);
+    let llc = off + hlen;
+    if frame.len() < llc + 8 {
+        return Err(Weird::TruncatedLinkHeader);
+    }
+    if frame[llc] != 0xaa || frame[llc + 1] != 0xaa || frame[llc + 2] != 0x03 {
+        return Ok(None);
+    }
+    let t = be16(frame, llc + 6);
+    ethertype(frame, llc + 8, t, l3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qinq_and_mpls() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0xa8, 0x00, 100, 0x81, 0x00, 0x00, 200, 0x88, 0x47]);
+        f.extend_from_slice(&[0, 0, 0x11, 64]); // one MPLS label, bottom of stack
+        f.extend_from_slice(&[0x45, 0, 0, 20]);
+        let l3 = decode(linktype::ETHERNET, &f).unwrap().unwrap();
+        assert_eq!(l3.vlan, Some(100));
+        assert_eq!(l3.inner_vlan, Some(200));
+        assert_eq!(l3.ip[0], 0x45);
+        assert_eq!(l3.link_len, 26);
+    }
+
+    #[test]
+    fn arp_is_not_ip_and_short_frames_are_weird() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x06, 0, 1]);
+        assert!(decode(linktype::ETHERNET, &f).unwrap().is_none());
+        assert_eq!(
+            decode(linktype::ETHERNET, &f[..10]).unwrap_err(),
+            Weird::TruncatedLinkHeader
+        );
+        assert_eq!(
+            decode(linktype::ETHERNET, &[0u8; 14][..]).unwrap().map(|l| l.link_len),
+            None
+        );
+    }
+
+    #[test]
+    fn null_loopback_either_byte_order() {
+        let f = [2, 0, 0, 0, 0x45, 0];
+        assert_eq!(decode(linktype::NULL, &f).unwrap().unwrap().link_len, 4);
+        let f = [0, 0, 0, 30, 0x60, 0];
+        assert_eq!(decode(linktype::NULL, &f).unwrap().unwrap().link_len, 4);
+    }
+}

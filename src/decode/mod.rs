@@ -1,0 +1,133 @@
+//! Packet decoding: link layers, IP, transports and tunnels.
+//!
+//! Owns turning captured bytes into borrowed views: [`link`] strips link-layer
+//! framing down to an IP packet, [`ip`] validates and slices IPv4/IPv6 (with
+//! extension headers), [`frag`] reassembles IP fragments under hard limits,
+//! [`tunnel`] recognises encapsulations (GRE/ERSPAN/PPTP, VXLAN, Geneve,
+//! Teredo, AYIYA, GTP-U). Every anomaly is a named [`Weird`], as in Zeek's
+//! weird.log. Views check their lengths once; after that no accessor panics.
+//!
+//! Must not: know about connections, read clocks, or allocate per packet
+//! (fragment reassembly is the one bounded exception: it owns buffers for
+//! datagrams under reassembly).
+
+pub mod frag;
+pub mod ip;
+pub mod link;
+pub mod tunnel;
+pub mod weird;
+
+pub use weird::Weird;
+
+/// An IP address stored as 16 bytes (IPv4 as IPv4-mapped IPv6), as Zeek does.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Addr(pub [u8; 16]);
+
+const V4_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+impl Addr {
+    /// From four IPv4 bytes.
+    pub fn v4(b: [u8; 4]) -> Addr {
+        let mut a = [0u8; 16];
+        a[..12].copy_from_slice(&V4_PREFIX);
+        a[12..].copy_from_slice(&b);
+        Addr(a)
+    }
+    /// From a slice of 4 (IPv4) or 16 (IPv6) bytes; other lengths give `::`.
+    pub fn from_slice(b: &[u8]) -> Addr {
+        match b.len() {
+            4 => Addr::v4([b[0], b[1], b[2], b[3]]),
+            16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                Addr(a)
+            }
+            _ => Addr::default(),
+        }
+    }
+    /// Whether this is an IPv4 address.
+    pub fn is_v4(&self) -> bool {
+        self.0[..12] == V4_PREFIX
+    }
+    /// The standard-library form.
+    pub fn to_ip(self) -> std::net::IpAddr {
+        if self.is_v4() {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+                self.0[12], self.0[13], self.0[14], self.0[15],
+            ))
+        } else {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(self.0))
+        }
+    }
+    /// From the standard-library form.
+    pub fn from_ip(ip: std::net::IpAddr) -> Addr {
+        match ip {
+            std::net::IpAddr::V4(v) => Addr::v4(v.octets()),
+            std::net::IpAddr::V6(v) => Addr(v.octets()),
+        }
+    }
+    /// The IPv4 broadcast address 255.255.255.255.
+    pub fn is_v4_broadcast(&self) -> bool {
+        self.is_v4() && self.0[12..] == [255, 255, 255, 255]
+    }
+    /// IPv4 224/4 or IPv6 ff00::/8.
+    pub fn is_multicast(&self) -> bool {
+        if self.is_v4() {
+            self.0[12] & 0xf0 == 0xe0
+        } else {
+            self.0[0] == 0xff
+        }
+    }
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.to_ip(), f)
+    }
+}
+
+impl std::fmt::Debug for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Reads a big-endian u16 at `off`; 0 when out of range (callers check lengths first).
+#[inline]
+pub(crate) fn be16(b: &[u8], off: usize) -> u16 {
+    match b.get(off..off + 2) {
+        Some(s) => u16::from_be_bytes([s[0], s[1]]),
+        None => 0,
+    }
+}
+
+/// Reads a big-endian u32 at `off`; 0 when out of range.
+#[inline]
+pub(crate) fn be32(b: &[u8], off: usize) -> u32 {
+    match b.get(off..off + 4) {
+        Some(s) => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
+        None => 0,
+    }
+}
+
+/// One's-complement sum of `data` (16-bit big-endian words, odd byte padded), unfolded.
+#[inline]
+pub fn ones_sum(data: &[u8], mut acc: u64) -> u64 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u16::from_be_bytes([c[0], c[1]]) as u64;
+    }
+    if let [b] = chunks.remainder() {
+        acc += (*b as u64) << 8;
+    }
+    acc
+}
+
+/// Folds a one's-complement sum to 16 bits.
+#[inline]
+pub fn fold(mut acc: u64) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}

@@ -1,0 +1,107 @@
+//! Named decode anomalies (Zeek's weird names where Zeek has one).
+
+/// A decode anomaly. The name is what weird.log shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Weird {
+    /// Link layer shorter than its header.
+    TruncatedLinkHeader,
+    /// Ethernet type / protocol we do not decode (not IP).
+    UnknownLinkProtocol,
+    /// A VLAN header cut short.
+    TruncatedVlanHeader,
+    /// MPLS label stack cut short.
+    TruncatedMplsHeader,
+    /// PPPoE header cut short.
+    TruncatedPppoeHeader,
+    /// Fewer bytes than an IP header.
+    TruncatedIp,
+    /// IP version other than 4 or 6.
+    UnknownIpVersion,
+    /// IP total length exceeds the wire length.
+    TruncatedIpLen,
+    /// IP header length larger than total length.
+    InvalidIpHeaderSize,
+    /// IP header runs past the captured bytes.
+    InternallyTruncatedHeader,
+    /// IPv4 header length below 20.
+    Ipv4MinHeaderSize,
+    /// IPv4 total length 0 (segmentation offload).
+    IpHdrLenZero,
+    /// Bad IPv4 header checksum.
+    BadIpChecksum,
+    /// A fragment not fully captured.
+    IncompletelyCapturedFragment,
+    /// Fragment reassembly limits reached; the fragment was dropped.
+    FragmentLimit,
+    /// Overlapping fragments with different contents.
+    FragmentInconsistentOverlap,
+    /// IPv6 extension header chain cut short.
+    TruncatedIpv6Ext,
+    /// IPv6 next header "none".
+    Ipv6NoNext,
+    /// Transport header cut short.
+    TruncatedHeader,
+    /// TCP data offset below 20 or beyond the segment.
+    BadTcpHeaderLen,
+    /// UDP length field inconsistent with the IP payload.
+    BadUdpLength,
+    /// TCP checksum wrong.
+    BadTcpChecksum,
+    /// UDP checksum wrong.
+    BadUdpChecksum,
+    /// ICMP checksum wrong.
+    BadIcmpChecksum,
+    /// GRE version or flags we do not decode.
+    UnknownGreVersion,
+    /// GRE protocol we do not decode.
+    UnknownGreProtocol,
+    /// Truncated GRE header.
+    TruncatedGre,
+    /// Tunnels nested deeper than the limit.
+    ExceededTunnelMaxDepth,
+    /// Truncated VXLAN/Geneve/GTP/AYIYA/Teredo header.
+    TruncatedTunnelHeader,
+    /// An encapsulated packet that is not valid IP.
+    InvalidInnerIp,
+    /// 802.11 frame we do not decode (management, control, protected).
+    Ieee80211NotData,
+}
+
+impl Weird {
+    /// The weird.log name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Weird::TruncatedLinkHeader => "truncated_link_header",
+            Weird::UnknownLinkProtocol => "unknown_link_protocol",
+            Weird::TruncatedVlanHeader => "truncated_VLAN_header",
+            Weird::TruncatedMplsHeader => "truncated_link_header",
+            Weird::TruncatedPppoeHeader => "truncated_PPPoE_header",
+            Weird::TruncatedIp => "truncated_IP",
+            Weird::UnknownIpVersion => "unknown_ip_version",
+            Weird::TruncatedIpLen => "truncated_IP_len",
+            Weird::InvalidIpHeaderSize => "invalid_IP_header_size",
+            Weird::InternallyTruncatedHeader => "internally_truncated_header",
+            Weird::Ipv4MinHeaderSize => "IPv4_min_header_size",
+            Weird::IpHdrLenZero => "ip_hdr_len_zero",
+            Weird::BadIpChecksum => "bad_IP_checksum",
+            Weird::IncompletelyCapturedFragment => "incompletely_captured_fragment",
+            Weird::FragmentLimit => "fragment_limit_reached",
+            Weird::FragmentInconsistentOverlap => "fragment_inconsistency",
+            Weird::TruncatedIpv6Ext => "truncated_IPv6_extension_header",
+            Weird::Ipv6NoNext => "ipv6_no_next",
+            Weird::TruncatedHeader => "truncated_header",
+            Weird::BadTcpHeaderLen => "bad_TCP_header_len",
+            Weird::BadUdpLength => "bad_UDP_length",
+            Weird::BadTcpChecksum => "bad_TCP_checksum",
+            Weird::BadUdpChecksum => "bad_UDP_checksum",
+            Weird::BadIcmpChecksum => "bad_ICMP_checksum",
+            Weird::UnknownGreVersion => "unknown_gre_version",
+            Weird::UnknownGreProtocol => "unknown_gre_protocol",
+            Weird::TruncatedGre => "truncated_GRE",
+            Weird::ExceededTunnelMaxDepth => "exceeded_tunnel_max_depth",
+            Weird::TruncatedTunnelHeader => "truncated_tunnel_header",
+            Weird::InvalidInnerIp => "invalid_inner_IP",
+            Weird::Ieee80211NotData => "802.11_not_data_frame",
+        }
+    }
+}

@@ -1,0 +1,636 @@
+//! The single-shard engine: one packet in, connection records out.
+//!
+//! Owns the per-shard stages in order: link decode → IP (with bounded
+//! fragment reassembly) → tunnels → flow table → connection semantics →
+//! service identification, and hands every removed connection, as a
+//! [`ConnRecord`], to a [`RecordSink`]. Time is the packet time passed in;
+//! timers due at or before a packet run before it (Zeek's rule).
+//!
+//! Must not: know about threads, files or formats (the pipeline and the
+//! writers do), or allocate per packet on the common path.
+
+use crate::capture::Packet;
+use crate::conn::service::{Expect, Service};
+use crate::conn::{Conn, ConnConfig, ConnInit, Encap, Transport, MAX_TUNNEL_DEPTH};
+use crate::decode::frag::{FragLimits, Reassembler};
+use crate::decode::ip::{self, IpPacket, Tcp};
+use crate::decode::link::{self, L3};
+use crate::decode::tunnel::{self, InnerLink, TunnelKind};
+use crate::decode::{Addr, Weird};
+use crate::flow::{FlowKey, FlowTable};
+use crate::output::weird_log::WeirdRecord;
+use crate::record::ConnRecord;
+use crate::conn::uid::Uid;
+use crate::time::Ts;
+use std::collections::HashMap;
+
+/// Where finished records go.
+pub trait RecordSink {
+    /// A connection was removed from the table.
+    fn conn(&mut self, rec: ConnRecord);
+    /// A weird was raised.
+    fn weird(&mut self, w: WeirdRecord);
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Connection semantics.
+    pub conn: ConnConfig,
+    /// Fragment reassembly limits.
+    pub frag: FragLimits,
+    /// Maximum connections in the table (0 = unlimited). When full, the
+    /// least recently created connection is logged early.
+    pub max_conns: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            conn: ConnConfig::zeek_default(),
+            frag: FragLimits::default(),
+            max_conns: 0,
+        }
+    }
+}
+
+/// Counters the engine keeps (for stats.log and the closing summary).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineStats {
+    /// Packets seen.
+    pub packets: u64,
+    /// Bytes seen (wire length).
+    pub bytes: u64,
+    /// Packets that were not IP (ARP, ...).
+    pub non_ip: u64,
+    /// Packets dropped by a decode weird.
+    pub decode_errors: u64,
+    /// Connections created.
+    pub conns_created: u64,
+    /// Connections logged.
+    pub conns_logged: u64,
+    /// Connections evicted early because the table was full.
+    pub conns_evicted: u64,
+}
+
+/// Link-layer context of the outermost packet.
+#[derive(Clone, Copy, Default)]
+struct L2Ctx {
+    vlan: Option<u16>,
+    inner_vlan: Option<u16>,
+    src: Option<[u8; 6]>,
+    dst: Option<[u8; 6]>,
+}
+
+/// Weird sampling (Zeek's `Weird::sampling_threshold` / `sampling_rate`).
+struct WeirdSampler {
+    counts: HashMap<&'static str, u64>,
+}
+
+impl WeirdSampler {
+    fn allow(&mut self, name: &'static str) -> bool {
+        let n = self.counts.entry(name).or_insert(0);
+        *n += 1;
+        *n <= 1000 || *n % 1000 == 0
+    }
+}
+
+/// The engine.
+pub struct Engine<S: RecordSink> {
+    cfg: EngineConfig,
+    table: FlowTable,
+    frag: Reassembler,
+    frag_buf: Vec<u8>,
+    expects: Vec<(Expect, Addr, Addr, Ts)>,
+    weirds: WeirdSampler,
+    sink: S,
+    now: Ts,
+    last_frag_expire: Ts,
+    /// Counters.
+    pub stats: EngineStats,
+}
+
+impl<S: RecordSink> Engine<S> {
+    /// A new engine writing to `sink`.
+    pub fn new(cfg: EngineConfig, sink: S) -> Self {
+        Engine {
+            frag: Reassembler::new(cfg.frag),
+            cfg,
+            table: FlowTable::new(),
+            frag_buf: Vec::new(),
+            expects: Vec::new(),
+            weirds: WeirdSampler {
+                counts: HashMap::new(),
+            },
+            sink,
+            now: Ts(0),
+            last_frag_expire: Ts(0),
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// The sink.
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// Consumes the engine, returning the sink.
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+
+    /// Open connections.
+    pub fn open_conns(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Current network time.
+    pub fn now(&self) -> Ts {
+        self.now
+    }
+
+    /// Processes one packet.
+    pub fn process(&mut self, pkt: &Packet<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.wire_len as u64;
+        let now = if pkt.ts > self.now { pkt.ts } else { self.now };
+        self.advance(now);
+        let ts = pkt.ts;
+        if now.0 - self.last_frag_expire.0 >= crate::time::SEC {
+            self.frag.expire(now);
+            self.last_frag_expire = now;
+        }
+        match link::decode(pkt.linktype, pkt.data) {
+            Ok(Some(l3)) => {
+                let wire = (pkt.wire_len as usize).saturating_sub(l3.link_len);
+                let l2 = l2ctx(&l3);
+                self.process_ip(ts, l3.ip, wire, &Encap::default(), l2, 0);
+            }
+            Ok(None) => self.stats.non_ip += 1,
+            Err(w) => self.weird(ts, w, None),
+        }
+    }
+
+    /// Runs all timers due at or before `now`.
+    pub fn advance(&mut self, now: Ts) {
+        if now > self.now {
+            self.now = now;
+        }
+        while let Some(due) = self.table.next_due(now) {
+            let cfg = &self.cfg.conn;
+            let outcome = match self.table.get(due.slot) {
+                Some((conn, mut timers)) => conn.on_timer(cfg, due.kind, now, &mut timers),
+                None => continue,
+            };
+            if outcome == crate::conn::TimerOutcome::Remove {
+                self.remove(due.slot);
+            }
+        }
+    }
+
+    /// End of input: every open connection is logged, oldest first.
+    pub fn finish(&mut self) {
+        for slot in self.table.slots_by_age() {
+            self.remove(slot);
+        }
+    }
+
+    fn remove(&mut self, slot: u32) {
+        if let Some(conn) = self.table.remove(slot) {
+            self.stats.conns_logged += 1;
+            let rec = ConnRecord::new(conn, &self.cfg.conn);
+            self.sink.conn(rec);
+        }
+    }
+
+    fn weird(&mut self, ts: Ts, w: Weird, conn: Option<&Conn>) {
+        self.stats.decode_errors += conn.is_none() as u64;
+        if !self.weirds.allow(w.name()) {
+            return;
+        }
+        let (uid, id) = match conn {
+            Some(c) => (
+                Some(c.uid.as_str().to_string()),
+                Some((c.orig_h, c.orig_p, c.resp_h, c.resp_p)),
+            ),
+            None => (None, None),
+        };
+        self.sink.weird(WeirdRecord {
+            ts,
+            uid,
+            id,
+            name: w.name(),
+            addl: None,
+        });
+    }
+
+    fn process_ip(&mut self, ts: Ts, data: &[u8], wire: usize, encap: &Encap, l2: L2Ctx, depth: usize) {
+        let ipp = match ip::parse(data, wire, self.cfg.conn.ignore_checksums) {
+            Ok(p) => p,
+            Err(w) => return self.weird(ts, w, None),
+        };
+        if let Some(f) = ipp.frag {
+            if !ipp.fully_captured() {
+                self.weird(ts, Weird::IncompletelyCapturedFragment, None);
+                if f.offset != 0 {
+                    return;
+                }
+                // The first fragment of a header-only trace is analysed as is.
+            } else {
+                let mut buf = std::mem::take(&mut self.frag_buf);
+                let done = match self.frag.add(ts, &ipp) {
+                    Ok(Some(whole)) => {
+                        buf.clear();
+                        buf.extend_from_slice(whole);
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(w) => {
+                        self.weird(ts, w, None);
+                        false
+                    }
+                };
+                if done {
+                    let len = buf.len();
+                    // Reassembled datagrams are already validated: no header checksum check.
+                    if let Ok(whole) = ip::parse(&buf, len, true) {
+                        self.dispatch(ts, &whole, encap, l2, depth, len);
+                    }
+                }
+                self.frag_buf = buf;
+                return;
+            }
+        }
+        let cap = data.len();
+        self.dispatch(ts, &ipp, encap, l2, depth, cap);
+    }
+
+    fn dispatch(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx, depth: usize, _cap: usize) {
+        match ipp.proto {
+            6 => self.tcp(ts, ipp, encap, l2),
+            17 => self.udp(ts, ipp, encap, l2, depth),
+            1 | 58 => self.icmp(ts, ipp, encap, l2),
+            4 | 41 => {
+                // IP-in-IP.
+                self.ip_tunnel(ts, ipp, TunnelKind::Ip, InnerLink::Ip, ipp.payload, encap, l2, depth);
+            }
+            47 => match tunnel::gre(ipp.payload) {
+                Ok(inner) => {
+                    self.ip_tunnel(ts, ipp, TunnelKind::Gre, inner.link, inner.data, encap, l2, depth)
+                }
+                Err(w) => self.weird(ts, w, None),
+            },
+            50 | 135 => {} // ESP (encrypted) and mobility: no connection, as in Zeek.
+            59 => self.weird(ts, Weird::Ipv6NoNext, None),
+            _ => self.other(ts, ipp, encap, l2),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ip_tunnel(
+        &mut self,
+        ts: Ts,
+        outer: &IpPacket<'_>,
+        kind: TunnelKind,
+        link: InnerLink,
+        data: &[u8],
+        encap: &Encap,
+        l2: L2Ctx,
+        depth: usize,
+    ) {
+        if encap.depth as usize >= MAX_TUNNEL_DEPTH {
+            return self.weird(ts, Weird::ExceededTunnelMaxDepth, None);
+        }
+        let uid = Uid::for_ip_tunnel(self.cfg.conn.seed, outer.src, outer.dst);
+        let mut e = *encap;
+        e.push(kind, uid);
+        self.inner(ts, link, data, data.len(), &e, l2, depth + 1);
+    }
+
+    /// Decodes and processes an encapsulated packet.
+    #[allow(clippy::too_many_arguments)]
+    fn inner(&mut self, ts: Ts, link: InnerLink, data: &[u8], wire: usize, encap: &Encap, l2: L2Ctx, depth: usize) {
+        match link {
+            InnerLink::Ethernet => {
+                let mut l3 = L3::default();
+                match link::ethernet(data, 0, &mut l3) {
+                    Ok(Some(off)) => {
+                        let ipd = data.get(off..).unwrap_or(&[]);
+                        self.process_ip(ts, ipd, wire.saturating_sub(off), encap, l2, depth);
+                    }
+                    Ok(None) => {}
+                    Err(w) => self.weird(ts, w, None),
+                }
+            }
+            InnerLink::Ip => self.process_ip(ts, data, wire, encap, l2, depth),
+            InnerLink::IpExact => {
+                // The inner packet must be exactly as long as its IP total length.
+                let total = match data.first().map(|b| b >> 4) {
+                    Some(4) if data.len() >= 20 => crate::decode::be16(data, 2) as usize,
+                    Some(6) if data.len() >= 40 => 40 + crate::decode::be16(data, 4) as usize,
+                    _ => return self.weird(ts, Weird::InvalidInnerIp, None),
+                };
+                if total != data.len() {
+                    return self.weird(ts, Weird::InvalidInnerIp, None);
+                }
+                self.process_ip(ts, data, data.len(), encap, l2, depth)
+            }
+        }
+    }
+
+    /// Finds or creates the connection for a packet; handles tunnel changes.
+    /// Returns its slot and whether the packet is from the originator.
+    #[allow(clippy::too_many_arguments)]
+    fn lookup_or_create(
+        &mut self,
+        ts: Ts,
+        key: FlowKey,
+        init: ConnInit,
+        encap: &Encap,
+        tcp_flags: u8,
+        reuse: &dyn Fn(&Conn) -> bool,
+    ) -> u32 {
+        let mut slot = self.table.lookup(&key);
+        if let Some(s) = slot {
+            let is_reuse = match self.table.get(s) {
+                Some((c, _)) => reuse(c),
+                None => false,
+            };
+            if is_reuse {
+                self.remove(s);
+                slot = None;
+            }
+        }
+        match slot {
+            Some(s) => {
+                let is_orig_guess = match self.table.get(s) {
+                    Some((c, _)) => init.orig.0 == c.orig_h && init.orig.1 == c.orig_p,
+                    None => true,
+                };
+                if let Some((c, _)) = self.table.get(s) {
+                    c.check_encap(&self.cfg.conn, encap, is_orig_guess);
+                }
+                s
+            }
+            None => {
+                if self.cfg.max_conns > 0 && self.table.len() >= self.cfg.max_conns {
+                    if let Some(&oldest) = self.table.slots_by_age().first() {
+                        self.stats.conns_evicted += 1;
+                        self.remove(oldest);
+                    }
+                }
+                let flip = Conn::flip_at_creation(&self.cfg.conn, &init, tcp_flags);
+                let (s, serial) = self.table.reserve();
+                let mut timers = self.table.timers(s, serial);
+                let mut conn = Conn::new(&self.cfg.conn, &init, encap, flip, &mut timers);
+                self.apply_expectation(ts, &mut conn, s, serial);
+                self.table.insert(s, serial, key, conn);
+                self.stats.conns_created += 1;
+                s
+            }
+        }
+    }
+
+    fn apply_expectation(&mut self, ts: Ts, conn: &mut Conn, slot: u32, serial: u64) {
+        if self.expects.is_empty() || conn.transport != Transport::Tcp {
+            return;
+        }
+        self.expects.retain(|e| e.3 > ts);
+        let pos = self.expects.iter().position(|(x, o, r, _)| {
+            let want_resp = x.resp_host.map(Addr::from_ip).unwrap_or(*r);
+            want_resp == conn.resp_h && x.resp_port == conn.resp_p && (*o == conn.orig_h || o.0 == [0; 16])
+        });
+        if pos.is_some() {
+            let mut timers = self.table.timers(slot, serial);
+            conn.confirm(&self.cfg.conn, &mut timers, Service::FtpData);
+        }
+    }
+
+    fn init(ipp: &IpPacket<'_>, ts: Ts, t: Transport, sp: u16, dp: u16, one_way: bool, l2: L2Ctx) -> ConnInit {
+        ConnInit {
+            transport: t,
+            ip_proto: ipp.proto,
+            orig: (ipp.src, sp),
+            resp: (ipp.dst, dp),
+            ts,
+            icmp_one_way: one_way,
+            vlan: l2.vlan,
+            inner_vlan: l2.inner_vlan,
+            l2: (l2.src, l2.dst),
+        }
+    }
+
+    fn tcp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
+        if ipp.payload_len < 20 || ipp.payload.len() < 20 {
+            return self.weird(ts, Weird::TruncatedHeader, None);
+        }
+        let sp = crate::decode::be16(ipp.payload, 0);
+        let dp = crate::decode::be16(ipp.payload, 2);
+        let header = ip::tcp(ipp);
+        let flags = ipp.payload[13];
+        let key = FlowKey::new(ipp.src, sp, ipp.dst, dp, 6, false);
+        let init = Self::init(ipp, ts, Transport::Tcp, sp, dp, false, l2);
+        let reuse = |c: &Conn| match &header {
+            Ok(t) => c.tcp_is_reuse(t),
+            Err(_) => false,
+        };
+        let slot = self.lookup_or_create(ts, key, init, encap, flags, &reuse);
+        let t: Tcp<'_> = match header {
+            Ok(t) => t,
+            Err(w) => {
+                let c = self.table.get(slot).map(|(c, _)| c.clone());
+                return self.weird(ts, w, c.as_ref());
+            }
+        };
+        let cfg = &self.cfg.conn;
+        let Some((conn, mut timers)) = self.table.get(slot) else {
+            return;
+        };
+        if conn.tcp_wants_h_flip(&t) {
+            conn.tcp_h_flip();
+        }
+        let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
+        let new_data = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
+        if new_data {
+            // The analyzers see what was captured of the payload.
+            let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];
+            if let Some(x) = conn.inspect(cfg, &mut timers, is_orig, payload) {
+                let (o, r) = (conn.orig_h, conn.resp_h);
+                self.add_expect(x, o, r, ts);
+            }
+        }
+    }
+
+    fn add_expect(&mut self, x: Expect, conn_orig: Addr, conn_resp: Addr, ts: Ts) {
+        // Data connection originator: this connection's originator (PASV) or responder (PORT).
+        let (orig, resp) = if x.from_conn_orig {
+            (conn_orig, conn_resp)
+        } else {
+            (conn_resp, conn_orig)
+        };
+        if self.expects.len() >= 1024 {
+            self.expects.remove(0);
+        }
+        self.expects.push((x, orig, resp, ts.plus_secs(300)));
+    }
+
+    fn udp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx, depth: usize) {
+        let u = match ip::udp(ipp) {
+            Ok(u) if ipp.payload_len >= 8 => u,
+            _ => return self.weird(ts, Weird::TruncatedHeader, None),
+        };
+        let key = FlowKey::new(ipp.src, u.sport, ipp.dst, u.dport, 17, false);
+        let init = Self::init(ipp, ts, Transport::Udp, u.sport, u.dport, false, l2);
+        let slot = self.lookup_or_create(ts, key, init, encap, 0, &|_| false);
+        let cfg = &self.cfg.conn;
+        let Some((conn, mut timers)) = self.table.get(slot) else {
+            return;
+        };
+        let is_orig = ipp.src == conn.orig_h && u.sport == conn.orig_p;
+        let wire_complete = ipp.fully_captured();
+        if !conn.udp_packet(cfg, ts, is_orig, ipp, u.ulen, u.checksum, wire_complete) {
+            return;
+        }
+        let plen = (ipp.payload_len as usize).saturating_sub(8).min(u.payload.len());
+        let payload = &u.payload[..plen];
+        let resp_p = conn.resp_p;
+        let uid = conn.uid;
+        // Tunnels, chosen by the responder port as Zeek's UDP analyzer does.
+        let mut tunnel: Option<(TunnelKind, tunnel::Inner<'_>)> = None;
+        let mut tunnel_weird = None;
+        match resp_p {
+            4789 => match tunnel::vxlan(payload) {
+                Ok(i) => tunnel = Some((TunnelKind::Vxlan, i)),
+                Err(w) => tunnel_weird = Some(w),
+            },
+            6081 => match tunnel::geneve(payload) {
+                Ok(i) => tunnel = Some((TunnelKind::Geneve, i)),
+                Err(w) => tunnel_weird = Some(w),
+            },
+            2152 | 2123 => match tunnel::gtpv1(payload) {
+                Ok(Some(i)) => tunnel = Some((TunnelKind::Gtpv1, i)),
+                Ok(None) => {}
+                Err(w) => tunnel_weird = Some(w),
+            },
+            5072 => match tunnel::ayiya(payload) {
+                Ok(Some(i)) => tunnel = Some((TunnelKind::Ayiya, i)),
+                Ok(None) => {}
+                Err(w) => tunnel_weird = Some(w),
+            },
+            4754 => {
+                if let Ok(i) = tunnel::gre(payload) {
+                    // GRE over UDP: an IP-level tunnel between the outer addresses.
+                    return self.ip_tunnel(ts, ipp, TunnelKind::Gre, i.link, i.data, encap, l2, depth);
+                }
+            }
+            _ => {}
+        }
+        if tunnel.is_none() && tunnel_weird.is_none() {
+            if let Some(i) = tunnel::teredo(payload) {
+                if resp_p == 3544 || conn.service.services().any(|s| s == Service::Teredo) || teredo_plausible(&i) {
+                    tunnel = Some((TunnelKind::Teredo, i));
+                }
+            }
+        }
+        let expect = if tunnel.is_none() {
+            conn.inspect(cfg, &mut timers, is_orig, payload)
+        } else {
+            None
+        };
+        let (o, r) = (conn.orig_h, conn.resp_h);
+        let weird_conn = tunnel_weird.map(|w| (w, conn.clone()));
+        let mut go = None;
+        let mut too_deep = false;
+        if let Some((kind, inner)) = tunnel {
+            if encap.depth as usize >= MAX_TUNNEL_DEPTH {
+                too_deep = true;
+            } else {
+                let svc = match kind {
+                    TunnelKind::Vxlan => Some(Service::Vxlan),
+                    TunnelKind::Geneve => Some(Service::Geneve),
+                    TunnelKind::Gtpv1 => Some(Service::Gtpv1),
+                    TunnelKind::Ayiya => Some(Service::Ayiya),
+                    TunnelKind::Teredo => {
+                        // Tunnel::delay_teredo_confirmation: confirm once both sides spoke Teredo.
+                        conn.tunnel_dirs |= if is_orig { 1 } else { 2 };
+                        (conn.tunnel_dirs == 3).then_some(Service::Teredo)
+                    }
+                    _ => None,
+                };
+                if let Some(s) = svc {
+                    if !conn.service.services().any(|x| x == s) {
+                        conn.confirm(cfg, &mut timers, s);
+                    }
+                }
+                go = Some((kind, inner));
+            }
+        }
+        if let Some(x) = expect {
+            self.add_expect(x, o, r, ts);
+        }
+        if let Some((w, c)) = weird_conn {
+            self.weird(ts, w, Some(&c));
+        }
+        if too_deep {
+            return self.weird(ts, Weird::ExceededTunnelMaxDepth, None);
+        }
+        let Some((kind, inner)) = go else { return };
+        let mut e = *encap;
+        e.push(kind, uid);
+        // Inner wire length: the outer wire length minus what precedes the inner packet.
+        let consumed_cap = ipp.payload.len() - inner.data.len();
+        let wire = (ipp.payload_len as usize).saturating_sub(consumed_cap);
+        let data = inner.data;
+        self.inner(ts, inner.link, data, wire.max(data.len()), &e, l2, depth + 1);
+    }
+
+    fn icmp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
+        let m = match ip::icmp(ipp) {
+            Ok(m) if ipp.payload_len >= 8 => m,
+            _ => return self.weird(ts, Weird::TruncatedHeader, None),
+        };
+        let (sp, dp, one_way) = if ipp.proto == 58 {
+            crate::conn::icmp::ports_v6(m.icmp_type, m.code)
+        } else {
+            crate::conn::icmp::ports_v4(m.icmp_type, m.code)
+        };
+        let key = FlowKey::new(ipp.src, sp, ipp.dst, dp, ipp.proto, one_way);
+        let init = Self::init(ipp, ts, Transport::Icmp, sp, dp, one_way, l2);
+        let slot = self.lookup_or_create(ts, key, init, encap, 0, &|_| false);
+        let cfg = &self.cfg.conn;
+        if let Some((conn, _)) = self.table.get(slot) {
+            let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
+            conn.icmp_packet(cfg, ts, is_orig, ipp);
+        }
+    }
+
+    fn other(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
+        let key = FlowKey::new(ipp.src, 0, ipp.dst, 0, ipp.proto, false);
+        let init = Self::init(ipp, ts, Transport::Other, 0, 0, false, l2);
+        let slot = self.lookup_or_create(ts, key, init, encap, 0, &|_| false);
+        if let Some((conn, _)) = self.table.get(slot) {
+            let is_orig = ipp.src == conn.orig_h;
+            conn.other_packet(ts, is_orig, ipp);
+        }
+    }
+}
+
+/// Teredo on a non-Teredo port: accept only a plausible inner IPv6 packet
+/// (Zeek's Teredo protocol detection).
+fn teredo_plausible(i: &tunnel::Inner<'_>) -> bool {
+    let ip = i.data;
+    if ip.len() < 40 {
+        return false;
+    }
+    // Next header must be a known transport or extension header.
+    matches!(ip[6], 0 | 6 | 17 | 43 | 44 | 58 | 59 | 60)
+}
+
+fn l2ctx(l3: &L3<'_>) -> L2Ctx {
+    L2Ctx {
+        vlan: l3.vlan,
+        inner_vlan: l3.inner_vlan,
+        src: l3.src_mac,
+        dst: l3.dst_mac,
+    }
+}

@@ -1,0 +1,280 @@
+//! Flow table: canonical keys, the per-shard connection table and its timers.
+//!
+//! Owns where connections live and when their timers fire: a hash map from
+//! [`FlowKey`] to a slot, a slab of [`Conn`]s, and a timer heap on network
+//! time. It never interprets packets; it only stores connections and runs the
+//! timers they ask for, in time order (ties in insertion order), so removal
+//! order is deterministic. One table per shard: no locks.
+
+use crate::conn::{Conn, TimerKind, Timers};
+use crate::decode::Addr;
+use crate::time::Ts;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// A connection key: the 5-tuple in canonical order (both directions map to
+/// the same key), except one-way ICMP messages, which keep their direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Lower endpoint address.
+    pub a: Addr,
+    /// Higher endpoint address.
+    pub b: Addr,
+    /// Port of `a`.
+    pub pa: u16,
+    /// Port of `b`.
+    pub pb: u16,
+    /// IP protocol.
+    pub proto: u8,
+}
+
+impl FlowKey {
+    /// The key of a packet from `src:sp` to `dst:dp`.
+    pub fn new(src: Addr, sp: u16, dst: Addr, dp: u16, proto: u8, one_way: bool) -> FlowKey {
+        if one_way || (src, sp) <= (dst, dp) {
+            FlowKey {
+                a: src,
+                b: dst,
+                pa: sp,
+                pb: dp,
+                proto,
+            }
+        } else {
+            FlowKey {
+                a: dst,
+                b: src,
+                pa: dp,
+                pb: sp,
+                proto,
+            }
+        }
+    }
+
+    /// A direction-independent hash for picking a shard.
+    pub fn shard_hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |b: &[u8]| {
+            for &x in b {
+                h ^= x as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        feed(&self.a.0);
+        feed(&self.b.0);
+        feed(&self.pa.to_be_bytes());
+        feed(&self.pb.to_be_bytes());
+        feed(&[self.proto]);
+        crate::conn::uid::mix(h)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct TimerEntry {
+    at: Ts,
+    order: u64,
+    slot: u32,
+    serial: u64,
+    kind: TimerKind,
+    epoch: u32,
+}
+
+struct Slot {
+    key: FlowKey,
+    serial: u64,
+    conn: Conn,
+}
+
+/// The connection table of one shard.
+pub struct FlowTable {
+    map: HashMap<FlowKey, u32, foldhash::fast::FixedState>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    heap: BinaryHeap<Reverse<TimerEntry>>,
+    order: u64,
+    next_serial: u64,
+}
+
+/// Timer requests of one connection, queued into the table's heap.
+pub struct SlotTimers<'a> {
+    heap: &'a mut BinaryHeap<Reverse<TimerEntry>>,
+    order: &'a mut u64,
+    slot: u32,
+    serial: u64,
+}
+
+impl Timers for SlotTimers<'_> {
+    fn add(&mut self, at: Ts, kind: TimerKind, epoch: u32) {
+        *self.order += 1;
+        self.heap.push(Reverse(TimerEntry {
+            at,
+            order: *self.order,
+            slot: self.slot,
+            serial: self.serial,
+            kind,
+            epoch,
+        }));
+    }
+}
+
+/// A due timer: which connection and what kind.
+#[derive(Clone, Copy, Debug)]
+pub struct DueTimer {
+    /// The slot.
+    pub slot: u32,
+    /// The timer kind.
+    pub kind: TimerKind,
+    /// Its epoch.
+    pub epoch: u32,
+}
+
+impl Default for FlowTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        FlowTable {
+            map: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0x5eed)),
+            slots: Vec::new(),
+            free: Vec::new(),
+            heap: BinaryHeap::new(),
+            order: 0,
+            next_serial: 1,
+        }
+    }
+
+    /// Number of connections.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The slot of a key.
+    pub fn lookup(&self, key: &FlowKey) -> Option<u32> {
+        self.map.get(key).copied()
+    }
+
+    /// Reserves a slot for a new connection; returns it with its timers handle.
+    pub fn reserve(&mut self) -> (u32, u64) {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        (slot, serial)
+    }
+
+    /// A timers handle for a slot (for a connection being created or processed).
+    pub fn timers(&mut self, slot: u32, serial: u64) -> SlotTimers<'_> {
+        SlotTimers {
+            heap: &mut self.heap,
+            order: &mut self.order,
+            slot,
+            serial,
+        }
+    }
+
+    /// Stores a new connection in a reserved slot.
+    pub fn insert(&mut self, slot: u32, serial: u64, key: FlowKey, conn: Conn) {
+        self.map.insert(key, slot);
+        self.slots[slot as usize] = Some(Slot { key, serial, conn });
+    }
+
+    /// The connection in a slot and a timers handle for it.
+    pub fn get(&mut self, slot: u32) -> Option<(&mut Conn, SlotTimers<'_>)> {
+        let s = self.slots.get_mut(slot as usize)?.as_mut()?;
+        Some((
+            &mut s.conn,
+            SlotTimers {
+                heap: &mut self.heap,
+                order: &mut self.order,
+                slot,
+                serial: s.serial,
+            },
+        ))
+    }
+
+    /// Removes a connection.
+    pub fn remove(&mut self, slot: u32) -> Option<Conn> {
+        let s = self.slots.get_mut(slot as usize)?.take()?;
+        if self.map.get(&s.key) == Some(&slot) {
+            self.map.remove(&s.key);
+        }
+        self.free.push(slot);
+        Some(s.conn)
+    }
+
+    /// Pops the next timer due at or before `now` that is still current.
+    pub fn next_due(&mut self, now: Ts) -> Option<DueTimer> {
+        while let Some(Reverse(top)) = self.heap.peek().copied() {
+            if top.at > now {
+                return None;
+            }
+            self.heap.pop();
+            let Some(Some(s)) = self.slots.get(top.slot as usize) else {
+                continue;
+            };
+            if s.serial != top.serial || !s.conn.timer_valid(top.kind, top.epoch) {
+                continue;
+            }
+            return Some(DueTimer {
+                slot: top.slot,
+                kind: top.kind,
+                epoch: top.epoch,
+            });
+        }
+        None
+    }
+
+    /// All occupied slots in creation order (for the final flush).
+    pub fn slots_by_age(&self) -> Vec<u32> {
+        let mut v: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (s.serial, i as u32)))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Pending timer entries (for memory accounting).
+    pub fn timer_count(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn key_is_symmetric(a in any::<[u8; 16]>(), b in any::<[u8; 16]>(), pa in any::<u16>(), pb in any::<u16>(), proto in any::<u8>()) {
+            let (a, b) = (Addr(a), Addr(b));
+            let k1 = FlowKey::new(a, pa, b, pb, proto, false);
+            let k2 = FlowKey::new(b, pb, a, pa, proto, false);
+            prop_assert_eq!(k1, k2);
+            prop_assert_eq!(k1.shard_hash(), k2.shard_hash());
+        }
+    }
+
+    #[test]
+    fn one_way_keys_keep_direction() {
+        let a = Addr::v4([10, 0, 0, 2]);
+        let b = Addr::v4([10, 0, 0, 1]);
+        assert_ne!(FlowKey::new(a, 3, b, 3, 1, true), FlowKey::new(b, 3, a, 3, 1, true));
+    }
+}

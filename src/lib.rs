@@ -1,0 +1,29 @@
+//! connscope: a network sensor library that turns packets into Zeek-exact
+//! connection records.
+//!
+//! Data flows one way through the stages, each a module with one entry point:
+//!
+//! ```text
+//! capture ─► decode ─► flow (table, timers) ─► conn (Zeek semantics) ─► record ─► output
+//! ```
+//!
+//! - [`capture`]: packet sources (pcap/pcapng files; live capture later).
+//! - [`decode`]: link layers, IP, fragments, tunnels — borrowed views, named weirds.
+//! - [`flow`]: canonical flow keys, the per-shard table and its timers.
+//! - [`conn`]: connection state exactly as Zeek's conn.log defines it.
+//! - [`engine`]: one shard's packet path wiring the stages together.
+//! - [`record`]: what a finished connection carries to later stages.
+//! - [`output`]: Zeek TSV and JSON writers.
+//! - [`pipeline`]: reading a capture file through an engine into log files.
+
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod conn;
+pub mod decode;
+pub mod engine;
+pub mod flow;
+pub mod output;
+pub mod pipeline;
+pub mod record;
+pub mod time;

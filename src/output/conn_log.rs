@@ -1,0 +1,274 @@
+//! conn.log: Zeek's field names, order, types and unset/empty conventions
+//! (`scripts/base/protocols/conn/main.zeek`), plus the optional policy-script
+//! columns (`community_id`, `vlan`/`inner_vlan`, `orig_l2_addr`/`resp_l2_addr`).
+
+use super::{json, tsv, TimeFormat};
+use crate::conn::Transport;
+use crate::record::ConnRecord;
+use std::io::Write;
+
+/// Optional conn.log columns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnLogOptions {
+    /// `community_id` (policy/protocols/conn/community-id-logging).
+    pub community_id: bool,
+    /// `vlan`, `inner_vlan` (policy/protocols/conn/vlan-logging).
+    pub vlan: bool,
+    /// `orig_l2_addr`, `resp_l2_addr` (policy/protocols/conn/mac-logging).
+    pub l2_addrs: bool,
+}
+
+const BASE_FIELDS: &[(&str, &str)] = &[
+    ("ts", "time"),
+    ("uid", "string"),
+    ("id.orig_h", "addr"),
+    ("id.orig_p", "port"),
+    ("id.resp_h", "addr"),
+    ("id.resp_p", "port"),
+    ("proto", "enum"),
+    ("service", "string"),
+    ("duration", "interval"),
+    ("orig_bytes", "count"),
+    ("resp_bytes", "count"),
+    ("conn_state", "string"),
+    ("local_orig", "bool"),
+    ("local_resp", "bool"),
+    ("missed_bytes", "count"),
+    ("history", "string"),
+    ("orig_pkts", "count"),
+    ("orig_ip_bytes", "count"),
+    ("resp_pkts", "count"),
+    ("resp_ip_bytes", "count"),
+    ("tunnel_parents", "set[string]"),
+    ("ip_proto", "count"),
+];
+
+/// The `(name, type)` columns for these options.
+pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
+    let mut v = BASE_FIELDS.to_vec();
+    if o.community_id {
+        v.push(("community_id", "string"));
+    }
+    if o.vlan {
+        v.push(("vlan", "int"));
+        v.push(("inner_vlan", "int"));
+    }
+    if o.l2_addrs {
+        v.push(("orig_l2_addr", "string"));
+        v.push(("resp_l2_addr", "string"));
+    }
+    v
+}
+
+fn fmt_mac(m: &[u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+fn service_names(r: &ConnRecord) -> impl Iterator<Item = &'static str> + '_ {
+    r.conn.service.services().map(|s| s.name())
+}
+
+/// Writes one conn.log record as a Zeek JSON object.
+pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: TimeFormat) {
+    let c = &r.conn;
+    let mut first = true;
+    buf.push(b'{');
+    json::key(buf, &mut first, "ts");
+    match tf {
+        TimeFormat::Epoch => json::double(buf, c.start.zeek_f64()),
+        TimeFormat::Iso8601 => json::iso8601(buf, c.start),
+    }
+    json::key(buf, &mut first, "uid");
+    json::string(buf, c.uid.as_str().as_bytes());
+    json::key(buf, &mut first, "id.orig_h");
+    let _ = write!(buf, "\"{}\"", c.orig_h);
+    json::key(buf, &mut first, "id.orig_p");
+    json::uint(buf, c.orig_p as u64);
+    json::key(buf, &mut first, "id.resp_h");
+    let _ = write!(buf, "\"{}\"", c.resp_h);
+    json::key(buf, &mut first, "id.resp_p");
+    json::uint(buf, c.resp_p as u64);
+    json::key(buf, &mut first, "proto");
+    json::string(buf, c.transport.name().as_bytes());
+    let mut svc = service_names(r).peekable();
+    if svc.peek().is_some() {
+        json::key(buf, &mut first, "service");
+        buf.push(b'"');
+        for (i, s) in svc.enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(s.as_bytes());
+        }
+        buf.push(b'"');
+    }
+    let dur = c.last.zeek_f64() - c.start.zeek_f64();
+    if c.last > c.start {
+        let (ob, rb) = c.sizes();
+        json::key(buf, &mut first, "duration");
+        json::double(buf, dur);
+        json::key(buf, &mut first, "orig_bytes");
+        json::uint(buf, ob);
+        json::key(buf, &mut first, "resp_bytes");
+        json::uint(buf, rb);
+    }
+    json::key(buf, &mut first, "conn_state");
+    json::string(buf, c.conn_state().as_bytes());
+    if let Some(l) = r.local_orig {
+        json::key(buf, &mut first, "local_orig");
+        buf.extend_from_slice(if l { b"true" } else { b"false" });
+    }
+    if let Some(l) = r.local_resp {
+        json::key(buf, &mut first, "local_resp");
+        buf.extend_from_slice(if l { b"true" } else { b"false" });
+    }
+    json::key(buf, &mut first, "missed_bytes");
+    json::uint(buf, c.missed_bytes);
+    if !c.history.as_bytes().is_empty() {
+        json::key(buf, &mut first, "history");
+        json::string(buf, c.history.as_bytes());
+    }
+    json::key(buf, &mut first, "orig_pkts");
+    json::uint(buf, c.orig_pkts);
+    json::key(buf, &mut first, "orig_ip_bytes");
+    json::uint(buf, c.orig_ip_bytes);
+    json::key(buf, &mut first, "resp_pkts");
+    json::uint(buf, c.resp_pkts);
+    json::key(buf, &mut first, "resp_ip_bytes");
+    json::uint(buf, c.resp_ip_bytes);
+    let mut tp = c.tunnel_parents().peekable();
+    if tp.peek().is_some() {
+        json::key(buf, &mut first, "tunnel_parents");
+        buf.push(b'[');
+        for (i, u) in tp.enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            json::string(buf, u.as_str().as_bytes());
+        }
+        buf.push(b']');
+    }
+    json::key(buf, &mut first, "ip_proto");
+    json::uint(buf, c.ip_proto as u64);
+    if o.community_id {
+        if let Some(cid) = &r.community_id {
+            json::key(buf, &mut first, "community_id");
+            json::string(buf, cid.as_bytes());
+        }
+    }
+    if o.vlan {
+        if let Some(v) = c.vlan {
+            json::key(buf, &mut first, "vlan");
+            json::uint(buf, v as u64);
+        }
+        if let Some(v) = c.inner_vlan {
+            json::key(buf, &mut first, "inner_vlan");
+            json::uint(buf, v as u64);
+        }
+    }
+    if o.l2_addrs {
+        if let Some(m) = &c.l2.0 {
+            json::key(buf, &mut first, "orig_l2_addr");
+            json::string(buf, fmt_mac(m).as_bytes());
+        }
+        if let Some(m) = &c.l2.1 {
+            json::key(buf, &mut first, "resp_l2_addr");
+            json::string(buf, fmt_mac(m).as_bytes());
+        }
+    }
+    buf.push(b'}');
+}
+
+/// Writes one conn.log record as a Zeek TSV line (no newline).
+pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
+    let c = &r.conn;
+    let t = b'\t';
+    let _ = write!(buf, "{}", crate::time::Secs6(c.start.0));
+    buf.push(t);
+    buf.extend_from_slice(c.uid.as_str().as_bytes());
+    let _ = write!(buf, "\t{}\t{}\t{}\t{}\t", c.orig_h, c.orig_p, c.resp_h, c.resp_p);
+    buf.extend_from_slice(c.transport.name().as_bytes());
+    buf.push(t);
+    let mut any = false;
+    for (i, s) in service_names(r).enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(s.as_bytes());
+        any = true;
+    }
+    if !any {
+        buf.push(b'-');
+    }
+    buf.push(t);
+    if c.last > c.start {
+        let (ob, rb) = c.sizes();
+        let _ = write!(buf, "{}\t{}\t{}\t", crate::time::Secs6(c.last.0 - c.start.0), ob, rb);
+    } else {
+        buf.extend_from_slice(b"-\t-\t-\t");
+    }
+    buf.extend_from_slice(c.conn_state().as_bytes());
+    buf.push(t);
+    for l in [r.local_orig, r.local_resp] {
+        buf.extend_from_slice(match l {
+            Some(true) => b"T",
+            Some(false) => b"F",
+            None => b"-",
+        });
+        buf.push(t);
+    }
+    let _ = write!(buf, "{}\t", c.missed_bytes);
+    if c.history.as_bytes().is_empty() {
+        buf.push(b'-');
+    } else {
+        tsv::string(buf, c.history.as_bytes(), false);
+    }
+    let _ = write!(
+        buf,
+        "\t{}\t{}\t{}\t{}\t",
+        c.orig_pkts, c.orig_ip_bytes, c.resp_pkts, c.resp_ip_bytes
+    );
+    let mut any = false;
+    for (i, u) in c.tunnel_parents().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(u.as_str().as_bytes());
+        any = true;
+    }
+    if !any {
+        buf.push(b'-');
+    }
+    let _ = write!(buf, "\t{}", c.ip_proto);
+    if o.community_id {
+        buf.push(t);
+        match &r.community_id {
+            Some(s) => tsv::string(buf, s.as_bytes(), false),
+            None => buf.push(b'-'),
+        }
+    }
+    if o.vlan {
+        for v in [c.vlan, c.inner_vlan] {
+            buf.push(t);
+            match v {
+                Some(v) => {
+                    let _ = write!(buf, "{v}");
+                }
+                None => buf.push(b'-'),
+            }
+        }
+    }
+    if o.l2_addrs {
+        for m in [&c.l2.0, &c.l2.1] {
+            buf.push(t);
+            match m {
+                Some(m) => buf.extend_from_slice(fmt_mac(m).as_bytes()),
+                None => buf.push(b'-'),
+            }
+        }
+    }
+    let _ = Transport::Tcp;
+}

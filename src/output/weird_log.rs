@@ -1,0 +1,95 @@
+//! weird.log: Zeek's fields (`scripts/base/frameworks/notice/weird.zeek`).
+
+use super::{json, TimeFormat};
+use crate::decode::Addr;
+use crate::time::{Secs6, Ts};
+use std::io::Write;
+
+/// One weird.
+#[derive(Clone, Debug)]
+pub struct WeirdRecord {
+    /// Time.
+    pub ts: Ts,
+    /// Connection uid, if the weird belongs to one.
+    pub uid: Option<String>,
+    /// Connection 4-tuple, if any.
+    pub id: Option<(Addr, u16, Addr, u16)>,
+    /// Weird name.
+    pub name: &'static str,
+    /// Additional information.
+    pub addl: Option<String>,
+}
+
+/// `(name, type)` columns.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("ts", "time"),
+    ("uid", "string"),
+    ("id.orig_h", "addr"),
+    ("id.orig_p", "port"),
+    ("id.resp_h", "addr"),
+    ("id.resp_p", "port"),
+    ("name", "string"),
+    ("addl", "string"),
+    ("notice", "bool"),
+    ("peer", "string"),
+    ("source", "string"),
+];
+
+/// JSON form.
+pub fn write_json(buf: &mut Vec<u8>, w: &WeirdRecord, tf: TimeFormat) {
+    let mut first = true;
+    buf.push(b'{');
+    json::key(buf, &mut first, "ts");
+    match tf {
+        TimeFormat::Epoch => json::double(buf, w.ts.zeek_f64()),
+        TimeFormat::Iso8601 => json::iso8601(buf, w.ts),
+    }
+    if let Some(u) = &w.uid {
+        json::key(buf, &mut first, "uid");
+        json::string(buf, u.as_bytes());
+    }
+    if let Some((a, ap, b, bp)) = &w.id {
+        json::key(buf, &mut first, "id.orig_h");
+        let _ = write!(buf, "\"{a}\"");
+        json::key(buf, &mut first, "id.orig_p");
+        json::uint(buf, *ap as u64);
+        json::key(buf, &mut first, "id.resp_h");
+        let _ = write!(buf, "\"{b}\"");
+        json::key(buf, &mut first, "id.resp_p");
+        json::uint(buf, *bp as u64);
+    }
+    json::key(buf, &mut first, "name");
+    json::string(buf, w.name.as_bytes());
+    if let Some(a) = &w.addl {
+        json::key(buf, &mut first, "addl");
+        json::string(buf, a.as_bytes());
+    }
+    json::key(buf, &mut first, "notice");
+    buf.extend_from_slice(b"false");
+    json::key(buf, &mut first, "peer");
+    json::string(buf, b"connscope");
+    buf.push(b'}');
+}
+
+/// TSV form.
+pub fn write_tsv(buf: &mut Vec<u8>, w: &WeirdRecord) {
+    let _ = write!(buf, "{}\t", Secs6(w.ts.0));
+    match &w.uid {
+        Some(u) => buf.extend_from_slice(u.as_bytes()),
+        None => buf.push(b'-'),
+    }
+    match &w.id {
+        Some((a, ap, b, bp)) => {
+            let _ = write!(buf, "\t{a}\t{ap}\t{b}\t{bp}");
+        }
+        None => buf.extend_from_slice(b"\t-\t-\t-\t-"),
+    }
+    buf.push(b'\t');
+    buf.extend_from_slice(w.name.as_bytes());
+    buf.push(b'\t');
+    match &w.addl {
+        Some(a) => super::tsv::string(buf, a.as_bytes(), false),
+        None => buf.push(b'-'),
+    }
+    buf.extend_from_slice(b"\tF\tconnscope\t-");
+}
