@@ -446,11 +446,8 @@ impl<S: RecordSink> Engine<S> {
         let Some((conn, mut timers)) = self.table.get(slot) else {
             return;
         };
-        if conn.tcp_wants_h_flip(&t) {
-            conn.tcp_h_flip();
-        }
         let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
-        let new_data = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
+        let (is_orig, new_data) = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
         if new_data {
             // The analyzers see what was captured of the payload.
             let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];

@@ -126,6 +126,8 @@ pub struct Timeouts {
     pub tcp_connection_linger: i64,
     /// Inactivity timeout for FTP/SSH/telnet/rlogin (`inactivity.zeek`).
     pub interactive: i64,
+    /// `dns_session_timeout`: idle UDP DNS sessions end after this.
+    pub dns_session: i64,
 }
 
 impl Default for Timeouts {
@@ -141,6 +143,7 @@ impl Default for Timeouts {
             tcp_session_timer: 6,
             tcp_connection_linger: 5,
             interactive: 3600,
+            dns_session: 10,
         }
     }
 }
@@ -215,6 +218,8 @@ pub enum TimerKind {
     TcpExpire,
     /// Removal after a completed close (`ConnDeleteTimer`).
     TcpDelete,
+    /// The DNS analyzer's session expiry on UDP (`DNS_Analyzer::ExpireTimer`).
+    DnsExpire,
 }
 
 /// Where a connection asks for timers. `epoch` lets the table ignore timers
@@ -468,7 +473,13 @@ impl Conn {
                 timers.add(init.ts.plus_secs(t.tcp_syn_timeout), TimerKind::TcpExpire, c.timer_epoch);
                 c.set_inactivity_timeout(t.udp_inactivity, timers);
             }
-            Transport::Udp => c.set_inactivity_timeout(t.udp_inactivity, timers),
+            Transport::Udp => {
+                c.set_inactivity_timeout(t.udp_inactivity, timers);
+                // The DNS analyzer attaches by responder port and runs its own expiry.
+                if cfg.analyzers.contains(Service::Dns) && matches!(c.resp_p, 53 | 137 | 5353 | 5355) {
+                    timers.add(init.ts.plus_secs(t.dns_session), TimerKind::DnsExpire, c.timer_epoch);
+                }
+            }
             Transport::Icmp => c.set_inactivity_timeout(t.icmp_inactivity, timers),
             Transport::Other => c.set_inactivity_timeout(t.other_inactivity, timers),
         }
@@ -563,6 +574,14 @@ impl Conn {
                 TimerOutcome::Keep
             }
             TimerKind::TcpDelete => TimerOutcome::Remove,
+            TimerKind::DnsExpire => {
+                if now.0 - self.last.0 >= (t.dns_session - 1) * crate::time::SEC {
+                    TimerOutcome::Remove
+                } else {
+                    timers.add(now.plus_secs(t.dns_session), TimerKind::DnsExpire, self.timer_epoch);
+                    TimerOutcome::Keep
+                }
+            }
         }
     }
 
@@ -597,7 +616,8 @@ impl Conn {
                     self.add_tunnel_parent(u);
                 }
             } else {
-                self.history.check(if is_orig { bit::LIMIT } else { bit::LIMIT << 16 }, if is_orig { b'X' } else { b'x' });
+                // Analysis limit: one letter per connection, cased by the packet's side.
+                self.history.check(bit::LIMIT, if is_orig { b'X' } else { b'x' });
             }
         } else if let Some(u) = encap.last_uid() {
             self.add_tunnel_parent(u);
@@ -664,8 +684,9 @@ impl Conn {
         self.history.set(b"^h");
     }
 
-    /// Processes a TCP packet (after the connection lookup). Returns true when
-    /// the payload is new in-order-or-ahead data worth showing to analyzers.
+    /// Processes a TCP packet (after the connection lookup). Returns whether
+    /// the packet turned out to be the originator's (the `H` flip can change
+    /// it) and whether its payload is new data worth showing to analyzers.
     #[allow(clippy::too_many_arguments)]
     pub fn tcp_packet(
         &mut self,
@@ -675,7 +696,7 @@ impl Conn {
         is_orig: bool,
         ip: &IpPacket<'_>,
         t: &Tcp<'_>,
-    ) -> bool {
+    ) -> (bool, bool) {
         let len = t.payload_len;
         let caplen = t.payload.len() as u32;
         // Checksum (only on fully captured segments).
@@ -684,7 +705,12 @@ impl Conn {
             if ep.chk.hit() {
                 self.history.add(if is_orig { b'C' } else { b'c' });
             }
-            return false;
+            return (is_orig, false);
+        }
+        let mut is_orig = is_orig;
+        if self.tcp_wants_h_flip(t) {
+            self.tcp_h_flip();
+            is_orig = !is_orig;
         }
         let flags = t.flags;
         let syn = flags & F::SYN != 0;
@@ -932,7 +958,7 @@ impl Conn {
         }
 
         self.count(is_orig, ip.total_len);
-        len > 0 && !rst && !rexmit && !seq_underflow
+        (is_orig, len > 0 && !rst && !rexmit && !seq_underflow)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -258,12 +258,7 @@ fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     if frame.len() < 21 {
         return Err(Weird::TruncatedLinkHeader);
     }
-    let mut dst = [0u8; 6];
-    let mut src = [0u8; 6];
-    dst.copy_from_slice(&frame[1..7]);
-    src.copy_from_slice(&frame[7..13]);
-    l3.dst_mac = Some(dst);
-    l3.src_mac = Some(src);
+    // Zeek's FDDI analyzer does not record the MAC addresses.
     if frame[13] != 0xaa || frame[14] != 0xaa {
         return Ok(None);
     }
