@@ -631,3 +631,77 @@ fn l2ctx(l3: &L3<'_>) -> L2Ctx {
         dst: l3.dst_mac,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::linktype;
+    use proptest::prelude::*;
+
+    #[derive(Default)]
+    struct Collect {
+        conns: Vec<ConnRecord>,
+        weirds: usize,
+    }
+
+    impl RecordSink for Collect {
+        fn conn(&mut self, rec: ConnRecord) {
+            self.conns.push(rec);
+        }
+        fn weird(&mut self, _w: WeirdRecord) {
+            self.weirds += 1;
+        }
+    }
+
+    const LINKTYPES: [u32; 10] = [
+        linktype::ETHERNET,
+        linktype::RAW,
+        linktype::NULL,
+        linktype::PPP,
+        linktype::FDDI,
+        linktype::LINUX_SLL,
+        linktype::LINUX_SLL2,
+        linktype::IEEE802_11_RADIOTAP,
+        linktype::IPV4,
+        linktype::IPV6,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..200), lt in 0usize..10, wire_extra in 0u32..64) {
+            let mut e = Engine::new(EngineConfig::default(), Collect::default());
+            let p = Packet { ts: Ts(1_000_000_000), wire_len: data.len() as u32 + wire_extra, linktype: LINKTYPES[lt], data: &data };
+            e.process(&p);
+            e.finish();
+        }
+
+        /// Valid-looking IPv4/IPv6 headers with random contents after them, to get past the first checks.
+        #[test]
+        fn decode_never_panics_on_ip_shaped_bytes(mut data in proptest::collection::vec(any::<u8>(), 20..120), v6 in any::<bool>(), proto in prop::sample::select(vec![1u8, 4, 6, 17, 41, 47, 58, 50, 132])) {
+            if v6 {
+                data.resize(data.len().max(48), 0);
+                data[0] = 0x60;
+                let plen = (data.len() - 40) as u16;
+                data[4..6].copy_from_slice(&plen.to_be_bytes());
+                data[6] = proto;
+            } else {
+                data[0] = 0x45;
+                let tl = data.len() as u16;
+                data[2..4].copy_from_slice(&tl.to_be_bytes());
+                data[6] = 0;
+                data[7] = 0;
+                data[9] = proto;
+            }
+            let mut cfg = EngineConfig::default();
+            cfg.conn.ignore_checksums = true;
+            let mut e = Engine::new(cfg, Collect::default());
+            let p = Packet { ts: Ts(1_000_000_000), wire_len: data.len() as u32, linktype: linktype::RAW, data: &data };
+            e.process(&p);
+            // Twice, so the second packet meets existing connection state.
+            let p2 = Packet { ts: Ts(2_000_000_000), ..p };
+            e.process(&p2);
+            e.finish();
+        }
+    }
+}

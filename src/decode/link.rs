@@ -346,9 +346,10 @@ mod tests {
             decode(linktype::ETHERNET, &f[..10]).unwrap_err(),
             Weird::TruncatedLinkHeader
         );
+        // An 802.3 length field with no room for the LLC header.
         assert_eq!(
-            decode(linktype::ETHERNET, &[0u8; 14][..]).unwrap().map(|l| l.link_len),
-            None
+            decode(linktype::ETHERNET, &[0u8; 14][..]).unwrap_err(),
+            Weird::TruncatedLinkHeader
         );
     }
 

@@ -11,6 +11,40 @@
 //!
 //! Must not: touch connection state, allocate per packet, or panic on any
 //! payload bytes.
+//!
+//! # Model (what Zeek does, and what is reproduced here)
+//!
+//! * **Attachment.** At connection creation Zeek attaches every analyzer
+//!   registered (`Analyzer::register_for_ports` in
+//!   `scripts/base/protocols/*/main.zeek`) for the *responder* port
+//!   (`src/analyzer/Manager.cc::BuildInitialAnalyzerTree`). It also attaches a
+//!   PIA (`src/analyzer/protocol/pia/PIA.cc`) that matches the `dpd.sig`
+//!   signatures on the first `dpd_buffer_size` (1024) bytes of the stream
+//!   (both directions counted together; matching stops for good once more
+//!   than 1024 bytes were buffered, `dpd_match_only_beginning=T`). A matching
+//!   signature with `enable "x"` attaches analyzer `x` and replays the
+//!   buffered stream into it. `requires-reverse-signature` makes a signature
+//!   fire only once the other direction's signature matched too (in either
+//!   order).
+//! * **Confirmation.** The service is added (ordered set, first confirmation
+//!   wins the position) when the attached analyzer calls
+//!   `AnalyzerConfirmation` (`scripts/base/frameworks/analyzer/dpd.zeek`).
+//! * **Violation.** An analyzer violation within the first 10 KiB of the
+//!   connection (`DPD::ignore_violations_after`) disables the analyzer and
+//!   removes its service if it had been confirmed (`analyzer_failed` in
+//!   `dpd.zeek`). Later violations are ignored.
+//!
+//! Here every candidate analyzer parses the stream from its start ("shadow"
+//! parse); its confirmation/violation is applied as soon as it is attached
+//! (by port at creation, or when its signature fires), which is equivalent to
+//! Zeek's replay of the PIA buffer.
+
+mod proto;
+mod sig;
+#[cfg(test)]
+mod tests;
+
+use std::net::IpAddr;
 
 /// An application protocol analyzer, named as Zeek names it in `service`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,12 +82,28 @@ pub enum Service {
     Rdpeudp,
     /// Modbus/TCP.
     Modbus,
-    /// Syslog.
+    /// Syslog (UDP).
     Syslog,
+    /// Syslog over TCP (Zeek logs `syslog_tcp`); enabled together with [`Service::Syslog`].
+    SyslogTcp,
+    /// DCE/RPC (Zeek logs `dce_rpc`).
+    DceRpc,
+    /// IRC DCC file transfer (from an expectation raised by the IRC channel).
+    IrcDccData,
+    /// VXLAN tunnel (packet analyzer; confirmed by the engine).
+    Vxlan,
+    /// Geneve tunnel (packet analyzer; confirmed by the engine).
+    Geneve,
+    /// Teredo tunnel (packet analyzer; confirmed by the engine).
+    Teredo,
+    /// AYIYA tunnel (packet analyzer; confirmed by the engine).
+    Ayiya,
+    /// GTPv1 tunnel (packet analyzer; confirmed by the engine).
+    Gtpv1,
 }
 
 /// Number of [`Service`] variants.
-pub const SERVICE_COUNT: usize = 17;
+pub const SERVICE_COUNT: usize = 25;
 
 impl Service {
     /// Every analyzer, in declaration order.
@@ -75,6 +125,14 @@ impl Service {
         Service::Rdpeudp,
         Service::Modbus,
         Service::Syslog,
+        Service::SyslogTcp,
+        Service::DceRpc,
+        Service::IrcDccData,
+        Service::Vxlan,
+        Service::Geneve,
+        Service::Teredo,
+        Service::Ayiya,
+        Service::Gtpv1,
     ];
 
     /// The name Zeek writes in conn.log's `service`.
@@ -97,13 +155,32 @@ impl Service {
             Service::Rdpeudp => "rdpeudp",
             Service::Modbus => "modbus",
             Service::Syslog => "syslog",
+            Service::SyslogTcp => "syslog_tcp",
+            Service::DceRpc => "dce_rpc",
+            Service::IrcDccData => "irc-dcc-data",
+            Service::Vxlan => "vxlan",
+            Service::Geneve => "geneve",
+            Service::Teredo => "teredo",
+            Service::Ayiya => "ayiya",
+            Service::Gtpv1 => "gtpv1",
         }
     }
 
-    /// Parses a Zeek analyzer or script name (`http`, `ssl`, `ftp-data`, ...).
+    /// Parses a Zeek analyzer or script name (`http`, `ssl`, `ftp-data`,
+    /// `dce-rpc`, ...).
     pub fn from_name(s: &str) -> Option<Service> {
         let s = s.to_ascii_lowercase();
-        Service::ALL.iter().copied().find(|x| x.name() == s || (s == "tls" && *x == Service::Ssl))
+        let s = match s.as_str() {
+            "tls" => "ssl",
+            "dce-rpc" => "dce_rpc",
+            "spicy_redis" => "redis",
+            other => other,
+        };
+        Service::ALL.iter().copied().find(|x| x.name() == s)
+    }
+
+    fn bit(self) -> u32 {
+        1u32 << (self as u32)
     }
 }
 
@@ -122,10 +199,418 @@ impl ServiceSet {
     }
     /// Whether `s` is in the set.
     pub fn contains(self, s: Service) -> bool {
-        self.0 & (1 << s as u32) != 0
+        self.0 & s.bit() != 0
     }
     /// Adds `s`.
     pub fn insert(&mut self, s: Service) {
-        self.0 |= 1 << s as u32;
+        self.0 |= s.bit();
+    }
+}
+
+/// Transport protocol of the connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP (payload is the reassembled, in-order stream).
+    #[default]
+    Tcp,
+    /// UDP (payload is one datagram).
+    Udp,
+}
+
+/// A data-channel expectation: a future connection to
+/// `resp_host:resp_port` gets service `service` (ftp-data or irc-dcc-data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expect {
+    /// The data connection's originator is this connection's originator
+    /// (FTP PASV/EPSV) or its responder (FTP PORT/EPRT). Ignored when
+    /// `any_orig` is set.
+    pub from_conn_orig: bool,
+    /// The data connection's responder host; `None` = this connection's
+    /// responder host (EPSV without an address).
+    pub resp_host: Option<IpAddr>,
+    /// The data connection's responder port.
+    pub resp_port: u16,
+    /// Service to give the expected connection (`FtpData` or `IrcDccData`).
+    pub service: Service,
+    /// Any originator may open the data connection (IRC DCC SEND, which
+    /// Zeek schedules with originator 0.0.0.0).
+    pub any_orig: bool,
+}
+
+/// What one payload changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// A service newly confirmed by this payload (the last one, if several).
+    pub confirmed: Option<Service>,
+    /// The connection must swap originator and responder now (DNS / NTP);
+    /// the engine then calls [`ServiceState::flip`].
+    pub flip: bool,
+    /// A data-channel expectation raised by this payload.
+    pub expect: Option<Expect>,
+    /// A confirmed service removed by an analyzer violation in this payload.
+    pub removed: Option<Service>,
+}
+
+/// Most services a connection can list at once.
+const MAX_LISTED: usize = 6;
+/// Zeek's `dpd_buffer_size`.
+const DPD_BUFFER: u32 = 1024;
+/// Zeek's `DPD::ignore_violations_after`.
+const IGNORE_VIOLATIONS_AFTER: u64 = 10 * 1024;
+
+/// Analyzers this module runs itself (everything but the engine-confirmed ones).
+const ANALYZERS: [Service; 18] = [
+    Service::Ftp,
+    Service::Irc,
+    Service::Smtp,
+    Service::Pop3,
+    Service::Http,
+    Service::Ssh,
+    Service::Dns,
+    Service::Dhcp,
+    Service::Ntp,
+    Service::Quic,
+    Service::Redis,
+    Service::Rdp,
+    Service::Rdpeudp,
+    Service::Modbus,
+    Service::Syslog,
+    Service::SyslogTcp,
+    Service::DceRpc,
+    // SSL last: FTP/IRC/SMTP/HTTP may hand the stream over to it.
+    Service::Ssl,
+];
+
+/// Analyzers registered for a responder port (`register_for_ports` in each
+/// `scripts/base/protocols/*/main.zeek`, Zeek default values).
+fn port_analyzers(t: Transport, port: u16) -> u32 {
+    let s: &[Service] = match (t, port) {
+        (Transport::Tcp, 21 | 2811) => &[Service::Ftp],
+        (Transport::Tcp, 22) => &[Service::Ssh],
+        (Transport::Tcp, 25 | 587) => &[Service::Smtp],
+        (Transport::Tcp, 53) => &[Service::Dns],
+        (Transport::Tcp, 80 | 81 | 631 | 1080 | 3128 | 8000 | 8080 | 8888) => &[Service::Http],
+        (Transport::Tcp, 135) => &[Service::DceRpc],
+        (
+            Transport::Tcp,
+            443 | 465 | 563 | 585 | 614 | 636 | 989 | 990 | 992 | 993 | 995 | 5223,
+        ) => &[Service::Ssl],
+        (Transport::Tcp, 502) => &[Service::Modbus],
+        (Transport::Tcp, 514) => &[Service::SyslogTcp],
+        (Transport::Tcp, 3389) => &[Service::Rdp],
+        (Transport::Tcp, 6379) => &[Service::Redis],
+        (Transport::Tcp, 6666..=6669) => &[Service::Irc],
+        (Transport::Udp, 53 | 137 | 5353 | 5355) => &[Service::Dns],
+        (Transport::Udp, 67 | 68 | 4011) => &[Service::Dhcp],
+        (Transport::Udp, 123) => &[Service::Ntp],
+        (Transport::Udp, 443) => &[Service::Quic],
+        (Transport::Udp, 514) => &[Service::Syslog],
+        (Transport::Udp, 3389) => &[Service::Rdpeudp],
+        _ => &[],
+    };
+    s.iter().fold(0, |m, x| m | x.bit())
+}
+
+/// Per-connection service-detection state: fixed size, no heap.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceState {
+    enabled: u32,
+    transport: Transport,
+    orig_port: u16,
+    resp_port: u16,
+    listed: [u8; MAX_LISTED],
+    n_listed: u8,
+    /// Analyzers attached to the connection.
+    attached: u32,
+    /// Analyzers removed after a violation (never re-attached).
+    disabled: u32,
+    /// Shadow-parse outcomes not yet applied (analyzer not attached yet).
+    pend_confirm: u32,
+    pend_violation: u32,
+    /// Analyzers that ever confirmed (for `wants_payload`).
+    ever_confirmed: u32,
+    /// Bytes seen by the PIA (both directions); matching stops above 1024.
+    pia_bytes: u32,
+    pia_open: bool,
+    total: u64,
+    partial: bool,
+    resp_multicast: bool,
+    sigs: sig::Sigs,
+    p: proto::Parsers,
+}
+
+impl ServiceState {
+    /// Creates the state for a new connection. `enabled` are the loaded
+    /// analyzers (`Syslog` also enables `SyslogTcp`, `Irc` also IRC DCC).
+    /// Analyzers registered for `resp_port` are attached at once, as Zeek does
+    /// when it builds the analyzer tree.
+    pub fn new(enabled: ServiceSet, t: Transport, orig_port: u16, resp_port: u16) -> Self {
+        let mut en = enabled.0;
+        if en & Service::Syslog.bit() != 0 {
+            en |= Service::SyslogTcp.bit();
+        }
+        let mut s = ServiceState {
+            enabled: en,
+            transport: t,
+            orig_port,
+            resp_port,
+            pia_open: true,
+            sigs: sig::Sigs::default(),
+            p: proto::Parsers::new(t),
+            ..Default::default()
+        };
+        s.attached = port_analyzers(t, resp_port) & en;
+        s
+    }
+
+    /// Attaches analyzer `s` as if it were registered for this connection's
+    /// responder port (script redefs such as `Redis::ports += {10625/tcp}`, or
+    /// a test's own `Analyzer::register_for_port`). Call right after `new`.
+    pub fn attach_analyzer(&mut self, s: Service) {
+        if self.enabled & s.bit() != 0 {
+            self.attached |= s.bit();
+        }
+    }
+
+    /// Marks a TCP connection whose first packet had no SYN (Zeek's
+    /// `IsPartial`): HTTP, SSL and SSH then never parse it.
+    pub fn set_partial(&mut self, partial: bool) {
+        self.partial = partial;
+    }
+
+    /// Whether the responder address is multicast (DNS never flips then).
+    pub fn set_resp_multicast(&mut self, multicast: bool) {
+        self.resp_multicast = multicast;
+    }
+
+    /// A content gap of the TCP stream in direction `is_orig`: stream parsers
+    /// that cannot resync (SSL, SSH, line protocols' current line) stop.
+    pub fn on_gap(&mut self, is_orig: bool) {
+        self.p.gap(is_orig);
+        // The PIA buffer records the gap; signature matching continues, but
+        // the patterns are anchored at the stream start anyway.
+    }
+
+    /// Called with each new (non-retransmitted) TCP segment payload or each
+    /// UDP datagram payload, in arrival order; `is_orig` relative to the
+    /// current roles. Never panics, never allocates.
+    pub fn on_payload(&mut self, is_orig: bool, payload: &[u8]) -> Verdict {
+        let mut v = Verdict::default();
+        if payload.is_empty() {
+            return v;
+        }
+        self.total = self.total.saturating_add(payload.len() as u64);
+
+        // 1. Signatures (PIA), only within the DPD buffer.
+        if self.pia_open {
+            let fired = match self.transport {
+                Transport::Tcp => self.sigs.tcp(is_orig, payload),
+                Transport::Udp => sig::udp(payload),
+            } & self.enabled;
+            self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
+            if self.pia_bytes > DPD_BUFFER {
+                self.pia_open = false;
+            }
+            for s in ANALYZERS {
+                if fired & s.bit() != 0 {
+                    self.attach_by_signature(s, &mut v);
+                }
+            }
+        }
+
+        // 2. Analyzers.
+        let mut ev = proto::Events::default();
+        let ctx = proto::Ctx {
+            is_orig,
+            partial: self.partial,
+            resp_port: self.resp_port,
+            transport: self.transport,
+        };
+        for s in ANALYZERS {
+            if !self.runs(s) {
+                continue;
+            }
+            if s == Service::Ssl {
+                if let Some(off) = ev.starttls.take() {
+                    // A STARTTLS-style handoff: a fresh SSL analyzer child
+                    // that sees the stream from this point on.
+                    self.p.reset_ssl();
+                    self.attached |= s.bit();
+                    self.disabled &= !s.bit();
+                    self.pend_confirm &= !s.bit();
+                    self.pend_violation &= !s.bit();
+                    let rest = payload.get(off..).unwrap_or(&[]);
+                    self.p.run(s, &ctx, rest, &mut ev);
+                    self.apply(&mut ev, &mut v);
+                    continue;
+                }
+            }
+            self.p.run(s, &ctx, payload, &mut ev);
+            self.apply(&mut ev, &mut v);
+        }
+        v
+    }
+
+    /// Roles were swapped (by the TCP layer or after a `Verdict.flip`): swap
+    /// any per-direction state and the port notion.
+    pub fn flip(&mut self) {
+        std::mem::swap(&mut self.orig_port, &mut self.resp_port);
+        self.sigs.flip();
+        self.p.flip();
+    }
+
+    /// Adds `s` to the confirmed list (idempotent) — used by the engine for
+    /// tunnels and ftp-data / irc-dcc-data.
+    pub fn confirm(&mut self, s: Service) {
+        self.add_listed(s);
+    }
+
+    /// Confirmed services in confirmation order.
+    pub fn services(&self) -> impl Iterator<Item = Service> + '_ {
+        let n = (self.n_listed as usize).min(MAX_LISTED);
+        self.listed[..n]
+            .iter()
+            .filter_map(|&i| Service::ALL.get(i as usize).copied())
+    }
+
+    /// False once no enabled analyzer can still confirm, remove a service,
+    /// flip the connection or raise an expectation (lets the engine skip calls).
+    pub fn wants_payload(&self) -> bool {
+        ANALYZERS.iter().any(|&s| self.live(s))
+    }
+
+    /// Whether analyzer `s` parses the next payload (attached, or still able
+    /// to be attached by a signature).
+    fn runs(&self, s: Service) -> bool {
+        let b = s.bit();
+        if self.enabled & b == 0 || self.p.is_done(s) {
+            return false;
+        }
+        if self.attached & b != 0 {
+            return self.disabled & b == 0;
+        }
+        self.disabled & b == 0 && self.pia_open && sig::has_signature(self.transport, s)
+    }
+
+    fn live(&self, s: Service) -> bool {
+        if !self.runs(s) && !(s == Service::Ssl && self.handoff_possible()) {
+            return false;
+        }
+        // Past the violation window a confirmed analyzer can change nothing
+        // more, unless it raises expectations, hands off to SSL or flips.
+        let b = s.bit();
+        let settled = self.total > IGNORE_VIOLATIONS_AFTER && self.ever_confirmed & b != 0;
+        !settled
+            || matches!(
+                s,
+                Service::Ftp | Service::Irc | Service::Smtp | Service::Http | Service::Ntp
+            )
+    }
+
+    fn handoff_possible(&self) -> bool {
+        self.enabled & Service::Ssl.bit() != 0
+            && [Service::Ftp, Service::Irc, Service::Smtp, Service::Http]
+                .iter()
+                .any(|&s| self.attached & s.bit() != 0 && self.runs(s))
+    }
+
+    fn attach_by_signature(&mut self, s: Service, v: &mut Verdict) {
+        let b = s.bit();
+        if self.attached & b != 0 || self.disabled & b != 0 {
+            return;
+        }
+        self.attached |= b;
+        // Replay: apply what the analyzer saw on the buffered stream.
+        if self.pend_confirm & b != 0 {
+            self.do_confirm(s, v);
+        }
+        if self.pend_violation & b != 0 {
+            self.do_violation(s, v);
+        }
+        self.pend_confirm &= !b;
+        self.pend_violation &= !b;
+    }
+
+    fn apply(&mut self, ev: &mut proto::Events, v: &mut Verdict) {
+        for i in 0..ev.n.min(proto::MAX_EVENTS) {
+            let (s, what) = ev.items[i];
+            let b = s.bit();
+            let live = self.attached & b != 0 && self.disabled & b == 0;
+            match what {
+                proto::What::Confirm if live => self.do_confirm(s, v),
+                proto::What::Confirm => {
+                    if self.pend_violation & b == 0 {
+                        self.pend_confirm |= b;
+                    }
+                }
+                proto::What::Violation if live => self.do_violation(s, v),
+                proto::What::Violation => self.pend_violation |= b,
+                proto::What::Flip if live => {
+                    if !(s == Service::Dns && self.resp_multicast) {
+                        v.flip = true;
+                    }
+                }
+                proto::What::Flip => {}
+            }
+        }
+        ev.n = 0;
+        if let Some(e) = ev.expect.take() {
+            let b = e.service_owner().bit();
+            if self.attached & b != 0 && self.disabled & b == 0 {
+                v.expect = Some(e);
+            }
+        }
+    }
+
+    fn do_confirm(&mut self, s: Service, v: &mut Verdict) {
+        self.ever_confirmed |= s.bit();
+        if self.add_listed(s) {
+            v.confirmed = Some(s);
+        }
+    }
+
+    fn do_violation(&mut self, s: Service, v: &mut Verdict) {
+        if self.total > IGNORE_VIOLATIONS_AFTER {
+            return;
+        }
+        self.disabled |= s.bit();
+        if self.remove_listed(s) {
+            v.removed = Some(s);
+            if v.confirmed == Some(s) {
+                v.confirmed = None;
+            }
+        }
+    }
+
+    fn add_listed(&mut self, s: Service) -> bool {
+        let n = (self.n_listed as usize).min(MAX_LISTED);
+        if self.listed[..n].contains(&(s as u8)) || n == MAX_LISTED {
+            return false;
+        }
+        self.listed[n] = s as u8;
+        self.n_listed = (n + 1) as u8;
+        true
+    }
+
+    fn remove_listed(&mut self, s: Service) -> bool {
+        let n = (self.n_listed as usize).min(MAX_LISTED);
+        match self.listed[..n].iter().position(|&x| x == s as u8) {
+            Some(i) => {
+                self.listed.copy_within(i + 1..n, i);
+                self.n_listed = (n - 1) as u8;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Expect {
+    /// The control-channel analyzer that raises this kind of expectation.
+    fn service_owner(&self) -> Service {
+        match self.service {
+            Service::IrcDccData => Service::Irc,
+            _ => Service::Ftp,
+        }
     }
 }

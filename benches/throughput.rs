@@ -1,0 +1,124 @@
+//! Throughput benchmark: connscope's packets/s next to the raw libpcap read
+//! rate of the same file, measured in the same run.
+//!
+//! Usage: `cargo bench --bench throughput -- FILE.pcap [REPEATS]`
+//! (`scripts/bench.sh` generates FILE with ../shared/bench/gen-pcap.py).
+//! Reports, best of REPEATS (default 3) each:
+//! - libpcap raw read (pcap_next_ex over the file, touching every packet),
+//! - connscope's own reader (no decoding),
+//! - the engine with conn.log records built and discarded (no disk I/O),
+//! - the engine writing conn.log JSON to a temporary directory,
+//! each as packets/s and as a ratio to the libpcap rate.
+
+use connscope::capture::file::FileSource;
+use connscope::engine::{Engine, EngineConfig, RecordSink};
+use connscope::output::conn_log::{self, ConnLogOptions};
+use connscope::output::weird_log::WeirdRecord;
+use connscope::output::{LogFormat, TimeFormat, WriterOptions};
+use connscope::record::ConnRecord;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Builds each JSON line and throws it away.
+struct FormatOnly {
+    buf: Vec<u8>,
+    conns: u64,
+    bytes: u64,
+}
+
+impl RecordSink for FormatOnly {
+    fn conn(&mut self, rec: ConnRecord) {
+        self.buf.clear();
+        conn_log::write_json(&mut self.buf, &rec, &ConnLogOptions::default(), TimeFormat::Epoch);
+        self.bytes += self.buf.len() as u64;
+        self.conns += 1;
+    }
+    fn weird(&mut self, _w: WeirdRecord) {}
+}
+
+fn best<F: FnMut() -> u64>(repeats: usize, mut f: F) -> (f64, u64) {
+    let mut best = f64::MAX;
+    let mut n = 0;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        n = f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, n)
+}
+
+fn libpcap_read(p: &Path) -> u64 {
+    let mut cap = pcap::Capture::from_file(p).expect("libpcap open");
+    let mut n = 0u64;
+    let mut sum = 0u64;
+    while let Ok(pkt) = cap.next_packet() {
+        n += 1;
+        sum = sum.wrapping_add(pkt.data.first().copied().unwrap_or(0) as u64 + pkt.header.len as u64);
+    }
+    std::hint::black_box(sum);
+    n
+}
+
+fn own_read(p: &Path) -> u64 {
+    let mut src = FileSource::open(p).expect("open");
+    let mut n = 0u64;
+    let mut sum = 0u64;
+    while let Ok(Some(pkt)) = src.next_packet() {
+        n += 1;
+        sum = sum.wrapping_add(pkt.data.first().copied().unwrap_or(0) as u64 + pkt.wire_len as u64);
+    }
+    std::hint::black_box(sum);
+    n
+}
+
+fn engine_run(p: &Path) -> u64 {
+    let mut src = FileSource::open(p).expect("open");
+    let sink = FormatOnly {
+        buf: Vec::with_capacity(1024),
+        conns: 0,
+        bytes: 0,
+    };
+    let mut e = Engine::new(EngineConfig::default(), sink);
+    let mut n = 0u64;
+    while let Ok(Some(pkt)) = src.next_packet() {
+        e.process(&pkt);
+        n += 1;
+    }
+    e.finish();
+    std::hint::black_box(e.sink().bytes);
+    n
+}
+
+fn engine_logs(p: &Path, dir: &Path) -> u64 {
+    let opts = WriterOptions {
+        format: LogFormat::Json,
+        time_format: TimeFormat::Epoch,
+    };
+    let s = connscope::pipeline::read_file(p, dir, EngineConfig::default(), opts, ConnLogOptions::default(), &|| false)
+        .expect("read");
+    s.stats.packets
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let Some(file) = args.first().map(PathBuf::from) else {
+        eprintln!("usage: cargo bench --bench throughput -- FILE.pcap [REPEATS]  (see scripts/bench.sh)");
+        return;
+    };
+    let repeats: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
+    let dir = std::env::temp_dir().join(format!("connscope-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+
+    let (t_raw, n) = best(repeats, || libpcap_read(&file));
+    let raw = n as f64 / t_raw;
+    println!("file: {} ({} packets)", file.display(), n);
+    println!("{:<34} {:>14} {:>10}", "stage", "packets/s", "vs libpcap");
+    println!("{:<34} {:>14.0} {:>10.3}", "libpcap raw read", raw, 1.0);
+    let (t, m) = best(repeats, || own_read(&file));
+    println!("{:<34} {:>14.0} {:>10.3}", "connscope reader (no decode)", m as f64 / t, (m as f64 / t) / raw);
+    let (t, m) = best(repeats, || engine_run(&file));
+    println!("{:<34} {:>14.0} {:>10.3}", "engine, records built in memory", m as f64 / t, (m as f64 / t) / raw);
+    let (t, m) = best(repeats, || engine_logs(&file, &dir));
+    println!("{:<34} {:>14.0} {:>10.3}", "engine + conn.log JSON on disk", m as f64 / t, (m as f64 / t) / raw);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what connscope needs to build and test on Debian/Ubuntu when it is
+# missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config.
+set -euo pipefail
+need=()
+if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
+  need+=(libpcap-dev)
+fi
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "ensure-deps: installing ${need[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing system packages, checks formatting
+# and lints, then runs every unit, property and end-to-end test (including the
+# Zeek conformance corpus when ../shared is present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-deps.sh
+cargo fmt --all --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --all-targets

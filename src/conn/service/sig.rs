@@ -1,0 +1,619 @@
+//! Zeek's DPD signatures (`scripts/base/protocols/*/dpd.sig`), matched
+//! incrementally on the first bytes of each direction without buffering the
+//! stream.
+//!
+//! Zeek semantics reproduced: payload patterns are anchored at the start of
+//! the direction's stream and match as soon as a prefix of the stream matches
+//! (`.` matches any byte); `tcp-state originator|responder` restricts the
+//! direction; `requires-reverse-signature` makes a signature fire only once
+//! the other direction matched its own signature, whichever came first.
+
+use super::{Service, Transport};
+
+/// Signature patterns (per direction).
+const HTTP_CLIENT: u32 = 1 << 0;
+const HTTP_SERVER: u32 = 1 << 1;
+const TLS_CLIENT: u32 = 1 << 2;
+const TLS_SERVER: u32 = 1 << 3;
+const SSH: u32 = 1 << 4;
+const FTP_CLIENT: u32 = 1 << 5;
+const FTP_SERVER: u32 = 1 << 6;
+const SMTP_CLIENT: u32 = 1 << 7;
+const SMTP_SERVER: u32 = 1 << 8;
+const POP3_CLIENT: u32 = 1 << 9;
+const POP3_SERVER: u32 = 1 << 10;
+const IRC_CLIENT: u32 = 1 << 11;
+const IRC_SERVER: u32 = 1 << 12;
+const REDIS_CLIENT: u32 = 1 << 13;
+const REDIS_SERVER: u32 = 1 << 14;
+const RDP_CLIENT: u32 = 1 << 15;
+const RDP_SERVER: u32 = 1 << 16;
+const DCE_RPC: u32 = 1 << 17;
+
+/// Prefix patterns decided from the first `HEAD` bytes of a direction.
+const PREFIX_SIGS: u32 =
+    HTTP_CLIENT | HTTP_SERVER | TLS_CLIENT | TLS_SERVER | SSH | SMTP_SERVER | POP3_SERVER | DCE_RPC;
+const HEAD: usize = 32;
+
+/// HTTP methods of `dpd_http_client` (`scripts/base/protocols/http/dpd.sig`).
+const HTTP_METHODS: [&[u8]; 50] = [
+    b"OPTIONS", b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"ACL", b"BASELINE-CONTROL",
+    b"BIND", b"CHECKIN", b"CHECKOUT", b"CONNECT", b"COPY", b"LABEL", b"LINK", b"LOCK",
+    b"MERGE", b"MKACTIVITY", b"MKCALENDAR", b"MKCOL", b"MKREDIRECTREF", b"MOVE",
+    b"ORDERPATCH", b"PATCH", b"PROPFIND", b"PROPPATCH", b"REBIND", b"REPORT", b"SEARCH",
+    b"TRACE", b"UNBIND", b"UNCHECKOUT", b"UNLINK", b"UNLOCK", b"UPDATE", b"VERSION-CONTROL",
+    b"BCOPY", b"BDELETE", b"BMOVE", b"BPROPFIND", b"BPROPPATCH", b"NOTIFY", b"POLL",
+    b"SUBSCRIBE", b"UNSUBSCRIBE", b"X-MS-ENUMATTS", b"MKWORKSPACE", b"RPC_IN_DATA",
+    b"RPC_OUT_DATA", b"MKWORKSPACE",
+];
+
+/// Substrings searched anywhere in a direction's first bytes.
+const NEEDLES: [&[u8]; 7] = [
+    b"Cookie: mstshash=",
+    b"Duca",
+    b"rdpdr",
+    b"rdpsnd",
+    b"drdynvc",
+    b"cliprdr",
+    b"McDn",
+];
+const N_COOKIE: usize = 0;
+const N_DUCA: usize = 1;
+const N_MCDN: usize = 6;
+
+/// Per-direction matcher state.
+#[derive(Clone, Copy, Debug, Default)]
+struct Dir {
+    /// Patterns that matched in this direction.
+    matched: u32,
+    /// Prefix patterns that can no longer match.
+    failed: u32,
+    head: [u8; HEAD],
+    head_len: u8,
+    /// Bytes seen in this direction (saturating).
+    seen: u32,
+    /// Current line: first bytes after the leading blanks.
+    line: [u8; 24],
+    line_len: u8,
+    /// Past the leading blanks of the current line.
+    line_body: bool,
+    /// Non-empty lines completed in this direction.
+    lines_done: u32,
+    /// The first line did not start with an FTP greeting.
+    ftp_no_greeting: bool,
+    /// Bytes of the current line after the leading blanks.
+    line_count: u32,
+    /// The last byte was '\r' (for "\r\n").
+    prev_cr: bool,
+    /// Saw "\r\n" anywhere.
+    crlf: bool,
+    /// IRC client lines seen: 1 = `USER +.+`, 2 = `NICK +.+`.
+    irc_lines: u8,
+    /// IRC server reply state on the current line.
+    irc_state: u8,
+    /// FTP server: greeting seen (`[\n\r ]*(120|220)[^0-9]`).
+    ftp_greeting: bool,
+    /// Progress on each of `NEEDLES`.
+    needle: [u8; NEEDLES.len()],
+    found: u8,
+    /// "Duca" seen before one of the channel names.
+    duca: bool,
+}
+
+/// Signature state of a TCP connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Sigs {
+    d: [Dir; 2],
+}
+
+/// Whether analyzer `s` has a DPD signature for this transport (otherwise it
+/// is attached only by port).
+pub(crate) fn has_signature(t: Transport, s: Service) -> bool {
+    match t {
+        Transport::Tcp => matches!(
+            s,
+            Service::Http
+                | Service::Ssl
+                | Service::Ssh
+                | Service::Ftp
+                | Service::Smtp
+                | Service::Pop3
+                | Service::Irc
+                | Service::Redis
+                | Service::Rdp
+                | Service::DceRpc
+        ),
+        Transport::Udp => matches!(s, Service::Dhcp | Service::Quic | Service::Rdpeudp),
+    }
+}
+
+/// UDP signatures, matched per datagram: returns the analyzers to enable.
+pub(crate) fn udp(p: &[u8]) -> u32 {
+    let mut out = 0;
+    // dhcp_cookie: /^.*\x63\x82\x53\x63/
+    if p.windows(4).any(|w| w == [0x63, 0x82, 0x53, 0x63]) {
+        out |= 1 << Service::Dhcp as u32;
+    }
+    // dpd_quic_initial / dpd_quic_v2_initial
+    if p.len() >= 5
+        && ((p[0] & 0xf0 == 0xc0 && p[1..5] == [0, 0, 0, 1])
+            || (p[0] & 0xf0 == 0xd0 && p[1..5] == [0x6b, 0x33, 0x43, 0xcf]))
+    {
+        out |= 1 << Service::Quic as u32;
+    }
+    // dpd_rdpeudp_syn: payload-size == 1232, /^\xff{4}.{2}.{1}\x01/
+    if p.len() == 1232 && p[..4] == [0xff; 4] && p[7] == 0x01 {
+        out |= 1 << Service::Rdpeudp as u32;
+    }
+    out
+}
+
+impl Sigs {
+    /// Swaps the directions.
+    pub(crate) fn flip(&mut self) {
+        self.d.swap(0, 1);
+    }
+
+    /// Feeds stream bytes of one direction; returns the analyzers whose
+    /// signature (including its reverse requirement) is satisfied.
+    pub(crate) fn tcp(&mut self, is_orig: bool, data: &[u8]) -> u32 {
+        let i = usize::from(!is_orig);
+        let dir = &mut self.d[i];
+        dir.feed(is_orig, data);
+        self.enabled()
+    }
+
+    fn enabled(&self) -> u32 {
+        let o = self.d[0].matched;
+        let r = self.d[1].matched;
+        let mut out = 0u32;
+        let mut en = |s: Service| out |= 1 << s as u32;
+        if o & HTTP_CLIENT != 0 || r & HTTP_SERVER != 0 {
+            en(Service::Http);
+        }
+        if o & TLS_CLIENT != 0 || r & TLS_SERVER != 0 {
+            en(Service::Ssl);
+        }
+        if o & SSH != 0 && r & SSH != 0 {
+            en(Service::Ssh);
+        }
+        if o & FTP_CLIENT != 0 && r & FTP_SERVER != 0 {
+            en(Service::Ftp);
+        }
+        if o & SMTP_CLIENT != 0 && r & SMTP_SERVER != 0 {
+            en(Service::Smtp);
+        }
+        if o & POP3_CLIENT != 0 && r & POP3_SERVER != 0 {
+            en(Service::Pop3);
+        }
+        if o & IRC_CLIENT != 0 && r & IRC_SERVER != 0 {
+            en(Service::Irc);
+        }
+        // resp-serialized-server enables on its own; resp-client needs it.
+        if r & REDIS_SERVER != 0 {
+            en(Service::Redis);
+        }
+        // No tcp-state: client and server just need opposite directions.
+        if (o & RDP_CLIENT != 0 && r & RDP_SERVER != 0) || (r & RDP_CLIENT != 0 && o & RDP_SERVER != 0)
+        {
+            en(Service::Rdp);
+        }
+        if (o | r) & DCE_RPC != 0 {
+            en(Service::DceRpc);
+        }
+        out
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Outcome of a prefix pattern on the bytes seen so far.
+#[derive(PartialEq, Eq)]
+enum P {
+    Yes,
+    No,
+    More,
+}
+
+/// Compares `got` against the fixed pattern `pat` (`None` = any byte).
+fn fixed(got: &[u8], pat: &[Option<&[u8]>]) -> P {
+    for (i, alts) in pat.iter().enumerate() {
+        match (got.get(i), alts) {
+            (None, _) => return P::More,
+            (Some(_), None) => {}
+            (Some(b), Some(set)) => {
+                if !set.contains(b) {
+                    return P::No;
+                }
+            }
+        }
+    }
+    P::Yes
+}
+
+const V03: &[u8] = &[0, 1, 2, 3];
+
+fn tls_client(h: &[u8]) -> P {
+    // /^\x16\x03[\x00-\x03]..\x01...\x03[\x00-\x03]/
+    fixed(
+        h,
+        &[
+            Some(&[0x16]),
+            Some(&[3]),
+            Some(V03),
+            None,
+            None,
+            Some(&[1]),
+            None,
+            None,
+            None,
+            Some(&[3]),
+            Some(V03),
+        ],
+    )
+}
+
+fn tls_server_at(h: &[u8]) -> P {
+    // \x16\x03[\x00-\x03]..\x02...((\x03[\x00-\x04])|(\x7F[\x00-\x50]))
+    let p = fixed(
+        h,
+        &[
+            Some(&[0x16]),
+            Some(&[3]),
+            Some(V03),
+            None,
+            None,
+            Some(&[2]),
+            None,
+            None,
+            None,
+        ],
+    );
+    if p != P::Yes {
+        return p;
+    }
+    match (h.get(9), h.get(10)) {
+        (None, _) => P::More,
+        (Some(3), None) | (Some(0x7f), None) => P::More,
+        (Some(3), Some(&v)) if v <= 4 => P::Yes,
+        (Some(0x7f), Some(&v)) if v <= 0x50 => P::Yes,
+        _ => P::No,
+    }
+}
+
+fn tls_server(h: &[u8]) -> P {
+    // /^(\x15\x03[\x00-\x03]....)?<server hello>/
+    let direct = tls_server_at(h);
+    if direct == P::Yes {
+        return P::Yes;
+    }
+    let alert = fixed(h, &[Some(&[0x15]), Some(&[3]), Some(V03), None, None, None, None]);
+    let after = match alert {
+        P::Yes => tls_server_at(h.get(7..).unwrap_or(&[])),
+        other => other,
+    };
+    match (direct, after) {
+        (_, P::Yes) => P::Yes,
+        (P::No, P::No) => P::No,
+        _ => P::More,
+    }
+}
+
+/// `^[[:space:]]*` followed by one of `words` (case-sensitive).
+fn ws_then_word(h: &[u8], words: &[&[u8]]) -> P {
+    let start = h.iter().position(|&b| !is_space(b));
+    let Some(start) = start else { return P::More };
+    let rest = &h[start..];
+    let mut more = false;
+    for w in words {
+        if rest.starts_with(w) {
+            return P::Yes;
+        }
+        if w.starts_with(rest) {
+            more = true;
+        }
+    }
+    if more {
+        P::More
+    } else {
+        P::No
+    }
+}
+
+fn prefix_sig(sig: u32, is_orig: bool, h: &[u8]) -> P {
+    match sig {
+        HTTP_CLIENT if is_orig => ws_then_word(h, &HTTP_METHODS),
+        HTTP_SERVER if !is_orig => fixed(
+            h,
+            &[
+                Some(b"hH"),
+                Some(b"tT"),
+                Some(b"tT"),
+                Some(b"pP"),
+                Some(b"/"),
+                Some(b"0123456789"),
+            ],
+        ),
+        TLS_CLIENT if is_orig => tls_client(h),
+        TLS_SERVER if !is_orig => tls_server(h),
+        // dpd_ssh_client / dpd_ssh_server: /^[sS][sS][hH]-[12]\./
+        SSH => fixed(
+            h,
+            &[
+                Some(b"sS"),
+                Some(b"sS"),
+                Some(b"hH"),
+                Some(b"-"),
+                Some(b"12"),
+                Some(b"."),
+            ],
+        ),
+        // dpd_smtp_server: /^[[:space:]]*220[[:space:]-]/
+        SMTP_SERVER if !is_orig => {
+            let Some(start) = h.iter().position(|&b| !is_space(b)) else {
+                return P::More;
+            };
+            fixed(
+                &h[start..],
+                &[
+                    Some(b"2"),
+                    Some(b"2"),
+                    Some(b"0"),
+                    Some(b" \t\n\r\x0b\x0c-"),
+                ],
+            )
+        }
+        // dpd_pop3_server: /^\+OK/
+        POP3_SERVER if !is_orig => fixed(h, &[Some(b"+"), Some(b"O"), Some(b"K")]),
+        // dpd_dce_rpc: /^\x05[\x00\x01][\x00-\x13]\x03/
+        DCE_RPC => {
+            let ptypes: [u8; 20] = core::array::from_fn(|i| i as u8);
+            fixed(h, &[Some(&[5]), Some(&[0, 1]), Some(&ptypes), Some(&[3])])
+        }
+        _ => P::No,
+    }
+}
+
+impl Dir {
+    fn feed(&mut self, is_orig: bool, data: &[u8]) {
+        // Prefix patterns.
+        if (self.head_len as usize) < HEAD {
+            let n = (HEAD - self.head_len as usize).min(data.len());
+            let at = self.head_len as usize;
+            self.head[at..at + n].copy_from_slice(&data[..n]);
+            self.head_len += n as u8;
+            let mut bit = 1u32;
+            while bit <= DCE_RPC {
+                if PREFIX_SIGS & bit != 0 && (self.matched | self.failed) & bit == 0 {
+                    match prefix_sig(bit, is_orig, &self.head[..self.head_len as usize]) {
+                        P::Yes => self.matched |= bit,
+                        P::No => self.failed |= bit,
+                        P::More if self.head_len as usize == HEAD => self.failed |= bit,
+                        P::More => {}
+                    }
+                }
+                bit <<= 1;
+            }
+        }
+        // Redis server, first line: /^([-+_,].*\r\n|[:$*#(!=%`~>][+-]?[0-9]+(\.[0-9]*)?\r\n)/
+        if !is_orig && self.matched & REDIS_SERVER == 0 && self.failed & REDIS_SERVER == 0 {
+            self.redis_server(data);
+        }
+        for &b in data {
+            self.byte(is_orig, b);
+        }
+    }
+
+    fn redis_server(&mut self, data: &[u8]) {
+        let h = &self.head[..self.head_len as usize];
+        let Some(&first) = h.first() else { return };
+        if b"-+_,".contains(&first) {
+            // `.*\r\n`: any CRLF later in the stream.
+            let mut prev = self.prev_cr;
+            let crlf = self.crlf
+                || data.iter().any(|&b| {
+                    let hit = prev && b == b'\n';
+                    prev = b == b'\r';
+                    hit
+                });
+            if crlf {
+                self.matched |= REDIS_SERVER;
+            }
+            return;
+        }
+        if !b":$*#(!=%`~>".contains(&first) {
+            self.failed |= REDIS_SERVER;
+            return;
+        }
+        // [+-]?[0-9]+(\.[0-9]*)?\r\n, within the head buffer.
+        let mut i = 1;
+        if matches!(h.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let digits = h[i.min(h.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+        i += digits;
+        if i >= h.len() {
+            if h.len() == HEAD {
+                self.failed |= REDIS_SERVER;
+            }
+            return;
+        }
+        if digits == 0 {
+            self.failed |= REDIS_SERVER;
+            return;
+        }
+        if h[i] == b'.' {
+            i += 1;
+            i += h[i.min(h.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+        }
+        match (h.get(i), h.get(i + 1)) {
+            (Some(b'\r'), Some(b'\n')) => self.matched |= REDIS_SERVER,
+            (Some(b'\r'), None) | (None, _) if h.len() < HEAD => {}
+            _ => self.failed |= REDIS_SERVER,
+        }
+    }
+
+    fn byte(&mut self, is_orig: bool, b: u8) {
+        if self.prev_cr && b == b'\n' {
+            self.crlf = true;
+            if is_orig {
+                // resp-client: /^.*\r\n/
+                self.matched |= REDIS_CLIENT;
+            }
+        }
+        self.prev_cr = b == b'\r';
+        self.needles(b);
+        // RDP server: /(.{5}\xd0|.*McDn)/
+        if (self.seen == 5 && b == 0xd0) || self.found & (1 << N_MCDN) != 0 {
+            self.matched |= RDP_SERVER;
+        }
+        self.seen = self.seen.saturating_add(1);
+        if b == b'\n' || b == b'\r' {
+            self.end_line(is_orig);
+            return;
+        }
+        if !self.line_body && (b == b' ' || b == b'\t' || b == 0x0b || b == 0x0c) {
+            return;
+        }
+        self.line_body = true;
+        if (self.line_len as usize) < self.line.len() {
+            self.line[self.line_len as usize] = b;
+            self.line_len += 1;
+        }
+        self.line_count = self.line_count.saturating_add(1);
+        self.line_progress(is_orig);
+    }
+
+    fn needles(&mut self, b: u8) {
+        for (k, n) in NEEDLES.iter().enumerate() {
+            let mut p = self.needle[k] as usize;
+            // Longest prefix of `n` that is a suffix of the text + b.
+            loop {
+                if p < n.len() && n[p] == b {
+                    p += 1;
+                    break;
+                }
+                if p == 0 {
+                    break;
+                }
+                // Fall back to the next shorter border of n[..p].
+                let mut q = p - 1;
+                while q > 0 && n[..q] != n[p - q..p] {
+                    q -= 1;
+                }
+                p = q;
+            }
+            if p == n.len() {
+                self.found |= 1 << k;
+                if k == N_DUCA {
+                    self.duca = true;
+                } else if k > N_DUCA && k < N_MCDN && self.duca {
+                    self.matched |= RDP_CLIENT;
+                }
+                if k == N_COOKIE {
+                    self.matched |= RDP_CLIENT;
+                }
+                p = 0;
+            }
+            self.needle[k] = p as u8;
+        }
+    }
+
+    /// Line-start patterns decided while the line is being read.
+    fn line_progress(&mut self, is_orig: bool) {
+        let l = &self.line[..self.line_len as usize];
+        let up = |i: usize| l.get(i).map(|c| c.to_ascii_uppercase());
+        if is_orig {
+            // dpd_ftp_client: /(|.*[\n\r]) *[uU][sS][eE][rR] /
+            if l.len() == 5 && up(0) == Some(b'U') && l[..5].eq_ignore_ascii_case(b"USER ") {
+                self.matched |= FTP_CLIENT;
+            }
+            // dpd_smtp_client: /(|.*[\n\r])[[:space:]]*([hH][eE][lL][oO]|[eE][hH][lL][oO])/
+            if l.len() == 4 && (l.eq_ignore_ascii_case(b"HELO") || l.eq_ignore_ascii_case(b"EHLO")) {
+                self.matched |= SMTP_CLIENT;
+            }
+            // dpd_pop3_client: USER\s | APOP\s | CAPA | AUTH
+            if l.len() == 4 && (l.eq_ignore_ascii_case(b"CAPA") || l.eq_ignore_ascii_case(b"AUTH")) {
+                self.matched |= POP3_CLIENT;
+            }
+            if l.len() == 5
+                && is_space(l[4])
+                && (l[..4].eq_ignore_ascii_case(b"USER") || l[..4].eq_ignore_ascii_case(b"APOP"))
+            {
+                self.matched |= POP3_CLIENT;
+            }
+        } else {
+            // dpd_ftp_server: /^[\n\r ]*(120|220)[^0-9].*[\n\r] *(230|331)[^0-9]/
+            if l.len() == 4 {
+                let code = &l[..3];
+                if self.lines_done == 0 {
+                    if (code == b"120" || code == b"220") && !l[3].is_ascii_digit() {
+                        self.ftp_greeting = true;
+                    } else {
+                        self.ftp_no_greeting = true;
+                    }
+                } else if self.ftp_greeting
+                    && !self.ftp_no_greeting
+                    && (code == b"230" || code == b"331")
+                    && !l[3].is_ascii_digit()
+                {
+                    self.matched |= FTP_SERVER;
+                }
+            }
+            // irc_server_reply: /^(|.*[\n\r])(:[^ \n\r]+ )?[0-9][0-9][0-9] /
+            if self.irc_state != 0xff {
+                let c = *l.last().unwrap_or(&0);
+                self.irc_state = match (self.irc_state, c) {
+                    (0, b':') if l.len() == 1 => 1,
+                    (0, d) if d.is_ascii_digit() => 11,
+                    (1, b' ') if l.len() > 2 => 10,
+                    (1, _) => 1,
+                    (10, d) if d.is_ascii_digit() => 11,
+                    (11, d) if d.is_ascii_digit() => 12,
+                    (12, d) if d.is_ascii_digit() => 13,
+                    (13, b' ') => {
+                        self.matched |= IRC_SERVER;
+                        0xff
+                    }
+                    _ => 0xff,
+                };
+            }
+        }
+    }
+
+    fn end_line(&mut self, is_orig: bool) {
+        let l = &self.line[..self.line_len as usize];
+        if is_orig && self.line_count > 0 {
+            // irc_client1/2: USER +.+ ... NICK +.*[\r\n]  or  NICK +.+ ... USER +.+[\r\n]
+            let kw = |k: &[u8], need_arg: bool| {
+                l.len() > 4
+                    && l[..4].eq_ignore_ascii_case(k)
+                    && l[4] == b' '
+                    && (!need_arg || l[4..].iter().any(|&c| c != b' '))
+            };
+            if kw(b"USER", true) {
+                if self.irc_lines & 2 != 0 {
+                    self.matched |= IRC_CLIENT;
+                }
+                self.irc_lines |= 1;
+            }
+            if kw(b"NICK", false) {
+                if self.irc_lines & 1 != 0 {
+                    self.matched |= IRC_CLIENT;
+                }
+                if kw(b"NICK", true) {
+                    self.irc_lines |= 2;
+                }
+            }
+        }
+        if self.line_count > 0 {
+            self.lines_done = self.lines_done.saturating_add(1);
+        }
+        self.line_len = 0;
+        self.line_count = 0;
+        self.line_body = false;
+        self.irc_state = 0;
+    }
+}
