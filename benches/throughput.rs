@@ -94,7 +94,7 @@ fn engine_logs(p: &Path, dir: &Path) -> u64 {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
     };
-    let s = connscope::pipeline::read_file(p, dir, EngineConfig::default(), opts, ConnLogOptions::default(), &|| false)
+    let s = connscope::pipeline::read_file(p, dir, EngineConfig::default(), opts, ConnLogOptions::default(), 1, &|| false)
         .expect("read");
     s.stats.packets
 }

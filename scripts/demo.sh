@@ -6,7 +6,7 @@ scripts/ensure-deps.sh
 cargo build --release --quiet
 out="${1:-out/demo}"
 mkdir -p "$out"
-target/release/connscope read -r pcaps/demo.pcap -w "$out"
+target/release/connscope read -r pcaps/tcp_states.pcap -w "$out"
 echo "logs written to $out:"
 ls -l "$out"
 echo "first records of $out/conn.log:"

@@ -107,6 +107,9 @@ pub struct ReadArgs {
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,
+    /// Worker threads (shards); 1 processes everything on the reading thread.
+    #[arg(short = 'j', long = "workers", default_value_t = 1)]
+    pub workers: usize,
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,

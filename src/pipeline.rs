@@ -138,7 +138,7 @@ impl RecordSink for LogSink {
 /// The outcome of reading a capture.
 #[derive(Debug)]
 pub struct ReadSummary {
-    /// Engine counters.
+    /// Engine counters (summed over workers).
     pub stats: EngineStats,
     /// The input error that stopped reading early, if any (records before it were written).
     pub input_error: Option<CaptureError>,
@@ -153,20 +153,31 @@ pub enum ReadError {
     /// A log could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// A worker thread failed.
+    #[error("worker thread failed: {0}")]
+    Worker(String),
 }
 
-/// Reads `input` through one engine, writing logs into `dir`. `progress` is
-/// called now and then with (packets, bytes read, file offset).
+/// Reads `input` through the engine, writing logs into `dir`. With
+/// `workers > 1` the packets are spread over that many shard threads by a
+/// direction-independent hash of the outermost IP address pair; every shard
+/// sees every packet's timestamp, so timers fire exactly as with one worker
+/// and the set of records is the same. `stop` is polled now and then (e.g. for
+/// SIGTERM): reading ends early and open connections are flushed.
 pub fn read_file(
     input: &Path,
     dir: &Path,
     cfg: EngineConfig,
     opts: WriterOptions,
     conn_opts: ConnLogOptions,
+    workers: usize,
     stop: &dyn Fn() -> bool,
 ) -> Result<ReadSummary, ReadError> {
     let mut src = FileSource::open(input)?;
     let sink = LogSink::new(dir, opts, conn_opts)?;
+    if workers > 1 {
+        return parallel::read(src, sink, cfg, workers, stop);
+    }
     let mut engine = Engine::new(cfg, sink);
     let mut input_error = None;
     let mut n: u64 = 0;
@@ -192,4 +203,194 @@ pub fn read_file(
     let mut sink = engine.into_sink();
     sink.finish()?;
     Ok(ReadSummary { stats, input_error })
+}
+
+/// Multi-worker offline replay.
+mod parallel {
+    use super::*;
+    use crate::capture::Packet;
+    use crossbeam_channel::{bounded, Receiver, Sender};
+    use std::sync::Arc;
+
+    /// Packets per batch handed to the workers.
+    const BATCH: usize = 512;
+
+    /// A batch of packets, shared read-only by every worker.
+    #[derive(Default)]
+    struct Batch {
+        ts: Vec<Ts>,
+        shard: Vec<u16>,
+        linktype: Vec<u32>,
+        wire: Vec<u32>,
+        range: Vec<(u32, u32)>,
+        data: Vec<u8>,
+    }
+
+    enum Out {
+        Conns(Vec<ConnRecord>),
+        Weirds(Vec<WeirdRecord>),
+    }
+
+    /// A worker's sink: batches records to the writer thread.
+    struct ChannelSink {
+        tx: Sender<Out>,
+        conns: Vec<ConnRecord>,
+        weirds: Vec<WeirdRecord>,
+    }
+
+    impl ChannelSink {
+        fn flush(&mut self) {
+            if !self.conns.is_empty() {
+                let _ = self.tx.send(Out::Conns(std::mem::take(&mut self.conns)));
+            }
+            if !self.weirds.is_empty() {
+                let _ = self.tx.send(Out::Weirds(std::mem::take(&mut self.weirds)));
+            }
+        }
+    }
+
+    impl RecordSink for ChannelSink {
+        fn conn(&mut self, rec: ConnRecord) {
+            self.conns.push(rec);
+            if self.conns.len() >= 256 {
+                self.flush();
+            }
+        }
+        fn weird(&mut self, w: WeirdRecord) {
+            self.weirds.push(w);
+            if self.weirds.len() >= 256 {
+                self.flush();
+            }
+        }
+    }
+
+    fn worker(me: u16, rx: Receiver<Arc<Batch>>, tx: Sender<Out>, cfg: EngineConfig) -> EngineStats {
+        let sink = ChannelSink {
+            tx,
+            conns: Vec::new(),
+            weirds: Vec::new(),
+        };
+        let mut engine = Engine::new(cfg, sink);
+        for b in rx.iter() {
+            for i in 0..b.ts.len() {
+                if b.shard[i] == me {
+                    let (s, e) = b.range[i];
+                    let p = Packet {
+                        ts: b.ts[i],
+                        wire_len: b.wire[i],
+                        linktype: b.linktype[i],
+                        data: &b.data[s as usize..e as usize],
+                    };
+                    engine.process(&p);
+                } else {
+                    engine.advance(b.ts[i]);
+                }
+            }
+            engine.sink().flush();
+        }
+        engine.finish();
+        engine.sink().flush();
+        engine.stats
+    }
+
+    pub(super) fn read(
+        mut src: FileSource,
+        mut sink: LogSink,
+        cfg: EngineConfig,
+        workers: usize,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<ReadSummary, ReadError> {
+        let workers = workers.min(u16::MAX as usize);
+        let (out_tx, out_rx) = bounded::<Out>(64);
+        let mut inputs = Vec::new();
+        let mut handles = Vec::new();
+        for w in 0..workers {
+            let (tx, rx) = bounded::<Arc<Batch>>(16);
+            inputs.push(tx);
+            let otx = out_tx.clone();
+            let c = cfg.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("connscope-shard-{w}"))
+                    .spawn(move || worker(w as u16, rx, otx, c))
+                    .map_err(|e| ReadError::Worker(e.to_string()))?,
+            );
+        }
+        drop(out_tx);
+        let writer = std::thread::Builder::new()
+            .name("connscope-writer".into())
+            .spawn(move || {
+                for m in out_rx.iter() {
+                    match m {
+                        Out::Conns(v) => v.into_iter().for_each(|r| sink.conn(r)),
+                        Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
+                    }
+                }
+                sink
+            })
+            .map_err(|e| ReadError::Worker(e.to_string()))?;
+
+        let mut input_error = None;
+        let mut batch = Batch::default();
+        let (mut first, mut last) = (None, Ts(0));
+        let mut n = 0u64;
+        let send = |b: Batch, inputs: &[Sender<Arc<Batch>>]| {
+            let b = Arc::new(b);
+            for tx in inputs {
+                let _ = tx.send(b.clone());
+            }
+        };
+        loop {
+            match src.next_packet() {
+                Ok(Some(p)) => {
+                    first.get_or_insert(p.ts);
+                    if p.ts > last {
+                        last = p.ts;
+                    }
+                    let shard = (crate::engine::shard_hash(p.linktype, p.data) % workers as u64) as u16;
+                    let s = batch.data.len() as u32;
+                    batch.data.extend_from_slice(p.data);
+                    batch.ts.push(p.ts);
+                    batch.shard.push(shard);
+                    batch.linktype.push(p.linktype);
+                    batch.wire.push(p.wire_len);
+                    batch.range.push((s, batch.data.len() as u32));
+                    n += 1;
+                    if batch.ts.len() >= BATCH {
+                        send(std::mem::take(&mut batch), &inputs);
+                        if n % 65536 < BATCH as u64 && stop() {
+                            break;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    input_error = Some(e);
+                    break;
+                }
+            }
+        }
+        if !batch.ts.is_empty() {
+            send(batch, &inputs);
+        }
+        drop(inputs);
+        let mut stats = EngineStats::default();
+        for h in handles {
+            let s = h.join().map_err(|_| ReadError::Worker("a shard panicked".into()))?;
+            stats.packets += s.packets;
+            stats.bytes += s.bytes;
+            stats.non_ip += s.non_ip;
+            stats.decode_errors += s.decode_errors;
+            stats.conns_created += s.conns_created;
+            stats.conns_logged += s.conns_logged;
+            stats.conns_evicted += s.conns_evicted;
+        }
+        let mut sink = writer.join().map_err(|_| ReadError::Worker("the writer panicked".into()))?;
+        if let Some(f) = first {
+            sink.saw_time(f);
+            sink.saw_time(last);
+        }
+        sink.finish()?;
+        Ok(ReadSummary { stats, input_error })
+    }
 }

@@ -223,7 +223,7 @@ impl<R: Read> FileSource<R> {
                 file: self.path.clone(),
                 offset: rec_start,
                 reason: format!(
-                    "{what}: needed {} more bytes, file ends after {n}",
+                    "{what}: {} bytes expected, the file ends after {n}",
                     out.len()
                 ),
             });
