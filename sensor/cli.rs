@@ -80,6 +80,9 @@ pub struct ReadArgs {
     /// Add likely server ports to the mode's set.
     #[arg(long, value_delimiter = ',', value_name = "PORTS")]
     pub add_server_ports: Vec<String>,
+    /// Attach an analyzer to an extra port, like Zeek's `Redis::ports += {10625/tcp}` (NAME:PORT/PROTO, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "NAME:PORT/PROTO")]
+    pub analyzer_port: Vec<String>,
     /// Do not validate IP/TCP/UDP/ICMP checksums (Zeek's -C).
     #[arg(short = 'C', long)]
     pub ignore_checksums: bool,
@@ -166,6 +169,16 @@ impl ReadArgs {
             } else {
                 conn.udp_server_ports.insert(n);
             }
+        }
+        for a in &self.analyzer_port {
+            let (name, port) = a
+                .split_once(':')
+                .with_context(|| format!("--analyzer-port {a:?}: expected NAME:PORT/PROTO"))?;
+            let Some(s) = Service::from_name(name) else {
+                bail!("--analyzer-port {a:?}: unknown analyzer {name:?}");
+            };
+            let (n, tcp) = parse_port(port)?;
+            conn.analyzer_ports.push((s, n, tcp));
         }
         conn.ignore_checksums = self.ignore_checksums;
         conn.report_gaps_for_partial = self.report_gaps_for_partial;

@@ -398,11 +398,12 @@ impl<S: RecordSink> Engine<S> {
         self.expects.retain(|e| e.3 > ts);
         let pos = self.expects.iter().position(|(x, o, r, _)| {
             let want_resp = x.resp_host.map(Addr::from_ip).unwrap_or(*r);
-            want_resp == conn.resp_h && x.resp_port == conn.resp_p && (*o == conn.orig_h || o.0 == [0; 16])
+            want_resp == conn.resp_h && x.resp_port == conn.resp_p && (x.any_orig || *o == conn.orig_h)
         });
-        if pos.is_some() {
+        if let Some(i) = pos {
+            let svc = self.expects[i].0.service;
             let mut timers = self.table.timers(slot, serial);
-            conn.confirm(&self.cfg.conn, &mut timers, Service::FtpData);
+            conn.confirm(&self.cfg.conn, &mut timers, svc);
         }
     }
 

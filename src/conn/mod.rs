@@ -171,6 +171,9 @@ pub struct ConnConfig {
     pub tunnel_max_changes: u32,
     /// Community ID seed, when the field is enabled.
     pub community_id_seed: Option<u16>,
+    /// Extra analyzer ports (Zeek's `<Analyzer>::ports += {...}` redefs):
+    /// `(analyzer, port, is_tcp)`.
+    pub analyzer_ports: Vec<(Service, u16, bool)>,
 }
 
 impl ConnConfig {
@@ -203,6 +206,7 @@ impl ConnConfig {
             timeouts: Timeouts::default(),
             tunnel_max_changes: 5,
             community_id_seed: None,
+            analyzer_ports: Vec::new(),
         }
     }
 }
@@ -467,6 +471,13 @@ impl Conn {
         if flip {
             c.flip_roles();
         }
+        let is_tcp = init.transport == Transport::Tcp;
+        for &(s, port, tcp) in &cfg.analyzer_ports {
+            if tcp == is_tcp && port == c.resp_p && enabled.contains(s) {
+                c.service.attach_analyzer(s);
+            }
+        }
+        c.service.set_resp_multicast(c.resp_h.is_multicast());
         let t = cfg.timeouts;
         match init.transport {
             Transport::Tcp => {
@@ -599,6 +610,7 @@ impl Conn {
         }
         self.service.flip();
         self.tunnel_dirs = ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
+        self.service.set_resp_multicast(self.resp_h.is_multicast());
         self.history.add(b'^');
     }
 
@@ -934,6 +946,7 @@ impl Conn {
             }
             let clean = clean_pair(&self.tcp, !is_orig);
             for (_, glen) in gaps.iter() {
+                self.service.on_gap(!is_orig);
                 if clean {
                     let (_, peer) = self.tcp.sides(is_orig);
                     if peer.gap.hit() {
@@ -958,6 +971,7 @@ impl Conn {
         }
 
         self.count(is_orig, ip.total_len);
+        self.service.set_partial(self.tcp.is_partial);
         (is_orig, len > 0 && !rst && !rexmit && !seq_underflow)
     }
 

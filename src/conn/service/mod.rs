@@ -341,13 +341,19 @@ pub struct ServiceState {
 
 impl ServiceState {
     /// Creates the state for a new connection. `enabled` are the loaded
-    /// analyzers (`Syslog` also enables `SyslogTcp`, `Irc` also IRC DCC).
+    /// analyzers, as [`Service::from_name`] of the loaded
+    /// `base/protocols/<name>` packages (`Syslog` also enables `SyslogTcp`,
+    /// `Rdp` also `Rdpeudp`).
     /// Analyzers registered for `resp_port` are attached at once, as Zeek does
     /// when it builds the analyzer tree.
     pub fn new(enabled: ServiceSet, t: Transport, orig_port: u16, resp_port: u16) -> Self {
         let mut en = enabled.0;
+        // One script package loads both analyzers.
         if en & Service::Syslog.bit() != 0 {
             en |= Service::SyslogTcp.bit();
+        }
+        if en & Service::Rdp.bit() != 0 {
+            en |= Service::Rdpeudp.bit();
         }
         let mut s = ServiceState {
             enabled: en,
@@ -427,10 +433,7 @@ impl ServiceState {
             transport: self.transport,
         };
         for s in ANALYZERS {
-            if !self.runs(s) {
-                continue;
-            }
-            if s == Service::Ssl {
+            if s == Service::Ssl && self.enabled & s.bit() != 0 {
                 if let Some(off) = ev.starttls.take() {
                     // A STARTTLS-style handoff: a fresh SSL analyzer child
                     // that sees the stream from this point on.
@@ -444,6 +447,9 @@ impl ServiceState {
                     self.apply(&mut ev, &mut v);
                     continue;
                 }
+            }
+            if !self.runs(s) {
+                continue;
             }
             self.p.run(s, &ctx, payload, &mut ev);
             self.apply(&mut ev, &mut v);
@@ -493,7 +499,7 @@ impl ServiceState {
     }
 
     fn live(&self, s: Service) -> bool {
-        if !self.runs(s) && !(s == Service::Ssl && self.handoff_possible()) {
+        if !(self.runs(s) || (s == Service::Ssl && self.handoff_possible())) {
             return false;
         }
         // Past the violation window a confirmed analyzer can change nothing

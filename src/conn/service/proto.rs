@@ -123,7 +123,13 @@ impl Parsers {
     pub(crate) fn gap(&mut self, is_orig: bool) {
         let d = usize::from(!is_orig);
         // Binary framings cannot resync; SSL and SSH stop after any gap.
-        for s in [Service::Ssl, Service::Ssh, Service::Modbus, Service::DceRpc, Service::Dns] {
+        for s in [
+            Service::Ssl,
+            Service::Ssh,
+            Service::Modbus,
+            Service::DceRpc,
+            Service::Dns,
+        ] {
             self.done |= 1 << s as u32;
         }
         self.http.d[d].gap = true;
@@ -200,7 +206,14 @@ impl<const N: usize> LineBuf<N> {
                 }
             }
             if b == b'\n' || (!lf_only && b == b'\r') {
-                self.skip_lf = b == b'\r';
+                if b == b'\r' {
+                    // "\r\n" is one terminator; consume the '\n' now if present.
+                    match data.get(*pos) {
+                        Some(b'\n') => *pos += 1,
+                        Some(_) => {}
+                        None => self.skip_lf = true,
+                    }
+                }
                 if lf_only && self.total > 0 && self.last() == Some(b'\r') {
                     self.total -= 1;
                 }
@@ -234,14 +247,20 @@ impl<const N: usize> LineBuf<N> {
 }
 
 fn skip_ws(l: &[u8]) -> &[u8] {
-    let i = l.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(l.len());
+    let i = l
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(l.len());
     &l[i..]
 }
 
 /// First whitespace-delimited word and the rest (after blanks).
 fn word(l: &[u8]) -> (&[u8], &[u8]) {
     let l = skip_ws(l);
-    let i = l.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(l.len());
+    let i = l
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(l.len());
     (&l[..i], skip_ws(&l[i..]))
 }
 
@@ -297,7 +316,7 @@ impl Http {
         let mut pos = 0;
         while pos < data.len() {
             let d = &mut self.d[di];
-            if d.gap || (d.first_done && !(self.connect_ok && !c.is_orig)) {
+            if d.gap || (d.first_done && (c.is_orig || !self.connect_ok)) {
                 break;
             }
             let start = pos;
@@ -312,7 +331,7 @@ impl Http {
                             d.ver_prog = 0;
                         }
                     } else {
-                        d.ver_prog = u8::from(b.to_ascii_lowercase() == b'h');
+                        d.ver_prog = u8::from(b.eq_ignore_ascii_case(&b'h'));
                     }
                 }
             }
@@ -452,7 +471,11 @@ impl Ssl {
                 d.skip -= n as u32;
                 continue;
             }
-            let want = if d.hlen >= 5 && d.hdr[0] == 22 && !d.hs_seen { 11 } else { 5 };
+            let want = if d.hlen >= 5 && d.hdr[0] == 22 && !d.hs_seen {
+                11
+            } else {
+                5
+            };
             while (d.hlen as usize) < want && pos < data.len() {
                 d.hdr[d.hlen as usize] = data[pos];
                 d.hlen += 1;
@@ -518,10 +541,11 @@ impl Ssl {
 // ---------------------------------------------------------------------------
 /// SSH (`src/analyzer/protocol/ssh/ssh-protocol.pac`, `ssh-analyzer.pac`):
 /// attached on 22/tcp or when both directions start with `SSH-[12].`
-/// (`dpd_ssh_client` requires `dpd_ssh_server`). Confirms on the first
-/// SSH2 `MSG_NEWKEYS` (type 21), which is only parsed once both version
-/// banners are known (a one-sided capture never confirms). Partial
-/// connections are not parsed.
+/// (`dpd_ssh_client` requires `dpd_ssh_server`). Key-exchange packets are
+/// only parsed once both version banners are known (SSH1 when either side
+/// is 1.x other than 1.99); the analyzer confirms on SSH2 `MSG_NEWKEYS`
+/// (21) or SSH1 `SSH_CMSG_SESSION_KEY` (3). A one-sided capture therefore
+/// never confirms. Partial connections are not parsed.
 #[derive(Clone, Copy, Debug, Default)]
 struct Ssh {
     d: [SshDir; 2],
@@ -529,15 +553,32 @@ struct Ssh {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct SshDir {
-    /// 0 = reading the banner, 1 = SSH-2 packets, 2 = SSH-1 (not parsed),
-    /// 3 = encrypted / stopped.
+    /// 0 = reading the banner, 1 = packets, 3 = encrypted / stopped.
     state: u8,
-    /// Banner starts "SSH-2" or "SSH-1.99".
+    /// Protocol version of the banner: 2, 199 (1.99) or 1.
+    version: u8,
     banner: [u8; 8],
     blen: u8,
     hdr: [u8; 6],
     hlen: u8,
+    /// Bytes to skip before the next header byte is read.
     skip: u32,
+    /// SSH1: bytes still to skip after the type byte.
+    after: u32,
+}
+
+impl SshDir {
+    fn banner_done(&mut self) {
+        let v = &self.banner[..self.blen as usize];
+        self.version = if v.starts_with(b"SSH-2") {
+            2
+        } else if v.starts_with(b"SSH-1.99") {
+            199
+        } else {
+            1
+        };
+        self.state = 1;
+    }
 }
 
 impl Ssh {
@@ -548,61 +589,70 @@ impl Ssh {
         let di = c.dir();
         let mut pos = 0;
         while pos < data.len() {
-            let other = self.d[1 - di].state;
+            let other = self.d[1 - di];
             let d = &mut self.d[di];
-            match d.state {
-                0 => {
-                    let b = data[pos];
-                    pos += 1;
-                    if b == b'\n' {
-                        let v = &d.banner[..d.blen as usize];
-                        d.state = if v.starts_with(b"SSH-2") || v.starts_with(b"SSH-1.99") {
-                            1
-                        } else {
-                            2
-                        };
-                    } else if (d.blen as usize) < d.banner.len() {
-                        d.banner[d.blen as usize] = b;
-                        d.blen += 1;
-                    }
+            if d.state == 0 {
+                let b = data[pos];
+                pos += 1;
+                if b == b'\n' {
+                    d.banner_done();
+                } else if (d.blen as usize) < d.banner.len() {
+                    d.banner[d.blen as usize] = b;
+                    d.blen += 1;
                 }
-                1 if other == 0 => {
-                    // Version of the peer unknown: Zeek drops the rest.
-                    d.hlen = 0;
-                    d.skip = 0;
-                    break;
-                }
-                1 => {
-                    if d.skip > 0 {
-                        let n = (d.skip as usize).min(data.len() - pos);
-                        pos += n;
-                        d.skip -= n as u32;
-                        continue;
-                    }
-                    while d.hlen < 6 && pos < data.len() {
-                        d.hdr[d.hlen as usize] = data[pos];
-                        d.hlen += 1;
-                        pos += 1;
-                    }
-                    if d.hlen < 6 {
-                        break;
-                    }
-                    let len = u32::from_be_bytes([d.hdr[0], d.hdr[1], d.hdr[2], d.hdr[3]]);
-                    d.hlen = 0;
-                    if !(2..=256 * 1024).contains(&len) {
-                        d.state = 3;
-                        break;
-                    }
-                    d.skip = len - 2;
-                    if d.hdr[5] == 21 {
-                        ev.push(Service::Ssh, What::Confirm);
-                        d.state = 3;
-                    }
-                }
-                _ => break,
+                continue;
+            }
+            if d.state != 1 {
+                break;
+            }
+            if other.state == 0 {
+                // The peer's version is unknown: Zeek drops the rest.
+                d.hlen = 0;
+                d.skip = 0;
+                break;
+            }
+            if d.skip > 0 {
+                let n = (d.skip as usize).min(data.len() - pos);
+                pos += n;
+                d.skip -= n as u32;
+                continue;
+            }
+            let ssh1 = d.version == 1 || other.version == 1;
+            let want = if ssh1 && d.hlen >= 4 {
+                5
+            } else if ssh1 {
+                4
+            } else {
+                6
+            };
+            while (d.hlen as usize) < want && pos < data.len() {
+                d.hdr[d.hlen as usize] = data[pos];
+                d.hlen += 1;
+                pos += 1;
+            }
+            if (d.hlen as usize) < want {
+                break;
+            }
+            let len = u32::from_be_bytes([d.hdr[0], d.hdr[1], d.hdr[2], d.hdr[3]]);
+            if !(2..=256 * 1024).contains(&len) {
+                d.state = 3;
+                break;
+            }
+            if ssh1 && want == 4 {
+                // Padding to a multiple of 8 comes before the type byte.
+                d.skip = 8 - len % 8;
+                d.after = len - 1;
+                continue;
+            }
+            let msg_type = if ssh1 { d.hdr[4] } else { d.hdr[5] };
+            d.hlen = 0;
+            d.skip = if ssh1 { d.after } else { len - 2 };
+            if (ssh1 && msg_type == 3) || (!ssh1 && msg_type == 21) {
+                ev.push(Service::Ssh, What::Confirm);
+                d.state = 3;
             }
         }
-        if self.d[0].state >= 2 && self.d[1].state >= 2 {
+        if self.d[0].state >= 3 && self.d[1].state >= 3 {
             Step::Done
         } else {
             Step::More
@@ -648,9 +698,8 @@ impl Ftp {
             }
             if c.is_orig {
                 let (cmd, arg) = word(l);
-                let is_cmd = cmd.len() >= 3
-                    && cmd.len() <= 100
-                    && cmd.iter().all(|&b| b.is_ascii_graphic());
+                let is_cmd =
+                    cmd.len() >= 3 && cmd.len() <= 100 && cmd.iter().all(|&b| b.is_ascii_graphic());
                 if !is_cmd {
                     continue;
                 }
@@ -702,7 +751,11 @@ impl Ftp {
                 }
                 if !cont && (code == 227 || code == 229) && self.passive {
                     let msg = l.get(3..).unwrap_or(&[]);
-                    let parsed = if code == 227 { parse_pasv(msg) } else { parse_epsv(msg) };
+                    let parsed = if code == 227 {
+                        parse_pasv(msg)
+                    } else {
+                        parse_epsv(msg)
+                    };
                     if let Some((h, p)) = parsed {
                         ev.expect = Some(Expect {
                             from_conn_orig: true,
@@ -820,7 +873,9 @@ impl Irc {
                 continue;
             }
             if l[0] == b':' {
-                let Some(sp) = l.iter().position(|&b| b == b' ') else { continue };
+                let Some(sp) = l.iter().position(|&b| b == b' ') else {
+                    continue;
+                };
                 l = skip_spaces(&l[sp + 1..]);
             }
             if c.is_orig {
@@ -883,7 +938,8 @@ fn dcc_send(params: &[u8]) -> Option<Expect> {
         parts[n] = p;
         n += 1;
     }
-    if parts[0] != b"DCC" || !(5..=6).contains(&n) && !(n == 7 && parts[6] == b"T") {
+    let arity_ok = (5..=6).contains(&n) || (n == 7 && parts[6] == b"T");
+    if parts[0] != b"DCC" || !arity_ok {
         return None;
     }
     if !parts[1].eq_ignore_ascii_case(b"SEND") {
@@ -923,9 +979,27 @@ struct SmtpDir {
 }
 
 const SMTP_CMDS: [&[u8]; 21] = [
-    b"HELO", b"EHLO", b"MAIL", b"RCPT", b"DATA", b"RSET", b"SEND", b"SOML", b"SAML", b"VRFY",
-    b"EXPN", b"HELP", b"NOOP", b"QUIT", b"TURN", b"STARTTLS", b"AUTH", b"BDAT", b"ETRN",
-    b"XCLIENT", b"XFORWARD",
+    b"HELO",
+    b"EHLO",
+    b"MAIL",
+    b"RCPT",
+    b"DATA",
+    b"RSET",
+    b"SEND",
+    b"SOML",
+    b"SAML",
+    b"VRFY",
+    b"EXPN",
+    b"HELP",
+    b"NOOP",
+    b"QUIT",
+    b"TURN",
+    b"STARTTLS",
+    b"AUTH",
+    b"BDAT",
+    b"ETRN",
+    b"XCLIENT",
+    b"XFORWARD",
 ];
 
 impl Smtp {
@@ -1145,7 +1219,9 @@ fn ntp(flipped: &mut bool, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
     if c.transport != Transport::Udp {
         return Step::Done;
     }
-    let Some(&b0) = m.first() else { return Step::More };
+    let Some(&b0) = m.first() else {
+        return Step::More;
+    };
     let mode = b0 & 7;
     let need = match mode {
         6 => 12,
@@ -1194,7 +1270,10 @@ fn redis(lb: &mut LineBuf<8>, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
     }
     let mut pos = 0;
     if lb.feed(data, &mut pos, false) {
-        let ok = lb.line().first().is_some_and(|b| b"+-:$*_#,(!=%`~>".contains(b));
+        let ok = lb
+            .line()
+            .first()
+            .is_some_and(|b| b"+-:$*_#,(!=%`~>".contains(b));
         lb.clear();
         if ok {
             ev.push(Service::Redis, What::Confirm);

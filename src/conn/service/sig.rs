@@ -37,14 +37,56 @@ const HEAD: usize = 32;
 
 /// HTTP methods of `dpd_http_client` (`scripts/base/protocols/http/dpd.sig`).
 const HTTP_METHODS: [&[u8]; 50] = [
-    b"OPTIONS", b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"ACL", b"BASELINE-CONTROL",
-    b"BIND", b"CHECKIN", b"CHECKOUT", b"CONNECT", b"COPY", b"LABEL", b"LINK", b"LOCK",
-    b"MERGE", b"MKACTIVITY", b"MKCALENDAR", b"MKCOL", b"MKREDIRECTREF", b"MOVE",
-    b"ORDERPATCH", b"PATCH", b"PROPFIND", b"PROPPATCH", b"REBIND", b"REPORT", b"SEARCH",
-    b"TRACE", b"UNBIND", b"UNCHECKOUT", b"UNLINK", b"UNLOCK", b"UPDATE", b"VERSION-CONTROL",
-    b"BCOPY", b"BDELETE", b"BMOVE", b"BPROPFIND", b"BPROPPATCH", b"NOTIFY", b"POLL",
-    b"SUBSCRIBE", b"UNSUBSCRIBE", b"X-MS-ENUMATTS", b"MKWORKSPACE", b"RPC_IN_DATA",
-    b"RPC_OUT_DATA", b"MKWORKSPACE",
+    b"OPTIONS",
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b"PUT",
+    b"DELETE",
+    b"ACL",
+    b"BASELINE-CONTROL",
+    b"BIND",
+    b"CHECKIN",
+    b"CHECKOUT",
+    b"CONNECT",
+    b"COPY",
+    b"LABEL",
+    b"LINK",
+    b"LOCK",
+    b"MERGE",
+    b"MKACTIVITY",
+    b"MKCALENDAR",
+    b"MKCOL",
+    b"MKREDIRECTREF",
+    b"MOVE",
+    b"ORDERPATCH",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"REBIND",
+    b"REPORT",
+    b"SEARCH",
+    b"TRACE",
+    b"UNBIND",
+    b"UNCHECKOUT",
+    b"UNLINK",
+    b"UNLOCK",
+    b"UPDATE",
+    b"VERSION-CONTROL",
+    b"BCOPY",
+    b"BDELETE",
+    b"BMOVE",
+    b"BPROPFIND",
+    b"BPROPPATCH",
+    b"NOTIFY",
+    b"POLL",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"X-MS-ENUMATTS",
+    b"MKWORKSPACE",
+    b"RPC_IN_DATA",
+    b"RPC_OUT_DATA",
+    b"MKWORKSPACE",
 ];
 
 /// Substrings searched anywhere in a direction's first bytes.
@@ -194,7 +236,8 @@ impl Sigs {
             en(Service::Redis);
         }
         // No tcp-state: client and server just need opposite directions.
-        if (o & RDP_CLIENT != 0 && r & RDP_SERVER != 0) || (r & RDP_CLIENT != 0 && o & RDP_SERVER != 0)
+        if (o & RDP_CLIENT != 0 && r & RDP_SERVER != 0)
+            || (r & RDP_CLIENT != 0 && o & RDP_SERVER != 0)
         {
             en(Service::Rdp);
         }
@@ -289,7 +332,10 @@ fn tls_server(h: &[u8]) -> P {
     if direct == P::Yes {
         return P::Yes;
     }
-    let alert = fixed(h, &[Some(&[0x15]), Some(&[3]), Some(V03), None, None, None, None]);
+    let alert = fixed(
+        h,
+        &[Some(&[0x15]), Some(&[3]), Some(V03), None, None, None, None],
+    );
     let after = match alert {
         P::Yes => tls_server_at(h.get(7..).unwrap_or(&[])),
         other => other,
@@ -432,7 +478,10 @@ impl Dir {
         if matches!(h.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let digits = h[i.min(h.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = h[i.min(h.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         i += digits;
         if i >= h.len() {
             if h.len() == HEAD {
@@ -446,7 +495,10 @@ impl Dir {
         }
         if h[i] == b'.' {
             i += 1;
-            i += h[i.min(h.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+            i += h[i.min(h.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
         }
         match (h.get(i), h.get(i + 1)) {
             (Some(b'\r'), Some(b'\n')) => self.matched |= REDIS_SERVER,
@@ -483,7 +535,7 @@ impl Dir {
             self.line_len += 1;
         }
         self.line_count = self.line_count.saturating_add(1);
-        self.line_progress(is_orig);
+        self.line_progress(is_orig, b);
     }
 
     fn needles(&mut self, b: u8) {
@@ -522,7 +574,7 @@ impl Dir {
     }
 
     /// Line-start patterns decided while the line is being read.
-    fn line_progress(&mut self, is_orig: bool) {
+    fn line_progress(&mut self, is_orig: bool, c: u8) {
         let l = &self.line[..self.line_len as usize];
         let up = |i: usize| l.get(i).map(|c| c.to_ascii_uppercase());
         if is_orig {
@@ -531,11 +583,13 @@ impl Dir {
                 self.matched |= FTP_CLIENT;
             }
             // dpd_smtp_client: /(|.*[\n\r])[[:space:]]*([hH][eE][lL][oO]|[eE][hH][lL][oO])/
-            if l.len() == 4 && (l.eq_ignore_ascii_case(b"HELO") || l.eq_ignore_ascii_case(b"EHLO")) {
+            if l.len() == 4 && (l.eq_ignore_ascii_case(b"HELO") || l.eq_ignore_ascii_case(b"EHLO"))
+            {
                 self.matched |= SMTP_CLIENT;
             }
             // dpd_pop3_client: USER\s | APOP\s | CAPA | AUTH
-            if l.len() == 4 && (l.eq_ignore_ascii_case(b"CAPA") || l.eq_ignore_ascii_case(b"AUTH")) {
+            if l.len() == 4 && (l.eq_ignore_ascii_case(b"CAPA") || l.eq_ignore_ascii_case(b"AUTH"))
+            {
                 self.matched |= POP3_CLIENT;
             }
             if l.len() == 5
@@ -564,11 +618,11 @@ impl Dir {
             }
             // irc_server_reply: /^(|.*[\n\r])(:[^ \n\r]+ )?[0-9][0-9][0-9] /
             if self.irc_state != 0xff {
-                let c = *l.last().unwrap_or(&0);
+                let n = self.line_count;
                 self.irc_state = match (self.irc_state, c) {
-                    (0, b':') if l.len() == 1 => 1,
+                    (0, b':') if n == 1 => 1,
                     (0, d) if d.is_ascii_digit() => 11,
-                    (1, b' ') if l.len() > 2 => 10,
+                    (1, b' ') if n > 2 => 10,
                     (1, _) => 1,
                     (10, d) if d.is_ascii_digit() => 11,
                     (11, d) if d.is_ascii_digit() => 12,
