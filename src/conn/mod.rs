@@ -960,6 +960,9 @@ impl Conn {
             }
         }
 
+        // CheckPIA_FirstPacket: this side has now been seen.
+        self.tcp.first_packet_seen |= if is_orig { 1 } else { 2 };
+
         let rel_data_seq = if syn { rel_seq.wrapping_add(1) } else { rel_seq };
         if len > 0 && !rst && !seq_underflow && caplen >= len {
             let (ep, _) = self.tcp.sides(is_orig);
