@@ -482,7 +482,9 @@ impl ServiceState {
     /// False once no enabled analyzer can still confirm, remove a service,
     /// flip the connection or raise an expectation (lets the engine skip calls).
     pub fn wants_payload(&self) -> bool {
-        ANALYZERS.iter().any(|&s| self.live(s))
+        // A signature may still fire and attach an analyzer whose verdict is pending.
+        let pending = self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
+        pending || ANALYZERS.iter().any(|&s| self.live(s))
     }
 
     /// Whether analyzer `s` parses the next payload (attached, or still able
