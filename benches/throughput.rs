@@ -8,7 +8,8 @@
 //! - connscope's own reader (no decoding),
 //! - the engine with conn.log records built and discarded (no disk I/O),
 //! - the engine writing conn.log JSON to a temporary directory,
-//! each as packets/s and as a ratio to the libpcap rate.
+//!
+//! Each as packets/s and as a ratio to the libpcap rate.
 
 use connscope::capture::file::FileSource;
 use connscope::engine::{Engine, EngineConfig, RecordSink};
@@ -29,7 +30,12 @@ struct FormatOnly {
 impl RecordSink for FormatOnly {
     fn conn(&mut self, rec: ConnRecord) {
         self.buf.clear();
-        conn_log::write_json(&mut self.buf, &rec, &ConnLogOptions::default(), TimeFormat::Epoch);
+        conn_log::write_json(
+            &mut self.buf,
+            &rec,
+            &ConnLogOptions::default(),
+            TimeFormat::Epoch,
+        );
         self.bytes += self.buf.len() as u64;
         self.conns += 1;
     }
@@ -53,7 +59,8 @@ fn libpcap_read(p: &Path) -> u64 {
     let mut sum = 0u64;
     while let Ok(pkt) = cap.next_packet() {
         n += 1;
-        sum = sum.wrapping_add(pkt.data.first().copied().unwrap_or(0) as u64 + pkt.header.len as u64);
+        sum =
+            sum.wrapping_add(pkt.data.first().copied().unwrap_or(0) as u64 + pkt.header.len as u64);
     }
     std::hint::black_box(sum);
     n
@@ -94,15 +101,28 @@ fn engine_logs(p: &Path, dir: &Path) -> u64 {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
     };
-    let s = connscope::pipeline::read_file(p, dir, EngineConfig::default(), opts, ConnLogOptions::default(), 1, &|| false)
-        .expect("read");
+    let s = connscope::pipeline::read_file(
+        p,
+        dir,
+        EngineConfig::default(),
+        opts,
+        ConnLogOptions::default(),
+        1,
+        &|| false,
+    )
+    .expect("read");
     s.stats.packets
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let Some(file) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: cargo bench --bench throughput -- FILE.pcap [REPEATS]  (see scripts/bench.sh)");
+        eprintln!(
+            "usage: cargo bench --bench throughput -- FILE.pcap [REPEATS]  (see scripts/bench.sh)"
+        );
         return;
     };
     let repeats: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
@@ -115,10 +135,25 @@ fn main() {
     println!("{:<34} {:>14} {:>10}", "stage", "packets/s", "vs libpcap");
     println!("{:<34} {:>14.0} {:>10.3}", "libpcap raw read", raw, 1.0);
     let (t, m) = best(repeats, || own_read(&file));
-    println!("{:<34} {:>14.0} {:>10.3}", "connscope reader (no decode)", m as f64 / t, (m as f64 / t) / raw);
+    println!(
+        "{:<34} {:>14.0} {:>10.3}",
+        "connscope reader (no decode)",
+        m as f64 / t,
+        (m as f64 / t) / raw
+    );
     let (t, m) = best(repeats, || engine_run(&file));
-    println!("{:<34} {:>14.0} {:>10.3}", "engine, records built in memory", m as f64 / t, (m as f64 / t) / raw);
+    println!(
+        "{:<34} {:>14.0} {:>10.3}",
+        "engine, records built in memory",
+        m as f64 / t,
+        (m as f64 / t) / raw
+    );
     let (t, m) = best(repeats, || engine_logs(&file, &dir));
-    println!("{:<34} {:>14.0} {:>10.3}", "engine + conn.log JSON on disk", m as f64 / t, (m as f64 / t) / raw);
+    println!(
+        "{:<34} {:>14.0} {:>10.3}",
+        "engine + conn.log JSON on disk",
+        m as f64 / t,
+        (m as f64 / t) / raw
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -60,7 +60,12 @@ pub struct ReadArgs {
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: PathBuf,
     /// Directory for the logs (default: the current directory, as Zeek does).
-    #[arg(short = 'w', long = "log-dir", value_name = "LOGDIR", env = "CONNSCOPE_LOG_DIR")]
+    #[arg(
+        short = 'w',
+        long = "log-dir",
+        value_name = "LOGDIR",
+        env = "CONNSCOPE_LOG_DIR"
+    )]
     pub log_dir: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value = "json")]
@@ -120,8 +125,12 @@ pub struct ReadArgs {
 
 fn parse_port(s: &str) -> Result<(u16, bool)> {
     let s = s.trim();
-    let (num, proto) = s.split_once('/').with_context(|| format!("port {s:?} needs /tcp or /udp"))?;
-    let n: u16 = num.parse().with_context(|| format!("bad port number in {s:?}"))?;
+    let (num, proto) = s
+        .split_once('/')
+        .with_context(|| format!("port {s:?} needs /tcp or /udp"))?;
+    let n: u16 = num
+        .parse()
+        .with_context(|| format!("bad port number in {s:?}"))?;
     match proto {
         "tcp" => Ok((n, true)),
         "udp" => Ok((n, false)),
@@ -188,7 +197,9 @@ impl ReadArgs {
             LocalNets::zeek_default()
         };
         for n in &self.local_nets {
-            let s: Subnet = n.parse().map_err(|e: String| anyhow::anyhow!("--local-nets: {e}"))?;
+            let s: Subnet = n
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--local-nets: {e}"))?;
             nets.add(s);
         }
         conn.local_nets = nets;

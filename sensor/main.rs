@@ -30,9 +30,13 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
 
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating log directory {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating log directory {}", dir.display()))?;
     let (cfg, wopts, copts) = r.settings()?;
-    let summary = connscope::pipeline::read_file(&r.read, &dir, cfg, wopts, copts, r.workers.max(1), &|| false)
+    let summary =
+        connscope::pipeline::read_file(&r.read, &dir, cfg, wopts, copts, r.workers.max(1), &|| {
+            false
+        })
         .with_context(|| format!("reading {}", r.read.display()))?;
     let s = summary.stats;
     if !r.quiet {

@@ -11,6 +11,7 @@
 
 use crate::capture::Packet;
 use crate::conn::service::{Expect, Service};
+use crate::conn::uid::Uid;
 use crate::conn::{Conn, ConnConfig, ConnInit, Encap, Transport, MAX_TUNNEL_DEPTH};
 use crate::decode::frag::{FragLimits, Reassembler};
 use crate::decode::ip::{self, IpPacket, Tcp};
@@ -20,7 +21,6 @@ use crate::decode::{Addr, Weird};
 use crate::flow::{FlowKey, FlowTable};
 use crate::output::weird_log::WeirdRecord;
 use crate::record::ConnRecord;
-use crate::conn::uid::Uid;
 use crate::time::Ts;
 use std::collections::HashMap;
 
@@ -224,7 +224,15 @@ impl<S: RecordSink> Engine<S> {
         });
     }
 
-    fn process_ip(&mut self, ts: Ts, data: &[u8], wire: usize, encap: &Encap, l2: L2Ctx, depth: usize) {
+    fn process_ip(
+        &mut self,
+        ts: Ts,
+        data: &[u8],
+        wire: usize,
+        encap: &Encap,
+        l2: L2Ctx,
+        depth: usize,
+    ) {
         let ipp = match ip::parse(data, wire, self.cfg.conn.ignore_checksums) {
             Ok(p) => p,
             Err(w) => return self.weird(ts, w, None),
@@ -265,19 +273,43 @@ impl<S: RecordSink> Engine<S> {
         self.dispatch(ts, &ipp, encap, l2, depth, cap);
     }
 
-    fn dispatch(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx, depth: usize, _cap: usize) {
+    fn dispatch(
+        &mut self,
+        ts: Ts,
+        ipp: &IpPacket<'_>,
+        encap: &Encap,
+        l2: L2Ctx,
+        depth: usize,
+        _cap: usize,
+    ) {
         match ipp.proto {
             6 => self.tcp(ts, ipp, encap, l2),
             17 => self.udp(ts, ipp, encap, l2, depth),
             1 | 58 => self.icmp(ts, ipp, encap, l2),
             4 | 41 => {
                 // IP-in-IP.
-                self.ip_tunnel(ts, ipp, TunnelKind::Ip, InnerLink::Ip, ipp.payload, encap, l2, depth);
+                self.ip_tunnel(
+                    ts,
+                    ipp,
+                    TunnelKind::Ip,
+                    InnerLink::Ip,
+                    ipp.payload,
+                    encap,
+                    l2,
+                    depth,
+                );
             }
             47 => match tunnel::gre(ipp.payload) {
-                Ok(inner) => {
-                    self.ip_tunnel(ts, ipp, TunnelKind::Gre, inner.link, inner.data, encap, l2, depth)
-                }
+                Ok(inner) => self.ip_tunnel(
+                    ts,
+                    ipp,
+                    TunnelKind::Gre,
+                    inner.link,
+                    inner.data,
+                    encap,
+                    l2,
+                    depth,
+                ),
                 Err(w) => self.weird(ts, w, None),
             },
             50 | 135 => {} // ESP (encrypted) and mobility: no connection, as in Zeek.
@@ -309,7 +341,16 @@ impl<S: RecordSink> Engine<S> {
 
     /// Decodes and processes an encapsulated packet.
     #[allow(clippy::too_many_arguments)]
-    fn inner(&mut self, ts: Ts, link: InnerLink, data: &[u8], wire: usize, encap: &Encap, l2: L2Ctx, depth: usize) {
+    fn inner(
+        &mut self,
+        ts: Ts,
+        link: InnerLink,
+        data: &[u8],
+        wire: usize,
+        encap: &Encap,
+        l2: L2Ctx,
+        depth: usize,
+    ) {
         match link {
             InnerLink::Ethernet => {
                 let mut l3 = L3::default();
@@ -398,7 +439,9 @@ impl<S: RecordSink> Engine<S> {
         self.expects.retain(|e| e.3 > ts);
         let pos = self.expects.iter().position(|(x, o, r, _)| {
             let want_resp = x.resp_host.map(Addr::from_ip).unwrap_or(*r);
-            want_resp == conn.resp_h && x.resp_port == conn.resp_p && (x.any_orig || *o == conn.orig_h)
+            want_resp == conn.resp_h
+                && x.resp_port == conn.resp_p
+                && (x.any_orig || *o == conn.orig_h)
         });
         if let Some(i) = pos {
             let svc = self.expects[i].0.service;
@@ -407,7 +450,15 @@ impl<S: RecordSink> Engine<S> {
         }
     }
 
-    fn init(ipp: &IpPacket<'_>, ts: Ts, t: Transport, sp: u16, dp: u16, one_way: bool, l2: L2Ctx) -> ConnInit {
+    fn init(
+        ipp: &IpPacket<'_>,
+        ts: Ts,
+        t: Transport,
+        sp: u16,
+        dp: u16,
+        one_way: bool,
+        l2: L2Ctx,
+    ) -> ConnInit {
         ConnInit {
             transport: t,
             ip_proto: ipp.proto,
@@ -489,7 +540,9 @@ impl<S: RecordSink> Engine<S> {
         if !conn.udp_packet(cfg, ts, is_orig, ipp, u.ulen, u.checksum, wire_complete) {
             return;
         }
-        let plen = (ipp.payload_len as usize).saturating_sub(8).min(u.payload.len());
+        let plen = (ipp.payload_len as usize)
+            .saturating_sub(8)
+            .min(u.payload.len());
         let payload = &u.payload[..plen];
         let resp_p = conn.resp_p;
         let uid = conn.uid;
@@ -518,14 +571,26 @@ impl<S: RecordSink> Engine<S> {
             4754 => {
                 if let Ok(i) = tunnel::gre(payload) {
                     // GRE over UDP: an IP-level tunnel between the outer addresses.
-                    return self.ip_tunnel(ts, ipp, TunnelKind::Gre, i.link, i.data, encap, l2, depth);
+                    return self.ip_tunnel(
+                        ts,
+                        ipp,
+                        TunnelKind::Gre,
+                        i.link,
+                        i.data,
+                        encap,
+                        l2,
+                        depth,
+                    );
                 }
             }
             _ => {}
         }
         if tunnel.is_none() && tunnel_weird.is_none() {
             if let Some(i) = tunnel::teredo(payload) {
-                if resp_p == 3544 || conn.service.services().any(|s| s == Service::Teredo) || teredo_plausible(&i) {
+                if resp_p == 3544
+                    || conn.service.services().any(|s| s == Service::Teredo)
+                    || teredo_plausible(&i)
+                {
                     tunnel = Some((TunnelKind::Teredo, i));
                 }
             }
@@ -579,7 +644,15 @@ impl<S: RecordSink> Engine<S> {
         let consumed_cap = ipp.payload.len() - inner.data.len();
         let wire = (ipp.payload_len as usize).saturating_sub(consumed_cap);
         let data = inner.data;
-        self.inner(ts, inner.link, data, wire.max(data.len()), &e, l2, depth + 1);
+        self.inner(
+            ts,
+            inner.link,
+            data,
+            wire.max(data.len()),
+            &e,
+            l2,
+            depth + 1,
+        );
     }
 
     fn icmp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {

@@ -27,7 +27,11 @@ pub struct LogSink {
 impl LogSink {
     /// A sink writing into `dir` (files are created on first record, except
     /// conn.log which always exists).
-    pub fn new(dir: &Path, opts: WriterOptions, conn_opts: ConnLogOptions) -> Result<LogSink, WriteError> {
+    pub fn new(
+        dir: &Path,
+        opts: WriterOptions,
+        conn_opts: ConnLogOptions,
+    ) -> Result<LogSink, WriteError> {
         let mut s = LogSink {
             opts,
             conn_opts,
@@ -57,7 +61,11 @@ impl LogSink {
     }
 
     fn open_time(&self) -> String {
-        tsv::meta_time(self.first_ts.map(|t| t.0.div_euclid(crate::time::SEC)).unwrap_or(0))
+        tsv::meta_time(
+            self.first_ts
+                .map(|t| t.0.div_euclid(crate::time::SEC))
+                .unwrap_or(0),
+        )
     }
 
     fn header(&self, f: &mut LogFile, path: &str, cols: &[(&str, &str)]) {
@@ -99,13 +107,17 @@ impl LogSink {
 
 impl RecordSink for LogSink {
     fn conn(&mut self, rec: ConnRecord) {
-        let Some(mut f) = self.conn.take() else { return };
+        let Some(mut f) = self.conn.take() else {
+            return;
+        };
         if f.records == 0 {
             let cols = conn_log::columns(&self.conn_opts);
             self.header(&mut f, "conn", &cols);
         }
         match self.opts.format {
-            LogFormat::Json => conn_log::write_json(&mut f.line, &rec, &self.conn_opts, self.opts.time_format),
+            LogFormat::Json => {
+                conn_log::write_json(&mut f.line, &rec, &self.conn_opts, self.opts.time_format)
+            }
             LogFormat::Tsv => conn_log::write_tsv(&mut f.line, &rec, &self.conn_opts),
         }
         f.commit_line();
@@ -125,7 +137,9 @@ impl RecordSink for LogSink {
                 }
             }
         }
-        let Some(mut f) = self.weird.take() else { return };
+        let Some(mut f) = self.weird.take() else {
+            return;
+        };
         match self.opts.format {
             LogFormat::Json => weird_log::write_json(&mut f.line, &w, self.opts.time_format),
             LogFormat::Tsv => weird_log::write_tsv(&mut f.line, &w),
@@ -264,7 +278,12 @@ mod parallel {
         }
     }
 
-    fn worker(me: u16, rx: Receiver<Arc<Batch>>, tx: Sender<Out>, cfg: EngineConfig) -> EngineStats {
+    fn worker(
+        me: u16,
+        rx: Receiver<Arc<Batch>>,
+        tx: Sender<Out>,
+        cfg: EngineConfig,
+    ) -> EngineStats {
         let sink = ChannelSink {
             tx,
             conns: Vec::new(),
@@ -347,7 +366,8 @@ mod parallel {
                     if p.ts > last {
                         last = p.ts;
                     }
-                    let shard = (crate::engine::shard_hash(p.linktype, p.data) % workers as u64) as u16;
+                    let shard =
+                        (crate::engine::shard_hash(p.linktype, p.data) % workers as u64) as u16;
                     let s = batch.data.len() as u32;
                     batch.data.extend_from_slice(p.data);
                     batch.ts.push(p.ts);
@@ -376,7 +396,9 @@ mod parallel {
         drop(inputs);
         let mut stats = EngineStats::default();
         for h in handles {
-            let s = h.join().map_err(|_| ReadError::Worker("a shard panicked".into()))?;
+            let s = h
+                .join()
+                .map_err(|_| ReadError::Worker("a shard panicked".into()))?;
             stats.packets += s.packets;
             stats.bytes += s.bytes;
             stats.non_ip += s.non_ip;
@@ -385,7 +407,9 @@ mod parallel {
             stats.conns_logged += s.conns_logged;
             stats.conns_evicted += s.conns_evicted;
         }
-        let mut sink = writer.join().map_err(|_| ReadError::Worker("the writer panicked".into()))?;
+        let mut sink = writer
+            .join()
+            .map_err(|_| ReadError::Worker("the writer panicked".into()))?;
         if let Some(f) = first {
             sink.saw_time(f);
             sink.saw_time(last);

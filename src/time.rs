@@ -77,7 +77,10 @@ mod tests {
 
     #[test]
     fn six_decimals() {
-        assert_eq!(Secs6(1_300_475_167_096_535_000).to_string(), "1300475167.096535");
+        assert_eq!(
+            Secs6(1_300_475_167_096_535_000).to_string(),
+            "1300475167.096535"
+        );
         assert_eq!(Secs6(0).to_string(), "0.000000");
         assert_eq!(Secs6(357_000).to_string(), "0.000357");
         // Rounding of sub-microsecond parts (nanosecond captures).

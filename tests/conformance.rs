@@ -30,7 +30,10 @@ fn zeek_conformance_corpus() {
         .arg(shared.join("conformance/zeek/cases"))
         .arg("--json")
         .arg("--run")
-        .arg(format!("python3 {} {{json}} {{pcap}} {{out}}", run_case.display()))
+        .arg(format!(
+            "python3 {} {{json}} {{pcap}} {{out}}",
+            run_case.display()
+        ))
         .env("CONNSCOPE", env!("CARGO_BIN_EXE_connscope"))
         .output()
         .expect("running conn-compare (python3 needed)");
@@ -44,14 +47,20 @@ fn zeek_conformance_corpus() {
     let mut low = Vec::new();
     eprintln!("{:<28} {:>6} {:>8}", "case", "recs", "exact%");
     for c in cases {
-        let name = c["case"].as_str().or(c["name"].as_str()).unwrap_or("?").to_string();
+        let name = c["case"]
+            .as_str()
+            .or(c["name"].as_str())
+            .unwrap_or("?")
+            .to_string();
         let pct = c["exact_pct"].as_f64().unwrap_or(0.0);
         eprintln!("{:<28} {:>6} {:>8.1}", name, c["baseline_records"], pct);
         if pct < 80.0 {
             low.push(format!("{name}: {pct:.1}%"));
         }
     }
-    let mean = report["totals"]["case_mean_exact_pct"].as_f64().unwrap_or(0.0);
+    let mean = report["totals"]["case_mean_exact_pct"]
+        .as_f64()
+        .unwrap_or(0.0);
     let total = report["totals"]["exact_pct"].as_f64().unwrap_or(0.0);
     eprintln!("per-case mean exact match {mean:.1}%, record-weighted {total:.1}%");
     assert!(low.is_empty(), "cases below 80 %: {low:?}");

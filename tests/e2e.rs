@@ -36,12 +36,16 @@ fn captures() -> Vec<(String, PathBuf)> {
         .unwrap()
         .filter_map(|e| {
             let p = e.ok()?.path();
-            (p.extension()? == "pcap").then(|| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
+            (p.extension()? == "pcap")
+                .then(|| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
         })
         .filter(|(n, _)| root().join(format!("pcaps/{n}.conn.json")).exists())
         .collect();
     v.sort();
-    assert!(v.len() >= 10, "expected the generated captures in pcaps/ (run pcaps/gen.py)");
+    assert!(
+        v.len() >= 10,
+        "expected the generated captures in pcaps/ (run pcaps/gen.py)"
+    );
     v
 }
 
@@ -52,7 +56,12 @@ fn conn_log_matches_expected_byte_for_byte() {
         let out = tmpdir(&name);
         let r = run(&pcap, &out, &["-q"]);
         let expect_code = if name == "truncated" { 2 } else { 0 };
-        assert_eq!(r.status.code(), Some(expect_code), "{name}: {}", String::from_utf8_lossy(&r.stderr));
+        assert_eq!(
+            r.status.code(),
+            Some(expect_code),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
         let got = std::fs::read_to_string(out.join("conn.log")).unwrap();
         let want = std::fs::read_to_string(root().join(format!("pcaps/{name}.conn.json"))).unwrap();
         if got != want {
@@ -83,11 +92,20 @@ fn not_a_capture_is_a_clear_error() {
     let r = run(&bogus, &out, &[]);
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8_lossy(&r.stderr);
-    assert!(err.contains("bogus.pcap") && err.contains("not a pcap or pcapng file") && err.contains("offset 0"), "{err}");
+    assert!(
+        err.contains("bogus.pcap")
+            && err.contains("not a pcap or pcapng file")
+            && err.contains("offset 0"),
+        "{err}"
+    );
 }
 
 fn sorted_lines(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_to_string(p).unwrap().lines().map(String::from).collect();
+    let mut v: Vec<String> = std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     v.sort();
     v
 }
@@ -99,7 +117,11 @@ fn workers_give_the_same_records() {
         let two = tmpdir(&format!("{name}-j3"));
         run(&pcap, &one, &["-q", "-j", "1"]);
         run(&pcap, &two, &["-q", "-j", "3"]);
-        assert_eq!(sorted_lines(&one.join("conn.log")), sorted_lines(&two.join("conn.log")), "{name}");
+        assert_eq!(
+            sorted_lines(&one.join("conn.log")),
+            sorted_lines(&two.join("conn.log")),
+            "{name}"
+        );
     }
 }
 
@@ -116,17 +138,26 @@ fn tsv_has_zeek_header_and_same_records() {
     assert_eq!(lines[2], "#empty_field\t(empty)");
     assert_eq!(lines[3], "#unset_field\t-");
     assert_eq!(lines[4], "#path\tconn");
-    assert!(lines[5].starts_with("#open\t2024-01-01-00-00-00"), "{}", lines[5]);
+    assert!(
+        lines[5].starts_with("#open\t2024-01-01-00-00-00"),
+        "{}",
+        lines[5]
+    );
     assert_eq!(lines[6], "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\tip_proto");
     assert_eq!(lines[7], "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\tcount");
     assert!(lines.last().unwrap().starts_with("#close\t"));
     // Same records as the JSON expectation, field by field.
-    let want: Vec<serde_json::Value> = std::fs::read_to_string(root().join("pcaps/tcp_states.conn.json"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let want: Vec<serde_json::Value> =
+        std::fs::read_to_string(root().join("pcaps/tcp_states.conn.json"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let rows: Vec<Vec<&str>> = lines
+        .iter()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
         .collect();
-    let rows: Vec<Vec<&str>> = lines.iter().filter(|l| !l.starts_with('#')).map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), want.len());
     for (row, w) in rows.iter().zip(&want) {
         assert_eq!(row[1], w["uid"].as_str().unwrap());

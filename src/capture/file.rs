@@ -297,7 +297,10 @@ impl<R: Read> FileSource<R> {
                 let caplen = u32_at(&rec[8..12], swapped) as usize;
                 let wire_len = u32_at(&rec[12..16], swapped);
                 if caplen > MAX_RECORD {
-                    return Err(self.corrupt(start, format!("packet record length {caplen} is implausible")));
+                    return Err(self.corrupt(
+                        start,
+                        format!("packet record length {caplen} is implausible"),
+                    ));
                 }
                 self.read_body(caplen, start, "packet data")?;
                 self.packets += 1;
@@ -346,7 +349,8 @@ impl<R: Read> FileSource<R> {
                     0x1a2b3c4d => false,
                     0x4d3c2b1a => true,
                     _ => {
-                        return Err(self.corrupt(start, format!("bad pcapng byte-order magic {bomv:#010x}")))
+                        return Err(self
+                            .corrupt(start, format!("bad pcapng byte-order magic {bomv:#010x}")))
                     }
                 };
                 let total = u32_at(&shb_len, swapped) as usize;
@@ -367,7 +371,10 @@ impl<R: Read> FileSource<R> {
             let btype = u32_at(&hdr[0..4], swapped);
             let total = u32_at(&hdr[4..8], swapped) as usize;
             if !(12..=MAX_RECORD).contains(&total) || total % 4 != 0 {
-                return Err(self.corrupt(start, format!("bad pcapng block length {total} (block type {btype:#x})")));
+                return Err(self.corrupt(
+                    start,
+                    format!("bad pcapng block length {total} (block type {btype:#x})"),
+                ));
             }
             self.read_body(total - 8, start, "pcapng block")?;
             let body_len = total - 12;
@@ -375,7 +382,9 @@ impl<R: Read> FileSource<R> {
                 1 => {
                     // Interface description block.
                     if body_len < 8 {
-                        return Err(self.corrupt(start, "interface description block too short".into()));
+                        return Err(
+                            self.corrupt(start, "interface description block too short".into())
+                        );
                     }
                     let linktype = u16_at(&self.buf[0..2], swapped) as u32;
                     let (ts_units, ts_offset) = parse_idb_options(&self.buf[8..body_len], swapped);
@@ -402,14 +411,23 @@ impl<R: Read> FileSource<R> {
                     let caplen = u32_at(&self.buf[12..16], swapped) as usize;
                     let wire_len = u32_at(&self.buf[16..20], swapped);
                     if 20 + caplen > body_len {
-                        return Err(self.corrupt(start, format!("captured length {caplen} exceeds block body {}", body_len - 20)));
+                        return Err(self.corrupt(
+                            start,
+                            format!(
+                                "captured length {caplen} exceeds block body {}",
+                                body_len - 20
+                            ),
+                        ));
                     }
                     let iface = match &self.format {
                         Format::PcapNg { interfaces, .. } => interfaces.get(ifid).copied(),
                         Format::Pcap { .. } => None,
                     };
                     let Some(iface) = iface else {
-                        return Err(self.corrupt(start, format!("packet refers to undefined interface {ifid}")));
+                        return Err(self.corrupt(
+                            start,
+                            format!("packet refers to undefined interface {ifid}"),
+                        ));
                     };
                     let raw = (hi << 32) | lo;
                     let ts = units_to_ts(raw, iface.ts_units, iface.ts_offset);
@@ -432,7 +450,9 @@ impl<R: Read> FileSource<R> {
                         Format::Pcap { .. } => None,
                     };
                     let Some(iface) = iface else {
-                        return Err(self.corrupt(start, "simple packet block before any interface".into()));
+                        return Err(
+                            self.corrupt(start, "simple packet block before any interface".into())
+                        );
                     };
                     let caplen = (wire_len as usize).min(body_len - 4);
                     self.packets += 1;
@@ -553,16 +573,23 @@ mod tests {
         assert_eq!(p.data, &[1, 2, 3]);
         match src.next_packet() {
             Err(CaptureError::Truncated { offset, .. }) => assert_eq!(offset, second),
-            other => panic!("expected truncation, got {:?}", other.map(|p| p.map(|p| p.ts))),
+            other => panic!(
+                "expected truncation, got {:?}",
+                other.map(|p| p.map(|p| p.ts))
+            ),
         }
     }
 
     #[test]
     fn rejects_non_capture() {
         let data = b"hello world, not a pcap";
-        let e = FileSource::from_reader(Path::new("x.txt"), &data[..]).err().unwrap();
+        let e = FileSource::from_reader(Path::new("x.txt"), &data[..])
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("not a pcap or pcapng file"), "{e}");
-        let e = FileSource::from_reader(Path::new("x.txt"), &b"ab"[..]).err().unwrap();
+        let e = FileSource::from_reader(Path::new("x.txt"), &b"ab"[..])
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("offset 0"), "{e}");
     }
 

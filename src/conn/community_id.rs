@@ -7,7 +7,13 @@
 use crate::decode::Addr;
 
 /// Computes the Community ID string.
-pub fn community_id(seed: u16, orig: (Addr, u16), resp: (Addr, u16), proto: u8, one_way_icmp: bool) -> String {
+pub fn community_id(
+    seed: u16,
+    orig: (Addr, u16),
+    resp: (Addr, u16),
+    proto: u8,
+    one_way_icmp: bool,
+) -> String {
     let (a, b) = if one_way_icmp || (orig.0, orig.1) <= (resp.0, resp.1) {
         (orig, resp)
     } else {
@@ -41,8 +47,16 @@ fn base64(data: &[u8], out: &mut String) {
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
 }
 

@@ -414,7 +414,13 @@ impl Conn {
     }
 
     /// A new connection from its first packet. Schedules its first timers.
-    pub fn new(cfg: &ConnConfig, init: &ConnInit, encap: &Encap, flip: bool, timers: &mut dyn Timers) -> Conn {
+    pub fn new(
+        cfg: &ConnConfig,
+        init: &ConnInit,
+        encap: &Encap,
+        flip: bool,
+        timers: &mut dyn Timers,
+    ) -> Conn {
         let uid = Uid::for_conn(cfg.seed, init.orig, init.resp, init.ip_proto, init.ts.0);
         let enabled = cfg.analyzers;
         let svc_t = match init.transport {
@@ -481,14 +487,24 @@ impl Conn {
         let t = cfg.timeouts;
         match init.transport {
             Transport::Tcp => {
-                timers.add(init.ts.plus_secs(t.tcp_syn_timeout), TimerKind::TcpExpire, c.timer_epoch);
+                timers.add(
+                    init.ts.plus_secs(t.tcp_syn_timeout),
+                    TimerKind::TcpExpire,
+                    c.timer_epoch,
+                );
                 c.set_inactivity_timeout(t.udp_inactivity, timers);
             }
             Transport::Udp => {
                 c.set_inactivity_timeout(t.udp_inactivity, timers);
                 // The DNS analyzer attaches by responder port and runs its own expiry.
-                if cfg.analyzers.contains(Service::Dns) && matches!(c.resp_p, 53 | 137 | 5353 | 5355) {
-                    timers.add(init.ts.plus_secs(t.dns_session), TimerKind::DnsExpire, c.timer_epoch);
+                if cfg.analyzers.contains(Service::Dns)
+                    && matches!(c.resp_p, 53 | 137 | 5353 | 5355)
+                {
+                    timers.add(
+                        init.ts.plus_secs(t.dns_session),
+                        TimerKind::DnsExpire,
+                        c.timer_epoch,
+                    );
                 }
             }
             Transport::Icmp => c.set_inactivity_timeout(t.icmp_inactivity, timers),
@@ -518,7 +534,11 @@ impl Conn {
         }
         self.inact_epoch = self.inact_epoch.wrapping_add(1);
         if secs > 0 {
-            timers.add(self.last.plus_secs(secs), TimerKind::Inactivity, self.inact_epoch);
+            timers.add(
+                self.last.plus_secs(secs),
+                TimerKind::Inactivity,
+                self.inact_epoch,
+            );
         }
         self.inactivity_timeout = secs;
     }
@@ -539,14 +559,24 @@ impl Conn {
     }
 
     /// Runs a due timer at network time `now`.
-    pub fn on_timer(&mut self, cfg: &ConnConfig, kind: TimerKind, now: Ts, timers: &mut dyn Timers) -> TimerOutcome {
+    pub fn on_timer(
+        &mut self,
+        cfg: &ConnConfig,
+        kind: TimerKind,
+        now: Ts,
+        timers: &mut dyn Timers,
+    ) -> TimerOutcome {
         let t = &cfg.timeouts;
         match kind {
             TimerKind::Inactivity => {
                 if self.last.plus_secs(self.inactivity_timeout) <= now {
                     TimerOutcome::Remove
                 } else {
-                    timers.add(self.last.plus_secs(self.inactivity_timeout), TimerKind::Inactivity, self.inact_epoch);
+                    timers.add(
+                        self.last.plus_secs(self.inactivity_timeout),
+                        TimerKind::Inactivity,
+                        self.inact_epoch,
+                    );
                     TimerOutcome::Keep
                 }
             }
@@ -554,7 +584,9 @@ impl Conn {
                 if !self.tcp.is_active {
                     return TimerOutcome::Keep;
                 }
-                if matches!(self.tcp.orig.state, ES::SynSent | ES::SynAckSent) && self.tcp.resp.state == ES::Inactive {
+                if matches!(self.tcp.orig.state, ES::SynSent | ES::SynAckSent)
+                    && self.tcp.resp.state == ES::Inactive
+                {
                     self.tcp.is_active = false;
                     TimerOutcome::Remove
                 } else {
@@ -581,7 +613,11 @@ impl Conn {
                         return TimerOutcome::Remove;
                     }
                 }
-                timers.add(now.plus_secs(t.tcp_session_timer), TimerKind::TcpExpire, self.timer_epoch);
+                timers.add(
+                    now.plus_secs(t.tcp_session_timer),
+                    TimerKind::TcpExpire,
+                    self.timer_epoch,
+                );
                 TimerOutcome::Keep
             }
             TimerKind::TcpDelete => TimerOutcome::Remove,
@@ -589,7 +625,11 @@ impl Conn {
                 if now.0 - self.last.0 >= (t.dns_session - 1) * crate::time::SEC {
                     TimerOutcome::Remove
                 } else {
-                    timers.add(now.plus_secs(t.dns_session), TimerKind::DnsExpire, self.timer_epoch);
+                    timers.add(
+                        now.plus_secs(t.dns_session),
+                        TimerKind::DnsExpire,
+                        self.timer_epoch,
+                    );
                     TimerOutcome::Keep
                 }
             }
@@ -629,7 +669,8 @@ impl Conn {
                 }
             } else {
                 // Analysis limit: one letter per connection, cased by the packet's side.
-                self.history.check(bit::LIMIT, if is_orig { b'X' } else { b'x' });
+                self.history
+                    .check(bit::LIMIT, if is_orig { b'X' } else { b'x' });
             }
         } else if let Some(u) = encap.last_uid() {
             self.add_tunnel_parent(u);
@@ -648,7 +689,11 @@ impl Conn {
     }
 
     fn bad_checksum(&mut self, is_orig: bool) {
-        let hit = if is_orig { self.orig_chk.hit() } else { self.resp_chk.hit() };
+        let hit = if is_orig {
+            self.orig_chk.hit()
+        } else {
+            self.resp_chk.hit()
+        };
         if hit {
             self.history.add(if is_orig { b'C' } else { b'c' });
         }
@@ -788,7 +833,9 @@ impl Conn {
 
         let (rel_seq, seq_underflow) = {
             let (ep, _) = self.tcp.sides(is_orig);
-            relative_seq(ep.start_seq, base_seq, ep.last_seq, ep.seq_wraps, |s, w| ep.to_relative(s, w))
+            relative_seq(ep.start_seq, base_seq, ep.last_seq, ep.seq_wraps, |s, w| {
+                ep.to_relative(s, w)
+            })
         };
 
         // update_history
@@ -841,7 +888,11 @@ impl Conn {
             let scale = ep.window_scale.min(14) as u32;
             let window = (t.window as u32) << scale;
             let zero = window == 0 && !rst && peer.state != ES::Closed && ep.state != ES::Reset;
-            if !syn && !fin && !rst && ep.state != ES::Closed && ep.state != ES::Reset
+            if !syn
+                && !fin
+                && !rst
+                && ep.state != ES::Closed
+                && ep.state != ES::Reset
                 && seq_delta(base_seq, ep.window_seq) >= 0
                 && seq_delta(ack_seq, ep.window_ack_seq) >= 0
             {
@@ -899,7 +950,13 @@ impl Conn {
                 peer.init_ack_seq(a);
                 peer.init_last_seq(a);
             } else {
-                let (r, under) = relative_seq(peer.start_seq, ack_seq, peer.ack_seq, peer.ack_wraps, |s, w| peer.to_relative(s, w));
+                let (r, under) = relative_seq(
+                    peer.start_seq,
+                    ack_seq,
+                    peer.ack_seq,
+                    peer.ack_wraps,
+                    |s, w| peer.to_relative(s, w),
+                );
                 if under {
                     rel_ack = 0;
                 } else {
@@ -934,7 +991,8 @@ impl Conn {
             d
         };
 
-        let (do_close, gen_event) = self.update_state_machine(cfg, timers, now, is_orig, base_seq, len, delta_last, flags);
+        let (do_close, gen_event) =
+            self.update_state_machine(cfg, timers, now, is_orig, base_seq, len, delta_last, flags);
 
         if ackf {
             let report = cfg.report_gaps_for_partial;
@@ -963,7 +1021,11 @@ impl Conn {
         // CheckPIA_FirstPacket: this side has now been seen.
         self.tcp.first_packet_seen |= if is_orig { 1 } else { 2 };
 
-        let rel_data_seq = if syn { rel_seq.wrapping_add(1) } else { rel_seq };
+        let rel_data_seq = if syn {
+            rel_seq.wrapping_add(1)
+        } else {
+            rel_seq
+        };
         if len > 0 && !rst && !seq_underflow && caplen >= len {
             let (ep, _) = self.tcp.sides(is_orig);
             ep.data_sent(rel_data_seq, len as u64);
@@ -996,14 +1058,22 @@ impl Conn {
         let ackf = flags & F::ACK != 0;
         let mut do_close = false;
         let mut gen_event = false;
-        let state = if is_orig { self.tcp.orig.state } else { self.tcp.resp.state };
+        let state = if is_orig {
+            self.tcp.orig.state
+        } else {
+            self.tcp.resp.state
+        };
         match state {
             ES::Inactive => {
                 if syn {
                     if is_orig {
                         let s = if ackf { ES::SynAckSent } else { ES::SynSent };
                         self.set_state(cfg, timers, is_orig, s);
-                        timers.add(now.plus_secs(cfg.timeouts.tcp_attempt), TimerKind::TcpAttempt, self.timer_epoch);
+                        timers.add(
+                            now.plus_secs(cfg.timeouts.tcp_attempt),
+                            TimerKind::TcpAttempt,
+                            self.timer_epoch,
+                        );
                     } else {
                         let mut is_orig_now = is_orig;
                         if !ackf {
@@ -1019,18 +1089,33 @@ impl Conn {
                             }
                         }
                         let peer_is_orig = !is_orig_now;
-                        let peer_state = if peer_is_orig { self.tcp.orig.state } else { self.tcp.resp.state };
+                        let peer_state = if peer_is_orig {
+                            self.tcp.orig.state
+                        } else {
+                            self.tcp.resp.state
+                        };
                         if peer_state == ES::SynSent {
                             self.set_state(cfg, timers, peer_is_orig, ES::Established);
                         }
                         self.set_state(cfg, timers, is_orig_now, ES::Established);
-                        let peer_state = if peer_is_orig { self.tcp.orig.state } else { self.tcp.resp.state };
+                        let peer_state = if peer_is_orig {
+                            self.tcp.orig.state
+                        } else {
+                            self.tcp.resp.state
+                        };
                         if peer_state != ES::Partial {
                             self.connection_established(cfg, timers);
                         }
                         if is_orig_now != is_orig {
                             // Continue with the flipped orientation.
-                            return self.finish_inactive(cfg, timers, is_orig_now, len, flags, true);
+                            return self.finish_inactive(
+                                cfg,
+                                timers,
+                                is_orig_now,
+                                len,
+                                flags,
+                                true,
+                            );
                         }
                     }
                 }
@@ -1049,13 +1134,21 @@ impl Conn {
                 }
             }
             ES::Established | ES::Partial => {
-                let peer_state = if is_orig { self.tcp.resp.state } else { self.tcp.orig.state };
+                let peer_state = if is_orig {
+                    self.tcp.resp.state
+                } else {
+                    self.tcp.orig.state
+                };
                 if syn && state == ES::Partial && peer_state == ES::Inactive && !ackf {
                     self.set_state(cfg, timers, is_orig, ES::SynSent);
                 }
                 if fin && !rst {
                     self.set_state(cfg, timers, is_orig, ES::Closed);
-                    let peer = if is_orig { &mut self.tcp.resp } else { &mut self.tcp.orig };
+                    let peer = if is_orig {
+                        &mut self.tcp.resp
+                    } else {
+                        &mut self.tcp.orig
+                    };
                     if peer.state == ES::Reset && peer.prev_state == ES::Closed {
                         self.set_state(cfg, timers, !is_orig, ES::Closed);
                     }
@@ -1065,7 +1158,11 @@ impl Conn {
                 if rst {
                     self.set_state(cfg, timers, is_orig, ES::Reset);
                     do_close = true;
-                    let peer = if is_orig { &self.tcp.resp } else { &self.tcp.orig };
+                    let peer = if is_orig {
+                        &self.tcp.resp
+                    } else {
+                        &self.tcp.orig
+                    };
                     if peer.state != ES::Reset || peer.prev_state != ES::Established {
                         self.tcp.is_active = false;
                     }
@@ -1073,10 +1170,18 @@ impl Conn {
             }
             ES::Closed => {
                 let _ = delta_last;
-                let peer_state = if is_orig { self.tcp.resp.state } else { self.tcp.orig.state };
+                let peer_state = if is_orig {
+                    self.tcp.resp.state
+                } else {
+                    self.tcp.orig.state
+                };
                 if rst && peer_state != ES::Closed {
                     self.set_state(cfg, timers, is_orig, ES::Reset);
-                    let ep = if is_orig { &self.tcp.orig } else { &self.tcp.resp };
+                    let ep = if is_orig {
+                        &self.tcp.orig
+                    } else {
+                        &self.tcp.resp
+                    };
                     if !ep.did_close {
                         do_close = true;
                     }
@@ -1110,7 +1215,11 @@ impl Conn {
         }
         if rst {
             self.set_state(cfg, timers, is_orig, ES::Reset);
-            let peer_state = if is_orig { self.tcp.resp.state } else { self.tcp.orig.state };
+            let peer_state = if is_orig {
+                self.tcp.resp.state
+            } else {
+                self.tcp.orig.state
+            };
             let is_reject = if is_orig {
                 peer_state == ES::Established
             } else {
@@ -1120,9 +1229,17 @@ impl Conn {
             gen_event = !is_reject;
             let _ = syn;
         }
-        let state = if is_orig { self.tcp.orig.state } else { self.tcp.resp.state };
+        let state = if is_orig {
+            self.tcp.orig.state
+        } else {
+            self.tcp.resp.state
+        };
         if state == ES::Inactive {
-            let peer_state = if is_orig { self.tcp.resp.state } else { self.tcp.orig.state };
+            let peer_state = if is_orig {
+                self.tcp.resp.state
+            } else {
+                self.tcp.orig.state
+            };
             if !is_orig && len == 0 && self.tcp.orig.state == ES::SynSent {
                 // An ACK of the SYN before the SYN-ACK: not a partial connection.
             } else if ackf && peer_state == ES::Established {
@@ -1150,7 +1267,11 @@ impl Conn {
         if !s.is_handshake() && ep_state.is_handshake() && peer_state.is_handshake() {
             self.set_inactivity_timeout(cfg.timeouts.tcp_inactivity, timers);
         }
-        let ep = if is_orig { &mut self.tcp.orig } else { &mut self.tcp.resp };
+        let ep = if is_orig {
+            &mut self.tcp.orig
+        } else {
+            &mut self.tcp.resp
+        };
         ep.prev_state = ep.state;
         ep.state = s;
     }
@@ -1170,7 +1291,13 @@ impl Conn {
     }
 
     /// Zeek's `TCPSessionAdapter::ConnectionClosed`.
-    fn connection_closed(&mut self, cfg: &ConnConfig, timers: &mut dyn Timers, is_orig: bool, gen_event: bool) {
+    fn connection_closed(
+        &mut self,
+        cfg: &ConnConfig,
+        timers: &mut dyn Timers,
+        is_orig: bool,
+        gen_event: bool,
+    ) {
         let (ep, peer) = self.tcp.sides(is_orig);
         if ep.did_close {
             return;
@@ -1182,9 +1309,17 @@ impl Conn {
                 self.tcp.is_active = false;
             }
             self.cancel_timers();
-            timers.add(self.last.plus_secs(cfg.timeouts.tcp_close_delay), TimerKind::TcpDelete, self.timer_epoch);
+            timers.add(
+                self.last.plus_secs(cfg.timeouts.tcp_close_delay),
+                TimerKind::TcpDelete,
+                self.timer_epoch,
+            );
         } else if ep.prev_state != ES::Inactive {
-            timers.add(self.last.plus_secs(cfg.timeouts.tcp_session_timer), TimerKind::TcpExpire, self.timer_epoch);
+            timers.add(
+                self.last.plus_secs(cfg.timeouts.tcp_session_timer),
+                TimerKind::TcpExpire,
+                self.timer_epoch,
+            );
         }
     }
 
@@ -1226,10 +1361,18 @@ impl Conn {
         let plen = ulen as i64 - 8;
         if is_orig {
             self.history.check(bit::UDP_ORIG_DATA, b'D');
-            self.orig_len = if self.orig_len < 0 { plen } else { self.orig_len + plen };
+            self.orig_len = if self.orig_len < 0 {
+                plen
+            } else {
+                self.orig_len + plen
+            };
         } else {
             self.history.check(bit::UDP_RESP_DATA << 16, b'd');
-            self.resp_len = if self.resp_len < 0 { plen } else { self.resp_len + plen };
+            self.resp_len = if self.resp_len < 0 {
+                plen
+            } else {
+                self.resp_len + plen
+            };
         }
         self.count(is_orig, ip.total_len);
         true
@@ -1251,9 +1394,17 @@ impl Conn {
         self.last = now;
         let plen = len as i64 - 8;
         if is_orig {
-            self.orig_len = if self.orig_len < 0 { plen } else { self.orig_len + plen };
+            self.orig_len = if self.orig_len < 0 {
+                plen
+            } else {
+                self.orig_len + plen
+            };
         } else {
-            self.resp_len = if self.resp_len < 0 { plen } else { self.resp_len + plen };
+            self.resp_len = if self.resp_len < 0 {
+                plen
+            } else {
+                self.resp_len + plen
+            };
         }
         self.count(is_orig, ip.total_len);
     }
@@ -1306,7 +1457,9 @@ impl Conn {
                 self.tcp.orig.size(self.tcp.resp.state),
                 self.tcp.resp.size(self.tcp.orig.state),
             ),
-            Transport::Udp | Transport::Icmp => (self.orig_len.max(0) as u64, self.resp_len.max(0) as u64),
+            Transport::Udp | Transport::Icmp => {
+                (self.orig_len.max(0) as u64, self.resp_len.max(0) as u64)
+            }
             Transport::Other => (0, 0),
         }
     }
@@ -1323,7 +1476,13 @@ impl Conn {
 }
 
 /// Zeek's `get_relative_seq`: `(relative, underflow)`.
-fn relative_seq(start: u32, cur: u32, last: u32, wraps: u32, to_rel: impl Fn(u32, u32) -> u64) -> (u64, bool) {
+fn relative_seq(
+    start: u32,
+    cur: u32,
+    last: u32,
+    wraps: u32,
+    to_rel: impl Fn(u32, u32) -> u64,
+) -> (u64, bool) {
     let mut wraps = wraps;
     let delta = seq_delta(cur, last);
     if delta < 0 {

@@ -38,8 +38,12 @@ impl FromStr for Subnet {
             .split_once('/')
             .ok_or_else(|| format!("subnet {s:?} has no /prefix"))?;
         let a = a.trim_end_matches(']');
-        let ip: std::net::IpAddr = a.parse().map_err(|_| format!("bad address in subnet {s:?}"))?;
-        let l: u8 = l.parse().map_err(|_| format!("bad prefix length in subnet {s:?}"))?;
+        let ip: std::net::IpAddr = a
+            .parse()
+            .map_err(|_| format!("bad address in subnet {s:?}"))?;
+        let l: u8 = l
+            .parse()
+            .map_err(|_| format!("bad prefix length in subnet {s:?}"))?;
         let (addr, len) = match ip {
             std::net::IpAddr::V4(_) => {
                 if l > 32 {
@@ -151,10 +155,29 @@ mod tests {
     fn defaults_match_zeek() {
         let n = LocalNets::zeek_default();
         assert_eq!(n.nets.len(), PRIVATE_ADDRESS_SPACE.len());
-        for l in ["10.1.2.3", "192.168.2.16", "172.28.2.3", "224.0.0.251", "239.255.255.250", "255.255.255.255", "0.0.0.0", "fe80::1", "::", "fd00::1", "2001:0:4137:9e50::1"] {
+        for l in [
+            "10.1.2.3",
+            "192.168.2.16",
+            "172.28.2.3",
+            "224.0.0.251",
+            "239.255.255.250",
+            "255.255.255.255",
+            "0.0.0.0",
+            "fe80::1",
+            "::",
+            "fd00::1",
+            "2001:0:4137:9e50::1",
+        ] {
             assert!(n.contains(&a(l)), "{l}");
         }
-        for r in ["8.8.8.8", "66.59.111.190", "224.0.1.1", "ff02::1", "2001:4860::68", "172.32.0.1"] {
+        for r in [
+            "8.8.8.8",
+            "66.59.111.190",
+            "224.0.1.1",
+            "ff02::1",
+            "2001:4860::68",
+            "172.32.0.1",
+        ] {
             assert!(!n.contains(&a(r)), "{r}");
         }
     }

@@ -13,7 +13,9 @@ pub fn conn_state(c: &Conn) -> &'static str {
             let r_inactive = matches!(rs, ES::Inactive | ES::Partial);
             if rs == ES::Reset {
                 let (osz, rsz) = c.sizes();
-                if matches!(os, ES::SynSent | ES::SynAckSent) || (os == ES::Reset && osz == 0 && rsz == 0) {
+                if matches!(os, ES::SynSent | ES::SynAckSent)
+                    || (os == ES::Reset && osz == 0 && rsz == 0)
+                {
                     "REJ"
                 } else if o_inactive {
                     "RSTRH"
@@ -95,6 +97,6 @@ mod tests {
         assert!(!rstos0_history(b"R"));
         assert!(!rstos0_history(b"S"));
         // Lower-case letters are the responder's and do not block the match.
-        assert!(rstos0_history(b"ShR") );
+        assert!(rstos0_history(b"ShR"));
     }
 }

@@ -181,9 +181,7 @@ impl Endpoint {
         } else {
             ack.wrapping_sub(start)
         };
-        if size != 0 {
-            size -= 1;
-        }
+        size = size.saturating_sub(1);
         if self.fin_cnt > 0 && size != 0 {
             size -= 1;
         }

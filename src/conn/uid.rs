@@ -67,7 +67,11 @@ impl Uid {
 
     /// The uid of a connection.
     pub fn for_conn(seed: u64, a: (Addr, u16), b: (Addr, u16), proto: u8, first_ns: i64) -> Uid {
-        let (lo, hi) = if (a.0 .0, a.1) <= (b.0 .0, b.1) { (a, b) } else { (b, a) };
+        let (lo, hi) = if (a.0 .0, a.1) <= (b.0 .0, b.1) {
+            (a, b)
+        } else {
+            (b, a)
+        };
         let mut h = Fnv::new();
         h.write(&seed.to_le_bytes());
         h.write(&lo.0 .0);

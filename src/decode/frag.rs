@@ -160,7 +160,8 @@ impl Reassembler {
                 // Unfragmentable part: everything before the fragment header.
                 let fo = ip.v6_frag_next_off;
                 d.header.clear();
-                d.header.extend_from_slice(&ip.header[..fo.min(ip.header.len())]);
+                d.header
+                    .extend_from_slice(&ip.header[..fo.min(ip.header.len())]);
                 d.v6_next_byte = v6_next_header_byte(&d.header);
             } else {
                 d.header.clear();

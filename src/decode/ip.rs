@@ -389,8 +389,26 @@ mod tests {
     pub(crate) fn ipv4_udp(payload: &[u8]) -> Vec<u8> {
         let total = 20 + 8 + payload.len();
         let mut v = vec![
-            0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10,
-            0, 0, 2,
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            2,
         ];
         let c = !fold(ones_sum(&v, 0));
         v[10] = (c >> 8) as u8;
@@ -424,7 +442,10 @@ mod tests {
     #[test]
     fn total_length_beyond_wire_is_dropped_but_snaplen_is_not() {
         let p = ipv4_udp(b"hello");
-        assert_eq!(parse(&p, p.len() - 1, false).unwrap_err(), Weird::TruncatedIpLen);
+        assert_eq!(
+            parse(&p, p.len() - 1, false).unwrap_err(),
+            Weird::TruncatedIpLen
+        );
         // Captured 30 of 33 bytes, wire length full: processed.
         let ip = parse(&p[..30], p.len(), false).unwrap();
         assert!(!ip.fully_captured());

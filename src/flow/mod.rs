@@ -275,6 +275,9 @@ mod tests {
     fn one_way_keys_keep_direction() {
         let a = Addr::v4([10, 0, 0, 2]);
         let b = Addr::v4([10, 0, 0, 1]);
-        assert_ne!(FlowKey::new(a, 3, b, 3, 1, true), FlowKey::new(b, 3, a, 3, 1, true));
+        assert_ne!(
+            FlowKey::new(a, 3, b, 3, 1, true),
+            FlowKey::new(b, 3, a, 3, 1, true)
+        );
     }
 }

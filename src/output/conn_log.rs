@@ -189,7 +189,11 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
     let _ = write!(buf, "{}", crate::time::Secs6(c.start.0));
     buf.push(t);
     buf.extend_from_slice(c.uid.as_str().as_bytes());
-    let _ = write!(buf, "\t{}\t{}\t{}\t{}\t", c.orig_h, c.orig_p, c.resp_h, c.resp_p);
+    let _ = write!(
+        buf,
+        "\t{}\t{}\t{}\t{}\t",
+        c.orig_h, c.orig_p, c.resp_h, c.resp_p
+    );
     buf.extend_from_slice(c.transport.name().as_bytes());
     buf.push(t);
     let mut any = false;
@@ -206,7 +210,13 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
     buf.push(t);
     if c.last > c.start {
         let (ob, rb) = c.sizes();
-        let _ = write!(buf, "{}\t{}\t{}\t", crate::time::Secs6(c.last.0 - c.start.0), ob, rb);
+        let _ = write!(
+            buf,
+            "{}\t{}\t{}\t",
+            crate::time::Secs6(c.last.0 - c.start.0),
+            ob,
+            rb
+        );
     } else {
         buf.extend_from_slice(b"-\t-\t-\t");
     }

@@ -25,7 +25,7 @@ pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
             b'\n' => buf.extend_from_slice(b"\\n"),
             b'\r' => buf.extend_from_slice(b"\\r"),
             b'\t' => buf.extend_from_slice(b"\\t"),
-            c if c < 0x20 || c >= 0x7f => {
+            c if !(0x20..0x7f).contains(&c) => {
                 let _ = write!(buf, "\\\\x{c:02x}");
             }
             c => buf.push(c),
@@ -79,7 +79,10 @@ pub fn iso8601(buf: &mut Vec<u8>, t: Ts) {
     let secs = us.div_euclid(1_000_000);
     let frac = us.rem_euclid(1_000_000);
     let (y, mo, d, h, mi, s) = civil(secs);
-    let _ = write!(buf, "\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z\"");
+    let _ = write!(
+        buf,
+        "\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z\""
+    );
 }
 
 /// UTC calendar fields of a Unix time (Howard Hinnant's days-from-civil inverse).
@@ -120,7 +123,10 @@ mod tests {
         assert_eq!(b, b"3.0");
         b.clear();
         double(&mut b, 1_300_475_170.254366 - 1_300_475_167.096535);
-        assert_eq!(String::from_utf8(b).unwrap(), format!("{}", 1_300_475_170.254366f64 - 1_300_475_167.096535));
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            format!("{}", 1_300_475_170.254366f64 - 1_300_475_167.096535)
+        );
     }
 
     #[test]

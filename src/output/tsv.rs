@@ -4,7 +4,9 @@ use std::io::Write;
 
 /// Writes the Zeek header block for a log.
 pub fn header(out: &mut Vec<u8>, path: &str, open: &str, fields: &[&str], types: &[&str]) {
-    out.extend_from_slice(b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n");
+    out.extend_from_slice(
+        b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
+    );
     let _ = writeln!(out, "#path\t{path}");
     let _ = writeln!(out, "#open\t{open}");
     out.extend_from_slice(b"#fields");

@@ -483,7 +483,8 @@ impl ServiceState {
     /// flip the connection or raise an expectation (lets the engine skip calls).
     pub fn wants_payload(&self) -> bool {
         // A signature may still fire and attach an analyzer whose verdict is pending.
-        let pending = self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
+        let pending =
+            self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
         pending || ANALYZERS.iter().any(|&s| self.live(s))
     }
 

@@ -688,13 +688,19 @@ fn pop3_server_greeting_first_then_capa() {
     only.insert(Service::Pop3);
     let mut s = ServiceState::new(only, Transport::Tcp, 26272, 110);
     s.set_partial(false);
-    let mut v = s.on_payload(false, b"+OK POP server ready H mimap4 0MHoUr-1VDxRD3Ui5-00\r\n");
+    let mut v = s.on_payload(
+        false,
+        b"+OK POP server ready H mimap4 0MHoUr-1VDxRD3Ui5-00\r\n",
+    );
     assert_eq!(v.confirmed, None);
     // The POP3 parser is done, but the client signature can still attach it.
     assert!(s.wants_payload());
     v = s.on_payload(true, b"CAPA\r\n");
     assert_eq!(v.confirmed, Some(Service::Pop3));
     s.on_payload(true, b"QUIT\r\n");
-    s.on_payload(false, b"+OK Capability list follows\r\nTOP\r\nUSER\r\n.\r\n");
+    s.on_payload(
+        false,
+        b"+OK Capability list follows\r\nTOP\r\nUSER\r\n.\r\n",
+    );
     assert_eq!(s.services().collect::<Vec<_>>(), vec![Service::Pop3]);
 }
