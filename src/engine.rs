@@ -762,6 +762,152 @@ mod tests {
         linktype::IPV6,
     ];
 
+    const T0: i64 = 1_704_067_200 * crate::time::SEC;
+    const A: [u8; 4] = [10, 0, 0, 1];
+    const B: [u8; 4] = [93, 184, 216, 34];
+
+    fn udp_frame(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
+        let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .udp(sp, dp);
+        let mut v = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut v, payload).unwrap();
+        v
+    }
+
+    /// A TCP segment; `flags` uses the SYN/ACK/FIN/RST bits of `tcp_flags`.
+    fn tcp_frame(
+        src: [u8; 4],
+        dst: [u8; 4],
+        sp: u16,
+        dp: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        use crate::decode::ip::tcp_flags as F;
+        let mut b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, seq, 65535);
+        if flags & F::SYN != 0 {
+            b = b.syn();
+        }
+        if flags & F::ACK != 0 {
+            b = b.ack(ack);
+        }
+        if flags & F::FIN != 0 {
+            b = b.fin();
+        }
+        if flags & F::RST != 0 {
+            b = b.rst();
+        }
+        let mut v = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut v, payload).unwrap();
+        v
+    }
+
+    fn run(frames: &[(i64, Vec<u8>)]) -> Vec<ConnRecord> {
+        let mut e = Engine::new(EngineConfig::default(), Collect::default());
+        for (t, f) in frames {
+            e.process(&Packet {
+                ts: Ts(T0 + t),
+                wire_len: f.len() as u32,
+                linktype: linktype::ETHERNET,
+                data: f,
+            });
+        }
+        e.finish();
+        e.into_sink().conns
+    }
+
+    const MS: i64 = 1_000_000;
+
+    #[test]
+    fn udp_inactivity_boundary_is_inclusive() {
+        let s = crate::time::SEC;
+        let recs = run(&[
+            (0, udp_frame(A, B, 40000, 4200, b"a")),
+            (60 * s - 1, udp_frame(A, B, 40000, 4200, b"b")), // 59.999999999 s later: same connection
+            (120 * s - 1, udp_frame(A, B, 40000, 4200, b"c")), // exactly 60 s after the last: a new one
+        ]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!((recs[0].conn.orig_pkts, recs[1].conn.orig_pkts), (2, 1));
+        assert_eq!(recs[0].conn.conn_state(), "S0");
+        assert_eq!(recs[1].conn.start, Ts(T0 + 120 * s - 1));
+    }
+
+    #[test]
+    fn tcp_attempt_timer_ends_unanswered_syn_after_5s() {
+        use crate::decode::ip::tcp_flags as F;
+        let s = crate::time::SEC;
+        let recs = run(&[
+            (0, tcp_frame(A, B, 40000, 4100, 1000, 0, F::SYN, b"")),
+            (3 * s, tcp_frame(A, B, 40000, 4100, 1000, 0, F::SYN, b"")), // retransmission: same connection
+            (9 * s, tcp_frame(A, B, 40000, 4100, 1000, 0, F::SYN, b"")), // attempt timer fired at 5 s
+        ]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].conn.conn_state(), "S0");
+        assert_eq!(recs[0].conn.history.as_bytes(), b"S");
+        assert_eq!(recs[0].conn.orig_pkts, 2);
+        assert_eq!(recs[1].conn.orig_pkts, 1);
+    }
+
+    #[test]
+    fn closed_connection_removed_after_close_delay_and_reused_by_new_syn() {
+        use crate::decode::ip::tcp_flags as F;
+        let s = crate::time::SEC;
+        let (c, sv) = (40000, 4100);
+        let recs = run(&[
+            (0, tcp_frame(A, B, c, sv, 100, 0, F::SYN, b"")),
+            (MS, tcp_frame(B, A, sv, c, 500, 101, F::SYN | F::ACK, b"")),
+            (2 * MS, tcp_frame(A, B, c, sv, 101, 501, F::ACK, b"")),
+            (3 * MS, tcp_frame(A, B, c, sv, 101, 501, F::ACK, b"hello")),
+            (
+                4 * MS,
+                tcp_frame(B, A, sv, c, 501, 106, F::ACK | F::FIN, b""),
+            ),
+            (
+                5 * MS,
+                tcp_frame(A, B, c, sv, 106, 502, F::ACK | F::FIN, b""),
+            ),
+            (6 * MS, tcp_frame(B, A, sv, c, 502, 107, F::ACK, b"")), // trailing ACK: not in duration
+            // A new SYN on the closed connection starts a new one (reuse).
+            (s, tcp_frame(A, B, c, sv, 9000, 0, F::SYN, b"")),
+        ]);
+        assert_eq!(recs.len(), 2);
+        let r = &recs[0].conn;
+        assert_eq!(r.conn_state(), "SF");
+        // The responder's first pure ACK is the trailing one.
+        assert_eq!(r.history.as_bytes(), b"ShADfFa");
+        assert_eq!(r.sizes(), (5, 0));
+        assert_eq!(r.last, Ts(T0 + 5 * MS));
+        assert_eq!((r.orig_pkts, r.resp_pkts), (4, 3));
+        assert_eq!(recs[1].conn.conn_state(), "S0");
+    }
+
+    #[test]
+    fn close_delay_removes_five_seconds_after_last_activity() {
+        use crate::decode::ip::tcp_flags as F;
+        let s = crate::time::SEC;
+        let (c, sv) = (40000, 4100);
+        let recs = run(&[
+            (0, tcp_frame(A, B, c, sv, 100, 0, F::SYN, b"")),
+            (MS, tcp_frame(B, A, sv, c, 500, 101, F::RST | F::ACK, b"")), // rejected
+            (5 * s + MS - 1, udp_frame(A, B, 1, 2, b"x")),                // clock tick: not yet 5 s
+            (5 * s + MS, tcp_frame(B, A, sv, c, 500, 101, F::ACK, b"")), // exactly 5 s: removed first
+        ]);
+        let tcp: Vec<_> = recs
+            .iter()
+            .filter(|r| r.conn.transport == Transport::Tcp)
+            .collect();
+        assert_eq!(tcp.len(), 2);
+        assert_eq!(tcp[0].conn.conn_state(), "REJ");
+        assert_eq!(tcp[0].conn.history.as_bytes(), b"Sr");
+        // A new connection whose first packet (an ACK) came from the old responder.
+        assert_eq!(tcp[1].conn.history.as_bytes(), b"A");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
