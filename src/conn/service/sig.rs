@@ -99,6 +99,16 @@ const NEEDLES: [&[u8]; 7] = [
     b"cliprdr",
     b"McDn",
 ];
+/// Bytes that start one of `NEEDLES` (a cheap filter before the matchers).
+const NEEDLE_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < NEEDLES.len() {
+        t[NEEDLES[i][0] as usize] = true;
+        i += 1;
+    }
+    t
+};
 const N_COOKIE: usize = 0;
 const N_DUCA: usize = 1;
 const N_MCDN: usize = 6;
@@ -539,6 +549,10 @@ impl Dir {
     }
 
     fn needles(&mut self, b: u8) {
+        // Nothing in progress and `b` starts no needle: no state can change.
+        if !NEEDLE_FIRST[b as usize] && self.needle == [0; NEEDLES.len()] {
+            return;
+        }
         for (k, n) in NEEDLES.iter().enumerate() {
             let mut p = self.needle[k] as usize;
             // Longest prefix of `n` that is a suffix of the text + b.
