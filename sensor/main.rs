@@ -10,6 +10,8 @@ mod cli;
 use anyhow::{Context, Result};
 use clap::Parser;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
@@ -28,16 +30,37 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
     }
 }
 
+/// SIGTERM / SIGINT set this flag; the pipeline stops reading, flushes every
+/// open connection and closes the logs.
+fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&flag))
+            .context("installing signal handlers")?;
+    }
+    Ok(flag)
+}
+
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating log directory {}", dir.display()))?;
     let (cfg, wopts, copts) = r.settings()?;
-    let summary =
-        connscope::pipeline::read_file(&r.read, &dir, cfg, wopts, copts, r.workers.max(1), &|| {
-            false
-        })
-        .with_context(|| format!("reading {}", r.read.display()))?;
+    let stop = stop_flag()?;
+    let stopped = || stop.load(Ordering::Relaxed);
+    let summary = connscope::pipeline::read_file(
+        &r.read,
+        &dir,
+        cfg,
+        wopts,
+        copts,
+        r.workers.max(1),
+        &stopped,
+    )
+    .with_context(|| format!("reading {}", r.read.display()))?;
+    if stopped() && !r.quiet {
+        eprintln!("connscope: interrupted; open connections were flushed");
+    }
     let s = summary.stats;
     if !r.quiet {
         eprintln!(

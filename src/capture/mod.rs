@@ -7,6 +7,8 @@
 
 pub mod file;
 
+pub use file::CaptureError;
+
 use crate::time::Ts;
 
 /// Link-layer header types (the `LINKTYPE_*` values of pcap/pcapng).
@@ -54,4 +56,46 @@ pub struct Packet<'a> {
     pub linktype: u32,
     /// The captured bytes.
     pub data: &'a [u8],
+}
+
+/// What a source yields next.
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// A packet.
+    Packet(Packet<'a>),
+    /// No packet arrived within the source's poll interval (live sources);
+    /// the pipeline uses this to check for shutdown and to write stats.
+    Idle,
+    /// The source is exhausted (end of file).
+    End,
+}
+
+/// Capture counters of a source (live sources; files report none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Packets received by the capture mechanism.
+    pub received: u64,
+    /// Packets dropped because the capture buffer was full.
+    pub dropped: u64,
+    /// Packets dropped by the interface or driver.
+    pub if_dropped: u64,
+}
+
+/// A packet source: a capture file, a libpcap handle, an AF_PACKET ring.
+pub trait PacketSource {
+    /// The next packet, borrowed until the following call.
+    fn next(&mut self) -> Result<Next<'_>, CaptureError>;
+    /// Capture counters, if the source has any (64-bit, wrap-corrected).
+    fn stats(&mut self) -> Option<SourceStats> {
+        None
+    }
+}
+
+impl<R: std::io::Read> PacketSource for file::FileSource<R> {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        Ok(match self.next_packet()? {
+            Some(p) => Next::Packet(p),
+            None => Next::End,
+        })
+    }
 }

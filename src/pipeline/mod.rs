@@ -1,153 +1,23 @@
-//! Wiring: a capture file through one engine into log files.
+//! Wiring: a packet source through the engine (one or several shard
+//! threads) into log files.
 //!
-//! The only place that knows how sources, the engine and writers are put
-//! together. Offline replay runs on one thread for now.
+//! The only place that knows about threads and how sources, engines and
+//! writers are put together. Offline replay and live capture share this path
+//! and the same clock rule (packet time).
+
+mod sink;
+
+pub use sink::LogSink;
 
 use crate::capture::file::{CaptureError, FileSource};
+use crate::capture::{Next, PacketSource};
 use crate::engine::{Engine, EngineConfig, EngineStats, RecordSink};
-use crate::output::conn_log::{self, ConnLogOptions};
-use crate::output::weird_log::{self, WeirdRecord};
-use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
+use crate::output::conn_log::ConnLogOptions;
+use crate::output::weird_log::WeirdRecord;
+use crate::output::{WriteError, WriterOptions};
 use crate::record::ConnRecord;
 use crate::time::Ts;
-use std::path::{Path, PathBuf};
-
-/// Writes conn.log and weird.log into a directory.
-pub struct LogSink {
-    opts: WriterOptions,
-    conn_opts: ConnLogOptions,
-    dir: PathBuf,
-    conn: Option<LogFile>,
-    weird: Option<LogFile>,
-    first_ts: Option<Ts>,
-    last_ts: Ts,
-    error: Option<WriteError>,
-}
-
-impl LogSink {
-    /// A sink writing into `dir` (files are created on first record, except
-    /// conn.log which always exists).
-    pub fn new(
-        dir: &Path,
-        opts: WriterOptions,
-        conn_opts: ConnLogOptions,
-    ) -> Result<LogSink, WriteError> {
-        let mut s = LogSink {
-            opts,
-            conn_opts,
-            dir: dir.to_path_buf(),
-            conn: None,
-            weird: None,
-            first_ts: None,
-            last_ts: Ts(0),
-            error: None,
-        };
-        s.conn = Some(LogFile::create(dir, &Self::file_name("conn", opts.format))?);
-        Ok(s)
-    }
-
-    fn file_name(path: &str, _f: LogFormat) -> String {
-        format!("{path}.log")
-    }
-
-    /// Records the network time span (for the TSV `#open`/`#close` lines).
-    pub fn saw_time(&mut self, ts: Ts) {
-        if self.first_ts.is_none() {
-            self.first_ts = Some(ts);
-        }
-        if ts > self.last_ts {
-            self.last_ts = ts;
-        }
-    }
-
-    fn open_time(&self) -> String {
-        tsv::meta_time(
-            self.first_ts
-                .map(|t| t.0.div_euclid(crate::time::SEC))
-                .unwrap_or(0),
-        )
-    }
-
-    fn header(&self, f: &mut LogFile, path: &str, cols: &[(&str, &str)]) {
-        if self.opts.format == LogFormat::Tsv {
-            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-            let types: Vec<&str> = cols.iter().map(|c| c.1).collect();
-            let mut h = Vec::new();
-            tsv::header(&mut h, path, &self.open_time(), &names, &types);
-            f.write_raw(&h);
-        }
-    }
-
-    /// Finishes all files (TSV `#close` lines), reporting the first write error.
-    pub fn finish(&mut self) -> Result<(), WriteError> {
-        let close = tsv::meta_time(self.last_ts.0.div_euclid(crate::time::SEC));
-        let mut conn = self.conn.take();
-        if let Some(f) = conn.as_mut() {
-            if f.records == 0 && self.opts.format == LogFormat::Tsv {
-                let cols = conn_log::columns(&self.conn_opts);
-                self.header(f, "conn", &cols);
-            }
-        }
-        for f in [conn.as_mut(), self.weird.as_mut()].into_iter().flatten() {
-            if self.opts.format == LogFormat::Tsv {
-                let mut c = Vec::new();
-                tsv::close(&mut c, &close);
-                f.write_raw(&c);
-            }
-            if let Err(e) = f.finish() {
-                self.error.get_or_insert(e);
-            }
-        }
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
-impl RecordSink for LogSink {
-    fn conn(&mut self, rec: ConnRecord) {
-        let Some(mut f) = self.conn.take() else {
-            return;
-        };
-        if f.records == 0 {
-            let cols = conn_log::columns(&self.conn_opts);
-            self.header(&mut f, "conn", &cols);
-        }
-        match self.opts.format {
-            LogFormat::Json => {
-                conn_log::write_json(&mut f.line, &rec, &self.conn_opts, self.opts.time_format)
-            }
-            LogFormat::Tsv => conn_log::write_tsv(&mut f.line, &rec, &self.conn_opts),
-        }
-        f.commit_line();
-        self.conn = Some(f);
-    }
-
-    fn weird(&mut self, w: WeirdRecord) {
-        if self.weird.is_none() {
-            match LogFile::create(&self.dir, &Self::file_name("weird", self.opts.format)) {
-                Ok(mut f) => {
-                    self.header(&mut f, "weird", weird_log::COLUMNS);
-                    self.weird = Some(f);
-                }
-                Err(e) => {
-                    self.error.get_or_insert(e);
-                    return;
-                }
-            }
-        }
-        let Some(mut f) = self.weird.take() else {
-            return;
-        };
-        match self.opts.format {
-            LogFormat::Json => weird_log::write_json(&mut f.line, &w, self.opts.time_format),
-            LogFormat::Tsv => weird_log::write_tsv(&mut f.line, &w),
-        }
-        f.commit_line();
-        self.weird = Some(f);
-    }
-}
+use std::path::Path;
 
 /// The outcome of reading a capture.
 #[derive(Debug)]
@@ -172,12 +42,7 @@ pub enum ReadError {
     Worker(String),
 }
 
-/// Reads `input` through the engine, writing logs into `dir`. With
-/// `workers > 1` the packets are spread over that many shard threads by a
-/// direction-independent hash of the outermost IP address pair; every shard
-/// sees every packet's timestamp, so timers fire exactly as with one worker
-/// and the set of records is the same. `stop` is polled now and then (e.g. for
-/// SIGTERM): reading ends early and open connections are flushed.
+/// Reads a capture file through the engine, writing logs into `dir`; see [`run`].
 pub fn read_file(
     input: &Path,
     dir: &Path,
@@ -189,23 +54,44 @@ pub fn read_file(
 ) -> Result<ReadSummary, ReadError> {
     let mut src = FileSource::open(input)?;
     let sink = LogSink::new(dir, opts, conn_opts)?;
+    run(&mut src, sink, cfg, workers, stop)
+}
+
+/// Runs a packet source through the engine into `sink`. With `workers > 1`
+/// the packets are spread over that many shard threads by a
+/// direction-independent hash of the outermost IP address pair; every shard
+/// sees every packet's timestamp, so timers fire exactly as with one worker
+/// and the set of records is the same. `stop` is polled now and then (e.g. for
+/// SIGTERM): reading ends early and open connections are flushed.
+pub fn run<S: PacketSource>(
+    src: &mut S,
+    sink: LogSink,
+    cfg: EngineConfig,
+    workers: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<ReadSummary, ReadError> {
     if workers > 1 {
-        return parallel::read(src, sink, cfg, workers, stop);
+        return parallel::run(src, sink, cfg, workers, stop);
     }
     let mut engine = Engine::new(cfg, sink);
     let mut input_error = None;
     let mut n: u64 = 0;
     loop {
-        match src.next_packet() {
-            Ok(Some(p)) => {
+        match src.next() {
+            Ok(Next::Packet(p)) => {
                 engine.sink().saw_time(p.ts);
                 engine.process(&p);
                 n += 1;
-                if n % 65536 == 0 && stop() {
+                if n % 4096 == 0 && stop() {
                     break;
                 }
             }
-            Ok(None) => break,
+            Ok(Next::Idle) => {
+                if stop() {
+                    break;
+                }
+            }
+            Ok(Next::End) => break,
             Err(e) => {
                 input_error = Some(e);
                 break;
@@ -219,7 +105,7 @@ pub fn read_file(
     Ok(ReadSummary { stats, input_error })
 }
 
-/// Multi-worker offline replay.
+/// Multi-worker processing.
 mod parallel {
     use super::*;
     use crate::capture::Packet;
@@ -312,8 +198,8 @@ mod parallel {
         engine.stats
     }
 
-    pub(super) fn read(
-        mut src: FileSource,
+    pub(super) fn run<S: PacketSource>(
+        src: &mut S,
         mut sink: LogSink,
         cfg: EngineConfig,
         workers: usize,
@@ -360,8 +246,8 @@ mod parallel {
             }
         };
         loop {
-            match src.next_packet() {
-                Ok(Some(p)) => {
+            match src.next() {
+                Ok(Next::Packet(p)) => {
                     first.get_or_insert(p.ts);
                     if p.ts > last {
                         last = p.ts;
@@ -378,12 +264,21 @@ mod parallel {
                     n += 1;
                     if batch.ts.len() >= BATCH {
                         send(std::mem::take(&mut batch), &inputs);
-                        if n % 65536 < BATCH as u64 && stop() {
+                        if n % 4096 < BATCH as u64 && stop() {
                             break;
                         }
                     }
                 }
-                Ok(None) => break,
+                Ok(Next::Idle) => {
+                    // Hand over what is buffered so live traffic is not held back.
+                    if !batch.ts.is_empty() {
+                        send(std::mem::take(&mut batch), &inputs);
+                    }
+                    if stop() {
+                        break;
+                    }
+                }
+                Ok(Next::End) => break,
                 Err(e) => {
                     input_error = Some(e);
                     break;
