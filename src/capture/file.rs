@@ -8,7 +8,7 @@
 use super::Packet;
 use crate::time::{Ts, SEC};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// An error reading a capture file.
@@ -77,25 +77,97 @@ enum Format {
     },
 }
 
+/// A read-ahead buffer that can hand out slices of its contents, so classic
+/// pcap records are parsed in place (one kernel copy, no second copy).
+struct Chunks<R> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl<R: Read> Chunks<R> {
+    fn new(r: R) -> Self {
+        Chunks {
+            r,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// Makes at least `n` bytes available at the read position; returns how
+    /// many are available (fewer only at end of input).
+    fn ensure(&mut self, n: usize) -> io::Result<usize> {
+        if self.end - self.pos >= n {
+            return Ok(self.end - self.pos);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.buf.len() < n {
+            self.buf.resize(n.max(CHUNK), 0);
+        }
+        while self.end < n {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => break,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.pos)
+    }
+
+    fn peek(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.end);
+    }
+}
+
+impl<R: Read> Read for Chunks<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.end {
+            if out.len() >= CHUNK {
+                return self.r.read(out);
+            }
+            self.ensure(1)?;
+        }
+        let n = out.len().min(self.end - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Reads packets from a pcap or pcapng file (or any reader).
-pub struct FileSource<R: Read = BufReader<File>> {
+pub struct FileSource<R: Read = File> {
     path: PathBuf,
-    reader: R,
+    reader: Chunks<R>,
     offset: u64,
     format: Format,
     buf: Vec<u8>,
+    /// Bytes of the read buffer still lent out as the last packet.
+    pending: usize,
     /// Number of packets returned so far.
     pub packets: u64,
 }
 
-impl FileSource<BufReader<File>> {
+impl FileSource<File> {
     /// Opens a capture file.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
         let f = File::open(path).map_err(|e| CaptureError::Io {
             file: path.to_path_buf(),
             source: e,
         })?;
-        FileSource::from_reader(path, BufReader::with_capacity(1 << 20, f))
+        FileSource::from_reader(path, f)
     }
 }
 
@@ -119,8 +191,9 @@ fn u32_at(b: &[u8], swapped: bool) -> u32 {
 
 impl<R: Read> FileSource<R> {
     /// Starts reading from `reader`; `path` is used in error messages.
-    pub fn from_reader(path: &Path, mut reader: R) -> Result<Self, CaptureError> {
+    pub fn from_reader(path: &Path, reader: R) -> Result<Self, CaptureError> {
         let path = path.to_path_buf();
+        let mut reader = Chunks::new(reader);
         let mut head = [0u8; 4];
         let n = read_full(&mut reader, &mut head).map_err(|e| CaptureError::Io {
             file: path.clone(),
@@ -144,6 +217,7 @@ impl<R: Read> FileSource<R> {
                 linktype: 0,
             },
             buf: Vec::with_capacity(65536),
+            pending: 0,
             packets: 0,
         };
         match magic {
@@ -267,6 +341,8 @@ impl<R: Read> FileSource<R> {
 
     /// Returns the next packet, `Ok(None)` at a clean end of file.
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        // Release the record handed out last time.
+        self.reader.consume(std::mem::take(&mut self.pending));
         match self.format {
             Format::Pcap {
                 swapped,
@@ -274,24 +350,25 @@ impl<R: Read> FileSource<R> {
                 linktype,
             } => {
                 let start = self.offset;
-                let mut rec = [0u8; 16];
-                let n = read_full(&mut self.reader, &mut rec).map_err(|e| CaptureError::Io {
+                let io = |e| CaptureError::Io {
                     file: self.path.clone(),
                     source: e,
-                })?;
-                self.offset += n as u64;
+                };
+                let n = self.reader.ensure(16).map_err(io)?;
                 if n == 0 {
                     return Ok(None);
                 }
                 if n < 16 {
+                    self.offset += n as u64;
                     return Err(CaptureError::Truncated {
                         file: self.path.clone(),
                         offset: start,
                         reason: format!(
-                            "packet record header: needed 16 bytes, file ends after {n}"
+                            "packet record header: 16 bytes expected, the file ends after {n}"
                         ),
                     });
                 }
+                let rec = self.reader.peek();
                 let secs = u32_at(&rec[0..4], swapped) as i64;
                 let frac = u32_at(&rec[4..8], swapped) as i64;
                 let caplen = u32_at(&rec[8..12], swapped) as usize;
@@ -302,14 +379,36 @@ impl<R: Read> FileSource<R> {
                         format!("packet record length {caplen} is implausible"),
                     ));
                 }
-                self.read_body(caplen, start, "packet data")?;
+                let n = self
+                    .reader
+                    .ensure(16 + caplen)
+                    .map_err(|e| CaptureError::Io {
+                        file: self.path.clone(),
+                        source: e,
+                    })?;
+                if n < 16 + caplen {
+                    self.offset += n as u64;
+                    return Err(CaptureError::Truncated {
+                        file: self.path.clone(),
+                        offset: start,
+                        reason: format!(
+                            "packet data: {caplen} bytes expected, the file ends after {}",
+                            n - 16
+                        ),
+                    });
+                }
+                self.offset += (16 + caplen) as u64;
                 self.packets += 1;
                 let ts = Ts::from_parts(secs, if nanos { frac } else { frac * 1000 });
+                let rec = self.reader.peek();
+                let data = &rec[16..16 + caplen];
+                // The slice stays valid until the next call, which consumes it.
+                self.pending = 16 + caplen;
                 Ok(Some(Packet {
                     ts,
                     wire_len: wire_len.max(caplen as u32),
                     linktype,
-                    data: &self.buf,
+                    data,
                 }))
             }
             Format::PcapNg { .. } => self.next_pcapng(),
