@@ -776,6 +776,7 @@ mod tests {
     }
 
     /// A TCP segment; `flags` uses the SYN/ACK/FIN/RST bits of `tcp_flags`.
+    #[allow(clippy::too_many_arguments)]
     fn tcp_frame(
         src: [u8; 4],
         dst: [u8; 4],
