@@ -587,9 +587,7 @@ impl<S: RecordSink> Engine<S> {
         }
         if tunnel.is_none() && tunnel_weird.is_none() {
             if let Some(i) = tunnel::teredo(payload) {
-                if resp_p == 3544
-                    || conn.service.services().any(|s| s == Service::Teredo)
-                    || teredo_plausible(&i)
+                if resp_p == 3544 || conn.service.contains(Service::Teredo) || teredo_plausible(&i)
                 {
                     tunnel = Some((TunnelKind::Teredo, i));
                 }
@@ -621,7 +619,7 @@ impl<S: RecordSink> Engine<S> {
                     _ => None,
                 };
                 if let Some(s) = svc {
-                    if !conn.service.services().any(|x| x == s) {
+                    if !conn.service.contains(s) {
                         conn.confirm(cfg, &mut timers, s);
                     }
                 }

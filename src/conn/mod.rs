@@ -28,6 +28,63 @@ use crate::decode::Addr;
 use crate::time::Ts;
 use history::{bit, History, Scaled};
 use service::{Service, ServiceSet, ServiceState};
+
+/// Service identification of one connection: the analyzers' state while they
+/// still want payload (boxed, dropped as soon as no analyzer can change
+/// anything), then only the confirmed names.
+#[derive(Clone, Debug, Default)]
+pub struct Services {
+    analyzers: Option<Box<ServiceState>>,
+    list: [Option<Service>; 8],
+}
+
+impl Services {
+    fn new(enabled: ServiceSet, t: service::Transport, orig_port: u16, resp_port: u16) -> Self {
+        let analyzers = (enabled != ServiceSet::none())
+            .then(|| Box::new(ServiceState::new(enabled, t, orig_port, resp_port)));
+        Services {
+            analyzers,
+            list: [None; 8],
+        }
+    }
+
+    /// Confirmed services in confirmation order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Service> + '_> {
+        match &self.analyzers {
+            Some(a) => Box::new(a.services()),
+            None => Box::new(self.list.iter().flatten().copied()),
+        }
+    }
+
+    /// Whether `s` is confirmed.
+    pub fn contains(&self, s: Service) -> bool {
+        self.iter().any(|x| x == s)
+    }
+
+    fn confirm(&mut self, s: Service) {
+        match &mut self.analyzers {
+            Some(a) => a.confirm(s),
+            None => {
+                if !self.list.iter().flatten().any(|x| *x == s) {
+                    if let Some(slot) = self.list.iter_mut().find(|x| x.is_none()) {
+                        *slot = Some(s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the analyzers once none can change anything any more.
+    fn settle(&mut self) {
+        if self.analyzers.as_ref().is_some_and(|a| !a.wants_payload()) {
+            if let Some(a) = self.analyzers.take() {
+                for (slot, s) in self.list.iter_mut().zip(a.services()) {
+                    *slot = Some(s);
+                }
+            }
+        }
+    }
+}
 use site::LocalNets;
 use tcp::{seq_delta, EndpointState as ES, GapList, TcpState, TOO_LARGE_SEQ_DELTA};
 use uid::Uid;
@@ -287,7 +344,7 @@ impl Encap {
 }
 
 /// Maximum distinct tunnel parents remembered.
-const MAX_TUNNEL_PARENTS: usize = 8;
+const MAX_TUNNEL_PARENTS: usize = 16;
 
 /// Static facts about a new connection.
 #[derive(Clone, Copy, Debug)]
@@ -354,7 +411,7 @@ pub struct Conn {
     /// Sum of content gaps.
     pub missed_bytes: u64,
     /// Service identification.
-    pub service: ServiceState,
+    pub service: Services,
     /// Current inactivity timeout, seconds (0 = none).
     inactivity_timeout: i64,
     /// Timer epoch (bumped by "cancel all timers").
@@ -363,8 +420,8 @@ pub struct Conn {
     pub inact_epoch: u32,
     /// Current encapsulation.
     encap: Encap,
-    /// Tunnel parents, in order.
-    tunnel_parents: [Option<Uid>; MAX_TUNNEL_PARENTS],
+    /// Tunnel parents, in order (allocated only for tunnelled connections).
+    tunnel_parents: Vec<Uid>,
     tunnel_changes: u32,
     /// VLAN ids of the first packet.
     pub vlan: Option<u16>,
@@ -448,7 +505,7 @@ impl Conn {
             orig_chk: Scaled::default(),
             resp_chk: Scaled::default(),
             missed_bytes: 0,
-            service: ServiceState::new(
+            service: Services::new(
                 if matches!(init.transport, Transport::Tcp | Transport::Udp) {
                     enabled
                 } else {
@@ -462,7 +519,7 @@ impl Conn {
             timer_epoch: 0,
             inact_epoch: 0,
             encap: *encap,
-            tunnel_parents: [None; MAX_TUNNEL_PARENTS],
+            tunnel_parents: Vec::new(),
             tunnel_changes: 0,
             vlan: init.vlan,
             inner_vlan: init.inner_vlan,
@@ -480,10 +537,15 @@ impl Conn {
         let is_tcp = init.transport == Transport::Tcp;
         for &(s, port, tcp) in &cfg.analyzer_ports {
             if tcp == is_tcp && port == c.resp_p && enabled.contains(s) {
-                c.service.attach_analyzer(s);
+                if let Some(a) = c.service.analyzers.as_mut() {
+                    a.attach_analyzer(s);
+                }
             }
         }
-        c.service.set_resp_multicast(c.resp_h.is_multicast());
+        if let Some(a) = c.service.analyzers.as_mut() {
+            a.set_resp_multicast(c.resp_h.is_multicast());
+        }
+        c.service.settle();
         let t = cfg.timeouts;
         match init.transport {
             Transport::Tcp => {
@@ -514,17 +576,14 @@ impl Conn {
     }
 
     fn add_tunnel_parent(&mut self, u: Uid) {
-        if self.tunnel_parents.iter().flatten().any(|x| *x == u) {
-            return;
-        }
-        if let Some(slot) = self.tunnel_parents.iter_mut().find(|x| x.is_none()) {
-            *slot = Some(u);
+        if !self.tunnel_parents.contains(&u) && self.tunnel_parents.len() < MAX_TUNNEL_PARENTS {
+            self.tunnel_parents.push(u);
         }
     }
 
     /// Tunnel parents in the order they were added.
     pub fn tunnel_parents(&self) -> impl Iterator<Item = &Uid> {
-        self.tunnel_parents.iter().flatten()
+        self.tunnel_parents.iter()
     }
 
     /// Zeek's `SetInactivityTimeout`: replaces the inactivity timer.
@@ -648,9 +707,13 @@ impl Conn {
         if self.transport == Transport::Tcp {
             self.tcp.flip();
         }
-        self.service.flip();
+        if let Some(a) = self.service.analyzers.as_mut() {
+            a.flip();
+        }
         self.tunnel_dirs = ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
-        self.service.set_resp_multicast(self.resp_h.is_multicast());
+        if let Some(a) = self.service.analyzers.as_mut() {
+            a.set_resp_multicast(self.resp_h.is_multicast());
+        }
         self.history.add(b'^');
     }
 
@@ -1004,7 +1067,9 @@ impl Conn {
             }
             let clean = clean_pair(&self.tcp, !is_orig);
             for (_, glen) in gaps.iter() {
-                self.service.on_gap(!is_orig);
+                if let Some(a) = self.service.analyzers.as_mut() {
+                    a.on_gap(!is_orig);
+                }
                 if clean {
                     let (_, peer) = self.tcp.sides(is_orig);
                     if peer.gap.hit() {
@@ -1036,7 +1101,9 @@ impl Conn {
         }
 
         self.count(is_orig, ip.total_len);
-        self.service.set_partial(self.tcp.is_partial);
+        if let Some(a) = self.service.analyzers.as_mut() {
+            a.set_partial(self.tcp.is_partial);
+        }
         (is_orig, len > 0 && !rst && !rexmit && !seq_underflow)
     }
 
@@ -1424,10 +1491,14 @@ impl Conn {
         is_orig: bool,
         payload: &[u8],
     ) -> Option<service::Expect> {
-        if payload.is_empty() || !self.service.wants_payload() {
+        let Some(a) = self.service.analyzers.as_mut() else {
+            return None;
+        };
+        if payload.is_empty() {
             return None;
         }
-        let v = self.service.on_payload(is_orig, payload);
+        let v = a.on_payload(is_orig, payload);
+        self.service.settle();
         if let Some(s) = v.confirmed {
             self.on_confirm(cfg, timers, s);
         }
@@ -1507,4 +1578,15 @@ fn clean_pair(t: &TcpState, _side_is_orig: bool) -> bool {
         e.state == ES::Established || (e.state == ES::Closed && e.prev_state == ES::Established)
     }
     clean(&t.orig) && clean(&t.resp)
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn connection_state_stays_small() {
+        let n = std::mem::size_of::<super::Conn>();
+        eprintln!("size_of::<Conn>() = {n}");
+        // Service analyzers are boxed and dropped early; the rest is fixed-size.
+        assert!(n <= 768, "Conn grew to {n} bytes");
+    }
 }

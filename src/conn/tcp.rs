@@ -48,7 +48,7 @@ pub fn seq_delta(a: u32, b: u32) -> i32 {
 }
 
 /// Maximum out-of-order ranges tracked per direction (further ones are merged away).
-const MAX_BLOCKS: usize = 8;
+const MAX_BLOCKS: usize = 4;
 
 /// One direction of a TCP connection.
 #[derive(Clone, Debug, Default)]

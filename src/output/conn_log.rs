@@ -68,7 +68,7 @@ fn fmt_mac(m: &[u8; 6]) -> String {
 }
 
 fn service_names(r: &ConnRecord) -> impl Iterator<Item = &'static str> + '_ {
-    r.conn.service.services().map(|s| s.name())
+    r.conn.service.iter().map(|s| s.name())
 }
 
 /// Writes one conn.log record as a Zeek JSON object.
