@@ -1491,9 +1491,7 @@ impl Conn {
         is_orig: bool,
         payload: &[u8],
     ) -> Option<service::Expect> {
-        let Some(a) = self.service.analyzers.as_mut() else {
-            return None;
-        };
+        let a = self.service.analyzers.as_mut()?;
         if payload.is_empty() {
             return None;
         }
