@@ -103,6 +103,8 @@ pub struct Engine<S: RecordSink> {
     frag_buf: Vec<u8>,
     expects: Vec<(Expect, Addr, Addr, Ts)>,
     weirds: WeirdSampler,
+    /// Connections touched by the current packet (for their weirds).
+    touched: Vec<u32>,
     sink: S,
     now: Ts,
     last_frag_expire: Ts,
@@ -122,6 +124,7 @@ impl<S: RecordSink> Engine<S> {
             weirds: WeirdSampler {
                 counts: HashMap::new(),
             },
+            touched: Vec::new(),
             sink,
             now: Ts(0),
             last_frag_expire: Ts(0),
@@ -169,6 +172,9 @@ impl<S: RecordSink> Engine<S> {
             Ok(None) => self.stats.non_ip += 1,
             Err(w) => self.weird(ts, w, None),
         }
+        while let Some(slot) = self.touched.pop() {
+            self.conn_weirds(ts, slot);
+        }
     }
 
     /// Runs all timers due at or before `now`.
@@ -196,6 +202,8 @@ impl<S: RecordSink> Engine<S> {
     }
 
     fn remove(&mut self, slot: u32) {
+        let now = self.now;
+        self.conn_weirds(now, slot);
         if let Some(conn) = self.table.remove(slot) {
             self.stats.conns_logged += 1;
             let rec = ConnRecord::new(conn, &self.cfg.conn);
@@ -222,6 +230,30 @@ impl<S: RecordSink> Engine<S> {
             name: w.name(),
             addl: None,
         });
+    }
+
+    /// Reports the weirds a connection raised while processing a packet.
+    fn conn_weirds(&mut self, ts: Ts, slot: u32) {
+        let Some((c, _)) = self.table.get(slot) else {
+            return;
+        };
+        if !c.has_weirds() {
+            return;
+        }
+        let uid = c.uid.as_str().to_string();
+        let id = (c.orig_h, c.orig_p, c.resp_h, c.resp_p);
+        let names: Vec<&'static str> = c.take_weirds().map(|w| w.name()).collect();
+        for name in names {
+            if self.weirds.allow(name) {
+                self.sink.weird(WeirdRecord {
+                    ts,
+                    uid: Some(uid.clone()),
+                    id: Some(id),
+                    name,
+                    addl: None,
+                });
+            }
+        }
     }
 
     fn process_ip(
@@ -402,6 +434,20 @@ impl<S: RecordSink> Engine<S> {
                 slot = None;
             }
         }
+        let slot = self.lookup_or_insert(ts, key, init, encap, tcp_flags, slot);
+        self.touched.push(slot);
+        slot
+    }
+
+    fn lookup_or_insert(
+        &mut self,
+        ts: Ts,
+        key: FlowKey,
+        init: ConnInit,
+        encap: &Encap,
+        tcp_flags: u8,
+        slot: Option<u32>,
+    ) -> u32 {
         match slot {
             Some(s) => {
                 let is_orig_guess = match self.table.get(s) {

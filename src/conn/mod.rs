@@ -268,6 +268,78 @@ impl ConnConfig {
     }
 }
 
+/// Connection-level protocol oddities, logged to weird.log once per
+/// connection and name (Zeek's names, from `TCPSessionAdapter.cc`, `UDP.cc`,
+/// `ICMP.cc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ConnWeird {
+    /// A TCP segment with a wrong checksum.
+    BadTcpChecksum,
+    /// A UDP datagram with a wrong checksum.
+    BadUdpChecksum,
+    /// An ICMP message with a wrong checksum.
+    BadIcmpChecksum,
+    /// A new SYN with a different sequence number on an open connection.
+    SynSeqJump,
+    /// Payload from a side that has not finished the handshake.
+    DataBeforeEstablished,
+    /// A FIN from a side never seen before.
+    SpontaneousFin,
+    /// A RST from a side never seen before.
+    SpontaneousRst,
+    /// The originator sent a SYN-ACK.
+    ConnectionOriginatorSynAck,
+    /// A SYN carrying payload.
+    SynWithData,
+    /// SYN together with RST.
+    TcpChristmas,
+    /// UDP length field differs from the IP payload length.
+    UdpDatagramLengthMismatch,
+    /// A connection's 5-tuple reused while the old one was still active.
+    ActiveConnectionReuse,
+    /// A SYN after the side had closed.
+    SynAfterClose,
+}
+
+impl ConnWeird {
+    /// Zeek's weird name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnWeird::BadTcpChecksum => "bad_TCP_checksum",
+            ConnWeird::BadUdpChecksum => "bad_UDP_checksum",
+            ConnWeird::BadIcmpChecksum => "bad_ICMP_checksum",
+            ConnWeird::SynSeqJump => "SYN_seq_jump",
+            ConnWeird::DataBeforeEstablished => "data_before_established",
+            ConnWeird::SpontaneousFin => "spontaneous_FIN",
+            ConnWeird::SpontaneousRst => "spontaneous_RST",
+            ConnWeird::ConnectionOriginatorSynAck => "connection_originator_SYN_ack",
+            ConnWeird::SynWithData => "SYN_with_data",
+            ConnWeird::TcpChristmas => "TCP_christmas",
+            ConnWeird::UdpDatagramLengthMismatch => "UDP_datagram_length_mismatch",
+            ConnWeird::ActiveConnectionReuse => "active_connection_reuse",
+            ConnWeird::SynAfterClose => "SYN_after_close",
+        }
+    }
+
+    /// Every weird, by bit index.
+    pub const ALL: [ConnWeird; 13] = [
+        ConnWeird::BadTcpChecksum,
+        ConnWeird::BadUdpChecksum,
+        ConnWeird::BadIcmpChecksum,
+        ConnWeird::SynSeqJump,
+        ConnWeird::DataBeforeEstablished,
+        ConnWeird::SpontaneousFin,
+        ConnWeird::SpontaneousRst,
+        ConnWeird::ConnectionOriginatorSynAck,
+        ConnWeird::SynWithData,
+        ConnWeird::TcpChristmas,
+        ConnWeird::UdpDatagramLengthMismatch,
+        ConnWeird::ActiveConnectionReuse,
+        ConnWeird::SynAfterClose,
+    ];
+}
+
 /// Kinds of connection timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TimerKind {
@@ -435,6 +507,10 @@ pub struct Conn {
     pub removed: bool,
     /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp).
     pub tunnel_dirs: u8,
+    /// Weirds already reported for this connection (bit per [`ConnWeird`]).
+    weirds_seen: u16,
+    /// Weirds raised by the last packet, not yet reported.
+    weirds_pending: u16,
 }
 
 impl Conn {
@@ -527,6 +603,8 @@ impl Conn {
             icmp_one_way: init.icmp_one_way,
             removed: false,
             tunnel_dirs: 0,
+            weirds_seen: 0,
+            weirds_pending: 0,
         };
         if let Some(u) = encap.last_uid() {
             c.add_tunnel_parent(u);
@@ -573,6 +651,28 @@ impl Conn {
             Transport::Other => c.set_inactivity_timeout(t.other_inactivity, timers),
         }
         c
+    }
+
+    /// Raises a weird (reported once per connection and name).
+    pub fn raise(&mut self, w: ConnWeird) {
+        let bit = 1u16 << w as u8;
+        if self.weirds_seen & bit == 0 {
+            self.weirds_seen |= bit;
+            self.weirds_pending |= bit;
+        }
+    }
+
+    /// Takes the weirds raised since the last call.
+    pub fn take_weirds(&mut self) -> impl Iterator<Item = ConnWeird> {
+        let p = std::mem::take(&mut self.weirds_pending);
+        ConnWeird::ALL
+            .into_iter()
+            .filter(move |w| p & (1 << *w as u8) != 0)
+    }
+
+    /// Whether weirds are waiting to be reported.
+    pub fn has_weirds(&self) -> bool {
+        self.weirds_pending != 0
     }
 
     fn add_tunnel_parent(&mut self, u: Uid) {
@@ -825,6 +925,7 @@ impl Conn {
             if ep.chk.hit() {
                 self.history.add(if is_orig { b'C' } else { b'c' });
             }
+            self.raise(ConnWeird::BadTcpChecksum);
             return (is_orig, false);
         }
         let mut is_orig = is_orig;
@@ -854,6 +955,7 @@ impl Conn {
         let seq_one_past = base_seq.wrapping_add(seg_len as u32);
 
         // init_endpoint
+        let mut seq_jump = false;
         {
             let (ep, _) = self.tcp.sides(is_orig);
             match ep.state {
@@ -871,6 +973,7 @@ impl Conn {
                 }
                 ES::SynSent | ES::SynAckSent => {
                     if syn && base_seq != ep.start_seq {
+                        seq_jump = true;
                         ep.init_start_seq(base_seq);
                         ep.init_ack_seq(base_seq);
                         ep.init_last_seq(seq_one_past);
@@ -878,6 +981,7 @@ impl Conn {
                 }
                 ES::Established | ES::Partial => {
                     if syn {
+                        seq_jump |= base_seq != ep.start_seq;
                         ep.init_start_seq(base_seq);
                         ep.init_ack_seq(base_seq);
                         ep.init_last_seq(seq_one_past);
@@ -894,6 +998,9 @@ impl Conn {
             }
         }
 
+        if seq_jump {
+            self.raise(ConnWeird::SynSeqJump);
+        }
         let (rel_seq, seq_underflow) = {
             let (ep, _) = self.tcp.sides(is_orig);
             relative_seq(ep.start_seq, base_seq, ep.last_seq, ep.seq_wraps, |s, w| {
@@ -973,6 +1080,12 @@ impl Conn {
         }
 
         if syn {
+            if rst {
+                self.raise(ConnWeird::TcpChristmas);
+            }
+            if len > 0 {
+                self.raise(ConnWeird::SynWithData);
+            }
             let scale = t.window_scale();
             let (ep, peer) = self.tcp.sides(is_orig);
             match scale {
@@ -1134,6 +1247,9 @@ impl Conn {
             ES::Inactive => {
                 if syn {
                     if is_orig {
+                        if ackf {
+                            self.raise(ConnWeird::ConnectionOriginatorSynAck);
+                        }
                         let s = if ackf { ES::SynAckSent } else { ES::SynSent };
                         self.set_state(cfg, timers, is_orig, s);
                         timers.add(
@@ -1198,6 +1314,8 @@ impl Conn {
                     self.set_state(cfg, timers, is_orig, ES::Reset);
                     self.tcp.is_active = false;
                     do_close = true;
+                } else if len > 0 {
+                    self.raise(ConnWeird::DataBeforeEstablished);
                 }
             }
             ES::Established | ES::Partial => {
@@ -1237,6 +1355,9 @@ impl Conn {
             }
             ES::Closed => {
                 let _ = delta_last;
+                if syn {
+                    self.raise(ConnWeird::SynAfterClose);
+                }
                 let peer_state = if is_orig {
                     self.tcp.resp.state
                 } else {
@@ -1279,6 +1400,14 @@ impl Conn {
             self.set_state(cfg, timers, is_orig, ES::Closed);
             do_close = true;
             gen_event = true;
+            let peer = if is_orig {
+                &self.tcp.resp
+            } else {
+                &self.tcp.orig
+            };
+            if peer.state != ES::Partial && !syn {
+                self.raise(ConnWeird::SpontaneousFin);
+            }
         }
         if rst {
             self.set_state(cfg, timers, is_orig, ES::Reset);
@@ -1294,7 +1423,9 @@ impl Conn {
             };
             do_close = true;
             gen_event = !is_reject;
-            let _ = syn;
+            if !is_reject && peer_state == ES::Inactive {
+                self.raise(ConnWeird::SpontaneousRst);
+            }
         }
         let state = if is_orig {
             self.tcp.orig.state
@@ -1421,8 +1552,12 @@ impl Conn {
             };
             if bad {
                 self.bad_checksum(is_orig);
+                self.raise(ConnWeird::BadUdpChecksum);
                 return false;
             }
+        }
+        if ulen as u32 != len {
+            self.raise(ConnWeird::UdpDatagramLengthMismatch);
         }
         self.last = now;
         let plen = ulen as i64 - 8;
@@ -1455,6 +1590,7 @@ impl Conn {
                 crate::decode::fold(crate::decode::ones_sum(ip.payload, 0)) == 0xffff
             };
             if !ok {
+                self.raise(ConnWeird::BadIcmpChecksum);
                 return;
             }
         }
