@@ -13,6 +13,7 @@
 //! - [`conn`]: connection state exactly as Zeek's conn.log defines it.
 //! - [`engine`]: one shard's packet path wiring the stages together.
 //! - [`record`]: what a finished connection carries to later stages.
+//! - [`stats`]: per-connection flow statistics (flowmeter.log, conn.log extras).
 //! - [`output`]: Zeek TSV and JSON writers.
 //! - [`pipeline`]: reading a capture file through an engine into log files.
 
@@ -26,4 +27,5 @@ pub mod flow;
 pub mod output;
 pub mod pipeline;
 pub mod record;
+pub mod stats;
 pub mod time;

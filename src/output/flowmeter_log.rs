@@ -1,0 +1,404 @@
+//! flowmeter.log: one row per conn.log `uid` with the flow statistics of
+//! [`crate::stats`], and the optional conn.log extras (`--conn-extras`).
+//!
+//! The first columns are the zeek-flowmeter package's, with its names, order
+//! and Zeek types (record fields flattened with dots, e.g.
+//! `fwd_pkts_payload.min`); connscope's own columns follow them. Definitions
+//! of every field are in `docs/FEATURES.md`. Times are in seconds.
+//!
+//! Formatting follows [`super::conn_log`]: JSON doubles via
+//! [`json::double`], unset fields omitted; TSV doubles and intervals with six
+//! decimals (Zeek's `%.6f`), counts as integers, unset as `-`.
+
+use super::json;
+use crate::stats::moments::Summary;
+use crate::stats::FlowFeatures;
+use crate::time::{Secs6, SEC};
+use std::io::Write;
+
+/// The log's path (`#path` and the file name stem).
+pub const PATH: &str = "flowmeter";
+
+/// One field value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    /// A Zeek `count`.
+    Count(u64),
+    /// A Zeek `double`.
+    Double(f64),
+    /// A Zeek `interval` in seconds.
+    Interval(f64),
+    /// A Zeek `interval` given in nanoseconds (printed exactly as conn.log
+    /// prints `duration`).
+    Nanos(i64),
+    /// Unset (`-` in TSV, omitted in JSON), with the Zeek type of the column.
+    Unset(&'static str),
+}
+
+impl Val {
+    fn type_name(self) -> &'static str {
+        match self {
+            Val::Count(_) => "count",
+            Val::Double(_) => "double",
+            Val::Interval(_) | Val::Nanos(_) => "interval",
+            Val::Unset(t) => t,
+        }
+    }
+}
+
+fn stats5(v: &mut dyn FnMut(&'static str, Val), names: [&'static str; 5], s: &Summary) {
+    v(names[0], Val::Double(s.min));
+    v(names[1], Val::Double(s.max));
+    v(names[2], Val::Double(s.tot));
+    v(names[3], Val::Double(s.avg));
+    v(names[4], Val::Double(s.std));
+}
+
+macro_rules! five {
+    ($p:literal) => {
+        [
+            concat!($p, ".min"),
+            concat!($p, ".max"),
+            concat!($p, ".tot"),
+            concat!($p, ".avg"),
+            concat!($p, ".std"),
+        ]
+    };
+}
+
+fn opt_interval(x: Option<f64>) -> Val {
+    x.map_or(Val::Unset("interval"), Val::Interval)
+}
+
+/// Calls `v` with every column after `uid`, in log order. The single source
+/// of the column list, so names, types and values cannot drift apart.
+pub fn visit(f: &FlowFeatures, v: &mut dyn FnMut(&'static str, Val)) {
+    let (o, r) = (&f.fwd, &f.bwd);
+    // zeek-flowmeter's columns.
+    v("flow_duration", Val::Nanos(f.duration_ns));
+    v("fwd_pkts_tot", Val::Count(o.pkts));
+    v("bwd_pkts_tot", Val::Count(r.pkts));
+    v("fwd_data_pkts_tot", Val::Count(o.data_pkts));
+    v("bwd_data_pkts_tot", Val::Count(r.data_pkts));
+    v("fwd_pkts_per_sec", Val::Double(o.pkts_per_sec));
+    v("bwd_pkts_per_sec", Val::Double(r.pkts_per_sec));
+    v("flow_pkts_per_sec", Val::Double(f.flow_pkts_per_sec));
+    v("down_up_ratio", Val::Double(f.down_up_ratio));
+    v("fwd_header_size_tot", Val::Count(o.hdr_tot));
+    v("fwd_header_size_min", Val::Count(o.hdr_min));
+    v("fwd_header_size_max", Val::Count(o.hdr_max));
+    v("bwd_header_size_tot", Val::Count(r.hdr_tot));
+    v("bwd_header_size_min", Val::Count(r.hdr_min));
+    v("bwd_header_size_max", Val::Count(r.hdr_max));
+    v("flow_FIN_flag_count", Val::Count(f.fin));
+    v("flow_SYN_flag_count", Val::Count(f.syn));
+    v("flow_RST_flag_count", Val::Count(f.rst));
+    v("fwd_PSH_flag_count", Val::Count(o.psh));
+    v("bwd_PSH_flag_count", Val::Count(r.psh));
+    v("flow_ACK_flag_count", Val::Count(f.ack));
+    v("fwd_URG_flag_count", Val::Count(o.urg));
+    v("bwd_URG_flag_count", Val::Count(r.urg));
+    v("flow_CWR_flag_count", Val::Count(f.cwr));
+    v("flow_ECE_flag_count", Val::Count(f.ece));
+    stats5(v, five!("fwd_pkts_payload"), &o.payload);
+    stats5(v, five!("bwd_pkts_payload"), &r.payload);
+    stats5(v, five!("flow_pkts_payload"), &f.flow_payload);
+    stats5(v, five!("fwd_iat"), &o.iat);
+    stats5(v, five!("bwd_iat"), &r.iat);
+    stats5(v, five!("flow_iat"), &f.flow_iat);
+    v(
+        "payload_bytes_per_second",
+        Val::Double(f.payload_bytes_per_second),
+    );
+    v("fwd_subflow_pkts", Val::Double(o.subflow_pkts));
+    v("bwd_subflow_pkts", Val::Double(r.subflow_pkts));
+    v("fwd_subflow_bytes", Val::Double(o.subflow_bytes));
+    v("bwd_subflow_bytes", Val::Double(r.subflow_bytes));
+    v("fwd_bulk_bytes", Val::Double(o.bulk_bytes));
+    v("bwd_bulk_bytes", Val::Double(r.bulk_bytes));
+    v("fwd_bulk_packets", Val::Double(o.bulk_packets));
+    v("bwd_bulk_packets", Val::Double(r.bulk_packets));
+    v("fwd_bulk_rate", Val::Double(o.bulk_rate));
+    v("bwd_bulk_rate", Val::Double(r.bulk_rate));
+    stats5(v, five!("active"), &f.active);
+    stats5(v, five!("idle"), &f.idle);
+    v("fwd_init_window_size", Val::Count(o.init_win));
+    v("bwd_init_window_size", Val::Count(r.init_win));
+    v("fwd_last_window_size", Val::Count(o.last_win));
+    v("bwd_last_window_size", Val::Count(r.last_win));
+    // connscope's additions.
+    v("fwd_pkt_len.min", Val::Count(o.pkt_len.min as u64));
+    v("fwd_pkt_len.max", Val::Count(o.pkt_len.max as u64));
+    v("fwd_pkt_len.avg", Val::Double(o.pkt_len.avg));
+    v("fwd_pkt_len.std", Val::Double(o.pkt_len.std));
+    v("bwd_pkt_len.min", Val::Count(r.pkt_len.min as u64));
+    v("bwd_pkt_len.max", Val::Count(r.pkt_len.max as u64));
+    v("bwd_pkt_len.avg", Val::Double(r.pkt_len.avg));
+    v("bwd_pkt_len.std", Val::Double(r.pkt_len.std));
+    v("tcp_rtt_syn_synack", opt_interval(f.rtt_syn_synack));
+    v("tcp_rtt_synack_ack", opt_interval(f.rtt_synack_ack));
+    v("fwd_retrans_pkts", Val::Count(o.retrans));
+    v("bwd_retrans_pkts", Val::Count(r.retrans));
+    v("fwd_ttl_min", Val::Count(o.ttl_min));
+    v("fwd_ttl_max", Val::Count(o.ttl_max));
+    v("bwd_ttl_min", Val::Count(r.ttl_min));
+    v("bwd_ttl_max", Val::Count(r.ttl_max));
+}
+
+/// The `(name, type)` columns of flowmeter.log, `uid` first.
+pub fn columns() -> Vec<(&'static str, &'static str)> {
+    let mut c = vec![("uid", "string")];
+    visit(&FlowFeatures::default(), &mut |n, v| {
+        c.push((n, v.type_name()))
+    });
+    c
+}
+
+fn json_val(buf: &mut Vec<u8>, first: &mut bool, name: &str, v: Val) {
+    match v {
+        Val::Unset(_) => {}
+        Val::Count(x) => {
+            json::key(buf, first, name);
+            json::uint(buf, x);
+        }
+        Val::Double(x) | Val::Interval(x) => {
+            json::key(buf, first, name);
+            json::double(buf, x);
+        }
+        Val::Nanos(ns) => {
+            json::key(buf, first, name);
+            json::double(buf, ns as f64 / SEC as f64);
+        }
+    }
+}
+
+fn tsv_val(buf: &mut Vec<u8>, v: Val) {
+    match v {
+        Val::Unset(_) => buf.push(b'-'),
+        Val::Count(x) => {
+            let _ = write!(buf, "{x}");
+        }
+        Val::Double(x) | Val::Interval(x) => {
+            let _ = write!(buf, "{x:.6}");
+        }
+        Val::Nanos(ns) => {
+            let _ = write!(buf, "{}", Secs6(ns));
+        }
+    }
+}
+
+/// Writes one flowmeter.log record as a Zeek JSON object. `f` comes from
+/// [`crate::stats::FlowStats::features`] with the connection's start and
+/// last time.
+pub fn write_json(buf: &mut Vec<u8>, uid: &str, f: &FlowFeatures) {
+    let mut first = true;
+    buf.push(b'{');
+    json::key(buf, &mut first, "uid");
+    json::string(buf, uid.as_bytes());
+    visit(f, &mut |n, v| json_val(buf, &mut first, n, v));
+    buf.push(b'}');
+}
+
+/// Writes one flowmeter.log record as a Zeek TSV line (no newline).
+pub fn write_tsv(buf: &mut Vec<u8>, uid: &str, f: &FlowFeatures) {
+    super::tsv::string(buf, uid.as_bytes(), false);
+    visit(f, &mut |_, v| {
+        buf.push(b'\t');
+        tsv_val(buf, v);
+    });
+}
+
+/// Calls `v` with the eight `--conn-extras` conn.log columns, in order.
+pub fn visit_conn_extras(f: &FlowFeatures, v: &mut dyn FnMut(&'static str, Val)) {
+    v("orig_pkt_size_mean", Val::Double(f.fwd.pkt_len.avg));
+    v("resp_pkt_size_mean", Val::Double(f.bwd.pkt_len.avg));
+    v("orig_pkt_size_std", Val::Double(f.fwd.pkt_len.std));
+    v("resp_pkt_size_std", Val::Double(f.bwd.pkt_len.std));
+    v("orig_data_pkts", Val::Count(f.fwd.data_pkts));
+    v("resp_data_pkts", Val::Count(f.bwd.data_pkts));
+    v("iat_mean", Val::Interval(f.flow_iat.avg));
+    v("iat_std", Val::Interval(f.flow_iat.std));
+}
+
+/// The `(name, type)` of the `--conn-extras` columns (appended to conn.log's).
+pub fn conn_extras_columns() -> Vec<(&'static str, &'static str)> {
+    let mut c = Vec::new();
+    visit_conn_extras(&FlowFeatures::default(), &mut |n, v| {
+        c.push((n, v.type_name()))
+    });
+    c
+}
+
+/// Appends the `--conn-extras` fields to a conn.log JSON object being written
+/// (`first` is the object's key state; call before the closing `}`).
+pub fn write_conn_extras_json(buf: &mut Vec<u8>, first: &mut bool, f: &FlowFeatures) {
+    visit_conn_extras(f, &mut |n, v| json_val(buf, first, n, v));
+}
+
+/// Appends the `--conn-extras` fields to a conn.log TSV line, each preceded
+/// by a tab.
+pub fn write_conn_extras_tsv(buf: &mut Vec<u8>, f: &FlowFeatures) {
+    visit_conn_extras(f, &mut |_, v| {
+        buf.push(b'\t');
+        tsv_val(buf, v);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{FlowStats, PacketObs, TcpObs};
+    use crate::time::Ts;
+
+    const FLOWMETER: &str = "uid flow_duration fwd_pkts_tot bwd_pkts_tot fwd_data_pkts_tot bwd_data_pkts_tot fwd_pkts_per_sec bwd_pkts_per_sec flow_pkts_per_sec down_up_ratio fwd_header_size_tot fwd_header_size_min fwd_header_size_max bwd_header_size_tot bwd_header_size_min bwd_header_size_max flow_FIN_flag_count flow_SYN_flag_count flow_RST_flag_count fwd_PSH_flag_count bwd_PSH_flag_count flow_ACK_flag_count fwd_URG_flag_count bwd_URG_flag_count flow_CWR_flag_count flow_ECE_flag_count";
+
+    fn features() -> FlowFeatures {
+        let mut s = FlowStats::default();
+        let base = 1_700_000_000 * SEC;
+        for (i, (orig, flags, len)) in [
+            (true, 0x02u8, 0u32),
+            (false, 0x12, 0),
+            (true, 0x10, 0),
+            (true, 0x18, 5),
+        ]
+        .iter()
+        .enumerate()
+        {
+            s.observe(&PacketObs {
+                ts: Ts(base + i as i64 * 250_000_000),
+                is_orig: *orig,
+                ip_len: 40 + len,
+                ip_hdr_len: 20,
+                l4_hdr_len: 20,
+                payload_len: *len,
+                tcp: Some(TcpObs {
+                    flags: *flags,
+                    window: 1000,
+                    seq: 1,
+                }),
+                ttl: 60,
+            });
+        }
+        s.features(Ts(base), Ts(base + 750_000_000))
+    }
+
+    #[test]
+    fn column_names_order_and_types() {
+        let cols = columns();
+        let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        let want: Vec<&str> = FLOWMETER.split(' ').collect();
+        assert_eq!(&names[..want.len()], &want[..]);
+        let after = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert_eq!(
+            names[after("flow_ECE_flag_count") + 1],
+            "fwd_pkts_payload.min"
+        );
+        assert_eq!(names[after("flow_iat.std") + 1], "payload_bytes_per_second");
+        assert_eq!(names[after("bwd_bulk_rate") + 1], "active.min");
+        assert_eq!(names[after("idle.std") + 1], "fwd_init_window_size");
+        assert_eq!(
+            names[after("bwd_init_window_size") + 2],
+            "bwd_last_window_size"
+        );
+        assert_eq!(cols.len(), 26 + 30 + 1 + 10 + 10 + 4 + 16);
+        let ty = |n: &str| cols[after(n)].1;
+        assert_eq!(ty("flow_duration"), "interval");
+        assert_eq!(ty("fwd_pkts_payload.min"), "double");
+        assert_eq!(ty("fwd_pkts_tot"), "count");
+        assert_eq!(ty("fwd_subflow_pkts"), "double");
+        assert_eq!(ty("tcp_rtt_syn_synack"), "interval");
+        let mut seen = std::collections::HashSet::new();
+        assert!(names.iter().all(|n| seen.insert(*n)), "duplicate column");
+    }
+
+    #[test]
+    fn json_and_tsv_agree_with_columns() {
+        let f = features();
+        let mut j = Vec::new();
+        write_json(&mut j, "CabcXYZ", &f);
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        let obj = v.as_object().unwrap();
+        let cols = columns();
+        // The handshake completed, so nothing is unset: every column present, in order.
+        let keys: Vec<&String> = obj.keys().collect();
+        assert_eq!(keys.len(), cols.len());
+        assert_eq!(obj["uid"], "CabcXYZ");
+        assert_eq!(obj["flow_duration"].as_f64(), Some(0.75));
+        assert_eq!(obj["fwd_pkts_tot"].as_u64(), Some(3));
+        assert_eq!(obj["flow_SYN_flag_count"].as_u64(), Some(2));
+        assert_eq!(obj["fwd_pkts_per_sec"].as_f64(), Some(4.0));
+        assert_eq!(obj["tcp_rtt_syn_synack"].as_f64(), Some(0.25));
+        // Doubles always carry a decimal point, counts never do.
+        let text = String::from_utf8(j.clone()).unwrap();
+        assert!(text.contains("\"fwd_pkts_per_sec\":4.0,"), "{text}");
+        assert!(text.contains("\"fwd_pkts_tot\":3,"), "{text}");
+        let mut t = Vec::new();
+        write_tsv(&mut t, "CabcXYZ", &f);
+        let t = String::from_utf8(t).unwrap();
+        let fields: Vec<&str> = t.split('\t').collect();
+        assert_eq!(fields.len(), cols.len());
+        assert_eq!(fields[0], "CabcXYZ");
+        assert_eq!(fields[1], "0.750000");
+        assert_eq!(fields[2], "3");
+        assert_eq!(fields[6], "4.000000");
+    }
+
+    #[test]
+    fn unset_fields() {
+        let mut s = FlowStats::default();
+        s.observe(&PacketObs {
+            ts: Ts(SEC),
+            is_orig: true,
+            ip_len: 30,
+            ip_hdr_len: 20,
+            l4_hdr_len: 8,
+            payload_len: 2,
+            tcp: None,
+            ttl: 1,
+        });
+        let f = s.features(Ts(SEC), Ts(SEC));
+        let mut j = Vec::new();
+        write_json(&mut j, "C1", &f);
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert!(v.get("tcp_rtt_syn_synack").is_none());
+        assert_eq!(v["flow_duration"].as_f64(), Some(0.0));
+        assert_eq!(v["fwd_pkts_payload.std"].as_f64(), Some(0.0));
+        let mut t = Vec::new();
+        write_tsv(&mut t, "C1", &f);
+        let t = String::from_utf8(t).unwrap();
+        let cols = columns();
+        let i = cols
+            .iter()
+            .position(|c| c.0 == "tcp_rtt_syn_synack")
+            .unwrap();
+        assert_eq!(t.split('\t').nth(i), Some("-"));
+        assert_eq!(t.split('\t').nth(1), Some("0.000000"));
+    }
+
+    #[test]
+    fn conn_extras() {
+        let names: Vec<&str> = conn_extras_columns().iter().map(|c| c.0).collect();
+        assert_eq!(
+            names.join(" "),
+            "orig_pkt_size_mean resp_pkt_size_mean orig_pkt_size_std resp_pkt_size_std orig_data_pkts resp_data_pkts iat_mean iat_std"
+        );
+        let f = features();
+        let mut j = b"{\"uid\":\"C\"".to_vec();
+        let mut first = false;
+        write_conn_extras_json(&mut j, &mut first, &f);
+        j.push(b'}');
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        // fwd IP lengths 40, 40, 45.
+        assert!((v["orig_pkt_size_mean"].as_f64().unwrap() - 125.0 / 3.0).abs() < 1e-12);
+        assert_eq!(v["resp_pkt_size_std"].as_f64(), Some(0.0));
+        assert_eq!(v["orig_data_pkts"].as_u64(), Some(1));
+        assert_eq!(v["iat_mean"].as_f64(), Some(0.25));
+        let mut t = Vec::new();
+        write_conn_extras_tsv(&mut t, &f);
+        let t = String::from_utf8(t).unwrap();
+        assert_eq!(
+            t,
+            "\t41.666667\t40.000000\t2.886751\t0.000000\t1\t0\t0.250000\t0.000000"
+        );
+    }
+}
