@@ -112,6 +112,12 @@ pub struct ReadArgs {
     /// Add the orig_l2_addr and resp_l2_addr columns.
     #[arg(long)]
     pub mac_fields: bool,
+    /// Also write flowmeter.log (per-connection flow statistics, keyed by uid; see docs/FEATURES.md).
+    #[arg(long)]
+    pub flowmeter: bool,
+    /// Add flow statistics columns to conn.log (packet size mean/std, data packets, IAT mean/std).
+    #[arg(long)]
+    pub conn_extras: bool,
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,
@@ -205,6 +211,7 @@ impl ReadArgs {
         conn.local_nets = nets;
         conn.seed = self.seed;
         conn.community_id_seed = self.community_id;
+        conn.flow_stats = self.flowmeter || self.conn_extras;
         let cfg = EngineConfig {
             conn,
             max_conns: self.max_conns,
@@ -224,6 +231,8 @@ impl ReadArgs {
             community_id: self.community_id.is_some(),
             vlan: self.vlan_fields,
             l2_addrs: self.mac_fields,
+            extras: self.conn_extras,
+            flowmeter: self.flowmeter,
         };
         Ok((cfg, w, c))
     }

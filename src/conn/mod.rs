@@ -25,6 +25,7 @@ pub mod uid;
 use crate::decode::ip::{tcp_flags as F, IpPacket, Tcp};
 use crate::decode::tunnel::TunnelKind;
 use crate::decode::Addr;
+use crate::stats::{FlowStats, PacketObs, TcpObs};
 use crate::time::Ts;
 use history::{bit, History, Scaled};
 use service::{Service, ServiceSet, ServiceState};
@@ -228,6 +229,8 @@ pub struct ConnConfig {
     pub tunnel_max_changes: u32,
     /// Community ID seed, when the field is enabled.
     pub community_id_seed: Option<u16>,
+    /// Keep per-connection flow statistics ([`crate::stats`]).
+    pub flow_stats: bool,
     /// Extra analyzer ports (Zeek's `<Analyzer>::ports += {...}` redefs):
     /// `(analyzer, port, is_tcp)`.
     pub analyzer_ports: Vec<(Service, u16, bool)>,
@@ -263,6 +266,7 @@ impl ConnConfig {
             timeouts: Timeouts::default(),
             tunnel_max_changes: 5,
             community_id_seed: None,
+            flow_stats: false,
             analyzer_ports: Vec::new(),
         }
     }
@@ -507,6 +511,8 @@ pub struct Conn {
     pub removed: bool,
     /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp).
     pub tunnel_dirs: u8,
+    /// Flow statistics of the counted packets (allocated only when enabled).
+    pub stats: Option<Box<FlowStats>>,
     /// Weirds already reported for this connection (bit per [`ConnWeird`]).
     weirds_seen: u16,
     /// Weirds raised by the last packet, not yet reported.
@@ -605,6 +611,7 @@ impl Conn {
             tunnel_dirs: 0,
             weirds_seen: 0,
             weirds_pending: 0,
+            stats: cfg.flow_stats.then(Box::default),
         };
         if let Some(u) = encap.last_uid() {
             c.add_tunnel_parent(u);
@@ -815,6 +822,9 @@ impl Conn {
             a.set_resp_multicast(self.resp_h.is_multicast());
         }
         self.history.add(b'^');
+        if let Some(s) = self.stats.as_mut() {
+            s.flip();
+        }
     }
 
     /// Zeek's `CheckEncapsulation`, plus the tunnel-parent bookkeeping of
@@ -841,7 +851,18 @@ impl Conn {
         self.encap = *encap;
     }
 
-    fn count(&mut self, is_orig: bool, ip_len: u32) {
+    fn count(
+        &mut self,
+        now: Ts,
+        is_orig: bool,
+        ip: &IpPacket<'_>,
+        l4_hdr_len: u32,
+        tcp: Option<TcpObs>,
+    ) {
+        if let Some(s) = self.stats.as_mut() {
+            s.observe(&PacketObs::from_ip(now, is_orig, ip, l4_hdr_len, tcp));
+        }
+        let ip_len = ip.total_len;
         if is_orig {
             self.orig_pkts += 1;
             self.orig_ip_bytes += ip_len as u64;
@@ -1213,7 +1234,13 @@ impl Conn {
             self.connection_closed(cfg, timers, is_orig, gen_event);
         }
 
-        self.count(is_orig, ip.total_len);
+        self.count(
+            now,
+            is_orig,
+            ip,
+            t.hdr_len as u32,
+            Some(TcpObs::from_tcp(t)),
+        );
         if let Some(a) = self.service.analyzers.as_mut() {
             a.set_partial(self.tcp.is_partial);
         }
@@ -1576,7 +1603,7 @@ impl Conn {
                 self.resp_len + plen
             };
         }
-        self.count(is_orig, ip.total_len);
+        self.count(now, is_orig, ip, 8, None);
         true
     }
 
@@ -1609,13 +1636,13 @@ impl Conn {
                 self.resp_len + plen
             };
         }
-        self.count(is_orig, ip.total_len);
+        self.count(now, is_orig, ip, 8, None);
     }
 
     /// Processes a packet of another IP protocol.
     pub fn other_packet(&mut self, now: Ts, is_orig: bool, ip: &IpPacket<'_>) {
         self.last = now;
-        self.count(is_orig, ip.total_len);
+        self.count(now, is_orig, ip, 0, None);
     }
 
     /// Shows payload to the service analyzers; applies flips and returns an

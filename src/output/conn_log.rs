@@ -3,7 +3,6 @@
 //! columns (`community_id`, `vlan`/`inner_vlan`, `orig_l2_addr`/`resp_l2_addr`).
 
 use super::{json, tsv, TimeFormat};
-use crate::conn::Transport;
 use crate::record::ConnRecord;
 use std::io::Write;
 
@@ -16,6 +15,10 @@ pub struct ConnLogOptions {
     pub vlan: bool,
     /// `orig_l2_addr`, `resp_l2_addr` (policy/protocols/conn/mac-logging).
     pub l2_addrs: bool,
+    /// The `--conn-extras` flow statistics columns (needs `ConnConfig::flow_stats`).
+    pub extras: bool,
+    /// Also write flowmeter.log (needs `ConnConfig::flow_stats`).
+    pub flowmeter: bool,
 }
 
 const BASE_FIELDS: &[(&str, &str)] = &[
@@ -56,6 +59,9 @@ pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
     if o.l2_addrs {
         v.push(("orig_l2_addr", "string"));
         v.push(("resp_l2_addr", "string"));
+    }
+    if o.extras {
+        v.extend(super::flowmeter_log::conn_extras_columns());
     }
     v
 }
@@ -179,6 +185,15 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
             json::string(buf, fmt_mac(m).as_bytes());
         }
     }
+    if o.extras {
+        let f = c
+            .stats
+            .as_deref()
+            .copied()
+            .unwrap_or_default()
+            .features(c.start, c.last);
+        super::flowmeter_log::write_conn_extras_json(buf, &mut first, &f);
+    }
     buf.push(b'}');
 }
 
@@ -280,5 +295,13 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
             }
         }
     }
-    let _ = Transport::Tcp;
+    if o.extras {
+        let f = c
+            .stats
+            .as_deref()
+            .copied()
+            .unwrap_or_default()
+            .features(c.start, c.last);
+        super::flowmeter_log::write_conn_extras_tsv(buf, &f);
+    }
 }

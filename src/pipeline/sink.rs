@@ -2,6 +2,7 @@
 
 use crate::engine::RecordSink;
 use crate::output::conn_log::{self, ConnLogOptions};
+use crate::output::flowmeter_log;
 use crate::output::weird_log::{self, WeirdRecord};
 use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
 use crate::record::ConnRecord;
@@ -15,6 +16,7 @@ pub struct LogSink {
     dir: PathBuf,
     conn: Option<LogFile>,
     weird: Option<LogFile>,
+    flowmeter: Option<LogFile>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -34,11 +36,18 @@ impl LogSink {
             dir: dir.to_path_buf(),
             conn: None,
             weird: None,
+            flowmeter: None,
             first_ts: None,
             last_ts: Ts(0),
             error: None,
         };
         s.conn = Some(LogFile::create(dir, &Self::file_name("conn", opts.format))?);
+        if conn_opts.flowmeter {
+            s.flowmeter = Some(LogFile::create(
+                dir,
+                &Self::file_name(flowmeter_log::PATH, opts.format),
+            )?);
+        }
         Ok(s)
     }
 
@@ -84,7 +93,16 @@ impl LogSink {
                 self.header(f, "conn", &cols);
             }
         }
-        for f in [conn.as_mut(), self.weird.as_mut()].into_iter().flatten() {
+        let mut fm = self.flowmeter.take();
+        if let Some(f) = fm.as_mut() {
+            if f.records == 0 && self.opts.format == LogFormat::Tsv {
+                self.header(f, flowmeter_log::PATH, &flowmeter_log::columns());
+            }
+        }
+        for f in [conn.as_mut(), self.weird.as_mut(), fm.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             if self.opts.format == LogFormat::Tsv {
                 let mut c = Vec::new();
                 tsv::close(&mut c, &close);
@@ -103,6 +121,24 @@ impl LogSink {
 
 impl RecordSink for LogSink {
     fn conn(&mut self, rec: ConnRecord) {
+        if let Some(mut f) = self.flowmeter.take() {
+            if f.records == 0 {
+                self.header(&mut f, flowmeter_log::PATH, &flowmeter_log::columns());
+            }
+            let c = &rec.conn;
+            let feat = c
+                .stats
+                .as_deref()
+                .copied()
+                .unwrap_or_default()
+                .features(c.start, c.last);
+            match self.opts.format {
+                LogFormat::Json => flowmeter_log::write_json(&mut f.line, c.uid.as_str(), &feat),
+                LogFormat::Tsv => flowmeter_log::write_tsv(&mut f.line, c.uid.as_str(), &feat),
+            }
+            f.commit_line();
+            self.flowmeter = Some(f);
+        }
         let Some(mut f) = self.conn.take() else {
             return;
         };
