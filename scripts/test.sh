@@ -8,3 +8,4 @@ scripts/ensure-deps.sh
 cargo fmt --all --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
+scripts/check-systemd.sh
