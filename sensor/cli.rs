@@ -118,6 +118,9 @@ pub struct ReadArgs {
     /// Add flow statistics columns to conn.log (packet size mean/std, data packets, IAT mean/std).
     #[arg(long)]
     pub conn_extras: bool,
+    /// Seconds of network time between stats.log rows (0 = no stats.log).
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub stats_interval: i64,
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,
@@ -215,6 +218,7 @@ impl ReadArgs {
         let cfg = EngineConfig {
             conn,
             max_conns: self.max_conns,
+            stats_interval: self.stats_interval.max(0),
             ..EngineConfig::default()
         };
         let w = WriterOptions {

@@ -19,6 +19,7 @@ use crate::decode::link::{self, L3};
 use crate::decode::tunnel::{self, InnerLink, TunnelKind};
 use crate::decode::{Addr, Weird};
 use crate::flow::{FlowKey, FlowTable};
+use crate::output::stats_log::StatsRecord;
 use crate::output::weird_log::WeirdRecord;
 use crate::record::ConnRecord;
 use crate::time::Ts;
@@ -30,6 +31,8 @@ pub trait RecordSink {
     fn conn(&mut self, rec: ConnRecord);
     /// A weird was raised.
     fn weird(&mut self, w: WeirdRecord);
+    /// A stats row for the last interval (default: dropped).
+    fn stats(&mut self, _s: StatsRecord) {}
 }
 
 /// Engine settings.
@@ -42,6 +45,10 @@ pub struct EngineConfig {
     /// Maximum connections in the table (0 = unlimited). When full, the
     /// least recently created connection is logged early.
     pub max_conns: usize,
+    /// Seconds of network time between stats rows (0 = no stats).
+    pub stats_interval: i64,
+    /// Name written in stats rows' `peer` (e.g. `worker-0`).
+    pub peer: String,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +57,8 @@ impl Default for EngineConfig {
             conn: ConnConfig::zeek_default(),
             frag: FragLimits::default(),
             max_conns: 0,
+            stats_interval: 300,
+            peer: "worker-0".into(),
         }
     }
 }
@@ -71,6 +80,36 @@ pub struct EngineStats {
     pub conns_logged: u64,
     /// Connections evicted early because the table was full.
     pub conns_evicted: u64,
+    /// Open connections by transport (TCP, UDP, ICMP, other).
+    pub active: [u64; 4],
+    /// Connections created by transport (TCP, UDP, ICMP, other).
+    pub created: [u64; 4],
+}
+
+impl EngineStats {
+    /// Adds another worker's counters.
+    pub fn add(&mut self, o: &EngineStats) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.non_ip += o.non_ip;
+        self.decode_errors += o.decode_errors;
+        self.conns_created += o.conns_created;
+        self.conns_logged += o.conns_logged;
+        self.conns_evicted += o.conns_evicted;
+        for i in 0..4 {
+            self.active[i] += o.active[i];
+            self.created[i] += o.created[i];
+        }
+    }
+}
+
+fn tidx(t: Transport) -> usize {
+    match t {
+        Transport::Tcp => 0,
+        Transport::Udp => 1,
+        Transport::Icmp => 2,
+        Transport::Other => 3,
+    }
 }
 
 /// Link-layer context of the outermost packet.
@@ -108,6 +147,9 @@ pub struct Engine<S: RecordSink> {
     sink: S,
     now: Ts,
     last_frag_expire: Ts,
+    /// When the next stats row is due, and the counters at the last row.
+    next_stats: Option<Ts>,
+    stats_base: EngineStats,
     /// Counters.
     pub stats: EngineStats,
 }
@@ -128,6 +170,8 @@ impl<S: RecordSink> Engine<S> {
             sink,
             now: Ts(0),
             last_frag_expire: Ts(0),
+            next_stats: None,
+            stats_base: EngineStats::default(),
             stats: EngineStats::default(),
         }
     }
@@ -182,6 +226,21 @@ impl<S: RecordSink> Engine<S> {
         if now > self.now {
             self.now = now;
         }
+        if self.cfg.stats_interval > 0 {
+            match self.next_stats {
+                None => self.next_stats = Some(now.plus_secs(self.cfg.stats_interval)),
+                Some(due) if now >= due => {
+                    self.emit_stats(due);
+                    // Quiet stretches produce one row, not one per missed interval.
+                    let mut next = due.plus_secs(self.cfg.stats_interval);
+                    while next <= now {
+                        next = next.plus_secs(self.cfg.stats_interval);
+                    }
+                    self.next_stats = Some(next);
+                }
+                Some(_) => {}
+            }
+        }
         while let Some(due) = self.table.next_due(now) {
             let cfg = &self.cfg.conn;
             let outcome = match self.table.get(due.slot) {
@@ -194,11 +253,42 @@ impl<S: RecordSink> Engine<S> {
         }
     }
 
-    /// End of input: every open connection is logged, oldest first.
+    /// End of input: every open connection is logged, oldest first, then a
+    /// last stats row.
     pub fn finish(&mut self) {
         for slot in self.table.slots_by_age() {
             self.remove(slot);
         }
+        if self.cfg.stats_interval > 0 && self.next_stats.is_some() {
+            let now = self.now;
+            self.emit_stats(now);
+        }
+    }
+
+    /// Writes a stats row for the interval ending at `ts`.
+    fn emit_stats(&mut self, ts: Ts) {
+        let (s, b) = (&self.stats, &self.stats_base);
+        let rec = StatsRecord {
+            ts,
+            peer: self.cfg.peer.clone(),
+            pkts_proc: s.packets - b.packets,
+            bytes_recv: s.bytes - b.bytes,
+            pkts_dropped: None,
+            pkts_link: None,
+            active_tcp_conns: s.active[0],
+            active_udp_conns: s.active[1],
+            active_icmp_conns: s.active[2],
+            tcp_conns: s.created[0] - b.created[0],
+            udp_conns: s.created[1] - b.created[1],
+            icmp_conns: s.created[2] - b.created[2],
+            active_timers: self.table.timer_count() as u64,
+            reassem_frag_size: self.frag.bytes() as u64,
+            decode_errors: s.decode_errors - b.decode_errors,
+            evictions: s.conns_evicted - b.conns_evicted,
+            queue_drops: 0,
+        };
+        self.stats_base = *s;
+        self.sink.stats(rec);
     }
 
     fn remove(&mut self, slot: u32) {
@@ -206,6 +296,7 @@ impl<S: RecordSink> Engine<S> {
         self.conn_weirds(now, slot);
         if let Some(conn) = self.table.remove(slot) {
             self.stats.conns_logged += 1;
+            self.stats.active[tidx(conn.transport)] -= 1;
             let rec = ConnRecord::new(conn, &self.cfg.conn);
             self.sink.conn(rec);
         }
@@ -473,6 +564,8 @@ impl<S: RecordSink> Engine<S> {
                 self.apply_expectation(ts, &mut conn, s, serial);
                 self.table.insert(s, serial, key, conn);
                 self.stats.conns_created += 1;
+                self.stats.active[tidx(init.transport)] += 1;
+                self.stats.created[tidx(init.transport)] += 1;
                 s
             }
         }

@@ -81,6 +81,11 @@ impl Reassembler {
         }
     }
 
+    /// Bytes buffered in datagrams under reassembly.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Datagrams currently under reassembly.
     pub fn pending(&self) -> usize {
         self.pending.len()

@@ -11,6 +11,7 @@
 pub mod conn_log;
 pub mod flowmeter_log;
 pub mod json;
+pub mod stats_log;
 pub mod tsv;
 pub mod weird_log;
 

@@ -13,6 +13,7 @@ use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::{Next, PacketSource};
 use crate::engine::{Engine, EngineConfig, EngineStats, RecordSink};
 use crate::output::conn_log::ConnLogOptions;
+use crate::output::stats_log::StatsRecord;
 use crate::output::weird_log::WeirdRecord;
 use crate::output::{WriteError, WriterOptions};
 use crate::record::ConnRecord;
@@ -129,6 +130,7 @@ mod parallel {
     enum Out {
         Conns(Vec<ConnRecord>),
         Weirds(Vec<WeirdRecord>),
+        Stats(StatsRecord),
     }
 
     /// A worker's sink: batches records to the writer thread.
@@ -161,6 +163,10 @@ mod parallel {
             if self.weirds.len() >= 256 {
                 self.flush();
             }
+        }
+        fn stats(&mut self, s: StatsRecord) {
+            self.flush();
+            let _ = self.tx.send(Out::Stats(s));
         }
     }
 
@@ -213,7 +219,8 @@ mod parallel {
             let (tx, rx) = bounded::<Arc<Batch>>(16);
             inputs.push(tx);
             let otx = out_tx.clone();
-            let c = cfg.clone();
+            let mut c = cfg.clone();
+            c.peer = format!("worker-{w}");
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("connscope-shard-{w}"))
@@ -229,6 +236,7 @@ mod parallel {
                     match m {
                         Out::Conns(v) => v.into_iter().for_each(|r| sink.conn(r)),
                         Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
+                        Out::Stats(s) => sink.stats(s),
                     }
                 }
                 sink
@@ -294,13 +302,7 @@ mod parallel {
             let s = h
                 .join()
                 .map_err(|_| ReadError::Worker("a shard panicked".into()))?;
-            stats.packets += s.packets;
-            stats.bytes += s.bytes;
-            stats.non_ip += s.non_ip;
-            stats.decode_errors += s.decode_errors;
-            stats.conns_created += s.conns_created;
-            stats.conns_logged += s.conns_logged;
-            stats.conns_evicted += s.conns_evicted;
+            stats.add(&s);
         }
         let mut sink = writer
             .join()

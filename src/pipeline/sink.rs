@@ -3,6 +3,7 @@
 use crate::engine::RecordSink;
 use crate::output::conn_log::{self, ConnLogOptions};
 use crate::output::flowmeter_log;
+use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
 use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
 use crate::record::ConnRecord;
@@ -17,6 +18,7 @@ pub struct LogSink {
     conn: Option<LogFile>,
     weird: Option<LogFile>,
     flowmeter: Option<LogFile>,
+    stats: Option<LogFile>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -37,6 +39,7 @@ impl LogSink {
             conn: None,
             weird: None,
             flowmeter: None,
+            stats: None,
             first_ts: None,
             last_ts: Ts(0),
             error: None,
@@ -99,7 +102,8 @@ impl LogSink {
                 self.header(f, flowmeter_log::PATH, &flowmeter_log::columns());
             }
         }
-        for f in [conn.as_mut(), self.weird.as_mut(), fm.as_mut()]
+        let mut st = self.stats.take();
+        for f in [conn.as_mut(), self.weird.as_mut(), fm.as_mut(), st.as_mut()]
             .into_iter()
             .flatten()
         {
@@ -178,5 +182,29 @@ impl RecordSink for LogSink {
         }
         f.commit_line();
         self.weird = Some(f);
+    }
+
+    fn stats(&mut self, s: StatsRecord) {
+        if self.stats.is_none() {
+            match LogFile::create(&self.dir, &Self::file_name("stats", self.opts.format)) {
+                Ok(mut f) => {
+                    self.header(&mut f, "stats", stats_log::COLUMNS);
+                    self.stats = Some(f);
+                }
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                    return;
+                }
+            }
+        }
+        let Some(mut f) = self.stats.take() else {
+            return;
+        };
+        match self.opts.format {
+            LogFormat::Json => stats_log::write_json(&mut f.line, &s, self.opts.time_format),
+            LogFormat::Tsv => stats_log::write_tsv(&mut f.line, &s),
+        }
+        f.commit_line();
+        self.stats = Some(f);
     }
 }

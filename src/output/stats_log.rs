@@ -1,0 +1,120 @@
+//! stats.log: Zeek's fields where they apply (`policy/misc/stats.zeek`), one
+//! row per worker per interval of network time, plus connscope's counters.
+
+use super::{json, TimeFormat};
+use crate::time::{Secs6, Ts};
+use std::io::Write;
+
+/// One stats row.
+#[derive(Clone, Debug, Default)]
+pub struct StatsRecord {
+    /// End of the interval (network time).
+    pub ts: Ts,
+    /// Which worker or capture thread wrote it (`worker-0`, `capture`).
+    pub peer: String,
+    /// Packets processed in the interval.
+    pub pkts_proc: u64,
+    /// Bytes received in the interval (wire length).
+    pub bytes_recv: u64,
+    /// Packets dropped by the kernel/capture buffer in the interval (capture rows).
+    pub pkts_dropped: Option<u64>,
+    /// Packets seen on the link in the interval (capture rows).
+    pub pkts_link: Option<u64>,
+    /// Open TCP connections.
+    pub active_tcp_conns: u64,
+    /// Open UDP connections.
+    pub active_udp_conns: u64,
+    /// Open ICMP connections.
+    pub active_icmp_conns: u64,
+    /// TCP connections created in the interval.
+    pub tcp_conns: u64,
+    /// UDP connections created in the interval.
+    pub udp_conns: u64,
+    /// ICMP connections created in the interval.
+    pub icmp_conns: u64,
+    /// Timer entries pending.
+    pub active_timers: u64,
+    /// Bytes buffered in fragment reassembly.
+    pub reassem_frag_size: u64,
+    /// Packets dropped by decode errors in the interval.
+    pub decode_errors: u64,
+    /// Connections logged early because the table was full, in the interval.
+    pub evictions: u64,
+    /// Packets the capture thread could not hand to this worker (queue full), in the interval.
+    pub queue_drops: u64,
+}
+
+/// `(name, type)` columns.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("ts", "time"),
+    ("peer", "string"),
+    ("pkts_proc", "count"),
+    ("bytes_recv", "count"),
+    ("pkts_dropped", "count"),
+    ("pkts_link", "count"),
+    ("active_tcp_conns", "count"),
+    ("active_udp_conns", "count"),
+    ("active_icmp_conns", "count"),
+    ("tcp_conns", "count"),
+    ("udp_conns", "count"),
+    ("icmp_conns", "count"),
+    ("active_timers", "count"),
+    ("reassem_frag_size", "count"),
+    ("decode_errors", "count"),
+    ("evictions", "count"),
+    ("queue_drops", "count"),
+];
+
+fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 15] {
+    [
+        ("pkts_proc", Some(s.pkts_proc)),
+        ("bytes_recv", Some(s.bytes_recv)),
+        ("pkts_dropped", s.pkts_dropped),
+        ("pkts_link", s.pkts_link),
+        ("active_tcp_conns", Some(s.active_tcp_conns)),
+        ("active_udp_conns", Some(s.active_udp_conns)),
+        ("active_icmp_conns", Some(s.active_icmp_conns)),
+        ("tcp_conns", Some(s.tcp_conns)),
+        ("udp_conns", Some(s.udp_conns)),
+        ("icmp_conns", Some(s.icmp_conns)),
+        ("active_timers", Some(s.active_timers)),
+        ("reassem_frag_size", Some(s.reassem_frag_size)),
+        ("decode_errors", Some(s.decode_errors)),
+        ("evictions", Some(s.evictions)),
+        ("queue_drops", Some(s.queue_drops)),
+    ]
+}
+
+/// JSON form.
+pub fn write_json(buf: &mut Vec<u8>, s: &StatsRecord, tf: TimeFormat) {
+    let mut first = true;
+    buf.push(b'{');
+    json::key(buf, &mut first, "ts");
+    match tf {
+        TimeFormat::Epoch => json::double(buf, s.ts.zeek_f64()),
+        TimeFormat::Iso8601 => json::iso8601(buf, s.ts),
+    }
+    json::key(buf, &mut first, "peer");
+    json::string(buf, s.peer.as_bytes());
+    for (k, v) in counts(s) {
+        if let Some(v) = v {
+            json::key(buf, &mut first, k);
+            json::uint(buf, v);
+        }
+    }
+    buf.push(b'}');
+}
+
+/// TSV form.
+pub fn write_tsv(buf: &mut Vec<u8>, s: &StatsRecord) {
+    let _ = write!(buf, "{}\t", Secs6(s.ts.0));
+    super::tsv::string(buf, s.peer.as_bytes(), false);
+    for (_, v) in counts(s) {
+        match v {
+            Some(v) => {
+                let _ = write!(buf, "\t{v}");
+            }
+            None => buf.extend_from_slice(b"\t-"),
+        }
+    }
+}
