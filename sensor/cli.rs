@@ -121,6 +121,9 @@ pub struct ReadArgs {
     /// Seconds of network time between stats.log rows (0 = no stats.log).
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub stats_interval: i64,
+    /// Seconds of network time between capture_loss.log rows (0 = none).
+    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    pub capture_loss_interval: i64,
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,
@@ -219,6 +222,7 @@ impl ReadArgs {
             conn,
             max_conns: self.max_conns,
             stats_interval: self.stats_interval.max(0),
+            capture_loss_interval: self.capture_loss_interval.max(0),
             ..EngineConfig::default()
         };
         let w = WriterOptions {

@@ -19,6 +19,7 @@ use crate::decode::link::{self, L3};
 use crate::decode::tunnel::{self, InnerLink, TunnelKind};
 use crate::decode::{Addr, Weird};
 use crate::flow::{FlowKey, FlowTable};
+use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::stats_log::StatsRecord;
 use crate::output::weird_log::WeirdRecord;
 use crate::record::ConnRecord;
@@ -33,6 +34,8 @@ pub trait RecordSink {
     fn weird(&mut self, w: WeirdRecord);
     /// A stats row for the last interval (default: dropped).
     fn stats(&mut self, _s: StatsRecord) {}
+    /// A capture-loss row for the last interval (default: dropped).
+    fn capture_loss(&mut self, _r: CaptureLossRecord) {}
 }
 
 /// Engine settings.
@@ -49,6 +52,8 @@ pub struct EngineConfig {
     pub stats_interval: i64,
     /// Name written in stats rows' `peer` (e.g. `worker-0`).
     pub peer: String,
+    /// Seconds of network time between capture_loss.log rows (0 = none).
+    pub capture_loss_interval: i64,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +64,7 @@ impl Default for EngineConfig {
             max_conns: 0,
             stats_interval: 300,
             peer: "worker-0".into(),
+            capture_loss_interval: 900,
         }
     }
 }
@@ -80,6 +86,10 @@ pub struct EngineStats {
     pub conns_logged: u64,
     /// Connections evicted early because the table was full.
     pub conns_evicted: u64,
+    /// TCP acknowledgements of established connections (capture loss).
+    pub ack_events: u64,
+    /// Of those, the ones that revealed missing data.
+    pub gap_events: u64,
     /// Open connections by transport (TCP, UDP, ICMP, other).
     pub active: [u64; 4],
     /// Connections created by transport (TCP, UDP, ICMP, other).
@@ -96,6 +106,8 @@ impl EngineStats {
         self.conns_created += o.conns_created;
         self.conns_logged += o.conns_logged;
         self.conns_evicted += o.conns_evicted;
+        self.ack_events += o.ack_events;
+        self.gap_events += o.gap_events;
         for i in 0..4 {
             self.active[i] += o.active[i];
             self.created[i] += o.created[i];
@@ -150,6 +162,8 @@ pub struct Engine<S: RecordSink> {
     /// When the next stats row is due, and the counters at the last row.
     next_stats: Option<Ts>,
     stats_base: EngineStats,
+    next_loss: Option<(Ts, Ts)>,
+    loss_base: (u64, u64),
     /// Counters.
     pub stats: EngineStats,
 }
@@ -172,6 +186,8 @@ impl<S: RecordSink> Engine<S> {
             last_frag_expire: Ts(0),
             next_stats: None,
             stats_base: EngineStats::default(),
+            next_loss: None,
+            loss_base: (0, 0),
             stats: EngineStats::default(),
         }
     }
@@ -241,6 +257,21 @@ impl<S: RecordSink> Engine<S> {
                 Some(_) => {}
             }
         }
+        let li = self.cfg.capture_loss_interval;
+        if li > 0 {
+            match self.next_loss {
+                None => self.next_loss = Some((now, now.plus_secs(li))),
+                Some((start, due)) if now >= due => {
+                    self.emit_capture_loss(start, due);
+                    let mut next = due.plus_secs(li);
+                    while next <= now {
+                        next = next.plus_secs(li);
+                    }
+                    self.next_loss = Some((due, next));
+                }
+                Some(_) => {}
+            }
+        }
         while let Some(due) = self.table.next_due(now) {
             let cfg = &self.cfg.conn;
             let outcome = match self.table.get(due.slot) {
@@ -263,6 +294,25 @@ impl<S: RecordSink> Engine<S> {
             let now = self.now;
             self.emit_stats(now);
         }
+        if let Some((start, _)) = self.next_loss {
+            let now = self.now;
+            self.emit_capture_loss(start, now);
+        }
+    }
+
+    /// Writes a capture-loss row for the interval `[start, end]`.
+    fn emit_capture_loss(&mut self, start: Ts, end: Ts) {
+        let gaps = self.stats.gap_events - self.loss_base.1;
+        let acks = self.stats.ack_events - self.loss_base.0;
+        self.loss_base = (self.stats.ack_events, self.stats.gap_events);
+        self.sink.capture_loss(CaptureLossRecord {
+            ts: end,
+            ts_delta: end.0 - start.0,
+            peer: self.cfg.peer.clone(),
+            gaps,
+            acks,
+            percent_lost: capture_loss_log::percent(gaps, acks),
+        });
     }
 
     /// Writes a stats row for the interval ending at `ts`.
@@ -639,6 +689,9 @@ impl<S: RecordSink> Engine<S> {
         };
         let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
         let (is_orig, new_data) = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
+        let (acks, gaps) = std::mem::take(&mut conn.loss);
+        self.stats.ack_events += acks as u64;
+        self.stats.gap_events += gaps as u64;
         if new_data {
             // The analyzers see what was captured of the payload.
             let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];

@@ -511,6 +511,8 @@ pub struct Conn {
     pub removed: bool,
     /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp).
     pub tunnel_dirs: u8,
+    /// Capture-loss counters not yet collected by the engine: (ack events, gap events).
+    pub loss: (u32, u32),
     /// Flow statistics of the counted packets (allocated only when enabled).
     pub stats: Option<Box<FlowStats>>,
     /// Weirds already reported for this connection (bit per [`ConnWeird`]).
@@ -612,6 +614,7 @@ impl Conn {
             weirds_seen: 0,
             weirds_pending: 0,
             stats: cfg.flow_stats.then(Box::default),
+            loss: (0, 0),
         };
         if let Some(u) = encap.last_uid() {
             c.add_tunnel_parent(u);
@@ -1195,9 +1198,19 @@ impl Conn {
             let report = cfg.report_gaps_for_partial;
             let is_partial = self.tcp.is_partial;
             let mut gaps = GapList::default();
-            {
+            let advanced = {
                 let (_, peer) = self.tcp.sides(is_orig);
-                peer.ack_received(rel_ack, is_partial, &mut gaps);
+                peer.ack_received(rel_ack, is_partial, &mut gaps)
+            };
+            // Capture-loss accounting (Zeek's get_gap_stats): acks of both
+            // established sides, and those that revealed missing data.
+            let established =
+                self.tcp.orig.state == ES::Established && self.tcp.resp.state == ES::Established;
+            if advanced && (report || established) {
+                self.loss.0 += 1;
+                if gaps.iter().any(|(_, l)| l > 0) {
+                    self.loss.1 += 1;
+                }
             }
             let clean = clean_pair(&self.tcp, !is_orig);
             for (_, glen) in gaps.iter() {

@@ -275,13 +275,15 @@ impl Endpoint {
     /// Reassembly: the peer acknowledged up to `seq` (relative). Returns the
     /// content gaps (sequence, length) now known to be missing, at most two
     /// merged reports: the bytes before and between buffered ranges.
-    pub fn ack_received(&mut self, seq: u64, is_partial: bool, gaps: &mut GapList) {
+    /// Returns whether the acknowledgement advanced past what was already
+    /// acknowledged (an "ack event" for capture-loss accounting).
+    pub fn ack_received(&mut self, seq: u64, is_partial: bool, gaps: &mut GapList) -> bool {
         let mut seq = seq;
         if self.fin_cnt > 0 && seq >= self.fin_seq {
             seq = self.fin_seq.saturating_sub(1);
         }
         if seq <= self.trim_seq {
-            return;
+            return false;
         }
         if seq > self.last_reassem_seq {
             // Undelivered(seq).
@@ -321,6 +323,7 @@ impl Endpoint {
             }
         }
         self.trim_seq = seq;
+        true
     }
 }
 

@@ -8,6 +8,7 @@
 //! beyond the buffer's growth). Must not: change a record or decide what is
 //! logged.
 
+pub mod capture_loss_log;
 pub mod conn_log;
 pub mod flowmeter_log;
 pub mod json;

@@ -12,6 +12,7 @@ pub use sink::LogSink;
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::{Next, PacketSource};
 use crate::engine::{Engine, EngineConfig, EngineStats, RecordSink};
+use crate::output::capture_loss_log::CaptureLossRecord;
 use crate::output::conn_log::ConnLogOptions;
 use crate::output::stats_log::StatsRecord;
 use crate::output::weird_log::WeirdRecord;
@@ -131,6 +132,7 @@ mod parallel {
         Conns(Vec<ConnRecord>),
         Weirds(Vec<WeirdRecord>),
         Stats(StatsRecord),
+        Loss(CaptureLossRecord),
     }
 
     /// A worker's sink: batches records to the writer thread.
@@ -167,6 +169,9 @@ mod parallel {
         fn stats(&mut self, s: StatsRecord) {
             self.flush();
             let _ = self.tx.send(Out::Stats(s));
+        }
+        fn capture_loss(&mut self, r: CaptureLossRecord) {
+            let _ = self.tx.send(Out::Loss(r));
         }
     }
 
@@ -237,6 +242,7 @@ mod parallel {
                         Out::Conns(v) => v.into_iter().for_each(|r| sink.conn(r)),
                         Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
                         Out::Stats(s) => sink.stats(s),
+                        Out::Loss(r) => sink.capture_loss(r),
                     }
                 }
                 sink

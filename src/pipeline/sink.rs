@@ -1,6 +1,9 @@
-//! Log files for the records of a run: conn.log and weird.log in a directory.
+//! Log files for the records of a run, in one directory: conn.log always,
+//! and weird.log, flowmeter.log, stats.log and capture_loss.log when they
+//! have something to say (created on their first row, as Zeek does).
 
 use crate::engine::RecordSink;
+use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::conn_log::{self, ConnLogOptions};
 use crate::output::flowmeter_log;
 use crate::output::stats_log::{self, StatsRecord};
@@ -10,23 +13,52 @@ use crate::record::ConnRecord;
 use crate::time::Ts;
 use std::path::{Path, PathBuf};
 
-/// Writes conn.log and weird.log into a directory.
+/// The logs besides conn.log, in the order their files are closed.
+#[derive(Clone, Copy)]
+enum Log {
+    Flowmeter,
+    Weird,
+    Stats,
+    CaptureLoss,
+}
+
+impl Log {
+    const ALL: [Log; 4] = [Log::Flowmeter, Log::Weird, Log::Stats, Log::CaptureLoss];
+
+    fn path(self) -> &'static str {
+        match self {
+            Log::Flowmeter => flowmeter_log::PATH,
+            Log::Weird => "weird",
+            Log::Stats => "stats",
+            Log::CaptureLoss => "capture_loss",
+        }
+    }
+
+    fn columns(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Log::Flowmeter => flowmeter_log::columns(),
+            Log::Weird => weird_log::COLUMNS.to_vec(),
+            Log::Stats => stats_log::COLUMNS.to_vec(),
+            Log::CaptureLoss => capture_loss_log::COLUMNS.to_vec(),
+        }
+    }
+}
+
+/// Writes the logs of a run into a directory.
 pub struct LogSink {
     opts: WriterOptions,
     conn_opts: ConnLogOptions,
     dir: PathBuf,
     conn: Option<LogFile>,
-    weird: Option<LogFile>,
-    flowmeter: Option<LogFile>,
-    stats: Option<LogFile>,
+    others: [Option<LogFile>; 4],
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
 }
 
 impl LogSink {
-    /// A sink writing into `dir` (files are created on first record, except
-    /// conn.log which always exists).
+    /// A sink writing into `dir`; conn.log (and flowmeter.log when enabled)
+    /// are created now, the other logs on their first row.
     pub fn new(
         dir: &Path,
         opts: WriterOptions,
@@ -37,25 +69,17 @@ impl LogSink {
             conn_opts,
             dir: dir.to_path_buf(),
             conn: None,
-            weird: None,
-            flowmeter: None,
-            stats: None,
+            others: [None, None, None, None],
             first_ts: None,
             last_ts: Ts(0),
             error: None,
         };
-        s.conn = Some(LogFile::create(dir, &Self::file_name("conn", opts.format))?);
+        s.conn = Some(LogFile::create(dir, "conn.log")?);
         if conn_opts.flowmeter {
-            s.flowmeter = Some(LogFile::create(
-                dir,
-                &Self::file_name(flowmeter_log::PATH, opts.format),
-            )?);
+            let f = LogFile::create(dir, &format!("{}.log", flowmeter_log::PATH))?;
+            s.others[Log::Flowmeter as usize] = Some(f);
         }
         Ok(s)
-    }
-
-    fn file_name(path: &str, _f: LogFormat) -> String {
-        format!("{path}.log")
     }
 
     /// Records the network time span (for the TSV `#open`/`#close` lines).
@@ -69,11 +93,8 @@ impl LogSink {
     }
 
     fn open_time(&self) -> String {
-        tsv::meta_time(
-            self.first_ts
-                .map(|t| t.0.div_euclid(crate::time::SEC))
-                .unwrap_or(0),
-        )
+        let secs = self.first_ts.map(|t| t.0.div_euclid(crate::time::SEC));
+        tsv::meta_time(secs.unwrap_or(0))
     }
 
     fn header(&self, f: &mut LogFile, path: &str, cols: &[(&str, &str)]) {
@@ -86,28 +107,46 @@ impl LogSink {
         }
     }
 
+    /// Appends one row to `log`, creating the file (and its header) first if needed.
+    fn row(&mut self, log: Log, write: impl FnOnce(&mut Vec<u8>, LogFormat)) {
+        let i = log as usize;
+        if self.others[i].is_none() {
+            match LogFile::create(&self.dir, &format!("{}.log", log.path())) {
+                Ok(f) => self.others[i] = Some(f),
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                    return;
+                }
+            }
+        }
+        let Some(mut f) = self.others[i].take() else {
+            return;
+        };
+        if f.records == 0 {
+            self.header(&mut f, log.path(), &log.columns());
+        }
+        write(&mut f.line, self.opts.format);
+        f.commit_line();
+        self.others[i] = Some(f);
+    }
+
     /// Finishes all files (TSV `#close` lines), reporting the first write error.
     pub fn finish(&mut self) -> Result<(), WriteError> {
         let close = tsv::meta_time(self.last_ts.0.div_euclid(crate::time::SEC));
-        let mut conn = self.conn.take();
-        if let Some(f) = conn.as_mut() {
-            if f.records == 0 && self.opts.format == LogFormat::Tsv {
-                let cols = conn_log::columns(&self.conn_opts);
-                self.header(f, "conn", &cols);
+        let mut files: Vec<(LogFile, &'static str, Vec<(&str, &str)>)> = Vec::new();
+        if let Some(f) = self.conn.take() {
+            files.push((f, "conn", conn_log::columns(&self.conn_opts)));
+        }
+        for log in Log::ALL {
+            if let Some(f) = self.others[log as usize].take() {
+                files.push((f, log.path(), log.columns()));
             }
         }
-        let mut fm = self.flowmeter.take();
-        if let Some(f) = fm.as_mut() {
-            if f.records == 0 && self.opts.format == LogFormat::Tsv {
-                self.header(f, flowmeter_log::PATH, &flowmeter_log::columns());
-            }
-        }
-        let mut st = self.stats.take();
-        for f in [conn.as_mut(), self.weird.as_mut(), fm.as_mut(), st.as_mut()]
-            .into_iter()
-            .flatten()
-        {
+        for (mut f, path, cols) in files {
             if self.opts.format == LogFormat::Tsv {
+                if f.records == 0 {
+                    self.header(&mut f, path, &cols);
+                }
                 let mut c = Vec::new();
                 tsv::close(&mut c, &close);
                 f.write_raw(&c);
@@ -125,10 +164,7 @@ impl LogSink {
 
 impl RecordSink for LogSink {
     fn conn(&mut self, rec: ConnRecord) {
-        if let Some(mut f) = self.flowmeter.take() {
-            if f.records == 0 {
-                self.header(&mut f, flowmeter_log::PATH, &flowmeter_log::columns());
-            }
+        if self.conn_opts.flowmeter {
             let c = &rec.conn;
             let feat = c
                 .stats
@@ -136,12 +172,11 @@ impl RecordSink for LogSink {
                 .copied()
                 .unwrap_or_default()
                 .features(c.start, c.last);
-            match self.opts.format {
-                LogFormat::Json => flowmeter_log::write_json(&mut f.line, c.uid.as_str(), &feat),
-                LogFormat::Tsv => flowmeter_log::write_tsv(&mut f.line, c.uid.as_str(), &feat),
-            }
-            f.commit_line();
-            self.flowmeter = Some(f);
+            let uid = c.uid;
+            self.row(Log::Flowmeter, |buf, fmt| match fmt {
+                LogFormat::Json => flowmeter_log::write_json(buf, uid.as_str(), &feat),
+                LogFormat::Tsv => flowmeter_log::write_tsv(buf, uid.as_str(), &feat),
+            });
         }
         let Some(mut f) = self.conn.take() else {
             return;
@@ -161,50 +196,26 @@ impl RecordSink for LogSink {
     }
 
     fn weird(&mut self, w: WeirdRecord) {
-        if self.weird.is_none() {
-            match LogFile::create(&self.dir, &Self::file_name("weird", self.opts.format)) {
-                Ok(mut f) => {
-                    self.header(&mut f, "weird", weird_log::COLUMNS);
-                    self.weird = Some(f);
-                }
-                Err(e) => {
-                    self.error.get_or_insert(e);
-                    return;
-                }
-            }
-        }
-        let Some(mut f) = self.weird.take() else {
-            return;
-        };
-        match self.opts.format {
-            LogFormat::Json => weird_log::write_json(&mut f.line, &w, self.opts.time_format),
-            LogFormat::Tsv => weird_log::write_tsv(&mut f.line, &w),
-        }
-        f.commit_line();
-        self.weird = Some(f);
+        let tf = self.opts.time_format;
+        self.row(Log::Weird, |buf, fmt| match fmt {
+            LogFormat::Json => weird_log::write_json(buf, &w, tf),
+            LogFormat::Tsv => weird_log::write_tsv(buf, &w),
+        });
     }
 
     fn stats(&mut self, s: StatsRecord) {
-        if self.stats.is_none() {
-            match LogFile::create(&self.dir, &Self::file_name("stats", self.opts.format)) {
-                Ok(mut f) => {
-                    self.header(&mut f, "stats", stats_log::COLUMNS);
-                    self.stats = Some(f);
-                }
-                Err(e) => {
-                    self.error.get_or_insert(e);
-                    return;
-                }
-            }
-        }
-        let Some(mut f) = self.stats.take() else {
-            return;
-        };
-        match self.opts.format {
-            LogFormat::Json => stats_log::write_json(&mut f.line, &s, self.opts.time_format),
-            LogFormat::Tsv => stats_log::write_tsv(&mut f.line, &s),
-        }
-        f.commit_line();
-        self.stats = Some(f);
+        let tf = self.opts.time_format;
+        self.row(Log::Stats, |buf, fmt| match fmt {
+            LogFormat::Json => stats_log::write_json(buf, &s, tf),
+            LogFormat::Tsv => stats_log::write_tsv(buf, &s),
+        });
+    }
+
+    fn capture_loss(&mut self, r: CaptureLossRecord) {
+        let tf = self.opts.time_format;
+        self.row(Log::CaptureLoss, |buf, fmt| match fmt {
+            LogFormat::Json => capture_loss_log::write_json(buf, &r, tf),
+            LogFormat::Tsv => capture_loss_log::write_tsv(buf, &r),
+        });
     }
 }

@@ -1,0 +1,71 @@
+//! capture_loss.log: Zeek's format (`policy/misc/capture-loss.zeek`): per
+//! interval, how many TCP acknowledgements revealed data that was never seen.
+
+use super::{json, TimeFormat};
+use crate::time::{Secs6, Ts};
+use std::io::Write;
+
+/// One capture-loss row.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureLossRecord {
+    /// End of the interval (network time).
+    pub ts: Ts,
+    /// Length of the interval, nanoseconds.
+    pub ts_delta: i64,
+    /// Worker name.
+    pub peer: String,
+    /// Acks that revealed missing data, in the interval.
+    pub gaps: u64,
+    /// Acks of established connections, in the interval.
+    pub acks: u64,
+    /// `100 * gaps / acks` (0 without acks).
+    pub percent_lost: f64,
+}
+
+/// `(name, type)` columns.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("ts", "time"),
+    ("ts_delta", "interval"),
+    ("peer", "string"),
+    ("gaps", "count"),
+    ("acks", "count"),
+    ("percent_lost", "double"),
+];
+
+/// JSON form.
+pub fn write_json(buf: &mut Vec<u8>, r: &CaptureLossRecord, tf: TimeFormat) {
+    let mut first = true;
+    buf.push(b'{');
+    json::key(buf, &mut first, "ts");
+    match tf {
+        TimeFormat::Epoch => json::double(buf, r.ts.zeek_f64()),
+        TimeFormat::Iso8601 => json::iso8601(buf, r.ts),
+    }
+    json::key(buf, &mut first, "ts_delta");
+    json::double(buf, r.ts_delta as f64 / 1e9);
+    json::key(buf, &mut first, "peer");
+    json::string(buf, r.peer.as_bytes());
+    json::key(buf, &mut first, "gaps");
+    json::uint(buf, r.gaps);
+    json::key(buf, &mut first, "acks");
+    json::uint(buf, r.acks);
+    json::key(buf, &mut first, "percent_lost");
+    json::double(buf, r.percent_lost);
+    buf.push(b'}');
+}
+
+/// TSV form.
+pub fn write_tsv(buf: &mut Vec<u8>, r: &CaptureLossRecord) {
+    let _ = write!(buf, "{}\t{}\t", Secs6(r.ts.0), Secs6(r.ts_delta));
+    super::tsv::string(buf, r.peer.as_bytes(), false);
+    let _ = write!(buf, "\t{}\t{}\t{:.6}", r.gaps, r.acks, r.percent_lost);
+}
+
+/// Zeek's percentage: `100 * gaps / acks`, 0 when there were no acks.
+pub fn percent(gaps: u64, acks: u64) -> f64 {
+    if acks == 0 {
+        0.0
+    } else {
+        100.0 * gaps as f64 / acks as f64
+    }
+}
