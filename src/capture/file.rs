@@ -51,6 +51,42 @@ pub enum CaptureError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A live capture was asked for an interface that does not exist.
+    #[error("interface {iface}: no such interface")]
+    NoSuchInterface {
+        /// The interface name.
+        iface: String,
+    },
+    /// Capturing on the interface is not permitted.
+    #[error(
+        "interface {iface}: permission denied ({reason}); live capture needs root or CAP_NET_RAW"
+    )]
+    PermissionDenied {
+        /// The interface name.
+        iface: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// A capture filter expression does not compile.
+    #[error("interface {iface}: bad capture filter {filter:?}: {reason}")]
+    Filter {
+        /// The interface name.
+        iface: String,
+        /// The filter expression.
+        filter: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A live capture step failed (opening, configuring or reading).
+    #[error("interface {iface}: {op}: {reason}")]
+    Live {
+        /// The interface name.
+        iface: String,
+        /// The step that failed.
+        op: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// Largest record we accept (pcapng blocks and pcap snaplens above this are corrupt).

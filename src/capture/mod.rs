@@ -5,7 +5,10 @@
 //! interfaces. A source hands out one borrowed [`Packet`] at a time; it never
 //! decodes packet contents and never looks at flows.
 
+#[cfg(target_os = "linux")]
+pub mod afpacket;
 pub mod file;
+pub mod live;
 
 pub use file::CaptureError;
 
