@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what connscope needs to build and test on Debian/Ubuntu when it is
-# missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config.
+# missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config;
+# with --test also what the test suite drives (tcpreplay, iproute2).
 set -euo pipefail
 need=()
 if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
@@ -8,6 +9,11 @@ if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || 
 fi
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ "${1:-}" = "--test" ]; then
+  # The live-capture test replays captures through a veth pair.
+  command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}" >&2
   SUDO=""

@@ -4,7 +4,7 @@
 # Zeek conformance corpus when ../shared is present).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh
+scripts/ensure-deps.sh --test
 cargo fmt --all --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets

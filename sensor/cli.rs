@@ -24,6 +24,57 @@ pub struct Cli {
 pub enum Command {
     /// Read a pcap or pcapng file and write Zeek logs (conn.log, weird.log).
     Read(ReadArgs),
+    /// Capture from a live interface (libpcap or AF_PACKET) until SIGTERM/SIGINT.
+    Live(LiveArgs),
+}
+
+/// Live capture mechanism.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SourceKind {
+    /// libpcap (BPF filters, any interface type).
+    Pcap,
+    /// Linux AF_PACKET TPACKET_V3 ring (fanout groups share an interface across processes).
+    AfPacket,
+}
+
+/// `connscope live` options.
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Interface to capture on.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        env = "CONNSCOPE_INTERFACE"
+    )]
+    pub interface: String,
+    /// Capture mechanism.
+    #[arg(long, value_enum, default_value = "pcap")]
+    pub source: SourceKind,
+    /// BPF capture filter (tcpdump syntax).
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Bytes captured per packet.
+    #[arg(long, default_value_t = 262_144)]
+    pub snaplen: u32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// libpcap kernel buffer size in bytes.
+    #[arg(long, default_value_t = 32 << 20)]
+    pub buffer_size: u32,
+    /// AF_PACKET fanout group id (processes with the same id share the interface by flow hash).
+    #[arg(long, value_name = "ID")]
+    pub fanout_group: Option<u16>,
+    /// AF_PACKET ring block size in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub ring_block_size: u32,
+    /// AF_PACKET ring block count.
+    #[arg(long, default_value_t = 64)]
+    pub ring_blocks: u32,
+    /// Engine, log and output options (the same as for `read`).
+    #[command(flatten)]
+    pub common: ReadArgs,
 }
 
 /// Zeek script mode.
@@ -56,9 +107,9 @@ pub enum JsonTime {
 /// `connscope read` options.
 #[derive(Args, Debug)]
 pub struct ReadArgs {
-    /// Capture file to read (pcap or pcapng).
+    /// Capture file to read (pcap or pcapng); required for `read`.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
-    pub read: PathBuf,
+    pub read: Option<PathBuf>,
     /// Directory for the logs (default: the current directory, as Zeek does).
     #[arg(
         short = 'w',

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
 fn run(args: cli::Cli) -> Result<ExitCode> {
     match args.command {
         cli::Command::Read(r) => read(r),
+        cli::Command::Live(l) => live(l),
     }
 }
 
@@ -48,16 +49,12 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let (cfg, wopts, copts) = r.settings()?;
     let stop = stop_flag()?;
     let stopped = || stop.load(Ordering::Relaxed);
-    let summary = connscope::pipeline::read_file(
-        &r.read,
-        &dir,
-        cfg,
-        wopts,
-        copts,
-        r.workers.max(1),
-        &stopped,
-    )
-    .with_context(|| format!("reading {}", r.read.display()))?;
+    let Some(input) = r.read.clone() else {
+        anyhow::bail!("read needs -r FILE");
+    };
+    let summary =
+        connscope::pipeline::read_file(&input, &dir, cfg, wopts, copts, r.workers.max(1), &stopped)
+            .with_context(|| format!("reading {}", input.display()))?;
     if stopped() && !r.quiet {
         eprintln!("connscope: interrupted; open connections were flushed");
     }
@@ -75,4 +72,88 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn live(l: cli::LiveArgs) -> Result<ExitCode> {
+    use connscope::capture::live::{PcapLive, PcapOptions};
+    use connscope::pipeline::{run, LogSink};
+    let r = &l.common;
+    let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating log directory {}", dir.display()))?;
+    let (cfg, wopts, copts) = r.settings()?;
+    let stop = stop_flag()?;
+    let stopped = || stop.load(Ordering::Relaxed);
+    let sink = LogSink::new(&dir, wopts, copts)?;
+    let workers = r.workers.max(1);
+    let (summary, drops) = match l.source {
+        cli::SourceKind::Pcap => {
+            let mut o = PcapOptions::new(&l.interface);
+            o.filter = l.filter.clone();
+            o.snaplen = l.snaplen;
+            o.promiscuous = !l.no_promisc;
+            o.buffer_size = l.buffer_size;
+            let mut src = PcapLive::open(&o)?;
+            let s = run(&mut src, sink, cfg, workers, &stopped)?;
+            (s, connscope::capture::PacketSource::stats(&mut src))
+        }
+        cli::SourceKind::AfPacket => live_afpacket(&l, sink, cfg, workers, &stopped)?,
+    };
+    if !r.quiet {
+        let s = summary.stats;
+        eprintln!(
+            "connscope: {} packets, {} connections logged to {}",
+            s.packets,
+            s.conns_logged,
+            dir.display()
+        );
+        if let Some(d) = drops {
+            eprintln!(
+                "connscope: capture received {}, dropped {}, interface dropped {}",
+                d.received, d.dropped, d.if_dropped
+            );
+        }
+    }
+    if let Some(e) = summary.input_error {
+        eprintln!("connscope: error: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(target_os = "linux")]
+fn live_afpacket(
+    l: &cli::LiveArgs,
+    sink: connscope::pipeline::LogSink,
+    cfg: connscope::engine::EngineConfig,
+    workers: usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<(
+    connscope::pipeline::ReadSummary,
+    Option<connscope::capture::SourceStats>,
+)> {
+    use connscope::capture::afpacket::{AfPacket, AfPacketOptions, Fanout};
+    let mut o = AfPacketOptions::new(&l.interface);
+    o.filter = l.filter.clone();
+    o.promiscuous = !l.no_promisc;
+    o.block_size = l.ring_block_size;
+    o.block_count = l.ring_blocks;
+    o.fanout = l.fanout_group.map(Fanout::hash);
+    let mut src = AfPacket::open(&o)?;
+    let s = connscope::pipeline::run(&mut src, sink, cfg, workers, stop)?;
+    Ok((s, connscope::capture::PacketSource::stats(&mut src)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn live_afpacket(
+    _l: &cli::LiveArgs,
+    _sink: connscope::pipeline::LogSink,
+    _cfg: connscope::engine::EngineConfig,
+    _workers: usize,
+    _stop: &dyn Fn() -> bool,
+) -> Result<(
+    connscope::pipeline::ReadSummary,
+    Option<connscope::capture::SourceStats>,
+)> {
+    anyhow::bail!("AF_PACKET capture is only available on Linux")
 }

@@ -44,6 +44,9 @@ impl Log {
     }
 }
 
+/// A log file to close, with its path and columns (for a header when empty).
+type Closing = (LogFile, &'static str, Vec<(&'static str, &'static str)>);
+
 /// Writes the logs of a run into a directory.
 pub struct LogSink {
     opts: WriterOptions,
@@ -133,7 +136,7 @@ impl LogSink {
     /// Finishes all files (TSV `#close` lines), reporting the first write error.
     pub fn finish(&mut self) -> Result<(), WriteError> {
         let close = tsv::meta_time(self.last_ts.0.div_euclid(crate::time::SEC));
-        let mut files: Vec<(LogFile, &'static str, Vec<(&str, &str)>)> = Vec::new();
+        let mut files: Vec<Closing> = Vec::new();
         if let Some(f) = self.conn.take() {
             files.push((f, "conn", conn_log::columns(&self.conn_opts)));
         }
