@@ -107,6 +107,9 @@ pub enum JsonTime {
 /// `connscope read` options.
 #[derive(Args, Debug)]
 pub struct ReadArgs {
+    /// Read options from a TOML file (keys are the long option names); the command line overrides it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Capture file to read (pcap or pcapng); required for `read`.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,

@@ -6,6 +6,7 @@
 //! before the damage was still written).
 
 mod cli;
+mod config;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -14,7 +15,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let argv = match config::expand(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("connscope: error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let args = cli::Cli::parse_from(argv);
     match run(args) {
         Ok(code) => code,
         Err(e) => {
