@@ -178,6 +178,12 @@ pub struct ReadArgs {
     /// Seconds of network time between capture_loss.log rows (0 = none).
     #[arg(long, default_value_t = 900, value_name = "SECS")]
     pub capture_loss_interval: i64,
+    /// Rotate logs every SECS of network time into the log queue (0 = never).
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub rotate_interval: i64,
+    /// Directory for rotated logs, named `<path>__<open>__<close>__.log` (default: LOGDIR/log-queue).
+    #[arg(long, value_name = "DIR")]
+    pub log_queue: Option<PathBuf>,
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,

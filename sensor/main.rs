@@ -39,6 +39,28 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
     }
 }
 
+/// The log sink: rotation and SIGHUP reopening as configured.
+fn make_sink(
+    r: &cli::ReadArgs,
+    dir: &std::path::Path,
+    wopts: connscope::output::WriterOptions,
+    copts: connscope::output::conn_log::ConnLogOptions,
+) -> Result<connscope::pipeline::LogSink> {
+    let mut sink = connscope::pipeline::LogSink::new(dir, wopts, copts)?;
+    if r.rotate_interval > 0 {
+        let queue_dir = r.log_queue.clone().unwrap_or_else(|| dir.join("log-queue"));
+        sink.set_rotation(connscope::pipeline::Rotation {
+            interval_secs: r.rotate_interval,
+            queue_dir,
+        })?;
+    }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .context("installing the SIGHUP handler")?;
+    sink.set_reopen_flag(hup);
+    Ok(sink)
+}
+
 /// SIGTERM / SIGINT set this flag; the pipeline stops reading, flushes every
 /// open connection and closes the logs.
 fn stop_flag() -> Result<Arc<AtomicBool>> {
@@ -60,9 +82,10 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let Some(input) = r.read.clone() else {
         anyhow::bail!("read needs -r FILE");
     };
-    let summary =
-        connscope::pipeline::read_file(&input, &dir, cfg, wopts, copts, r.workers.max(1), &stopped)
-            .with_context(|| format!("reading {}", input.display()))?;
+    let mut src = connscope::capture::file::FileSource::open(&input)?;
+    let sink = make_sink(&r, &dir, wopts, copts)?;
+    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &stopped)
+        .with_context(|| format!("reading {}", input.display()))?;
     if stopped() && !r.quiet {
         eprintln!("connscope: interrupted; open connections were flushed");
     }
@@ -84,7 +107,7 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
 
 fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     use connscope::capture::live::{PcapLive, PcapOptions};
-    use connscope::pipeline::{run, LogSink};
+    use connscope::pipeline::run;
     let r = &l.common;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
@@ -92,7 +115,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     let (cfg, wopts, copts) = r.settings()?;
     let stop = stop_flag()?;
     let stopped = || stop.load(Ordering::Relaxed);
-    let sink = LogSink::new(&dir, wopts, copts)?;
+    let sink = make_sink(r, &dir, wopts, copts)?;
     let workers = r.workers.max(1);
     let (summary, drops) = match l.source {
         cli::SourceKind::Pcap => {

@@ -172,3 +172,69 @@ fn tsv_has_zeek_header_and_same_records() {
         }
     }
 }
+
+#[test]
+fn rotated_logs_add_up_to_an_unrotated_run() {
+    let pcap = root().join("pcaps/timeout.pcap");
+    let plain = tmpdir("rot-plain");
+    run(&pcap, &plain, &["-q"]);
+    for (j, fmt) in [("1", "json"), ("2", "json"), ("1", "tsv")] {
+        let out = tmpdir(&format!("rot-{j}-{fmt}"));
+        let r = run(
+            &pcap,
+            &out,
+            &["-q", "-j", j, "--format", fmt, "--rotate-interval", "20"],
+        );
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert!(
+            !out.join("conn.log").exists(),
+            "conn.log should have been rotated away"
+        );
+        let mut rotated: Vec<PathBuf> = std::fs::read_dir(out.join("log-queue"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("conn__")
+            })
+            .collect();
+        rotated.sort();
+        assert!(
+            rotated.len() >= 2,
+            "expected several periods, got {rotated:?}"
+        );
+        let mut union = Vec::new();
+        for f in &rotated {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                name.ends_with("__.log") && name.matches("__").count() == 3,
+                "{name}"
+            );
+            let text = std::fs::read_to_string(f).unwrap();
+            if fmt == "tsv" {
+                assert!(text.starts_with("#separator"), "{name}");
+                assert!(
+                    text.trim_end()
+                        .lines()
+                        .last()
+                        .unwrap()
+                        .starts_with("#close\t"),
+                    "{name}"
+                );
+            }
+            union.extend(
+                text.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .map(String::from),
+            );
+        }
+        union.sort();
+        if fmt == "json" {
+            assert_eq!(union, sorted_lines(&plain.join("conn.log")), "-j {j}");
+        } else {
+            assert_eq!(union.len(), sorted_lines(&plain.join("conn.log")).len());
+        }
+    }
+}

@@ -7,7 +7,7 @@
 
 mod sink;
 
-pub use sink::LogSink;
+pub use sink::{LogSink, Rotation};
 
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::{Next, PacketSource};

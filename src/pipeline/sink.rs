@@ -12,6 +12,8 @@ use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
 use crate::record::ConnRecord;
 use crate::time::Ts;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The logs besides conn.log, in the order their files are closed.
 #[derive(Clone, Copy)]
@@ -47,8 +49,23 @@ impl Log {
 /// A log file to close, with its path and columns (for a header when empty).
 type Closing = (LogFile, &'static str, Vec<(&'static str, &'static str)>);
 
+/// Interval-based log rotation on network time.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    /// Seconds per log period.
+    pub interval_secs: i64,
+    /// Where finished files go, named `<path>__<open>__<close>__.log` as
+    /// Zeek's log-queue (zeek-archiver picks them up from there).
+    pub queue_dir: PathBuf,
+}
+
 /// Writes the logs of a run into a directory.
 pub struct LogSink {
+    /// Set (e.g. by SIGHUP) to ask for every log to be closed and reopened.
+    reopen_flag: Option<Arc<AtomicBool>>,
+    rotation: Option<Rotation>,
+    /// End of the current rotation period.
+    period_end: Option<Ts>,
     opts: WriterOptions,
     conn_opts: ConnLogOptions,
     dir: PathBuf,
@@ -68,6 +85,9 @@ impl LogSink {
         conn_opts: ConnLogOptions,
     ) -> Result<LogSink, WriteError> {
         let mut s = LogSink {
+            reopen_flag: None,
+            rotation: None,
+            period_end: None,
             opts,
             conn_opts,
             dir: dir.to_path_buf(),
@@ -85,13 +105,126 @@ impl LogSink {
         Ok(s)
     }
 
-    /// Records the network time span (for the TSV `#open`/`#close` lines).
+    /// A flag that, when set, makes the sink reopen its logs at the next row.
+    pub fn set_reopen_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.reopen_flag = Some(flag);
+    }
+
+    fn check_reopen(&mut self) {
+        if self
+            .reopen_flag
+            .as_ref()
+            .is_some_and(|f| f.swap(false, Ordering::Relaxed))
+        {
+            self.reopen();
+        }
+    }
+
+    /// Turns on interval-based rotation (the queue directory is created).
+    pub fn set_rotation(&mut self, r: Rotation) -> Result<(), WriteError> {
+        std::fs::create_dir_all(&r.queue_dir).map_err(|e| WriteError {
+            path: r.queue_dir.clone(),
+            source: e,
+        })?;
+        self.rotation = Some(r);
+        Ok(())
+    }
+
+    /// Records network time: the span for the TSV `#open`/`#close` lines, and
+    /// the clock that drives rotation.
     pub fn saw_time(&mut self, ts: Ts) {
         if self.first_ts.is_none() {
             self.first_ts = Some(ts);
         }
         if ts > self.last_ts {
             self.last_ts = ts;
+        }
+        let Some(interval) = self.rotation.as_ref().map(|r| r.interval_secs.max(1)) else {
+            return;
+        };
+        let step = interval * crate::time::SEC;
+        match self.period_end {
+            None => {
+                // Periods are aligned to multiples of the interval, as Zeek's.
+                self.period_end = Some(Ts(ts.0.div_euclid(step) * step + step));
+            }
+            Some(end) if ts >= end => {
+                self.rotate(end);
+                self.period_end = Some(Ts(ts.0.div_euclid(step) * step + step));
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Closes every open log as of `close` and moves it into the queue
+    /// directory; new files start on their next row (conn.log at once).
+    fn rotate(&mut self, close: Ts) {
+        let Some(r) = self.rotation.clone() else {
+            return;
+        };
+        let open = self.open_time();
+        let close_s = tsv::meta_time(close.0.div_euclid(crate::time::SEC));
+        let mut files = self.take_files();
+        for (f, path, cols) in files.iter_mut() {
+            self.close_file(f, path, cols, &close_s);
+            let dest = r.queue_dir.join(format!("{path}__{open}__{close_s}__.log"));
+            if let Err(e) = std::fs::rename(f.path(), &dest) {
+                self.error.get_or_insert(WriteError {
+                    path: dest,
+                    source: e,
+                });
+            }
+        }
+        self.first_ts = Some(close);
+        match LogFile::create(&self.dir, "conn.log") {
+            Ok(f) => self.conn = Some(f),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// SIGHUP: close every log and start new files in place (for logrotate,
+    /// which renamed the old ones).
+    pub fn reopen(&mut self) {
+        let close_s = tsv::meta_time(self.last_ts.0.div_euclid(crate::time::SEC));
+        let mut files = self.take_files();
+        for (f, path, cols) in files.iter_mut() {
+            self.close_file(f, path, cols, &close_s);
+        }
+        self.first_ts = Some(self.last_ts);
+        match LogFile::create(&self.dir, "conn.log") {
+            Ok(f) => self.conn = Some(f),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn take_files(&mut self) -> Vec<Closing> {
+        let mut files: Vec<Closing> = Vec::new();
+        if let Some(f) = self.conn.take() {
+            files.push((f, "conn", conn_log::columns(&self.conn_opts)));
+        }
+        for log in Log::ALL {
+            if let Some(f) = self.others[log as usize].take() {
+                files.push((f, log.path(), log.columns()));
+            }
+        }
+        files
+    }
+
+    fn close_file(&mut self, f: &mut LogFile, path: &str, cols: &[(&str, &str)], close: &str) {
+        if self.opts.format == LogFormat::Tsv {
+            if f.records == 0 {
+                self.header(f, path, cols);
+            }
+            let mut c = Vec::new();
+            tsv::close(&mut c, close);
+            f.write_raw(&c);
+        }
+        if let Err(e) = f.finish() {
+            self.error.get_or_insert(e);
         }
     }
 
@@ -134,28 +267,20 @@ impl LogSink {
     }
 
     /// Finishes all files (TSV `#close` lines), reporting the first write error.
+    /// With rotation on, the last period's files are moved to the queue too.
     pub fn finish(&mut self) -> Result<(), WriteError> {
-        let close = tsv::meta_time(self.last_ts.0.div_euclid(crate::time::SEC));
-        let mut files: Vec<Closing> = Vec::new();
-        if let Some(f) = self.conn.take() {
-            files.push((f, "conn", conn_log::columns(&self.conn_opts)));
-        }
-        for log in Log::ALL {
-            if let Some(f) = self.others[log as usize].take() {
-                files.push((f, log.path(), log.columns()));
+        if self.rotation.is_some() {
+            let last = self.last_ts;
+            self.rotate(last);
+            // rotate() opened a fresh conn.log for a next period: there is none.
+            if let Some(f) = self.conn.take() {
+                let _ = std::fs::remove_file(f.path());
             }
-        }
-        for (mut f, path, cols) in files {
-            if self.opts.format == LogFormat::Tsv {
-                if f.records == 0 {
-                    self.header(&mut f, path, &cols);
-                }
-                let mut c = Vec::new();
-                tsv::close(&mut c, &close);
-                f.write_raw(&c);
-            }
-            if let Err(e) = f.finish() {
-                self.error.get_or_insert(e);
+        } else {
+            let close = tsv::meta_time(self.last_ts.0.div_euclid(crate::time::SEC));
+            let mut files = self.take_files();
+            for (f, path, cols) in files.iter_mut() {
+                self.close_file(f, path, cols, &close);
             }
         }
         match self.error.take() {
@@ -167,6 +292,10 @@ impl LogSink {
 
 impl RecordSink for LogSink {
     fn conn(&mut self, rec: ConnRecord) {
+        self.check_reopen();
+        if self.rotation.is_some() {
+            self.saw_time(rec.conn.last);
+        }
         if self.conn_opts.flowmeter {
             let c = &rec.conn;
             let feat = c
