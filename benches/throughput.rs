@@ -8,7 +8,7 @@
 //! - connscope's own reader (no decoding),
 //! - the engine with conn.log records built and discarded (no disk I/O),
 //! - the same with per-connection statistics and flowmeter lines,
-//! - the engine writing conn.log JSON to a temporary directory.
+//! - the engine writing conn.log JSON to a temporary directory, `-j 1` and `-j 2`.
 //!
 //! Each as packets/s and as a ratio to the libpcap rate.
 
@@ -112,7 +112,7 @@ fn engine_run(p: &Path, stats: bool) -> u64 {
     n
 }
 
-fn engine_logs(p: &Path, dir: &Path) -> u64 {
+fn engine_logs(p: &Path, dir: &Path, workers: usize) -> u64 {
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
@@ -123,7 +123,7 @@ fn engine_logs(p: &Path, dir: &Path) -> u64 {
         EngineConfig::default(),
         opts,
         ConnLogOptions::default(),
-        1,
+        workers,
         &|| false,
     )
     .expect("read");
@@ -162,8 +162,13 @@ fn main() {
     let (t, m) = best(repeats, || engine_run(&file, true));
     let with_stats = m as f64 / t;
     row("  + flow statistics (flowmeter)", with_stats, raw);
-    let (t, m) = best(repeats, || engine_logs(&file, &dir));
-    row("engine + conn.log JSON on disk", m as f64 / t, raw);
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1));
+    let one = m as f64 / t;
+    row("-j 1: engine + conn.log on disk", one, raw);
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 2));
+    let two = m as f64 / t;
+    row("-j 2: engine + conn.log on disk", two, raw);
+    println!("-j 2 / -j 1: {:.2}x", two / one);
     println!(
         "statistics cost: {:.1}% of throughput",
         (1.0 - with_stats / plain) * 100.0

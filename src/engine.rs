@@ -602,8 +602,13 @@ impl<S: RecordSink> Engine<S> {
             }
             None => {
                 if self.cfg.max_conns > 0 && self.table.len() >= self.cfg.max_conns {
-                    if let Some(&oldest) = self.table.slots_by_age().first() {
+                    if let Some(oldest) = self.table.oldest() {
                         self.stats.conns_evicted += 1;
+                        // Logged early, as Zeek does when it must drop state;
+                        // weird.log names the evicted connection.
+                        if let Some((c, _)) = self.table.get(oldest) {
+                            c.raise(crate::conn::ConnWeird::EvictedTableFull);
+                        }
                         self.remove(oldest);
                     }
                 }

@@ -304,6 +304,8 @@ pub enum ConnWeird {
     ActiveConnectionReuse,
     /// A SYN after the side had closed.
     SynAfterClose,
+    /// The connection was logged early because the table was full (`--max-conns`).
+    EvictedTableFull,
 }
 
 impl ConnWeird {
@@ -323,11 +325,12 @@ impl ConnWeird {
             ConnWeird::UdpDatagramLengthMismatch => "UDP_datagram_length_mismatch",
             ConnWeird::ActiveConnectionReuse => "active_connection_reuse",
             ConnWeird::SynAfterClose => "SYN_after_close",
+            ConnWeird::EvictedTableFull => "connscope_evicted_table_full",
         }
     }
 
     /// Every weird, by bit index.
-    pub const ALL: [ConnWeird; 13] = [
+    pub const ALL: [ConnWeird; 14] = [
         ConnWeird::BadTcpChecksum,
         ConnWeird::BadUdpChecksum,
         ConnWeird::BadIcmpChecksum,
@@ -341,6 +344,7 @@ impl ConnWeird {
         ConnWeird::UdpDatagramLengthMismatch,
         ConnWeird::ActiveConnectionReuse,
         ConnWeird::SynAfterClose,
+        ConnWeird::EvictedTableFull,
     ];
 }
 

@@ -92,6 +92,8 @@ pub struct FlowTable {
     heap: BinaryHeap<Reverse<TimerEntry>>,
     order: u64,
     next_serial: u64,
+    /// Slots in creation order (entries of removed connections are skipped lazily).
+    age: std::collections::VecDeque<(u64, u32)>,
 }
 
 /// Timer requests of one connection, queued into the table's heap.
@@ -143,6 +145,7 @@ impl FlowTable {
             heap: BinaryHeap::new(),
             order: 0,
             next_serial: 1,
+            age: std::collections::VecDeque::new(),
         }
     }
 
@@ -188,6 +191,7 @@ impl FlowTable {
     /// Stores a new connection in a reserved slot.
     pub fn insert(&mut self, slot: u32, serial: u64, key: FlowKey, conn: Conn) {
         self.map.insert(key, slot);
+        self.age.push_back((serial, slot));
         self.slots[slot as usize] = Some(Slot { key, serial, conn });
     }
 
@@ -233,6 +237,19 @@ impl FlowTable {
                 kind: top.kind,
                 epoch: top.epoch,
             });
+        }
+        None
+    }
+
+    /// The oldest connection still in the table (amortised O(1)).
+    pub fn oldest(&mut self) -> Option<u32> {
+        while let Some(&(serial, slot)) = self.age.front() {
+            match self.slots.get(slot as usize) {
+                Some(Some(s)) if s.serial == serial => return Some(slot),
+                _ => {
+                    self.age.pop_front();
+                }
+            }
         }
         None
     }
