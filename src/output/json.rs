@@ -41,6 +41,15 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
         buf.extend_from_slice(b"null");
         return;
     }
+    // Fast path for integral values (counts, zeros): same text, no float formatting.
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        if v < 0.0 || (v == 0.0 && v.is_sign_negative()) {
+            buf.push(b'-');
+        }
+        uint(buf, v.abs() as u64);
+        buf.extend_from_slice(b".0");
+        return;
+    }
     let start = buf.len();
     let _ = write!(buf, "{v}");
     if !buf[start..].contains(&b'.') {
@@ -121,6 +130,11 @@ mod tests {
         b.clear();
         double(&mut b, 3.0);
         assert_eq!(b, b"3.0");
+        for v in [0.0, -0.0, 1.0, -7.0, 123456789.0, 1e15] {
+            b.clear();
+            double(&mut b, v);
+            assert_eq!(String::from_utf8(b.clone()).unwrap(), format!("{v:?}"));
+        }
         b.clear();
         double(&mut b, 1_300_475_170.254366 - 1_300_475_167.096535);
         assert_eq!(
