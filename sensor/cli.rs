@@ -178,6 +178,9 @@ pub struct ReadArgs {
     /// Seconds of network time between capture_loss.log rows (0 = none).
     #[arg(long, default_value_t = 900, value_name = "SECS")]
     pub capture_loss_interval: i64,
+    /// Every SECS of network time, write connections open at least that long to conn_long.log (0 = off).
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub interim_interval: i64,
     /// Rotate logs every SECS of network time into the log queue (0 = never).
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub rotate_interval: i64,
@@ -283,6 +286,7 @@ impl ReadArgs {
             max_conns: self.max_conns,
             stats_interval: self.stats_interval.max(0),
             capture_loss_interval: self.capture_loss_interval.max(0),
+            interim_interval: self.interim_interval.max(0),
             ..EngineConfig::default()
         };
         let w = WriterOptions {

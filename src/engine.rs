@@ -36,6 +36,8 @@ pub trait RecordSink {
     fn stats(&mut self, _s: StatsRecord) {}
     /// A capture-loss row for the last interval (default: dropped).
     fn capture_loss(&mut self, _r: CaptureLossRecord) {}
+    /// An interim record of a connection that is still open (default: dropped).
+    fn interim(&mut self, _rec: ConnRecord) {}
 }
 
 /// Engine settings.
@@ -54,6 +56,10 @@ pub struct EngineConfig {
     pub peer: String,
     /// Seconds of network time between capture_loss.log rows (0 = none).
     pub capture_loss_interval: i64,
+    /// Seconds of network time between interim records of long-lived
+    /// connections (0 = none): every connection open at least this long is
+    /// written to conn_long.log with its state so far, under its own uid.
+    pub interim_interval: i64,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +71,7 @@ impl Default for EngineConfig {
             stats_interval: 300,
             peer: "worker-0".into(),
             capture_loss_interval: 900,
+            interim_interval: 0,
         }
     }
 }
@@ -163,6 +170,7 @@ pub struct Engine<S: RecordSink> {
     next_stats: Option<Ts>,
     stats_base: EngineStats,
     next_loss: Option<(Ts, Ts)>,
+    next_interim: Option<Ts>,
     loss_base: (u64, u64),
     /// Counters.
     pub stats: EngineStats,
@@ -187,6 +195,7 @@ impl<S: RecordSink> Engine<S> {
             next_stats: None,
             stats_base: EngineStats::default(),
             next_loss: None,
+            next_interim: None,
             loss_base: (0, 0),
             stats: EngineStats::default(),
         }
@@ -257,6 +266,21 @@ impl<S: RecordSink> Engine<S> {
                 Some(_) => {}
             }
         }
+        let ii = self.cfg.interim_interval;
+        if ii > 0 {
+            match self.next_interim {
+                None => self.next_interim = Some(now.plus_secs(ii)),
+                Some(due) if now >= due => {
+                    self.emit_interim(due);
+                    let mut next = due.plus_secs(ii);
+                    while next <= now {
+                        next = next.plus_secs(ii);
+                    }
+                    self.next_interim = Some(next);
+                }
+                Some(_) => {}
+            }
+        }
         let li = self.cfg.capture_loss_interval;
         if li > 0 {
             match self.next_loss {
@@ -297,6 +321,22 @@ impl<S: RecordSink> Engine<S> {
         if let Some((start, _)) = self.next_loss {
             let now = self.now;
             self.emit_capture_loss(start, now);
+        }
+    }
+
+    /// Writes interim records of the connections open for at least an interval.
+    fn emit_interim(&mut self, now: Ts) {
+        let min_age = self.cfg.interim_interval;
+        for slot in self.table.slots_by_age() {
+            let Some((c, _)) = self.table.get(slot) else {
+                continue;
+            };
+            if now.0 - c.start.0 < min_age * crate::time::SEC {
+                continue;
+            }
+            let snapshot = c.clone();
+            let rec = ConnRecord::new(snapshot, &self.cfg.conn);
+            self.sink.interim(rec);
         }
     }
 

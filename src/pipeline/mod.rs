@@ -133,6 +133,7 @@ mod parallel {
         Weirds(Vec<WeirdRecord>),
         Stats(StatsRecord),
         Loss(CaptureLossRecord),
+        Interim(Box<ConnRecord>),
     }
 
     /// A worker's sink: batches records to the writer thread.
@@ -172,6 +173,9 @@ mod parallel {
         }
         fn capture_loss(&mut self, r: CaptureLossRecord) {
             let _ = self.tx.send(Out::Loss(r));
+        }
+        fn interim(&mut self, rec: ConnRecord) {
+            let _ = self.tx.send(Out::Interim(Box::new(rec)));
         }
     }
 
@@ -243,6 +247,7 @@ mod parallel {
                         Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
                         Out::Stats(s) => sink.stats(s),
                         Out::Loss(r) => sink.capture_loss(r),
+                        Out::Interim(r) => sink.interim(*r),
                     }
                 }
                 sink

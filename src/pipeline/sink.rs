@@ -22,10 +22,17 @@ enum Log {
     Weird,
     Stats,
     CaptureLoss,
+    ConnLong,
 }
 
 impl Log {
-    const ALL: [Log; 4] = [Log::Flowmeter, Log::Weird, Log::Stats, Log::CaptureLoss];
+    const ALL: [Log; 5] = [
+        Log::Flowmeter,
+        Log::Weird,
+        Log::Stats,
+        Log::CaptureLoss,
+        Log::ConnLong,
+    ];
 
     fn path(self) -> &'static str {
         match self {
@@ -33,6 +40,7 @@ impl Log {
             Log::Weird => "weird",
             Log::Stats => "stats",
             Log::CaptureLoss => "capture_loss",
+            Log::ConnLong => "conn_long",
         }
     }
 
@@ -42,6 +50,7 @@ impl Log {
             Log::Weird => weird_log::COLUMNS.to_vec(),
             Log::Stats => stats_log::COLUMNS.to_vec(),
             Log::CaptureLoss => capture_loss_log::COLUMNS.to_vec(),
+            Log::ConnLong => Vec::new(), // set from the conn options in `header_columns`
         }
     }
 }
@@ -70,7 +79,7 @@ pub struct LogSink {
     conn_opts: ConnLogOptions,
     dir: PathBuf,
     conn: Option<LogFile>,
-    others: [Option<LogFile>; 4],
+    others: [Option<LogFile>; 5],
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -92,7 +101,7 @@ impl LogSink {
             conn_opts,
             dir: dir.to_path_buf(),
             conn: None,
-            others: [None, None, None, None],
+            others: [None, None, None, None, None],
             first_ts: None,
             last_ts: Ts(0),
             error: None,
@@ -208,7 +217,7 @@ impl LogSink {
         }
         for log in Log::ALL {
             if let Some(f) = self.others[log as usize].take() {
-                files.push((f, log.path(), log.columns()));
+                files.push((f, log.path(), self.columns_of(log)));
             }
         }
         files
@@ -243,6 +252,13 @@ impl LogSink {
         }
     }
 
+    fn columns_of(&self, log: Log) -> Vec<(&'static str, &'static str)> {
+        match log {
+            Log::ConnLong => conn_log::columns(&self.conn_opts),
+            _ => log.columns(),
+        }
+    }
+
     /// Appends one row to `log`, creating the file (and its header) first if needed.
     fn row(&mut self, log: Log, write: impl FnOnce(&mut Vec<u8>, LogFormat)) {
         let i = log as usize;
@@ -259,7 +275,8 @@ impl LogSink {
             return;
         };
         if f.records == 0 {
-            self.header(&mut f, log.path(), &log.columns());
+            let cols = self.columns_of(log);
+            self.header(&mut f, log.path(), &cols);
         }
         write(&mut f.line, self.opts.format);
         f.commit_line();
@@ -348,6 +365,14 @@ impl RecordSink for LogSink {
         self.row(Log::CaptureLoss, |buf, fmt| match fmt {
             LogFormat::Json => capture_loss_log::write_json(buf, &r, tf),
             LogFormat::Tsv => capture_loss_log::write_tsv(buf, &r),
+        });
+    }
+
+    fn interim(&mut self, rec: ConnRecord) {
+        let (opts, tf) = (self.conn_opts, self.opts.time_format);
+        self.row(Log::ConnLong, |buf, fmt| match fmt {
+            LogFormat::Json => conn_log::write_json(buf, &rec, &opts, tf),
+            LogFormat::Tsv => conn_log::write_tsv(buf, &rec, &opts),
         });
     }
 }
