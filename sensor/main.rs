@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod progress;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -82,10 +83,13 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let Some(input) = r.read.clone() else {
         anyhow::bail!("read needs -r FILE");
     };
-    let mut src = connscope::capture::file::FileSource::open(&input)?;
+    let src = connscope::capture::file::FileSource::open(&input)?;
+    let total = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
+    let (mut src, bar) = progress::track(src, total, !r.quiet);
     let sink = make_sink(&r, &dir, wopts, copts)?;
-    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &stopped)
-        .with_context(|| format!("reading {}", input.display()))?;
+    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &stopped);
+    drop(bar);
+    let summary = summary.with_context(|| format!("reading {}", input.display()))?;
     if stopped() && !r.quiet {
         eprintln!("connscope: interrupted; open connections were flushed");
     }
