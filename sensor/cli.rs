@@ -72,6 +72,9 @@ pub struct LiveArgs {
     /// AF_PACKET ring block count.
     #[arg(long, default_value_t = 64)]
     pub ring_blocks: u32,
+    /// After opening the capture, switch to this user (it is given the log directory).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// Engine, log and output options (the same as for `read`).
     #[command(flatten)]
     pub common: ReadArgs,

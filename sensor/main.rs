@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod privs;
 mod progress;
 
 use anyhow::{Context, Result};
@@ -119,7 +120,6 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     let (cfg, wopts, copts) = r.settings()?;
     let stop = stop_flag()?;
     let stopped = || stop.load(Ordering::Relaxed);
-    let sink = make_sink(r, &dir, wopts, copts)?;
     let workers = r.workers.max(1);
     let (summary, drops) = match l.source {
         cli::SourceKind::Pcap => {
@@ -129,10 +129,17 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
             o.promiscuous = !l.no_promisc;
             o.buffer_size = l.buffer_size;
             let mut src = PcapLive::open(&o)?;
+            if let Some(u) = &l.user {
+                privs::drop_to(u, &dir)?;
+            }
+            // Logs are created after the privilege drop, owned by the capture user.
+            let sink = make_sink(r, &dir, wopts, copts)?;
             let s = run(&mut src, sink, cfg, workers, &stopped)?;
             (s, connscope::capture::PacketSource::stats(&mut src))
         }
-        cli::SourceKind::AfPacket => live_afpacket(&l, sink, cfg, workers, &stopped)?,
+        cli::SourceKind::AfPacket => {
+            live_afpacket(&l, &dir, (wopts, copts), cfg, workers, &stopped)?
+        }
     };
     if !r.quiet {
         let s = summary.stats;
@@ -159,7 +166,11 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
 #[cfg(target_os = "linux")]
 fn live_afpacket(
     l: &cli::LiveArgs,
-    sink: connscope::pipeline::LogSink,
+    dir: &std::path::Path,
+    (wopts, copts): (
+        connscope::output::WriterOptions,
+        connscope::output::conn_log::ConnLogOptions,
+    ),
     cfg: connscope::engine::EngineConfig,
     workers: usize,
     stop: &dyn Fn() -> bool,
@@ -175,6 +186,10 @@ fn live_afpacket(
     o.block_count = l.ring_blocks;
     o.fanout = l.fanout_group.map(Fanout::hash);
     let mut src = AfPacket::open(&o)?;
+    if let Some(u) = &l.user {
+        privs::drop_to(u, dir)?;
+    }
+    let sink = make_sink(&l.common, dir, wopts, copts)?;
     let s = connscope::pipeline::run(&mut src, sink, cfg, workers, stop)?;
     Ok((s, connscope::capture::PacketSource::stats(&mut src)))
 }
@@ -182,7 +197,11 @@ fn live_afpacket(
 #[cfg(not(target_os = "linux"))]
 fn live_afpacket(
     _l: &cli::LiveArgs,
-    _sink: connscope::pipeline::LogSink,
+    _dir: &std::path::Path,
+    _opts: (
+        connscope::output::WriterOptions,
+        connscope::output::conn_log::ConnLogOptions,
+    ),
     _cfg: connscope::engine::EngineConfig,
     _workers: usize,
     _stop: &dyn Fn() -> bool,
