@@ -93,6 +93,8 @@ pub struct EngineStats {
     pub conns_logged: u64,
     /// Connections evicted early because the table was full.
     pub conns_evicted: u64,
+    /// Packets lost because this worker's queue was full (live capture).
+    pub queue_drops: u64,
     /// TCP acknowledgements of established connections (capture loss).
     pub ack_events: u64,
     /// Of those, the ones that revealed missing data.
@@ -114,6 +116,7 @@ impl EngineStats {
         self.conns_logged += o.conns_logged;
         self.conns_evicted += o.conns_evicted;
         self.ack_events += o.ack_events;
+        self.queue_drops += o.queue_drops;
         self.gap_events += o.gap_events;
         for i in 0..4 {
             self.active[i] += o.active[i];
@@ -324,6 +327,11 @@ impl<S: RecordSink> Engine<S> {
         }
     }
 
+    /// Counts packets the capture thread could not hand to this engine.
+    pub fn note_queue_drops(&mut self, n: u64) {
+        self.stats.queue_drops += n;
+    }
+
     /// Writes interim records of the connections open for at least an interval.
     fn emit_interim(&mut self, now: Ts) {
         let min_age = self.cfg.interim_interval;
@@ -375,7 +383,7 @@ impl<S: RecordSink> Engine<S> {
             reassem_frag_size: self.frag.bytes() as u64,
             decode_errors: s.decode_errors - b.decode_errors,
             evictions: s.conns_evicted - b.conns_evicted,
-            queue_drops: 0,
+            queue_drops: s.queue_drops - b.queue_drops,
         };
         self.stats_base = *s;
         self.sink.stats(rec);

@@ -805,6 +805,9 @@ impl AfPacket {
 }
 
 impl PacketSource for AfPacket {
+    fn is_live(&self) -> bool {
+        true
+    }
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
         // The previous call handed out the last frame of this block and its
         // borrow has ended (we hold `&mut self` again): give the block back.

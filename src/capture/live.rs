@@ -228,6 +228,9 @@ fn wait_readable(fd: RawFd, timeout_ms: i32) -> bool {
 }
 
 impl PacketSource for PcapLive {
+    fn is_live(&self) -> bool {
+        true
+    }
     /// A buffered packet, or — once the buffer is drained — [`Next::Idle`]
     /// right away; the call after that waits up to the poll timeout for a
     /// packet and returns [`Next::Idle`] if none came.

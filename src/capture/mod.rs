@@ -92,6 +92,11 @@ pub trait PacketSource {
     fn stats(&mut self) -> Option<SourceStats> {
         None
     }
+    /// Whether packets arrive in real time (then a full worker queue drops
+    /// packets instead of stalling the capture).
+    fn is_live(&self) -> bool {
+        false
+    }
 }
 
 impl<R: std::io::Read> PacketSource for file::FileSource<R> {

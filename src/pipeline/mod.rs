@@ -126,6 +126,8 @@ mod parallel {
         wire: Vec<u32>,
         range: Vec<(u32, u32)>,
         data: Vec<u8>,
+        /// Packets each worker lost earlier because its queue was full (live capture).
+        dropped_for: Vec<u64>,
     }
 
     enum Out {
@@ -192,6 +194,9 @@ mod parallel {
         };
         let mut engine = Engine::new(cfg, sink);
         for b in rx.iter() {
+            if let Some(&d) = b.dropped_for.get(me as usize) {
+                engine.note_queue_drops(d);
+            }
             for i in 0..b.ts.len() {
                 if b.shard[i] == me {
                     let (s, e) = b.range[i];
@@ -258,10 +263,23 @@ mod parallel {
         let mut batch = Batch::default();
         let (mut first, mut last) = (None, Ts(0));
         let mut n = 0u64;
-        let send = |b: Batch, inputs: &[Sender<Arc<Batch>>]| {
+        // Files apply back-pressure (nothing is lost); live sources must not
+        // stall the capture, so a worker whose queue is full misses the batch
+        // and the loss is counted (stats.log `queue_drops`).
+        let live = src.is_live();
+        let mut pending_drops = vec![0u64; workers];
+        let mut send = |mut b: Batch, inputs: &[Sender<Arc<Batch>>]| {
+            b.dropped_for = std::mem::replace(&mut pending_drops, vec![0; inputs.len()]);
             let b = Arc::new(b);
-            for tx in inputs {
-                let _ = tx.send(b.clone());
+            for (w, tx) in inputs.iter().enumerate() {
+                if live {
+                    if tx.try_send(b.clone()).is_err() {
+                        let lost = b.shard.iter().filter(|s| **s as usize == w).count();
+                        pending_drops[w] += lost as u64;
+                    }
+                } else {
+                    let _ = tx.send(b.clone());
+                }
             }
         };
         loop {
