@@ -35,12 +35,7 @@ impl RecordSink for FormatOnly {
         self.buf.clear();
         if self.stats {
             let c = &rec.conn;
-            let f = c
-                .stats
-                .as_deref()
-                .copied()
-                .unwrap_or_default()
-                .features(c.start, c.last);
+            let f = c.flow_features();
             flowmeter_log::write_json(&mut self.buf, c.uid.as_str(), &f);
         }
         conn_log::write_json(

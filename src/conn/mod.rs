@@ -1699,6 +1699,15 @@ impl Conn {
         }
     }
 
+    /// The flow statistics' final values (all zero when statistics are off).
+    pub fn flow_features(&self) -> crate::stats::FlowFeatures {
+        self.stats
+            .as_deref()
+            .copied()
+            .unwrap_or_default()
+            .features(self.start, self.last)
+    }
+
     /// Bytes for `orig_bytes` / `resp_bytes`.
     pub fn sizes(&self) -> (u64, u64) {
         match self.transport {

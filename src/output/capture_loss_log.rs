@@ -36,11 +36,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
 pub fn write_json(buf: &mut Vec<u8>, r: &CaptureLossRecord, tf: TimeFormat) {
     let mut first = true;
     buf.push(b'{');
-    json::key(buf, &mut first, "ts");
-    match tf {
-        TimeFormat::Epoch => json::double(buf, r.ts.zeek_f64()),
-        TimeFormat::Iso8601 => json::iso8601(buf, r.ts),
-    }
+    json::time(buf, &mut first, "ts", r.ts, tf);
     json::key(buf, &mut first, "ts_delta");
     json::double(buf, r.ts_delta as f64 / 1e9);
     json::key(buf, &mut first, "peer");

@@ -82,11 +82,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
     let c = &r.conn;
     let mut first = true;
     buf.push(b'{');
-    json::key(buf, &mut first, "ts");
-    match tf {
-        TimeFormat::Epoch => json::double(buf, c.start.zeek_f64()),
-        TimeFormat::Iso8601 => json::iso8601(buf, c.start),
-    }
+    json::time(buf, &mut first, "ts", c.start, tf);
     json::key(buf, &mut first, "uid");
     json::string(buf, c.uid.as_str().as_bytes());
     json::key(buf, &mut first, "id.orig_h");
@@ -186,12 +182,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
         }
     }
     if o.extras {
-        let f = c
-            .stats
-            .as_deref()
-            .copied()
-            .unwrap_or_default()
-            .features(c.start, c.last);
+        let f = c.flow_features();
         super::flowmeter_log::write_conn_extras_json(buf, &mut first, &f);
     }
     buf.push(b'}');
@@ -296,12 +287,7 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
         }
     }
     if o.extras {
-        let f = c
-            .stats
-            .as_deref()
-            .copied()
-            .unwrap_or_default()
-            .features(c.start, c.last);
+        let f = c.flow_features();
         super::flowmeter_log::write_conn_extras_tsv(buf, &f);
     }
 }

@@ -15,6 +15,15 @@ pub fn key(buf: &mut Vec<u8>, first: &mut bool, k: &str) {
     buf.extend_from_slice(b"\":");
 }
 
+/// Appends `"key":<time>` as Zeek's JSON writer does for `time` values.
+pub fn time(buf: &mut Vec<u8>, first: &mut bool, k: &str, t: Ts, tf: super::TimeFormat) {
+    key(buf, first, k);
+    match tf {
+        super::TimeFormat::Epoch => double(buf, t.zeek_f64()),
+        super::TimeFormat::Iso8601 => iso8601(buf, t),
+    }
+}
+
 /// Appends a JSON string with escaping.
 pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');

@@ -89,11 +89,7 @@ fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 15] {
 pub fn write_json(buf: &mut Vec<u8>, s: &StatsRecord, tf: TimeFormat) {
     let mut first = true;
     buf.push(b'{');
-    json::key(buf, &mut first, "ts");
-    match tf {
-        TimeFormat::Epoch => json::double(buf, s.ts.zeek_f64()),
-        TimeFormat::Iso8601 => json::iso8601(buf, s.ts),
-    }
+    json::time(buf, &mut first, "ts", s.ts, tf);
     json::key(buf, &mut first, "peer");
     json::string(buf, s.peer.as_bytes());
     for (k, v) in counts(s) {

@@ -39,11 +39,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
 pub fn write_json(buf: &mut Vec<u8>, w: &WeirdRecord, tf: TimeFormat) {
     let mut first = true;
     buf.push(b'{');
-    json::key(buf, &mut first, "ts");
-    match tf {
-        TimeFormat::Epoch => json::double(buf, w.ts.zeek_f64()),
-        TimeFormat::Iso8601 => json::iso8601(buf, w.ts),
-    }
+    json::time(buf, &mut first, "ts", w.ts, tf);
     if let Some(u) = &w.uid {
         json::key(buf, &mut first, "uid");
         json::string(buf, u.as_bytes());

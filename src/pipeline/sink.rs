@@ -315,12 +315,7 @@ impl RecordSink for LogSink {
         }
         if self.conn_opts.flowmeter {
             let c = &rec.conn;
-            let feat = c
-                .stats
-                .as_deref()
-                .copied()
-                .unwrap_or_default()
-                .features(c.start, c.last);
+            let feat = c.flow_features();
             let uid = c.uid;
             self.row(Log::Flowmeter, |buf, fmt| match fmt {
                 LogFormat::Json => flowmeter_log::write_json(buf, uid.as_str(), &feat),

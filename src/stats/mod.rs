@@ -37,25 +37,9 @@ pub const BULK_MIN_PKTS: u64 = 5;
 /// (zeek-flowmeter's `active_timeout`, 5 s).
 pub const ACTIVE_TIMEOUT_NS: i64 = 5 * SEC;
 
-/// TCP flag bits as they appear in the header's flag byte.
-pub mod flag {
-    /// FIN.
-    pub const FIN: u8 = 0x01;
-    /// SYN.
-    pub const SYN: u8 = 0x02;
-    /// RST.
-    pub const RST: u8 = 0x04;
-    /// PSH.
-    pub const PSH: u8 = 0x08;
-    /// ACK.
-    pub const ACK: u8 = 0x10;
-    /// URG.
-    pub const URG: u8 = 0x20;
-    /// ECE.
-    pub const ECE: u8 = 0x40;
-    /// CWR.
-    pub const CWR: u8 = 0x80;
-}
+/// TCP flag bits as they appear in the header's flag byte (the decode
+/// stage's constants).
+pub use crate::decode::ip::tcp_flags as flag;
 
 /// The TCP header facts the statistics need.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
