@@ -49,7 +49,7 @@ pub struct WriterOptions {
 
 /// An error writing a log.
 #[derive(Debug, thiserror::Error)]
-#[error("writing {path}: {source}")]
+#[error("writing {path}")]
 pub struct WriteError {
     /// The log file.
     pub path: PathBuf,
