@@ -175,6 +175,12 @@ pub struct ReadArgs {
     /// Add flow statistics columns to conn.log (packet size mean/std, data packets, IAT mean/std).
     #[arg(long)]
     pub conn_extras: bool,
+    /// Also write context.log (KDD'99-style traffic context per connection, keyed by uid; see docs/CONTEXT.md).
+    #[arg(long)]
+    pub context: bool,
+    /// Length of the per-host series intervals in context.log, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub context_interval: u32,
     /// Seconds of network time between stats.log rows (0 = no stats.log).
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub stats_interval: i64,
@@ -308,6 +314,10 @@ impl ReadArgs {
             l2_addrs: self.mac_fields,
             extras: self.conn_extras,
             flowmeter: self.flowmeter,
+            context: self.context.then(|| connscope::context::ContextConfig {
+                interval: i64::from(self.context_interval.max(1)) * connscope::time::SEC,
+                ..Default::default()
+            }),
         };
         Ok((cfg, w, c))
     }

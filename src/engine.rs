@@ -395,7 +395,8 @@ impl<S: RecordSink> Engine<S> {
         if let Some(conn) = self.table.remove(slot) {
             self.stats.conns_logged += 1;
             self.stats.active[tidx(conn.transport)] -= 1;
-            let rec = ConnRecord::new(conn, &self.cfg.conn);
+            let mut rec = ConnRecord::new(conn, &self.cfg.conn);
+            rec.logged_at = now;
             self.sink.conn(rec);
         }
     }

@@ -14,6 +14,7 @@
 //! - [`engine`]: one shard's packet path wiring the stages together.
 //! - [`record`]: what a finished connection carries to later stages.
 //! - [`stats`]: per-connection flow statistics (flowmeter.log, conn.log extras).
+//! - [`context`]: KDD'99-style traffic context per connection (context.log).
 //! - [`output`]: Zeek TSV and JSON writers.
 //! - [`pipeline`]: reading a capture file through an engine into log files.
 
@@ -21,6 +22,7 @@
 
 pub mod capture;
 pub mod conn;
+pub mod context;
 pub mod decode;
 pub mod engine;
 pub mod flow;

@@ -16,10 +16,14 @@ pub struct ConnRecord {
     pub local_resp: Option<bool>,
     /// `community_id`, when enabled.
     pub community_id: Option<String>,
+    /// Network time at which the connection was removed and logged (the
+    /// engine's clock, so the same for any number of workers).
+    pub logged_at: crate::time::Ts,
 }
 
 impl ConnRecord {
-    /// Builds the record of a removed connection.
+    /// Builds the record of a removed connection (`logged_at` = its last
+    /// packet time; the engine sets the removal time).
     pub fn new(conn: Conn, cfg: &ConnConfig) -> ConnRecord {
         let (lo, lr) = if cfg.local_nets.is_empty() {
             (None, None)
@@ -38,11 +42,13 @@ impl ConnRecord {
                 conn.icmp_one_way,
             )
         });
+        let logged_at = conn.last;
         ConnRecord {
             conn,
             local_orig: lo,
             local_resp: lr,
             community_id,
+            logged_at,
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct ConnLogOptions {
     pub extras: bool,
     /// Also write flowmeter.log (needs `ConnConfig::flow_stats`).
     pub flowmeter: bool,
+    /// Also write context.log with these settings (`--context`).
+    pub context: Option<crate::context::ContextConfig>,
 }
 
 const BASE_FIELDS: &[(&str, &str)] = &[

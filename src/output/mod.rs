@@ -1,8 +1,8 @@
 //! Log schemas and writers: Zeek TSV and Zeek JSON, byte for byte.
 //!
 //! Owns how records become lines: [`conn_log`] (conn.log), [`flowmeter_log`]
-//! (flowmeter.log and the conn.log extras), [`weird_log`] (weird.log), the
-//! shared TSV header and escaping ([`tsv`]) and JSON value formatting
+//! (flowmeter.log and the conn.log extras), [`context_log`] (context.log),
+//! [`weird_log`] (weird.log), the shared TSV header and escaping ([`tsv`]) and JSON value formatting
 //! ([`json`]), and [`LogFile`], a buffered file writer that reuses
 //! one line buffer (no intermediate JSON values, nothing allocated per record
 //! beyond the buffer's growth). Must not: change a record or decide what is
@@ -10,6 +10,7 @@
 
 pub mod capture_loss_log;
 pub mod conn_log;
+pub mod context_log;
 pub mod flowmeter_log;
 pub mod json;
 pub mod stats_log;

@@ -82,6 +82,8 @@ pub fn run<S: PacketSource>(
         match src.next() {
             Ok(Next::Packet(p)) => {
                 engine.sink().saw_time(p.ts);
+                // Every record still to come is logged at or after p.ts.
+                engine.sink().watermark(p.ts);
                 engine.process(&p);
                 n += 1;
                 if n % 4096 == 0 && stop() {
@@ -136,6 +138,10 @@ mod parallel {
         Stats(StatsRecord),
         Loss(CaptureLossRecord),
         Interim(Box<ConnRecord>),
+        /// The first packet time (every shard sees every timestamp).
+        Start(Ts),
+        /// A shard's clock after a batch: its later records are logged at or after it.
+        Clock(u16, Ts),
     }
 
     /// A worker's sink: batches records to the writer thread.
@@ -193,7 +199,12 @@ mod parallel {
             weirds: Vec::new(),
         };
         let mut engine = Engine::new(cfg, sink);
+        let mut started = false;
         for b in rx.iter() {
+            if !started && !b.ts.is_empty() {
+                started = true;
+                let _ = engine.sink().tx.send(Out::Start(b.ts[0]));
+            }
             if let Some(&d) = b.dropped_for.get(me as usize) {
                 engine.note_queue_drops(d);
             }
@@ -212,6 +223,8 @@ mod parallel {
                 }
             }
             engine.sink().flush();
+            let now = engine.now();
+            let _ = engine.sink().tx.send(Out::Clock(me, now));
         }
         engine.finish();
         engine.sink().flush();
@@ -246,6 +259,8 @@ mod parallel {
         let writer = std::thread::Builder::new()
             .name("connscope-writer".into())
             .spawn(move || {
+                // Each shard's clock; context rows are released below the slowest.
+                let mut clocks = vec![Ts(i64::MIN); workers];
                 for m in out_rx.iter() {
                     match m {
                         Out::Conns(v) => v.into_iter().for_each(|r| sink.conn(r)),
@@ -253,6 +268,13 @@ mod parallel {
                         Out::Stats(s) => sink.stats(s),
                         Out::Loss(r) => sink.capture_loss(r),
                         Out::Interim(r) => sink.interim(*r),
+                        Out::Start(t) => sink.saw_time(t),
+                        Out::Clock(w, t) => {
+                            clocks[w as usize] = t;
+                            if let Some(min) = clocks.iter().min() {
+                                sink.watermark(*min);
+                            }
+                        }
                     }
                 }
                 sink

@@ -1,10 +1,14 @@
 //! Log files for the records of a run, in one directory: conn.log always,
 //! and weird.log, flowmeter.log, stats.log and capture_loss.log when they
-//! have something to say (created on their first row, as Zeek does).
+//! have something to say (created on their first row, as Zeek does);
+//! context.log with `--context`, its rows released in context order (see
+//! [`crate::context`]).
 
+use crate::context::{ConnInfo, ContextStage, Features};
 use crate::engine::RecordSink;
 use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::conn_log::{self, ConnLogOptions};
+use crate::output::context_log;
 use crate::output::flowmeter_log;
 use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
@@ -19,6 +23,7 @@ use std::sync::Arc;
 #[derive(Clone, Copy)]
 enum Log {
     Flowmeter,
+    Context,
     Weird,
     Stats,
     CaptureLoss,
@@ -26,8 +31,9 @@ enum Log {
 }
 
 impl Log {
-    const ALL: [Log; 5] = [
+    const ALL: [Log; 6] = [
         Log::Flowmeter,
+        Log::Context,
         Log::Weird,
         Log::Stats,
         Log::CaptureLoss,
@@ -37,6 +43,7 @@ impl Log {
     fn path(self) -> &'static str {
         match self {
             Log::Flowmeter => flowmeter_log::PATH,
+            Log::Context => context_log::PATH,
             Log::Weird => "weird",
             Log::Stats => "stats",
             Log::CaptureLoss => "capture_loss",
@@ -47,6 +54,7 @@ impl Log {
     fn columns(self) -> Vec<(&'static str, &'static str)> {
         match self {
             Log::Flowmeter => flowmeter_log::columns(),
+            Log::Context => context_log::columns(),
             Log::Weird => weird_log::COLUMNS.to_vec(),
             Log::Stats => stats_log::COLUMNS.to_vec(),
             Log::CaptureLoss => capture_loss_log::COLUMNS.to_vec(),
@@ -79,7 +87,9 @@ pub struct LogSink {
     conn_opts: ConnLogOptions,
     dir: PathBuf,
     conn: Option<LogFile>,
-    others: [Option<LogFile>; 5],
+    others: [Option<LogFile>; 6],
+    /// The context stage (`--context`).
+    context: Option<ContextStage>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -101,7 +111,8 @@ impl LogSink {
             conn_opts,
             dir: dir.to_path_buf(),
             conn: None,
-            others: [None, None, None, None, None],
+            others: [None, None, None, None, None, None],
+            context: None,
             first_ts: None,
             last_ts: Ts(0),
             error: None,
@@ -110,6 +121,11 @@ impl LogSink {
         if conn_opts.flowmeter {
             let f = LogFile::create(dir, &format!("{}.log", flowmeter_log::PATH))?;
             s.others[Log::Flowmeter as usize] = Some(f);
+        }
+        if let Some(cfg) = conn_opts.context {
+            let f = LogFile::create(dir, &format!("{}.log", context_log::PATH))?;
+            s.others[Log::Context as usize] = Some(f);
+            s.context = Some(ContextStage::new(cfg));
         }
         Ok(s)
     }
@@ -163,6 +179,35 @@ impl LogSink {
             }
             Some(_) => {}
         }
+    }
+
+    /// Tells the context stage that every record still to come is logged at
+    /// or after `ts` (network time), so rows before it can be written. With
+    /// one worker that is the packet time; with several, the slowest shard's
+    /// clock.
+    pub fn watermark(&mut self, ts: Ts) {
+        if self.context.as_ref().is_some_and(|c| c.ready(ts)) {
+            self.release_context(Some(ts));
+        }
+    }
+
+    /// Writes the released context rows (all of them when `upto` is `None`).
+    fn release_context(&mut self, upto: Option<Ts>) {
+        let Some(mut stage) = self.context.take() else {
+            return;
+        };
+        let tf = self.opts.time_format;
+        let mut emit = |c: &ConnInfo, f: &Features| {
+            self.row(Log::Context, |buf, fmt| match fmt {
+                LogFormat::Json => context_log::write_json(buf, c, f, tf),
+                LogFormat::Tsv => context_log::write_tsv(buf, c, f),
+            });
+        };
+        match upto {
+            Some(ts) => stage.release(ts, &mut emit),
+            None => stage.finish(&mut emit),
+        }
+        self.context = Some(stage);
     }
 
     /// Closes every open log as of `close` and moves it into the queue
@@ -286,6 +331,7 @@ impl LogSink {
     /// Finishes all files (TSV `#close` lines), reporting the first write error.
     /// With rotation on, the last period's files are moved to the queue too.
     pub fn finish(&mut self) -> Result<(), WriteError> {
+        self.release_context(None);
         if self.rotation.is_some() {
             let last = self.last_ts;
             self.rotate(last);
@@ -312,6 +358,9 @@ impl RecordSink for LogSink {
         self.check_reopen();
         if self.rotation.is_some() {
             self.saw_time(rec.conn.last);
+        }
+        if let Some(c) = self.context.as_mut() {
+            c.push(ConnInfo::from_record(&rec));
         }
         if self.conn_opts.flowmeter {
             let c = &rec.conn;
