@@ -8,7 +8,8 @@
 //! - connscope's own reader (no decoding),
 //! - the engine with conn.log records built and discarded (no disk I/O),
 //! - the same with per-connection statistics and flowmeter lines,
-//! - the engine writing conn.log JSON to a temporary directory, `-j 1` and `-j 2`.
+//! - the engine writing conn.log JSON to a temporary directory, `-j 1`
+//!   (also with context.log) and `-j 2`.
 //!
 //! Each as packets/s and as a ratio to the libpcap rate.
 
@@ -107,7 +108,7 @@ fn engine_run(p: &Path, stats: bool) -> u64 {
     n
 }
 
-fn engine_logs(p: &Path, dir: &Path, workers: usize) -> u64 {
+fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool) -> u64 {
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
@@ -117,7 +118,10 @@ fn engine_logs(p: &Path, dir: &Path, workers: usize) -> u64 {
         dir,
         EngineConfig::default(),
         opts,
-        ConnLogOptions::default(),
+        ConnLogOptions {
+            context: context.then(connscope::context::ContextConfig::default),
+            ..ConnLogOptions::default()
+        },
         workers,
         &|| false,
     )
@@ -157,16 +161,23 @@ fn main() {
     let (t, m) = best(repeats, || engine_run(&file, true));
     let with_stats = m as f64 / t;
     row("  + flow statistics (flowmeter)", with_stats, raw);
-    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1));
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false));
     let one = m as f64 / t;
     row("-j 1: engine + conn.log on disk", one, raw);
-    let (t, m) = best(repeats, || engine_logs(&file, &dir, 2));
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, true));
+    let with_ctx = m as f64 / t;
+    row("  + context.log (--context)", with_ctx, raw);
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 2, false));
     let two = m as f64 / t;
     row("-j 2: engine + conn.log on disk", two, raw);
     println!("-j 2 / -j 1: {:.2}x", two / one);
     println!(
         "statistics cost: {:.1}% of throughput",
         (1.0 - with_stats / plain) * 100.0
+    );
+    println!(
+        "context cost: {:.1}% of throughput",
+        (1.0 - with_ctx / one) * 100.0
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
