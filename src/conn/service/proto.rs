@@ -197,35 +197,49 @@ impl<const N: usize> LineBuf<N> {
     /// `lf_only` only '\n' ends a line (a trailing '\r' is dropped), as FTP's
     /// NVT does; otherwise '\r', '\n' and "\r\n" all end one line.
     fn feed(&mut self, data: &[u8], pos: &mut usize, lf_only: bool) -> bool {
-        while let Some(&b) = data.get(*pos) {
-            *pos += 1;
-            if self.skip_lf {
+        let Some(mut rest) = data.get(*pos..) else {
+            return false;
+        };
+        if self.skip_lf {
+            if let Some(&b) = rest.first() {
                 self.skip_lf = false;
                 if b == b'\n' {
-                    continue;
+                    *pos += 1;
+                    rest = &rest[1..];
                 }
             }
-            if b == b'\n' || (!lf_only && b == b'\r') {
-                if b == b'\r' {
-                    // "\r\n" is one terminator; consume the '\n' now if present.
-                    match data.get(*pos) {
-                        Some(b'\n') => *pos += 1,
-                        Some(_) => {}
-                        None => self.skip_lf = true,
-                    }
-                }
-                if lf_only && self.total > 0 && self.last() == Some(b'\r') {
-                    self.total -= 1;
-                }
-                self.count = self.count.saturating_add(1);
-                return true;
-            }
-            if (self.total as usize) < N {
-                self.buf[self.total as usize] = b;
-            }
-            self.total = self.total.saturating_add(1);
         }
-        false
+        let end = if lf_only {
+            rest.iter().position(|&b| b == b'\n')
+        } else {
+            rest.iter().position(|&b| b == b'\n' || b == b'\r')
+        };
+        let body = &rest[..end.unwrap_or(rest.len())];
+        let t = self.total as usize;
+        if t < N {
+            let n = (N - t).min(body.len());
+            self.buf[t..t + n].copy_from_slice(&body[..n]);
+        }
+        let added = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        self.total = self.total.saturating_add(added);
+        let Some(k) = end else {
+            *pos = data.len();
+            return false;
+        };
+        *pos += k + 1;
+        if rest[k] == b'\r' {
+            // "\r\n" is one terminator; consume the '\n' now if present.
+            match data.get(*pos) {
+                Some(b'\n') => *pos += 1,
+                Some(_) => {}
+                None => self.skip_lf = true,
+            }
+        }
+        if lf_only && self.total > 0 && self.last() == Some(b'\r') {
+            self.total -= 1;
+        }
+        self.count = self.count.saturating_add(1);
+        true
     }
 
     fn last(&self) -> Option<u8> {
@@ -1475,5 +1489,91 @@ fn syslog_tcp(lb: &mut LineBuf<16>, c: &Ctx, data: &[u8], ev: &mut Events) -> St
         }
         None if h.len() == 16 => Step::Done,
         None => Step::More,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineBuf;
+
+    /// The byte-at-a-time line splitter [`LineBuf::feed`] replaced.
+    fn feed_bytewise<const N: usize>(
+        lb: &mut LineBuf<N>,
+        data: &[u8],
+        pos: &mut usize,
+        lf_only: bool,
+    ) -> bool {
+        while let Some(&b) = data.get(*pos) {
+            *pos += 1;
+            if lb.skip_lf {
+                lb.skip_lf = false;
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            if b == b'\n' || (!lf_only && b == b'\r') {
+                if b == b'\r' {
+                    match data.get(*pos) {
+                        Some(b'\n') => *pos += 1,
+                        Some(_) => {}
+                        None => lb.skip_lf = true,
+                    }
+                }
+                if lf_only && lb.total > 0 && lb.last() == Some(b'\r') {
+                    lb.total -= 1;
+                }
+                lb.count = lb.count.saturating_add(1);
+                return true;
+            }
+            if (lb.total as usize) < N {
+                lb.buf[lb.total as usize] = b;
+            }
+            lb.total = lb.total.saturating_add(1);
+        }
+        false
+    }
+
+    #[test]
+    fn line_splitting_equals_bytewise() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..2000 {
+            let n = (rnd() % 64) as usize;
+            let data: Vec<u8> = (0..n)
+                .map(|_| match rnd() % 6 {
+                    0 => b'\r',
+                    1 => b'\n',
+                    _ => b'a' + (rnd() % 26) as u8,
+                })
+                .collect();
+            let lf_only = round % 2 == 0;
+            let (mut a, mut b) = (LineBuf::<8>::default(), LineBuf::<8>::default());
+            // Split into two deliveries to exercise a '\r' at a segment end.
+            let cut = if n == 0 { 0 } else { (rnd() as usize) % n };
+            for seg in [&data[..cut], &data[cut..]] {
+                let (mut pa, mut pb) = (0, 0);
+                loop {
+                    let ra = a.feed(seg, &mut pa, lf_only);
+                    let rb = feed_bytewise(&mut b, seg, &mut pb, lf_only);
+                    assert_eq!((ra, pa), (rb, pb), "round {round}");
+                    assert_eq!(
+                        (a.buf, a.total, a.skip_lf, a.count),
+                        (b.buf, b.total, b.skip_lf, b.count),
+                        "round {round}"
+                    );
+                    if ra {
+                        a.total = 0;
+                        b.total = 0;
+                    } else {
+                        break;
+                    }
+                }
+            }
+        }
     }
 }

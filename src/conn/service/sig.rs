@@ -109,12 +109,20 @@ const NEEDLE_FIRST: [bool; 256] = {
     }
     t
 };
+/// Bytes that may change matcher state inside a decided line: line ends and
+/// needle starts (see `Dir::can_skip`).
+const STOP: [bool; 256] = {
+    let mut t = NEEDLE_FIRST;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
 const N_COOKIE: usize = 0;
 const N_DUCA: usize = 1;
 const N_MCDN: usize = 6;
 
 /// Per-direction matcher state.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Dir {
     /// Patterns that matched in this direction.
     matched: u32,
@@ -434,6 +442,12 @@ fn prefix_sig(sig: u32, is_orig: bool, h: &[u8]) -> P {
 
 impl Dir {
     fn feed(&mut self, is_orig: bool, data: &[u8]) {
+        self.feed_head(is_orig, data);
+        self.feed_bytes(is_orig, data);
+    }
+
+    /// Patterns decided on the first bytes of the direction.
+    fn feed_head(&mut self, is_orig: bool, data: &[u8]) {
         // Prefix patterns.
         if (self.head_len as usize) < HEAD {
             let n = (HEAD - self.head_len as usize).min(data.len());
@@ -457,9 +471,64 @@ impl Dir {
         if !is_orig && self.matched & REDIS_SERVER == 0 && self.failed & REDIS_SERVER == 0 {
             self.redis_server(data);
         }
-        for &b in data {
-            self.byte(is_orig, b);
+    }
+
+    /// Patterns that may match anywhere in the direction's bytes.
+    fn feed_bytes(&mut self, is_orig: bool, data: &[u8]) {
+        let mut i = 0;
+        while i < data.len() {
+            if self.can_skip(is_orig) {
+                // Bytes that change nothing but counters: jump to the next
+                // line end or possible needle start.
+                let rest = &data[i..];
+                let k = rest
+                    .iter()
+                    .position(|&b| STOP[b as usize])
+                    .unwrap_or(rest.len());
+                if k > 0 {
+                    self.skip(&rest[..k]);
+                    i += k;
+                    continue;
+                }
+            }
+            self.byte(is_orig, data[i]);
+            i += 1;
         }
+    }
+
+    /// Whether the next bytes, unless one is in [`STOP`], can only advance
+    /// counters: inside a line whose start decided every line pattern, no
+    /// needle in progress, past the fixed RDP offset.
+    fn can_skip(&self, is_orig: bool) -> bool {
+        if !self.line_body || self.prev_cr || self.seen <= 5 || self.needle != [0; NEEDLES.len()] {
+            return false;
+        }
+        let n = self.line_len as usize;
+        if is_orig {
+            // Client line patterns decide at lengths 4 and 5; IRC's USER/NICK
+            // look at the whole (24-byte) line buffer at its end.
+            let l = &self.line[..n];
+            n == self.line.len()
+                || (n >= 5
+                    && !l[..4].eq_ignore_ascii_case(b"USER")
+                    && !l[..4].eq_ignore_ascii_case(b"NICK"))
+        } else {
+            n >= 4 && self.irc_state == 0xff
+        }
+    }
+
+    /// Consumes bytes none of which is in [`STOP`] while [`Self::can_skip`]
+    /// holds: the effect of [`Self::byte`] on each, without the matchers.
+    fn skip(&mut self, run: &[u8]) {
+        let at = self.line_len as usize;
+        let room = self.line.len() - at;
+        let n = room.min(run.len());
+        self.line[at..at + n].copy_from_slice(&run[..n]);
+        self.line_len += n as u8;
+        let k = u32::try_from(run.len()).unwrap_or(u32::MAX);
+        self.seen = self.seen.saturating_add(k);
+        self.line_count = self.line_count.saturating_add(k);
+        self.prev_cr = false;
     }
 
     fn redis_server(&mut self, data: &[u8]) {
@@ -683,5 +752,69 @@ impl Dir {
         self.line_count = 0;
         self.line_body = false;
         self.irc_state = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The skipping feed leaves exactly the state of byte-at-a-time matching.
+    #[test]
+    fn skipping_equals_bytewise() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let words: [&[u8]; 12] = [
+            b"USER bob\r\n",
+            b"NICK x\r\n",
+            b"Cookie: mstshash=a",
+            b"Duca rdpdr",
+            b":irc.example 001 nick :hi\r\n",
+            b"220 ftp\r\n331 ok\r\n",
+            b"McDn",
+            b"HELO a\r\n",
+            b"\r\n",
+            b"   \t  ",
+            b"GET / HTTP/1.1\r\n",
+            b"+OK\r\n",
+        ];
+        for round in 0..400 {
+            let mut data = Vec::new();
+            while data.len() < 1500 {
+                if rnd() % 3 == 0 {
+                    data.extend_from_slice(words[(rnd() % words.len() as u64) as usize]);
+                } else {
+                    let n = (rnd() % 40) as usize;
+                    // Mostly letters and blanks, some random bytes.
+                    data.extend((0..n).map(|_| match rnd() % 8 {
+                        0 => b' ',
+                        1 => (rnd() % 256) as u8,
+                        _ => b'a' + (rnd() % 26) as u8,
+                    }));
+                }
+            }
+            for is_orig in [true, false] {
+                let (mut fast, mut slow) = (Dir::default(), Dir::default());
+                let mut at = 0;
+                while at < data.len() {
+                    let n = ((rnd() % 300) as usize + 1).min(data.len() - at);
+                    let seg = &data[at..at + n];
+                    fast.feed(is_orig, seg);
+                    // The reference: prefix patterns via feed on an empty
+                    // slice after filling head, then every byte.
+                    slow.feed_head(is_orig, seg);
+                    for &b in seg {
+                        slow.byte(is_orig, b);
+                    }
+                    at += n;
+                    assert_eq!(fast, slow, "round {round} orig {is_orig} at {at}");
+                }
+            }
+        }
     }
 }
