@@ -14,7 +14,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 /// A connection key: the 5-tuple in canonical order (both directions map to
 /// the same key), except one-way ICMP messages, which keep their direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug)]
 pub struct FlowKey {
     /// Lower endpoint address.
     pub a: Addr,
@@ -65,6 +65,44 @@ impl FlowKey {
         feed(&self.pb.to_be_bytes());
         feed(&[self.proto]);
         crate::conn::uid::mix(h)
+    }
+}
+
+impl FlowKey {
+    /// The key as five machine words (addresses as two words each; ports and
+    /// protocol packed into the last): equality and hashing work on these.
+    #[inline]
+    fn words(&self) -> [u64; 5] {
+        let w = |a: &Addr, i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&a.0[i..i + 8]);
+            u64::from_ne_bytes(b)
+        };
+        [
+            w(&self.a, 0),
+            w(&self.a, 8),
+            w(&self.b, 0),
+            w(&self.b, 8),
+            (self.pa as u64) << 24 | (self.pb as u64) << 8 | self.proto as u64,
+        ]
+    }
+}
+
+impl PartialEq for FlowKey {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.words() == other.words()
+    }
+}
+
+impl Eq for FlowKey {}
+
+impl std::hash::Hash for FlowKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for w in self.words() {
+            state.write_u64(w);
+        }
     }
 }
 
@@ -285,6 +323,21 @@ mod tests {
             let k2 = FlowKey::new(b, pb, a, pa, proto, false);
             prop_assert_eq!(k1, k2);
             prop_assert_eq!(k1.shard_hash(), k2.shard_hash());
+        }
+
+        /// Word-wise equality is field-wise equality (differences in any one field).
+        #[test]
+        fn key_eq_is_fieldwise(a in any::<[u8; 16]>(), pa in any::<u16>(), pb in any::<u16>(), proto in any::<u8>(), i in 0usize..19, x in 1u8..) {
+            let k = FlowKey { a: Addr(a), b: Addr(a), pa, pb, proto };
+            prop_assert_eq!(k, k);
+            let mut m = k;
+            match i {
+                0..=15 => m.b.0[i] ^= x,
+                16 => m.pa ^= x as u16,
+                17 => m.pb ^= (x as u16) << 8,
+                _ => m.proto ^= x,
+            }
+            prop_assert_ne!(k, m);
         }
     }
 

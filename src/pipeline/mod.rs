@@ -118,6 +118,8 @@ mod parallel {
 
     /// Packets per batch handed to the workers.
     const BATCH: usize = 512;
+    /// Batches kept for reuse (more than the queues can hold in flight).
+    const POOL: usize = 64;
 
     /// A batch of packets, shared read-only by every worker.
     #[derive(Default)]
@@ -130,6 +132,52 @@ mod parallel {
         data: Vec<u8>,
         /// Packets each worker lost earlier because its queue was full (live capture).
         dropped_for: Vec<u64>,
+    }
+
+    impl Batch {
+        fn clear(&mut self) {
+            self.ts.clear();
+            self.shard.clear();
+            self.linktype.clear();
+            self.wire.clear();
+            self.range.clear();
+            self.data.clear();
+            self.dropped_for.clear();
+        }
+    }
+
+    /// Batches handed to the workers, reused once every worker dropped its
+    /// reference, so the reader allocates nothing in the steady state.
+    #[derive(Default)]
+    struct Pool {
+        sent: std::collections::VecDeque<Arc<Batch>>,
+    }
+
+    impl Pool {
+        /// An empty batch: a finished one with its capacity, or a new one.
+        fn take(&mut self) -> Batch {
+            for _ in 0..self.sent.len() {
+                let Some(b) = self.sent.pop_front() else {
+                    break;
+                };
+                match Arc::try_unwrap(b) {
+                    Ok(mut b) => {
+                        b.clear();
+                        return b;
+                    }
+                    // Still being read: look again later.
+                    Err(b) => self.sent.push_back(b),
+                }
+            }
+            Batch::default()
+        }
+
+        fn keep(&mut self, b: Arc<Batch>) {
+            if self.sent.len() >= POOL {
+                self.sent.pop_front();
+            }
+            self.sent.push_back(b);
+        }
     }
 
     enum Out {
@@ -290,8 +338,10 @@ mod parallel {
         // and the loss is counted (stats.log `queue_drops`).
         let live = src.is_live();
         let mut pending_drops = vec![0u64; workers];
-        let mut send = |mut b: Batch, inputs: &[Sender<Arc<Batch>>]| {
-            b.dropped_for = std::mem::replace(&mut pending_drops, vec![0; inputs.len()]);
+        let mut pool = Pool::default();
+        let mut send = |mut b: Batch, inputs: &[Sender<Arc<Batch>>], pool: &mut Pool| {
+            b.dropped_for.extend_from_slice(&pending_drops);
+            pending_drops.iter_mut().for_each(|d| *d = 0);
             let b = Arc::new(b);
             for (w, tx) in inputs.iter().enumerate() {
                 if live {
@@ -303,6 +353,7 @@ mod parallel {
                     let _ = tx.send(b.clone());
                 }
             }
+            pool.keep(b);
         };
         loop {
             match src.next() {
@@ -322,7 +373,8 @@ mod parallel {
                     batch.range.push((s, batch.data.len() as u32));
                     n += 1;
                     if batch.ts.len() >= BATCH {
-                        send(std::mem::take(&mut batch), &inputs);
+                        let next = pool.take();
+                        send(std::mem::replace(&mut batch, next), &inputs, &mut pool);
                         if n % 4096 < BATCH as u64 && stop() {
                             break;
                         }
@@ -331,7 +383,8 @@ mod parallel {
                 Ok(Next::Idle) => {
                     // Hand over what is buffered so live traffic is not held back.
                     if !batch.ts.is_empty() {
-                        send(std::mem::take(&mut batch), &inputs);
+                        let next = pool.take();
+                        send(std::mem::replace(&mut batch, next), &inputs, &mut pool);
                     }
                     if stop() {
                         break;
@@ -345,7 +398,7 @@ mod parallel {
             }
         }
         if !batch.ts.is_empty() {
-            send(batch, &inputs);
+            send(batch, &inputs, &mut pool);
         }
         drop(inputs);
         let mut stats = EngineStats::default();

@@ -117,6 +117,44 @@ const STOP: [bool; 256] = {
     t[b'\n' as usize] = true;
     t
 };
+/// The bytes of [`STOP`], for the vectorised search.
+const STOP_BYTES: [u8; 8] = [b'\r', b'\n', b'C', b'D', b'r', b'd', b'c', b'M'];
+
+/// Index of the first byte of `data` in [`STOP`], or `data.len()`.
+fn find_stop(data: &[u8]) -> usize {
+    #[allow(unused_mut)]
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; every load is an
+        // unaligned 16-byte read inside `data` (i + 16 <= len).
+        unsafe {
+            let keys = STOP_BYTES.map(|k| _mm_set1_epi8(k as i8));
+            while i + 16 <= data.len() {
+                let v = _mm_loadu_si128(data.as_ptr().add(i) as *const __m128i);
+                let mut m = _mm_cmpeq_epi8(v, keys[0]);
+                for k in &keys[1..] {
+                    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, *k));
+                }
+                let bits = _mm_movemask_epi8(m);
+                if bits != 0 {
+                    return i + bits.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    let rest = data.get(i..).unwrap_or(&[]);
+    i + rest
+        .iter()
+        .position(|&b| STOP[b as usize])
+        .unwrap_or(rest.len())
+}
+
 const N_COOKIE: usize = 0;
 const N_DUCA: usize = 1;
 const N_MCDN: usize = 6;
@@ -481,10 +519,7 @@ impl Dir {
                 // Bytes that change nothing but counters: jump to the next
                 // line end or possible needle start.
                 let rest = &data[i..];
-                let k = rest
-                    .iter()
-                    .position(|&b| STOP[b as usize])
-                    .unwrap_or(rest.len());
+                let k = find_stop(rest);
                 if k > 0 {
                     self.skip(&rest[..k]);
                     i += k;
@@ -758,6 +793,20 @@ impl Dir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_search_finds_exactly_the_stop_bytes() {
+        for b in 0..=255u8 {
+            assert_eq!(STOP[b as usize], STOP_BYTES.contains(&b), "byte {b}");
+            for at in [0usize, 5, 15, 16, 17, 31, 40] {
+                let mut v = vec![b'x'; 41];
+                v[at] = b;
+                let want = if STOP[b as usize] { at } else { v.len() };
+                assert_eq!(find_stop(&v), want, "byte {b} at {at}");
+                assert_eq!(find_stop(&v[..at]), at);
+            }
+        }
+    }
 
     /// The skipping feed leaves exactly the state of byte-at-a-time matching.
     #[test]
