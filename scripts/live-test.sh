@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Live-capture test. Replays the project's captures (pcaps/*.pcap) with
 # tcpreplay into one end of a veth pair and captures the other end with
-# connscope's live sources run through connscope::pipeline::run (the
-# `live_capture` example), then checks that the logged connections are the
-# ones `connscope read` logs for the same files.
+# `connscope live`, stops it with SIGTERM, then checks that the logged
+# connections are the ones `connscope read` logs for the same files.
 #
 # Modes (LIVE_MODES, default all):
 #   pcap             libpcap source, 1 worker
+#   pcap-two-ifaces  libpcap on two veth pairs at once (-i A -i B), the
+#                    captures replayed alternately into each
 #   afpacket-w2      AF_PACKET TPACKET_V3 ring, 2 pipeline workers
 #   afpacket-fanout  2 capture processes in one PACKET_FANOUT hash group
 #                    (defrag flag), 1 worker each; their logs are merged
@@ -24,13 +25,13 @@
 #
 # Needs root and iproute2; installs tcpreplay with apt when missing.
 # Exit: 0 pass, 1 fail, 77 skipped (not root, no namespaces).
-# Env: CONNSCOPE_BIN / LIVE_CAPTURE_BIN (prebuilt binaries; otherwise built
-# here with cargo), LIVE_KEEP=1 keeps the work directory.
+# Env: CONNSCOPE_BIN (a prebuilt binary; otherwise built here with cargo),
+# LIVE_KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PCAPS=${LIVE_PCAPS:-"tcp_states udp icmp ipv6 vlan fragments vxlan midstream retransmit"}
-MODES=${LIVE_MODES:-"pcap afpacket-w2 afpacket-fanout"}
+MODES=${LIVE_MODES:-"pcap pcap-two-ifaces afpacket-w2 afpacket-fanout"}
 
 say() { echo "live-test: $*"; }
 skip() {
@@ -48,13 +49,12 @@ if ! command -v tcpreplay >/dev/null 2>&1; then
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends tcpreplay >/dev/null; }
 fi
 
-if [ -z "${CONNSCOPE_BIN:-}" ] || [ -z "${LIVE_CAPTURE_BIN:-}" ]; then
-  say "building connscope and the live_capture example"
-  cargo build --quiet --bin connscope --example live_capture
+if [ -z "${CONNSCOPE_BIN:-}" ]; then
+  say "building connscope"
+  cargo build --quiet --bin connscope
 fi
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CONNSCOPE=${CONNSCOPE_BIN:-$TARGET/debug/connscope}
-CAPTURE=${LIVE_CAPTURE_BIN:-$TARGET/debug/examples/live_capture}
 
 WORK=$(mktemp -d /tmp/connscope-live.XXXXXX)
 TX=cslive-$$-tx
@@ -80,6 +80,12 @@ ip -n "$TX" addr add 192.0.2.1/24 dev veth-tx
 ip -n "$RX" addr add 192.0.2.2/24 dev veth-rx
 ip -n "$TX" link set veth-tx up
 ip -n "$RX" link set veth-rx up
+# A second pair for the two-interface mode.
+ip -n "$TX" link add veth-tx2 mtu 9000 type veth peer name veth-rx2 netns "$RX" mtu 9000
+ip -n "$TX" addr add 198.51.100.1/24 dev veth-tx2
+ip -n "$RX" addr add 198.51.100.2/24 dev veth-rx2
+ip -n "$TX" link set veth-tx2 up
+ip -n "$RX" link set veth-rx2 up
 
 # Expected records: connscope read of each capture.
 : >"$WORK/expect.log"
@@ -119,10 +125,10 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
-# wait_ready FILE: bounded wait for the helper's "ready" line.
+# wait_ready FILE: bounded wait for connscope's "listening on" line.
 wait_ready() {
   for _ in $(seq 100); do
-    grep -q '^ready$' "$1" 2>/dev/null && return 0
+    grep -q '^connscope: listening on' "$1" 2>/dev/null && return 0
     sleep 0.1
   done
   return 1
@@ -132,10 +138,12 @@ run_mode() {
   local mode=$1 dir="$WORK/$1" i
   mkdir -p "$dir"
   local -a args=()
+  local ring="--source af-packet --ring-block-size 65536 --ring-blocks 64"
   case $mode in
-    pcap) args=("pcap veth-rx $dir/0") ;;
-    afpacket-w2) args=("afpacket veth-rx $dir/0 --workers 2") ;;
-    afpacket-fanout) args=("afpacket veth-rx $dir/0 --fanout 4242" "afpacket veth-rx $dir/1 --fanout 4242") ;;
+    pcap) args=("-i veth-rx -w $dir/0") ;;
+    pcap-two-ifaces) args=("-i veth-rx -i veth-rx2 -w $dir/0") ;;
+    afpacket-w2) args=("-i veth-rx $ring -j 2 -w $dir/0") ;;
+    afpacket-fanout) args=("-i veth-rx $ring --fanout-group 4242 -w $dir/0" "-i veth-rx $ring --fanout-group 4242 -w $dir/1") ;;
     *)
       say "unknown mode $mode"
       return 1
@@ -144,19 +152,23 @@ run_mode() {
   local -a mine=()
   for i in "${!args[@]}"; do
     # shellcheck disable=SC2086 # the args are word lists
-    ip netns exec "$RX" "$CAPTURE" ${args[$i]} --max-secs 120 >"$dir/$i.out" 2>"$dir/$i.err" &
+    ip netns exec "$RX" "$CONNSCOPE" live ${args[$i]} >"$dir/$i.out" 2>"$dir/$i.err" &
     mine+=("$!")
     PIDS+=("$!")
   done
   for i in "${!args[@]}"; do
-    if ! wait_ready "$dir/$i.out"; then
+    if ! wait_ready "$dir/$i.err"; then
       say "$mode: capture $i did not start:"
       cat "$dir/$i.err"
       return 1
     fi
   done
+  local k=0 tx
   for p in $PCAPS; do
-    ip netns exec "$TX" tcpreplay -q -i veth-tx "pcaps/$p.pcap" >>"$dir/tcpreplay.log" 2>&1 || {
+    tx=veth-tx
+    if [ "$mode" = pcap-two-ifaces ] && [ $((k % 2)) = 1 ]; then tx=veth-tx2; fi
+    k=$((k + 1))
+    ip netns exec "$TX" tcpreplay -q -i "$tx" "pcaps/$p.pcap" >>"$dir/tcpreplay.log" 2>&1 || {
       say "$mode: tcpreplay $p failed:"
       cat "$dir/tcpreplay.log"
       return 1
@@ -192,7 +204,14 @@ run_mode() {
     done
   fi
   compare "$WORK/expect.log" "$dir/got.log" "$mode" || rc=1
-  if grep -q 'dropped=[1-9]' "$dir"/*.err; then
+  # The capture thread's stats.log row carries the kernel's counters.
+  for i in "${!mine[@]}"; do
+    if ! grep -q '"peer":"capture"' "$dir/$i/stats.log" 2>/dev/null; then
+      say "$mode: no capture row in $i/stats.log"
+      rc=1
+    fi
+  done
+  if grep -Eq 'dropped [1-9]' "$dir"/*.err; then
     say "$mode: the source reported drops"
     rc=1
   fi

@@ -40,14 +40,16 @@ pub enum SourceKind {
 /// `connscope live` options.
 #[derive(Args, Debug)]
 pub struct LiveArgs {
-    /// Interface to capture on.
+    /// Interface to capture on; repeat for several (read round-robin into one pipeline).
     #[arg(
         short = 'i',
         long = "interface",
         value_name = "IFACE",
-        env = "CONNSCOPE_INTERFACE"
+        env = "CONNSCOPE_INTERFACE",
+        value_delimiter = ',',
+        required = true
     )]
-    pub interface: String,
+    pub interface: Vec<String>,
     /// Capture mechanism.
     #[arg(long, value_enum, default_value = "pcap")]
     pub source: SourceKind,

@@ -63,24 +63,48 @@ fn make_sink(
     Ok(sink)
 }
 
-/// SIGTERM / SIGINT set this flag; the pipeline stops reading, flushes every
-/// open connection and closes the logs.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, Arc::clone(&flag))
-            .context("installing signal handlers")?;
+/// Signal flags the pipeline polls: SIGTERM / SIGINT stop reading (open
+/// connections are flushed and the logs closed); SIGUSR1 writes stats.log
+/// rows now.
+struct Signals {
+    stop: Arc<AtomicBool>,
+    usr1: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        let stop = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(sig, Arc::clone(&stop))
+                .context("installing signal handlers")?;
+        }
+        let usr1 = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&usr1))
+            .context("installing the SIGUSR1 handler")?;
+        Ok(Signals { stop, usr1 })
     }
-    Ok(flag)
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+impl connscope::pipeline::Control for Signals {
+    fn stop(&self) -> bool {
+        self.stopped()
+    }
+    fn stats_now(&self) -> bool {
+        self.usr1.swap(false, Ordering::Relaxed)
+    }
 }
 
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
+    // First, so a signal that arrives once the log directory exists is handled.
+    let signals = Signals::install()?;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating log directory {}", dir.display()))?;
     let (cfg, wopts, copts) = r.settings()?;
-    let stop = stop_flag()?;
-    let stopped = || stop.load(Ordering::Relaxed);
     let Some(input) = r.read.clone() else {
         anyhow::bail!("read needs -r FILE");
     };
@@ -88,10 +112,10 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let total = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
     let (mut src, bar) = progress::track(src, total, !r.quiet);
     let sink = make_sink(&r, &dir, wopts, copts)?;
-    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &stopped);
+    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &signals);
     drop(bar);
     let summary = summary.with_context(|| format!("reading {}", input.display()))?;
-    if stopped() && !r.quiet {
+    if signals.stopped() && !r.quiet {
         eprintln!("connscope: interrupted; open connections were flushed");
     }
     let s = summary.stats;
@@ -111,36 +135,42 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
 }
 
 fn live(l: cli::LiveArgs) -> Result<ExitCode> {
-    use connscope::capture::live::{PcapLive, PcapOptions};
-    use connscope::pipeline::run;
+    use connscope::capture::{merge::Merge, PacketSource};
+    let signals = Signals::install()?;
     let r = &l.common;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating log directory {}", dir.display()))?;
     let (cfg, wopts, copts) = r.settings()?;
-    let stop = stop_flag()?;
-    let stopped = || stop.load(Ordering::Relaxed);
-    let workers = r.workers.max(1);
-    let (summary, drops) = match l.source {
-        cli::SourceKind::Pcap => {
-            let mut o = PcapOptions::new(&l.interface);
-            o.filter = l.filter.clone();
-            o.snaplen = l.snaplen;
-            o.promiscuous = !l.no_promisc;
-            o.buffer_size = l.buffer_size;
-            let mut src = PcapLive::open(&o)?;
-            if let Some(u) = &l.user {
-                privs::drop_to(u, &dir)?;
-            }
-            // Logs are created after the privilege drop, owned by the capture user.
-            let sink = make_sink(r, &dir, wopts, copts)?;
-            let s = run(&mut src, sink, cfg, workers, &stopped)?;
-            (s, connscope::capture::PacketSource::stats(&mut src))
-        }
-        cli::SourceKind::AfPacket => {
-            live_afpacket(&l, &dir, (wopts, copts), cfg, workers, &stopped)?
-        }
+    let several = l.interface.len() > 1;
+    let mut sources = Vec::new();
+    for iface in &l.interface {
+        sources.push(open_live(&l, iface, several)?);
+    }
+    let mut src: Box<dyn PacketSource> = if several {
+        Box::new(Merge::new(sources))
+    } else {
+        sources.pop().context("no interface given (-i)")?
     };
+    if let Some(u) = &l.user {
+        privs::drop_to(u, &dir)?;
+    }
+    // Logs are created after the privilege drop, owned by the capture user.
+    let sink = make_sink(r, &dir, wopts, copts)?;
+    if !r.quiet {
+        eprintln!(
+            "connscope: listening on {} ({}, {} worker{})",
+            l.interface.join(", "),
+            match l.source {
+                cli::SourceKind::Pcap => "libpcap",
+                cli::SourceKind::AfPacket => "AF_PACKET",
+            },
+            r.workers.max(1),
+            if r.workers > 1 { "s" } else { "" }
+        );
+    }
+    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &signals)?;
+    let drops = src.stats();
     if !r.quiet {
         let s = summary.stats;
         eprintln!(
@@ -151,8 +181,8 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         );
         if let Some(d) = drops {
             eprintln!(
-                "connscope: capture received {}, dropped {}, interface dropped {}",
-                d.received, d.dropped, d.if_dropped
+                "connscope: capture received {}, dropped {}, interface dropped {}, queue dropped {}",
+                d.received, d.dropped, d.if_dropped, s.queue_drops
             );
         }
     }
@@ -163,51 +193,54 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(target_os = "linux")]
-fn live_afpacket(
+/// Opens one interface with the chosen mechanism. With several interfaces
+/// the poll timeout is short, so an idle one does not hold up the others.
+fn open_live(
     l: &cli::LiveArgs,
-    dir: &std::path::Path,
-    (wopts, copts): (
-        connscope::output::WriterOptions,
-        connscope::output::conn_log::ConnLogOptions,
-    ),
-    cfg: connscope::engine::EngineConfig,
-    workers: usize,
-    stop: &dyn Fn() -> bool,
-) -> Result<(
-    connscope::pipeline::ReadSummary,
-    Option<connscope::capture::SourceStats>,
-)> {
+    iface: &str,
+    several: bool,
+) -> Result<Box<dyn connscope::capture::PacketSource>> {
+    Ok(match l.source {
+        cli::SourceKind::Pcap => {
+            use connscope::capture::live::{PcapLive, PcapOptions};
+            let mut o = PcapOptions::new(iface);
+            o.filter = l.filter.clone();
+            o.snaplen = l.snaplen;
+            o.promiscuous = !l.no_promisc;
+            o.buffer_size = l.buffer_size;
+            if several {
+                o.poll_timeout_ms = o.poll_timeout_ms.min(10);
+            }
+            Box::new(PcapLive::open(&o)?)
+        }
+        cli::SourceKind::AfPacket => open_afpacket(l, iface, several)?,
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn open_afpacket(
+    l: &cli::LiveArgs,
+    iface: &str,
+    several: bool,
+) -> Result<Box<dyn connscope::capture::PacketSource>> {
     use connscope::capture::afpacket::{AfPacket, AfPacketOptions, Fanout};
-    let mut o = AfPacketOptions::new(&l.interface);
+    let mut o = AfPacketOptions::new(iface);
     o.filter = l.filter.clone();
     o.promiscuous = !l.no_promisc;
     o.block_size = l.ring_block_size;
     o.block_count = l.ring_blocks;
     o.fanout = l.fanout_group.map(Fanout::hash);
-    let mut src = AfPacket::open(&o)?;
-    if let Some(u) = &l.user {
-        privs::drop_to(u, dir)?;
+    if several {
+        o.poll_timeout_ms = o.poll_timeout_ms.min(10);
     }
-    let sink = make_sink(&l.common, dir, wopts, copts)?;
-    let s = connscope::pipeline::run(&mut src, sink, cfg, workers, stop)?;
-    Ok((s, connscope::capture::PacketSource::stats(&mut src)))
+    Ok(Box::new(AfPacket::open(&o)?))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn live_afpacket(
+fn open_afpacket(
     _l: &cli::LiveArgs,
-    _dir: &std::path::Path,
-    _opts: (
-        connscope::output::WriterOptions,
-        connscope::output::conn_log::ConnLogOptions,
-    ),
-    _cfg: connscope::engine::EngineConfig,
-    _workers: usize,
-    _stop: &dyn Fn() -> bool,
-) -> Result<(
-    connscope::pipeline::ReadSummary,
-    Option<connscope::capture::SourceStats>,
-)> {
+    _iface: &str,
+    _several: bool,
+) -> Result<Box<dyn connscope::capture::PacketSource>> {
     anyhow::bail!("AF_PACKET capture is only available on Linux")
 }

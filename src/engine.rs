@@ -327,6 +327,13 @@ impl<S: RecordSink> Engine<S> {
         }
     }
 
+    /// Writes a stats.log row now (SIGUSR1), at the current network time; the
+    /// periodic rows keep their schedule.
+    pub fn write_stats_now(&mut self) {
+        let now = self.now;
+        self.emit_stats(now);
+    }
+
     /// Counts packets the capture thread could not hand to this engine.
     pub fn note_queue_drops(&mut self, n: u64) {
         self.stats.queue_drops += n;

@@ -1,6 +1,7 @@
 //! SIGTERM in the middle of a replay: connscope stops reading, logs every
 //! open connection and exits 0, and no packet it processed is missing from
 //! conn.log (the packet counts of the records add up to the packets it read).
+//! SIGUSR1 writes stats.log rows on demand.
 //!
 //! Uses a capture generated with ../shared/bench/gen-pcap.py (every packet
 //! is TCP, UDP or ICMP with good checksums, so each one is counted in exactly
@@ -8,36 +9,50 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The generated capture and the test's work directory (made once), or
+/// `None` when ../shared is absent.
+fn generated() -> Option<&'static (PathBuf, PathBuf)> {
+    static GEN: OnceLock<Option<(PathBuf, PathBuf)>> = OnceLock::new();
+    GEN.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let gen = root.join("../shared/bench/gen-pcap.py");
+        if !gen.exists() {
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("connscope-sigterm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pcap = dir.join("gen.pcap");
+        let st = Command::new("python3")
+            .arg(&gen)
+            .args([
+                "-o",
+                pcap.to_str().unwrap(),
+                "-n",
+                "400000",
+                "-f",
+                "20000",
+                "--seed",
+                "3",
+                "-q",
+            ])
+            .status()
+            .expect("python3");
+        assert!(st.success());
+        Some((pcap, dir))
+    })
+    .as_ref()
+}
 
 #[test]
 fn sigterm_mid_replay_loses_no_connection() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let gen = root.join("../shared/bench/gen-pcap.py");
-    if !gen.exists() {
+    let Some((pcap, dir)) = generated() else {
         eprintln!("SKIPPED sigterm_mid_replay_loses_no_connection: ../shared/bench/gen-pcap.py not present");
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("connscope-sigterm-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let pcap = dir.join("gen.pcap");
-    let st = Command::new("python3")
-        .arg(&gen)
-        .args([
-            "-o",
-            pcap.to_str().unwrap(),
-            "-n",
-            "400000",
-            "-f",
-            "20000",
-            "--seed",
-            "3",
-            "-q",
-        ])
-        .status()
-        .expect("python3");
-    assert!(st.success());
+    };
     for workers in ["1", "2"] {
         let out = dir.join(format!("logs-j{workers}"));
         let child = Command::new(env!("CARGO_BIN_EXE_connscope"))
@@ -53,7 +68,13 @@ fn sigterm_mid_replay_loses_no_connection() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(700));
+        // Mid-replay: signal handlers are installed before the log directory
+        // is made; reading 400k packets takes several times 100 ms.
+        let mut child = child;
+        while child.try_wait().unwrap().is_none() && !out.exists() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         // SAFETY: sending a signal to our own child process.
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);
@@ -84,5 +105,61 @@ fn sigterm_mid_replay_loses_no_connection() {
             counted, processed,
             "-j {workers}: packets missing from conn.log"
         );
+        assert!(
+            processed < 400_000 && err.contains("interrupted"),
+            "-j {workers}: the signal did not land mid-replay"
+        );
+    }
+}
+
+#[test]
+fn sigusr1_writes_stats_rows_now() {
+    let Some((pcap, dir)) = generated() else {
+        eprintln!("SKIPPED sigusr1_writes_stats_rows_now: ../shared/bench/gen-pcap.py not present");
+        return;
+    };
+    for workers in ["1", "2"] {
+        let out = dir.join(format!("usr1-j{workers}"));
+        // No periodic rows: every stats.log row comes from a SIGUSR1.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_connscope"))
+            .args(["read", "-q", "--stats-interval", "0", "-j", workers, "-r"])
+            .arg(pcap)
+            .arg("-w")
+            .arg(&out)
+            .spawn()
+            .unwrap();
+        // connscope installs its handlers before it creates the log directory.
+        while !out.exists() && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut sent = 0;
+        while child.try_wait().unwrap().is_none() {
+            // SAFETY: sending a signal to our own (still running) child process.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGUSR1);
+            }
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(child.wait().unwrap().success());
+        let rows = std::fs::read_to_string(out.join("stats.log")).unwrap_or_default();
+        let rows: Vec<serde_json::Value> = rows
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        eprintln!(
+            "-j {workers}: {sent} SIGUSR1 sent, {} stats rows",
+            rows.len()
+        );
+        if sent <= 1 {
+            eprintln!("-j {workers}: the read ended before a signal could land; nothing to check");
+            continue;
+        }
+        assert!(!rows.is_empty(), "-j {workers}: SIGUSR1 wrote no stats row");
+        for r in &rows {
+            assert!(r["peer"].as_str().unwrap().starts_with("worker-"), "{r}");
+        }
+        let processed: u64 = rows.iter().map(|r| r["pkts_proc"].as_u64().unwrap()).sum();
+        assert!(processed <= 400_000, "{processed}");
     }
 }

@@ -9,6 +9,7 @@
 pub mod afpacket;
 pub mod file;
 pub mod live;
+pub mod merge;
 
 pub use file::CaptureError;
 

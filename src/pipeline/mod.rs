@@ -10,7 +10,7 @@ mod sink;
 pub use sink::{LogSink, Rotation};
 
 use crate::capture::file::{CaptureError, FileSource};
-use crate::capture::{Next, PacketSource};
+use crate::capture::{Next, PacketSource, SourceStats};
 use crate::engine::{Engine, EngineConfig, EngineStats, RecordSink};
 use crate::output::capture_loss_log::CaptureLossRecord;
 use crate::output::conn_log::ConnLogOptions;
@@ -20,6 +20,85 @@ use crate::output::{WriteError, WriterOptions};
 use crate::record::ConnRecord;
 use crate::time::Ts;
 use std::path::Path;
+
+/// Requests from outside the pipeline (signals), polled now and then.
+///
+/// Any `Fn() -> bool` is a `Control` that only asks to stop.
+pub trait Control {
+    /// Stop reading, flush every open connection and close the logs (SIGTERM).
+    fn stop(&self) -> bool;
+    /// Write stats.log rows now (SIGUSR1); reading the request clears it.
+    fn stats_now(&self) -> bool {
+        false
+    }
+}
+
+impl<F: Fn() -> bool> Control for F {
+    fn stop(&self) -> bool {
+        self()
+    }
+}
+
+/// The capture thread's own stats.log rows (`peer` = `capture`): packets the
+/// kernel or interface received and dropped per interval, from the source's
+/// wrap-corrected counters. Written on packet time like the workers' rows.
+struct CaptureRows {
+    interval: i64,
+    next: Option<Ts>,
+    last: SourceStats,
+}
+
+impl CaptureRows {
+    fn new(interval: i64) -> Self {
+        CaptureRows {
+            interval,
+            next: None,
+            last: SourceStats::default(),
+        }
+    }
+
+    /// A row when `now` crossed the interval boundary (or `force`), for
+    /// sources with counters.
+    fn due<S: PacketSource>(&mut self, src: &mut S, now: Ts, force: bool) -> Option<StatsRecord> {
+        if !force {
+            if self.interval <= 0 {
+                return None;
+            }
+            match self.next {
+                None => {
+                    self.next = Some(now.plus_secs(self.interval));
+                    return None;
+                }
+                Some(due) if now >= due => {
+                    let mut next = due.plus_secs(self.interval);
+                    while next <= now {
+                        next = next.plus_secs(self.interval);
+                    }
+                    self.next = Some(next);
+                }
+                Some(_) => return None,
+            }
+        }
+        let s = src.stats()?;
+        let d = |a: u64, b: u64| a.saturating_sub(b);
+        let row = StatsRecord {
+            ts: now,
+            peer: "capture".into(),
+            pkts_proc: d(s.received, self.last.received),
+            pkts_dropped: Some(
+                d(s.dropped, self.last.dropped) + d(s.if_dropped, self.last.if_dropped),
+            ),
+            pkts_link: Some(
+                d(s.received, self.last.received)
+                    + d(s.dropped, self.last.dropped)
+                    + d(s.if_dropped, self.last.if_dropped),
+            ),
+            ..StatsRecord::default()
+        };
+        self.last = s;
+        Some(row)
+    }
+}
 
 /// The outcome of reading a capture.
 #[derive(Debug)]
@@ -52,46 +131,62 @@ pub fn read_file(
     opts: WriterOptions,
     conn_opts: ConnLogOptions,
     workers: usize,
-    stop: &dyn Fn() -> bool,
+    ctl: &dyn Control,
 ) -> Result<ReadSummary, ReadError> {
     let mut src = FileSource::open(input)?;
     let sink = LogSink::new(dir, opts, conn_opts)?;
-    run(&mut src, sink, cfg, workers, stop)
+    run(&mut src, sink, cfg, workers, ctl)
 }
 
 /// Runs a packet source through the engine into `sink`. With `workers > 1`
 /// the packets are spread over that many shard threads by a
 /// direction-independent hash of the outermost IP address pair; every shard
 /// sees every packet's timestamp, so timers fire exactly as with one worker
-/// and the set of records is the same. `stop` is polled now and then (e.g. for
-/// SIGTERM): reading ends early and open connections are flushed.
+/// and the set of records is the same. `ctl` is polled now and then: a stop
+/// request (SIGTERM) ends reading early and flushes open connections; a
+/// stats request (SIGUSR1) writes stats.log rows at once.
 pub fn run<S: PacketSource>(
     src: &mut S,
     sink: LogSink,
     cfg: EngineConfig,
     workers: usize,
-    stop: &dyn Fn() -> bool,
+    ctl: &dyn Control,
 ) -> Result<ReadSummary, ReadError> {
     if workers > 1 {
-        return parallel::run(src, sink, cfg, workers, stop);
+        return parallel::run(src, sink, cfg, workers, ctl);
     }
+    let mut rows = CaptureRows::new(cfg.stats_interval);
     let mut engine = Engine::new(cfg, sink);
     let mut input_error = None;
     let mut n: u64 = 0;
+    let poll = |engine: &mut Engine<LogSink>, src: &mut S, rows: &mut CaptureRows| {
+        if ctl.stats_now() {
+            let now = engine.now();
+            engine.write_stats_now();
+            if let Some(r) = rows.due(src, now, true) {
+                engine.sink().stats(r);
+            }
+        }
+        ctl.stop()
+    };
     loop {
         match src.next() {
             Ok(Next::Packet(p)) => {
-                engine.sink().saw_time(p.ts);
+                let ts = p.ts;
+                engine.sink().saw_time(ts);
                 // Every record still to come is logged at or after p.ts.
-                engine.sink().watermark(p.ts);
+                engine.sink().watermark(ts);
                 engine.process(&p);
                 n += 1;
-                if n % 4096 == 0 && stop() {
+                if let Some(r) = rows.due(src, ts, false) {
+                    engine.sink().stats(r);
+                }
+                if n % 4096 == 0 && poll(&mut engine, src, &mut rows) {
                     break;
                 }
             }
             Ok(Next::Idle) => {
-                if stop() {
+                if poll(&mut engine, src, &mut rows) {
                     break;
                 }
             }
@@ -103,6 +198,12 @@ pub fn run<S: PacketSource>(
         }
     }
     engine.finish();
+    let now = engine.now();
+    if rows.interval > 0 {
+        if let Some(r) = rows.due(src, now, true) {
+            engine.sink().stats(r);
+        }
+    }
     let stats = engine.stats;
     let mut sink = engine.into_sink();
     sink.finish()?;
@@ -132,6 +233,8 @@ mod parallel {
         data: Vec<u8>,
         /// Packets each worker lost earlier because its queue was full (live capture).
         dropped_for: Vec<u64>,
+        /// Write stats.log rows after this batch (SIGUSR1).
+        stats_now: bool,
     }
 
     impl Batch {
@@ -143,6 +246,7 @@ mod parallel {
             self.range.clear();
             self.data.clear();
             self.dropped_for.clear();
+            self.stats_now = false;
         }
     }
 
@@ -270,6 +374,9 @@ mod parallel {
                     engine.advance(b.ts[i]);
                 }
             }
+            if b.stats_now {
+                engine.write_stats_now();
+            }
             engine.sink().flush();
             let now = engine.now();
             let _ = engine.sink().tx.send(Out::Clock(me, now));
@@ -284,9 +391,10 @@ mod parallel {
         mut sink: LogSink,
         cfg: EngineConfig,
         workers: usize,
-        stop: &dyn Fn() -> bool,
+        ctl: &dyn Control,
     ) -> Result<ReadSummary, ReadError> {
         let workers = workers.min(u16::MAX as usize);
+        let mut rows = CaptureRows::new(cfg.stats_interval);
         let (out_tx, out_rx) = bounded::<Out>(64);
         let mut inputs = Vec::new();
         let mut handles = Vec::new();
@@ -303,7 +411,8 @@ mod parallel {
                     .map_err(|e| ReadError::Worker(e.to_string()))?,
             );
         }
-        drop(out_tx);
+        // The capture thread's own stats rows go straight to the writer.
+        let rows_tx = out_tx;
         let writer = std::thread::Builder::new()
             .name("connscope-writer".into())
             .spawn(move || {
@@ -372,21 +481,38 @@ mod parallel {
                     batch.wire.push(p.wire_len);
                     batch.range.push((s, batch.data.len() as u32));
                     n += 1;
+                    if let Some(r) = rows.due(src, last, false) {
+                        let _ = rows_tx.send(Out::Stats(r));
+                    }
                     if batch.ts.len() >= BATCH {
+                        let stop = n % 4096 < BATCH as u64 && ctl.stop();
+                        batch.stats_now = !stop && ctl.stats_now();
+                        if batch.stats_now && !stop {
+                            if let Some(r) = rows.due(src, last, true) {
+                                let _ = rows_tx.send(Out::Stats(r));
+                            }
+                        }
                         let next = pool.take();
                         send(std::mem::replace(&mut batch, next), &inputs, &mut pool);
-                        if n % 4096 < BATCH as u64 && stop() {
+                        if stop {
                             break;
                         }
                     }
                 }
                 Ok(Next::Idle) => {
                     // Hand over what is buffered so live traffic is not held back.
-                    if !batch.ts.is_empty() {
+                    let stop = ctl.stop();
+                    if ctl.stats_now() {
+                        batch.stats_now = true;
+                        if let Some(r) = rows.due(src, last, true) {
+                            let _ = rows_tx.send(Out::Stats(r));
+                        }
+                    }
+                    if !batch.ts.is_empty() || batch.stats_now {
                         let next = pool.take();
                         send(std::mem::replace(&mut batch, next), &inputs, &mut pool);
                     }
-                    if stop() {
+                    if stop {
                         break;
                     }
                 }
@@ -401,6 +527,12 @@ mod parallel {
             send(batch, &inputs, &mut pool);
         }
         drop(inputs);
+        if rows.interval > 0 {
+            if let Some(r) = rows.due(src, last, true) {
+                let _ = rows_tx.send(Out::Stats(r));
+            }
+        }
+        drop(rows_tx);
         let mut stats = EngineStats::default();
         for h in handles {
             let s = h

@@ -1,7 +1,8 @@
-//! Live-capture end-to-end test: runs `scripts/live-test.sh` (veth pair in
+//! Live-capture end-to-end test: runs `scripts/live-test.sh` (veth pairs in
 //! two private network namespaces, tcpreplay of the project's captures,
-//! libpcap and AF_PACKET sources through the pipeline, records compared with
-//! `connscope read`).
+//! `connscope live` with libpcap (one and two interfaces) and AF_PACKET (two
+//! workers, and a two-process fanout group), stopped with SIGTERM, records
+//! compared with `connscope read`).
 //!
 //! Skipped, with a message saying why, when not running as root, when `ip` or
 //! `tcpreplay` is missing (this test never installs anything; the script
@@ -24,13 +25,6 @@ fn have(cmd: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// `target/<profile>/examples/live_capture`, next to this test's `deps/`.
-fn capture_example() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("examples/live_capture");
-    p.exists().then_some(p)
-}
-
 #[test]
 fn live_capture_matches_offline_read() {
     if std::env::var_os("CONNSCOPE_SKIP_LIVE").is_some() {
@@ -49,24 +43,9 @@ fn live_capture_matches_offline_read() {
         }
     }
     let root_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let capture = match capture_example() {
-        Some(c) => c,
-        None => {
-            // `cargo test` compiles examples under hashed names only: build the
-            // plain one (same profile and target directory as this test).
-            let st = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "--example", "live_capture"])
-                .current_dir(&root_dir)
-                .status()
-                .expect("run cargo build --example live_capture");
-            assert!(st.success(), "building the live_capture example failed");
-            capture_example().expect("live_capture example after building it")
-        }
-    };
     let out = Command::new("bash")
         .arg(root_dir.join("scripts/live-test.sh"))
         .env("CONNSCOPE_BIN", env!("CARGO_BIN_EXE_connscope"))
-        .env("LIVE_CAPTURE_BIN", &capture)
         .output()
         .expect("run scripts/live-test.sh");
     let text = format!(
