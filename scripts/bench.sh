@@ -17,3 +17,26 @@ if [ ! -s "$pcap" ]; then
   mv "$pcap.tmp" "$pcap"
 fi
 cargo bench --quiet --bench throughput -- "$pcap" "$repeats"
+
+# Memory per open flow: peak RSS of `connscope read -j 1` on the same capture
+# minus the peak RSS on a tiny capture, over the peak number of open
+# connections (stats.log rows every second of network time).
+cargo build --quiet --release --bin connscope
+python3 - "$pcap" <<'PY'
+import json, os, resource, subprocess, sys, tempfile
+exe = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "connscope")
+def run(pcap):
+    with tempfile.TemporaryDirectory() as d:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run([exe, "read", "-q", "--stats-interval", "1", "-r", pcap, "-w", d], check=True)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, max over children so far
+        peak = 0
+        for line in open(os.path.join(d, "stats.log")):
+            r = json.loads(line)
+            peak = max(peak, r["active_tcp_conns"] + r["active_udp_conns"] + r["active_icmp_conns"])
+        return rss, peak
+base, _ = run("pcaps/tcp_states.pcap")
+rss, peak = run(sys.argv[1])
+print(f"peak RSS {rss / 1024:.0f} MiB with {peak} open connections (baseline {base / 1024:.0f} MiB): "
+      f"{(rss - base) * 1024 / max(peak, 1):.0f} bytes per open connection")
+PY

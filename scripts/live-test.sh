@@ -39,15 +39,9 @@ skip() {
   exit 77
 }
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces and raw sockets)"
-command -v ip >/dev/null 2>&1 || skip "ip (iproute2) is missing"
-command -v python3 >/dev/null 2>&1 || skip "python3 is missing"
-if ! command -v tcpreplay >/dev/null 2>&1; then
-  say "installing tcpreplay"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --no-install-recommends tcpreplay >/dev/null 2>&1 ||
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends tcpreplay >/dev/null; }
-fi
+# shellcheck source=scripts/netns.sh
+. "$ROOT/scripts/netns.sh"
+netns_prereqs
 
 if [ -z "${CONNSCOPE_BIN:-}" ]; then
   say "building connscope"
@@ -57,35 +51,12 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CONNSCOPE=${CONNSCOPE_BIN:-$TARGET/debug/connscope}
 
 WORK=$(mktemp -d /tmp/connscope-live.XXXXXX)
-TX=cslive-$$-tx
-RX=cslive-$$-rx
-PIDS=()
-
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  ip netns del "$TX" 2>/dev/null || true
-  ip netns del "$RX" 2>/dev/null || true
+  netns_cleanup
   if [ "${LIVE_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-
-ip netns add "$TX" || skip "cannot create network namespaces"
-ip netns add "$RX"
-for ns in "$TX" "$RX"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
-ip -n "$TX" link add veth-tx mtu 9000 type veth peer name veth-rx netns "$RX" mtu 9000
-ip -n "$TX" addr add 192.0.2.1/24 dev veth-tx
-ip -n "$RX" addr add 192.0.2.2/24 dev veth-rx
-ip -n "$TX" link set veth-tx up
-ip -n "$RX" link set veth-rx up
-# A second pair for the two-interface mode.
-ip -n "$TX" link add veth-tx2 mtu 9000 type veth peer name veth-rx2 netns "$RX" mtu 9000
-ip -n "$TX" addr add 198.51.100.1/24 dev veth-tx2
-ip -n "$RX" addr add 198.51.100.2/24 dev veth-rx2
-ip -n "$TX" link set veth-tx2 up
-ip -n "$RX" link set veth-rx2 up
+netns_up 2
 
 # Expected records: connscope read of each capture.
 : >"$WORK/expect.log"
@@ -123,15 +94,6 @@ print(f"{label}: {'PASS' if ok else 'FAIL'}: {sum(got.values())} records capture
       f"{sum(exp.values())} expected, {sum(missing.values())} missing, {sum(extra.values())} extra")
 sys.exit(0 if ok else 1)
 EOF
-}
-
-# wait_ready FILE: bounded wait for connscope's "listening on" line.
-wait_ready() {
-  for _ in $(seq 100); do
-    grep -q '^connscope: listening on' "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 run_mode() {
@@ -176,16 +138,10 @@ run_mode() {
   done
   sleep 1 # let the last block time out and be read
   local rc=0
-  for p in "${mine[@]}"; do kill -TERM "$p"; done
   for i in "${!mine[@]}"; do
-    local p=${mine[$i]} n=0
-    while kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
-      sleep 0.1
-      n=$((n + 1))
-    done
-    if kill -0 "$p" 2>/dev/null; then
+    local p=${mine[$i]}
+    if ! stop_pid "$p"; then
       say "$mode: capture $i ignored SIGTERM for 10 s"
-      kill -KILL "$p"
       rc=1
     fi
     wait "$p" || {
