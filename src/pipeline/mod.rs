@@ -219,6 +219,8 @@ mod parallel {
 
     /// Packets per batch handed to the workers.
     const BATCH: usize = 512;
+    /// Records per message from a worker to the writer.
+    const SINK_BATCH: usize = 256;
     /// Batches kept for reuse (more than the queues can hold in flight).
     const POOL: usize = 64;
 
@@ -299,6 +301,9 @@ mod parallel {
     /// A worker's sink: batches records to the writer thread.
     struct ChannelSink {
         tx: Sender<Out>,
+        /// Emptied record vectors coming back from the writer (no allocation
+        /// per message in the steady state).
+        empties: Receiver<Vec<ConnRecord>>,
         conns: Vec<ConnRecord>,
         weirds: Vec<WeirdRecord>,
     }
@@ -306,7 +311,9 @@ mod parallel {
     impl ChannelSink {
         fn flush(&mut self) {
             if !self.conns.is_empty() {
-                let _ = self.tx.send(Out::Conns(std::mem::take(&mut self.conns)));
+                let next = self.empties.try_recv().unwrap_or_default();
+                let full = std::mem::replace(&mut self.conns, next);
+                let _ = self.tx.send(Out::Conns(full));
             }
             if !self.weirds.is_empty() {
                 let _ = self.tx.send(Out::Weirds(std::mem::take(&mut self.weirds)));
@@ -317,7 +324,7 @@ mod parallel {
     impl RecordSink for ChannelSink {
         fn conn(&mut self, rec: ConnRecord) {
             self.conns.push(rec);
-            if self.conns.len() >= 256 {
+            if self.conns.len() >= SINK_BATCH {
                 self.flush();
             }
         }
@@ -343,11 +350,13 @@ mod parallel {
         me: u16,
         rx: Receiver<Arc<Batch>>,
         tx: Sender<Out>,
+        empties: Receiver<Vec<ConnRecord>>,
         cfg: EngineConfig,
     ) -> EngineStats {
         let sink = ChannelSink {
             tx,
-            conns: Vec::new(),
+            empties,
+            conns: Vec::with_capacity(SINK_BATCH),
             weirds: Vec::new(),
         };
         let mut engine = Engine::new(cfg, sink);
@@ -396,18 +405,20 @@ mod parallel {
         let workers = workers.min(u16::MAX as usize);
         let mut rows = CaptureRows::new(cfg.stats_interval);
         let (out_tx, out_rx) = bounded::<Out>(64);
+        let (empty_tx, empty_rx) = bounded::<Vec<ConnRecord>>(64 + 2 * workers);
         let mut inputs = Vec::new();
         let mut handles = Vec::new();
         for w in 0..workers {
             let (tx, rx) = bounded::<Arc<Batch>>(16);
             inputs.push(tx);
             let otx = out_tx.clone();
+            let erx = empty_rx.clone();
             let mut c = cfg.clone();
             c.peer = format!("worker-{w}");
             handles.push(
                 std::thread::Builder::new()
                     .name(format!("connscope-shard-{w}"))
-                    .spawn(move || worker(w as u16, rx, otx, c))
+                    .spawn(move || worker(w as u16, rx, otx, erx, c))
                     .map_err(|e| ReadError::Worker(e.to_string()))?,
             );
         }
@@ -420,7 +431,10 @@ mod parallel {
                 let mut clocks = vec![Ts(i64::MIN); workers];
                 for m in out_rx.iter() {
                     match m {
-                        Out::Conns(v) => v.into_iter().for_each(|r| sink.conn(r)),
+                        Out::Conns(mut v) => {
+                            v.drain(..).for_each(|r| sink.conn(r));
+                            let _ = empty_tx.try_send(v);
+                        }
                         Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
                         Out::Stats(s) => sink.stats(s),
                         Out::Loss(r) => sink.capture_loss(r),
