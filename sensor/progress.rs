@@ -40,6 +40,9 @@ impl PacketSource for Tracked {
     fn stats(&mut self) -> Option<SourceStats> {
         None
     }
+    fn shared_block(&self) -> Option<&Arc<Vec<u8>>> {
+        self.inner.shared_block()
+    }
 }
 
 /// Wraps `src`; when stderr is a terminal, draws a bar until the returned

@@ -10,6 +10,7 @@ use crate::time::{Ts, SEC};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An error reading a capture file.
 #[derive(Debug, thiserror::Error)]
@@ -115,23 +116,59 @@ enum Format {
 
 /// A read-ahead buffer that can hand out slices of its contents, so classic
 /// pcap records are parsed in place (one kernel copy, no second copy).
+///
+/// The buffer is reference-counted ([`FileSource::block`]): a consumer may
+/// keep the block a packet lies in (the parallel pipeline hands packets to
+/// shard threads without copying them). A shared block is never written
+/// again: reading continues in another buffer (a retired one whose last
+/// holder let go, or a new one).
 struct Chunks<R> {
     r: R,
-    buf: Vec<u8>,
+    buf: Arc<Vec<u8>>,
     pos: usize,
     end: usize,
+    /// Blocks given up while shared, reused once nobody else holds them.
+    retired: Vec<Arc<Vec<u8>>>,
 }
 
 const CHUNK: usize = 1 << 20;
+/// Shared blocks waiting to be reused (beyond this, the oldest is dropped).
+const RETIRED: usize = 32;
 
 impl<R: Read> Chunks<R> {
     fn new(r: R) -> Self {
         Chunks {
             r,
-            buf: vec![0; CHUNK],
+            buf: Arc::new(vec![0; CHUNK]),
             pos: 0,
             end: 0,
+            retired: Vec::new(),
         }
+    }
+
+    /// Makes `buf` unshared: if a consumer still holds it, the unread bytes
+    /// move to the start of another buffer.
+    fn unshare(&mut self) {
+        if Arc::get_mut(&mut self.buf).is_some() {
+            return;
+        }
+        let free = self.retired.iter().position(|b| Arc::strong_count(b) == 1);
+        let mut fresh = match free.map(|i| self.retired.swap_remove(i)) {
+            Some(b) => Arc::try_unwrap(b).unwrap_or_else(|b| b.to_vec()),
+            None => vec![0; self.buf.len().max(CHUNK)],
+        };
+        let tail = &self.buf[self.pos..self.end];
+        if fresh.len() < tail.len() {
+            fresh.resize(tail.len(), 0);
+        }
+        fresh[..tail.len()].copy_from_slice(tail);
+        self.end -= self.pos;
+        self.pos = 0;
+        let old = std::mem::replace(&mut self.buf, Arc::new(fresh));
+        if self.retired.len() >= RETIRED {
+            self.retired.remove(0);
+        }
+        self.retired.push(old);
     }
 
     /// Makes at least `n` bytes available at the read position; returns how
@@ -140,16 +177,19 @@ impl<R: Read> Chunks<R> {
         if self.end - self.pos >= n {
             return Ok(self.end - self.pos);
         }
+        self.unshare();
+        // Unique after `unshare`: no copy is made here.
+        let buf = Arc::make_mut(&mut self.buf);
         if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
+            buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.len() < n {
-            self.buf.resize(n.max(CHUNK), 0);
+        if buf.len() < n {
+            buf.resize(n.max(CHUNK), 0);
         }
         while self.end < n {
-            match self.r.read(&mut self.buf[self.end..]) {
+            match self.r.read(&mut buf[self.end..]) {
                 Ok(0) => break,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -293,6 +333,16 @@ impl<R: Read> FileSource<R> {
     /// The file being read.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The reference-counted read buffer the last packet lies in (classic
+    /// pcap; pcapng packets are assembled in a separate buffer: `None`). A
+    /// holder may keep it: the reader never writes a shared buffer again.
+    pub fn shared_block(&self) -> Option<&Arc<Vec<u8>>> {
+        match self.format {
+            Format::Pcap { .. } => Some(&self.reader.buf),
+            Format::PcapNg { .. } => None,
+        }
     }
 
     /// Byte offset of the next record.
@@ -692,6 +742,54 @@ mod tests {
         v.extend_from_slice(&(data.len() as u32).to_le_bytes());
         v.extend_from_slice(&wire.to_le_bytes());
         v.extend_from_slice(data);
+    }
+
+    /// Packets kept by reference to their shared block (as the parallel
+    /// pipeline does) still read back intact after the reader moved on by
+    /// several blocks: a shared block is never written again. Held blocks
+    /// are released and then reused.
+    #[test]
+    fn shared_blocks_are_never_overwritten() {
+        let mut v = pcap_header(1);
+        let mut want = Vec::new();
+        for i in 0..6000u32 {
+            // Sizes vary so records straddle block boundaries.
+            let data: Vec<u8> = (0..(100 + i % 1400)).map(|k| (k ^ i) as u8).collect();
+            record(&mut v, i, 0, &data, data.len() as u32);
+            want.push(data);
+        }
+        let mut src =
+            FileSource::from_reader(Path::new("mem.pcap"), std::io::Cursor::new(v)).unwrap();
+        let mut held: Vec<(usize, Arc<Vec<u8>>, usize, usize)> = Vec::new();
+        let mut blocks_seen = Vec::<usize>::new();
+        let mut i = 0;
+        while let Some(p) = src.next_packet().unwrap() {
+            let (ptr, len) = (p.data.as_ptr() as usize, p.data.len());
+            let blk = src.shared_block().expect("classic pcap shares its buffer");
+            let base = blk.as_ptr() as usize;
+            assert!(ptr >= base && ptr + len <= base + blk.len());
+            if blocks_seen.last() != Some(&base) {
+                blocks_seen.push(base);
+            }
+            held.push((i, Arc::clone(blk), ptr - base, len));
+            i += 1;
+            // Let go of the older half now and then: those blocks may be reused.
+            if held.len() == 3000 {
+                for (k, b, off, len) in held.drain(..1500) {
+                    assert_eq!(&b[off..off + len], &want[k][..], "packet {k}");
+                }
+            }
+        }
+        assert_eq!(i, want.len());
+        for (k, b, off, len) in &held {
+            assert_eq!(&b[*off..*off + *len], &want[*k][..], "packet {k}");
+        }
+        assert!(blocks_seen.len() > 3, "the test should span several blocks");
+        // Released blocks came back: fewer distinct buffers than switches.
+        blocks_seen.sort_unstable();
+        let switches = blocks_seen.len();
+        blocks_seen.dedup();
+        assert!(blocks_seen.len() < switches, "no block was reused");
     }
 
     #[test]

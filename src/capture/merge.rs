@@ -100,6 +100,9 @@ impl<P: PacketSource + ?Sized> PacketSource for Box<P> {
     fn is_live(&self) -> bool {
         (**self).is_live()
     }
+    fn shared_block(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+        (**self).shared_block()
+    }
 }
 
 #[cfg(test)]

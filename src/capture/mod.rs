@@ -98,6 +98,13 @@ pub trait PacketSource {
     fn is_live(&self) -> bool {
         false
     }
+    /// The reference-counted buffer the last packet's bytes lie in, when the
+    /// source reads into such buffers (classic pcap files): a consumer may
+    /// keep it instead of copying the packet. The source never writes a
+    /// buffer it handed out again.
+    fn shared_block(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+        None
+    }
 }
 
 impl<R: std::io::Read> PacketSource for file::FileSource<R> {
@@ -106,5 +113,8 @@ impl<R: std::io::Read> PacketSource for file::FileSource<R> {
             Some(p) => Next::Packet(p),
             None => Next::End,
         })
+    }
+    fn shared_block(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+        file::FileSource::shared_block(self)
     }
 }

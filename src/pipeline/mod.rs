@@ -231,15 +231,49 @@ mod parallel {
         shard: Vec<u16>,
         linktype: Vec<u32>,
         wire: Vec<u32>,
-        range: Vec<(u32, u32)>,
+        /// Where each packet's bytes are: `(block, start, end)`, block
+        /// `COPIED` = in `data`, otherwise an index into `blocks`.
+        range: Vec<(u32, u32, u32)>,
         data: Vec<u8>,
+        /// The source's read buffers the packets lie in (zero-copy files).
+        blocks: Vec<Arc<Vec<u8>>>,
         /// Packets each worker lost earlier because its queue was full (live capture).
         dropped_for: Vec<u64>,
         /// Write stats.log rows after this batch (SIGUSR1).
         stats_now: bool,
     }
 
+    /// `Batch::range` block index of packets copied into `Batch::data`.
+    const COPIED: u32 = u32::MAX;
+
     impl Batch {
+        /// Packet `i`'s bytes.
+        fn bytes(&self, i: usize) -> Option<&[u8]> {
+            let &(blk, s, e) = self.range.get(i)?;
+            let buf: &[u8] = if blk == COPIED {
+                &self.data
+            } else {
+                self.blocks.get(blk as usize)?
+            };
+            buf.get(s as usize..e as usize)
+        }
+
+        /// Records the last packet as lying at `ptr..ptr + len` inside the
+        /// source's `block` (no copy); false if it does not.
+        fn place_in_block(&mut self, block: &Arc<Vec<u8>>, ptr: usize, len: usize) -> bool {
+            let base = block.as_ptr() as usize;
+            if ptr < base || ptr + len > base + block.len() {
+                return false;
+            }
+            let same = self.blocks.last().is_some_and(|b| Arc::ptr_eq(b, block));
+            if !same {
+                self.blocks.push(Arc::clone(block));
+            }
+            let (s, e) = ((ptr - base) as u32, (ptr - base + len) as u32);
+            self.range.push(((self.blocks.len() - 1) as u32, s, e));
+            true
+        }
+
         fn clear(&mut self) {
             self.ts.clear();
             self.shard.clear();
@@ -247,16 +281,19 @@ mod parallel {
             self.wire.clear();
             self.range.clear();
             self.data.clear();
+            self.blocks.clear();
             self.dropped_for.clear();
             self.stats_now = false;
         }
     }
 
     /// Batches handed to the workers, reused once every worker dropped its
-    /// reference, so the reader allocates nothing in the steady state.
+    /// reference, so the reader allocates nothing in the steady state (and
+    /// the source's blocks a finished batch held are released at once).
     #[derive(Default)]
     struct Pool {
         sent: std::collections::VecDeque<Arc<Batch>>,
+        free: Vec<Batch>,
     }
 
     impl Pool {
@@ -269,13 +306,13 @@ mod parallel {
                 match Arc::try_unwrap(b) {
                     Ok(mut b) => {
                         b.clear();
-                        return b;
+                        self.free.push(b);
                     }
                     // Still being read: look again later.
                     Err(b) => self.sent.push_back(b),
                 }
             }
-            Batch::default()
+            self.free.pop().unwrap_or_default()
         }
 
         fn keep(&mut self, b: Arc<Batch>) {
@@ -371,12 +408,11 @@ mod parallel {
             }
             for i in 0..b.ts.len() {
                 if b.shard[i] == me {
-                    let (s, e) = b.range[i];
                     let p = Packet {
                         ts: b.ts[i],
                         wire_len: b.wire[i],
                         linktype: b.linktype[i],
-                        data: &b.data[s as usize..e as usize],
+                        data: b.bytes(i).unwrap_or(&[]),
                     };
                     engine.process(&p);
                 } else {
@@ -460,6 +496,8 @@ mod parallel {
         // stall the capture, so a worker whose queue is full misses the batch
         // and the loss is counted (stats.log `queue_drops`).
         let live = src.is_live();
+        // Files read into shared blocks: batches point into them, no copy.
+        let zero_copy = src.shared_block().is_some();
         let mut pending_drops = vec![0u64; workers];
         let mut pool = Pool::default();
         let mut send = |mut b: Batch, inputs: &[Sender<Arc<Batch>>], pool: &mut Pool| {
@@ -487,13 +525,23 @@ mod parallel {
                     }
                     let shard =
                         (crate::engine::shard_hash(p.linktype, p.data) % workers as u64) as u16;
-                    let s = batch.data.len() as u32;
-                    batch.data.extend_from_slice(p.data);
                     batch.ts.push(p.ts);
                     batch.shard.push(shard);
                     batch.linktype.push(p.linktype);
                     batch.wire.push(p.wire_len);
-                    batch.range.push((s, batch.data.len() as u32));
+                    let (ptr, len) = (p.data.as_ptr() as usize, p.data.len());
+                    if !zero_copy {
+                        let s = batch.data.len() as u32;
+                        batch.data.extend_from_slice(p.data);
+                        batch.range.push((COPIED, s, batch.data.len() as u32));
+                    } else if !src
+                        .shared_block()
+                        .is_some_and(|blk| batch.place_in_block(blk, ptr, len))
+                    {
+                        return Err(ReadError::Worker(
+                            "capture source handed out a packet outside its shared buffer".into(),
+                        ));
+                    }
                     n += 1;
                     if let Some(r) = rows.due(src, last, false) {
                         let _ = rows_tx.send(Out::Stats(r));
