@@ -20,8 +20,45 @@ pub mod weird;
 pub use weird::Weird;
 
 /// An IP address stored as 16 bytes (IPv4 as IPv4-mapped IPv6), as Zeek does.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+/// Ordered like its bytes (network order).
+#[derive(Clone, Copy, Eq, Default)]
 pub struct Addr(pub [u8; 16]);
+
+impl std::hash::Hash for Addr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As the derived impl: hash values (and any map order) stay the same.
+        self.0.hash(state);
+    }
+}
+
+impl Addr {
+    /// The address as one big-endian number (same order as the bytes).
+    #[inline]
+    fn as_u128(&self) -> u128 {
+        u128::from_be_bytes(self.0)
+    }
+}
+
+impl PartialEq for Addr {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.as_u128() == other.as_u128()
+    }
+}
+
+impl PartialOrd for Addr {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Addr {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_u128().cmp(&other.as_u128())
+    }
+}
 
 const V4_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 
@@ -153,6 +190,28 @@ mod checksum_tests {
             acc += (*b as u64) << 8;
         }
         acc
+    }
+
+    #[test]
+    fn addr_order_is_byte_order() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..2000 {
+            let mut a = [0u8; 16];
+            let mut b = [0u8; 16];
+            for i in 0..16 {
+                a[i] = rnd() as u8 & 3;
+                b[i] = rnd() as u8 & 3;
+            }
+            let (x, y) = (super::Addr(a), super::Addr(b));
+            assert_eq!(x.cmp(&y), a.cmp(&b));
+            assert_eq!(x == y, a == b);
+        }
     }
 
     #[test]

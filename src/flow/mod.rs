@@ -9,8 +9,7 @@
 use crate::conn::{Conn, TimerKind, Timers};
 use crate::decode::Addr;
 use crate::time::Ts;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 /// A connection key: the 5-tuple in canonical order (both directions map to
 /// the same key), except one-way ICMP messages, which keep their direction.
@@ -106,6 +105,71 @@ impl std::hash::Hash for FlowKey {
     }
 }
 
+/// A 4-ary min-heap of timers ordered by `(at, order)`: half the depth of a
+/// binary heap, so fewer cache misses per push and pop on large tables.
+#[derive(Default)]
+struct TimerHeap {
+    v: Vec<TimerEntry>,
+}
+
+impl TimerHeap {
+    #[inline]
+    fn key(e: &TimerEntry) -> (Ts, u64) {
+        (e.at, e.order)
+    }
+
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    fn peek(&self) -> Option<&TimerEntry> {
+        self.v.first()
+    }
+
+    fn push(&mut self, e: TimerEntry) {
+        let mut i = self.v.len();
+        let k = Self::key(&e);
+        self.v.push(e);
+        while i > 0 {
+            let p = (i - 1) / 4;
+            if Self::key(&self.v[p]) <= k {
+                break;
+            }
+            self.v.swap(i, p);
+            i = p;
+        }
+    }
+
+    fn pop(&mut self) -> Option<TimerEntry> {
+        let last = self.v.pop()?;
+        if self.v.is_empty() {
+            return Some(last);
+        }
+        let top = std::mem::replace(&mut self.v[0], last);
+        let n = self.v.len();
+        let k = Self::key(&self.v[0]);
+        let mut i = 0;
+        loop {
+            let first = 4 * i + 1;
+            if first >= n {
+                break;
+            }
+            let mut min = first;
+            for c in first + 1..(first + 4).min(n) {
+                if Self::key(&self.v[c]) < Self::key(&self.v[min]) {
+                    min = c;
+                }
+            }
+            if Self::key(&self.v[min]) >= k {
+                break;
+            }
+            self.v.swap(i, min);
+            i = min;
+        }
+        Some(top)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct TimerEntry {
     at: Ts,
@@ -127,7 +191,7 @@ pub struct FlowTable {
     map: HashMap<FlowKey, u32, foldhash::fast::FixedState>,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    heap: BinaryHeap<Reverse<TimerEntry>>,
+    heap: TimerHeap,
     order: u64,
     next_serial: u64,
     /// Slots in creation order (entries of removed connections are skipped lazily).
@@ -136,7 +200,7 @@ pub struct FlowTable {
 
 /// Timer requests of one connection, queued into the table's heap.
 pub struct SlotTimers<'a> {
-    heap: &'a mut BinaryHeap<Reverse<TimerEntry>>,
+    heap: &'a mut TimerHeap,
     order: &'a mut u64,
     slot: u32,
     serial: u64,
@@ -145,14 +209,14 @@ pub struct SlotTimers<'a> {
 impl Timers for SlotTimers<'_> {
     fn add(&mut self, at: Ts, kind: TimerKind, epoch: u32) {
         *self.order += 1;
-        self.heap.push(Reverse(TimerEntry {
+        self.heap.push(TimerEntry {
             at,
             order: *self.order,
             slot: self.slot,
             serial: self.serial,
             kind,
             epoch,
-        }));
+        });
     }
 }
 
@@ -180,7 +244,7 @@ impl FlowTable {
             map: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0x5eed)),
             slots: Vec::new(),
             free: Vec::new(),
-            heap: BinaryHeap::new(),
+            heap: TimerHeap::default(),
             order: 0,
             next_serial: 1,
             age: std::collections::VecDeque::new(),
@@ -259,7 +323,7 @@ impl FlowTable {
 
     /// Pops the next timer due at or before `now` that is still current.
     pub fn next_due(&mut self, now: Ts) -> Option<DueTimer> {
-        while let Some(Reverse(top)) = self.heap.peek().copied() {
+        while let Some(top) = self.heap.peek().copied() {
             if top.at > now {
                 return None;
             }
@@ -323,6 +387,31 @@ mod tests {
             let k2 = FlowKey::new(b, pb, a, pa, proto, false);
             prop_assert_eq!(k1, k2);
             prop_assert_eq!(k1.shard_hash(), k2.shard_hash());
+        }
+
+        /// The 4-ary heap pops in `(at, order)` order, like a sorted list.
+        #[test]
+        fn timer_heap_pops_in_order(ops in proptest::collection::vec((any::<bool>(), 0i64..50), 0..400)) {
+            let mut h = TimerHeap::default();
+            let mut model: Vec<(Ts, u64)> = Vec::new();
+            for (n, (is_push, at)) in ops.into_iter().enumerate() {
+                if is_push || model.is_empty() {
+                    let e = TimerEntry { at: Ts(at), order: n as u64, slot: 0, serial: 0, kind: TimerKind::Inactivity, epoch: 0 };
+                    h.push(e);
+                    model.push((Ts(at), n as u64));
+                } else {
+                    model.sort();
+                    let want = model.remove(0);
+                    let got = h.pop().map(|e| (e.at, e.order));
+                    prop_assert_eq!(got, Some(want));
+                }
+                prop_assert_eq!(h.len(), model.len());
+            }
+            model.sort();
+            for want in model {
+                prop_assert_eq!(h.pop().map(|e| (e.at, e.order)), Some(want));
+            }
+            prop_assert!(h.pop().is_none());
         }
 
         /// Word-wise equality is field-wise equality (differences in any one field).
