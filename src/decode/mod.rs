@@ -84,7 +84,7 @@ impl Addr {
     }
     /// Whether this is an IPv4 address.
     pub fn is_v4(&self) -> bool {
-        self.0[..12] == V4_PREFIX
+        self.as_u128() >> 32 == 0xffff
     }
     /// The standard-library form.
     pub fn to_ip(self) -> std::net::IpAddr {
@@ -212,6 +212,11 @@ mod checksum_tests {
             assert_eq!(x.cmp(&y), a.cmp(&b));
             assert_eq!(x == y, a == b);
         }
+        assert!(super::Addr::v4([1, 2, 3, 4]).is_v4());
+        assert!(!super::Addr([0xfe; 16]).is_v4());
+        let mut a = super::Addr::v4([1, 2, 3, 4]).0;
+        a[9] = 1;
+        assert!(!super::Addr(a).is_v4());
     }
 
     #[test]

@@ -229,7 +229,10 @@ pub(crate) fn has_signature(t: Transport, s: Service) -> bool {
 pub(crate) fn udp(p: &[u8]) -> u32 {
     let mut out = 0;
     // dhcp_cookie: /^.*\x63\x82\x53\x63/
-    if p.windows(4).any(|w| w == [0x63, 0x82, 0x53, 0x63]) {
+    if p
+        .windows(4)
+        .any(|w| w[0] == 0x63 && w[1] == 0x82 && w[2] == 0x53 && w[3] == 0x63)
+    {
         out |= 1 << Service::Dhcp as u32;
     }
     // dpd_quic_initial / dpd_quic_v2_initial
@@ -410,6 +413,10 @@ fn ws_then_word(h: &[u8], words: &[&[u8]]) -> P {
     let rest = &h[start..];
     let mut more = false;
     for w in words {
+        // Neither can start with the other unless the first bytes agree.
+        if w.first() != rest.first() {
+            continue;
+        }
         if rest.starts_with(w) {
             return P::Yes;
         }
