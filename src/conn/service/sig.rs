@@ -229,8 +229,7 @@ pub(crate) fn has_signature(t: Transport, s: Service) -> bool {
 pub(crate) fn udp(p: &[u8]) -> u32 {
     let mut out = 0;
     // dhcp_cookie: /^.*\x63\x82\x53\x63/
-    if p
-        .windows(4)
+    if p.windows(4)
         .any(|w| w[0] == 0x63 && w[1] == 0x82 && w[2] == 0x53 && w[3] == 0x63)
     {
         out |= 1 << Service::Dhcp as u32;
