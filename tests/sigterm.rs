@@ -7,8 +7,8 @@
 //! is TCP, UDP or ICMP with good checksums, so each one is counted in exactly
 //! one record); skipped, saying so, when ../shared is absent.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -47,6 +47,26 @@ fn generated() -> Option<&'static (PathBuf, PathBuf)> {
     .as_ref()
 }
 
+/// Starts `connscope read -r PCAP -w OUT ARGS..` (stderr captured) and
+/// returns once its signal handlers are installed (they are set up before
+/// the log directory is made) or it has ended.
+fn start_read(pcap: &Path, out: &Path, args: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connscope"))
+        .arg("read")
+        .args(args)
+        .arg("-r")
+        .arg(pcap)
+        .arg("-w")
+        .arg(out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !out.exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child
+}
+
 #[test]
 fn sigterm_mid_replay_loses_no_connection() {
     let Some((pcap, dir)) = generated() else {
@@ -55,25 +75,8 @@ fn sigterm_mid_replay_loses_no_connection() {
     };
     for workers in ["1", "2"] {
         let out = dir.join(format!("logs-j{workers}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_connscope"))
-            .args([
-                "read",
-                "-r",
-                pcap.to_str().unwrap(),
-                "-w",
-                out.to_str().unwrap(),
-                "-j",
-                workers,
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Mid-replay: signal handlers are installed before the log directory
-        // is made; reading 400k packets takes several times 100 ms.
-        let mut child = child;
-        while child.try_wait().unwrap().is_none() && !out.exists() {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        // Mid-replay: reading 400k packets takes several times 100 ms.
+        let child = start_read(pcap, &out, &["-j", workers]);
         std::thread::sleep(Duration::from_millis(100));
         // SAFETY: sending a signal to our own child process.
         unsafe {
@@ -121,17 +124,7 @@ fn sigusr1_writes_stats_rows_now() {
     for workers in ["1", "2"] {
         let out = dir.join(format!("usr1-j{workers}"));
         // No periodic rows: every stats.log row comes from a SIGUSR1.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_connscope"))
-            .args(["read", "-q", "--stats-interval", "0", "-j", workers, "-r"])
-            .arg(pcap)
-            .arg("-w")
-            .arg(&out)
-            .spawn()
-            .unwrap();
-        // connscope installs its handlers before it creates the log directory.
-        while !out.exists() && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let mut child = start_read(pcap, &out, &["-q", "--stats-interval", "0", "-j", workers]);
         let mut sent = 0;
         while child.try_wait().unwrap().is_none() {
             // SAFETY: sending a signal to our own (still running) child process.

@@ -194,13 +194,7 @@ mod checksum_tests {
 
     #[test]
     fn addr_order_is_byte_order() {
-        let mut x: u64 = 0x1234_5678_9abc_def1;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = crate::conn::service::test_rng(0x1234_5678_9abc_def1);
         for _ in 0..2000 {
             let mut a = [0u8; 16];
             let mut b = [0u8; 16];
@@ -221,13 +215,7 @@ mod checksum_tests {
 
     #[test]
     fn ones_sum_equals_wordwise_definition() {
-        let mut x: u64 = 0x853c_49e6_748f_ea9b;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = crate::conn::service::test_rng(0x853c_49e6_748f_ea9b);
         for round in 0..5000 {
             let n = (rnd() % 80) as usize;
             let data: Vec<u8> = (0..n)

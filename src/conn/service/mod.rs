@@ -44,6 +44,18 @@ mod sig;
 #[cfg(test)]
 mod tests;
 
+/// A small deterministic generator (xorshift64) for the differential tests
+/// here and in `decode`.
+#[cfg(test)]
+pub(crate) fn test_rng(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 use std::net::IpAddr;
 
 /// An application protocol analyzer, named as Zeek names it in `service`.

@@ -1535,13 +1535,7 @@ mod tests {
 
     #[test]
     fn line_splitting_equals_bytewise() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = super::super::test_rng(0x2545_f491_4f6c_dd1d);
         for round in 0..2000 {
             let n = (rnd() % 64) as usize;
             let data: Vec<u8> = (0..n)

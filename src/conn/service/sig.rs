@@ -817,13 +817,7 @@ mod tests {
     /// The skipping feed leaves exactly the state of byte-at-a-time matching.
     #[test]
     fn skipping_equals_bytewise() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rnd = super::super::test_rng(0x9e37_79b9_7f4a_7c15);
         let words: [&[u8]; 12] = [
             b"USER bob\r\n",
             b"NICK x\r\n",
