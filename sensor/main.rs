@@ -143,6 +143,29 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         .with_context(|| format!("creating log directory {}", dir.display()))?;
     let (cfg, wopts, copts) = r.settings()?;
     let several = l.interface.len() > 1;
+    let workers = r.workers.max(1);
+    let label = match l.source {
+        cli::SourceKind::Pcap => "libpcap",
+        cli::SourceKind::AfPacket => "AF_PACKET",
+    };
+    // AF_PACKET with a fanout group and several workers: one ring per
+    // worker in the group; the kernel spreads the flows, no capture thread.
+    if l.source == cli::SourceKind::AfPacket && l.fanout_group.is_some() && workers > 1 && !several
+    {
+        let rings = open_fanout_rings(&l, workers)?;
+        if let Some(u) = &l.user {
+            privs::drop_to(u, &dir)?;
+        }
+        let sink = make_sink(r, &dir, wopts, copts)?;
+        if !r.quiet {
+            eprintln!(
+                "connscope: listening on {} ({label} fanout group, {workers} workers with a ring each)",
+                l.interface.join(", ")
+            );
+        }
+        let (summary, drops) = connscope::pipeline::run_each(rings, sink, cfg, &signals)?;
+        return finish_live(r, &dir, summary, drops);
+    }
     let mut sources = Vec::new();
     for iface in &l.interface {
         sources.push(open_live(&l, iface, several)?);
@@ -159,18 +182,23 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     let sink = make_sink(r, &dir, wopts, copts)?;
     if !r.quiet {
         eprintln!(
-            "connscope: listening on {} ({}, {} worker{})",
+            "connscope: listening on {} ({label}, {workers} worker{})",
             l.interface.join(", "),
-            match l.source {
-                cli::SourceKind::Pcap => "libpcap",
-                cli::SourceKind::AfPacket => "AF_PACKET",
-            },
-            r.workers.max(1),
-            if r.workers > 1 { "s" } else { "" }
+            if workers > 1 { "s" } else { "" }
         );
     }
-    let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &signals)?;
+    let summary = connscope::pipeline::run(&mut src, sink, cfg, workers, &signals)?;
     let drops = src.stats();
+    finish_live(r, &dir, summary, drops)
+}
+
+/// The end-of-capture summary on stderr and the exit code.
+fn finish_live(
+    r: &cli::ReadArgs,
+    dir: &std::path::Path,
+    summary: connscope::pipeline::ReadSummary,
+    drops: Option<connscope::capture::SourceStats>,
+) -> Result<ExitCode> {
     if !r.quiet {
         let s = summary.stats;
         eprintln!(
@@ -234,6 +262,35 @@ fn open_afpacket(
         o.poll_timeout_ms = o.poll_timeout_ms.min(10);
     }
     Ok(Box::new(AfPacket::open(&o)?))
+}
+
+/// `n` AF_PACKET rings on the one interface, all in the fanout group.
+#[cfg(target_os = "linux")]
+fn open_fanout_rings(
+    l: &cli::LiveArgs,
+    n: usize,
+) -> Result<Vec<connscope::capture::afpacket::AfPacket>> {
+    use connscope::capture::afpacket::{AfPacket, AfPacketOptions, Fanout};
+    let iface = l.interface.first().context("no interface given (-i)")?;
+    (0..n)
+        .map(|_| {
+            let mut o = AfPacketOptions::new(iface.as_str());
+            o.filter = l.filter.clone();
+            o.promiscuous = !l.no_promisc;
+            o.block_size = l.ring_block_size;
+            o.block_count = l.ring_blocks;
+            o.fanout = l.fanout_group.map(Fanout::hash);
+            Ok(AfPacket::open(&o)?)
+        })
+        .collect()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_fanout_rings(
+    _l: &cli::LiveArgs,
+    _n: usize,
+) -> Result<Vec<connscope::capture::file::FileSource>> {
+    anyhow::bail!("AF_PACKET capture is only available on Linux")
 }
 
 #[cfg(not(target_os = "linux"))]

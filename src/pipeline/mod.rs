@@ -46,6 +46,7 @@ struct CaptureRows {
     interval: i64,
     next: Option<Ts>,
     last: SourceStats,
+    peer: String,
 }
 
 impl CaptureRows {
@@ -54,6 +55,7 @@ impl CaptureRows {
             interval,
             next: None,
             last: SourceStats::default(),
+            peer: "capture".into(),
         }
     }
 
@@ -83,7 +85,7 @@ impl CaptureRows {
         let d = |a: u64, b: u64| a.saturating_sub(b);
         let row = StatsRecord {
             ts: now,
-            peer: "capture".into(),
+            peer: self.peer.clone(),
             pkts_proc: d(s.received, self.last.received),
             pkts_dropped: Some(
                 d(s.dropped, self.last.dropped) + d(s.if_dropped, self.last.if_dropped),
@@ -210,11 +212,28 @@ pub fn run<S: PacketSource>(
     Ok(ReadSummary { stats, input_error })
 }
 
+/// Runs one engine thread per source (e.g. the sockets of one AF_PACKET
+/// fanout group, where the kernel spreads packets over the workers by flow
+/// hash): no capture thread and no copy between capture and engine. Every
+/// worker has its own timers on its own packets' time; an idle worker
+/// advances to the latest time any worker saw, so timers keep firing. Each
+/// worker writes its own capture row (`peer` = `capture-N`). Returns the
+/// summary and the summed source counters.
+pub fn run_each<S: PacketSource + Send + 'static>(
+    sources: Vec<S>,
+    sink: LogSink,
+    cfg: EngineConfig,
+    ctl: &dyn Control,
+) -> Result<(ReadSummary, Option<SourceStats>), ReadError> {
+    parallel::run_each(sources, sink, cfg, ctl)
+}
+
 /// Multi-worker processing.
 mod parallel {
     use super::*;
     use crate::capture::Packet;
     use crossbeam_channel::{bounded, Receiver, Sender};
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
     use std::sync::Arc;
 
     /// Packets per batch handed to the workers.
@@ -431,9 +450,48 @@ mod parallel {
         engine.stats
     }
 
+    /// The writer thread: records from every worker into the logs; emptied
+    /// record vectors go back to the workers.
+    fn spawn_writer(
+        mut sink: LogSink,
+        out_rx: Receiver<Out>,
+        empty_tx: Sender<Vec<ConnRecord>>,
+        workers: usize,
+    ) -> Result<std::thread::JoinHandle<LogSink>, ReadError> {
+        std::thread::Builder::new()
+            .name("connscope-writer".into())
+            .spawn(move || {
+                // Each shard's clock; context rows are released below the slowest.
+                let mut clocks = vec![Ts(i64::MIN); workers];
+                for m in out_rx.iter() {
+                    match m {
+                        Out::Conns(mut v) => {
+                            v.drain(..).for_each(|r| sink.conn(r));
+                            let _ = empty_tx.try_send(v);
+                        }
+                        Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
+                        Out::Stats(s) => sink.stats(s),
+                        Out::Loss(r) => sink.capture_loss(r),
+                        Out::Interim(r) => sink.interim(*r),
+                        Out::Start(t) => sink.saw_time(t),
+                        Out::Clock(w, t) => {
+                            if let Some(c) = clocks.get_mut(w as usize) {
+                                *c = t;
+                            }
+                            if let Some(min) = clocks.iter().min() {
+                                sink.watermark(*min);
+                            }
+                        }
+                    }
+                }
+                sink
+            })
+            .map_err(|e| ReadError::Worker(e.to_string()))
+    }
+
     pub(super) fn run<S: PacketSource>(
         src: &mut S,
-        mut sink: LogSink,
+        sink: LogSink,
         cfg: EngineConfig,
         workers: usize,
         ctl: &dyn Control,
@@ -460,33 +518,7 @@ mod parallel {
         }
         // The capture thread's own stats rows go straight to the writer.
         let rows_tx = out_tx;
-        let writer = std::thread::Builder::new()
-            .name("connscope-writer".into())
-            .spawn(move || {
-                // Each shard's clock; context rows are released below the slowest.
-                let mut clocks = vec![Ts(i64::MIN); workers];
-                for m in out_rx.iter() {
-                    match m {
-                        Out::Conns(mut v) => {
-                            v.drain(..).for_each(|r| sink.conn(r));
-                            let _ = empty_tx.try_send(v);
-                        }
-                        Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
-                        Out::Stats(s) => sink.stats(s),
-                        Out::Loss(r) => sink.capture_loss(r),
-                        Out::Interim(r) => sink.interim(*r),
-                        Out::Start(t) => sink.saw_time(t),
-                        Out::Clock(w, t) => {
-                            clocks[w as usize] = t;
-                            if let Some(min) = clocks.iter().min() {
-                                sink.watermark(*min);
-                            }
-                        }
-                    }
-                }
-                sink
-            })
-            .map_err(|e| ReadError::Worker(e.to_string()))?;
+        let writer = spawn_writer(sink, out_rx, empty_tx, workers)?;
 
         let mut input_error = None;
         let mut batch = Batch::default();
@@ -611,5 +643,162 @@ mod parallel {
         }
         sink.finish()?;
         Ok(ReadSummary { stats, input_error })
+    }
+
+    /// Requests from the main thread to own-source workers.
+    struct Flags {
+        stop: AtomicBool,
+        stats: Vec<AtomicBool>,
+        /// The latest packet time any worker saw (nanoseconds).
+        latest: AtomicI64,
+    }
+
+    type WorkerEnd = (EngineStats, Option<SourceStats>, Option<CaptureError>);
+
+    fn own_source_worker<S: PacketSource>(
+        me: u16,
+        mut src: S,
+        sink: ChannelSink,
+        cfg: EngineConfig,
+        flags: &Flags,
+    ) -> WorkerEnd {
+        let mut rows = CaptureRows::new(cfg.stats_interval);
+        rows.peer = format!("capture-{me}");
+        let mut engine = Engine::new(cfg, sink);
+        let mut started = false;
+        let mut n = 0u64;
+        let mut err = None;
+        let hand_over =
+            |engine: &mut Engine<ChannelSink>, src: &mut S, rows: &mut CaptureRows| -> bool {
+                if flags
+                    .stats
+                    .get(me as usize)
+                    .is_some_and(|f| f.swap(false, Ordering::Relaxed))
+                {
+                    let now = engine.now();
+                    engine.write_stats_now();
+                    if let Some(r) = rows.due(src, now, true) {
+                        engine.sink().stats(r);
+                    }
+                }
+                engine.sink().flush();
+                let now = engine.now();
+                let _ = engine.sink().tx.send(Out::Clock(me, now));
+                flags.stop.load(Ordering::Relaxed)
+            };
+        loop {
+            match src.next() {
+                Ok(Next::Packet(p)) => {
+                    let ts = p.ts;
+                    if !started {
+                        started = true;
+                        let _ = engine.sink().tx.send(Out::Start(ts));
+                    }
+                    engine.process(&p);
+                    flags.latest.fetch_max(ts.0, Ordering::Relaxed);
+                    if let Some(r) = rows.due(&mut src, ts, false) {
+                        engine.sink().stats(r);
+                    }
+                    n += 1;
+                    if n % 512 == 0 && hand_over(&mut engine, &mut src, &mut rows) {
+                        break;
+                    }
+                }
+                Ok(Next::Idle) => {
+                    // Network time moves on elsewhere: let this shard's timers run.
+                    let latest = Ts(flags.latest.load(Ordering::Relaxed));
+                    if started && latest > engine.now() {
+                        engine.advance(latest);
+                    }
+                    if hand_over(&mut engine, &mut src, &mut rows) {
+                        break;
+                    }
+                }
+                Ok(Next::End) => break,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        engine.finish();
+        let now = engine.now();
+        if rows.interval > 0 {
+            if let Some(r) = rows.due(&mut src, now, true) {
+                engine.sink().stats(r);
+            }
+        }
+        engine.sink().flush();
+        (engine.stats, src.stats(), err)
+    }
+
+    pub(super) fn run_each<S: PacketSource + Send + 'static>(
+        sources: Vec<S>,
+        sink: LogSink,
+        cfg: EngineConfig,
+        ctl: &dyn Control,
+    ) -> Result<(ReadSummary, Option<SourceStats>), ReadError> {
+        let workers = sources.len().clamp(1, u16::MAX as usize);
+        let (out_tx, out_rx) = bounded::<Out>(64);
+        let (empty_tx, empty_rx) = bounded::<Vec<ConnRecord>>(64 + 2 * workers);
+        let flags = Arc::new(Flags {
+            stop: AtomicBool::new(false),
+            stats: (0..workers).map(|_| AtomicBool::new(false)).collect(),
+            latest: AtomicI64::new(i64::MIN),
+        });
+        let mut handles = Vec::new();
+        for (w, src) in sources.into_iter().enumerate().take(workers) {
+            let sink = ChannelSink {
+                tx: out_tx.clone(),
+                empties: empty_rx.clone(),
+                conns: Vec::with_capacity(SINK_BATCH),
+                weirds: Vec::new(),
+            };
+            let mut c = cfg.clone();
+            c.peer = format!("worker-{w}");
+            let f = Arc::clone(&flags);
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("connscope-shard-{w}"))
+                    .spawn(move || own_source_worker(w as u16, src, sink, c, &f))
+                    .map_err(|e| ReadError::Worker(e.to_string()))?,
+            );
+        }
+        drop(out_tx);
+        let writer = spawn_writer(sink, out_rx, empty_tx, workers)?;
+        // Signals are polled here and passed on; the workers never block on them.
+        while !handles.iter().all(|h| h.is_finished()) {
+            if ctl.stop() {
+                flags.stop.store(true, Ordering::Relaxed);
+            }
+            if ctl.stats_now() {
+                flags
+                    .stats
+                    .iter()
+                    .for_each(|f| f.store(true, Ordering::Relaxed));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut stats = EngineStats::default();
+        let mut source: Option<SourceStats> = None;
+        let mut input_error = None;
+        for h in handles {
+            let (s, src, err) = h
+                .join()
+                .map_err(|_| ReadError::Worker("a shard panicked".into()))?;
+            stats.add(&s);
+            if let Some(x) = src {
+                let t = source.get_or_insert_with(SourceStats::default);
+                t.received += x.received;
+                t.dropped += x.dropped;
+                t.if_dropped += x.if_dropped;
+            }
+            input_error = input_error.or(err);
+        }
+        let mut sink = writer
+            .join()
+            .map_err(|_| ReadError::Worker("the writer panicked".into()))?;
+        sink.finish()?;
+        Ok((ReadSummary { stats, input_error }, source))
     }
 }
