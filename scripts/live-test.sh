@@ -169,6 +169,10 @@ run_mode() {
       say "$mode: no capture row in $i/stats.log"
       rc=1
     fi
+    if ! grep -q '"mem":[0-9]' "$dir/$i/stats.log" 2>/dev/null; then
+      say "$mode: stats.log has no mem"
+      rc=1
+    fi
   done
   if grep -Eq 'dropped [1-9]' "$dir"/*.err; then
     say "$mode: the source reported drops"

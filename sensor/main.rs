@@ -156,7 +156,8 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         if let Some(u) = &l.user {
             privs::drop_to(u, &dir)?;
         }
-        let sink = make_sink(r, &dir, wopts, copts)?;
+        let mut sink = make_sink(r, &dir, wopts, copts)?;
+        sink.set_memory_stats(true);
         if !r.quiet {
             eprintln!(
                 "connscope: listening on {} ({label} fanout group, {workers} workers with a ring each)",
@@ -179,7 +180,8 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         privs::drop_to(u, &dir)?;
     }
     // Logs are created after the privilege drop, owned by the capture user.
-    let sink = make_sink(r, &dir, wopts, copts)?;
+    let mut sink = make_sink(r, &dir, wopts, copts)?;
+    sink.set_memory_stats(true);
     if !r.quiet {
         eprintln!(
             "connscope: listening on {} ({label}, {workers} worker{})",

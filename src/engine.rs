@@ -376,6 +376,7 @@ impl<S: RecordSink> Engine<S> {
         let rec = StatsRecord {
             ts,
             peer: self.cfg.peer.clone(),
+            mem: None,
             pkts_proc: s.packets - b.packets,
             bytes_recv: s.bytes - b.bytes,
             pkts_dropped: None,

@@ -12,6 +12,9 @@ pub struct StatsRecord {
     pub ts: Ts,
     /// Which worker or capture thread wrote it (`worker-0`, `capture`).
     pub peer: String,
+    /// Resident memory of the process in MiB (live capture; unset offline,
+    /// so replays stay byte-identical).
+    pub mem: Option<u64>,
     /// Packets processed in the interval.
     pub pkts_proc: u64,
     /// Bytes received in the interval (wire length).
@@ -48,6 +51,7 @@ pub struct StatsRecord {
 pub const COLUMNS: &[(&str, &str)] = &[
     ("ts", "time"),
     ("peer", "string"),
+    ("mem", "count"),
     ("pkts_proc", "count"),
     ("bytes_recv", "count"),
     ("pkts_dropped", "count"),
@@ -65,8 +69,9 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("queue_drops", "count"),
 ];
 
-fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 15] {
+fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 16] {
     [
+        ("mem", s.mem),
         ("pkts_proc", Some(s.pkts_proc)),
         ("bytes_recv", Some(s.bytes_recv)),
         ("pkts_dropped", s.pkts_dropped),

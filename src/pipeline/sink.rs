@@ -93,6 +93,18 @@ pub struct LogSink {
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
+    /// Fill stats.log `mem` (live capture).
+    memory_stats: bool,
+}
+
+/// Resident set size of this process in MiB (Linux `/proc/self/statm`).
+fn resident_mib() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = u64::try_from(page).ok().filter(|p| *p > 0)?;
+    Some(pages * page / (1 << 20))
 }
 
 impl LogSink {
@@ -116,6 +128,7 @@ impl LogSink {
             first_ts: None,
             last_ts: Ts(0),
             error: None,
+            memory_stats: false,
         };
         s.conn = Some(LogFile::create(dir, "conn.log")?);
         if conn_opts.flowmeter {
@@ -128,6 +141,12 @@ impl LogSink {
             s.context = Some(ContextStage::new(cfg));
         }
         Ok(s)
+    }
+
+    /// Writes the process's resident memory into stats.log `mem` (live
+    /// capture; offline logs stay reproducible without it).
+    pub fn set_memory_stats(&mut self, on: bool) {
+        self.memory_stats = on;
     }
 
     /// A flag that, when set, makes the sink reopen its logs at the next row.
@@ -396,7 +415,10 @@ impl RecordSink for LogSink {
         });
     }
 
-    fn stats(&mut self, s: StatsRecord) {
+    fn stats(&mut self, mut s: StatsRecord) {
+        if self.memory_stats && s.mem.is_none() {
+            s.mem = resident_mib();
+        }
         let tf = self.opts.time_format;
         self.row(Log::Stats, |buf, fmt| match fmt {
             LogFormat::Json => stats_log::write_json(buf, &s, tf),
