@@ -28,6 +28,15 @@ pub enum Command {
     Live(LiveArgs),
 }
 
+/// Names of rotated logs.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum RotateNaming {
+    /// `conn__<open>__<close>__.log` in the log queue (zeek-archiver).
+    Queue,
+    /// `conn.<open>.log` (Zeek's classic names, `%Y-%m-%d-%H-%M-%S`).
+    Date,
+}
+
 /// Live capture mechanism.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum SourceKind {
@@ -195,9 +204,12 @@ pub struct ReadArgs {
     /// Rotate logs every SECS of network time into the log queue (0 = never).
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub rotate_interval: i64,
-    /// Directory for rotated logs, named `<path>__<open>__<close>__.log` (default: LOGDIR/log-queue).
+    /// Directory for rotated logs (default: LOGDIR/log-queue with queue names, LOGDIR itself with date names).
     #[arg(long, value_name = "DIR")]
     pub log_queue: Option<PathBuf>,
+    /// Names of rotated logs.
+    #[arg(long, value_enum, default_value = "queue")]
+    pub rotate_naming: RotateNaming,
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,

@@ -50,10 +50,15 @@ fn make_sink(
 ) -> Result<connscope::pipeline::LogSink> {
     let mut sink = connscope::pipeline::LogSink::new(dir, wopts, copts)?;
     if r.rotate_interval > 0 {
-        let queue_dir = r.log_queue.clone().unwrap_or_else(|| dir.join("log-queue"));
+        use connscope::pipeline::RotationNaming;
+        let (naming, default_dir) = match r.rotate_naming {
+            cli::RotateNaming::Queue => (RotationNaming::Queue, dir.join("log-queue")),
+            cli::RotateNaming::Date => (RotationNaming::Date, dir.to_path_buf()),
+        };
         sink.set_rotation(connscope::pipeline::Rotation {
             interval_secs: r.rotate_interval,
-            queue_dir,
+            queue_dir: r.log_queue.clone().unwrap_or(default_dir),
+            naming,
         })?;
     }
     let hup = Arc::new(AtomicBool::new(false));

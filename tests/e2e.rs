@@ -173,6 +173,45 @@ fn tsv_has_zeek_header_and_same_records() {
     }
 }
 
+/// Classic names: `conn.<open>.log` beside the live conn.log, one per period.
+#[test]
+fn date_named_rotation_adds_up_too() {
+    let pcap = root().join("pcaps/timeout.pcap");
+    let plain = tmpdir("rotd-plain");
+    run(&pcap, &plain, &["-q"]);
+    let out = tmpdir("rotd");
+    let r = run(
+        &pcap,
+        &out,
+        &["-q", "--rotate-interval", "20", "--rotate-naming", "date"],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let mut union = Vec::new();
+    let mut n = 0;
+    for e in std::fs::read_dir(&out).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let Some(stamp) = name
+            .strip_prefix("conn.")
+            .and_then(|s| s.strip_suffix(".log"))
+        else {
+            continue;
+        };
+        // %Y-%m-%d-%H-%M-%S
+        assert_eq!(stamp.len(), 19, "{name}");
+        assert_eq!(stamp.matches('-').count(), 5, "{name}");
+        n += 1;
+        union.extend(
+            std::fs::read_to_string(out.join(&name))
+                .unwrap()
+                .lines()
+                .map(String::from),
+        );
+    }
+    assert!(n >= 2, "expected several periods, got {n}");
+    union.sort();
+    assert_eq!(union, sorted_lines(&plain.join("conn.log")));
+}
+
 #[test]
 fn rotated_logs_add_up_to_an_unrotated_run() {
     let pcap = root().join("pcaps/timeout.pcap");

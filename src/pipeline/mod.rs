@@ -7,7 +7,7 @@
 
 mod sink;
 
-pub use sink::{LogSink, Rotation};
+pub use sink::{LogSink, Rotation, RotationNaming};
 
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::{Next, PacketSource, SourceStats};

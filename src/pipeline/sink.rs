@@ -71,9 +71,22 @@ type Closing = (LogFile, &'static str, Vec<(&'static str, &'static str)>);
 pub struct Rotation {
     /// Seconds per log period.
     pub interval_secs: i64,
-    /// Where finished files go, named `<path>__<open>__<close>__.log` as
-    /// Zeek's log-queue (zeek-archiver picks them up from there).
+    /// Where finished files go.
     pub queue_dir: PathBuf,
+    /// How finished files are named.
+    pub naming: RotationNaming,
+}
+
+/// Names of rotated files (times are the period's open/close in UTC,
+/// `%Y-%m-%d-%H-%M-%S`, Zeek's `Log::default_rotation_date_format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RotationNaming {
+    /// `<path>__<open>__<close>__.log`, Zeek's log-queue (zeek-archiver
+    /// picks them up from there).
+    #[default]
+    Queue,
+    /// `<path>.<open>.log`, Zeek's classic rotation names.
+    Date,
 }
 
 /// Writes the logs of a run into a directory.
@@ -240,7 +253,11 @@ impl LogSink {
         let mut files = self.take_files();
         for (f, path, cols) in files.iter_mut() {
             self.close_file(f, path, cols, &close_s);
-            let dest = r.queue_dir.join(format!("{path}__{open}__{close_s}__.log"));
+            let name = match r.naming {
+                RotationNaming::Queue => format!("{path}__{open}__{close_s}__.log"),
+                RotationNaming::Date => format!("{path}.{open}.log"),
+            };
+            let dest = r.queue_dir.join(name);
             if let Err(e) = std::fs::rename(f.path(), &dest) {
                 self.error.get_or_insert(WriteError {
                     path: dest,
