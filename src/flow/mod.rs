@@ -9,7 +9,7 @@
 use crate::conn::{Conn, TimerKind, Timers};
 use crate::decode::Addr;
 use crate::time::Ts;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// A connection key: the 5-tuple in canonical order (both directions map to
 /// the same key), except one-way ICMP messages, which keep their direction.
@@ -189,8 +189,13 @@ struct Slot {
 }
 
 /// The connection table of one shard.
+///
+/// The hash table holds only slot numbers (4 bytes an entry, so it stays in
+/// cache with hundreds of thousands of connections); keys are compared in
+/// the slot, which the packet touches next anyway.
 pub struct FlowTable {
-    map: HashMap<FlowKey, u32, foldhash::fast::FixedState>,
+    map: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
     heap: TimerHeap,
@@ -243,7 +248,8 @@ impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
         FlowTable {
-            map: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(0x5eed)),
+            map: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             slots: Vec::new(),
             free: Vec::new(),
             heap: TimerHeap::default(),
@@ -265,7 +271,15 @@ impl FlowTable {
 
     /// The slot of a key.
     pub fn lookup(&self, key: &FlowKey) -> Option<u32> {
-        self.map.get(key).copied()
+        let h = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.map
+            .find(h, |&s| Self::key_of(slots, s) == Some(key))
+            .copied()
+    }
+
+    fn key_of(slots: &[Option<Slot>], s: u32) -> Option<&FlowKey> {
+        slots.get(s as usize)?.as_ref().map(|x| &x.key)
     }
 
     /// Reserves a slot for a new connection; returns it with its timers handle.
@@ -294,9 +308,29 @@ impl FlowTable {
 
     /// Stores a new connection in a reserved slot.
     pub fn insert(&mut self, slot: u32, serial: u64, key: FlowKey, conn: Conn) {
-        self.map.insert(key, slot);
+        let h = self.hasher.hash_one(key);
+        let Self {
+            map, slots, hasher, ..
+        } = self;
+        // A slot for the same key (none is expected) loses its entry.
+        if let Some(old) = map.find_mut(h, |&s| Self::key_of(slots, s) == Some(&key)) {
+            *old = slot;
+        } else {
+            // The slot is filled first: growing the table rehashes every
+            // entry from its slot's key.
+            if let Some(x) = slots.get_mut(slot as usize) {
+                *x = Some(Slot { key, serial, conn });
+            }
+            map.insert_unique(h, slot, |&s| {
+                Self::key_of(slots, s).map_or(0, |k| hasher.hash_one(k))
+            });
+            self.age.push_back((serial, slot));
+            return;
+        }
         self.age.push_back((serial, slot));
-        self.slots[slot as usize] = Some(Slot { key, serial, conn });
+        if let Some(x) = self.slots.get_mut(slot as usize) {
+            *x = Some(Slot { key, serial, conn });
+        }
     }
 
     /// The connection in a slot and a timers handle for it.
@@ -316,8 +350,9 @@ impl FlowTable {
     /// Removes a connection.
     pub fn remove(&mut self, slot: u32) -> Option<Conn> {
         let s = self.slots.get_mut(slot as usize)?.take()?;
-        if self.map.get(&s.key) == Some(&slot) {
-            self.map.remove(&s.key);
+        let h = self.hasher.hash_one(s.key);
+        if let Ok(e) = self.map.find_entry(h, |&x| x == slot) {
+            e.remove();
         }
         self.free.push(slot);
         Some(s.conn)
