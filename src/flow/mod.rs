@@ -1,8 +1,8 @@
 //! Flow table: canonical keys, the per-shard connection table and its timers.
 //!
-//! Owns where connections live and when their timers fire: a hash map from
-//! [`FlowKey`] to a slot, a slab of [`Conn`]s, and a timer heap on network
-//! time. It never interprets packets; it only stores connections and runs the
+//! Owns where connections live and when their timers fire: a hash table
+//! from [`FlowKey`] to a slot, a slab of [`Conn`]s, and a timer heap on
+//! network time. It never interprets packets; it only stores connections and runs the
 //! timers they ask for, in time order (ties in insertion order), so removal
 //! order is deterministic. One table per shard: no locks.
 
