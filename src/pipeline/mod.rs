@@ -3,7 +3,14 @@
 //!
 //! The only place that knows about threads and how sources, engines and
 //! writers are put together. Offline replay and live capture share this path
-//! and the same clock rule (packet time).
+//! and the same clock rule (packet time). Three shapes:
+//! - [`run`] with one worker: source, engine and writer on the calling thread;
+//! - [`run`] with N workers: the calling thread reads and hashes each packet
+//!   to a shard, N shard threads own their flow tables, one writer thread;
+//! - [`run_each`]: one engine thread per source (AF_PACKET fanout rings),
+//!   one writer thread.
+//!
+//! It must not interpret packets beyond the shard hash.
 
 mod sink;
 
