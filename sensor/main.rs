@@ -158,11 +158,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     if l.source == cli::SourceKind::AfPacket && l.fanout_group.is_some() && workers > 1 && !several
     {
         let rings = open_fanout_rings(&l, workers)?;
-        if let Some(u) = &l.user {
-            privs::drop_to(u, &dir)?;
-        }
-        let mut sink = make_sink(r, &dir, wopts, copts)?;
-        sink.set_memory_stats(true);
+        let sink = live_sink(&l, &dir, wopts, copts)?;
         if !r.quiet {
             eprintln!(
                 "connscope: listening on {} ({label} fanout group, {workers} workers with a ring each)",
@@ -181,12 +177,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     } else {
         sources.pop().context("no interface given (-i)")?
     };
-    if let Some(u) = &l.user {
-        privs::drop_to(u, &dir)?;
-    }
-    // Logs are created after the privilege drop, owned by the capture user.
-    let mut sink = make_sink(r, &dir, wopts, copts)?;
-    sink.set_memory_stats(true);
+    let sink = live_sink(&l, &dir, wopts, copts)?;
     if !r.quiet {
         eprintln!(
             "connscope: listening on {} ({label}, {workers} worker{})",
@@ -197,6 +188,22 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     let summary = connscope::pipeline::run(&mut src, sink, cfg, workers, &signals)?;
     let drops = src.stats();
     finish_live(r, &dir, summary, drops)
+}
+
+/// Once the capture is open: drops privileges (`--user`), then creates the
+/// logs (owned by the capture user) with live-only stats (`mem`).
+fn live_sink(
+    l: &cli::LiveArgs,
+    dir: &std::path::Path,
+    wopts: connscope::output::WriterOptions,
+    copts: connscope::output::conn_log::ConnLogOptions,
+) -> Result<connscope::pipeline::LogSink> {
+    if let Some(u) = &l.user {
+        privs::drop_to(u, dir)?;
+    }
+    let mut sink = make_sink(&l.common, dir, wopts, copts)?;
+    sink.set_memory_stats(true);
+    Ok(sink)
 }
 
 /// The end-of-capture summary on stderr and the exit code.

@@ -109,6 +109,22 @@ impl CaptureRows {
     }
 }
 
+/// End of input: flushes every open connection and writes the last capture
+/// row (when stats rows are on).
+fn finish_engine<S: PacketSource, K: RecordSink>(
+    engine: &mut Engine<K>,
+    src: &mut S,
+    rows: &mut CaptureRows,
+) {
+    engine.finish();
+    let now = engine.now();
+    if rows.interval > 0 {
+        if let Some(r) = rows.due(src, now, true) {
+            engine.sink().stats(r);
+        }
+    }
+}
+
 /// The outcome of reading a capture.
 #[derive(Debug)]
 pub struct ReadSummary {
@@ -206,13 +222,7 @@ pub fn run<S: PacketSource>(
             }
         }
     }
-    engine.finish();
-    let now = engine.now();
-    if rows.interval > 0 {
-        if let Some(r) = rows.due(src, now, true) {
-            engine.sink().stats(r);
-        }
-    }
+    finish_engine(&mut engine, src, &mut rows);
     let stats = engine.stats;
     let mut sink = engine.into_sink();
     sink.finish()?;
@@ -728,13 +738,7 @@ mod parallel {
                 }
             }
         }
-        engine.finish();
-        let now = engine.now();
-        if rows.interval > 0 {
-            if let Some(r) = rows.due(&mut src, now, true) {
-                engine.sink().stats(r);
-            }
-        }
+        finish_engine(&mut engine, &mut src, &mut rows);
         engine.sink().flush();
         (engine.stats, src.stats(), err)
     }
