@@ -88,11 +88,11 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
     json::key(buf, &mut first, "uid");
     json::string(buf, c.uid.as_str().as_bytes());
     json::key(buf, &mut first, "id.orig_h");
-    let _ = write!(buf, "\"{}\"", c.orig_h);
+    json::addr(buf, &c.orig_h);
     json::key(buf, &mut first, "id.orig_p");
     json::uint(buf, c.orig_p as u64);
     json::key(buf, &mut first, "id.resp_h");
-    let _ = write!(buf, "\"{}\"", c.resp_h);
+    json::addr(buf, &c.resp_h);
     json::key(buf, &mut first, "id.resp_p");
     json::uint(buf, c.resp_p as u64);
     json::key(buf, &mut first, "proto");

@@ -24,6 +24,23 @@ pub fn time(buf: &mut Vec<u8>, first: &mut bool, k: &str, t: Ts, tf: super::Time
     }
 }
 
+/// Appends an address as a JSON string (IPv4 without the formatting
+/// machinery; IPv6 as the standard library writes it, RFC 5952).
+pub fn addr(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
+    if a.is_v4() {
+        buf.push(b'"');
+        for (i, &o) in a.0[12..].iter().enumerate() {
+            if i > 0 {
+                buf.push(b'.');
+            }
+            uint(buf, o as u64);
+        }
+        buf.push(b'"');
+    } else {
+        let _ = write!(buf, "\"{a}\"");
+    }
+}
+
 /// Appends a JSON string with escaping.
 pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');
@@ -130,6 +147,24 @@ pub fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_print_as_the_standard_library_does() {
+        use crate::decode::Addr;
+        for ip in [
+            "0.0.0.0",
+            "10.1.20.255",
+            "192.168.0.1",
+            "::1",
+            "fd00::1:2",
+            "::ffff:1.2.3.4",
+        ] {
+            let a = Addr::from_ip(ip.parse().unwrap());
+            let mut b = Vec::new();
+            addr(&mut b, &a);
+            assert_eq!(String::from_utf8(b).unwrap(), format!("\"{a}\""), "{ip}");
+        }
+    }
 
     #[test]
     fn doubles_like_zeek() {
