@@ -99,6 +99,32 @@ const NEEDLES: [&[u8]; 7] = [
     b"cliprdr",
     b"McDn",
 ];
+/// Longest needle.
+const MAX_NEEDLE: usize = 17;
+/// KMP failure function of each needle: `FAIL[k][i]` is the length of the
+/// longest proper prefix of `NEEDLES[k][..=i]` that is also its suffix.
+const FAIL: [[u8; MAX_NEEDLE]; NEEDLES.len()] = {
+    let mut f = [[0u8; MAX_NEEDLE]; NEEDLES.len()];
+    let mut k = 0;
+    while k < NEEDLES.len() {
+        let n = NEEDLES[k];
+        assert!(n.len() <= MAX_NEEDLE);
+        let (mut i, mut len) = (1, 0usize);
+        while i < n.len() {
+            if n[i] == n[len] {
+                len += 1;
+                f[k][i] = len as u8;
+                i += 1;
+            } else if len > 0 {
+                len = f[k][len - 1] as usize;
+            } else {
+                i += 1;
+            }
+        }
+        k += 1;
+    }
+    f
+};
 /// Bytes that start one of `NEEDLES` (a cheap filter before the matchers).
 const NEEDLE_FIRST: [bool; 256] = {
     let mut t = [false; 256];
@@ -675,11 +701,7 @@ impl Dir {
                     break;
                 }
                 // Fall back to the next shorter border of n[..p].
-                let mut q = p - 1;
-                while q > 0 && n[..q] != n[p - q..p] {
-                    q -= 1;
-                }
-                p = q;
+                p = FAIL[k][p - 1] as usize;
             }
             if p == n.len() {
                 self.found |= 1 << k;
@@ -799,6 +821,17 @@ impl Dir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The failure table holds each needle's borders (checked naively).
+    #[test]
+    fn needle_failure_table_is_the_border_function() {
+        for (k, n) in NEEDLES.iter().enumerate() {
+            for p in 1..=n.len() {
+                let border = (0..p).rev().find(|&q| n[..q] == n[p - q..p]).unwrap_or(0);
+                assert_eq!(FAIL[k][p - 1] as usize, border, "needle {k} prefix {p}");
+            }
+        }
+    }
 
     #[test]
     fn stop_search_finds_exactly_the_stop_bytes() {
