@@ -44,6 +44,42 @@ mod sig;
 #[cfg(test)]
 mod tests;
 
+/// Index of the first byte of `data` that is one of `set`, or `data.len()`
+/// (SSE2 on x86_64, 16 bytes a step).
+pub(crate) fn find_any<const N: usize>(data: &[u8], set: [u8; N]) -> usize {
+    #[allow(unused_mut)]
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8, _mm_setzero_si128,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; every load is an
+        // unaligned 16-byte read inside `data` (i + 16 <= len).
+        unsafe {
+            let keys = set.map(|k| _mm_set1_epi8(k as i8));
+            while i + 16 <= data.len() {
+                let v = _mm_loadu_si128(data.as_ptr().add(i) as *const __m128i);
+                let mut m = _mm_setzero_si128();
+                for k in &keys {
+                    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, *k));
+                }
+                let bits = _mm_movemask_epi8(m);
+                if bits != 0 {
+                    return i + bits.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    let rest = data.get(i..).unwrap_or(&[]);
+    i + rest
+        .iter()
+        .position(|b| set.contains(b))
+        .unwrap_or(rest.len())
+}
+
 /// A small deterministic generator (xorshift64) for the differential tests
 /// here and in `decode`.
 #[cfg(test)]

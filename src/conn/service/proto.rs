@@ -210,10 +210,11 @@ impl<const N: usize> LineBuf<N> {
             }
         }
         let end = if lf_only {
-            rest.iter().position(|&b| b == b'\n')
+            super::find_any(rest, [b'\n'])
         } else {
-            rest.iter().position(|&b| b == b'\n' || b == b'\r')
+            super::find_any(rest, [b'\n', b'\r'])
         };
+        let end = (end < rest.len()).then_some(end);
         let body = &rest[..end.unwrap_or(rest.len())];
         let t = self.total as usize;
         if t < N {

@@ -137,6 +137,7 @@ const NEEDLE_FIRST: [bool; 256] = {
 };
 /// Bytes that may change matcher state inside a decided line: line ends and
 /// needle starts (see `Dir::can_skip`).
+#[cfg(test)]
 const STOP: [bool; 256] = {
     let mut t = NEEDLE_FIRST;
     t[b'\r' as usize] = true;
@@ -148,37 +149,7 @@ const STOP_BYTES: [u8; 8] = [b'\r', b'\n', b'C', b'D', b'r', b'd', b'c', b'M'];
 
 /// Index of the first byte of `data` in [`STOP`], or `data.len()`.
 fn find_stop(data: &[u8]) -> usize {
-    #[allow(unused_mut)]
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of the x86_64 baseline; every load is an
-        // unaligned 16-byte read inside `data` (i + 16 <= len).
-        unsafe {
-            let keys = STOP_BYTES.map(|k| _mm_set1_epi8(k as i8));
-            while i + 16 <= data.len() {
-                let v = _mm_loadu_si128(data.as_ptr().add(i) as *const __m128i);
-                let mut m = _mm_cmpeq_epi8(v, keys[0]);
-                for k in &keys[1..] {
-                    m = _mm_or_si128(m, _mm_cmpeq_epi8(v, *k));
-                }
-                let bits = _mm_movemask_epi8(m);
-                if bits != 0 {
-                    return i + bits.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
-        }
-    }
-    let rest = data.get(i..).unwrap_or(&[]);
-    i + rest
-        .iter()
-        .position(|&b| STOP[b as usize])
-        .unwrap_or(rest.len())
+    super::find_any(data, STOP_BYTES)
 }
 
 const N_COOKIE: usize = 0;

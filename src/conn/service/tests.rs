@@ -704,3 +704,18 @@ fn pop3_server_greeting_first_then_capa() {
     );
     assert_eq!(s.services().collect::<Vec<_>>(), vec![Service::Pop3]);
 }
+
+/// The vectorised byte-set search agrees with a plain scan.
+#[test]
+fn find_any_equals_a_plain_scan() {
+    let mut rnd = test_rng(0x0bad_cafe_f00d_d00d);
+    for round in 0..3000 {
+        let n = (rnd() % 70) as usize;
+        let data: Vec<u8> = (0..n).map(|_| (rnd() % 48) as u8 + 60).collect();
+        let plain = |set: &[u8]| data.iter().position(|b| set.contains(b)).unwrap_or(n);
+        assert_eq!(find_any(&data, [b'd']), plain(b"d"), "round {round}");
+        assert_eq!(find_any(&data, [b'd', b'Z']), plain(b"dZ"), "round {round}");
+        let eight = [b'C', b'D', b'r', b'd', b'c', b'M', b'\r', b'\n'];
+        assert_eq!(find_any(&data, eight), plain(&eight), "round {round}");
+    }
+}
