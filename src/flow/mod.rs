@@ -11,6 +11,10 @@ use crate::decode::Addr;
 use crate::time::Ts;
 use std::hash::BuildHasher;
 
+mod index;
+
+use index::SlotIndex;
+
 /// A connection key: the 5-tuple in canonical order (both directions map to
 /// the same key), except one-way ICMP messages, which keep their direction.
 #[derive(Clone, Copy, Debug)]
@@ -190,11 +194,10 @@ struct Slot {
 
 /// The connection table of one shard.
 ///
-/// The hash table holds only slot numbers (4 bytes an entry, so it stays in
-/// cache with hundreds of thousands of connections); keys are compared in
-/// the slot, which the packet touches next anyway.
+/// The index holds only hashes and slot numbers (8 bytes an entry); keys
+/// are compared in the slot, which the packet touches next anyway.
 pub struct FlowTable {
-    map: hashbrown::HashTable<u32>,
+    map: SlotIndex,
     hasher: foldhash::fast::FixedState,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
@@ -248,7 +251,7 @@ impl FlowTable {
     /// An empty table.
     pub fn new() -> Self {
         FlowTable {
-            map: hashbrown::HashTable::new(),
+            map: SlotIndex::new(),
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             slots: Vec::new(),
             free: Vec::new(),
@@ -271,11 +274,14 @@ impl FlowTable {
 
     /// The slot of a key.
     pub fn lookup(&self, key: &FlowKey) -> Option<u32> {
-        let h = self.hasher.hash_one(key);
+        let h = self.hash(key);
         let slots = &self.slots;
-        self.map
-            .find(h, |&s| Self::key_of(slots, s) == Some(key))
-            .copied()
+        self.map.find(h, |s| Self::key_of(slots, s) == Some(key))
+    }
+
+    #[inline]
+    fn hash(&self, key: &FlowKey) -> u32 {
+        (self.hasher.hash_one(key) >> 32) as u32
     }
 
     fn key_of(slots: &[Option<Slot>], s: u32) -> Option<&FlowKey> {
@@ -308,24 +314,13 @@ impl FlowTable {
 
     /// Stores a new connection in a reserved slot.
     pub fn insert(&mut self, slot: u32, serial: u64, key: FlowKey, conn: Conn) {
-        let h = self.hasher.hash_one(key);
-        let Self {
-            map, slots, hasher, ..
-        } = self;
-        // A slot for the same key (none is expected) loses its entry.
-        if let Some(old) = map.find_mut(h, |&s| Self::key_of(slots, s) == Some(&key)) {
-            *old = slot;
-        } else {
-            // The slot is filled first: growing the table rehashes every
-            // entry from its slot's key.
-            if let Some(x) = slots.get_mut(slot as usize) {
-                *x = Some(Slot { key, serial, conn });
+        let h = self.hash(&key);
+        let slots = &self.slots;
+        match self.map.find(h, |s| Self::key_of(slots, s) == Some(&key)) {
+            Some(old) => {
+                self.map.replace(h, old, slot);
             }
-            map.insert_unique(h, slot, |&s| {
-                Self::key_of(slots, s).map_or(0, |k| hasher.hash_one(k))
-            });
-            self.age.push_back((serial, slot));
-            return;
+            None => self.map.insert(h, slot),
         }
         self.age.push_back((serial, slot));
         if let Some(x) = self.slots.get_mut(slot as usize) {
@@ -350,10 +345,8 @@ impl FlowTable {
     /// Removes a connection.
     pub fn remove(&mut self, slot: u32) -> Option<Conn> {
         let s = self.slots.get_mut(slot as usize)?.take()?;
-        let h = self.hasher.hash_one(s.key);
-        if let Ok(e) = self.map.find_entry(h, |&x| x == slot) {
-            e.remove();
-        }
+        let h = self.hash(&s.key);
+        self.map.remove(h, slot);
         self.free.push(slot);
         Some(s.conn)
     }
