@@ -174,6 +174,9 @@ pub struct Engine<S: RecordSink> {
     stats_base: EngineStats,
     next_loss: Option<(Ts, Ts)>,
     next_interim: Option<Ts>,
+    /// Before this time no stats, interim or capture-loss row is due (the
+    /// timers have their own bound): [`Engine::advance`] returns at once.
+    wake: Ts,
     loss_base: (u64, u64),
     /// Counters.
     pub stats: EngineStats,
@@ -199,6 +202,7 @@ impl<S: RecordSink> Engine<S> {
             stats_base: EngineStats::default(),
             next_loss: None,
             next_interim: None,
+            wake: Ts(i64::MIN),
             loss_base: (0, 0),
             stats: EngineStats::default(),
         }
@@ -250,10 +254,19 @@ impl<S: RecordSink> Engine<S> {
     }
 
     /// Runs all timers due at or before `now`.
+    #[inline]
     pub fn advance(&mut self, now: Ts) {
         if now > self.now {
             self.now = now;
         }
+        // The common case (every packet calls this): nothing is due yet.
+        if now < self.wake && now < self.table.due_bound() {
+            return;
+        }
+        self.advance_slow(now);
+    }
+
+    fn advance_slow(&mut self, now: Ts) {
         if self.cfg.stats_interval > 0 {
             match self.next_stats {
                 None => self.next_stats = Some(now.plus_secs(self.cfg.stats_interval)),
@@ -309,6 +322,12 @@ impl<S: RecordSink> Engine<S> {
                 self.remove(due.slot);
             }
         }
+        let rows = [
+            self.next_stats,
+            self.next_interim,
+            self.next_loss.map(|l| l.1),
+        ];
+        self.wake = rows.into_iter().flatten().min().unwrap_or(Ts(i64::MAX));
     }
 
     /// End of input: every open connection is logged, oldest first, then a

@@ -1,0 +1,300 @@
+//! Pending timers of one flow table, on network time.
+//!
+//! Owns the order in which timers fire: by due time, ties in insertion
+//! order, exactly as one heap over all of them would. Most timers are set
+//! far ahead (inactivity: minutes) and many are stale by then, so only
+//! timers due before `base` (within about a second of network time) sit in
+//! a small heap that stays in cache; later ones wait in one-second buckets
+//! (an append each) and enter the heap when network time reaches their
+//! second, timers beyond the buckets in a second heap. It must not look at
+//! connections: whether a due timer still applies is the table's question.
+
+use crate::conn::TimerKind;
+use crate::time::{Ts, SEC};
+use std::collections::VecDeque;
+
+/// Width of one bucket.
+const WIDTH: i64 = SEC;
+/// Buckets (seconds) ahead of `base`; later timers go to the overflow heap.
+const BUCKETS: usize = 1024;
+
+/// The timer queue (see the module header).
+#[derive(Default)]
+pub(super) struct TimerQueue {
+    /// Timers due before `base`.
+    near: TimerHeap,
+    /// `far[i]`: timers due in `[base + i*WIDTH, base + (i+1)*WIDTH)` (empty
+    /// until the first timer or time).
+    far: VecDeque<Vec<TimerEntry>>,
+    /// Timers in `far`.
+    far_len: usize,
+    /// Timers due at or after `base + BUCKETS*WIDTH`.
+    overflow: TimerHeap,
+    /// Start of `far[0]`'s second; `None` before the first timer or time.
+    base: Option<i64>,
+}
+
+impl TimerQueue {
+    /// Pending timers.
+    pub(super) fn len(&self) -> usize {
+        self.near.len() + self.far_len + self.overflow.len()
+    }
+
+    fn end(base: i64) -> i64 {
+        base.saturating_add(BUCKETS as i64 * WIDTH)
+    }
+
+    /// Queues a timer.
+    pub(super) fn push(&mut self, e: TimerEntry) {
+        let base = match self.base {
+            Some(b) => b,
+            None => {
+                let b = e.at.0.div_euclid(WIDTH).saturating_mul(WIDTH);
+                self.far = (0..BUCKETS).map(|_| Vec::new()).collect();
+                self.base = Some(b);
+                b
+            }
+        };
+        self.place(base, e);
+    }
+
+    fn place(&mut self, base: i64, e: TimerEntry) {
+        if e.at.0 < base {
+            self.near.push(e);
+        } else if e.at.0 >= Self::end(base) {
+            self.overflow.push(e);
+        } else if let Some(b) = self.far.get_mut(((e.at.0 - base) / WIDTH) as usize) {
+            b.push(e);
+            self.far_len += 1;
+        } else {
+            self.overflow.push(e);
+        }
+    }
+
+    /// Moves every timer due at or before `now` into the near heap.
+    fn reach(&mut self, now: Ts) {
+        let Some(mut base) = self.base else {
+            return;
+        };
+        while now.0 >= base {
+            if self.far_len == 0 {
+                // Nothing in the buckets: jump straight past `now`.
+                let next = now
+                    .0
+                    .div_euclid(WIDTH)
+                    .saturating_add(1)
+                    .saturating_mul(WIDTH);
+                base = next.max(base.saturating_add(WIDTH));
+            } else {
+                let mut b = self.far.pop_front().unwrap_or_default();
+                self.far_len -= b.len();
+                for e in b.drain(..) {
+                    self.near.push(e);
+                }
+                self.far.push_back(b);
+                base = base.saturating_add(WIDTH);
+            }
+            // Overflow timers that now fall within the buckets (or before).
+            while let Some(e) = self.overflow.peek().copied() {
+                if e.at.0 >= Self::end(base) {
+                    break;
+                }
+                self.overflow.pop();
+                self.place(base, e);
+            }
+            if base == i64::MAX {
+                break;
+            }
+        }
+        self.base = Some(base);
+    }
+
+    /// No timer is due before this time.
+    #[inline]
+    pub(super) fn due_bound(&self) -> Ts {
+        let base = Ts(self.base.unwrap_or(i64::MAX));
+        match self.near.peek() {
+            Some(e) if e.at < base => e.at,
+            _ => base,
+        }
+    }
+
+    /// The next timer due at or before `now`, removed; ties in insertion order.
+    pub(super) fn pop_due(&mut self, now: Ts) -> Option<TimerEntry> {
+        if self.base.is_some_and(|b| now.0 >= b) {
+            self.reach(now);
+        }
+        if self.near.peek()?.at > now {
+            return None;
+        }
+        self.near.pop()
+    }
+}
+
+/// A 4-ary min-heap of timers ordered by `(at, order)`: half the depth of a
+/// binary heap, so fewer cache misses per push and pop on large tables.
+#[derive(Default)]
+pub(super) struct TimerHeap {
+    v: Vec<TimerEntry>,
+}
+
+impl TimerHeap {
+    #[inline]
+    fn key(e: &TimerEntry) -> (Ts, u64) {
+        (e.at, e.order)
+    }
+
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    fn peek(&self) -> Option<&TimerEntry> {
+        self.v.first()
+    }
+
+    fn push(&mut self, e: TimerEntry) {
+        let mut i = self.v.len();
+        let k = Self::key(&e);
+        self.v.push(e);
+        while i > 0 {
+            let p = (i - 1) / 4;
+            if Self::key(&self.v[p]) <= k {
+                break;
+            }
+            self.v.swap(i, p);
+            i = p;
+        }
+    }
+
+    fn pop(&mut self) -> Option<TimerEntry> {
+        let last = self.v.pop()?;
+        if self.v.is_empty() {
+            return Some(last);
+        }
+        let top = std::mem::replace(&mut self.v[0], last);
+        let n = self.v.len();
+        let k = Self::key(&self.v[0]);
+        let mut i = 0;
+        loop {
+            let first = 4 * i + 1;
+            if first >= n {
+                break;
+            }
+            let mut min = first;
+            for c in first + 1..(first + 4).min(n) {
+                if Self::key(&self.v[c]) < Self::key(&self.v[min]) {
+                    min = c;
+                }
+            }
+            if Self::key(&self.v[min]) >= k {
+                break;
+            }
+            self.v.swap(i, min);
+            i = min;
+        }
+        Some(top)
+    }
+}
+
+/// One pending timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct TimerEntry {
+    /// When it is due.
+    pub at: Ts,
+    /// Insertion order (ties at the same time fire in this order).
+    pub order: u64,
+    /// The connection's slot.
+    pub slot: u32,
+    /// The slot's serial when the timer was set (a reused slot ignores it).
+    pub serial: u64,
+    /// What the timer does.
+    pub kind: TimerKind,
+    /// The connection's timer epoch when it was set.
+    pub epoch: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(at: i64, order: u64) -> TimerEntry {
+        TimerEntry {
+            at: Ts(at),
+            order,
+            slot: 0,
+            serial: 0,
+            kind: TimerKind::Inactivity,
+            epoch: 0,
+        }
+    }
+
+    proptest! {
+        /// The 4-ary heap pops in `(at, order)` order, like a sorted list.
+        #[test]
+        fn timer_heap_pops_in_order(ops in proptest::collection::vec((any::<bool>(), 0i64..50), 0..400)) {
+            let mut h = TimerHeap::default();
+            let mut model: Vec<(Ts, u64)> = Vec::new();
+            for (n, (is_push, at)) in ops.into_iter().enumerate() {
+                if is_push || model.is_empty() {
+                    let e = entry(at, n as u64);
+                    h.push(e);
+                    model.push((Ts(at), n as u64));
+                } else {
+                    model.sort();
+                    let want = model.remove(0);
+                    let got = h.pop().map(|e| (e.at, e.order));
+                    prop_assert_eq!(got, Some(want));
+                }
+                prop_assert_eq!(h.len(), model.len());
+            }
+            model.sort();
+            for want in model {
+                prop_assert_eq!(h.pop().map(|e| (e.at, e.order)), Some(want));
+            }
+            prop_assert!(h.pop().is_none());
+        }
+
+
+        /// The queue pops exactly what one sorted list of all timers would,
+        /// whatever the spread of due times (near, bucketed, overflow, far
+        /// jumps of the clock) and however pushes and clock steps interleave.
+        #[test]
+        fn queue_pops_like_a_sorted_list(ops in proptest::collection::vec((0u8..4, 0i64..4000, 0u32..3), 0..600)) {
+            let mut q = TimerQueue::default();
+            let mut model: Vec<(Ts, u64)> = Vec::new();
+            let mut now = 0i64;
+            for (n, (op, x, scale)) in ops.into_iter().enumerate() {
+                // Due times from sub-second to days ahead (beyond the buckets).
+                let span = [SEC / 100, SEC, 500 * SEC][scale as usize];
+                match op {
+                    0 | 1 => {
+                        let at = now + x * span / 100 - SEC / 10;
+                        q.push(entry(at, n as u64));
+                        model.push((Ts(at), n as u64));
+                    }
+                    _ => {
+                        now += x * span / 400;
+                        model.sort();
+                        let due: Vec<_> = model.iter().copied().take_while(|&(t, _)| t.0 <= now).collect();
+                        model.drain(..due.len());
+                        let mut got = Vec::new();
+                        while let Some(e) = q.pop_due(Ts(now)) {
+                            got.push((e.at, e.order));
+                        }
+                        prop_assert_eq!(got, due);
+                    }
+                }
+                prop_assert_eq!(q.len(), model.len());
+                let first = model.iter().min().map_or(Ts(i64::MAX), |m| m.0);
+                prop_assert!(q.due_bound() <= first);
+            }
+            model.sort();
+            let mut got = Vec::new();
+            while let Some(e) = q.pop_due(Ts(i64::MAX)) {
+                got.push((e.at, e.order));
+            }
+            prop_assert_eq!(got, model);
+        }
+    }
+}
