@@ -14,7 +14,6 @@
 const MIN_BUCKETS: usize = 1024;
 
 /// Hash-to-slot index (see the module header).
-#[derive(Clone)]
 pub struct SlotIndex {
     buckets: Vec<u64>,
     mask: usize,
@@ -67,20 +66,28 @@ impl SlotIndex {
         h as usize & self.mask
     }
 
-    /// The slot of the first entry with hash `h` for which `is_key` holds.
+    /// The bucket of the first entry of `h`'s probe run for which `hit`
+    /// holds (the run ends at an empty bucket).
     #[inline]
-    pub fn find(&self, h: u32, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+    fn probe(&self, h: u32, mut hit: impl FnMut(u64) -> bool) -> Option<usize> {
         let mut i = self.home(h);
         loop {
             let e = *self.buckets.get(i)?;
             if e == 0 {
                 return None;
             }
-            if hash_of(e) == h && is_key(slot_of(e)) {
-                return Some(slot_of(e));
+            if hit(e) {
+                return Some(i);
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// The slot of the first entry with hash `h` for which `is_key` holds.
+    #[inline]
+    pub fn find(&self, h: u32, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        let i = self.probe(h, |e| hash_of(e) == h && is_key(slot_of(e)))?;
+        self.buckets.get(i).map(|&e| slot_of(e))
     }
 
     /// Adds `slot` under hash `h` (the caller makes sure its key is not
@@ -126,17 +133,7 @@ impl SlotIndex {
 
     fn position(&self, h: u32, slot: u32) -> Option<usize> {
         let want = entry(h, slot);
-        let mut i = self.home(h);
-        loop {
-            let e = *self.buckets.get(i)?;
-            if e == 0 {
-                return None;
-            }
-            if e == want {
-                return Some(i);
-            }
-            i = (i + 1) & self.mask;
-        }
+        self.probe(h, |e| e == want)
     }
 
     /// Removes the entry (hash `h`, slot `slot`); false if absent.

@@ -1,10 +1,11 @@
 //! Flow table: canonical keys, the per-shard connection table and its timers.
 //!
-//! Owns where connections live and when their timers fire: a hash table
-//! from [`FlowKey`] to a slot, a slab of [`Conn`]s, and a timer heap on
-//! network time. It never interprets packets; it only stores connections and runs the
-//! timers they ask for, in time order (ties in insertion order), so removal
-//! order is deterministic. One table per shard: no locks.
+//! Owns where connections live and when their timers fire: a hash index
+//! from [`FlowKey`] to a slot (`index`), a slab of [`Conn`]s, and a timer
+//! queue on network time (`timer`). It never interprets packets; it only
+//! stores connections and runs the timers they ask for, in time order (ties
+//! in insertion order), so removal order is deterministic. One table per
+//! shard: no locks.
 
 use crate::conn::{Conn, TimerKind, Timers};
 use crate::decode::Addr;
@@ -128,16 +129,16 @@ pub struct FlowTable {
     hasher: foldhash::fast::FixedState,
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    heap: TimerQueue,
+    queue: TimerQueue,
     order: u64,
     next_serial: u64,
     /// Slots in creation order (entries of removed connections are skipped lazily).
     age: std::collections::VecDeque<(u64, u32)>,
 }
 
-/// Timer requests of one connection, queued into the table's heap.
+/// Timer requests of one connection, queued into the table's timer queue.
 pub struct SlotTimers<'a> {
-    heap: &'a mut TimerQueue,
+    queue: &'a mut TimerQueue,
     order: &'a mut u64,
     slot: u32,
     serial: u64,
@@ -146,7 +147,7 @@ pub struct SlotTimers<'a> {
 impl Timers for SlotTimers<'_> {
     fn add(&mut self, at: Ts, kind: TimerKind, epoch: u32) {
         *self.order += 1;
-        self.heap.push(TimerEntry {
+        self.queue.push(TimerEntry {
             at,
             order: *self.order,
             slot: self.slot,
@@ -182,7 +183,7 @@ impl FlowTable {
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             slots: Vec::new(),
             free: Vec::new(),
-            heap: TimerQueue::default(),
+            queue: TimerQueue::default(),
             order: 0,
             next_serial: 1,
             age: std::collections::VecDeque::new(),
@@ -232,7 +233,7 @@ impl FlowTable {
     /// A timers handle for a slot (for a connection being created or processed).
     pub fn timers(&mut self, slot: u32, serial: u64) -> SlotTimers<'_> {
         SlotTimers {
-            heap: &mut self.heap,
+            queue: &mut self.queue,
             order: &mut self.order,
             slot,
             serial,
@@ -261,7 +262,7 @@ impl FlowTable {
         Some((
             &mut s.conn,
             SlotTimers {
-                heap: &mut self.heap,
+                queue: &mut self.queue,
                 order: &mut self.order,
                 slot,
                 serial: s.serial,
@@ -280,7 +281,7 @@ impl FlowTable {
 
     /// Pops the next timer due at or before `now` that is still current.
     pub fn next_due(&mut self, now: Ts) -> Option<DueTimer> {
-        while let Some(top) = self.heap.pop_due(now) {
+        while let Some(top) = self.queue.pop_due(now) {
             let Some(Some(s)) = self.slots.get(top.slot as usize) else {
                 continue;
             };
@@ -324,12 +325,12 @@ impl FlowTable {
     /// No timer is due before this time (some may be due at it).
     #[inline]
     pub fn due_bound(&self) -> Ts {
-        self.heap.due_bound()
+        self.queue.due_bound()
     }
 
     /// Pending timer entries (for memory accounting).
     pub fn timer_count(&self) -> usize {
-        self.heap.len()
+        self.queue.len()
     }
 }
 

@@ -23,14 +23,14 @@ const BUCKETS: usize = 1024;
 pub(super) struct TimerQueue {
     /// Timers due before `base`.
     near: TimerHeap,
-    /// `far[i]`: timers due in `[base + i*WIDTH, base + (i+1)*WIDTH)` (empty
-    /// until the first timer or time).
+    /// `far[i]`: timers due in `[base + i*WIDTH, base + (i+1)*WIDTH)`
+    /// (allocated at the first timer).
     far: VecDeque<Vec<TimerEntry>>,
     /// Timers in `far`.
     far_len: usize,
     /// Timers due at or after `base + BUCKETS*WIDTH`.
     overflow: TimerHeap,
-    /// Start of `far[0]`'s second; `None` before the first timer or time.
+    /// Start of `far[0]`'s second; `None` before the first timer.
     base: Option<i64>,
 }
 
@@ -254,7 +254,6 @@ mod tests {
             }
             prop_assert!(h.pop().is_none());
         }
-
 
         /// The queue pops exactly what one sorted list of all timers would,
         /// whatever the spread of due times (near, bucketed, overflow, far
