@@ -24,6 +24,7 @@ pub mod capture;
 pub mod conn;
 pub mod context;
 pub mod decode;
+pub mod detect;
 pub mod engine;
 pub mod flow;
 pub mod output;

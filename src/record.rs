@@ -52,3 +52,380 @@ impl ConnRecord {
         }
     }
 }
+
+/// conn.log's `conn_state` as a value (Zeek's `conn/main.zeek` names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)]
+pub enum ConnState {
+    S0,
+    S1,
+    SF,
+    REJ,
+    S2,
+    S3,
+    RSTO,
+    RSTR,
+    RSTOS0,
+    RSTRH,
+    SH,
+    SHR,
+    #[default]
+    OTH,
+}
+
+impl ConnState {
+    /// Every state, in declaration order.
+    pub const ALL: [ConnState; 13] = [
+        ConnState::S0,
+        ConnState::S1,
+        ConnState::SF,
+        ConnState::REJ,
+        ConnState::S2,
+        ConnState::S3,
+        ConnState::RSTO,
+        ConnState::RSTR,
+        ConnState::RSTOS0,
+        ConnState::RSTRH,
+        ConnState::SH,
+        ConnState::SHR,
+        ConnState::OTH,
+    ];
+
+    /// The name conn.log writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::S0 => "S0",
+            ConnState::S1 => "S1",
+            ConnState::SF => "SF",
+            ConnState::REJ => "REJ",
+            ConnState::S2 => "S2",
+            ConnState::S3 => "S3",
+            ConnState::RSTO => "RSTO",
+            ConnState::RSTR => "RSTR",
+            ConnState::RSTOS0 => "RSTOS0",
+            ConnState::RSTRH => "RSTRH",
+            ConnState::SH => "SH",
+            ConnState::SHR => "SHR",
+            ConnState::OTH => "OTH",
+        }
+    }
+
+    /// Parses a conn.log name (anything else is `OTH`).
+    pub fn from_name(s: &str) -> ConnState {
+        ConnState::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == s)
+            .unwrap_or(ConnState::OTH)
+    }
+
+    /// The originator tried and the responder never answered (S0, RSTOS0,
+    /// SH: KDD's SYN error).
+    pub fn is_syn_error(self) -> bool {
+        matches!(self, ConnState::S0 | ConnState::RSTOS0 | ConnState::SH)
+    }
+
+    /// The responder refused (REJ).
+    pub fn is_rejected(self) -> bool {
+        self == ConnState::REJ
+    }
+
+    /// The TCP handshake completed (both sides established at some point).
+    pub fn established(self) -> bool {
+        matches!(
+            self,
+            ConnState::S1
+                | ConnState::SF
+                | ConnState::S2
+                | ConnState::S3
+                | ConnState::RSTO
+                | ConnState::RSTR
+        )
+    }
+}
+
+/// The letters of a `history` string as a set: bit `c - b'A'` for the
+/// originator's upper-case letters, bit `26 + c - b'a'` for the responder's
+/// lower-case ones, bit 52 for the flip mark `^`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HistorySet(pub u64);
+
+impl HistorySet {
+    /// The set of a history string.
+    pub fn of(h: &[u8]) -> HistorySet {
+        let mut m = 0u64;
+        for &c in h {
+            m |= match c {
+                b'A'..=b'Z' => 1 << (c - b'A'),
+                b'a'..=b'z' => 1 << (26 + c - b'a'),
+                b'^' => 1 << 52,
+                _ => 0,
+            };
+        }
+        HistorySet(m)
+    }
+
+    /// Whether letter `c` (or `^`) occurs.
+    pub fn has(self, c: u8) -> bool {
+        self.0 & HistorySet::of(&[c]).0 != 0
+    }
+}
+
+/// A plain, copyable summary of a finished (or interim) connection,
+/// computed once when it is logged: what the stages after the writers'
+/// conn.log (context, detectors) know of a connection. It never points
+/// back into connection state.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnSummary {
+    /// `uid`.
+    pub uid: crate::conn::uid::Uid,
+    /// `ts` (first packet).
+    pub start: crate::time::Ts,
+    /// Last packet time.
+    pub last: crate::time::Ts,
+    /// Network time at which it was logged.
+    pub logged_at: crate::time::Ts,
+    /// `id.orig_h`.
+    pub orig_h: crate::decode::Addr,
+    /// `id.orig_p`.
+    pub orig_p: u16,
+    /// `id.resp_h`.
+    pub resp_h: crate::decode::Addr,
+    /// `id.resp_p`.
+    pub resp_p: u16,
+    /// `proto`.
+    pub transport: crate::conn::Transport,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// `conn_state`.
+    pub conn_state: ConnState,
+    /// `history` letters.
+    pub history: HistorySet,
+    /// `orig_bytes`.
+    pub orig_bytes: u64,
+    /// `resp_bytes`.
+    pub resp_bytes: u64,
+    /// `orig_pkts`.
+    pub orig_pkts: u64,
+    /// `resp_pkts`.
+    pub resp_pkts: u64,
+    /// `orig_ip_bytes`.
+    pub orig_ip_bytes: u64,
+    /// `resp_ip_bytes`.
+    pub resp_ip_bytes: u64,
+    /// `missed_bytes`.
+    pub missed_bytes: u64,
+    /// Confirmed services (as a set).
+    pub services: crate::conn::service::ServiceSet,
+    /// The first confirmed service (conn.log's first `service` entry).
+    pub service: Option<crate::conn::service::Service>,
+    /// `local_orig`.
+    pub local_orig: Option<bool>,
+    /// `local_resp`.
+    pub local_resp: Option<bool>,
+    /// Flow statistics (all zero when statistics are off).
+    pub flow: crate::stats::FlowFeatures,
+    /// The first DNS question the originator asked, if it spoke DNS.
+    pub dns: Option<crate::conn::service::DnsQuery>,
+    /// An interim record of a connection still open (conn_long.log).
+    pub interim: bool,
+}
+
+impl ConnSummary {
+    /// The summary of a record.
+    pub fn of(r: &ConnRecord) -> ConnSummary {
+        let c = &r.conn;
+        let (orig_bytes, resp_bytes) = c.sizes();
+        let mut services = crate::conn::service::ServiceSet::none();
+        let mut service = None;
+        for s in c.service.iter() {
+            services.insert(s);
+            service.get_or_insert(s);
+        }
+        ConnSummary {
+            uid: c.uid,
+            start: c.start,
+            last: c.last,
+            logged_at: r.logged_at,
+            orig_h: c.orig_h,
+            orig_p: c.orig_p,
+            resp_h: c.resp_h,
+            resp_p: c.resp_p,
+            transport: c.transport,
+            ip_proto: c.ip_proto,
+            conn_state: ConnState::from_name(c.conn_state()),
+            history: HistorySet::of(c.history.as_bytes()),
+            orig_bytes,
+            resp_bytes,
+            orig_pkts: c.orig_pkts,
+            resp_pkts: c.resp_pkts,
+            orig_ip_bytes: c.orig_ip_bytes,
+            resp_ip_bytes: c.resp_ip_bytes,
+            missed_bytes: c.missed_bytes,
+            services,
+            service,
+            local_orig: r.local_orig,
+            local_resp: r.local_resp,
+            flow: c.flow_features(),
+            dns: c.service.dns_query(),
+            interim: false,
+        }
+    }
+
+    /// Duration in seconds (`last − start`).
+    pub fn duration(&self) -> f64 {
+        (self.last.0 - self.start.0) as f64 / crate::time::SEC as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conn_state_names_round_trip() {
+        for s in ConnState::ALL {
+            assert_eq!(ConnState::from_name(s.name()), s);
+        }
+        assert_eq!(ConnState::from_name("bogus"), ConnState::OTH);
+        assert!(ConnState::S0.is_syn_error() && ConnState::REJ.is_rejected());
+        assert!(ConnState::SF.established() && !ConnState::S0.established());
+    }
+
+    #[test]
+    fn history_letters() {
+        let h = HistorySet::of(b"^ShADadFf");
+        for c in *b"^ShADadFf" {
+            assert!(h.has(c), "{}", c as char);
+        }
+        assert!(!h.has(b'R') && !h.has(b'r'));
+    }
+}
+
+/// The notice types connscope raises (Zeek's `Notice::Type`, in the
+/// `ConnScope` module).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NoticeType {
+    /// A connection whose combined score is above the calibrated threshold.
+    AnomalousConnection,
+    /// Fan-out over many peers or ports from one originator.
+    Scan,
+    /// Many half-open or rejected connections towards one responder.
+    Flood,
+    /// Many short, similar connections from one host to one service.
+    BruteForce,
+    /// Regular connections between a pair to a rare destination.
+    Beacon,
+    /// DNS queries whose names carry data.
+    DnsTunnel,
+    /// Many long, nearly idle HTTP connections from one client to one server.
+    SlowHttp,
+    /// A host's connections, peers or bytes outside its learned band.
+    HostVolume,
+    /// Several internal hosts contacting the same rare external destination.
+    Coordinated,
+}
+
+impl NoticeType {
+    /// Every type.
+    pub const ALL: [NoticeType; 9] = [
+        NoticeType::AnomalousConnection,
+        NoticeType::Scan,
+        NoticeType::Flood,
+        NoticeType::BruteForce,
+        NoticeType::Beacon,
+        NoticeType::DnsTunnel,
+        NoticeType::SlowHttp,
+        NoticeType::HostVolume,
+        NoticeType::Coordinated,
+    ];
+
+    /// The name notice.log writes (`ConnScope::Scan`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            NoticeType::AnomalousConnection => "ConnScope::Anomalous_Connection",
+            NoticeType::Scan => "ConnScope::Scan",
+            NoticeType::Flood => "ConnScope::Flood",
+            NoticeType::BruteForce => "ConnScope::Brute_Force",
+            NoticeType::Beacon => "ConnScope::Beacon",
+            NoticeType::DnsTunnel => "ConnScope::DNS_Tunnel",
+            NoticeType::SlowHttp => "ConnScope::Slow_HTTP",
+            NoticeType::HostVolume => "ConnScope::Host_Volume",
+            NoticeType::Coordinated => "ConnScope::Coordinated",
+        }
+    }
+
+    /// Parses a notice.log name.
+    pub fn from_name(s: &str) -> Option<NoticeType> {
+        NoticeType::ALL.iter().copied().find(|n| n.name() == s)
+    }
+}
+
+/// One notice.log row (Zeek's `Notice::Info`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoticeRecord {
+    /// When the evidence was complete (network time).
+    pub ts: crate::time::Ts,
+    /// The connection that triggered it, if one did.
+    pub uid: Option<crate::conn::uid::Uid>,
+    /// That connection's 4-tuple.
+    pub id: Option<(crate::decode::Addr, u16, crate::decode::Addr, u16)>,
+    /// That connection's transport.
+    pub proto: Option<crate::conn::Transport>,
+    /// The type.
+    pub note: NoticeType,
+    /// What happened, in plain words.
+    pub msg: String,
+    /// Supporting detail (scores and their components).
+    pub sub: String,
+    /// The acting host.
+    pub src: Option<crate::decode::Addr>,
+    /// The host acted upon.
+    pub dst: Option<crate::decode::Addr>,
+    /// The port acted upon, with its transport.
+    pub p: Option<(u16, crate::conn::Transport)>,
+    /// A count (connections, queries, ...).
+    pub n: Option<u64>,
+    /// Suppression interval, seconds: no notice of the same type and
+    /// identifier is raised again within it.
+    pub suppress_for: f64,
+    /// The suppression identifier (Zeek's `identifier`): type + this.
+    pub identifier: String,
+}
+
+/// A feature that drove a score, with its value and the baseline it was
+/// compared against (score.log's `top_*` columns).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Contribution {
+    /// Index into `detect::features::FEATURE_NAMES`.
+    pub feature: usize,
+    /// The connection's value.
+    pub value: f64,
+    /// The baseline (median of the benign training values of its class).
+    pub baseline: f64,
+    /// Robust z-score (signed).
+    pub z: f64,
+}
+
+/// One score.log row: every connection-level detector's score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreRecord {
+    /// conn.log `ts` of the connection.
+    pub ts: crate::time::Ts,
+    /// conn.log `uid`.
+    pub uid: crate::conn::uid::Uid,
+    /// 4-tuple.
+    pub id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
+    /// Transport.
+    pub proto: crate::conn::Transport,
+    /// Service class (see `detect::features::ServiceClass`).
+    pub service_class: String,
+    /// Each detector's raw score, by name, in a fixed order.
+    pub scores: Vec<(&'static str, f64)>,
+    /// The combined score (higher = more anomalous).
+    pub score: f64,
+    /// `score` is above the calibrated threshold.
+    pub anomalous: bool,
+    /// The top contributing features (at most three).
+    pub top: Vec<Contribution>,
+}

@@ -57,6 +57,12 @@ impl Services {
         }
     }
 
+    /// The first DNS question the originator asked (when the DNS analyzer
+    /// parsed one).
+    pub fn dns_query(&self) -> Option<service::DnsQuery> {
+        self.analyzers.as_ref().and_then(|a| a.dns_query())
+    }
+
     /// Whether `s` is confirmed.
     pub fn contains(&self, s: Service) -> bool {
         self.iter().any(|x| x == s)
@@ -91,7 +97,7 @@ use tcp::{seq_delta, EndpointState as ES, GapList, TcpState, TOO_LARGE_SEQ_DELTA
 use uid::Uid;
 
 /// The transport of a connection (conn.log's `proto`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Transport {
     /// TCP.
     Tcp,

@@ -39,8 +39,11 @@
 //! (by port at creation, or when its signature fires), which is equivalent to
 //! Zeek's replay of the PIA buffer.
 
+mod dns_query;
 mod proto;
 mod sig;
+
+pub use dns_query::DnsQuery;
 #[cfg(test)]
 mod tests;
 
@@ -517,6 +520,12 @@ impl ServiceState {
     /// tunnels and ftp-data / irc-dcc-data.
     pub fn confirm(&mut self, s: Service) {
         self.add_listed(s);
+    }
+
+    /// The first DNS question the originator asked (filled by the DNS
+    /// analyzer; `None` until it parsed one).
+    pub fn dns_query(&self) -> Option<DnsQuery> {
+        None
     }
 
     /// Confirmed services in confirmation order.
