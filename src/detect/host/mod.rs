@@ -57,3 +57,91 @@ pub trait HostDetector: Send {
     /// Entries held in its tables (reported as memory per host state).
     fn entries(&self) -> usize;
 }
+
+/// Zeek's `Notice::default_suppression_interval` (1 h): the detect stage
+/// raises one notice per type and identifier within it.
+pub const SUPPRESS_FOR: f64 = 3600.0;
+
+/// A notice about hosts (no single triggering connection unless `by` is
+/// given). Detectors may raise the same notice repeatedly: the detect stage
+/// suppresses repeats of `note` + `identifier` within [`SUPPRESS_FOR`].
+#[allow(clippy::too_many_arguments)]
+pub fn notice(
+    note: crate::record::NoticeType,
+    by: &ConnSummary,
+    src: Option<crate::decode::Addr>,
+    dst: Option<crate::decode::Addr>,
+    p: Option<(u16, crate::conn::Transport)>,
+    n: Option<u64>,
+    msg: String,
+    sub: String,
+    identifier: String,
+) -> NoticeRecord {
+    NoticeRecord {
+        ts: by.logged_at,
+        uid: Some(by.uid),
+        id: Some((by.orig_h, by.orig_p, by.resp_h, by.resp_p)),
+        proto: Some(by.transport),
+        note,
+        msg,
+        sub,
+        src,
+        dst,
+        p,
+        n,
+        suppress_for: SUPPRESS_FOR,
+        identifier,
+    }
+}
+
+/// A test summary: a TCP connection `orig → resp:port` logged at `t`
+/// seconds, with the given state and sizes (everything else zero).
+#[cfg(test)]
+pub(crate) fn test_conn(
+    orig: [u8; 4],
+    resp: [u8; 4],
+    port: u16,
+    t: f64,
+    state: crate::record::ConnState,
+    orig_bytes: u64,
+    resp_bytes: u64,
+) -> ConnSummary {
+    use crate::decode::Addr;
+    use crate::time::Ts;
+    let v4 = |a: [u8; 4]| {
+        let mut b = [0u8; 16];
+        b[10] = 0xff;
+        b[11] = 0xff;
+        b[12..].copy_from_slice(&a);
+        Addr(b)
+    };
+    let ts = Ts((t * 1e9) as i64);
+    ConnSummary {
+        uid: crate::conn::uid::Uid::from_words(b'C', (t * 1e6) as u64, u64::from(port)),
+        start: ts,
+        last: ts,
+        logged_at: ts,
+        orig_h: v4(orig),
+        orig_p: 40000,
+        resp_h: v4(resp),
+        resp_p: port,
+        transport: crate::conn::Transport::Tcp,
+        ip_proto: 6,
+        conn_state: state,
+        history: crate::record::HistorySet::default(),
+        orig_bytes,
+        resp_bytes,
+        orig_pkts: 1,
+        resp_pkts: u64::from(state != crate::record::ConnState::S0),
+        orig_ip_bytes: orig_bytes + 40,
+        resp_ip_bytes: resp_bytes + 40,
+        missed_bytes: 0,
+        services: crate::conn::service::ServiceSet::none(),
+        service: None,
+        local_orig: Some(true),
+        local_resp: Some(true),
+        flow: crate::stats::FlowFeatures::default(),
+        dns: None,
+        interim: false,
+    }
+}
