@@ -97,6 +97,7 @@ pub fn notice(
 /// A test summary: a TCP connection `orig → resp:port` logged at `t`
 /// seconds, with the given state and sizes (everything else zero).
 #[cfg(test)]
+#[allow(dead_code)]
 pub(crate) fn test_conn(
     orig: [u8; 4],
     resp: [u8; 4],
