@@ -306,8 +306,6 @@ mod tests {
 /// `ConnScope` module).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NoticeType {
-    /// A connection whose combined score is above the calibrated threshold.
-    AnomalousConnection,
     /// Fan-out over many peers or ports from one originator.
     Scan,
     /// Many half-open or rejected connections towards one responder.
@@ -328,8 +326,7 @@ pub enum NoticeType {
 
 impl NoticeType {
     /// Every type.
-    pub const ALL: [NoticeType; 9] = [
-        NoticeType::AnomalousConnection,
+    pub const ALL: [NoticeType; 8] = [
         NoticeType::Scan,
         NoticeType::Flood,
         NoticeType::BruteForce,
@@ -343,7 +340,6 @@ impl NoticeType {
     /// The name notice.log writes (`ConnScope::Scan`, ...).
     pub fn name(self) -> &'static str {
         match self {
-            NoticeType::AnomalousConnection => "ConnScope::Anomalous_Connection",
             NoticeType::Scan => "ConnScope::Scan",
             NoticeType::Flood => "ConnScope::Flood",
             NoticeType::BruteForce => "ConnScope::Brute_Force",

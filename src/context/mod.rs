@@ -34,7 +34,7 @@ pub use window::{WindowAgg, WindowCounts};
 use crate::conn::uid::Uid;
 use crate::conn::Transport;
 use crate::decode::Addr;
-use crate::record::ConnRecord;
+use crate::record::{ConnRecord, ConnSummary};
 use crate::time::{Ts, SEC};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
@@ -122,10 +122,13 @@ pub fn is_rej_error(transport: Transport, conn_state: &str) -> bool {
 impl ConnInfo {
     /// The facts of a finished record.
     pub fn from_record(r: &ConnRecord) -> ConnInfo {
-        let c = &r.conn;
-        let state = crate::conn::state::conn_state(c);
+        ConnInfo::from_summary(&ConnSummary::of(r))
+    }
+
+    /// The facts of a record's summary.
+    pub fn from_summary(c: &ConnSummary) -> ConnInfo {
         ConnInfo {
-            logged_at: r.logged_at,
+            logged_at: c.logged_at,
             start: c.start,
             uid: c.uid,
             orig_h: c.orig_h,
@@ -133,8 +136,8 @@ impl ConnInfo {
             resp_h: c.resp_h,
             resp_p: c.resp_p,
             transport: c.transport,
-            serror: is_syn_error(c.transport, state),
-            rerror: is_rej_error(c.transport, state),
+            serror: c.transport == Transport::Tcp && c.conn_state.is_syn_error(),
+            rerror: c.transport == Transport::Tcp && c.conn_state.is_rejected(),
             bytes: c.orig_ip_bytes + c.resp_ip_bytes,
         }
     }
@@ -295,31 +298,53 @@ impl Window {
     }
 }
 
-/// A record waiting in the reorder buffer.
-struct Pending(OrderKey, ConnInfo);
+/// What the reorder buffer can hold: anything that knows its connection
+/// facts ([`ConnInfo`] itself, or a whole [`ConnSummary`] that later stages
+/// need).
+pub trait Contextual {
+    /// The facts the windows use.
+    fn info(&self) -> ConnInfo;
+}
 
-impl PartialEq for Pending {
+impl Contextual for ConnInfo {
+    fn info(&self) -> ConnInfo {
+        *self
+    }
+}
+
+impl Contextual for ConnSummary {
+    fn info(&self) -> ConnInfo {
+        ConnInfo::from_summary(self)
+    }
+}
+
+/// A record waiting in the reorder buffer.
+struct Pending<T>(OrderKey, ConnInfo, T);
+
+impl<T> PartialEq for Pending<T> {
     fn eq(&self, o: &Self) -> bool {
         self.0 == o.0
     }
 }
-impl Eq for Pending {}
-impl PartialOrd for Pending {
+impl<T> Eq for Pending<T> {}
+impl<T> PartialOrd for Pending<T> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Pending {
+impl<T> Ord for Pending<T> {
     fn cmp(&self, o: &Self) -> Ordering {
         self.0.cmp(&o.0)
     }
 }
 
 /// The context stage: a reorder buffer and the accumulators, fed with every
-/// record of a run.
-pub struct ContextStage {
+/// record of a run. `T` is what the buffer carries to the caller with each
+/// record's features (the writer thread passes [`ConnSummary`] on to the
+/// detectors).
+pub struct ContextStage<T: Contextual = ConnInfo> {
     cfg: ContextConfig,
-    pending: BinaryHeap<Reverse<Pending>>,
+    pending: BinaryHeap<Reverse<Pending<T>>>,
     time: Window,
     hosts: Window,
     series: HostSeries,
@@ -327,9 +352,9 @@ pub struct ContextStage {
     last: Option<OrderKey>,
 }
 
-impl ContextStage {
+impl<T: Contextual> ContextStage<T> {
     /// A stage with these settings.
-    pub fn new(cfg: ContextConfig) -> ContextStage {
+    pub fn new(cfg: ContextConfig) -> ContextStage<T> {
         ContextStage {
             cfg,
             pending: BinaryHeap::new(),
@@ -346,8 +371,9 @@ impl ContextStage {
     }
 
     /// Queues a finished connection (any arrival order).
-    pub fn push(&mut self, c: ConnInfo) {
-        self.pending.push(Reverse(Pending(c.key(), c)));
+    pub fn push(&mut self, item: T) {
+        let c = item.info();
+        self.pending.push(Reverse(Pending(c.key(), c, item)));
     }
 
     /// Records waiting for the watermark.
@@ -358,16 +384,16 @@ impl ContextStage {
     /// Releases, in order, every queued record logged before `watermark`
     /// (the caller guarantees that every record still to come has
     /// `logged_at >= watermark`), calling `emit` with its features.
-    pub fn release(&mut self, watermark: Ts, emit: &mut dyn FnMut(&ConnInfo, &Features)) {
-        while let Some(Reverse(Pending(_, c))) = self.pending.peek() {
+    pub fn release(&mut self, watermark: Ts, emit: &mut dyn FnMut(&T, &Features)) {
+        while let Some(Reverse(Pending(_, c, _))) = self.pending.peek() {
             if c.logged_at >= watermark {
                 break;
             }
-            let Some(Reverse(Pending(_, c))) = self.pending.pop() else {
+            let Some(Reverse(Pending(_, c, item))) = self.pending.pop() else {
                 break;
             };
             let f = self.compute(&c);
-            emit(&c, &f);
+            emit(&item, &f);
         }
     }
 
@@ -375,14 +401,14 @@ impl ContextStage {
     pub fn ready(&self, watermark: Ts) -> bool {
         self.pending
             .peek()
-            .is_some_and(|Reverse(Pending(_, c))| c.logged_at < watermark)
+            .is_some_and(|Reverse(Pending(_, c, _))| c.logged_at < watermark)
     }
 
     /// End of input: releases everything still queued.
-    pub fn finish(&mut self, emit: &mut dyn FnMut(&ConnInfo, &Features)) {
-        while let Some(Reverse(Pending(_, c))) = self.pending.pop() {
+    pub fn finish(&mut self, emit: &mut dyn FnMut(&T, &Features)) {
+        while let Some(Reverse(Pending(_, c, item))) = self.pending.pop() {
             let f = self.compute(&c);
-            emit(&c, &f);
+            emit(&item, &f);
         }
     }
 

@@ -13,6 +13,8 @@ pub mod conn_log;
 pub mod context_log;
 pub mod flowmeter_log;
 pub mod json;
+pub mod notice_log;
+pub mod score_log;
 pub mod stats_log;
 pub mod tsv;
 pub mod weird_log;

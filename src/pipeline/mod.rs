@@ -13,6 +13,7 @@
 //! It must not interpret packets beyond the shard hash.
 
 mod sink;
+pub mod stages;
 
 pub use sink::{LogSink, Rotation, RotationNaming};
 

@@ -1,10 +1,14 @@
 //! Log files for the records of a run, in one directory: conn.log always,
 //! and weird.log, flowmeter.log, stats.log and capture_loss.log when they
 //! have something to say (created on their first row, as Zeek does);
-//! context.log with `--context`, its rows released in context order (see
-//! [`crate::context`]).
+//! context.log with `--context`, score.log and notice.log with detection;
+//! those rows come from the writer-thread stages ([`super::stages`]), in
+//! context order. The sink only writes.
 
-use crate::context::{ConnInfo, ContextStage, Features};
+use super::stages::{Emit, Stage, StageChain};
+use crate::context::{ConnInfo, Features};
+use crate::output::{notice_log, score_log};
+use crate::record::{ConnSummary, NoticeRecord, ScoreRecord};
 use crate::engine::RecordSink;
 use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::conn_log::{self, ConnLogOptions};
@@ -28,12 +32,16 @@ enum Log {
     Stats,
     CaptureLoss,
     ConnLong,
+    Score,
+    Notice,
 }
 
 impl Log {
-    const ALL: [Log; 6] = [
+    const ALL: [Log; 8] = [
         Log::Flowmeter,
         Log::Context,
+        Log::Score,
+        Log::Notice,
         Log::Weird,
         Log::Stats,
         Log::CaptureLoss,
@@ -48,6 +56,8 @@ impl Log {
             Log::Stats => "stats",
             Log::CaptureLoss => "capture_loss",
             Log::ConnLong => "conn_long",
+            Log::Score => score_log::PATH,
+            Log::Notice => notice_log::PATH,
         }
     }
 
@@ -59,6 +69,8 @@ impl Log {
             Log::Stats => stats_log::COLUMNS.to_vec(),
             Log::CaptureLoss => capture_loss_log::COLUMNS.to_vec(),
             Log::ConnLong => Vec::new(), // set from the conn options in `header_columns`
+            Log::Score => score_log::columns(),
+            Log::Notice => notice_log::COLUMNS.to_vec(),
         }
     }
 }
@@ -100,9 +112,9 @@ pub struct LogSink {
     conn_opts: ConnLogOptions,
     dir: PathBuf,
     conn: Option<LogFile>,
-    others: [Option<LogFile>; 6],
-    /// The context stage (`--context`).
-    context: Option<ContextStage>,
+    others: [Option<LogFile>; 8],
+    /// The writer-thread stages (context, detection), when any is on.
+    chain: Option<StageChain>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -136,8 +148,8 @@ impl LogSink {
             conn_opts,
             dir: dir.to_path_buf(),
             conn: None,
-            others: [None, None, None, None, None, None],
-            context: None,
+            others: [None, None, None, None, None, None, None, None],
+            chain: None,
             first_ts: None,
             last_ts: Ts(0),
             error: None,
@@ -151,9 +163,18 @@ impl LogSink {
         if let Some(cfg) = conn_opts.context {
             let f = LogFile::create(dir, &format!("{}.log", context_log::PATH))?;
             s.others[Log::Context as usize] = Some(f);
-            s.context = Some(ContextStage::new(cfg));
+            s.chain = Some(StageChain::new(cfg, true));
         }
         Ok(s)
+    }
+
+    /// Adds a stage after the context stage (detection). The context stage
+    /// runs for it even without `--context` (its rows are then not written).
+    pub fn add_stage(&mut self, stage: Box<dyn Stage>) {
+        let cfg = self.conn_opts.context.unwrap_or_default();
+        self.chain
+            .get_or_insert_with(|| StageChain::new(cfg, false))
+            .push_stage(stage);
     }
 
     /// Writes the process's resident memory into stats.log `mem` (live
@@ -218,28 +239,22 @@ impl LogSink {
     /// one worker that is the packet time; with several, the slowest shard's
     /// clock.
     pub fn watermark(&mut self, ts: Ts) {
-        if self.context.as_ref().is_some_and(|c| c.ready(ts)) {
-            self.release_context(Some(ts));
+        if self.chain.as_ref().is_some_and(|c| c.ready(ts)) {
+            self.release_chain(Some(ts));
         }
     }
 
-    /// Writes the released context rows (all of them when `upto` is `None`).
-    fn release_context(&mut self, upto: Option<Ts>) {
-        let Some(mut stage) = self.context.take() else {
+    /// Runs the released records through the stages (all of them, and the
+    /// stages' end, when `upto` is `None`), writing what they emit.
+    fn release_chain(&mut self, upto: Option<Ts>) {
+        let Some(mut chain) = self.chain.take() else {
             return;
         };
-        let tf = self.opts.time_format;
-        let mut emit = |c: &ConnInfo, f: &Features| {
-            self.row(Log::Context, |buf, fmt| match fmt {
-                LogFormat::Json => context_log::write_json(buf, c, f, tf),
-                LogFormat::Tsv => context_log::write_tsv(buf, c, f),
-            });
-        };
         match upto {
-            Some(ts) => stage.release(ts, &mut emit),
-            None => stage.finish(&mut emit),
+            Some(ts) => chain.release(ts, self),
+            None => chain.finish(self),
         }
-        self.context = Some(stage);
+        self.chain = Some(chain);
     }
 
     /// Closes every open log as of `close` and moves it into the queue
@@ -367,7 +382,7 @@ impl LogSink {
     /// Finishes all files (TSV `#close` lines), reporting the first write error.
     /// With rotation on, the last period's files are moved to the queue too.
     pub fn finish(&mut self) -> Result<(), WriteError> {
-        self.release_context(None);
+        self.release_chain(None);
         if self.rotation.is_some() {
             let last = self.last_ts;
             self.rotate(last);
@@ -389,14 +404,41 @@ impl LogSink {
     }
 }
 
+impl Emit for LogSink {
+    fn context(&mut self, c: &ConnSummary, f: &Features) {
+        let tf = self.opts.time_format;
+        let c = ConnInfo::from_summary(c);
+        self.row(Log::Context, |buf, fmt| match fmt {
+            LogFormat::Json => context_log::write_json(buf, &c, f, tf),
+            LogFormat::Tsv => context_log::write_tsv(buf, &c, f),
+        });
+    }
+
+    fn score(&mut self, r: &ScoreRecord) {
+        let tf = self.opts.time_format;
+        self.row(Log::Score, |buf, fmt| match fmt {
+            LogFormat::Json => score_log::write_json(buf, r, tf),
+            LogFormat::Tsv => score_log::write_tsv(buf, r),
+        });
+    }
+
+    fn notice(&mut self, n: &NoticeRecord) {
+        let tf = self.opts.time_format;
+        self.row(Log::Notice, |buf, fmt| match fmt {
+            LogFormat::Json => notice_log::write_json(buf, n, tf),
+            LogFormat::Tsv => notice_log::write_tsv(buf, n),
+        });
+    }
+}
+
 impl RecordSink for LogSink {
     fn conn(&mut self, rec: ConnRecord) {
         self.check_reopen();
         if self.rotation.is_some() {
             self.saw_time(rec.conn.last);
         }
-        if let Some(c) = self.context.as_mut() {
-            c.push(ConnInfo::from_record(&rec));
+        if let Some(c) = self.chain.as_mut() {
+            c.push(ConnSummary::of(&rec));
         }
         if self.conn_opts.flowmeter {
             let c = &rec.conn;

@@ -1,0 +1,150 @@
+//! score.log: one row per scored connection, keyed by `uid` — every
+//! connection-level detector's score, the combined `score`, whether it is
+//! above the calibrated threshold, and the three features that contributed
+//! most (value against the benign baseline of its service class).
+
+use super::{json, TimeFormat};
+use crate::record::ScoreRecord;
+use crate::time::Secs6;
+use std::io::Write;
+
+/// The log's path (`score.log`).
+pub const PATH: &str = "score";
+
+/// The detector columns, in order (a [`ScoreRecord`]'s `scores` follow it).
+pub const DETECTORS: [&str; 4] = ["robust", "iforest", "ecod", "autoencoder"];
+
+/// `(name, type)` columns.
+pub fn columns() -> Vec<(&'static str, &'static str)> {
+    let mut c = vec![
+        ("ts", "time"),
+        ("uid", "string"),
+        ("id.orig_h", "addr"),
+        ("id.orig_p", "port"),
+        ("id.resp_h", "addr"),
+        ("id.resp_p", "port"),
+        ("proto", "enum"),
+        ("service_class", "string"),
+    ];
+    c.extend(DETECTORS.iter().map(|d| (*d, "double")));
+    c.extend([
+        ("score", "double"),
+        ("anomalous", "bool"),
+        ("top_features", "vector[string]"),
+        ("top_values", "vector[double]"),
+        ("top_baselines", "vector[double]"),
+    ]);
+    c
+}
+
+fn score_of(r: &ScoreRecord, name: &str) -> f64 {
+    r.scores
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0.0, |(_, v)| *v)
+}
+
+fn feature_name(i: usize) -> &'static str {
+    crate::detect::features::FEATURE_NAMES
+        .get(i)
+        .copied()
+        .unwrap_or("?")
+}
+
+/// JSON form.
+pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
+    let mut first = true;
+    buf.push(b'{');
+    json::time(buf, &mut first, "ts", r.ts, tf);
+    json::key(buf, &mut first, "uid");
+    json::string(buf, r.uid.as_str().as_bytes());
+    let (a, ap, b, bp) = r.id;
+    json::key(buf, &mut first, "id.orig_h");
+    json::addr(buf, &a);
+    json::key(buf, &mut first, "id.orig_p");
+    json::uint(buf, ap as u64);
+    json::key(buf, &mut first, "id.resp_h");
+    json::addr(buf, &b);
+    json::key(buf, &mut first, "id.resp_p");
+    json::uint(buf, bp as u64);
+    json::key(buf, &mut first, "proto");
+    json::string(buf, r.proto.name().as_bytes());
+    json::key(buf, &mut first, "service_class");
+    json::string(buf, r.service_class.as_bytes());
+    for d in DETECTORS {
+        json::key(buf, &mut first, d);
+        json::double(buf, score_of(r, d));
+    }
+    json::key(buf, &mut first, "score");
+    json::double(buf, r.score);
+    json::key(buf, &mut first, "anomalous");
+    buf.extend_from_slice(if r.anomalous { b"true" } else { b"false" });
+    json::key(buf, &mut first, "top_features");
+    buf.push(b'[');
+    for (i, c) in r.top.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        json::string(buf, feature_name(c.feature).as_bytes());
+    }
+    buf.push(b']');
+    for (k, f) in [
+        ("top_values", (|c: &crate::record::Contribution| c.value) as fn(_) -> f64),
+        ("top_baselines", |c| c.baseline),
+    ] {
+        json::key(buf, &mut first, k);
+        buf.push(b'[');
+        for (i, c) in r.top.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            json::double(buf, f(c));
+        }
+        buf.push(b']');
+    }
+    buf.push(b'}');
+}
+
+/// TSV form.
+pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
+    let (a, ap, b, bp) = r.id;
+    let _ = write!(
+        buf,
+        "{}\t{}\t{a}\t{ap}\t{b}\t{bp}\t{}\t",
+        Secs6(r.ts.0),
+        r.uid.as_str(),
+        r.proto.name()
+    );
+    super::tsv::string(buf, r.service_class.as_bytes(), false);
+    for d in DETECTORS {
+        let _ = write!(buf, "\t{:.6}", score_of(r, d));
+    }
+    let _ = write!(
+        buf,
+        "\t{:.6}\t{}\t",
+        r.score,
+        if r.anomalous { "T" } else { "F" }
+    );
+    if r.top.is_empty() {
+        buf.extend_from_slice(b"(empty)\t(empty)\t(empty)");
+        return;
+    }
+    for (i, c) in r.top.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(feature_name(c.feature).as_bytes());
+    }
+    for f in [
+        (|c: &crate::record::Contribution| c.value) as fn(_) -> f64,
+        |c| c.baseline,
+    ] {
+        buf.push(b'\t');
+        for (i, c) in r.top.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            let _ = write!(buf, "{:.6}", f(c));
+        }
+    }
+}
