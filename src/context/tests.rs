@@ -92,7 +92,7 @@ fn service_key() {
 
 #[test]
 fn empty_window_is_all_zero() {
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     let f = st.compute(&conn(1, 0, 1, 4000, 2, 80));
     assert_eq!(f.count, 0);
     assert_eq!(f.srv_count, 0);
@@ -108,7 +108,7 @@ fn empty_window_is_all_zero() {
 
 #[test]
 fn time_window_kdd_fields() {
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     // Earlier connections, all within 2 s of the last one (t = 1900 ms).
     st.compute(&s0(conn(1, 0, 1, 4001, 2, 80))); // host 2, http, S0
     st.compute(&rej(conn(2, 100, 1, 4002, 2, 22))); // host 2, ssh, REJ
@@ -136,7 +136,7 @@ fn time_window_kdd_fields() {
 
 #[test]
 fn time_window_boundary_is_inclusive() {
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     st.compute(&conn(1, 0, 1, 4001, 2, 80));
     st.compute(&conn(2, 1, 1, 4002, 2, 80));
     // Exactly 2 s after conn 1: conn 1 is still in; conn 2 too.
@@ -152,7 +152,7 @@ fn time_window_boundary_is_inclusive() {
 
 #[test]
 fn count_window_keeps_the_last_100() {
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     // 150 connections to host 2 (S0 for the first 60), far apart in time,
     // alternating ports 80 and 443 and source ports 5000/5001.
     for i in 0..150u64 {
@@ -181,7 +181,7 @@ fn count_window_keeps_the_last_100() {
 
 #[test]
 fn count_window_other_hosts_and_ports() {
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     st.compute(&conn(1, 0, 9, 7000, 3, 80)); // other host, same service
     st.compute(&rej(conn(2, 10, 9, 7001, 2, 80))); // same host+service, other sport
     st.compute(&conn(3, 20, 8, 7000, 2, 25)); // same host, other service
@@ -203,7 +203,7 @@ fn time_window_cap() {
         max_window: 3,
         ..ContextConfig::default()
     };
-    let mut st = ContextStage::new(cfg);
+    let mut st = ContextStage::<ConnInfo>::new(cfg);
     for i in 0..10 {
         st.compute(&conn(i, i as i64, 1, 4000, 2, 80));
     }
@@ -214,7 +214,7 @@ fn time_window_cap() {
 
 #[test]
 fn fan_out_counts_distinct_pairs() {
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     // A scan from .1: hosts 2..=6 on port 22, then 2 again on 22 and 23.
     for (n, d) in (2..=6u8).enumerate() {
         st.compute(&s0(conn(n as u64, n as i64, 1, 6000, d, 22)));
@@ -331,10 +331,10 @@ fn reorder_buffer_releases_in_key_order_below_the_watermark() {
     // Reference: compute in key order directly.
     let mut sorted = cs.clone();
     sorted.sort_by_key(|c| c.key());
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     let want: Vec<(Uid, Features)> = sorted.iter().map(|c| (c.uid, st.compute(c))).collect();
     // Feed in a scrambled order with watermarks in between.
-    let mut st = ContextStage::new(ContextConfig::default());
+    let mut st = ContextStage::<ConnInfo>::new(ContextConfig::default());
     let mut got = Vec::new();
     let mut emit = |c: &ConnInfo, f: &Features| got.push((c.uid, *f));
     let order = [
