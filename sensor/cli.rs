@@ -26,6 +26,19 @@ pub enum Command {
     Read(ReadArgs),
     /// Capture from a live interface (libpcap or AF_PACKET) until SIGTERM/SIGINT.
     Live(LiveArgs),
+    /// Learn what normal looks like from a benign capture and write a model file.
+    Train(TrainArgs),
+}
+
+/// `connscope train` options.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Where to write the model (JSON).
+    #[arg(short = 'o', long = "output", value_name = "MODEL")]
+    pub output: PathBuf,
+    /// Read options (-r is required; logs go to -w as with `read`).
+    #[command(flatten)]
+    pub common: ReadArgs,
 }
 
 /// Names of rotated logs.
@@ -213,6 +226,24 @@ pub struct ReadArgs {
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,
+    /// Score connections and hosts with this model (from `connscope train` or --save-model); writes score.log and notice.log.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
+    /// Learn on the connections starting in the first SECS of packet time, score the rest.
+    #[arg(long, value_name = "SECS", conflicts_with_all = ["model", "train_until"])]
+    pub train_seconds: Option<f64>,
+    /// Learn on the connections starting before EPOCH (seconds), score the rest.
+    #[arg(long, value_name = "EPOCH", conflicts_with = "model")]
+    pub train_until: Option<f64>,
+    /// With --train-seconds/--train-until: also write the learned model to this file.
+    #[arg(long, value_name = "MODEL")]
+    pub save_model: Option<PathBuf>,
+    /// Run the host-level detectors (notice.log) even without a model.
+    #[arg(long)]
+    pub detect: bool,
+    /// False-positive rate the combined score's threshold is calibrated for (on the training data).
+    #[arg(long, value_name = "RATE", default_value_t = 0.001)]
+    pub target_fpr: f64,
     /// Worker threads (shards); 1 processes everything on the reading thread.
     #[arg(short = 'j', long = "workers", default_value_t = 1)]
     pub workers: usize,
@@ -237,6 +268,14 @@ fn parse_port(s: &str) -> Result<(u16, bool)> {
 }
 
 impl ReadArgs {
+    /// Whether the detect stage runs.
+    pub fn detection(&self) -> bool {
+        self.model.is_some()
+            || self.train_seconds.is_some()
+            || self.train_until.is_some()
+            || self.detect
+    }
+
     /// Builds engine and writer settings.
     pub fn settings(&self) -> Result<(EngineConfig, WriterOptions, ConnLogOptions)> {
         let mut conn = match self.mode {
@@ -303,7 +342,7 @@ impl ReadArgs {
         conn.local_nets = nets;
         conn.seed = self.seed;
         conn.community_id_seed = self.community_id;
-        conn.flow_stats = self.flowmeter || self.conn_extras;
+        conn.flow_stats = self.flowmeter || self.conn_extras || self.detection();
         let cfg = EngineConfig {
             conn,
             max_conns: self.max_conns,

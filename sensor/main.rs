@@ -38,7 +38,75 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
     match args.command {
         cli::Command::Read(r) => read(r),
         cli::Command::Live(l) => live(l),
+        cli::Command::Train(t) => train(t),
     }
+}
+
+/// The detect stage the options ask for (`None` when detection is off),
+/// with the slot its fitted model is left in.
+fn detect_stage(
+    r: &cli::ReadArgs,
+    train_all: bool,
+) -> Result<
+    Option<(
+        connscope::detect::stage::DetectStage,
+        connscope::detect::stage::ModelSlot,
+    )>,
+> {
+    use connscope::detect::stage::{DetectConfig, DetectStage, Training};
+    if !train_all && !r.detection() {
+        return Ok(None);
+    }
+    if !(r.target_fpr > 0.0 && r.target_fpr < 1.0) {
+        anyhow::bail!("--target-fpr {}: must be between 0 and 1", r.target_fpr);
+    }
+    let model = match &r.model {
+        Some(p) => Some(connscope::detect::model::Model::load(p)?),
+        None => None,
+    };
+    let training = if train_all {
+        Training::All
+    } else if let Some(s) = r.train_seconds {
+        if !(s.is_finite() && s > 0.0) {
+            anyhow::bail!("--train-seconds {s}: must be a positive number of seconds");
+        }
+        Training::Seconds(s)
+    } else if let Some(t) = r.train_until {
+        if !t.is_finite() {
+            anyhow::bail!("--train-until {t}: not a time");
+        }
+        Training::Until(connscope::time::Ts((t * 1e9) as i64))
+    } else {
+        Training::None
+    };
+    if r.save_model.is_some() && !matches!(training, Training::Seconds(_) | Training::Until(_)) {
+        anyhow::bail!("--save-model needs --train-seconds or --train-until");
+    }
+    let stage = DetectStage::new(DetectConfig {
+        training,
+        model,
+        target_fpr: r.target_fpr,
+        seed: r.seed,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let slot = stage.model_slot();
+    Ok(Some((stage, slot)))
+}
+
+/// `connscope train`: reads a benign capture, fits every detector on it
+/// and writes the model file.
+fn train(t: cli::TrainArgs) -> Result<ExitCode> {
+    let (code, slot) = read_with(t.common, true)?;
+    let model = slot
+        .and_then(|s| s.lock().ok().and_then(|mut m| m.take()))
+        .context("training produced no model")?;
+    model.save(&t.output)?;
+    eprintln!(
+        "connscope: model fitted on {} connections written to {}",
+        model.trained.samples,
+        t.output.display()
+    );
+    Ok(code)
 }
 
 /// The log sink: rotation and SIGHUP reopening as configured.
@@ -104,6 +172,23 @@ impl connscope::pipeline::Control for Signals {
 }
 
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
+    let save = r.save_model.clone();
+    let (code, slot) = read_with(r, false)?;
+    if let Some(path) = save {
+        let model = slot
+            .and_then(|s| s.lock().ok().and_then(|mut m| m.take()))
+            .context("training produced no model")?;
+        model.save(&path)?;
+    }
+    Ok(code)
+}
+
+/// Reads a capture into logs; with detection, also returns the slot of the
+/// model the detect stage fitted.
+fn read_with(
+    r: cli::ReadArgs,
+    train_all: bool,
+) -> Result<(ExitCode, Option<connscope::detect::stage::ModelSlot>)> {
     // First, so a signal that arrives once the log directory exists is handled.
     let signals = Signals::install()?;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
@@ -116,7 +201,12 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let src = connscope::capture::file::FileSource::open(&input)?;
     let total = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
     let (mut src, bar) = progress::track(src, total, !r.quiet);
-    let sink = make_sink(&r, &dir, wopts, copts)?;
+    let mut sink = make_sink(&r, &dir, wopts, copts)?;
+    let mut slot = None;
+    if let Some((stage, s)) = detect_stage(&r, train_all)? {
+        sink.add_stage(Box::new(stage));
+        slot = Some(s);
+    }
     let summary = connscope::pipeline::run(&mut src, sink, cfg, r.workers.max(1), &signals);
     drop(bar);
     let summary = summary.with_context(|| format!("reading {}", input.display()))?;
@@ -134,9 +224,9 @@ fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     }
     if let Some(e) = summary.input_error {
         eprintln!("connscope: error: {e} (records before this point were written)");
-        return Ok(ExitCode::from(2));
+        return Ok((ExitCode::from(2), slot));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok((ExitCode::SUCCESS, slot))
 }
 
 fn live(l: cli::LiveArgs) -> Result<ExitCode> {
@@ -203,6 +293,9 @@ fn live_sink(
     }
     let mut sink = make_sink(&l.common, dir, wopts, copts)?;
     sink.set_memory_stats(true);
+    if let Some((stage, _)) = detect_stage(&l.common, false)? {
+        sink.add_stage(Box::new(stage));
+    }
     Ok(sink)
 }
 

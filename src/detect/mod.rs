@@ -20,7 +20,9 @@ pub mod ecod;
 pub mod features;
 pub mod forest;
 pub mod host;
+pub mod model;
 pub mod robust;
+pub mod stage;
 
 use features::{FeatureVec, ServiceClass};
 

@@ -89,7 +89,10 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     }
     buf.push(b']');
     for (k, f) in [
-        ("top_values", (|c: &crate::record::Contribution| c.value) as fn(_) -> f64),
+        (
+            "top_values",
+            (|c: &crate::record::Contribution| c.value) as fn(_) -> f64,
+        ),
         ("top_baselines", |c| c.baseline),
     ] {
         json::key(buf, &mut first, k);

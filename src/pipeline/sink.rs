@@ -7,8 +7,6 @@
 
 use super::stages::{Emit, Stage, StageChain};
 use crate::context::{ConnInfo, Features};
-use crate::output::{notice_log, score_log};
-use crate::record::{ConnSummary, NoticeRecord, ScoreRecord};
 use crate::engine::RecordSink;
 use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::conn_log::{self, ConnLogOptions};
@@ -16,8 +14,10 @@ use crate::output::context_log;
 use crate::output::flowmeter_log;
 use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
+use crate::output::{notice_log, score_log};
 use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
 use crate::record::ConnRecord;
+use crate::record::{ConnSummary, NoticeRecord, ScoreRecord};
 use crate::time::Ts;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -35,13 +35,7 @@ pub trait HostDetector: Send {
 
     /// Sees one finished connection (in context order) and its context
     /// features; may push notices (only in [`Phase::Score`]).
-    fn observe(
-        &mut self,
-        c: &ConnSummary,
-        f: &Features,
-        phase: Phase,
-        out: &mut Vec<NoticeRecord>,
-    );
+    fn observe(&mut self, c: &ConnSummary, f: &Features, phase: Phase, out: &mut Vec<NoticeRecord>);
 
     /// What it learned in training, to store in the model file (`null` when
     /// it learns nothing).

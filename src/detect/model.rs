@@ -1,0 +1,264 @@
+//! The model file: everything detection learned from benign traffic, as one
+//! versioned, human-readable JSON document (`connscope train -o model.json`,
+//! `read --model model.json`). Owns fitting the connection-level detectors
+//! on training samples, calibrating their combined score, and reading and
+//! writing the file with clear errors.
+//!
+//! Must not: learn from the data being scored (a model is fitted once and
+//! only read afterwards).
+
+use super::autoencoder::Autoencoder;
+use super::ecod::Ecod;
+use super::features::{FEATURE_NAMES, N_FEATURES};
+use super::forest::IsolationForest;
+use super::robust::Robust;
+use super::{ConnDetector, Sample};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The `format` value of a model file.
+pub const FORMAT: &str = "connscope-model";
+/// The model file version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// Why a model file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid model JSON (corrupt or truncated).
+    #[error("{path}: not a valid model file (line {line}, column {column}): {msg}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+        /// What was wrong.
+        msg: String,
+    },
+    /// The file is a model of another format, version or feature set.
+    #[error("{path}: incompatible model: {why}")]
+    Incompatible {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        why: String,
+    },
+}
+
+/// How one detector's raw scores map onto the combined scale: `(raw −
+/// median) / scale`, with the median and the spread up to the 99th
+/// percentile of its scores on the training samples.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Calibration {
+    /// Detector name.
+    pub detector: String,
+    /// Median training score.
+    pub median: f64,
+    /// 99th percentile minus median (floored).
+    pub scale: f64,
+}
+
+/// What the training run saw.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TrainInfo {
+    /// Connections the models were fitted on.
+    pub samples: usize,
+    /// Connections seen in training (before sampling).
+    pub seen: u64,
+    /// First and last training connection start (epoch seconds).
+    pub first_ts: f64,
+    /// See `first_ts`.
+    pub last_ts: f64,
+    /// Target false-positive rate the threshold is calibrated for.
+    pub target_fpr: f64,
+    /// Seed of the randomised detectors.
+    pub seed: u64,
+}
+
+/// Everything detection learned.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Model {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// Feature names, in vector order (checked when loading).
+    pub features: Vec<String>,
+    /// The training run.
+    pub trained: TrainInfo,
+    /// Per-class robust baselines.
+    pub robust: Robust,
+    /// Isolation forest.
+    pub iforest: IsolationForest,
+    /// Empirical tails.
+    pub ecod: Ecod,
+    /// Autoencoder.
+    pub autoencoder: Autoencoder,
+    /// Per-detector calibration, in score.log column order.
+    pub calibration: Vec<Calibration>,
+    /// Combined-score threshold: the training quantile at `1 − target_fpr`.
+    pub threshold: f64,
+    /// What each host-level detector learned, by detector name.
+    pub hosts: BTreeMap<String, serde_json::Value>,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let frac = pos - lo as f64;
+    let a = sorted.get(lo).copied().unwrap_or(0.0);
+    let b = sorted.get(hi).copied().unwrap_or(a);
+    a + (b - a) * frac
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+impl Model {
+    /// Fits every connection-level detector on benign `samples` and
+    /// calibrates the combined score for `target_fpr`.
+    pub fn fit(samples: &[Sample], info: TrainInfo) -> Model {
+        let seed = info.seed;
+        let mut m = Model {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+            robust: Robust::fit(samples, seed),
+            iforest: IsolationForest::fit(samples, seed ^ 0x1f),
+            ecod: Ecod::fit(samples, seed ^ 0xec),
+            autoencoder: Autoencoder::fit(samples, seed ^ 0xae),
+            calibration: Vec::new(),
+            threshold: 0.0,
+            trained: info,
+            hosts: BTreeMap::new(),
+        };
+        let raw: Vec<[f64; 4]> = samples.iter().map(|s| m.raw(s)).collect();
+        let names = m.detector_names();
+        m.calibration = (0..4)
+            .map(|d| {
+                let v = sorted(raw.iter().map(|r| r[d]).collect());
+                let median = quantile(&v, 0.5);
+                let spread = quantile(&v, 0.99) - median;
+                Calibration {
+                    detector: names[d].to_string(),
+                    median,
+                    scale: spread.max(1e-3 * median.abs()).max(1e-6),
+                }
+            })
+            .collect();
+        let combined = sorted(raw.iter().map(|r| m.combine(r)).collect());
+        m.threshold = quantile(&combined, 1.0 - m.trained.target_fpr);
+        m
+    }
+
+    fn detectors(&self) -> [&dyn ConnDetector; 4] {
+        [&self.robust, &self.iforest, &self.ecod, &self.autoencoder]
+    }
+
+    /// The detectors' names, in score.log order.
+    pub fn detector_names(&self) -> [&'static str; 4] {
+        self.detectors().map(|d| d.name())
+    }
+
+    /// Each detector's raw score, in score.log order.
+    pub fn raw(&self, s: &Sample) -> [f64; 4] {
+        self.detectors().map(|d| {
+            let v = d.score(s);
+            if v.is_finite() {
+                v
+            } else {
+                0.0
+            }
+        })
+    }
+
+    /// The combined score of raw detector scores: the mean of each score
+    /// on its calibrated scale (0 = the training median, 1 = the training
+    /// 99th percentile).
+    pub fn combine(&self, raw: &[f64; 4]) -> f64 {
+        let mut sum = 0.0;
+        for (r, c) in raw.iter().zip(&self.calibration) {
+            sum += ((r - c.median) / c.scale).clamp(-10.0, 1000.0);
+        }
+        sum / self.calibration.len().max(1) as f64
+    }
+
+    /// Reads a model file, rejecting other formats, versions and feature sets.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Model::from_json(&text, path)
+    }
+
+    /// Parses a model document (`path` names it in errors).
+    pub fn from_json(text: &str, path: &Path) -> Result<Model, ModelError> {
+        let incompatible = |why: String| ModelError::Incompatible {
+            path: path.to_path_buf(),
+            why,
+        };
+        let parse_err = |e: serde_json::Error| ModelError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            msg: e.to_string(),
+        };
+        // Check the header first, so an old or foreign file gets a clear
+        // message rather than a missing-field error.
+        let v: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
+        let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
+        if format != FORMAT {
+            return Err(incompatible(format!(
+                "format is {format:?}, expected {FORMAT:?}"
+            )));
+        }
+        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+        if version != u64::from(VERSION) {
+            return Err(incompatible(format!(
+                "version {version}, this connscope reads version {VERSION}"
+            )));
+        }
+        let m: Model = serde_json::from_value(v).map_err(parse_err)?;
+        if m.features.len() != N_FEATURES
+            || m.features.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
+        {
+            return Err(incompatible(
+                "it was trained on another feature set".to_string(),
+            ));
+        }
+        if m.calibration.len() != 4 || !m.threshold.is_finite() {
+            return Err(incompatible("calibration is missing".to_string()));
+        }
+        Ok(m)
+    }
+
+    /// Writes the model as pretty JSON (to a temporary file, then renamed,
+    /// so a failed write never leaves half a model).
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let io = |e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let text = serde_json::to_string_pretty(self).map_err(|e| io(e.into()))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text.as_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}

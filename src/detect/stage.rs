@@ -1,0 +1,291 @@
+//! The detect stage on the writer thread: for every connection, in context
+//! order, the connection-level scores (score.log) and the host-level
+//! detectors (notice.log, with Zeek's suppression). It learns first when
+//! asked to (the benign training prefix of a capture, or a whole benign
+//! capture for `connscope train`), then scores with what it learned and
+//! never re-fits.
+//!
+//! Must not: see packets or connection state, read a clock, or write files
+//! (rows go to [`Emit`]).
+
+use super::features::{extract, ServiceClass};
+use super::host::{self, HostDetector, Phase};
+use super::model::{Model, TrainInfo};
+use super::Sample;
+use crate::context::Features;
+use crate::pipeline::stages::{Emit, Stage};
+use crate::record::{ConnSummary, NoticeRecord, NoticeType, ScoreRecord};
+use crate::time::{Ts, SEC};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Most training samples kept (a deterministic reservoir beyond it).
+pub const MAX_TRAIN_SAMPLES: usize = 50_000;
+/// Most suppression entries kept.
+const MAX_SUPPRESS: usize = 1 << 16;
+
+/// What the stage learns from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Training {
+    /// Nothing: score with a loaded model (or only run host detectors).
+    None,
+    /// Connections starting in the first N seconds of packet time.
+    Seconds(f64),
+    /// Connections starting before this time.
+    Until(Ts),
+    /// Every connection (`connscope train`): nothing is scored.
+    All,
+}
+
+/// Settings of the detect stage.
+#[derive(Clone, Debug)]
+pub struct DetectConfig {
+    /// What to learn from.
+    pub training: Training,
+    /// A model learned earlier (`--model`).
+    pub model: Option<Model>,
+    /// Target false-positive rate of the combined score's threshold.
+    pub target_fpr: f64,
+    /// Seed of the randomised detectors.
+    pub seed: u64,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            training: Training::None,
+            model: None,
+            target_fpr: 0.001,
+            seed: 0,
+        }
+    }
+}
+
+/// Where the stage leaves the model it fitted (read by the caller after
+/// the run, e.g. to write it with `connscope train`).
+pub type ModelSlot = Arc<Mutex<Option<Model>>>;
+
+/// Every host-level detector, in a fixed order.
+pub fn host_detectors() -> Vec<Box<dyn HostDetector>> {
+    vec![
+        Box::new(host::scan::Scan::default()),
+        Box::new(host::flood::Flood::default()),
+        Box::new(host::brute_force::BruteForce::default()),
+        Box::new(host::beacon::Beacon::default()),
+        Box::new(host::dns_tunnel::DnsTunnel::default()),
+        Box::new(host::slow_http::SlowHttp::default()),
+        Box::new(host::host_volume::HostVolume::default()),
+        Box::new(host::coordinated::Coordinated::default()),
+    ]
+}
+
+/// The detect stage.
+pub struct DetectStage {
+    cfg: DetectConfig,
+    model: Option<Model>,
+    /// Earliest connection start seen (for [`Training::Seconds`]).
+    first_start: Option<Ts>,
+    samples: Vec<Sample>,
+    seen: u64,
+    rng: u64,
+    train_first: Option<Ts>,
+    train_last: Ts,
+    hosts: Vec<Box<dyn HostDetector>>,
+    notices: Vec<NoticeRecord>,
+    suppress: HashMap<(NoticeType, String), Ts>,
+    slot: ModelSlot,
+    /// Connections scored.
+    pub scored: u64,
+    /// Notices raised (after suppression).
+    pub raised: u64,
+}
+
+impl DetectStage {
+    /// A stage with these settings. A loaded model's host-detector state
+    /// is restored; an incompatible one is an error.
+    pub fn new(cfg: DetectConfig) -> Result<DetectStage, String> {
+        let mut hosts = host_detectors();
+        if let Some(m) = &cfg.model {
+            for h in hosts.iter_mut() {
+                if let Some(v) = m.hosts.get(h.name()) {
+                    h.load(v)
+                        .map_err(|e| format!("model: detector {}: {e}", h.name()))?;
+                }
+            }
+        }
+        Ok(DetectStage {
+            model: cfg.model.clone(),
+            rng: cfg.seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
+            cfg,
+            first_start: None,
+            samples: Vec::new(),
+            seen: 0,
+            train_first: None,
+            train_last: Ts(0),
+            hosts,
+            notices: Vec::new(),
+            suppress: HashMap::new(),
+            slot: Arc::new(Mutex::new(None)),
+            scored: 0,
+            raised: 0,
+        })
+    }
+
+    /// The slot the fitted model is left in.
+    pub fn model_slot(&self) -> ModelSlot {
+        Arc::clone(&self.slot)
+    }
+
+    /// Entries held by the host-level detectors' tables.
+    pub fn host_entries(&self) -> usize {
+        self.hosts.iter().map(|h| h.entries()).sum()
+    }
+
+    /// The end of training, if the stage trains on a prefix.
+    fn boundary(&self) -> Option<Ts> {
+        match self.cfg.training {
+            Training::Seconds(s) => self.first_start.map(|f| Ts(f.0 + (s * SEC as f64) as i64)),
+            Training::Until(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    fn learn(&mut self, c: &ConnSummary, s: Sample) {
+        self.seen += 1;
+        self.train_first = Some(self.train_first.map_or(c.start, |f| f.min(c.start)));
+        self.train_last = self.train_last.max(c.start);
+        if self.samples.len() < MAX_TRAIN_SAMPLES {
+            self.samples.push(s);
+        } else {
+            // Reservoir sampling (deterministic for a seed).
+            let j = self.next_rand() % self.seen;
+            if let Some(slot) = self.samples.get_mut(j as usize) {
+                *slot = s;
+            }
+        }
+    }
+
+    /// Fits the model on what was learned (once).
+    fn fit(&mut self) {
+        let secs = |t: Ts| t.0 as f64 / SEC as f64;
+        let info = TrainInfo {
+            samples: self.samples.len(),
+            seen: self.seen,
+            first_ts: self.train_first.map_or(0.0, secs),
+            last_ts: secs(self.train_last),
+            target_fpr: self.cfg.target_fpr,
+            seed: self.cfg.seed,
+        };
+        let mut m = Model::fit(&self.samples, info);
+        for h in &self.hosts {
+            let v = h.save();
+            if !v.is_null() {
+                m.hosts.insert(h.name().to_string(), v);
+            }
+        }
+        self.samples = Vec::new();
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(m.clone());
+        }
+        self.model = Some(m);
+    }
+
+    fn score(&mut self, c: &ConnSummary, s: &Sample, out: &mut dyn Emit) {
+        let Some(m) = &self.model else {
+            return;
+        };
+        let raw = m.raw(s);
+        let combined = m.combine(&raw);
+        let names = m.detector_names();
+        let r = ScoreRecord {
+            ts: c.start,
+            uid: c.uid,
+            id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
+            proto: c.transport,
+            service_class: s.class.to_string(),
+            scores: names.iter().copied().zip(raw).collect(),
+            score: combined,
+            anomalous: combined > m.threshold,
+            top: m.robust.explain(s),
+        };
+        self.scored += 1;
+        out.score(&r);
+    }
+
+    fn raise(&mut self, out: &mut dyn Emit) {
+        for n in self.notices.drain(..) {
+            let key = (n.note, n.identifier.clone());
+            if let Some(until) = self.suppress.get(&key) {
+                if n.ts < *until {
+                    continue;
+                }
+            }
+            if self.suppress.len() >= MAX_SUPPRESS {
+                let now = n.ts;
+                self.suppress.retain(|_, until| *until > now);
+                if self.suppress.len() >= MAX_SUPPRESS {
+                    self.suppress.clear();
+                }
+            }
+            let until = Ts(n.ts.0 + (n.suppress_for * SEC as f64) as i64);
+            self.suppress.insert(key, until);
+            self.raised += 1;
+            out.notice(&n);
+        }
+    }
+}
+
+impl Stage for DetectStage {
+    fn record(&mut self, c: &ConnSummary, f: &Features, out: &mut dyn Emit) {
+        if c.interim {
+            return;
+        }
+        self.first_start = Some(self.first_start.map_or(c.start, |t| t.min(c.start)));
+        let s = Sample {
+            class: ServiceClass::of(c),
+            x: extract(c, f),
+        };
+        let training = match self.cfg.training {
+            Training::All => true,
+            Training::None => false,
+            _ => self.model.is_none() && self.boundary().is_some_and(|b| c.start < b),
+        };
+        // The prefix is over once a record is logged past the boundary.
+        if !training
+            && self.model.is_none()
+            && matches!(self.cfg.training, Training::Seconds(_) | Training::Until(_))
+        {
+            self.fit();
+        }
+        let phase = if training { Phase::Train } else { Phase::Score };
+        if training {
+            self.learn(c, s);
+        } else {
+            self.score(c, &s, out);
+        }
+        let mut notices = std::mem::take(&mut self.notices);
+        for h in self.hosts.iter_mut() {
+            h.observe(c, f, phase, &mut notices);
+        }
+        if phase == Phase::Train {
+            notices.clear();
+        }
+        self.notices = notices;
+        self.raise(out);
+    }
+
+    fn finish(&mut self, _out: &mut dyn Emit) {
+        if self.model.is_none() && self.cfg.training != Training::None {
+            self.fit();
+        }
+    }
+}
