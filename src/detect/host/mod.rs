@@ -140,3 +140,40 @@ pub(crate) fn test_conn(
         interim: false,
     }
 }
+
+/// Keeps a detector's table within `cap` keys: when it is full, drops the
+/// least recently seen half (by `last_seen`), so the cost is amortised
+/// O(log n) per insert.
+pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
+    map: &mut std::collections::HashMap<K, V>,
+    cap: usize,
+    last_seen: impl Fn(&V) -> crate::time::Ts,
+) {
+    if map.len() < cap.max(2) {
+        return;
+    }
+    let mut ages: Vec<crate::time::Ts> = map.values().map(&last_seen).collect();
+    ages.sort_unstable();
+    let cut = ages.get(ages.len() / 2).copied().unwrap_or_default();
+    map.retain(|_, v| last_seen(v) > cut);
+}
+
+/// Whether a connection failed: the responder never answered (S0, SH,
+/// RSTOS0, or any UDP/ICMP/TCP record without responder packets) or
+/// refused (REJ).
+pub fn failed(c: &ConnSummary) -> bool {
+    c.conn_state.is_syn_error() || c.conn_state.is_rejected() || c.resp_pkts == 0
+}
+
+/// `n` with thousands separators (`4,812`), for messages.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

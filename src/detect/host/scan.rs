@@ -1,19 +1,359 @@
-//! Placeholder until the real detector lands (raises nothing).
+//! `ConnScope::Scan`: one originator's fan-out over many responder hosts or
+//! ports in a short window, most of it unanswered or refused — the shape of
+//! nmap's SYN and connect scans, worm-style random-address probing and
+//! port sweeps (Zeek's `Scan::Address_Scan` / `Scan::Port_Scan`, with the
+//! failed share instead of a fixed list of "unsuccessful" states).
+//!
+//! Per originator, a window of the last [`WINDOW`] seconds of its
+//! connections (at most [`MAX_ENTRIES`]) with exact distinct counts of
+//! targets (host+port), hosts and ports. A notice is raised when either
+//! distinct hosts or distinct ports reach [`MIN_DISTINCT`] with at least
+//! [`MIN_FAILED_SHARE`] of the window failed. One notice per scan episode:
+//! an episode ends when the originator's distinct targets fall below half
+//! the threshold again, so a later scan by the same host is a new notice.
+//!
+//! Must not: see packets or connection state, or keep more than
+//! [`MAX_ORIGINATORS`] originators (the least recently seen are dropped).
 
-use super::{HostDetector, Phase};
+use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase};
 use crate::context::Features;
-use crate::record::{ConnSummary, NoticeRecord};
+use crate::decode::Addr;
+use crate::record::{ConnSummary, NoticeRecord, NoticeType};
+use crate::time::{Ts, SEC};
+use std::collections::{HashMap, VecDeque};
 
-/// Placeholder.
+/// Window length, seconds.
+pub const WINDOW: i64 = 60;
+/// Distinct hosts or ports that make a scan.
+pub const MIN_DISTINCT: usize = 20;
+/// Share of failed connections in the window.
+pub const MIN_FAILED_SHARE: f64 = 0.5;
+/// Most connections kept per originator.
+pub const MAX_ENTRIES: usize = 4096;
+/// Most originators tracked.
+pub const MAX_ORIGINATORS: usize = 1 << 16;
+
+#[derive(Clone, Copy)]
+struct Entry {
+    at: Ts,
+    host: Addr,
+    port: (u16, u8),
+    failed: bool,
+}
+
 #[derive(Default)]
-pub struct Scan {}
+struct Originator {
+    entries: VecDeque<Entry>,
+    targets: HashMap<(Addr, (u16, u8)), u32>,
+    hosts: HashMap<Addr, u32>,
+    ports: HashMap<(u16, u8), u32>,
+    failed: usize,
+    last_seen: Ts,
+    in_episode: bool,
+    episode: u64,
+}
+
+fn dec<K: Eq + std::hash::Hash>(m: &mut HashMap<K, u32>, k: &K) {
+    if let Some(n) = m.get_mut(k) {
+        *n -= 1;
+        if *n == 0 {
+            m.remove(k);
+        }
+    }
+}
+
+impl Originator {
+    fn pop(&mut self) {
+        if let Some(e) = self.entries.pop_front() {
+            dec(&mut self.targets, &(e.host, e.port));
+            dec(&mut self.hosts, &e.host);
+            dec(&mut self.ports, &e.port);
+            if e.failed {
+                self.failed -= 1;
+            }
+        }
+    }
+
+    fn push(&mut self, e: Entry) {
+        let oldest = e.at.0 - WINDOW * SEC;
+        while self.entries.front().is_some_and(|f| f.at.0 < oldest)
+            || self.entries.len() >= MAX_ENTRIES
+        {
+            self.pop();
+        }
+        *self.targets.entry((e.host, e.port)).or_default() += 1;
+        *self.hosts.entry(e.host).or_default() += 1;
+        *self.ports.entry(e.port).or_default() += 1;
+        if e.failed {
+            self.failed += 1;
+        }
+        self.entries.push_back(e);
+    }
+}
+
+/// The scan detector.
+#[derive(Default)]
+pub struct Scan {
+    origs: HashMap<Addr, Originator>,
+}
+
+fn proto_name(t: u8) -> &'static str {
+    match t {
+        0 => "tcp",
+        1 => "udp",
+        2 => "icmp",
+        _ => "other",
+    }
+}
 
 impl HostDetector for Scan {
     fn name(&self) -> &'static str {
         "scan"
     }
-    fn observe(&mut self, _c: &ConnSummary, _f: &Features, _p: Phase, _o: &mut Vec<NoticeRecord>) {}
+
+    fn observe(
+        &mut self,
+        c: &ConnSummary,
+        _f: &Features,
+        phase: Phase,
+        out: &mut Vec<NoticeRecord>,
+    ) {
+        if !self.origs.contains_key(&c.orig_h) {
+            evict_oldest(&mut self.origs, MAX_ORIGINATORS, |o| o.last_seen);
+        }
+        let o = self.origs.entry(c.orig_h).or_default();
+        o.last_seen = c.logged_at;
+        let t = match c.transport {
+            crate::conn::Transport::Tcp => 0,
+            crate::conn::Transport::Udp => 1,
+            crate::conn::Transport::Icmp => 2,
+            crate::conn::Transport::Other => 3,
+        };
+        o.push(Entry {
+            at: c.logged_at,
+            host: c.resp_h,
+            port: (c.resp_p, t),
+            failed: failed(c),
+        });
+        let (hosts, ports, targets) = (o.hosts.len(), o.ports.len(), o.targets.len());
+        let n = o.entries.len();
+        let share = o.failed as f64 / n.max(1) as f64;
+        let scanning =
+            (hosts >= MIN_DISTINCT || ports >= MIN_DISTINCT) && share >= MIN_FAILED_SHARE;
+        if !scanning {
+            if o.in_episode && targets < MIN_DISTINCT / 2 {
+                o.in_episode = false;
+                o.episode += 1;
+            }
+            return;
+        }
+        o.in_episode = true;
+        if phase != Phase::Score {
+            return;
+        }
+        // The dominant host (a port scan of one host) and port (a sweep).
+        let top_host = o
+            .hosts
+            .iter()
+            .max_by_key(|(a, n)| (**n, **a))
+            .map(|(a, n)| (*a, *n));
+        let top_port = o
+            .ports
+            .iter()
+            .max_by_key(|(p, n)| (**n, **p))
+            .map(|(p, n)| (*p, *n));
+        let span = o
+            .entries
+            .front()
+            .map_or(0.0, |f| (c.logged_at.0 - f.at.0) as f64 / SEC as f64);
+        let dst = top_host
+            .filter(|(_, k)| *k as usize * 10 >= n * 8)
+            .map(|(a, _)| a);
+        let p = top_port
+            .filter(|(_, k)| *k as usize * 10 >= n * 8)
+            .map(|(p, _)| p);
+        let what = match (dst, p) {
+            (Some(d), _) => format!("{} ports on {d}", thousands(ports as u64)),
+            (None, Some((port, t))) => format!(
+                "{} hosts on {port}/{}",
+                thousands(hosts as u64),
+                proto_name(t)
+            ),
+            (None, None) => format!(
+                "{} ports on {} hosts",
+                thousands(ports as u64),
+                thousands(hosts as u64)
+            ),
+        };
+        let msg = format!(
+            "{} made {} connections to {what} in {:.0} s; {:.0} % unanswered or rejected",
+            c.orig_h,
+            thousands(n as u64),
+            span.max(1.0),
+            share * 100.0
+        );
+        let sub = format!(
+            "hosts={hosts} ports={ports} targets={targets} conns={n} failed_share={share:.3} window={WINDOW}s"
+        );
+        let tr = c.transport;
+        out.push(notice(
+            NoticeType::Scan,
+            c,
+            Some(c.orig_h),
+            dst,
+            p.map(|(port, _)| (port, tr)),
+            Some(targets as u64),
+            msg,
+            sub,
+            format!("{}-{}", c.orig_h, o.episode),
+        ));
+    }
+
     fn entries(&self) -> usize {
-        0
+        self.origs.values().map(|o| 1 + o.entries.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_conn;
+    use super::*;
+    use crate::record::ConnState;
+
+    fn run(conns: &[ConnSummary]) -> Vec<NoticeRecord> {
+        let mut d = Scan::default();
+        let mut out = Vec::new();
+        for c in conns {
+            d.observe(c, &Features::default(), Phase::Score, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn vertical_scan_of_one_host_is_flagged_with_its_counts() {
+        // 25 ports on one host in 2.5 s, 24 of them refused.
+        let conns: Vec<_> = (0..25)
+            .map(|i| {
+                let st = if i == 0 {
+                    ConnState::SF
+                } else {
+                    ConnState::REJ
+                };
+                test_conn(
+                    [10, 0, 0, 66],
+                    [10, 0, 0, 10],
+                    1000 + i,
+                    100.0 + i as f64 * 0.1,
+                    st,
+                    0,
+                    0,
+                )
+            })
+            .collect();
+        let n = run(&conns);
+        assert!(!n.is_empty());
+        let first = &n[0];
+        assert_eq!(first.note, NoticeType::Scan);
+        assert_eq!(first.n, Some(20));
+        assert_eq!(first.src.map(|a| a.to_string()), Some("10.0.0.66".into()));
+        assert_eq!(first.dst.map(|a| a.to_string()), Some("10.0.0.10".into()));
+        assert!(
+            first
+                .msg
+                .contains("20 connections to 20 ports on 10.0.0.10"),
+            "{}",
+            first.msg
+        );
+        assert!(first.msg.contains("95 %"), "{}", first.msg);
+    }
+
+    #[test]
+    fn horizontal_sweep_names_the_port() {
+        let conns: Vec<_> = (0..30u8)
+            .map(|i| {
+                test_conn(
+                    [192, 168, 2, 16],
+                    [44, 1, i, 7],
+                    23,
+                    10.0 + f64::from(i),
+                    ConnState::S0,
+                    0,
+                    0,
+                )
+            })
+            .collect();
+        let n = run(&conns);
+        assert!(
+            n.last()
+                .is_some_and(|x| x.msg.contains("30 hosts on 23/tcp")),
+            "{n:?}"
+        );
+        assert_eq!(n[0].dst, None);
+        assert_eq!(n[0].p.map(|p| p.0), Some(23));
+    }
+
+    #[test]
+    fn busy_successful_client_is_not_a_scan() {
+        // 40 different web servers, all answered: a browser, not a scanner.
+        let conns: Vec<_> = (0..40u8)
+            .map(|i| {
+                test_conn(
+                    [10, 0, 0, 21],
+                    [93, 1, i, 7],
+                    443,
+                    f64::from(i),
+                    ConnState::SF,
+                    500,
+                    9000,
+                )
+            })
+            .collect();
+        assert!(run(&conns).is_empty());
+        // Many failed connections to one service: a flood or a dead server, not a scan.
+        let conns: Vec<_> = (0..400u16)
+            .map(|i| {
+                test_conn(
+                    [10, 0, 0, 66],
+                    [10, 0, 0, 10],
+                    80,
+                    f64::from(i) * 0.01,
+                    ConnState::S0,
+                    0,
+                    0,
+                )
+            })
+            .collect();
+        assert!(run(&conns).is_empty());
+    }
+
+    #[test]
+    fn a_later_scan_is_a_new_episode() {
+        let mut conns: Vec<_> = (0..25)
+            .map(|i| {
+                test_conn(
+                    [10, 0, 0, 66],
+                    [10, 0, 0, 10],
+                    1000 + i,
+                    100.0 + f64::from(i) * 0.1,
+                    ConnState::REJ,
+                    0,
+                    0,
+                )
+            })
+            .collect();
+        conns.extend((0..25).map(|i| {
+            test_conn(
+                [10, 0, 0, 66],
+                [10, 0, 0, 11],
+                1000 + i,
+                400.0 + f64::from(i) * 0.1,
+                ConnState::REJ,
+                0,
+                0,
+            )
+        }));
+        let n = run(&conns);
+        let ids: std::collections::BTreeSet<_> = n.iter().map(|x| x.identifier.clone()).collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
     }
 }
