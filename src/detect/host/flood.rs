@@ -121,8 +121,13 @@ impl HostDetector for Flood {
                 s.cand_failed = 0;
                 s.ep_failed = 0;
                 s.first_failed = None;
-            } else if !s.in_episode && nfailed == 0 {
+            } else if !s.in_episode && nfailed <= 1 {
+                // Quiet window: start the vote afresh.
                 s.first_failed = None;
+                s.ep_failed = u64::from(fail);
+                s.cand_failed = u64::from(fail);
+                s.votes = u64::from(fail);
+                s.candidate = fail.then_some(c.orig_h);
             }
             return;
         }

@@ -123,7 +123,12 @@ pub(crate) fn test_conn(
         transport: crate::conn::Transport::Tcp,
         ip_proto: 6,
         conn_state: state,
-        history: crate::record::HistorySet::default(),
+        history: crate::record::HistorySet::of(match state {
+            crate::record::ConnState::S0 => b"S".as_slice(),
+            crate::record::ConnState::REJ => b"Sr",
+            crate::record::ConnState::SF => b"ShADadFf",
+            _ => b"ShAD",
+        }),
         orig_bytes,
         resp_bytes,
         orig_pkts: 1,
@@ -158,11 +163,16 @@ pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
     map.retain(|_, v| last_seen(v) > cut);
 }
 
-/// Whether a connection failed: the responder never answered (S0, SH,
-/// RSTOS0, or any UDP/ICMP/TCP record without responder packets) or
-/// refused (REJ).
+/// Whether a connection failed: the responder never answered (no
+/// responder packets: S0, SH, RSTOS0, a UDP/ICMP probe without reply),
+/// refused (REJ), or, for TCP, the originator never completed the
+/// handshake (no `A` or `D` in its history: a half-open `ShR` from a SYN
+/// flood or a SYN scan of an open port).
 pub fn failed(c: &ConnSummary) -> bool {
-    c.conn_state.is_syn_error() || c.conn_state.is_rejected() || c.resp_pkts == 0
+    if c.resp_pkts == 0 || c.conn_state.is_syn_error() || c.conn_state.is_rejected() {
+        return true;
+    }
+    c.transport == crate::conn::Transport::Tcp && !c.history.has(b'A') && !c.history.has(b'D')
 }
 
 /// `n` with thousands separators (`4,812`), for messages.

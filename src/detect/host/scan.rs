@@ -6,9 +6,12 @@
 //!
 //! Per originator, a window of the last [`WINDOW`] seconds of its
 //! connections (at most [`MAX_ENTRIES`]) with exact distinct counts of
-//! targets (host+port), hosts and ports. A notice is raised when either
-//! distinct hosts or distinct ports reach [`MIN_DISTINCT`] with at least
-//! [`MIN_FAILED_SHARE`] of the window failed. One notice per scan episode:
+//! targets (host+port), hosts and ports, over all its connections and over
+//! its failed ones. A notice is raised when the failed connections alone
+//! reach [`MIN_DISTINCT`] distinct hosts or ports and at least
+//! [`MIN_FAILED_SHARE`] of the distinct targets failed (so a scan mixed
+//! with the same host's other activity is still seen, and a busy client
+//! whose connections succeed is not a scanner). One notice per scan episode:
 //! an episode ends when the originator's distinct targets fall below half
 //! the threshold again, so a later scan by the same host is a new notice.
 //!
@@ -47,6 +50,9 @@ struct Originator {
     targets: HashMap<(Addr, (u16, u8)), u32>,
     hosts: HashMap<Addr, u32>,
     ports: HashMap<(u16, u8), u32>,
+    failed_targets: HashMap<(Addr, (u16, u8)), u32>,
+    failed_hosts: HashMap<Addr, u32>,
+    failed_ports: HashMap<(u16, u8), u32>,
     failed: usize,
     last_seen: Ts,
     in_episode: bool,
@@ -70,6 +76,9 @@ impl Originator {
             dec(&mut self.ports, &e.port);
             if e.failed {
                 self.failed -= 1;
+                dec(&mut self.failed_targets, &(e.host, e.port));
+                dec(&mut self.failed_hosts, &e.host);
+                dec(&mut self.failed_ports, &e.port);
             }
         }
     }
@@ -86,6 +95,9 @@ impl Originator {
         *self.ports.entry(e.port).or_default() += 1;
         if e.failed {
             self.failed += 1;
+            *self.failed_targets.entry((e.host, e.port)).or_default() += 1;
+            *self.failed_hosts.entry(e.host).or_default() += 1;
+            *self.failed_ports.entry(e.port).or_default() += 1;
         }
         self.entries.push_back(e);
     }
@@ -136,12 +148,16 @@ impl HostDetector for Scan {
             failed: failed(c),
         });
         let (hosts, ports, targets) = (o.hosts.len(), o.ports.len(), o.targets.len());
+        let (fh, fp, ft) = (
+            o.failed_hosts.len(),
+            o.failed_ports.len(),
+            o.failed_targets.len(),
+        );
         let n = o.entries.len();
-        let share = o.failed as f64 / n.max(1) as f64;
-        let scanning =
-            (hosts >= MIN_DISTINCT || ports >= MIN_DISTINCT) && share >= MIN_FAILED_SHARE;
+        let share = ft as f64 / targets.max(1) as f64;
+        let scanning = (fh >= MIN_DISTINCT || fp >= MIN_DISTINCT) && share >= MIN_FAILED_SHARE;
         if !scanning {
-            if o.in_episode && targets < MIN_DISTINCT / 2 {
+            if o.in_episode && ft < MIN_DISTINCT / 2 {
                 o.in_episode = false;
                 o.episode += 1;
             }
@@ -186,14 +202,14 @@ impl HostDetector for Scan {
             ),
         };
         let msg = format!(
-            "{} made {} connections to {what} in {:.0} s; {:.0} % unanswered or rejected",
+            "{} made {} connections to {what} in {:.0} s; {:.0} % of the targets unanswered or rejected",
             c.orig_h,
             thousands(n as u64),
             span.max(1.0),
             share * 100.0
         );
         let sub = format!(
-            "hosts={hosts} ports={ports} targets={targets} conns={n} failed_share={share:.3} window={WINDOW}s"
+            "hosts={hosts} ports={ports} targets={targets} failed_hosts={fh} failed_ports={fp} failed_targets={ft} conns={n} failed_target_share={share:.3} window={WINDOW}s"
         );
         let tr = c.transport;
         out.push(notice(
@@ -254,13 +270,13 @@ mod tests {
         assert!(!n.is_empty());
         let first = &n[0];
         assert_eq!(first.note, NoticeType::Scan);
-        assert_eq!(first.n, Some(20));
+        assert_eq!(first.n, Some(21));
         assert_eq!(first.src.map(|a| a.to_string()), Some("10.0.0.66".into()));
         assert_eq!(first.dst.map(|a| a.to_string()), Some("10.0.0.10".into()));
         assert!(
             first
                 .msg
-                .contains("20 connections to 20 ports on 10.0.0.10"),
+                .contains("21 connections to 21 ports on 10.0.0.10"),
             "{}",
             first.msg
         );
