@@ -26,6 +26,8 @@ pub enum Command {
     Read(ReadArgs),
     /// Capture from a live interface (libpcap or AF_PACKET) until SIGTERM/SIGINT.
     Live(LiveArgs),
+    /// Score a log directory against labelled data (labels.csv, hosts.csv, schedule.json).
+    Eval(crate::eval_cmd::EvalArgs),
 }
 
 /// Names of rotated logs.

@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod eval_cmd;
 mod privs;
 mod progress;
 
@@ -38,6 +39,7 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
     match args.command {
         cli::Command::Read(r) => read(r),
         cli::Command::Live(l) => live(l),
+        cli::Command::Eval(e) => eval_cmd::run(e),
     }
 }
 

@@ -235,7 +235,10 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Attack>, (usize, String)> {
     let v: Value = serde_json::from_str(text).map_err(|e| (e.line(), e.to_string()))?;
     let mut hosts: HashMap<String, Vec<String>> = HashMap::new();
     let mut all: Vec<String> = Vec::new();
-    for h in v["hosts"].as_array().ok_or((0, "no \"hosts\" array".into()))? {
+    for h in v["hosts"]
+        .as_array()
+        .ok_or((0, "no \"hosts\" array".into()))?
+    {
         let name = h["name"]
             .as_str()
             .ok_or((0, "a host without a \"name\"".into()))?;
@@ -267,7 +270,11 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Attack>, (usize, String)> {
         let peers = match &a["match"]["peers"] {
             Value::String(s) if s == "lab" => all.clone(),
             Value::String(s) => vec![canon_addr(s)],
-            Value::Array(xs) => xs.iter().filter_map(Value::as_str).map(canon_addr).collect(),
+            Value::Array(xs) => xs
+                .iter()
+                .filter_map(Value::as_str)
+                .map(canon_addr)
+                .collect(),
             _ => Vec::new(),
         };
         out.push(Attack {
@@ -588,14 +595,27 @@ mod tests {
                 ..notice(1200.0, "ConnScope::Beacon", None, None)
             },
             // Flood: right host, wrong type; then past actual_end + 120.
-            notice(2005.0, "ConnScope::Scan", Some("10.0.0.66"), Some("10.0.0.10")),
-            notice(2131.0, "ConnScope::Flood", Some("10.0.0.66"), Some("10.0.0.10")),
+            notice(
+                2005.0,
+                "ConnScope::Scan",
+                Some("10.0.0.66"),
+                Some("10.0.0.10"),
+            ),
+            notice(
+                2131.0,
+                "ConnScope::Flood",
+                Some("10.0.0.66"),
+                Some("10.0.0.10"),
+            ),
         ];
         let r = match_attacks(&attacks, &notices);
         assert!(r[0].detected);
         assert_eq!(r[0].matching_notices, 1);
         assert_eq!(r[0].time_to_first_notice_s, Some(10.0));
-        assert_eq!(r[0].first_notice_msg.as_deref(), Some("ConnScope::Scan at 1010"));
+        assert_eq!(
+            r[0].first_notice_msg.as_deref(),
+            Some("ConnScope::Scan at 1010")
+        );
         assert!(r[1].detected);
         assert_eq!(r[1].time_to_first_notice_s, Some(200.0));
         assert!(!r[2].detected);
@@ -613,7 +633,12 @@ mod tests {
         )
         .unwrap();
         let notices = vec![
-            notice(1.0, "ConnScope::Beacon", Some("10.0.0.21"), Some("fd00:0::10")),
+            notice(
+                1.0,
+                "ConnScope::Beacon",
+                Some("10.0.0.21"),
+                Some("fd00:0::10"),
+            ),
             notice(2.0, "ConnScope::Scan", Some("10.0.0.66"), Some("10.0.0.10")),
             notice(3.0, "ConnScope::Host_Volume", Some("10.0.0.21"), None),
             notice(4.0, "ConnScope::Scan", Some("192.0.2.1"), None),

@@ -189,8 +189,14 @@ mod tests {
         let o = ("10.0.0.1", 5000);
         let r = ("10.0.0.2", 80);
         // Exact, and flipped.
-        assert_eq!(idx.join("tcp", o, r, 100.0).unwrap().attack_type, "syn-flood");
-        assert_eq!(idx.join("tcp", r, o, 100.2).unwrap().attack_type, "syn-flood");
+        assert_eq!(
+            idx.join("tcp", o, r, 100.0).unwrap().attack_type,
+            "syn-flood"
+        );
+        assert_eq!(
+            idx.join("tcp", r, o, 100.2).unwrap().attack_type,
+            "syn-flood"
+        );
         // Within 1 s before ts_start / after ts_end.
         assert_eq!(idx.join("tcp", o, r, 99.1).unwrap().line, 2);
         assert_eq!(idx.join("tcp", o, r, 101.4).unwrap().line, 2);
@@ -198,7 +204,10 @@ mod tests {
         assert!(idx.join("tcp", o, r, 98.9).is_none());
         assert!(idx.join("tcp", o, r, 131.5).is_none());
         // Several windows hold ts = 121: nearest ts_start wins (120, not 110).
-        assert_eq!(idx.join("tcp", o, r, 121.0).unwrap().attack_type, "slowloris");
+        assert_eq!(
+            idx.join("tcp", o, r, 121.0).unwrap().attack_type,
+            "slowloris"
+        );
         // ts = 114: only the benign record's window holds it.
         assert_eq!(idx.join("tcp", o, r, 114.0).unwrap().attack_type, "benign");
         // Protocol must agree; ports too.

@@ -81,12 +81,12 @@ pub const MAX_FPR: f64 = 0.01;
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (shown in the message, not chained, so it prints once).
+        error: std::io::Error,
     },
     /// A file's content is malformed (`line` 0 = not tied to one line).
     #[error("{path}:{line}: {reason}")]
@@ -102,10 +102,10 @@ pub enum EvalError {
 
 impl EvalError {
     /// A read error.
-    pub fn io(path: &Path, source: std::io::Error) -> EvalError {
+    pub fn io(path: &Path, error: std::io::Error) -> EvalError {
         EvalError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 
@@ -288,9 +288,8 @@ fn connection_level(
     let (mut matched, mut unmatched, mut excluded, mut train) = (0, 0, 0, 0);
     let mut rows: Vec<TestRow> = Vec::new();
     for r in &score.records {
-        let need = |k: &str| {
-            EvalError::parse(score_path, r.line, format!("{k} is missing or malformed"))
-        };
+        let need =
+            |k: &str| EvalError::parse(score_path, r.line, format!("{k} is missing or malformed"));
         let ts = r.time("ts").ok_or_else(|| need("ts"))?;
         let proto = r.str("proto").ok_or_else(|| need("proto"))?;
         let port = |k: &str| {
@@ -416,7 +415,10 @@ pub fn run(opts: &EvalOptions) -> Result<Report, EvalError> {
     let notice_path = opts.logs_dir.join("notice.log");
     let (notices, notice_file) = if notice_path.exists() {
         let log = logs::read_log(&notice_path)?;
-        (hosts::notices_from_log(&log, &notice_path)?, Some(notice_path))
+        (
+            hosts::notices_from_log(&log, &notice_path)?,
+            Some(notice_path),
+        )
     } else {
         (Vec::new(), None)
     };
@@ -501,7 +503,11 @@ impl Report {
             );
         }
         if !c.positives_by_type.is_empty() && !c.detectors.is_empty() {
-            let _ = write!(o, "\nrecall at 1% FPR by attack type\n{:<30} {:>6}", "type", "n");
+            let _ = write!(
+                o,
+                "\nrecall at 1% FPR by attack type\n{:<30} {:>6}",
+                "type", "n"
+            );
             for d in &c.detectors {
                 let _ = write!(o, " {:>11}", d.name);
             }
@@ -546,7 +552,8 @@ impl Report {
         if let Some(h) = &self.hosts {
             let _ = writeln!(o, "\n== Hosts ==");
             for r in h {
-                let types: Vec<String> = r.by_type.iter().map(|(t, k)| format!("{t}x{k}")).collect();
+                let types: Vec<String> =
+                    r.by_type.iter().map(|(t, k)| format!("{t}x{k}")).collect();
                 let _ = writeln!(
                     o,
                     "{:<26} {:<6} label {} notices {:>4}  {}",
@@ -600,7 +607,8 @@ impl Report {
 mod tests {
     use super::*;
 
-    const LABELS: &str = "ts_start,orig_h,orig_p,resp_h,resp_p,proto,label,attack_type,ts_end,split\n\
+    const LABELS: &str =
+        "ts_start,orig_h,orig_p,resp_h,resp_p,proto,label,attack_type,ts_end,split\n\
 10,10.0.0.1,1000,10.0.0.2,80,tcp,0,benign,11,train\n\
 20,10.0.0.1,1001,10.0.0.2,80,tcp,0,benign,21,test\n\
 21,10.0.0.1,1002,10.0.0.2,80,tcp,0,benign,22,test\n\
@@ -609,9 +617,7 @@ mod tests {
 24,10.0.0.1,1005,10.0.0.2,80,tcp,0,benign,25,excluded\n";
 
     fn score_line(ts: f64, op: u16, oh: &str, rp: u16, robust: &str, score: f64) -> String {
-        format!(
-            "{ts}\tC\t{oh}\t{op}\t10.0.0.2\t{rp}\ttcp\thttp\t{robust}\t{score}\tF\t(empty)\n"
-        )
+        format!("{ts}\tC\t{oh}\t{op}\t10.0.0.2\t{rp}\ttcp\thttp\t{robust}\t{score}\tF\t(empty)\n")
     }
 
     fn score_tsv() -> String {
@@ -633,7 +639,13 @@ mod tests {
         let idx = labels::LabelIndex::parse(LABELS).unwrap();
         let c = connection_level(&score, Path::new("score.log"), &idx, None).unwrap();
         assert_eq!(
-            (c.score_rows, c.matched, c.unmatched, c.excluded, c.train_rows),
+            (
+                c.score_rows,
+                c.matched,
+                c.unmatched,
+                c.excluded,
+                c.train_rows
+            ),
             (7, 6, 1, 1, 1)
         );
         assert_eq!((c.test_rows, c.positives, c.negatives), (4, 2, 2));
