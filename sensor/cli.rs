@@ -28,6 +28,8 @@ pub enum Command {
     Live(LiveArgs),
     /// Learn what normal looks like from a benign capture and write a model file.
     Train(TrainArgs),
+    /// Score a log directory against labelled data (labels.csv, hosts.csv, schedule.json).
+    Eval(crate::eval_cmd::EvalArgs),
 }
 
 /// `connscope train` options.

@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod eval_cmd;
 mod privs;
 mod progress;
 
@@ -39,6 +40,7 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
         cli::Command::Read(r) => read(r),
         cli::Command::Live(l) => live(l),
         cli::Command::Train(t) => train(t),
+        cli::Command::Eval(e) => eval_cmd::run(e),
     }
 }
 

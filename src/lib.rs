@@ -17,6 +17,7 @@
 //! - [`context`]: KDD'99-style traffic context per connection (context.log).
 //! - [`output`]: Zeek TSV and JSON writers.
 //! - [`pipeline`]: reading a capture file through an engine into log files.
+//! - [`eval`]: scoring the sensor's logs against labelled datasets (`connscope eval`).
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod context;
 pub mod decode;
 pub mod detect;
 pub mod engine;
+pub mod eval;
 pub mod flow;
 pub mod output;
 pub mod pipeline;
