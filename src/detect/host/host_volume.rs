@@ -1,19 +1,929 @@
-//! Placeholder until the real detector lands (raises nothing).
+//! Host volume: an originator's connections, distinct peers, bytes sent and
+//! bytes received per minute, against what that host (or, for a host never
+//! seen in training, the whole population) normally does.
+//!
+//! Owns, per originator host, the open interval's four counts and an online
+//! baseline per series: EWMA mean and EWMA variance (α = [`ALPHA`]) over its
+//! closed intervals, and the largest value seen in training. A population
+//! baseline (mean, variance and largest value over every host's closed
+//! intervals in training) stands in for hosts never seen in training.
+//!
+//! Intervals are [`INTERVAL_SECS`] (60 s) of `logged_at` time, aligned to
+//! the epoch. A host's interval closes when a record of that host with a
+//! later interval arrives, or when any record arrives two or more intervals
+//! later (so silent hosts close too). The intervals a host was silent in
+//! count as 0 for its baseline (at most [`MAX_ZERO_FILL`] of them are
+//! applied; after that the EWMA has forgotten the past anyway).
+//!
+//! Rule (in [`Phase::Score`], when an interval closes), per series, all of:
+//! 1. value > mean + 3σ, with σ floored at 25 % of the mean and at an
+//!    absolute floor (2 connections, 1 peer, 100 kB), so a host that always
+//!    does the same thing does not get a zero-width band;
+//! 2. value > 3 × the largest value its baseline saw in training (the
+//!    population's largest for a host not seen in training): a forecast
+//!    band alone flags any user's first big download;
+//! 3. value ≥ an absolute floor: 100 connections, 50 peers, 50 MB sent or
+//!    500 MB received in the minute. Receiving is what users do (updates,
+//!    video), so its floor is ten times higher; sending 50 MB in a minute,
+//!    opening 100 connections or reaching 50 hosts is what scans, floods and
+//!    exfiltration do and what a workstation rarely does.
+//!
+//! A series' baseline is updated only with intervals that did not raise, so
+//! an attack does not become normal. A host first seen while scoring is
+//! compared with the population until it has [`MIN_OWN`] intervals of its
+//! own. [`Phase::Train`] learns and raises nothing.
+//!
+//! Must not: use addresses as anything but keys, read a clock (time is
+//! `logged_at`), or grow without bound (at most [`MAX_HOSTS`] hosts, the
+//! least recently seen evicted first; distinct peers are counted in a
+//! fixed 2048-bit linear-counting sketch per host, exact in practice
+//! below about 50 peers and within a few per cent up to a few thousand).
 
-use super::{HostDetector, Phase};
+use super::{notice, HostDetector, Phase};
 use crate::context::Features;
-use crate::record::{ConnSummary, NoticeRecord};
+use crate::decode::Addr;
+use crate::record::{ConnSummary, NoticeRecord, NoticeType};
+use crate::time::SEC;
+use std::collections::HashMap;
 
-/// Placeholder.
+/// Interval length, seconds.
+pub const INTERVAL_SECS: i64 = 60;
+/// EWMA weight of the newest interval.
+pub const ALPHA: f64 = 0.1;
+/// Band width, in standard deviations.
+pub const SIGMAS: f64 = 3.0;
+/// σ is at least this share of the mean.
+pub const SIGMA_REL_FLOOR: f64 = 0.25;
+/// A value must exceed this multiple of the largest training value.
+pub const TRAIN_MAX_FACTOR: f64 = 3.0;
+/// Intervals of its own a host first seen in scoring needs before its own
+/// baseline replaces the population's.
+pub const MIN_OWN: u64 = 30;
+/// Most silent intervals applied as zeros at once.
+pub const MAX_ZERO_FILL: i64 = 64;
+/// Hosts held at most.
+pub const MAX_HOSTS: usize = 32_768;
+
+/// The series, in order: names as written in `sub` and identifiers.
+pub const SERIES: [&str; 4] = ["conns", "peers", "up_bytes", "down_bytes"];
+/// Absolute floors of σ, per series.
+pub const SIGMA_ABS_FLOOR: [f64; 4] = [2.0, 1.0, 100e3, 100e3];
+/// Absolute floors of a raised value, per series.
+pub const VALUE_FLOOR: [f64; 4] = [100.0, 50.0, 50e6, 500e6];
+
+const SKETCH_WORDS: usize = 32;
+/// A loaded host's interval before its first record (no silent gap to fill).
+const NO_INTERVAL: i64 = i64::MIN;
+const SKETCH_BITS: f64 = (SKETCH_WORDS * 64) as f64;
+
+/// One series' baseline.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Base {
+    /// Intervals it has seen.
+    n: u64,
+    mean: f64,
+    var: f64,
+    /// Largest value seen in training.
+    max: f64,
+}
+
+impl Base {
+    /// EWMA update (the first value sets the mean).
+    fn ewma(&mut self, x: f64) {
+        if self.n == 0 {
+            self.mean = x;
+            self.var = 0.0;
+        } else {
+            let d = x - self.mean;
+            let inc = ALPHA * d;
+            self.mean += inc;
+            self.var = (1.0 - ALPHA) * (self.var + d * inc);
+        }
+        self.n += 1;
+    }
+
+    /// Exact running mean and variance (Welford, `var` holds M2 / n).
+    fn welford(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        let m2 = self.var * (self.n - 1) as f64 + d * (x - self.mean);
+        self.var = m2 / self.n as f64;
+    }
+
+    fn sd(&self) -> f64 {
+        self.var.max(0.0).sqrt()
+    }
+
+    fn to_json(self) -> serde_json::Value {
+        serde_json::json!([self.n, self.mean, self.var, self.max])
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<Base> {
+        let a = v.as_array()?;
+        Some(Base {
+            n: a.first()?.as_u64()?,
+            mean: a.get(1)?.as_f64()?,
+            var: a.get(2)?.as_f64()?,
+            max: a.get(3)?.as_f64()?,
+        })
+    }
+}
+
+/// One host.
+#[derive(Clone, Debug, Default)]
+struct Host {
+    /// Index of the open (or last closed) interval.
+    interval: i64,
+    /// The open interval has data.
+    open: bool,
+    conns: u64,
+    sketch: [u64; SKETCH_WORDS],
+    up: u64,
+    down: u64,
+    /// The first peer of the open interval (named when it is the only one).
+    first_peer: Addr,
+    /// Baselines per series.
+    base: [Base; 4],
+    /// The baselines were learned in training.
+    trained: bool,
+    /// Last interval with data, for eviction.
+    last_seen: i64,
+}
+
+fn addr_hash(a: &Addr) -> u64 {
+    let v = u128::from_be_bytes(a.0);
+    crate::conn::uid::mix((v as u64) ^ crate::conn::uid::mix((v >> 64) as u64))
+}
+
+impl Host {
+    fn add(&mut self, c: &ConnSummary) {
+        if !self.open {
+            self.first_peer = c.resp_h;
+            self.open = true;
+        }
+        self.conns += 1;
+        let h = addr_hash(&c.resp_h) as usize % (SKETCH_WORDS * 64);
+        if let Some(w) = self.sketch.get_mut(h / 64) {
+            *w |= 1u64 << (h % 64);
+        }
+        self.up = self.up.saturating_add(c.orig_ip_bytes);
+        self.down = self.down.saturating_add(c.resp_ip_bytes);
+    }
+
+    /// Distinct peers (linear counting; exact in practice below ~50).
+    fn peers(&self) -> u64 {
+        let ones: u32 = self.sketch.iter().map(|w| w.count_ones()).sum();
+        let zeros = SKETCH_BITS - f64::from(ones);
+        if zeros < 1.0 {
+            return (SKETCH_BITS * SKETCH_BITS.ln()).round() as u64;
+        }
+        (-SKETCH_BITS * (zeros / SKETCH_BITS).ln()).round() as u64
+    }
+
+    fn values(&self) -> [f64; 4] {
+        [
+            self.conns as f64,
+            self.peers() as f64,
+            self.up as f64,
+            self.down as f64,
+        ]
+    }
+
+    fn reset(&mut self, interval: i64) {
+        self.interval = interval;
+        self.open = false;
+        self.conns = 0;
+        self.sketch = [0; SKETCH_WORDS];
+        self.up = 0;
+        self.down = 0;
+    }
+}
+
+/// The host-volume detector (see the module docs).
 #[derive(Default)]
-pub struct HostVolume {}
+pub struct HostVolume {
+    hosts: HashMap<Addr, Host>,
+    /// Population baseline (training intervals of every host).
+    pop: [Base; 4],
+    /// Hosts that may have an open interval (checked when draining).
+    open: Vec<Addr>,
+    /// The newest interval seen in any record.
+    newest: i64,
+}
+
+fn thousands(x: u64) -> String {
+    let s = x.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn hms(interval: i64) -> String {
+    let s = (interval * INTERVAL_SECS).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn fmt_value(series: usize, x: f64) -> String {
+    if series >= 2 {
+        format!("{:.1} MB", x / 1e6)
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+impl HostVolume {
+    /// An empty detector.
+    pub fn new() -> HostVolume {
+        HostVolume::default()
+    }
+
+    /// Closes `h`'s open interval: scores it (in `Score`), then updates the
+    /// baselines with the series that did not raise.
+    fn close(&mut self, addr: Addr, by: &ConnSummary, phase: Phase, out: &mut Vec<NoticeRecord>) {
+        let pop = self.pop;
+        let Some(h) = self.hosts.get_mut(&addr) else {
+            return;
+        };
+        if !h.open {
+            return;
+        }
+        let x = h.values();
+        let peers = h.peers();
+        match phase {
+            Phase::Train => {
+                for (s, &v) in x.iter().enumerate() {
+                    if let Some(b) = h.base.get_mut(s) {
+                        b.ewma(v);
+                        b.max = b.max.max(v);
+                    }
+                    if let Some(p) = self.pop.get_mut(s) {
+                        p.welford(v);
+                        p.max = p.max.max(v);
+                    }
+                }
+                h.trained = true;
+            }
+            Phase::Score => {
+                let own = h.trained || h.base[0].n >= MIN_OWN;
+                for (s, &v) in x.iter().enumerate() {
+                    let b = if own { h.base[s] } else { pop[s] };
+                    let tmax = if h.trained { h.base[s].max } else { pop[s].max };
+                    let sigma = b.sd().max(SIGMA_REL_FLOOR * b.mean).max(SIGMA_ABS_FLOOR[s]);
+                    let band = b.mean + SIGMAS * sigma;
+                    let limit = band.max(TRAIN_MAX_FACTOR * tmax).max(VALUE_FLOOR[s]);
+                    let raise = v > band && v > TRAIN_MAX_FACTOR * tmax && v >= VALUE_FLOOR[s];
+                    if !raise {
+                        h.base[s].ewma(v);
+                        continue;
+                    }
+                    let peer_word = if peers == 1 { "peer" } else { "peers" };
+                    let what = match s {
+                        0 => format!(
+                            "made {} connections to {} {peer_word}",
+                            thousands(h.conns),
+                            thousands(peers)
+                        ),
+                        1 => format!(
+                            "contacted {} distinct peers in {} connections",
+                            thousands(peers),
+                            thousands(h.conns)
+                        ),
+                        2 => format!("sent {:.1} MB to {} {peer_word}", v / 1e6, thousands(peers)),
+                        _ => format!(
+                            "received {:.1} MB from {} {peer_word}",
+                            v / 1e6,
+                            thousands(peers)
+                        ),
+                    };
+                    let whose = if own {
+                        "its baseline"
+                    } else {
+                        "population baseline"
+                    };
+                    let msg = format!(
+                        "{addr} {what} in the minute from {} ({whose} {} ± {}, training max {})",
+                        hms(h.interval),
+                        fmt_value(s, b.mean),
+                        fmt_value(s, b.sd()),
+                        fmt_value(s, tmax),
+                    );
+                    let sub = format!(
+                        "series={} value={v} baseline={} mean={:.3} sd={:.3} sigma={sigma:.3} band={band:.3} train_max={tmax} floor={} limit={limit:.3} interval_start={} conns={} peers={peers} up_bytes={} down_bytes={}",
+                        SERIES[s],
+                        if own { "host" } else { "population" },
+                        b.mean,
+                        b.sd(),
+                        VALUE_FLOOR[s],
+                        h.interval * INTERVAL_SECS,
+                        h.conns,
+                        h.up,
+                        h.down,
+                    );
+                    let dst = (peers == 1).then_some(h.first_peer);
+                    let mut n = notice(
+                        NoticeType::HostVolume,
+                        by,
+                        Some(addr),
+                        dst,
+                        None,
+                        Some(v.round() as u64),
+                        msg,
+                        sub,
+                        format!("{addr}-{}", SERIES[s]),
+                    );
+                    // About an interval, not one connection.
+                    n.uid = None;
+                    n.id = None;
+                    n.proto = None;
+                    out.push(n);
+                }
+            }
+        }
+        let i = h.interval;
+        h.reset(i);
+    }
+
+    /// Applies `k` silent intervals as zeros to a host's baselines.
+    fn zero_fill(h: &mut Host, k: i64) {
+        if h.base[0].n == 0 {
+            return;
+        }
+        for _ in 0..k.clamp(0, MAX_ZERO_FILL) {
+            for b in h.base.iter_mut() {
+                b.ewma(0.0);
+            }
+        }
+    }
+
+    fn evict(&mut self) {
+        if self.hosts.len() <= MAX_HOSTS {
+            return;
+        }
+        // Drop the least recently seen quarter at once: O(1) amortised.
+        let keep = MAX_HOSTS - MAX_HOSTS / 4;
+        let mut ages: Vec<(i64, Addr)> =
+            self.hosts.iter().map(|(k, h)| (h.last_seen, *k)).collect();
+        let drop = ages.len() - keep;
+        ages.select_nth_unstable_by_key(drop, |a| a.0);
+        for (_, k) in ages.iter().take(drop) {
+            self.hosts.remove(k);
+        }
+    }
+}
 
 impl HostDetector for HostVolume {
     fn name(&self) -> &'static str {
         "host_volume"
     }
-    fn observe(&mut self, _c: &ConnSummary, _f: &Features, _p: Phase, _o: &mut Vec<NoticeRecord>) {}
+
+    fn observe(
+        &mut self,
+        c: &ConnSummary,
+        _f: &Features,
+        phase: Phase,
+        out: &mut Vec<NoticeRecord>,
+    ) {
+        if c.interim {
+            return;
+        }
+        let iv = c.logged_at.0.div_euclid(INTERVAL_SECS * SEC);
+        // Close every host whose interval is two or more behind the newest.
+        if iv > self.newest {
+            self.newest = iv;
+            let open = std::mem::take(&mut self.open);
+            let mut still = Vec::with_capacity(open.len());
+            for a in open {
+                match self.hosts.get(&a) {
+                    Some(h) if h.open && h.interval < iv - 1 => {
+                        self.close(a, c, phase, out);
+                    }
+                    Some(h) if h.open => still.push(a),
+                    _ => {}
+                }
+            }
+            self.open = still;
+        }
+        let addr = c.orig_h;
+        let (prev, was_open) = match self.hosts.get(&addr) {
+            Some(h) => (Some(h.interval), h.open),
+            None => (None, false),
+        };
+        match prev {
+            Some(p) if p < iv => {
+                if was_open {
+                    self.close(addr, c, phase, out);
+                }
+                if let Some(h) = self.hosts.get_mut(&addr) {
+                    if p != NO_INTERVAL {
+                        HostVolume::zero_fill(h, iv.saturating_sub(p).saturating_sub(1));
+                    }
+                    h.reset(iv);
+                }
+            }
+            Some(_) => {}
+            None => {
+                let h = Host {
+                    interval: iv,
+                    ..Host::default()
+                };
+                self.hosts.insert(addr, h);
+            }
+        }
+        if let Some(h) = self.hosts.get_mut(&addr) {
+            if !h.open {
+                self.open.push(addr);
+            }
+            h.add(c);
+            h.last_seen = iv;
+        }
+        self.evict();
+        if self.open.len() > 2 * MAX_HOSTS {
+            let hosts = &self.hosts;
+            self.open.retain(|a| hosts.get(a).is_some_and(|h| h.open));
+            self.open.sort_unstable();
+            self.open.dedup();
+        }
+    }
+
+    fn save(&self) -> serde_json::Value {
+        let mut hosts = serde_json::Map::new();
+        let mut trained: Vec<(&Addr, &Host)> =
+            self.hosts.iter().filter(|(_, h)| h.trained).collect();
+        trained.sort_by_key(|(a, _)| **a);
+        for (a, h) in trained {
+            let v: Vec<serde_json::Value> = h.base.iter().map(|b| b.to_json()).collect();
+            hosts.insert(a.to_string(), serde_json::Value::Array(v));
+        }
+        let pop: Vec<serde_json::Value> = self.pop.iter().map(|b| b.to_json()).collect();
+        serde_json::json!({
+            "interval_s": INTERVAL_SECS,
+            "series": SERIES,
+            "population": pop,
+            "hosts": hosts,
+        })
+    }
+
+    fn load(&mut self, v: &serde_json::Value) -> Result<(), String> {
+        self.hosts.clear();
+        self.open.clear();
+        self.pop = [Base::default(); 4];
+        if v.is_null() {
+            return Ok(());
+        }
+        let four = |v: &serde_json::Value| -> Option<[Base; 4]> {
+            let a = v.as_array()?;
+            Some([
+                Base::from_json(a.first()?)?,
+                Base::from_json(a.get(1)?)?,
+                Base::from_json(a.get(2)?)?,
+                Base::from_json(a.get(3)?)?,
+            ])
+        };
+        self.pop = v
+            .get("population")
+            .and_then(four)
+            .ok_or("host_volume: bad population baseline")?;
+        let hosts = v
+            .get("hosts")
+            .and_then(|h| h.as_object())
+            .ok_or("host_volume: missing hosts")?;
+        for (k, b) in hosts.iter().take(MAX_HOSTS) {
+            let ip: std::net::IpAddr = k
+                .parse()
+                .map_err(|_| format!("host_volume: bad host {k}"))?;
+            let base = four(b).ok_or_else(|| format!("host_volume: bad baseline of {k}"))?;
+            self.hosts.insert(
+                Addr::from_ip(ip),
+                Host {
+                    base,
+                    trained: true,
+                    interval: NO_INTERVAL,
+                    ..Host::default()
+                },
+            );
+        }
+        Ok(())
+    }
+
     fn entries(&self) -> usize {
-        0
+        self.hosts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_conn;
+    use super::*;
+    use crate::record::ConnState;
+
+    const ATT: [u8; 4] = [10, 66, 0, 66];
+    const C1: [u8; 4] = [10, 66, 0, 21];
+    const WEB: [u8; 4] = [10, 66, 0, 10];
+    /// 2026-11-22 02:51:00 UTC, on a minute boundary.
+    const T: f64 = 1_795_315_860.0;
+
+    fn feed(d: &mut HostVolume, cs: &[ConnSummary], phase: Phase) -> Vec<NoticeRecord> {
+        let mut out = Vec::new();
+        for c in cs {
+            d.observe(c, &Features::default(), phase, &mut out);
+        }
+        out
+    }
+
+    /// A benign user: 3-5 connections a minute to 2 servers, 20-60 kB down.
+    fn user(host: [u8; 4], from: f64, minutes: u32) -> Vec<ConnSummary> {
+        let mut v = Vec::new();
+        for m in 0..minutes {
+            let k = 3 + m % 3;
+            for j in 0..k {
+                let peer = if j % 2 == 0 { WEB } else { [10, 66, 0, 11] };
+                let t = from + f64::from(m) * 60.0 + f64::from(j) * 10.0 + 1.0;
+                v.push(test_conn(
+                    host,
+                    peer,
+                    80,
+                    t,
+                    ConnState::SF,
+                    500,
+                    20_000 + 10_000 * u64::from(j),
+                ));
+            }
+        }
+        v
+    }
+
+    fn trained() -> HostVolume {
+        let mut d = HostVolume::new();
+        let out = feed(&mut d, &user(C1, T - 1200.0, 20), Phase::Train);
+        assert!(out.is_empty());
+        d
+    }
+
+    #[test]
+    fn flood_minute_from_unseen_host_is_flagged() {
+        let mut d = trained();
+        let mut cs = Vec::new();
+        // att: 4,812 connections to one peer in the minute from 02:51:00.
+        for i in 0..4812u32 {
+            cs.push(test_conn(
+                ATT,
+                WEB,
+                80,
+                T + f64::from(i) * 0.0124,
+                ConnState::S0,
+                0,
+                0,
+            ));
+        }
+        cs.extend(user(C1, T, 3));
+        cs.sort_by_key(|c| c.logged_at);
+        let out = feed(&mut d, &cs, Phase::Score);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let n = &out[0];
+        assert_eq!(n.note, NoticeType::HostVolume);
+        assert_eq!(n.src, Some(Addr::v4(ATT)));
+        assert_eq!(n.dst, Some(Addr::v4(WEB)));
+        assert_eq!(n.n, Some(4812));
+        assert_eq!(n.identifier, "10.66.0.66-conns");
+        assert!(
+            n.msg.starts_with("10.66.0.66 made 4,812 connections to 1 peer in the minute from 02:51:00 (population baseline 3.9 ± 0.8, training max 5.0)"),
+            "{}",
+            n.msg
+        );
+        assert!(n.uid.is_none() && n.id.is_none());
+        assert!(
+            n.sub.contains("series=conns") && n.sub.contains("baseline=population"),
+            "{}",
+            n.sub
+        );
+    }
+
+    #[test]
+    fn scan_of_many_peers_is_flagged_on_peers_and_conns() {
+        let mut d = trained();
+        let mut cs = Vec::new();
+        for i in 0..300u32 {
+            let b = (i % 200) as u8;
+            cs.push(test_conn(
+                ATT,
+                [10, 66, 1, b],
+                22,
+                T + 1.0 + f64::from(i) * 0.1,
+                ConnState::REJ,
+                0,
+                0,
+            ));
+        }
+        // Silent host closes when a record two intervals later arrives.
+        cs.push(test_conn(
+            C1,
+            WEB,
+            80,
+            T + 121.0,
+            ConnState::SF,
+            500,
+            20_000,
+        ));
+        let out = feed(&mut d, &cs, Phase::Score);
+        let ids: Vec<_> = out.iter().map(|n| n.identifier.as_str()).collect();
+        assert_eq!(ids, ["10.66.0.66-conns", "10.66.0.66-peers"]);
+        assert!(
+            out[1].msg.starts_with("10.66.0.66 contacted "),
+            "{}",
+            out[1].msg
+        );
+        assert!(
+            out[1].msg.contains(" distinct peers in 300 connections"),
+            "{}",
+            out[1].msg
+        );
+        let peers = out[1].n.unwrap_or(0);
+        assert!((190..=210).contains(&peers), "{peers}");
+        assert_eq!(out[1].dst, None);
+    }
+
+    #[test]
+    fn big_download_by_known_user_is_not_flagged() {
+        let mut d = trained();
+        let mut cs = user(C1, T, 10);
+        // A 400 MB download in one minute: far above its band, under the floor.
+        cs.push(test_conn(
+            C1,
+            WEB,
+            443,
+            T + 130.0,
+            ConnState::SF,
+            30_000,
+            400_000_000,
+        ));
+        // And a busy minute of 80 connections to 30 peers: under the floors.
+        for i in 0..80u32 {
+            cs.push(test_conn(
+                C1,
+                [10, 66, 2, (i % 30) as u8],
+                443,
+                T + 250.0 + f64::from(i) * 0.1,
+                ConnState::SF,
+                700,
+                4000,
+            ));
+        }
+        cs.sort_by_key(|c| c.logged_at);
+        assert!(feed(&mut d, &cs, Phase::Score).is_empty());
+    }
+
+    #[test]
+    fn attack_does_not_become_normal_and_train_raises_nothing() {
+        let mut d = trained();
+        let before = d
+            .hosts
+            .get(&Addr::v4(C1))
+            .map(|h| h.base[0])
+            .unwrap_or_default();
+        let mut cs = Vec::new();
+        for m in 0..3 {
+            for i in 0..500u32 {
+                cs.push(test_conn(
+                    C1,
+                    WEB,
+                    80,
+                    T + f64::from(m) * 60.0 + f64::from(i) * 0.1,
+                    ConnState::S0,
+                    0,
+                    0,
+                ));
+            }
+        }
+        cs.push(test_conn(
+            C1,
+            WEB,
+            80,
+            T + 190.0,
+            ConnState::SF,
+            500,
+            20_000,
+        ));
+        let out = feed(&mut d, &cs, Phase::Score);
+        assert_eq!(out.len(), 3, "each flooded minute raises");
+        assert!(out[0].msg.contains("(its baseline"), "{}", out[0].msg);
+        let after = d
+            .hosts
+            .get(&Addr::v4(C1))
+            .map(|h| h.base[0])
+            .unwrap_or_default();
+        // Only the benign tail of training (3-5 connections) was learned.
+        assert_eq!(after.n, before.n + 1);
+        assert!(
+            after.mean < before.mean + 1.0,
+            "flood minutes not learned: {after:?}"
+        );
+        let mut t = HostVolume::new();
+        assert!(feed(&mut t, &cs, Phase::Train).is_empty());
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let d = trained();
+        let v = d.save();
+        let mut e = HostVolume::new();
+        e.load(&v).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(e.save(), v);
+        assert_eq!(e.pop, d.pop);
+        let mut f = HostVolume::new();
+        f.load(&serde_json::Value::Null)
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(f.pop, [Base::default(); 4]);
+        assert!(f.load(&serde_json::json!({"population": 1})).is_err());
+        // A loaded baseline still flags its host.
+        let mut cs = Vec::new();
+        for i in 0..500u32 {
+            cs.push(test_conn(
+                C1,
+                WEB,
+                80,
+                T + f64::from(i) * 0.1,
+                ConnState::S0,
+                0,
+                0,
+            ));
+        }
+        cs.push(test_conn(
+            C1,
+            WEB,
+            80,
+            T + 130.0,
+            ConnState::SF,
+            500,
+            20_000,
+        ));
+        assert_eq!(feed(&mut e, &cs, Phase::Score).len(), 1);
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(thousands(4812), "4,812");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(hms((T as i64) / 60), "02:51:00");
+        let mut h = Host::default();
+        for i in 0..40u8 {
+            let c = test_conn(ATT, [10, 0, 0, i], 80, 0.0, ConnState::S0, 0, 0);
+            h.add(&c);
+            h.add(&c);
+        }
+        assert!((38..=42).contains(&h.peers()), "{}", h.peers());
+        let mut d = HostVolume::new();
+        let mut out = Vec::new();
+        for i in 0..(MAX_HOSTS as u32 + 2000) {
+            let b = i.to_be_bytes();
+            let c = test_conn(
+                [10, b[1], b[2], b[3]],
+                WEB,
+                80,
+                T + f64::from(i) * 0.001,
+                ConnState::S0,
+                0,
+                0,
+            );
+            d.observe(&c, &Features::default(), Phase::Score, &mut out);
+        }
+        assert!(d.entries() <= MAX_HOSTS);
+    }
+}
+
+/// A check on real data (not run by default): reads a JSON conn.log written
+/// by `connscope read` (path in `CONNSCOPE_LAB_CONN_LOG`), drives the four
+/// detectors of this change with Train before `CONNSCOPE_LAB_TRAIN_END`
+/// (network time, default lab-public's t0 + 210 s) and Score after, prints
+/// every notice and checks that none names only benign hosts
+/// (`CONNSCOPE_LAB_BAD`, comma-separated, default lab-public's att, imp and
+/// cnc).
+#[cfg(test)]
+mod lab_check {
+    use super::super::{
+        brute_force::BruteForce, coordinated::Coordinated, slow_http::SlowHttp, test_conn,
+        HostDetector, Phase,
+    };
+    use super::HostVolume;
+    use crate::context::Features;
+    use crate::decode::Addr;
+    use crate::record::{ConnState, ConnSummary, NoticeRecord};
+    use crate::time::Ts;
+
+    fn parse(line: &str) -> Option<ConnSummary> {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).unwrap_or(0.0);
+        let u = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
+        let ip = |k: &str| s(k).parse::<std::net::IpAddr>().ok().map(Addr::from_ip);
+        let ts = f("ts");
+        let dur = f("duration");
+        let mut c = test_conn(
+            [0; 4],
+            [0; 4],
+            u("id.resp_p") as u16,
+            ts + dur,
+            ConnState::from_name(s("conn_state")),
+            u("orig_bytes"),
+            u("resp_bytes"),
+        );
+        c.start = Ts((ts * 1e9) as i64);
+        c.orig_h = ip("id.orig_h")?;
+        c.resp_h = ip("id.resp_h")?;
+        c.orig_p = u("id.orig_p") as u16;
+        c.transport = match s("proto") {
+            "tcp" => crate::conn::Transport::Tcp,
+            "udp" => crate::conn::Transport::Udp,
+            "icmp" => crate::conn::Transport::Icmp,
+            _ => crate::conn::Transport::Other,
+        };
+        c.service = s("service")
+            .split(',')
+            .next()
+            .and_then(crate::conn::service::Service::from_name);
+        c.orig_pkts = u("orig_pkts");
+        c.resp_pkts = u("resp_pkts");
+        c.orig_ip_bytes = u("orig_ip_bytes");
+        c.resp_ip_bytes = u("resp_ip_bytes");
+        c.local_orig = v.get("local_orig").and_then(|x| x.as_bool());
+        c.local_resp = v.get("local_resp").and_then(|x| x.as_bool());
+        Some(c)
+    }
+
+    #[test]
+    #[ignore]
+    fn lab_public_notices() {
+        let Ok(path) = std::env::var("CONNSCOPE_LAB_CONN_LOG") else {
+            eprintln!("CONNSCOPE_LAB_CONN_LOG not set; skipped");
+            return;
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut cs: Vec<ConnSummary> = text.lines().filter_map(parse).collect();
+        cs.sort_by_key(|c| (c.logged_at, c.start));
+        let train_end: f64 = std::env::var("CONNSCOPE_LAB_TRAIN_END")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_795_315_584.224 + 210.0);
+        let bad: Vec<Addr> = std::env::var("CONNSCOPE_LAB_BAD")
+            .unwrap_or_else(|_| "10.66.0.66,10.66.0.24,10.66.0.99".into())
+            .split(',')
+            .filter_map(|s| s.parse().ok().map(Addr::from_ip))
+            .collect();
+        let mut dets: Vec<Box<dyn HostDetector>> = vec![
+            Box::new(BruteForce::new()),
+            Box::new(SlowHttp::new()),
+            Box::new(HostVolume::new()),
+            Box::new(Coordinated::new()),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        let mut kept: Vec<(&'static str, NoticeRecord)> = Vec::new();
+        let f = Features::default();
+        for c in &cs {
+            let phase = if (c.logged_at.0 as f64) / 1e9 < train_end {
+                Phase::Train
+            } else {
+                Phase::Score
+            };
+            for d in dets.iter_mut() {
+                let mut out = Vec::new();
+                d.observe(c, &f, phase, &mut out);
+                for n in out {
+                    if seen.insert((n.note, n.identifier.clone())) {
+                        kept.push((d.name(), n));
+                    }
+                }
+            }
+        }
+        println!(
+            "{} connections, {} notices (first of each type+identifier)",
+            cs.len(),
+            kept.len()
+        );
+        for (name, n) in &kept {
+            println!(
+                "{name} +{:.1}s src={:?} dst={:?} n={:?} id={} | {} | {}",
+                n.ts.0 as f64 / 1e9 - (train_end - 210.0),
+                n.src,
+                n.dst,
+                n.n,
+                n.identifier,
+                n.msg,
+                n.sub
+            );
+        }
+        for d in &dets {
+            println!("{}: {} entries; model {}", d.name(), d.entries(), d.save());
+        }
+        for (name, n) in &kept {
+            let names_bad =
+                n.src.is_some_and(|a| bad.contains(&a)) || n.dst.is_some_and(|a| bad.contains(&a));
+            assert!(names_bad, "{name} names only benign hosts: {}", n.msg);
+        }
     }
 }
