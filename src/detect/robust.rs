@@ -111,6 +111,14 @@ impl Baseline {
         b
     }
 
+    /// Whether every per-feature vector has one entry per feature (a
+    /// deserialized model might not).
+    fn valid(&self) -> bool {
+        [&self.median, &self.mad, &self.q1, &self.q3]
+            .iter()
+            .all(|v| v.len() == N_FEATURES)
+    }
+
     fn iqr(&self, j: usize) -> f64 {
         (self.q3[j] - self.q1[j]).max(0.0)
     }
@@ -204,7 +212,8 @@ impl Robust {
         let global = self.global.as_ref()?;
         let key = s.class.to_string();
         let novel = !self.seen.contains(&key);
-        Some((self.classes.get(&key).unwrap_or(global), novel))
+        let b = self.classes.get(&key).unwrap_or(global);
+        b.valid().then_some((b, novel))
     }
 
     /// Signed robust z-scores of every feature against the sample's
@@ -216,7 +225,8 @@ impl Robust {
     }
 
     /// The 3 features with the largest |z| (ties by lower feature index):
-    /// value, class baseline median and signed z. Empty for an empty model.
+    /// value (NaN read as 0, clamped to ±1e12), baseline median and signed
+    /// z. Empty for an empty model.
     pub fn explain(&self, s: &Sample) -> Vec<Contribution> {
         let Some((b, z, _)) = self.zs(s) else {
             return Vec::new();
@@ -228,7 +238,7 @@ impl Robust {
             .take(3)
             .map(|j| Contribution {
                 feature: j,
-                value: s.x[j],
+                value: clean(s.x[j]),
                 baseline: b.median[j],
                 z: z[j],
             })
@@ -459,6 +469,19 @@ mod tests {
             assert!((sa - sc).abs() <= 1e-12 * sa.abs().max(1.0), "{sa} {sc}");
         }
         assert_eq!(a.name(), "robust");
+    }
+
+    #[test]
+    fn malformed_model_scores_zero() {
+        let train = cluster(HTTP, 20, 1);
+        let mut m = Robust::fit(&train, 0);
+        if let Some(g) = m.global.as_mut() {
+            g.median.truncate(3);
+        }
+        m.classes.clear();
+        assert_eq!(m.score(&train[0]), 0.0);
+        assert!(m.explain(&train[0]).is_empty());
+        assert_eq!(m.fence_violations(&train[0]), 0);
     }
 
     #[test]
