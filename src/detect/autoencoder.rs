@@ -449,6 +449,8 @@ mod tests {
         let b = Autoencoder::fit(&train, 9);
         let c = Autoencoder::fit(&train, 10);
         let json = serde_json::to_string(&a).expect("serialize");
+        // serde_json without its `float_roundtrip` feature may parse a float
+        // one ulp off, hence the 1e-12 relative tolerance below.
         let r: Autoencoder = serde_json::from_str(&json).expect("deserialize");
         let mut differs = false;
         for s in &manifold(30, 5) {

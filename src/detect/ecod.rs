@@ -300,6 +300,8 @@ mod tests {
         let a = Ecod::fit(&train, 5);
         let b = Ecod::fit(&train, 5);
         let json = serde_json::to_string(&a).expect("serialize");
+        // serde_json without its `float_roundtrip` feature may parse a float
+        // one ulp off, hence the 1e-12 relative tolerance below.
         let c: Ecod = serde_json::from_str(&json).expect("deserialize");
         for s in &cluster(50, 4) {
             let sa = a.score(s);

@@ -361,6 +361,8 @@ mod tests {
         let b = IsolationForest::fit(&train, 11);
         let c = IsolationForest::fit(&train, 12);
         let json = serde_json::to_string(&a).expect("serialize");
+        // serde_json without its `float_roundtrip` feature may parse a float
+        // one ulp off, hence the 1e-12 relative tolerance below.
         let d: IsolationForest = serde_json::from_str(&json).expect("deserialize");
         let test = cluster(50, 9);
         let mut differs = false;

@@ -461,6 +461,8 @@ mod tests {
         let a = Robust::fit(&train, 42);
         let b = Robust::fit(&train, 42);
         let json = serde_json::to_string(&a).expect("serialize");
+        // serde_json without its `float_roundtrip` feature may parse a float
+        // one ulp off, hence the 1e-12 relative tolerance below.
         let c: Robust = serde_json::from_str(&json).expect("deserialize");
         let test = cluster(HTTP, 50, 77);
         for s in &test {
