@@ -1,15 +1,312 @@
-//! Placeholder until the real detector lands (scores 0).
+//! A small autoencoder (d → 16 → 6 → 16 → d, tanh hidden layers, linear
+//! output) trained on standardized benign features; a connection scores by
+//! its reconstruction error (RMSE in standardized units): what the
+//! bottleneck cannot reproduce is unlike the training traffic.
+//!
+//! Owns: the [`Autoencoder`] model, its training (mini-batch Adam, seeded
+//! Xavier initialisation, seeded shuffles) and scoring.
+//! Must not: re-fit on what it scores, use threads or any randomness but
+//! its seeded xorshift64 (training is bit-for-bit deterministic), panic or
+//! return a non-finite score on any input, or train for an unbounded time
+//! (at most [`MAX_SAMPLES`] samples and [`MAX_SAMPLE_PASSES`] sample
+//! passes, so fitting takes a bounded time).
 
+use super::features::N_FEATURES;
 use super::{ConnDetector, Sample};
 
-/// Placeholder.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct Autoencoder {}
+/// At most this many training samples are used (stride subsampling).
+pub const MAX_SAMPLES: usize = 5_000;
+/// Training budget: epochs × samples stays at or below this (within the
+/// epoch bounds below).
+pub const MAX_SAMPLE_PASSES: usize = 100_000;
+/// Fewest epochs (tiny budgets still train).
+const MIN_EPOCHS: usize = 20;
+/// Most epochs (small training sets).
+const MAX_EPOCHS: usize = 300;
+/// Mini-batch size.
+const BATCH: usize = 32;
+/// Initial learning rate; decays exponentially to a tenth of it.
+const LR: f64 = 1e-2;
+/// Floor of the standard deviations used to standardize.
+const STD_FLOOR: f64 = 0.1;
+/// Standardized inputs are clipped to ±this.
+const CLIP: f64 = 10.0;
+/// Global gradient-norm clip (keeps Adam steps sane on odd data).
+const GRAD_CLIP: f64 = 5.0;
+/// Bound on raw feature values (huge or non-finite inputs are clamped).
+const VALUE_BOUND: f64 = 1e12;
+
+/// Layer widths: input, encoder, bottleneck, decoder, output.
+const SIZES: [usize; 5] = [N_FEATURES, 16, 6, 16, N_FEATURES];
+/// Number of weight layers.
+const LAYERS: usize = SIZES.len() - 1;
+
+/// Total number of parameters (weights and biases of every layer).
+const fn n_params() -> usize {
+    let mut n = 0;
+    let mut l = 0;
+    while l < LAYERS {
+        n += SIZES[l] * SIZES[l + 1] + SIZES[l + 1];
+        l += 1;
+    }
+    n
+}
+
+/// Offset of layer `l`'s weights (row-major, `out × in`) in the flat
+/// parameter vector; its biases follow them.
+fn offset(l: usize) -> usize {
+    (0..l).map(|k| SIZES[k] * SIZES[k + 1] + SIZES[k + 1]).sum()
+}
+
+/// Maps NaN to 0 and clamps to a finite range.
+fn clean(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-VALUE_BOUND, VALUE_BOUND)
+    }
+}
+
+/// xorshift64: small deterministic RNG.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in [0, n) (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Activations of every layer for one input.
+type Acts = [Vec<f64>; LAYERS + 1];
+
+fn new_acts() -> Acts {
+    SIZES.map(|n| vec![0.0; n])
+}
+
+/// Forward pass of `x` (standardized, length `SIZES[0]`) through `p`,
+/// filling `a` (a[0] = x, a[LAYERS] = reconstruction).
+fn forward(p: &[f64], x: &[f64], a: &mut Acts) {
+    a[0].copy_from_slice(x);
+    for l in 0..LAYERS {
+        let (ni, no) = (SIZES[l], SIZES[l + 1]);
+        let off = offset(l);
+        let w = &p[off..off + ni * no];
+        let b = &p[off + ni * no..off + ni * no + no];
+        let (prev, next) = a.split_at_mut(l + 1);
+        let input = &prev[l];
+        let last = l + 1 == LAYERS;
+        for ((out, row), bias) in next[0].iter_mut().zip(w.chunks_exact(ni)).zip(b) {
+            let s = bias + row.iter().zip(input).map(|(w, x)| w * x).sum::<f64>();
+            *out = if last { s } else { s.tanh() };
+        }
+    }
+}
+
+/// Accumulates into `g` the gradient of `scale * |a[LAYERS] - x|^2` after
+/// `forward(p, x, a)`; `d` holds per-layer deltas (scratch).
+fn backward(p: &[f64], x: &[f64], a: &Acts, d: &mut Acts, scale: f64, g: &mut [f64]) {
+    for ((dv, o), t) in d[LAYERS].iter_mut().zip(&a[LAYERS]).zip(x) {
+        *dv = 2.0 * scale * (o - t);
+    }
+    for l in (0..LAYERS).rev() {
+        let (ni, no) = (SIZES[l], SIZES[l + 1]);
+        let off = offset(l);
+        let (lower, upper) = d.split_at_mut(l + 1);
+        let delta = &upper[0];
+        let input = &a[l];
+        {
+            let (gw, gb) = g[off..off + ni * no + no].split_at_mut(ni * no);
+            for ((grow, &dl), gbv) in gw.chunks_exact_mut(ni).zip(delta.iter()).zip(gb) {
+                *gbv += dl;
+                for (gi, xi) in grow.iter_mut().zip(input) {
+                    *gi += dl * xi;
+                }
+            }
+        }
+        if l > 0 {
+            let nd = &mut lower[l];
+            nd.iter_mut().for_each(|v| *v = 0.0);
+            for (row, &dl) in p[off..off + ni * no].chunks_exact(ni).zip(delta.iter()) {
+                for (ndi, wi) in nd.iter_mut().zip(row) {
+                    *ndi += wi * dl;
+                }
+            }
+            for (ndi, av) in nd.iter_mut().zip(input) {
+                *ndi *= 1.0 - av * av;
+            }
+        }
+    }
+}
+
+/// Autoencoder detector, fitted on benign samples.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Autoencoder {
+    /// Training means per feature (empty when fitted on nothing).
+    mean: Vec<f64>,
+    /// Training standard deviations per feature, floored at 0.1.
+    std: Vec<f64>,
+    /// Flat parameters: per layer, weights (out × in, row-major) then
+    /// biases.
+    params: Vec<f64>,
+    /// Mean training loss (MSE, standardized units) per epoch.
+    loss_history: Vec<f64>,
+}
 
 impl Autoencoder {
-    /// Fits on benign samples.
-    pub fn fit(_samples: &[Sample], _seed: u64) -> Self {
-        Autoencoder {}
+    /// Trains the autoencoder on benign samples (at most [`MAX_SAMPLES`],
+    /// stride-subsampled): standardize, Xavier-initialise from `seed`, then
+    /// mini-batch Adam with a decaying learning rate for
+    /// `clamp(MAX_SAMPLE_PASSES / n, 20, 300)` epochs.
+    pub fn fit(samples: &[Sample], seed: u64) -> Self {
+        let n_all = samples.len();
+        let n = n_all.min(MAX_SAMPLES);
+        if n == 0 {
+            return Autoencoder {
+                mean: Vec::new(),
+                std: Vec::new(),
+                params: Vec::new(),
+                loss_history: Vec::new(),
+            };
+        }
+        let raw: Vec<[f64; N_FEATURES]> = (0..n)
+            .map(|i| {
+                let k = if n_all <= MAX_SAMPLES {
+                    i
+                } else {
+                    ((i as u128 * n_all as u128) / n as u128) as usize
+                };
+                samples[k].x.map(clean)
+            })
+            .collect();
+        let mut mean = vec![0.0; N_FEATURES];
+        let mut std = vec![0.0; N_FEATURES];
+        for j in 0..N_FEATURES {
+            let m = raw.iter().map(|r| r[j]).sum::<f64>() / n as f64;
+            let var = raw.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n as f64;
+            let sd = var.sqrt();
+            mean[j] = if m.is_finite() { m } else { 0.0 };
+            std[j] = if sd.is_finite() {
+                sd.max(STD_FLOOR)
+            } else {
+                STD_FLOOR
+            };
+        }
+        let mut model = Autoencoder {
+            mean,
+            std,
+            params: Vec::new(),
+            loss_history: Vec::new(),
+        };
+        let data: Vec<[f64; N_FEATURES]> = raw.iter().map(|r| model.standardize(r)).collect();
+        drop(raw);
+
+        let mut rng = Rng::new(seed);
+        let mut p = vec![0.0; n_params()];
+        for l in 0..LAYERS {
+            let (ni, no) = (SIZES[l], SIZES[l + 1]);
+            let bound = (6.0 / (ni + no) as f64).sqrt();
+            let off = offset(l);
+            for w in &mut p[off..off + ni * no] {
+                *w = (2.0 * rng.unit() - 1.0) * bound;
+            }
+        }
+
+        let epochs = (MAX_SAMPLE_PASSES / n).clamp(MIN_EPOCHS, MAX_EPOCHS);
+        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let mut m1 = vec![0.0; p.len()];
+        let mut m2 = vec![0.0; p.len()];
+        let mut g = vec![0.0; p.len()];
+        let (mut a, mut d) = (new_acts(), new_acts());
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut t = 0i32;
+        let mut history = Vec::with_capacity(epochs);
+        for e in 0..epochs {
+            let lr = LR * 0.1f64.powf(e as f64 / (epochs.max(2) - 1) as f64);
+            for i in (1..n).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            let mut sse = 0.0;
+            for batch in order.chunks(BATCH) {
+                g.iter_mut().for_each(|v| *v = 0.0);
+                let scale = 1.0 / (batch.len() * N_FEATURES) as f64;
+                for &i in batch {
+                    let x = &data[i];
+                    forward(&p, x, &mut a);
+                    sse += a[LAYERS]
+                        .iter()
+                        .zip(x)
+                        .map(|(o, t)| (o - t) * (o - t))
+                        .sum::<f64>();
+                    backward(&p, x, &a, &mut d, scale, &mut g);
+                }
+                let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if !norm.is_finite() {
+                    continue;
+                }
+                let clip = if norm > GRAD_CLIP {
+                    GRAD_CLIP / norm
+                } else {
+                    1.0
+                };
+                t = t.saturating_add(1);
+                let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+                for (((w, gv), mv), vv) in p.iter_mut().zip(&g).zip(&mut m1).zip(&mut m2) {
+                    let gv = gv * clip;
+                    *mv = b1 * *mv + (1.0 - b1) * gv;
+                    *vv = b2 * *vv + (1.0 - b2) * gv * gv;
+                    *w -= lr * (*mv / c1) / ((*vv / c2).sqrt() + eps);
+                }
+            }
+            history.push(sse / (n * N_FEATURES) as f64);
+        }
+        if p.iter().all(|v| v.is_finite()) {
+            model.params = p;
+        }
+        model.loss_history = history;
+        model
+    }
+
+    /// Standardizes and clips one feature vector.
+    fn standardize(&self, x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
+        let mut z = [0.0; N_FEATURES];
+        for (((zv, &xv), m), s) in z.iter_mut().zip(x).zip(&self.mean).zip(&self.std) {
+            let v = (clean(xv) - m) / s;
+            *zv = if v.is_nan() {
+                0.0
+            } else {
+                v.clamp(-CLIP, CLIP)
+            };
+        }
+        z
+    }
+
+    /// Mean training loss (MSE in standardized units) after each epoch,
+    /// first to last (empty for an empty model).
+    pub fn loss_history(&self) -> &[f64] {
+        &self.loss_history
     }
 }
 
@@ -17,7 +314,193 @@ impl ConnDetector for Autoencoder {
     fn name(&self) -> &'static str {
         "autoencoder"
     }
-    fn score(&self, _s: &Sample) -> f64 {
-        0.0
+
+    /// RMSE of the reconstruction in standardized units; 0 for an empty (or
+    /// malformed) model.
+    fn score(&self, s: &Sample) -> f64 {
+        if self.params.len() != n_params()
+            || self.mean.len() != N_FEATURES
+            || self.std.len() != N_FEATURES
+        {
+            return 0.0;
+        }
+        let z = self.standardize(&s.x);
+        let mut a = new_acts();
+        forward(&self.params, &z, &mut a);
+        let mse = a[LAYERS]
+            .iter()
+            .zip(&z)
+            .map(|(o, t)| (o - t) * (o - t))
+            .sum::<f64>()
+            / N_FEATURES as f64;
+        let r = mse.sqrt();
+        if r.is_finite() {
+            r
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::service::Service;
+    use crate::detect::features::ServiceClass;
+
+    const HTTP: ServiceClass = ServiceClass::Service(Service::Http);
+
+    /// Points on a 2-D plane in feature space plus small noise.
+    fn manifold(n: usize, seed: u64) -> Vec<Sample> {
+        let mut r = Rng::new(seed);
+        (0..n)
+            .map(|_| {
+                let (a, b) = (2.0 * r.unit() - 1.0, 2.0 * r.unit() - 1.0);
+                let mut x = [0.0; N_FEATURES];
+                for (j, v) in x.iter_mut().enumerate() {
+                    let jf = j as f64;
+                    *v =
+                        3.0 + a * (0.7 * jf).sin() + b * (0.3 * jf).cos() + 0.02 * (r.unit() - 0.5);
+                }
+                Sample { class: HTTP, x }
+            })
+            .collect()
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    #[test]
+    fn parameter_layout() {
+        // 47*16+16 + 16*6+6 + 6*16+16 + 16*47+47
+        assert_eq!(n_params(), 768 + 102 + 112 + 799);
+        assert_eq!(offset(0), 0);
+        assert_eq!(offset(1), 768);
+        assert_eq!(offset(LAYERS), n_params());
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let mut r = Rng::new(3);
+        let p: Vec<f64> = (0..n_params()).map(|_| r.unit() - 0.5).collect();
+        let x: Vec<f64> = (0..N_FEATURES).map(|_| 2.0 * r.unit() - 1.0).collect();
+        let loss = |p: &[f64]| {
+            let mut a = new_acts();
+            forward(p, &x, &mut a);
+            a[LAYERS]
+                .iter()
+                .zip(&x)
+                .map(|(o, t)| (o - t) * (o - t))
+                .sum::<f64>()
+        };
+        let (mut a, mut d) = (new_acts(), new_acts());
+        let mut g = vec![0.0; n_params()];
+        forward(&p, &x, &mut a);
+        backward(&p, &x, &a, &mut d, 1.0, &mut g);
+        for k in [0, 5, 767, 770, 900, 1000, 1100, 1500, 1780] {
+            let h = 1e-6;
+            let mut pp = p.clone();
+            pp[k] += h;
+            let mut pm = p.clone();
+            pm[k] -= h;
+            let num = (loss(&pp) - loss(&pm)) / (2.0 * h);
+            assert!(
+                (num - g[k]).abs() < 1e-5 * num.abs().max(1.0),
+                "{k}: {num} vs {}",
+                g[k]
+            );
+        }
+    }
+
+    #[test]
+    fn off_manifold_point_scores_high_and_loss_decreases() {
+        let train = manifold(500, 1);
+        let m = Autoencoder::fit(&train, 7);
+        let h = m.loss_history();
+        assert_eq!(h.len(), MAX_EPOCHS.min(MAX_SAMPLE_PASSES / 500));
+        assert!(
+            h[h.len() - 1] < 0.25 * h[0],
+            "{} -> {}",
+            h[0],
+            h[h.len() - 1]
+        );
+        let med = median(train.iter().map(|s| m.score(s)).collect());
+        let max_in = manifold(200, 2)
+            .iter()
+            .map(|s| m.score(s))
+            .fold(0.0, f64::max);
+        // off the plane: every feature one unit (about one std) up and down
+        // in an alternating pattern the plane cannot express
+        let mut off = train[0];
+        for (j, v) in off.x.iter_mut().enumerate() {
+            *v = 3.0 + if j % 2 == 0 { 0.8 } else { -0.8 };
+        }
+        let so = m.score(&off);
+        assert!(so > 3.0 * med, "{so} vs median {med}");
+        assert!(so > max_in, "{so} vs max inlier {max_in}");
+    }
+
+    #[test]
+    fn deterministic_and_serde_round_trip() {
+        let train = manifold(200, 4);
+        let a = Autoencoder::fit(&train, 9);
+        let b = Autoencoder::fit(&train, 9);
+        let c = Autoencoder::fit(&train, 10);
+        let json = serde_json::to_string(&a).expect("serialize");
+        // serde_json without its `float_roundtrip` feature may parse a float
+        // one ulp off, hence the 1e-12 relative tolerance below.
+        let r: Autoencoder = serde_json::from_str(&json).expect("deserialize");
+        let mut differs = false;
+        for s in &manifold(30, 5) {
+            let sa = a.score(s);
+            assert_eq!(sa, b.score(s));
+            assert!((sa - r.score(s)).abs() <= 1e-12 * sa.abs().max(1.0));
+            differs |= sa != c.score(s);
+        }
+        assert!(differs);
+        assert_eq!(a.name(), "autoencoder");
+    }
+
+    #[test]
+    fn empty_constant_and_huge() {
+        let m = Autoencoder::fit(&[], 0);
+        let s = manifold(1, 1)[0];
+        assert_eq!(m.score(&s), 0.0);
+        assert!(m.loss_history().is_empty());
+
+        let constant: Vec<Sample> = (0..40).map(|_| s).collect();
+        let m = Autoencoder::fit(&constant, 0);
+        let sc = m.score(&s);
+        assert!(sc.is_finite() && sc < 0.1, "{sc}");
+
+        let m = Autoencoder::fit(&manifold(100, 2), 0);
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
+            let mut x = s;
+            x.x = [v; N_FEATURES];
+            let sc = m.score(&x);
+            assert!(sc.is_finite(), "{v} -> {sc}");
+        }
+        let bad: Vec<Sample> = (0..20)
+            .map(|i| {
+                let mut x = s;
+                x.x[i] = if i % 2 == 0 { f64::NAN } else { 1e300 };
+                x
+            })
+            .collect();
+        let m = Autoencoder::fit(&bad, 0);
+        assert!(m.score(&s).is_finite());
+    }
+
+    #[test]
+    fn fit_on_max_samples_is_bounded() {
+        let train = manifold(MAX_SAMPLES + 1000, 6);
+        let start = std::time::Instant::now();
+        let m = Autoencoder::fit(&train, 1);
+        let took = start.elapsed();
+        eprintln!("autoencoder fit on {MAX_SAMPLES} x {N_FEATURES}: {took:?}");
+        assert_eq!(m.loss_history().len(), MIN_EPOCHS);
+        assert!(m.score(&train[0]).is_finite());
     }
 }

@@ -1,15 +1,251 @@
-//! Placeholder until the real detector lands (scores 0).
+//! Isolation forest (Liu, Ting and Zhou 2008): random axis-parallel
+//! partitions of benign subsamples; a connection that is isolated after few
+//! splits is anomalous. Trees are flat node vectors.
+//!
+//! Owns: the [`IsolationForest`] model, its fitting and scoring.
+//! Must not: re-fit on what it scores, panic or return a non-finite score
+//! on any input, or depend on anything but the samples and the seed
+//! (its RNG is a private xorshift64). Memory is bounded: [`N_TREES`] trees
+//! of at most `2 * MAX_SUBSAMPLE - 1` nodes; fitting reads at most
+//! [`MAX_SAMPLES`] samples.
 
+use super::features::N_FEATURES;
 use super::{ConnDetector, Sample};
 
-/// Placeholder.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct IsolationForest {}
+/// Number of trees.
+pub const N_TREES: usize = 100;
+/// Subsample size per tree (fewer when training is smaller).
+pub const MAX_SUBSAMPLE: usize = 256;
+/// At most this many training samples are drawn from (stride subsampling
+/// above it).
+pub const MAX_SAMPLES: usize = 100_000;
+
+/// Euler–Mascheroni constant used by the harmonic-number approximation.
+const EULER_GAMMA: f64 = 0.577_215_664_9;
+/// Bound on feature values (huge or non-finite inputs are clamped).
+const VALUE_BOUND: f64 = 1e12;
+
+/// Maps NaN to 0 and clamps to a finite range.
+fn clean(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-VALUE_BOUND, VALUE_BOUND)
+    }
+}
+
+/// xorshift64: small deterministic RNG.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // splitmix the seed so that 0 and small seeds are fine
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform in [0, n) (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// Uniform in the open interval (0, 1).
+    fn open01(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+}
+
+/// `c(n)`: the average path length of an unsuccessful search in a binary
+/// search tree of `n` points, `2 H(n-1) - 2 (n-1)/n` with
+/// `H(i) = ln i + 0.5772156649`; 0 for `n <= 1`.
+pub fn c_factor(n: usize) -> f64 {
+    if n <= 1 {
+        return 0.0;
+    }
+    let m = (n - 1) as f64;
+    2.0 * (m.ln() + EULER_GAMMA) - 2.0 * m / n as f64
+}
+
+/// One node of a flat tree. A leaf has `left == 0` (the root is node 0, so
+/// no child is ever 0).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Node {
+    feature: u16,
+    threshold: f64,
+    left: u32,
+    right: u32,
+    /// Number of training points that reached the node (used at leaves).
+    size: u32,
+}
+
+/// One isolation tree: node 0 is the root.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Tree {
+    nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// Builds the subtree over `pts` (rows of `data`), returns its index.
+    fn build(
+        &mut self,
+        data: &[[f64; N_FEATURES]],
+        pts: &mut [usize],
+        depth: usize,
+        limit: usize,
+        rng: &mut Rng,
+    ) -> u32 {
+        let me = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            feature: 0,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            size: pts.len() as u32,
+        });
+        if depth >= limit || pts.len() <= 1 {
+            return me;
+        }
+        // features with a positive range among this node's points
+        let mut lo = [f64::INFINITY; N_FEATURES];
+        let mut hi = [f64::NEG_INFINITY; N_FEATURES];
+        for &p in pts.iter() {
+            for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(&data[p]) {
+                *l = l.min(v);
+                *h = h.max(v);
+            }
+        }
+        let cand: Vec<usize> = (0..N_FEATURES).filter(|&j| hi[j] > lo[j]).collect();
+        if cand.is_empty() {
+            return me;
+        }
+        let j = cand[rng.below(cand.len())];
+        let (lo, hi) = (lo[j], hi[j]);
+        // uniform in (lo, hi]; values are clamped finite, so no NaN here
+        let mut t = lo + rng.open01() * (hi - lo);
+        if t <= lo || t > hi {
+            t = lo + 0.5 * (hi - lo);
+            if t <= lo {
+                t = hi;
+            }
+        }
+        // partition: x < t to the left (non-empty: holds lo), rest right
+        // (non-empty: holds hi)
+        let mut k = 0;
+        for i in 0..pts.len() {
+            if data[pts[i]][j] < t {
+                pts.swap(i, k);
+                k += 1;
+            }
+        }
+        let (l, r) = pts.split_at_mut(k);
+        let left = self.build(data, l, depth + 1, limit, rng);
+        let right = self.build(data, r, depth + 1, limit, rng);
+        let n = &mut self.nodes[me as usize];
+        n.feature = j as u16;
+        n.threshold = t;
+        n.left = left;
+        n.right = right;
+        me
+    }
+
+    /// Path length of `x`: edges to its leaf plus `c(leaf size)`.
+    fn path_length(&self, x: &[f64; N_FEATURES]) -> f64 {
+        let mut i = 0usize;
+        let mut depth = 0usize;
+        // every step goes to a higher index, so this terminates; the bound
+        // also guards against a corrupt (deserialized) model
+        while let Some(n) = self.nodes.get(i) {
+            if n.left == 0 || depth > self.nodes.len() {
+                return depth as f64 + c_factor(n.size as usize);
+            }
+            let v = x.get(n.feature as usize).copied().unwrap_or(0.0);
+            i = if v < n.threshold {
+                n.left as usize
+            } else {
+                n.right as usize
+            };
+            depth += 1;
+        }
+        depth as f64
+    }
+}
+
+/// Isolation forest over the connection features, fitted on benign
+/// samples.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct IsolationForest {
+    trees: Vec<Tree>,
+    /// Subsample size each tree was grown on (ψ).
+    subsample: usize,
+}
 
 impl IsolationForest {
-    /// Fits on benign samples.
-    pub fn fit(_samples: &[Sample], _seed: u64) -> Self {
-        IsolationForest {}
+    /// Grows [`N_TREES`] trees, each on `min(256, n)` samples drawn without
+    /// replacement (from at most [`MAX_SAMPLES`] stride-subsampled
+    /// samples), height limit `ceil(log2 ψ)`. Deterministic given `seed`.
+    pub fn fit(samples: &[Sample], seed: u64) -> Self {
+        let n_all = samples.len();
+        let n = n_all.min(MAX_SAMPLES);
+        if n == 0 {
+            return IsolationForest {
+                trees: Vec::new(),
+                subsample: 0,
+            };
+        }
+        let data: Vec<[f64; N_FEATURES]> = (0..n)
+            .map(|i| {
+                let k = if n_all <= MAX_SAMPLES {
+                    i
+                } else {
+                    ((i as u128 * n_all as u128) / n as u128) as usize
+                };
+                samples[k].x.map(clean)
+            })
+            .collect();
+        let psi = n.min(MAX_SUBSAMPLE);
+        let limit = (psi as f64).log2().ceil().max(0.0) as usize;
+        let mut rng = Rng::new(seed);
+        let mut idx: Vec<usize> = (0..n).collect();
+        let mut trees = Vec::with_capacity(N_TREES);
+        for _ in 0..N_TREES {
+            // partial Fisher-Yates: the first psi entries are the subsample
+            for i in 0..psi {
+                let j = i + rng.below(n - i);
+                idx.swap(i, j);
+            }
+            let mut pts: Vec<usize> = idx[..psi].to_vec();
+            let mut tree = Tree {
+                nodes: Vec::with_capacity(2 * psi),
+            };
+            tree.build(&data, &mut pts, 0, limit, &mut rng);
+            trees.push(tree);
+        }
+        IsolationForest {
+            trees,
+            subsample: psi,
+        }
+    }
+
+    /// The mean path length `E[h(x)]` over the trees (0 for an empty
+    /// model).
+    pub fn mean_path_length(&self, s: &Sample) -> f64 {
+        if self.trees.is_empty() {
+            return 0.0;
+        }
+        let x = s.x.map(clean);
+        self.trees.iter().map(|t| t.path_length(&x)).sum::<f64>() / self.trees.len() as f64
     }
 }
 
@@ -17,7 +253,167 @@ impl ConnDetector for IsolationForest {
     fn name(&self) -> &'static str {
         "iforest"
     }
-    fn score(&self, _s: &Sample) -> f64 {
-        0.0
+
+    /// `2^(-E[h(x)] / c(ψ))`, in (0, 1); 0 for an empty model, 0.5 when
+    /// trained on a single sample (no information).
+    fn score(&self, s: &Sample) -> f64 {
+        if self.trees.is_empty() {
+            return 0.0;
+        }
+        let c = c_factor(self.subsample);
+        if c <= 0.0 {
+            return 0.5;
+        }
+        let v = 2f64.powf(-self.mean_path_length(s) / c);
+        if v.is_finite() {
+            v
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::service::Service;
+    use crate::detect::features::ServiceClass;
+
+    const HTTP: ServiceClass = ServiceClass::Service(Service::Http);
+
+    fn cluster(n: usize, seed: u64) -> Vec<Sample> {
+        let mut r = Rng::new(seed);
+        (0..n)
+            .map(|_| {
+                let mut x = [0.0; N_FEATURES];
+                for (j, v) in x.iter_mut().enumerate() {
+                    // bell-shaped noise: sum of three uniforms
+                    let e = r.open01() + r.open01() + r.open01() - 1.5;
+                    *v = 3.0 + 0.05 * j as f64 + e;
+                }
+                Sample { class: HTTP, x }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn c_factor_by_hand() {
+        assert_eq!(c_factor(0), 0.0);
+        assert_eq!(c_factor(1), 0.0);
+        // c(2) = 2 (ln 1 + γ) - 2 * 1/2 = 2γ - 1
+        assert!((c_factor(2) - (2.0 * 0.5772156649 - 1.0)).abs() < 1e-12);
+        // c(256) = 2 (ln 255 + γ) - 2 * 255/256 = 10.244770920...
+        assert!(
+            (c_factor(256) - 10.244_770_9).abs() < 1e-6,
+            "{}",
+            c_factor(256)
+        );
+        // c(10) = 2 (ln 9 + γ) - 1.8 = 3.748880...
+        assert!(
+            (c_factor(10) - 3.748_880_6).abs() < 1e-6,
+            "{}",
+            c_factor(10)
+        );
+    }
+
+    #[test]
+    fn outlier_scores_above_every_inlier() {
+        let train = cluster(1000, 1);
+        let f = IsolationForest::fit(&train, 7);
+        assert_eq!(f.trees.len(), N_TREES);
+        assert_eq!(f.subsample, 256);
+        let max_in = train.iter().map(|s| f.score(s)).fold(0.0, f64::max);
+        // far from the cluster in every feature
+        let mut out = train[0];
+        for (j, v) in out.x.iter_mut().enumerate() {
+            *v += if j % 2 == 0 { 5.0 } else { -5.0 };
+        }
+        let so = f.score(&out);
+        assert!(so > max_in, "{so} vs {max_in}");
+        assert!(so > 0.6 && so < 1.0, "{so}");
+        for s in &train {
+            let v = f.score(s);
+            assert!(v > 0.0 && v < 1.0);
+        }
+    }
+
+    #[test]
+    fn tree_shape_bounded() {
+        let f = IsolationForest::fit(&cluster(1000, 3), 1);
+        for t in &f.trees {
+            assert!(t.nodes.len() < 2 * 256);
+            // leaf sizes add to the subsample
+            let leaves: u32 = t.nodes.iter().filter(|n| n.left == 0).map(|n| n.size).sum();
+            assert_eq!(leaves, 256);
+            assert!(t.nodes.iter().all(|n| n.left == 0 || n.right > n.left));
+        }
+        // height limit ceil(log2 256) = 8: no path longer than 8 + c(leaf)
+        let x = [1e9; N_FEATURES];
+        for t in &f.trees {
+            assert!(t.path_length(&x) <= 8.0 + c_factor(256));
+        }
+    }
+
+    #[test]
+    fn deterministic_and_serde_round_trip() {
+        let train = cluster(500, 2);
+        let a = IsolationForest::fit(&train, 11);
+        let b = IsolationForest::fit(&train, 11);
+        let c = IsolationForest::fit(&train, 12);
+        let json = serde_json::to_string(&a).expect("serialize");
+        // serde_json without its `float_roundtrip` feature may parse a float
+        // one ulp off, hence the 1e-12 relative tolerance below.
+        let d: IsolationForest = serde_json::from_str(&json).expect("deserialize");
+        let test = cluster(50, 9);
+        let mut differs = false;
+        for s in &test {
+            let sa = a.score(s);
+            assert_eq!(sa, b.score(s));
+            assert!((sa - d.score(s)).abs() <= 1e-12, "{sa} {}", d.score(s));
+            differs |= sa != c.score(s);
+        }
+        assert!(differs, "another seed grows another forest");
+        assert_eq!(a.name(), "iforest");
+    }
+
+    #[test]
+    fn empty_tiny_constant_and_huge() {
+        let f = IsolationForest::fit(&[], 0);
+        let s = cluster(1, 5)[0];
+        assert_eq!(f.score(&s), 0.0);
+
+        let one = IsolationForest::fit(&[s], 0);
+        assert_eq!(one.score(&s), 0.5);
+
+        // constant features: every tree is a single leaf of size psi,
+        // E[h] = c(psi), score = 2^-1 = 0.5
+        let constant: Vec<Sample> = (0..50).map(|_| s).collect();
+        let f = IsolationForest::fit(&constant, 0);
+        assert!(f.trees.iter().all(|t| t.nodes.len() == 1));
+        assert!((f.score(&s) - 0.5).abs() < 1e-12);
+
+        // two distinct points: psi = 2, limit 1
+        let mut s2 = s;
+        s2.x[0] += 1.0;
+        let f = IsolationForest::fit(&[s, s2], 3);
+        assert!(f.score(&s).is_finite());
+
+        let train = cluster(300, 4);
+        let f = IsolationForest::fit(&train, 0);
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
+            let mut x = s;
+            x.x = [v; N_FEATURES];
+            let sc = f.score(&x);
+            assert!(sc.is_finite() && sc > 0.0 && sc < 1.0, "{v} -> {sc}");
+        }
+        let bad: Vec<Sample> = (0..30)
+            .map(|i| {
+                let mut x = s;
+                x.x[i % N_FEATURES] = if i % 2 == 0 { f64::NAN } else { f64::INFINITY };
+                x
+            })
+            .collect();
+        let f = IsolationForest::fit(&bad, 0);
+        assert!(f.score(&s).is_finite());
     }
 }
