@@ -8,7 +8,7 @@
 //! Must not: see packets or connection state, read a clock, or write files
 //! (rows go to [`Emit`]).
 
-use super::features::{extract, ServiceClass};
+use super::features::{extract, Familiarity, ServiceClass};
 use super::host::{self, HostDetector, Phase};
 use super::model::{Model, TrainInfo};
 use super::Sample;
@@ -91,6 +91,7 @@ pub struct DetectStage {
     train_first: Option<Ts>,
     train_last: Ts,
     hosts: Vec<Box<dyn HostDetector>>,
+    familiar: Familiarity,
     notices: Vec<NoticeRecord>,
     suppress: HashMap<(NoticeType, String), Ts>,
     slot: ModelSlot,
@@ -123,6 +124,7 @@ impl DetectStage {
             train_first: None,
             train_last: Ts(0),
             hosts,
+            familiar: Familiarity::default(),
             notices: Vec::new(),
             suppress: HashMap::new(),
             slot: Arc::new(Mutex::new(None)),
@@ -138,7 +140,7 @@ impl DetectStage {
 
     /// Entries held by the host-level detectors' tables.
     pub fn host_entries(&self) -> usize {
-        self.hosts.iter().map(|h| h.entries()).sum()
+        self.hosts.iter().map(|h| h.entries()).sum::<usize>() + self.familiar.entries()
     }
 
     /// The end of training, if the stage trains on a prefix.
@@ -252,7 +254,7 @@ impl Stage for DetectStage {
         self.first_start = Some(self.first_start.map_or(c.start, |t| t.min(c.start)));
         let s = Sample {
             class: ServiceClass::of(c),
-            x: extract(c, f),
+            x: extract(c, self.familiar.observe(c)),
         };
         let training = match self.cfg.training {
             Training::All => true,
