@@ -40,10 +40,10 @@ pub const MIN_INTERVALS: usize = MIN_CONNS - 1;
 /// uniform check-in jitter up to ±40 % of the period passes (±p % has
 /// MAD = p/200 × period), while random (Poisson) arrivals have MAD ≈ 0.7 ×
 /// median and score about 0.3. On simulated series scored at every new
-/// connection from 8 to 64, about 3 % of Poisson series pass at some point
+/// connection from 8 to 64, about 2 % of Poisson series pass at some point
 /// (nearly all while they have under 16 connections), before the rarity
 /// conditions.
-pub const MIN_DISPERSION: f64 = 0.85;
+pub const MIN_DISPERSION: f64 = 0.8;
 /// Least combined score (mean of the five components, 0..1) for a notice:
 /// RITA's threshold for a likely beacon. The mean of the three interval
 /// components must reach it too: the size and count components give nearly
@@ -220,22 +220,31 @@ fn dispersion(median: f64, mad: f64, f: f64) -> f64 {
 }
 
 /// Whether sorted start times `t` come in check-ins of `k` connections
-/// every `period` seconds: each check-in lasts less than half the period,
-/// so (but for the ring's edges) k − 1 of every k gaps are shorter than
-/// `period / 2k`. Summing k random gaps also makes lag-k intervals look
-/// regular; random gaps lack this short/long structure. Lag 1 always holds.
+/// with the same spacing each time: the gaps repeat with period `k`
+/// (median |gap[i + k] − gap[i]| below `period / 8k`). A regular lag-k
+/// interval alone is not enough: summing k random gaps also makes lag-k
+/// intervals look regular, but random gaps do not repeat. Lag 1 always
+/// holds. O(n), no allocation.
 fn grouped(t: &[f64], k: usize, period: f64) -> bool {
     if k <= 1 {
         return true;
     }
-    let gaps = t.len().saturating_sub(1);
-    let short = t
-        .windows(2)
-        .filter(|w| w[1] - w[0] < period / (2 * k) as f64)
-        .count();
-    // With G check-ins, n - G gaps are short; a check-in cut down to one
-    // connection at each end of the ring still leaves (n - 2)(k - 1) / k.
-    short * k >= gaps.saturating_sub(1) * (k - 1)
+    let mut d = [0.0f64; RING];
+    let mut m = 0;
+    for i in 0..t.len().saturating_sub(k + 1) {
+        let g0 = t[i + 1] - t[i];
+        let gk = t[i + k + 1] - t[i + k];
+        if let Some(x) = d.get_mut(m) {
+            *x = (gk - g0).abs();
+            m += 1;
+        }
+    }
+    if m == 0 {
+        return false;
+    }
+    let d = &mut d[..m];
+    sort(d);
+    quantile(d, 0.5) < period / (8 * k) as f64
 }
 
 /// Scores a series (start times and sizes, any order; at most [`RING`]):
@@ -862,7 +871,7 @@ mod tests {
             (c.orig_pkts, c.resp_pkts) = (u("orig_pkts"), u("resp_pkts"));
             out.push(c);
         }
-        out.sort_by(|a, b| a.logged_at.0.cmp(&b.logged_at.0));
+        out.sort_by_key(|a| a.logged_at.0);
         out
     }
 
