@@ -36,6 +36,12 @@ pub const LEN_FLOOR: f64 = 30.0;
 /// host names stay near 3 bits over their characters; base32/base64
 /// encoded payloads approach log2(32) = 5 bits on long names.
 pub const ENTROPY_FLOOR: f64 = 3.5;
+/// Registered-domain suffixes of reverse-mapping names (RFC 1035 §3.5,
+/// RFC 3596 §2.5): their form is fixed by the address they encode (an
+/// ip6.arpa name is always 72 characters of hex nibbles), so they are
+/// neither a sample of chosen names for the learned bands nor a channel a
+/// tunnel controls; they are skipped.
+pub const REVERSE_SUFFIXES: [&str; 2] = ["in-addr.arpa", "ip6.arpa"];
 /// Entropy histogram bins per bit (training).
 const ENT_BINS_PER_BIT: f64 = 100.0;
 /// Entropy histogram bins (0..8 bits, the most a byte alphabet gives).
@@ -240,6 +246,9 @@ impl HostDetector for DnsTunnel {
         out: &mut Vec<NoticeRecord>,
     ) {
         let Some(d) = c.dns else { return };
+        if REVERSE_SUFFIXES.contains(&d.suffix()) {
+            return;
+        }
         if phase == Phase::Train {
             self.learn(d.name_len, d.entropy);
         }
@@ -502,6 +511,21 @@ mod tests {
         assert!(run(&mut d, &conns, Phase::Score).is_empty());
         let w = d.keys.values().next().expect("one key");
         assert_eq!(w.q.len(), 16);
+    }
+
+    #[test]
+    fn reverse_lookups_are_not_learned() {
+        let mut d = DnsTunnel::new();
+        let nibbles: Vec<String> = (0..32).map(|i| format!("{:x}", i % 16)).collect();
+        let ptr = format!("{}.ip6.arpa", nibbles.join("."));
+        assert_eq!(ptr.len(), 72);
+        let conns: Vec<_> = (0..50)
+            .map(|i| dns_conn([10, 0, 0, 5], [10, 0, 0, 53], i as f64, &ptr))
+            .collect();
+        run(&mut d, &conns, Phase::Train);
+        assert_eq!(d.trained, 0);
+        assert_eq!(d.entries(), 0);
+        assert_eq!(d.thresholds(), (LEN_FLOOR, ENTROPY_FLOOR));
     }
 
     #[test]
