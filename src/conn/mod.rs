@@ -37,6 +37,8 @@ use service::{Service, ServiceSet, ServiceState};
 pub struct Services {
     analyzers: Option<Box<ServiceState>>,
     list: [Option<Service>; 8],
+    /// The DNS question, kept when the analyzers are dropped.
+    dns: Option<Box<service::DnsQuery>>,
 }
 
 impl Services {
@@ -46,6 +48,7 @@ impl Services {
         Services {
             analyzers,
             list: [None; 8],
+            dns: None,
         }
     }
 
@@ -60,7 +63,10 @@ impl Services {
     /// The first DNS question the originator asked (when the DNS analyzer
     /// parsed one).
     pub fn dns_query(&self) -> Option<service::DnsQuery> {
-        self.analyzers.as_ref().and_then(|a| a.dns_query())
+        match &self.analyzers {
+            Some(a) => a.dns_query(),
+            None => self.dns.as_deref().copied(),
+        }
     }
 
     /// Whether `s` is confirmed.
@@ -88,6 +94,7 @@ impl Services {
                 for (slot, s) in self.list.iter_mut().zip(a.services()) {
                     *slot = Some(s);
                 }
+                self.dns = a.dns_query().map(Box::new);
             }
         }
     }

@@ -43,7 +43,7 @@ mod dns_query;
 mod proto;
 mod sig;
 
-pub use dns_query::DnsQuery;
+pub use dns_query::{parse_question, DnsQuery, SUFFIX_MAX};
 #[cfg(test)]
 mod tests;
 
@@ -525,7 +525,7 @@ impl ServiceState {
     /// The first DNS question the originator asked (filled by the DNS
     /// analyzer; `None` until it parsed one).
     pub fn dns_query(&self) -> Option<DnsQuery> {
-        None
+        self.p.dns_query()
     }
 
     /// Confirmed services in confirmation order.

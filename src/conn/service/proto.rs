@@ -96,6 +96,11 @@ impl Parsers {
         Parsers::default()
     }
 
+    /// The first DNS question the DNS parser read (either direction).
+    pub(crate) fn dns_query(&self) -> Option<super::DnsQuery> {
+        self.dns.query
+    }
+
     pub(crate) fn is_done(&self, s: Service) -> bool {
         self.done & (1 << s as u32) != 0
     }
@@ -1071,11 +1076,15 @@ fn pop3(lb: &mut LineBuf<8>, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
 /// message: if it is the analyzer's first message, comes from the
 /// originator and is a response, the connection flips (unless the responder
 /// is multicast). More than 25 questions is a violation; otherwise the
-/// analyzer confirms once the questions and answers parse.
+/// analyzer confirms once the questions and answers parse. Besides, the
+/// first query whose question parses (see [`super::parse_question`]) is
+/// kept for the detectors: one parse per connection, whichever direction
+/// sent it; a TCP message is parsed only when it is whole in one payload.
 #[derive(Clone, Copy, Debug)]
 struct Dns {
     first_message: bool,
     tcp: [DnsTcp; 2],
+    query: Option<super::DnsQuery>,
 }
 
 impl Default for Dns {
@@ -1083,6 +1092,7 @@ impl Default for Dns {
         Dns {
             first_message: true,
             tcp: [DnsTcp::default(); 2],
+            query: None,
         }
     }
 }
@@ -1137,6 +1147,9 @@ impl Dns {
     fn message(&mut self, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
         if m.len() < 12 {
             return Step::More;
+        }
+        if self.query.is_none() {
+            self.query = super::parse_question(m);
         }
         let qr = m[2] & 0x80 != 0;
         if self.first_message && qr && c.is_orig {

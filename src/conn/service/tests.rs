@@ -398,6 +398,31 @@ fn dns_udp_query_and_reply() {
     let v = st.on_payload(false, &r);
     assert!(!v.flip);
     assert_eq!(names(&st), ["dns"]);
+    // The question is kept: upload.wikimedia.org, AAAA.
+    let d = st.dns_query().expect("question kept");
+    assert_eq!((d.name_len, d.labels, d.max_label, d.qtype), (20, 3, 9, 28));
+    assert_eq!(d.suffix(), "wikimedia.org");
+}
+
+#[test]
+fn dns_question_from_either_direction_kept_once() {
+    let q1 = hex("a7f4010000010000000000000675706c6f61640977696b696d65646961036f726700001c0001");
+    let q2 = hex("00010100000100000000000003777777076578616d706c6503636f6d0000010001");
+    // A response alone carries no query.
+    let mut st = udp(53, 43927);
+    st.attach_analyzer(Service::Dns);
+    let r = hex("a7f4818000010000000100000675706c6f61640977696b696d65646961036f726700001c0001c0130006000100000db70027036e7330c0130a686f73746d6173746572c01377dde9080000a8c000001c200012750000000258");
+    st.on_payload(true, &r);
+    assert_eq!(st.dns_query(), None);
+    // A query from the responder side (before any flip) is kept ...
+    st.on_payload(false, &q2);
+    assert_eq!(
+        st.dns_query().map(|d| d.suffix().to_string()),
+        Some("example.com".into())
+    );
+    // ... and the first one stays.
+    st.on_payload(false, &q1);
+    assert_eq!(st.dns_query().map(|d| d.name_len), Some(15));
 }
 
 #[test]
@@ -453,6 +478,12 @@ fn dns_over_tcp() {
     let mut st = tcp(1, 53);
     st.on_payload(true, &framed);
     assert_eq!(names(&st), ["dns"]);
+    assert_eq!(st.dns_query().map(|d| d.qtype), Some(28));
+    // A message split over two payloads is not reassembled.
+    let mut st = tcp(1, 53);
+    st.on_payload(true, &framed[..10]);
+    st.on_payload(true, &framed[10..]);
+    assert_eq!(st.dns_query(), None);
 }
 
 #[test]

@@ -16,6 +16,8 @@ pub mod host_volume;
 pub mod scan;
 pub mod slow_http;
 
+mod lru;
+
 use crate::context::Features;
 use crate::record::{ConnSummary, NoticeRecord};
 
