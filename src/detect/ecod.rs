@@ -213,7 +213,7 @@ mod tests {
     fn tail_probabilities_by_hand() {
         // feature 0: 1, 2, 3 (skew 0 -> right); feature 1: 0, 0, 10
         // (skew > 0 -> right); feature 2: 0, 10, 10 (skew < 0 -> left);
-        // the other 44 features constant 0.
+        // the other features constant 0.
         let rows = [[1.0, 0.0, 0.0], [2.0, 0.0, 10.0], [3.0, 10.0, 10.0]];
         let train: Vec<Sample> = rows
             .iter()
@@ -232,7 +232,7 @@ mod tests {
 
         let s = sample(|j| if j == 0 { 2.5 } else { 0.0 });
         let ln = |p: f64| -p.ln();
-        let rest = 44.0 * ln(0.8);
+        let rest = (N_FEATURES - 3) as f64 * ln(0.8);
         let o_left = ln(0.6) + ln(0.6) + ln(0.4) + rest;
         let o_right = ln(0.4) + ln(0.8) + ln(0.8) + rest;
         let o_auto = ln(0.4) + ln(0.8) + ln(0.4) + rest;

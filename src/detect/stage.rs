@@ -285,7 +285,21 @@ impl Stage for DetectStage {
         self.raise(out);
     }
 
-    fn finish(&mut self, _out: &mut dyn Emit) {
+    fn finish(&mut self, out: &mut dyn Emit) {
+        let phase = if self.model.is_some() || self.cfg.training == Training::None {
+            Phase::Score
+        } else {
+            Phase::Train
+        };
+        let mut notices = std::mem::take(&mut self.notices);
+        for h in self.hosts.iter_mut() {
+            h.finish(phase, &mut notices);
+        }
+        if phase == Phase::Train {
+            notices.clear();
+        }
+        self.notices = notices;
+        self.raise(out);
         if self.model.is_none() && self.cfg.training != Training::None {
             self.fit();
         }

@@ -39,7 +39,7 @@
 //! fixed 2048-bit linear-counting sketch per host, exact in practice
 //! below about 50 peers and within a few per cent up to a few thousand).
 
-use super::{notice, HostDetector, Phase};
+use super::{notice, thousands, HostDetector, Phase};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
@@ -210,18 +210,8 @@ pub struct HostVolume {
     open: Vec<Addr>,
     /// The newest interval seen in any record.
     newest: i64,
-}
-
-fn thousands(x: u64) -> String {
-    let s = x.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    /// The last record seen (the end of input closes intervals with it).
+    last: Option<ConnSummary>,
 }
 
 fn hms(interval: i64) -> String {
@@ -307,7 +297,7 @@ impl HostVolume {
                         "population baseline"
                     };
                     let msg = format!(
-                        "{addr} {what} in the minute from {} ({whose} {} ± {}, training max {})",
+                        "{addr} {what} in the minute from {} ({whose} {} +/- {}, training max {})",
                         hms(h.interval),
                         fmt_value(s, b.mean),
                         fmt_value(s, b.sd()),
@@ -382,6 +372,15 @@ impl HostDetector for HostVolume {
         "host_volume"
     }
 
+    fn finish(&mut self, phase: Phase, out: &mut Vec<NoticeRecord>) {
+        let Some(last) = self.last else {
+            return;
+        };
+        for a in std::mem::take(&mut self.open) {
+            self.close(a, &last, phase, out);
+        }
+    }
+
     fn observe(
         &mut self,
         c: &ConnSummary,
@@ -392,6 +391,7 @@ impl HostDetector for HostVolume {
         if c.interim {
             return;
         }
+        self.last = Some(*c);
         let iv = c.logged_at.0.div_euclid(INTERVAL_SECS * SEC);
         // Close every host whose interval is two or more behind the newest.
         if iv > self.newest {
@@ -592,7 +592,7 @@ mod tests {
         assert_eq!(n.n, Some(4812));
         assert_eq!(n.identifier, "10.66.0.66-conns");
         assert!(
-            n.msg.starts_with("10.66.0.66 made 4,812 connections to 1 peer in the minute from 02:51:00 (population baseline 3.9 ± 0.8, training max 5.0)"),
+            n.msg.starts_with("10.66.0.66 made 4,812 connections to 1 peer in the minute from 02:51:00 (population baseline 3.9 +/- 0.8, training max 5.0)"),
             "{}",
             n.msg
         );

@@ -39,6 +39,10 @@ pub trait HostDetector: Send {
     /// features; may push notices (only in [`Phase::Score`]).
     fn observe(&mut self, c: &ConnSummary, f: &Features, phase: Phase, out: &mut Vec<NoticeRecord>);
 
+    /// End of input: closes what is still open (a last interval) and may
+    /// push notices (only in [`Phase::Score`]).
+    fn finish(&mut self, _phase: Phase, _out: &mut Vec<NoticeRecord>) {}
+
     /// What it learned in training, to store in the model file (`null` when
     /// it learns nothing).
     fn save(&self) -> serde_json::Value {
