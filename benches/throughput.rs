@@ -150,6 +150,11 @@ fn main() {
 
     let (t_raw, n) = best(repeats, || libpcap_read(&file));
     let raw = n as f64 / t_raw;
+    if std::env::var_os("CONNSCOPE_BENCH_RAW_ONLY").is_some() {
+        // scripts/bench-detect.sh: only the libpcap read limit of this file.
+        println!("libpcap_raw_pps {raw:.0} packets {n}");
+        return;
+    }
     println!("file: {} ({} packets)", file.display(), n);
     println!("{:<36} {:>14} {:>10}", "stage", "packets/s", "vs libpcap");
     row("libpcap raw read", raw, raw);

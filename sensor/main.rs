@@ -205,7 +205,9 @@ fn read_with(
     let (mut src, bar) = progress::track(src, total, !r.quiet);
     let mut sink = make_sink(&r, &dir, wopts, copts)?;
     let mut slot = None;
+    let mut report = None;
     if let Some((stage, s)) = detect_stage(&r, train_all)? {
+        report = Some(stage.report_slot());
         sink.add_stage(Box::new(stage));
         slot = Some(s);
     }
@@ -223,6 +225,14 @@ fn read_with(
             s.conns_logged,
             dir.display()
         );
+    }
+    if let Some(rep) = report.and_then(|r| r.lock().ok().map(|r| *r)) {
+        if !r.quiet {
+            eprintln!(
+                "connscope: detection: {} connections learned from, {} scored, {} notices, {} host-state entries",
+                rep.trained, rep.scored, rep.notices, rep.host_entries
+            );
+        }
     }
     if let Some(e) = summary.input_error {
         eprintln!("connscope: error: {e} (records before this point were written)");

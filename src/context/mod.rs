@@ -318,6 +318,13 @@ impl Contextual for ConnSummary {
     }
 }
 
+/// Boxed items move cheaply inside the reorder buffer's heap.
+impl<T: Contextual> Contextual for Box<T> {
+    fn info(&self) -> ConnInfo {
+        (**self).info()
+    }
+}
+
 /// A record waiting in the reorder buffer.
 struct Pending<T>(OrderKey, ConnInfo, T);
 

@@ -40,6 +40,24 @@ struct Column {
     n: usize,
     /// Training skewness < 0: the auto side is the left tail.
     left_auto: bool,
+    /// Scoring tables, built on first use (also after loading a model):
+    /// see [`Tables`].
+    #[serde(skip)]
+    neg_ln: std::sync::OnceLock<Tables>,
+}
+
+/// A column's tails over its distinct stored values: scoring is one binary
+/// search over the (few) distinct values and two lookups, no logarithm.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Tables {
+    /// Distinct stored values, ascending.
+    uniq: Vec<f64>,
+    /// `cnt_le[j]`: stored points `<= uniq[j - 1]` (`cnt_le[0] = 0`).
+    cnt_le: Vec<usize>,
+    /// `-ln F_left` by the number of stored points `<= v`.
+    left: Vec<f64>,
+    /// `-ln F_right` by the number of stored points `< v`.
+    right: Vec<f64>,
 }
 
 impl Column {
@@ -57,7 +75,71 @@ impl Column {
         } else {
             vals
         };
-        Column { q, n, left_auto }
+        Column {
+            q,
+            n,
+            left_auto,
+            neg_ln: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The scoring tables (see [`Tables`]).
+    fn tables(&self) -> &Tables {
+        self.neg_ln.get_or_init(|| {
+            let d = self.n as f64 + 2.0;
+            let m = self.q.len();
+            let left = (0..=m)
+                .map(|c| {
+                    let le = if c == 0 { 0.0 } else { self.rank(c - 1) + 1.0 };
+                    -((le + 1.0) / d).ln()
+                })
+                .collect();
+            let right = (0..=m)
+                .map(|i| {
+                    let ge = if i >= m {
+                        0.0
+                    } else {
+                        self.n as f64 - self.rank(i)
+                    };
+                    -((ge + 1.0) / d).ln()
+                })
+                .collect();
+            let mut uniq: Vec<f64> = Vec::new();
+            let mut cnt_le = vec![0];
+            for (k, &x) in self.q.iter().enumerate() {
+                if uniq.last() == Some(&x) {
+                    if let Some(c) = cnt_le.last_mut() {
+                        *c = k + 1;
+                    }
+                } else {
+                    uniq.push(x);
+                    cnt_le.push(k + 1);
+                }
+            }
+            Tables {
+                uniq,
+                cnt_le,
+                left,
+                right,
+            }
+        })
+    }
+
+    /// `(-ln F_left(v), -ln F_right(v))` from the tables.
+    fn neg_ln_tails(&self, v: f64) -> (f64, f64) {
+        let t = self.tables();
+        let j = t.uniq.partition_point(|&x| x <= v);
+        let c = t.cnt_le.get(j).copied().unwrap_or(0);
+        let exact = j > 0 && t.uniq.get(j - 1) == Some(&v);
+        let i = if exact {
+            t.cnt_le.get(j - 1).copied().unwrap_or(0)
+        } else {
+            c
+        };
+        (
+            t.left.get(c).copied().unwrap_or(0.0),
+            t.right.get(i).copied().unwrap_or(0.0),
+        )
     }
 
     /// Rank (0-based, in the original `n`) of stored point `k`.
@@ -71,6 +153,7 @@ impl Column {
     }
 
     /// Estimated number of training values `<= v`.
+    #[cfg(test)]
     fn count_le(&self, v: f64) -> f64 {
         let c = self.q.partition_point(|&x| x <= v);
         if c == 0 {
@@ -81,6 +164,7 @@ impl Column {
     }
 
     /// Estimated number of training values `>= v`.
+    #[cfg(test)]
     fn count_ge(&self, v: f64) -> f64 {
         let i = self.q.partition_point(|&x| x < v);
         if i >= self.q.len() {
@@ -91,6 +175,7 @@ impl Column {
     }
 
     /// `(F_left(v), F_right(v))` with the `(count + 1) / (n + 2)` smoothing.
+    #[cfg(test)]
     fn tails(&self, v: f64) -> (f64, f64) {
         let d = self.n as f64 + 2.0;
         ((self.count_le(v) + 1.0) / d, (self.count_ge(v) + 1.0) / d)
@@ -152,8 +237,7 @@ impl Ecod {
     pub fn parts(&self, s: &Sample) -> [f64; 3] {
         let mut o = [0.0; 3];
         for (c, &v) in self.cols.iter().zip(s.x.iter()) {
-            let (l, r) = c.tails(clean(v));
-            let (nl, nr) = (-l.ln(), -r.ln());
+            let (nl, nr) = c.neg_ln_tails(clean(v));
             o[0] += nl;
             o[1] += nr;
             o[2] += if c.left_auto { nl } else { nr };
@@ -334,5 +418,29 @@ mod tests {
             .collect();
         let m = Ecod::fit(&bad, 0);
         assert!(m.score(&train[0]).is_finite());
+    }
+
+    #[test]
+    fn table_lookup_matches_the_tail_formula() {
+        // Duplicates, downsampling and values between, on and beyond the
+        // stored points: the lookup equals -ln of the smoothed tails.
+        let mut st = 0x1234_5678_9abc_def1u64;
+        let mut next = || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st
+        };
+        for n in [1usize, 7, 300, 5000] {
+            let vals: Vec<f64> = (0..n).map(|_| (next() % 13) as f64 * 0.5).collect();
+            let c = Column::fit(vals);
+            for k in 0..60 {
+                let v = k as f64 * 0.125 - 0.5;
+                let (l, r) = c.tails(v);
+                let (nl, nr) = c.neg_ln_tails(v);
+                assert!((nl + l.ln()).abs() < 1e-12, "n={n} v={v}");
+                assert!((nr + r.ln()).abs() < 1e-12, "n={n} v={v}");
+            }
+        }
     }
 }

@@ -90,6 +90,14 @@ struct Node {
     size: u32,
 }
 
+/// [`c_factor`] from a table for leaf sizes up to [`MAX_SUBSAMPLE`] (no
+/// logarithm per leaf while scoring).
+fn c_factor_small(n: usize) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| (0..=MAX_SUBSAMPLE).map(c_factor).collect());
+    t.get(n).copied().unwrap_or_else(|| c_factor(n))
+}
+
 /// One isolation tree: node 0 is the root.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Tree {
@@ -168,7 +176,7 @@ impl Tree {
         // also guards against a corrupt (deserialized) model
         while let Some(n) = self.nodes.get(i) {
             if n.left == 0 || depth > self.nodes.len() {
-                return depth as f64 + c_factor(n.size as usize);
+                return depth as f64 + c_factor_small(n.size as usize);
             }
             let v = x.get(n.feature as usize).copied().unwrap_or(0.0);
             i = if v < n.threshold {

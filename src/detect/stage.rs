@@ -61,6 +61,23 @@ impl Default for DetectConfig {
     }
 }
 
+/// What the stage did, read by the caller after the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectReport {
+    /// Connections scored (score.log rows).
+    pub scored: u64,
+    /// Connections learned from.
+    pub trained: u64,
+    /// Notices written (after suppression).
+    pub notices: u64,
+    /// Entries held by the host-level detectors and familiarity tables at
+    /// the end (bounded by their caps).
+    pub host_entries: usize,
+}
+
+/// Where the stage leaves its report at the end of input.
+pub type ReportSlot = Arc<Mutex<DetectReport>>;
+
 /// Where the stage leaves the model it fitted (read by the caller after
 /// the run, e.g. to write it with `connscope train`).
 pub type ModelSlot = Arc<Mutex<Option<Model>>>;
@@ -95,6 +112,7 @@ pub struct DetectStage {
     notices: Vec<NoticeRecord>,
     suppress: HashMap<(NoticeType, String), Ts>,
     slot: ModelSlot,
+    report: ReportSlot,
     /// Connections scored.
     pub scored: u64,
     /// Notices raised (after suppression).
@@ -128,6 +146,7 @@ impl DetectStage {
             notices: Vec::new(),
             suppress: HashMap::new(),
             slot: Arc::new(Mutex::new(None)),
+            report: Arc::new(Mutex::new(DetectReport::default())),
             scored: 0,
             raised: 0,
         })
@@ -136,6 +155,11 @@ impl DetectStage {
     /// The slot the fitted model is left in.
     pub fn model_slot(&self) -> ModelSlot {
         Arc::clone(&self.slot)
+    }
+
+    /// The slot the end-of-input report is left in.
+    pub fn report_slot(&self) -> ReportSlot {
+        Arc::clone(&self.report)
     }
 
     /// Entries held by the host-level detectors' tables.
@@ -302,6 +326,14 @@ impl Stage for DetectStage {
         self.raise(out);
         if self.model.is_none() && self.cfg.training != Training::None {
             self.fit();
+        }
+        if let Ok(mut r) = self.report.lock() {
+            *r = DetectReport {
+                scored: self.scored,
+                trained: self.seen,
+                notices: self.raised,
+                host_entries: self.host_entries(),
+            };
         }
     }
 }

@@ -51,7 +51,35 @@ fn feature_name(i: usize) -> &'static str {
         .unwrap_or("?")
 }
 
-/// JSON form.
+/// A score rounded to 6 decimals, written without float formatting
+/// (trailing zeros trimmed, at least one decimal: `0.25`, `3.0`).
+fn num6(buf: &mut Vec<u8>, v: f64) {
+    let r = (v * 1e6).round();
+    if !r.is_finite() || r.abs() >= 9.0e15 {
+        json::double(buf, v);
+        return;
+    }
+    if r < 0.0 {
+        buf.push(b'-');
+    }
+    let m = r.abs() as u64;
+    json::uint(buf, m / 1_000_000);
+    buf.push(b'.');
+    let mut frac = m % 1_000_000;
+    let mut digits = 6;
+    while digits > 1 && frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    let mut d = [b'0'; 6];
+    for k in (0..digits).rev() {
+        d[k] = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    buf.extend_from_slice(&d[..digits]);
+}
+
+/// JSON form (scores rounded to 6 decimals, as the TSV form).
 pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     let mut first = true;
     buf.push(b'{');
@@ -73,10 +101,10 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     json::string(buf, r.service_class.as_bytes());
     for d in DETECTORS {
         json::key(buf, &mut first, d);
-        json::double(buf, score_of(r, d));
+        num6(buf, score_of(r, d));
     }
     json::key(buf, &mut first, "score");
-    json::double(buf, r.score);
+    num6(buf, r.score);
     json::key(buf, &mut first, "anomalous");
     buf.extend_from_slice(if r.anomalous { b"true" } else { b"false" });
     json::key(buf, &mut first, "top_features");
@@ -101,7 +129,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
             if i > 0 {
                 buf.push(b',');
             }
-            json::double(buf, f(c));
+            num6(buf, f(c));
         }
         buf.push(b']');
     }
@@ -148,6 +176,39 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
                 buf.push(b',');
             }
             let _ = write!(buf, "{:.6}", f(c));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_decimal_numbers_match_std_formatting() {
+        for v in [
+            0.0,
+            1.0,
+            -1.0,
+            0.25,
+            3.1415926535,
+            -0.0000004,
+            0.0000005,
+            123456.789,
+            1e-7,
+            42.000001,
+            -7.5,
+        ] {
+            let mut b = Vec::new();
+            num6(&mut b, v);
+            let got: f64 = std::str::from_utf8(&b).unwrap().parse().unwrap();
+            let want: f64 = format!("{v:.6}").parse().unwrap();
+            assert!(
+                (got - want).abs() <= 1.0001e-6,
+                "{v} -> {}",
+                String::from_utf8_lossy(&b)
+            );
+            assert!(b.contains(&b'.'));
         }
     }
 }

@@ -32,7 +32,8 @@ pub trait Stage: Send {
 
 /// The chain: the context stage, then the other stages in order.
 pub struct StageChain {
-    context: ContextStage<ConnSummary>,
+    /// Summaries are boxed: the reorder heap moves them while sifting.
+    context: ContextStage<Box<ConnSummary>>,
     /// Emit context.log rows (`--context`).
     write_context: bool,
     stages: Vec<Box<dyn Stage>>,
@@ -56,7 +57,7 @@ impl StageChain {
 
     /// Queues a finished connection (any arrival order).
     pub fn push(&mut self, c: ConnSummary) {
-        self.context.push(c);
+        self.context.push(Box::new(c));
     }
 
     /// Whether [`release`](Self::release) with `watermark` would emit anything.
