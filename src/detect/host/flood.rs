@@ -112,6 +112,12 @@ impl HostDetector for Flood {
         let share = nfailed as f64 / conns.max(1) as f64;
         let rate = nfailed as f64 / WINDOW as f64;
         let flooding = nfailed >= MIN_FAILED && rate >= MIN_RATE && share >= MIN_FAILED_SHARE;
+        // The rate the flood actually ran at: failures since the episode's
+        // first one, over the time since (at least one second).
+        let since = s
+            .first_failed
+            .map_or(1.0, |f| ((c.start.0 - f.0) as f64 / SEC as f64).max(1.0));
+        let actual_rate = s.ep_failed as f64 / since;
         if !flooding {
             if s.in_episode && nfailed < MIN_FAILED / 2 {
                 s.in_episode = false;
@@ -148,10 +154,11 @@ impl HostDetector for Flood {
             thousands(conns),
             c.resp_p,
             share * 100.0,
-            rate
+            actual_rate
         );
         let sub = format!(
-            "failed={nfailed} conns={conns} failed_share={share:.3} rate={rate:.1}/s window={WINDOW}s"
+            "failed={nfailed} conns={conns} failed_share={share:.3} window_rate={rate:.1}/s episode_failed={} episode_rate={actual_rate:.1}/s window={WINDOW}s",
+            s.ep_failed
         );
         out.push(notice(
             NoticeType::Flood,

@@ -167,46 +167,48 @@ impl HostDetector for Scan {
         if phase != Phase::Score {
             return;
         }
-        // The dominant host (a port scan of one host) and port (a sweep).
+        // Described by its failed part (the probes): the dominant host (a
+        // port scan of one host) and port (a sweep) among the failed targets.
         let top_host = o
-            .hosts
+            .failed_hosts
             .iter()
             .max_by_key(|(a, n)| (**n, **a))
             .map(|(a, n)| (*a, *n));
         let top_port = o
-            .ports
+            .failed_ports
             .iter()
             .max_by_key(|(p, n)| (**n, **p))
             .map(|(p, n)| (*p, *n));
+        let nf = o.failed;
         let span = o
             .entries
-            .front()
+            .iter()
+            .find(|e| e.failed)
             .map_or(0.0, |f| (c.logged_at.0 - f.at.0) as f64 / SEC as f64);
         let dst = top_host
-            .filter(|(_, k)| *k as usize * 10 >= n * 8)
+            .filter(|(_, k)| *k as usize * 10 >= nf * 8)
             .map(|(a, _)| a);
         let p = top_port
-            .filter(|(_, k)| *k as usize * 10 >= n * 8)
+            .filter(|(_, k)| *k as usize * 10 >= nf * 8)
             .map(|(p, _)| p);
         let what = match (dst, p) {
-            (Some(d), _) => format!("{} ports on {d}", thousands(ports as u64)),
-            (None, Some((port, t))) => format!(
-                "{} hosts on {port}/{}",
-                thousands(hosts as u64),
-                proto_name(t)
-            ),
+            (Some(d), _) => format!("{} ports on {d}", thousands(fp as u64)),
+            (None, Some((port, t))) => {
+                format!("{} hosts on {port}/{}", thousands(fh as u64), proto_name(t))
+            }
             (None, None) => format!(
                 "{} ports on {} hosts",
-                thousands(ports as u64),
-                thousands(hosts as u64)
+                thousands(fp as u64),
+                thousands(fh as u64)
             ),
         };
         let msg = format!(
-            "{} made {} connections to {what} in {:.0} s; {:.0} % of the targets unanswered or rejected",
+            "{} probed {what} in {:.0} s: {} connections unanswered or rejected ({:.0} % of the {} targets it contacted)",
             c.orig_h,
-            thousands(n as u64),
             span.max(1.0),
-            share * 100.0
+            thousands(nf as u64),
+            share * 100.0,
+            thousands(targets as u64)
         );
         let sub = format!(
             "hosts={hosts} ports={ports} targets={targets} failed_hosts={fh} failed_ports={fp} failed_targets={ft} conns={n} failed_target_share={share:.3} window={WINDOW}s"
@@ -276,11 +278,15 @@ mod tests {
         assert!(
             first
                 .msg
-                .contains("21 connections to 21 ports on 10.0.0.10"),
+                .contains("probed 20 ports on 10.0.0.10 in 2 s: 20 connections"),
             "{}",
             first.msg
         );
-        assert!(first.msg.contains("95 %"), "{}", first.msg);
+        assert!(
+            first.msg.contains("(95 % of the 21 targets"),
+            "{}",
+            first.msg
+        );
     }
 
     #[test]
@@ -301,7 +307,7 @@ mod tests {
         let n = run(&conns);
         assert!(
             n.last()
-                .is_some_and(|x| x.msg.contains("30 hosts on 23/tcp")),
+                .is_some_and(|x| x.msg.contains("probed 30 hosts on 23/tcp")),
             "{n:?}"
         );
         assert_eq!(n[0].dst, None);
