@@ -149,10 +149,11 @@ impl HostDetector for Flood {
             None => " from many sources".to_string(),
         };
         let msg = format!(
-            "{} received {} connection attempts on {}/{proto} in {WINDOW} s{from}; {:.0} % never completed ({:.0} per second)",
+            "{} received {} connection attempts on {}/{proto} in {:.0} s{from}; {:.0} % never completed ({:.0} per second)",
             c.resp_h,
             thousands(conns),
             c.resp_p,
+            since.min(WINDOW as f64),
             share * 100.0,
             actual_rate
         );
@@ -218,7 +219,7 @@ mod tests {
         assert_eq!(first.dst.map(|a| a.to_string()), Some("10.0.0.10".into()));
         assert_eq!(first.p.map(|p| p.0), Some(80));
         assert!(
-            first.msg.contains("100 connection attempts on 80/tcp"),
+            first.msg.contains("100 connection attempts on 80/tcp in 1 s from 10.0.0.66"),
             "{}",
             first.msg
         );
