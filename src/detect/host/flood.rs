@@ -219,7 +219,9 @@ mod tests {
         assert_eq!(first.dst.map(|a| a.to_string()), Some("10.0.0.10".into()));
         assert_eq!(first.p.map(|p| p.0), Some(80));
         assert!(
-            first.msg.contains("100 connection attempts on 80/tcp in 1 s from 10.0.0.66"),
+            first
+                .msg
+                .contains("100 connection attempts on 80/tcp in 1 s from 10.0.0.66"),
             "{}",
             first.msg
         );
