@@ -176,12 +176,7 @@ impl connscope::pipeline::Control for Signals {
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let save = r.save_model.clone();
     let (code, slot) = read_with(r, false)?;
-    if let Some(path) = save {
-        let model = slot
-            .and_then(|s| s.lock().ok().and_then(|mut m| m.take()))
-            .context("training produced no model")?;
-        model.save(&path)?;
-    }
+    save_model(save.as_deref(), slot)?;
     Ok(code)
 }
 
@@ -260,7 +255,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     if l.source == cli::SourceKind::AfPacket && l.fanout_group.is_some() && workers > 1 && !several
     {
         let rings = open_fanout_rings(&l, workers)?;
-        let sink = live_sink(&l, &dir, wopts, copts)?;
+        let (sink, slot) = live_sink(&l, &dir, wopts, copts)?;
         if !r.quiet {
             eprintln!(
                 "connscope: listening on {} ({label} fanout group, {workers} workers with a ring each)",
@@ -268,6 +263,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
             );
         }
         let (summary, drops) = connscope::pipeline::run_each(rings, sink, cfg, &signals)?;
+        save_model(r.save_model.as_deref(), slot)?;
         return finish_live(r, &dir, summary, drops);
     }
     let mut sources = Vec::new();
@@ -279,7 +275,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     } else {
         sources.pop().context("no interface given (-i)")?
     };
-    let sink = live_sink(&l, &dir, wopts, copts)?;
+    let (sink, slot) = live_sink(&l, &dir, wopts, copts)?;
     if !r.quiet {
         eprintln!(
             "connscope: listening on {} ({label}, {workers} worker{})",
@@ -288,27 +284,49 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         );
     }
     let summary = connscope::pipeline::run(&mut src, sink, cfg, workers, &signals)?;
+    save_model(r.save_model.as_deref(), slot)?;
     let drops = src.stats();
     finish_live(r, &dir, summary, drops)
 }
 
 /// Once the capture is open: drops privileges (`--user`), then creates the
-/// logs (owned by the capture user) with live-only stats (`mem`).
+/// logs (owned by the capture user) with live-only stats (`mem`) and the
+/// detect stage (with the slot of the model it learns, if it trains).
 fn live_sink(
     l: &cli::LiveArgs,
     dir: &std::path::Path,
     wopts: connscope::output::WriterOptions,
     copts: connscope::output::conn_log::ConnLogOptions,
-) -> Result<connscope::pipeline::LogSink> {
+) -> Result<(
+    connscope::pipeline::LogSink,
+    Option<connscope::detect::stage::ModelSlot>,
+)> {
     if let Some(u) = &l.user {
         privs::drop_to(u, dir)?;
     }
     let mut sink = make_sink(&l.common, dir, wopts, copts)?;
     sink.set_memory_stats(true);
-    if let Some((stage, _)) = detect_stage(&l.common, false)? {
+    let mut slot = None;
+    if let Some((stage, s)) = detect_stage(&l.common, false)? {
         sink.add_stage(Box::new(stage));
+        slot = Some(s);
     }
-    Ok(sink)
+    Ok((sink, slot))
+}
+
+/// `--save-model`: writes the model the detect stage learned.
+fn save_model(
+    path: Option<&std::path::Path>,
+    slot: Option<connscope::detect::stage::ModelSlot>,
+) -> Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let model = slot
+        .and_then(|s| s.lock().ok().and_then(|mut m| m.take()))
+        .context("training produced no model")?;
+    model.save(path)?;
+    Ok(())
 }
 
 /// The end-of-capture summary on stderr and the exit code.
