@@ -93,6 +93,10 @@ fn file_args(path: &Path, sub: &str) -> Result<Vec<String>> {
                 out.push(flag);
                 out.push(i.to_string());
             }
+            toml::Value::Float(f) => {
+                out.push(flag);
+                out.push(f.to_string());
+            }
             toml::Value::Array(items) => {
                 let mut parts = Vec::new();
                 for it in items {
@@ -155,6 +159,44 @@ mod tests {
             .collect();
         assert_eq!(got[seed_positions[0] + 1], "7");
         assert_eq!(got[seed_positions[1] + 1], "9");
+    }
+
+    #[test]
+    fn floats_and_the_train_subcommand() {
+        let dir = std::env::temp_dir().join(format!("cs-config3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.toml");
+        std::fs::write(&f, "target-fpr = 0.01\ntrain-seconds = 3600\n").unwrap();
+        let got: Vec<String> = expand(os(&[
+            "connscope",
+            "read",
+            "-r",
+            "x.pcap",
+            "--config",
+            f.to_str().unwrap(),
+        ]))
+        .unwrap()
+        .into_iter()
+        .map(|s| s.into_string().unwrap())
+        .collect();
+        assert!(
+            got.windows(2).any(|w| w == ["--target-fpr", "0.01"]),
+            "{got:?}"
+        );
+        assert!(
+            got.windows(2).any(|w| w == ["--train-seconds", "3600"]),
+            "{got:?}"
+        );
+        let got = expand(os(&[
+            "connscope",
+            "train",
+            "-o",
+            "m.json",
+            "--config",
+            f.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert!(got.iter().any(|a| a == "--target-fpr"));
     }
 
     #[test]
