@@ -47,6 +47,13 @@ fn connscope(args: &[&str]) -> std::process::Output {
     out
 }
 
+/// `connscope read -r PCAP -w DIR -q EXTRA...`.
+fn read(pcap: &Path, dir: &Path, extra: &[&str]) {
+    let mut args = vec!["read", "-r", s(pcap), "-w", s(dir), "-q"];
+    args.extend_from_slice(extra);
+    connscope(&args);
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -110,18 +117,11 @@ fn lab_public_connection_and_host_level() {
     let until = format!("{:.6}", first_packet_time(&pcap) + 210.0);
     let dir = tmpdir("lab");
     let model = dir.join("model.json");
-    connscope(&[
-        "read",
-        "-r",
-        s(&pcap),
-        "-w",
-        s(&dir),
-        "-q",
-        "--train-until",
-        &until,
-        "--save-model",
-        s(&model),
-    ]);
+    read(
+        &pcap,
+        &dir,
+        &["--train-until", &until, "--save-model", s(&model)],
+    );
     let hosts = ds.join("hosts.csv");
     let sched = ds.join("schedule.json");
     let v = eval(
@@ -161,16 +161,7 @@ fn hakai_beacon_pair_and_connection_scores() {
     let ds = d.join("iot23-hakai-8-1");
     let pcap = ds.join("iot23-hakai-8-1.pcap");
     let dir = tmpdir("hakai");
-    connscope(&[
-        "read",
-        "-r",
-        s(&pcap),
-        "-w",
-        s(&dir),
-        "-q",
-        "--train-seconds",
-        "3600",
-    ]);
+    read(&pcap, &dir, &["--train-seconds", "3600"]);
     let v = eval(
         &dir,
         &ds,
@@ -205,16 +196,7 @@ fn hideandseek_scanner_is_flagged() {
     let ds = d.join("hideandseek-short");
     let pcap = ds.join("hideandseek-short.pcap");
     let dir = tmpdir("hns");
-    connscope(&[
-        "read",
-        "-r",
-        s(&pcap),
-        "-w",
-        s(&dir),
-        "-q",
-        "--train-seconds",
-        "480",
-    ]);
+    read(&pcap, &dir, &["--train-seconds", "480"]);
     let v = eval(
         &dir,
         &ds,
@@ -323,18 +305,7 @@ fn scores_and_notices_do_not_depend_on_worker_count() {
     let mut logs = Vec::new();
     for j in ["1", "2"] {
         let dir = tmpdir(&format!("j{j}"));
-        connscope(&[
-            "read",
-            "-r",
-            s(&pcap),
-            "-w",
-            s(&dir),
-            "-q",
-            "-j",
-            j,
-            "--train-until",
-            &until,
-        ]);
+        read(&pcap, &dir, &["-j", j, "--train-until", &until]);
         logs.push(dir);
     }
     for f in ["score.log", "notice.log"] {

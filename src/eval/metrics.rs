@@ -35,17 +35,14 @@ pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
     Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
 }
 
-/// Average precision: Σ (Rₖ − Rₖ₋₁)·Pₖ over the distinct score values in
-/// decreasing order (every row tied at a value enters at once), as
-/// scikit-learn's `average_precision_score`. `None` without positives.
-pub fn average_precision(scores: &[f64], labels: &[bool]) -> Option<f64> {
-    let n_pos = labels.iter().filter(|&&l| l).count();
-    if n_pos == 0 {
-        return None;
-    }
+/// The distinct score values from the highest down, each with the
+/// cumulative true and false positives of the rows scoring at or above it
+/// (rows tied at a value enter together).
+fn descending_steps(scores: &[f64], labels: &[bool]) -> Vec<(f64, usize, usize)> {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut fp, mut ap, mut prev_recall) = (0usize, 0usize, 0.0, 0.0);
+    let mut steps = Vec::new();
+    let (mut tp, mut fp) = (0usize, 0usize);
     let mut i = 0;
     while i < idx.len() {
         let mut j = i;
@@ -59,11 +56,26 @@ pub fn average_precision(scores: &[f64], labels: &[bool]) -> Option<f64> {
                 fp += 1;
             }
         }
+        steps.push((scores[idx[i]], tp, fp));
+        i = j + 1;
+    }
+    steps
+}
+
+/// Average precision: Σ (Rₖ − Rₖ₋₁)·Pₖ over the distinct score values in
+/// decreasing order (every row tied at a value enters at once), as
+/// scikit-learn's `average_precision_score`. `None` without positives.
+pub fn average_precision(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let n_pos = labels.iter().filter(|&&l| l).count();
+    if n_pos == 0 {
+        return None;
+    }
+    let (mut ap, mut prev_recall) = (0.0, 0.0);
+    for (_, tp, fp) in descending_steps(scores, labels) {
         let recall = tp as f64 / n_pos as f64;
         let precision = tp as f64 / (tp + fp) as f64;
         ap += (recall - prev_recall) * precision;
         prev_recall = recall;
-        i = j + 1;
     }
     Some(ap)
 }
@@ -91,39 +103,23 @@ pub fn recall_at_fpr(scores: &[f64], labels: &[bool], max_fpr: f64) -> Option<Op
     if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let mut best = OperatingPoint {
         threshold: None,
         recall: 0.0,
         false_positives: 0,
         true_positives: 0,
     };
-    let (mut tp, mut fp) = (0usize, 0usize);
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        for &k in &idx[i..=j] {
-            if labels[k] {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-        }
+    for (t, tp, fp) in descending_steps(scores, labels) {
         // FP only grows as t falls, so the first violation ends the search.
         if fp as f64 / n_neg as f64 > max_fpr {
             break;
         }
         best = OperatingPoint {
-            threshold: Some(scores[idx[i]]),
+            threshold: Some(t),
             recall: tp as f64 / n_pos as f64,
             false_positives: fp,
             true_positives: tp,
         };
-        i = j + 1;
     }
     Some(best)
 }
