@@ -87,14 +87,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
     json::time(buf, &mut first, "ts", c.start, tf);
     json::key(buf, &mut first, "uid");
     json::string(buf, c.uid.as_str().as_bytes());
-    json::key(buf, &mut first, "id.orig_h");
-    json::addr(buf, &c.orig_h);
-    json::key(buf, &mut first, "id.orig_p");
-    json::uint(buf, c.orig_p as u64);
-    json::key(buf, &mut first, "id.resp_h");
-    json::addr(buf, &c.resp_h);
-    json::key(buf, &mut first, "id.resp_p");
-    json::uint(buf, c.resp_p as u64);
+    json::conn_id(buf, &mut first, &(c.orig_h, c.orig_p, c.resp_h, c.resp_p));
     json::key(buf, &mut first, "proto");
     json::string(buf, c.transport.name().as_bytes());
     let mut svc = service_names(r).peekable();

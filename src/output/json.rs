@@ -41,6 +41,23 @@ pub fn addr(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
     }
 }
 
+/// Appends the four `id.*` members of a connection id.
+pub fn conn_id(
+    buf: &mut Vec<u8>,
+    first: &mut bool,
+    id: &(crate::decode::Addr, u16, crate::decode::Addr, u16),
+) {
+    let (a, ap, b, bp) = id;
+    key(buf, first, "id.orig_h");
+    addr(buf, a);
+    key(buf, first, "id.orig_p");
+    uint(buf, *ap as u64);
+    key(buf, first, "id.resp_h");
+    addr(buf, b);
+    key(buf, first, "id.resp_p");
+    uint(buf, *bp as u64);
+}
+
 /// Appends a JSON string with escaping.
 pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');

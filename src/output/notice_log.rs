@@ -45,15 +45,8 @@ pub fn write_json(buf: &mut Vec<u8>, n: &NoticeRecord, tf: TimeFormat) {
         json::key(buf, &mut first, "uid");
         json::string(buf, u.as_str().as_bytes());
     }
-    if let Some((a, ap, b, bp)) = &n.id {
-        json::key(buf, &mut first, "id.orig_h");
-        json::addr(buf, a);
-        json::key(buf, &mut first, "id.orig_p");
-        json::uint(buf, *ap as u64);
-        json::key(buf, &mut first, "id.resp_h");
-        json::addr(buf, b);
-        json::key(buf, &mut first, "id.resp_p");
-        json::uint(buf, *bp as u64);
+    if let Some(id) = &n.id {
+        json::conn_id(buf, &mut first, id);
     }
     if let Some(p) = n.proto {
         json::key(buf, &mut first, "proto");

@@ -86,15 +86,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     json::time(buf, &mut first, "ts", r.ts, tf);
     json::key(buf, &mut first, "uid");
     json::string(buf, r.uid.as_str().as_bytes());
-    let (a, ap, b, bp) = r.id;
-    json::key(buf, &mut first, "id.orig_h");
-    json::addr(buf, &a);
-    json::key(buf, &mut first, "id.orig_p");
-    json::uint(buf, ap as u64);
-    json::key(buf, &mut first, "id.resp_h");
-    json::addr(buf, &b);
-    json::key(buf, &mut first, "id.resp_p");
-    json::uint(buf, bp as u64);
+    json::conn_id(buf, &mut first, &r.id);
     json::key(buf, &mut first, "proto");
     json::string(buf, r.proto.name().as_bytes());
     json::key(buf, &mut first, "service_class");

@@ -44,15 +44,8 @@ pub fn write_json(buf: &mut Vec<u8>, w: &WeirdRecord, tf: TimeFormat) {
         json::key(buf, &mut first, "uid");
         json::string(buf, u.as_bytes());
     }
-    if let Some((a, ap, b, bp)) = &w.id {
-        json::key(buf, &mut first, "id.orig_h");
-        let _ = write!(buf, "\"{a}\"");
-        json::key(buf, &mut first, "id.orig_p");
-        json::uint(buf, *ap as u64);
-        json::key(buf, &mut first, "id.resp_h");
-        let _ = write!(buf, "\"{b}\"");
-        json::key(buf, &mut first, "id.resp_p");
-        json::uint(buf, *bp as u64);
+    if let Some(id) = &w.id {
+        json::conn_id(buf, &mut first, id);
     }
     json::key(buf, &mut first, "name");
     json::string(buf, w.name.as_bytes());
