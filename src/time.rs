@@ -120,7 +120,11 @@ mod tests {
             while next <= Ts(now) {
                 next = next.plus_secs(secs);
             }
-            assert_eq!(Ts(due).next_after(Ts(now), secs), next, "{due} {now} {secs}");
+            assert_eq!(
+                Ts(due).next_after(Ts(now), secs),
+                next,
+                "{due} {now} {secs}"
+            );
         }
         let far = MAX_TS;
         let n = Ts(SEC).next_after(far, 1);

@@ -485,8 +485,8 @@ impl<R: Read> FileSource<R> {
                 }
                 self.offset += (16 + caplen) as u64;
                 self.packets += 1;
-                let ts = Ts::from_parts(secs, if nanos { frac } else { frac * 1000 })
-                    .clamp_capture();
+                let ts =
+                    Ts::from_parts(secs, if nanos { frac } else { frac * 1000 }).clamp_capture();
                 let rec = self.reader.peek();
                 let data = &rec[16..16 + caplen];
                 // The slice stays valid until the next call, which consumes it.
