@@ -232,9 +232,11 @@ impl<S: RecordSink> Engine<S> {
     pub fn process(&mut self, pkt: &Packet<'_>) {
         self.stats.packets += 1;
         self.stats.bytes += pkt.wire_len as u64;
-        let now = if pkt.ts > self.now { pkt.ts } else { self.now };
+        // Times outside `[0, MAX_TS]` (only a broken source makes them) are
+        // clamped, so no time arithmetic downstream can overflow.
+        let ts = pkt.ts.clamp_capture();
+        let now = if ts > self.now { ts } else { self.now };
         self.advance(now);
-        let ts = pkt.ts;
         if now.0 - self.last_frag_expire.0 >= crate::time::SEC {
             self.frag.expire(now);
             self.last_frag_expire = now;
@@ -272,12 +274,9 @@ impl<S: RecordSink> Engine<S> {
                 None => self.next_stats = Some(now.plus_secs(self.cfg.stats_interval)),
                 Some(due) if now >= due => {
                     self.emit_stats(due);
-                    // Quiet stretches produce one row, not one per missed interval.
-                    let mut next = due.plus_secs(self.cfg.stats_interval);
-                    while next <= now {
-                        next = next.plus_secs(self.cfg.stats_interval);
-                    }
-                    self.next_stats = Some(next);
+                    // Quiet stretches (or a timestamp years ahead) produce one
+                    // row, not one per missed interval: O(1) catch-up.
+                    self.next_stats = Some(due.next_after(now, self.cfg.stats_interval));
                 }
                 Some(_) => {}
             }
@@ -288,11 +287,7 @@ impl<S: RecordSink> Engine<S> {
                 None => self.next_interim = Some(now.plus_secs(ii)),
                 Some(due) if now >= due => {
                     self.emit_interim(due);
-                    let mut next = due.plus_secs(ii);
-                    while next <= now {
-                        next = next.plus_secs(ii);
-                    }
-                    self.next_interim = Some(next);
+                    self.next_interim = Some(due.next_after(now, ii));
                 }
                 Some(_) => {}
             }
@@ -303,11 +298,7 @@ impl<S: RecordSink> Engine<S> {
                 None => self.next_loss = Some((now, now.plus_secs(li))),
                 Some((start, due)) if now >= due => {
                     self.emit_capture_loss(start, due);
-                    let mut next = due.plus_secs(li);
-                    while next <= now {
-                        next = next.plus_secs(li);
-                    }
-                    self.next_loss = Some((due, next));
+                    self.next_loss = Some((due, due.next_after(now, li)));
                 }
                 Some(_) => {}
             }

@@ -13,6 +13,12 @@ pub struct Ts(pub i64);
 /// One second in [`Ts`] units.
 pub const SEC: i64 = 1_000_000_000;
 
+/// The latest time a capture may carry: 2^62 ns (about year 2116). Capture
+/// readers clamp packet times into `[0, MAX_TS]`, so a sum or difference of
+/// two packet times (or a time plus any timeout) cannot overflow, however
+/// corrupt the file. Classic pcap (32-bit seconds) never reaches it.
+pub const MAX_TS: Ts = Ts(1 << 62);
+
 impl Ts {
     /// Builds a timestamp from whole seconds and a nanosecond fraction.
     pub fn from_parts(secs: i64, nanos: i64) -> Ts {
@@ -27,6 +33,28 @@ impl Ts {
     /// This time plus `secs` seconds.
     pub fn plus_secs(self, secs: i64) -> Ts {
         Ts(self.0.saturating_add(secs.saturating_mul(SEC)))
+    }
+
+    /// This time clamped into `[0, MAX_TS]` (see [`MAX_TS`]).
+    pub fn clamp_capture(self) -> Ts {
+        Ts(self.0.clamp(0, MAX_TS.0))
+    }
+
+    /// The next point of the grid `self + k * secs` (`k >= 1`) strictly after
+    /// `now`: where a periodic job due at `self` is due next once it ran at
+    /// `now`. Computed in O(1) however far `now` is past `self` (a corrupt
+    /// timestamp years ahead costs no loop over the missed intervals); the
+    /// same value as stepping `secs` at a time. Saturates at `i64::MAX`.
+    pub fn next_after(self, now: Ts, secs: i64) -> Ts {
+        let step = i128::from(secs.max(1)) * i128::from(SEC);
+        let from = i128::from(self.0);
+        let k = if now.0 < self.0 {
+            1
+        } else {
+            (i128::from(now.0) - from) / step + 1
+        };
+        let next = from + k * step;
+        Ts(next.min(i128::from(i64::MAX)) as i64)
     }
 
     /// Seconds as a float (for statistics).
@@ -74,6 +102,37 @@ impl fmt::Display for Secs6 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `next_after` equals stepping one interval at a time, and does not
+    /// loop over a jump of years.
+    #[test]
+    fn next_after_matches_stepping() {
+        for &(due, now, secs) in &[
+            (10 * SEC, 10 * SEC, 5),
+            (10 * SEC, 14 * SEC, 5),
+            (10 * SEC, 15 * SEC, 5),
+            (10 * SEC, 15 * SEC + 1, 5),
+            (10 * SEC, 99 * SEC + 7, 5),
+            (10 * SEC, 3 * SEC, 5),
+            (7, 7 + 3 * SEC, 1),
+        ] {
+            let mut next = Ts(due).plus_secs(secs);
+            while next <= Ts(now) {
+                next = next.plus_secs(secs);
+            }
+            assert_eq!(
+                Ts(due).next_after(Ts(now), secs),
+                next,
+                "{due} {now} {secs}"
+            );
+        }
+        let far = MAX_TS;
+        let n = Ts(SEC).next_after(far, 1);
+        assert!(n > far && n.0 - far.0 <= SEC);
+        assert_eq!(Ts(0).next_after(Ts(i64::MAX), 1), Ts(i64::MAX));
+        assert_eq!(Ts(-5).clamp_capture(), Ts(0));
+        assert_eq!(Ts(i64::MAX).clamp_capture(), MAX_TS);
+    }
 
     #[test]
     fn six_decimals() {

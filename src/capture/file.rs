@@ -6,7 +6,7 @@
 //! are read into one reused buffer: nothing is allocated per packet.
 
 use super::Packet;
-use crate::time::{Ts, SEC};
+use crate::time::{Ts, MAX_TS, SEC};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -485,7 +485,8 @@ impl<R: Read> FileSource<R> {
                 }
                 self.offset += (16 + caplen) as u64;
                 self.packets += 1;
-                let ts = Ts::from_parts(secs, if nanos { frac } else { frac * 1000 });
+                let ts =
+                    Ts::from_parts(secs, if nanos { frac } else { frac * 1000 }).clamp_capture();
                 let rec = self.reader.peek();
                 let data = &rec[16..16 + caplen];
                 // The slice stays valid until the next call, which consumes it.
@@ -714,11 +715,16 @@ fn parse_idb_options(mut opts: &[u8], swapped: bool) -> (u64, i64) {
     (units, offset)
 }
 
+/// A pcapng timestamp (`raw` units of `1/units` s, plus `if_tsoffset`
+/// seconds) as network time, clamped into `[0, MAX_TS]`: a corrupt or
+/// hostile value (any `u64`, any offset) cannot overflow anything downstream.
 fn units_to_ts(raw: u64, units: u64, offset_secs: i64) -> Ts {
-    let secs = (raw / units) as i64;
-    let frac = raw % units;
-    let nanos = ((frac as u128 * SEC as u128) / units as u128) as i64;
-    Ts::from_parts(secs.saturating_add(offset_secs), nanos)
+    let units = u128::from(units.max(1));
+    let raw = u128::from(raw);
+    let secs = (raw / units) as i128 + i128::from(offset_secs);
+    let nanos = ((raw % units) * SEC as u128 / units) as i128;
+    let ns = secs * i128::from(SEC) + nanos;
+    Ts(ns.clamp(0, i128::from(MAX_TS.0)) as i64)
 }
 
 #[cfg(test)]

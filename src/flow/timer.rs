@@ -6,7 +6,10 @@
 //! timers due before `base` (within about a second of network time) sit in
 //! a small heap that stays in cache; later ones wait in one-second buckets
 //! (an append each) and enter the heap when network time reaches their
-//! second, timers beyond the buckets in a second heap. It must not look at
+//! second, timers beyond the buckets in a second heap. A clock jump past the
+//! buckets drains them at once and moves `base` straight past the new time,
+//! so catching up costs O(pending timers) whatever the jump (never a step
+//! per elapsed second). It must not look at
 //! connections: whether a due timer still applies is the table's question.
 
 use crate::conn::TimerKind;
@@ -77,6 +80,18 @@ impl TimerQueue {
             return;
         };
         while now.0 >= base {
+            if self.far_len != 0 && now.0 >= Self::end(base) {
+                // The clock jumped past every bucket (a gap in the capture,
+                // or a corrupt timestamp years ahead): all of them are due.
+                // Draining them at once keeps the catch-up O(timers), not
+                // one step per elapsed second.
+                for b in self.far.iter_mut() {
+                    for e in b.drain(..) {
+                        self.near.push(e);
+                    }
+                }
+                self.far_len = 0;
+            }
             if self.far_len == 0 {
                 // Nothing in the buckets: jump straight past `now`.
                 let next = now
@@ -227,6 +242,33 @@ mod tests {
             kind: TimerKind::Inactivity,
             epoch: 0,
         }
+    }
+
+    /// A jump of fifty years with timers in the buckets and the overflow
+    /// heap: every timer fires, in order, and the queue stays usable after.
+    #[test]
+    fn far_jump_fires_everything_at_once() {
+        let mut q = TimerQueue::default();
+        let t0 = 1_600_000_000 * SEC;
+        let mut want = Vec::new();
+        for i in 0..3000u64 {
+            let at = t0 + (i as i64 % 7) * 400 * SEC + i as i64;
+            q.push(entry(at, i));
+            want.push((Ts(at), i));
+        }
+        want.sort();
+        let far = Ts(t0 + 50 * 365 * 86_400 * SEC);
+        let mut got = Vec::new();
+        while let Some(e) = q.pop_due(far) {
+            got.push((e.at, e.order));
+        }
+        assert_eq!(got, want);
+        assert_eq!(q.len(), 0);
+        assert!(q.due_bound() > far);
+        // Timers set after the jump still fire at their time.
+        q.push(entry(far.0 + 5 * SEC, 9));
+        assert!(q.pop_due(Ts(far.0 + 4 * SEC)).is_none());
+        assert_eq!(q.pop_due(Ts(far.0 + 5 * SEC)).map(|e| e.order), Some(9));
     }
 
     proptest! {

@@ -80,11 +80,8 @@ impl CaptureRows {
                     return None;
                 }
                 Some(due) if now >= due => {
-                    let mut next = due.plus_secs(self.interval);
-                    while next <= now {
-                        next = next.plus_secs(self.interval);
-                    }
-                    self.next = Some(next);
+                    // O(1) however far `now` jumped (one row for the jump).
+                    self.next = Some(due.next_after(now, self.interval));
                 }
                 Some(_) => return None,
             }

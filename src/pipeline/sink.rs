@@ -220,15 +220,18 @@ impl LogSink {
         let Some(interval) = self.rotation.as_ref().map(|r| r.interval_secs.max(1)) else {
             return;
         };
-        let step = interval * crate::time::SEC;
+        let step = interval.saturating_mul(crate::time::SEC);
+        // O(1) whatever the jump: the period is found by division, and one
+        // rotation is made for any number of skipped periods.
+        let end_of = |ts: Ts| Ts((ts.0.div_euclid(step) * step).saturating_add(step));
         match self.period_end {
             None => {
                 // Periods are aligned to multiples of the interval, as Zeek's.
-                self.period_end = Some(Ts(ts.0.div_euclid(step) * step + step));
+                self.period_end = Some(end_of(ts));
             }
             Some(end) if ts >= end => {
                 self.rotate(end);
-                self.period_end = Some(Ts(ts.0.div_euclid(step) * step + step));
+                self.period_end = Some(end_of(ts));
             }
             Some(_) => {}
         }
