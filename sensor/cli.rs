@@ -228,6 +228,9 @@ pub struct ReadArgs {
     /// Maximum open connections (0 = unlimited); the oldest is logged early when full.
     #[arg(long, default_value_t = 0)]
     pub max_conns: usize,
+    /// Memory budget in MiB: per-worker caps on open connections and fragment buffers are derived from it; the oldest entries are evicted when a table is full (0 = no budget).
+    #[arg(long, default_value_t = 0, value_name = "MIB")]
+    pub max_memory: u64,
     /// Score connections and hosts with this model (from `connscope train` or --save-model); writes score.log and notice.log.
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
@@ -345,7 +348,8 @@ impl ReadArgs {
         conn.seed = self.seed;
         conn.community_id_seed = self.community_id;
         conn.flow_stats = self.flowmeter || self.conn_extras || self.detection();
-        let cfg = EngineConfig {
+        let flow_stats = conn.flow_stats;
+        let mut cfg = EngineConfig {
             conn,
             max_conns: self.max_conns,
             stats_interval: self.stats_interval.max(0),
@@ -353,6 +357,11 @@ impl ReadArgs {
             interim_interval: self.interim_interval.max(0),
             ..EngineConfig::default()
         };
+        if self.max_memory > 0 {
+            let caps = connscope::engine::memory_caps(self.max_memory, self.workers, flow_stats)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            cfg.apply_caps(&caps);
+        }
         let w = WriterOptions {
             format: match self.format {
                 Format::Json => LogFormat::Json,

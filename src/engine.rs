@@ -76,6 +76,88 @@ impl Default for EngineConfig {
     }
 }
 
+/// Memory the process needs besides the per-worker tables (binary, read
+/// buffers, log buffers), in bytes, for [`EngineConfig::apply_memory_budget`].
+pub const BASE_BYTES: u64 = 16 << 20;
+/// More for `-j N` (N > 1): batches in flight to the shards and record
+/// batches in flight to the writer thread.
+pub const THREADED_BYTES: u64 = 32 << 20;
+
+/// Bytes one open connection costs, all its parts counted: the slot (key and
+/// `Conn`), boxed analyzer state (kept while undecided: a SYN flood never
+/// decides), flow statistics when on, history letters, its index bucket
+/// (load at most 1/2), age entry and a few timer entries, plus a quarter for
+/// allocator slack. About 2 KB by default (the README's measured 1.58 KB
+/// per connection of a real capture, where most analyzers had decided).
+pub fn conn_bytes(flow_stats: bool) -> u64 {
+    use std::mem::size_of;
+    let slot = size_of::<Conn>() + size_of::<FlowKey>() + 16;
+    let boxed = size_of::<crate::conn::service::ServiceState>() + 32;
+    let stats = if flow_stats {
+        size_of::<crate::stats::FlowStats>() + 16
+    } else {
+        0
+    };
+    let small = 32 /* history */ + 16 /* index */ + 16 /* age */ + 4 * 40 /* timers */;
+    ((slot + boxed + stats + small) as u64) * 5 / 4
+}
+
+/// Caps derived from `--max-memory` (per worker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryCaps {
+    /// Open connections per worker.
+    pub max_conns: usize,
+    /// Bytes buffered for fragment reassembly per worker.
+    pub frag_bytes: usize,
+    /// Datagrams under reassembly per worker.
+    pub frag_datagrams: usize,
+    /// Bytes one connection was budgeted at.
+    pub conn_bytes: u64,
+}
+
+/// Splits a process memory budget of `mib` MiB over `workers` workers: the
+/// base (plus the thread hand-off for `-j N`), one eighth of the rest (at
+/// most 64 MiB, the default pool) for fragment reassembly, the remainder for
+/// open connections at [`conn_bytes`] each. Errors when the budget cannot
+/// hold the base and a minimal table.
+pub fn memory_caps(mib: u64, workers: usize, flow_stats: bool) -> Result<MemoryCaps, String> {
+    let workers = workers.max(1) as u64;
+    let budget = mib.saturating_mul(1 << 20);
+    let base = BASE_BYTES + if workers > 1 { THREADED_BYTES } else { 0 };
+    let min = base + workers * (4 << 20);
+    if budget < min {
+        return Err(format!(
+            "--max-memory {mib}: at least {} MiB are needed with {workers} worker(s)",
+            min.div_ceil(1 << 20)
+        ));
+    }
+    let rest = budget - base;
+    let frag_total = (rest / 8).min(64 << 20);
+    let frag_bytes = frag_total / workers;
+    let per_conn = conn_bytes(flow_stats);
+    let max_conns = ((rest - frag_total) / workers / per_conn).max(1);
+    // Every datagram also costs its header, piece list and map entry.
+    let frag_datagrams = (frag_bytes / 2048).clamp(16, 8192);
+    Ok(MemoryCaps {
+        max_conns: max_conns as usize,
+        frag_bytes: frag_bytes as usize,
+        frag_datagrams: frag_datagrams as usize,
+        conn_bytes: per_conn,
+    })
+}
+
+impl EngineConfig {
+    /// Applies `--max-memory` caps (a tighter `--max-conns` stays).
+    pub fn apply_caps(&mut self, caps: &MemoryCaps) {
+        self.max_conns = match self.max_conns {
+            0 => caps.max_conns,
+            n => n.min(caps.max_conns),
+        };
+        self.frag.max_bytes = self.frag.max_bytes.min(caps.frag_bytes);
+        self.frag.max_datagrams = self.frag.max_datagrams.min(caps.frag_datagrams);
+    }
+}
+
 /// Counters the engine keeps (for stats.log and the closing summary).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EngineStats {
@@ -95,6 +177,11 @@ pub struct EngineStats {
     pub conns_evicted: u64,
     /// Packets lost because this worker's queue was full (live capture).
     pub queue_drops: u64,
+    /// Datagrams under reassembly dropped to make room or for too many pieces.
+    pub frag_evicted: u64,
+    /// Connections that hit a per-connection bound (weirds
+    /// `connscope_tcp_ooo_ranges_folded`, `connscope_history_limit`).
+    pub conn_state_limits: u64,
     /// TCP acknowledgements of established connections (capture loss).
     pub ack_events: u64,
     /// Of those, the ones that revealed missing data.
@@ -117,6 +204,8 @@ impl EngineStats {
         self.conns_evicted += o.conns_evicted;
         self.ack_events += o.ack_events;
         self.queue_drops += o.queue_drops;
+        self.frag_evicted += o.frag_evicted;
+        self.conn_state_limits += o.conn_state_limits;
         self.gap_events += o.gap_events;
         for i in 0..4 {
             self.active[i] += o.active[i];
@@ -185,10 +274,15 @@ pub struct Engine<S: RecordSink> {
 impl<S: RecordSink> Engine<S> {
     /// A new engine writing to `sink`.
     pub fn new(cfg: EngineConfig, sink: S) -> Self {
+        let mut table = FlowTable::new();
+        if cfg.max_conns > 0 {
+            // Timers of evicted connections would otherwise wait until due.
+            table.set_timer_bound(cfg.max_conns.saturating_mul(4).max(4096));
+        }
         Engine {
             frag: Reassembler::new(cfg.frag),
             cfg,
-            table: FlowTable::new(),
+            table,
             frag_buf: Vec::new(),
             expects: Vec::new(),
             weirds: WeirdSampler {
@@ -402,6 +496,8 @@ impl<S: RecordSink> Engine<S> {
             decode_errors: s.decode_errors - b.decode_errors,
             evictions: s.conns_evicted - b.conns_evicted,
             queue_drops: s.queue_drops - b.queue_drops,
+            frag_evictions: s.frag_evicted - b.frag_evicted,
+            conn_state_limits: s.conn_state_limits - b.conn_state_limits,
         };
         self.stats_base = *s;
         self.sink.stats(rec);
@@ -416,6 +512,19 @@ impl<S: RecordSink> Engine<S> {
             let mut rec = ConnRecord::new(conn, &self.cfg.conn);
             rec.logged_at = now;
             self.sink.conn(rec);
+        }
+    }
+
+    /// Reports a bound being hit (sampled like every weird; not a decode error).
+    fn limit_weird(&mut self, ts: Ts, w: Weird) {
+        if self.weirds.allow(w.name()) {
+            self.sink.weird(WeirdRecord {
+                ts,
+                uid: None,
+                id: None,
+                name: w.name(),
+                addl: None,
+            });
         }
     }
 
@@ -445,13 +554,16 @@ impl<S: RecordSink> Engine<S> {
         let Some((c, _)) = self.table.get(slot) else {
             return;
         };
+        c.check_bounds();
         if !c.has_weirds() {
             return;
         }
         let uid = c.uid.as_str().to_string();
         let id = (c.orig_h, c.orig_p, c.resp_h, c.resp_p);
-        let names: Vec<&'static str> = c.take_weirds().map(|w| w.name()).collect();
-        for name in names {
+        let weirds: Vec<crate::conn::ConnWeird> = c.take_weirds().collect();
+        for w in weirds {
+            let name = w.name();
+            self.stats.conn_state_limits += w.is_state_limit() as u64;
             if self.weirds.allow(name) {
                 self.sink.weird(WeirdRecord {
                     ts,
@@ -486,6 +598,8 @@ impl<S: RecordSink> Engine<S> {
                 // The first fragment of a header-only trace is analysed as is.
             } else {
                 let mut buf = std::mem::take(&mut self.frag_buf);
+                let evicted_before = self.frag.evicted;
+                let mut added_err = None;
                 let done = match self.frag.add(ts, &ipp) {
                     Ok(Some(whole)) => {
                         buf.clear();
@@ -494,10 +608,22 @@ impl<S: RecordSink> Engine<S> {
                     }
                     Ok(None) => false,
                     Err(w) => {
-                        self.weird(ts, w, None);
+                        added_err = Some(w);
                         false
                     }
                 };
+                if let Some(w) = added_err {
+                    self.weird(ts, w, None);
+                }
+                if matches!(added_err, Some(Weird::FragTooManyPieces)) {
+                    self.stats.frag_evicted += 1;
+                }
+                let evicted = self.frag.evicted - evicted_before;
+                if evicted > 0 {
+                    // The oldest datagrams made room for this fragment.
+                    self.stats.frag_evicted += evicted;
+                    self.limit_weird(ts, Weird::FragEvicted);
+                }
                 if done {
                     let len = buf.len();
                     // Reassembled datagrams are already validated: no header checksum check.
@@ -1085,6 +1211,25 @@ mod tests {
     }
 
     const MS: i64 = 1_000_000;
+
+    #[test]
+    fn memory_caps_split_the_budget() {
+        let c = memory_caps(128, 1, false).unwrap();
+        eprintln!("caps {c:?} stats {}", conn_bytes(true));
+        assert!(c.conn_bytes > 1024 && c.conn_bytes < 4096);
+        assert_eq!(c.frag_bytes, (112 << 20) / 8);
+        assert!(c.max_conns as u64 * c.conn_bytes + c.frag_bytes as u64 <= 112 << 20);
+        let two = memory_caps(128, 2, false).unwrap();
+        assert!(two.max_conns < c.max_conns / 2);
+        assert!(memory_caps(8, 1, false).is_err());
+        let mut cfg = EngineConfig {
+            max_conns: 10,
+            ..EngineConfig::default()
+        };
+        cfg.apply_caps(&c);
+        assert_eq!(cfg.max_conns, 10);
+        assert_eq!(cfg.frag.max_bytes, c.frag_bytes);
+    }
 
     #[test]
     fn udp_inactivity_boundary_is_inclusive() {

@@ -6,7 +6,14 @@
 pub struct History {
     letters: Vec<u8>,
     seen: u32,
+    /// Letters were dropped at [`MAX_LETTERS`].
+    truncated: bool,
 }
+
+/// Longest history kept (repeated SYN/FIN/RST letters with new sequence
+/// numbers are the only unbounded growth); later letters are dropped and the
+/// connection reports `connscope_history_limit`.
+pub const MAX_LETTERS: usize = 256;
 
 /// A once-only history bit (originator side; the responder side is `<< 16`).
 pub mod bit {
@@ -38,12 +45,22 @@ impl History {
         History {
             letters: Vec::with_capacity(16),
             seen: 0,
+            truncated: false,
         }
     }
 
     /// Appends `c` unconditionally.
     pub fn add(&mut self, c: u8) {
-        self.letters.push(c);
+        if self.letters.len() < MAX_LETTERS {
+            self.letters.push(c);
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    /// Whether letters were dropped at [`MAX_LETTERS`].
+    pub fn truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Adds `c` if `mask` was not seen before. Returns true when it had been

@@ -319,6 +319,10 @@ pub enum ConnWeird {
     SynAfterClose,
     /// The connection was logged early because the table was full (`--max-conns`).
     EvictedTableFull,
+    /// More out-of-order TCP ranges than tracked: two were folded (bounded state).
+    TcpOooRangesFolded,
+    /// The history string reached its bound; later letters are dropped.
+    HistoryLimit,
 }
 
 impl ConnWeird {
@@ -339,11 +343,13 @@ impl ConnWeird {
             ConnWeird::ActiveConnectionReuse => "active_connection_reuse",
             ConnWeird::SynAfterClose => "SYN_after_close",
             ConnWeird::EvictedTableFull => "connscope_evicted_table_full",
+            ConnWeird::TcpOooRangesFolded => "connscope_tcp_ooo_ranges_folded",
+            ConnWeird::HistoryLimit => "connscope_history_limit",
         }
     }
 
     /// Every weird, by bit index.
-    pub const ALL: [ConnWeird; 14] = [
+    pub const ALL: [ConnWeird; 16] = [
         ConnWeird::BadTcpChecksum,
         ConnWeird::BadUdpChecksum,
         ConnWeird::BadIcmpChecksum,
@@ -358,7 +364,17 @@ impl ConnWeird {
         ConnWeird::ActiveConnectionReuse,
         ConnWeird::SynAfterClose,
         ConnWeird::EvictedTableFull,
+        ConnWeird::TcpOooRangesFolded,
+        ConnWeird::HistoryLimit,
     ];
+
+    /// Whether this weird reports a per-connection bound being hit.
+    pub fn is_state_limit(self) -> bool {
+        matches!(
+            self,
+            ConnWeird::TcpOooRangesFolded | ConnWeird::HistoryLimit
+        )
+    }
 }
 
 /// Kinds of connection timers.
@@ -700,6 +716,15 @@ impl Conn {
     /// Whether weirds are waiting to be reported.
     pub fn has_weirds(&self) -> bool {
         self.weirds_pending != 0
+    }
+
+    /// Raises the weirds of bounds hit inside the connection's own state
+    /// (history length) that have no weird of their own yet.
+    #[inline]
+    pub fn check_bounds(&mut self) {
+        if self.history.truncated() {
+            self.raise(ConnWeird::HistoryLimit);
+        }
     }
 
     fn add_tunnel_parent(&mut self, u: Uid) {
@@ -1257,7 +1282,9 @@ impl Conn {
         };
         if len > 0 && !rst && !seq_underflow && caplen >= len {
             let (ep, _) = self.tcp.sides(is_orig);
-            ep.data_sent(rel_data_seq, len as u64);
+            if ep.data_sent(rel_data_seq, len as u64) {
+                self.raise(ConnWeird::TcpOooRangesFolded);
+            }
         }
 
         if do_close {

@@ -104,6 +104,8 @@ pub struct Endpoint {
     /// Out-of-order ranges above `last_reassem_seq` (relative).
     blocks: [(u64, u64); MAX_BLOCKS],
     nblocks: u8,
+    /// The out-of-order ranges ever exceeded [`MAX_BLOCKS`] (two were folded).
+    pub folded: bool,
 }
 
 impl Endpoint {
@@ -194,7 +196,15 @@ impl Endpoint {
     }
 
     /// Reassembly: records that `[seq, seq+len)` was sent (relative sequence).
-    pub fn data_sent(&mut self, seq: u64, len: u64) {
+    /// Returns true the first time the out-of-order ranges hit their bound
+    /// ([`MAX_BLOCKS`] per direction; the two lowest are folded together).
+    pub fn data_sent(&mut self, seq: u64, len: u64) -> bool {
+        let before = self.folded;
+        self.data_sent_inner(seq, len);
+        self.folded && !before
+    }
+
+    fn data_sent_inner(&mut self, seq: u64, len: u64) {
         let ack = self.to_relative(self.ack_seq, self.ack_wraps);
         let (mut seq, mut len) = (seq, len);
         if seq < ack {
@@ -261,6 +271,7 @@ impl Endpoint {
         }
         if self.nblocks as usize == MAX_BLOCKS {
             // Bounded: fold the two lowest ranges together.
+            self.folded = true;
             self.blocks[..MAX_BLOCKS].sort_unstable();
             let (a, b) = (self.blocks[0], self.blocks[1]);
             self.blocks[0] = (a.0, b.1);

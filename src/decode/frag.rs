@@ -5,12 +5,20 @@
 //! timeout on network time (Zeek's `frag_timeout`). When a datagram completes,
 //! [`Reassembler::add`] returns the whole datagram as a fresh IP packet (header
 //! rebuilt, no longer a fragment), to be parsed again by [`super::ip::parse`].
-//! Fragments over a limit are dropped and counted.
+//! When the pool is full (datagrams or bytes), the oldest datagram under
+//! reassembly is dropped to make room (counted in `evicted`, weird
+//! `connscope_frag_evicted`), so a flood of fragments that never complete
+//! cannot starve the datagrams that do. A datagram is tracked in at most
+//! [`MAX_PIECES`] disjoint pieces (more: dropped, `connscope_frag_too_many_pieces`).
 
 use super::ip::IpPacket;
 use super::{fold, ones_sum, Addr, Weird};
 use crate::time::Ts;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+
+/// Disjoint byte ranges tracked per datagram (in-order fragments merge into
+/// one; only out-of-order or overlapping ones add pieces).
+pub const MAX_PIECES: usize = 64;
 
 /// Limits for reassembly.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +51,8 @@ struct Key {
 
 struct Datagram {
     first_ts: Ts,
+    /// Creation number (the age queue's entries of dropped datagrams are stale).
+    serial: u64,
     /// Header of the first fragment (offset 0), unfragmentable part only.
     header: Vec<u8>,
     /// IPv6: offset in `header` of the byte holding the next-header value to patch.
@@ -60,12 +70,17 @@ struct Datagram {
 pub struct Reassembler {
     limits: FragLimits,
     pending: HashMap<Key, Datagram>,
+    /// Datagrams in creation order, `(serial, key)`; stale entries are skipped.
+    age: VecDeque<(u64, Key)>,
+    next_serial: u64,
     bytes: usize,
     out: Vec<u8>,
     /// Fragments dropped because a limit was reached.
     pub dropped: u64,
     /// Datagrams abandoned after the timeout.
     pub timed_out: u64,
+    /// Datagrams dropped to make room (the pool was full).
+    pub evicted: u64,
 }
 
 impl Reassembler {
@@ -74,10 +89,13 @@ impl Reassembler {
         Reassembler {
             limits,
             pending: HashMap::new(),
+            age: VecDeque::new(),
+            next_serial: 0,
             bytes: 0,
             out: Vec::new(),
             dropped: 0,
             timed_out: 0,
+            evicted: 0,
         }
     }
 
@@ -108,6 +126,49 @@ impl Reassembler {
         });
         self.bytes -= freed;
         self.timed_out += (before - self.pending.len()) as u64;
+        self.prune_age();
+    }
+
+    /// Drops stale age entries at the front, and compacts the queue when
+    /// most of it is stale (amortised O(1) per datagram).
+    fn prune_age(&mut self) {
+        while let Some((serial, key)) = self.age.front() {
+            if self.pending.get(key).is_some_and(|d| d.serial == *serial) {
+                break;
+            }
+            self.age.pop_front();
+        }
+        if self.age.len() > 2 * self.pending.len() + 64 {
+            let pending = &self.pending;
+            self.age
+                .retain(|(serial, key)| pending.get(key).is_some_and(|d| d.serial == *serial));
+        }
+    }
+
+    /// Drops the oldest datagram under reassembly (not `keep`). Returns
+    /// whether one was dropped.
+    fn evict_oldest(&mut self, keep: &Key) -> bool {
+        self.prune_age();
+        let mut i = 0;
+        while let Some(&(serial, key)) = self.age.get(i) {
+            let live = self.pending.get(&key).is_some_and(|d| d.serial == serial);
+            if live && key != *keep {
+                self.age.remove(i);
+                if let Some(d) = self.pending.remove(&key) {
+                    self.bytes -= d.data.len();
+                }
+                self.evicted += 1;
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    fn drop_datagram(&mut self, key: &Key) {
+        if let Some(d) = self.pending.remove(key) {
+            self.bytes -= d.data.len();
+        }
     }
 
     /// Adds a fragment (which must be fully captured). Returns the complete
@@ -126,15 +187,23 @@ impl Reassembler {
         if end > 65535 + 8 {
             return Err(Weird::FragmentLimit);
         }
+        // A datagram dropped to make room is counted in `evicted` (the
+        // caller reports it); the fragment is still taken.
         if !self.pending.contains_key(&key) {
             if self.pending.len() >= self.limits.max_datagrams {
-                self.dropped += 1;
-                return Err(Weird::FragmentLimit);
+                if self.limits.max_datagrams == 0 || !self.evict_oldest(&key) {
+                    self.dropped += 1;
+                    return Err(Weird::FragmentLimit);
+                }
             }
+            let serial = self.next_serial;
+            self.next_serial += 1;
+            self.age.push_back((serial, key));
             self.pending.insert(
                 key,
                 Datagram {
                     first_ts: now,
+                    serial,
                     header: Vec::new(),
                     v6_next_byte: 0,
                     proto: ip.proto,
@@ -148,9 +217,14 @@ impl Reassembler {
             let d = &self.pending[&key];
             (end as usize).saturating_sub(d.data.len())
         };
-        if self.bytes + grow > self.limits.max_bytes {
-            self.dropped += 1;
-            return Err(Weird::FragmentLimit);
+        while self.bytes + grow > self.limits.max_bytes {
+            if !self.evict_oldest(&key) {
+                if self.pending.get(&key).is_some_and(|d| d.data.is_empty()) {
+                    self.drop_datagram(&key);
+                }
+                self.dropped += 1;
+                return Err(Weird::FragmentLimit);
+            }
         }
         let Some(d) = self.pending.get_mut(&key) else {
             return Ok(None);
@@ -178,6 +252,10 @@ impl Reassembler {
             d.total = Some(end);
         }
         insert_range(&mut d.have, start, end);
+        if d.have.len() > MAX_PIECES {
+            self.drop_datagram(&key);
+            return Err(Weird::FragTooManyPieces);
+        }
         let complete = match d.total {
             Some(t) => d.have.len() == 1 && d.have[0] == (0, t) && !d.header.is_empty(),
             None => false,
@@ -236,19 +314,22 @@ fn insert_range(have: &mut Vec<(u32, u32)>, start: u32, end: u32) {
     if start >= end {
         return;
     }
-    have.push((start, end));
-    have.sort_unstable();
-    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(have.len());
-    for &(s, e) in have.iter() {
-        if let Some(last) = merged.last_mut() {
-            if s <= last.1 {
-                last.1 = last.1.max(e);
-                continue;
-            }
-        }
-        merged.push((s, e));
+    // `have` is sorted and merged: find the first range that could touch
+    // [start, end], merge every touching one into it, in place.
+    let i = have.partition_point(|&(_, e)| e < start);
+    let mut j = i;
+    let (mut s, mut e) = (start, end);
+    while j < have.len() && have[j].0 <= e {
+        s = s.min(have[j].0);
+        e = e.max(have[j].1);
+        j += 1;
     }
-    *have = merged;
+    if i == j {
+        have.insert(i, (s, e));
+    } else {
+        have[i] = (s, e);
+        have.drain(i + 1..j);
+    }
 }
 
 #[cfg(test)]
@@ -319,10 +400,71 @@ mod tests {
         let pa = ip::parse(&a, a.len(), false).unwrap();
         let pb = ip::parse(&b, b.len(), false).unwrap();
         assert!(r.add(Ts(0), &pa).unwrap().is_none());
-        assert_eq!(r.add(Ts(0), &pb).unwrap_err(), Weird::FragmentLimit);
+        // Full: the oldest datagram (a) makes room for b.
+        assert!(r.add(Ts(0), &pb).unwrap().is_none());
+        assert_eq!((r.pending(), r.evicted), (1, 1));
         r.expire(Ts(5_000_000_000));
         assert_eq!(r.pending(), 0);
         assert_eq!(r.timed_out, 1);
         assert!(r.add(Ts(6), &pb).unwrap().is_none());
+    }
+
+    #[test]
+    fn byte_limit_evicts_oldest_and_pieces_are_bounded() {
+        let mut r = Reassembler::new(FragLimits {
+            max_datagrams: 100,
+            max_bytes: 40,
+            timeout_secs: 5,
+        });
+        for id in 0..5u16 {
+            let f = frag(id, 0, true, &[0; 16]);
+            let p = ip::parse(&f, f.len(), false).unwrap();
+            assert!(r.add(Ts(0), &p).unwrap().is_none());
+            assert!(r.bytes() <= 40);
+        }
+        assert_eq!((r.pending(), r.evicted), (2, 3));
+        // One datagram in many disjoint pieces is dropped at the bound.
+        let mut r = Reassembler::new(FragLimits::default());
+        let mut err = None;
+        for i in 0..(MAX_PIECES as u16 + 1) {
+            let f = frag(9, i * 16, true, &[0; 8]);
+            let p = ip::parse(&f, f.len(), false).unwrap();
+            if let Err(e) = r.add(Ts(0), &p) {
+                err = Some(e);
+                break;
+            }
+        }
+        assert_eq!(err, Some(Weird::FragTooManyPieces));
+        assert_eq!((r.pending(), r.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn insert_range_merges_like_sort_and_merge() {
+        let mut rng = 7u64;
+        for _ in 0..200 {
+            let mut have = Vec::new();
+            let mut model: Vec<(u32, u32)> = Vec::new();
+            for _ in 0..20 {
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let s = ((rng >> 33) % 200) as u32;
+                let e = s + ((rng >> 20) % 30) as u32;
+                insert_range(&mut have, s, e);
+                if s < e {
+                    model.push((s, e));
+                    model.sort_unstable();
+                    let mut m: Vec<(u32, u32)> = Vec::new();
+                    for &(a, b) in &model {
+                        match m.last_mut() {
+                            Some(l) if a <= l.1 => l.1 = l.1.max(b),
+                            _ => m.push((a, b)),
+                        }
+                    }
+                    model = m;
+                }
+                assert_eq!(have, model);
+            }
+        }
     }
 }

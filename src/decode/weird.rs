@@ -33,6 +33,11 @@ pub enum Weird {
     IncompletelyCapturedFragment,
     /// Fragment reassembly limits reached; the fragment was dropped.
     FragmentLimit,
+    /// The reassembly pool was full (datagrams or bytes): its oldest
+    /// datagram was dropped to make room (`--max-memory`, or the defaults).
+    FragEvicted,
+    /// A datagram arrived in more disjoint pieces than are tracked; it was dropped.
+    FragTooManyPieces,
     /// Overlapping fragments with different contents.
     FragmentInconsistentOverlap,
     /// IPv6 extension header chain cut short.
@@ -86,6 +91,8 @@ impl Weird {
             Weird::BadIpChecksum => "bad_IP_checksum",
             Weird::IncompletelyCapturedFragment => "incompletely_captured_fragment",
             Weird::FragmentLimit => "fragment_limit_reached",
+            Weird::FragEvicted => "connscope_frag_evicted",
+            Weird::FragTooManyPieces => "connscope_frag_too_many_pieces",
             Weird::FragmentInconsistentOverlap => "fragment_inconsistency",
             Weird::TruncatedIpv6Ext => "truncated_IPv6_extension_header",
             Weird::Ipv6NoNext => "ipv6_no_next",

@@ -132,8 +132,14 @@ pub struct FlowTable {
     queue: TimerQueue,
     order: u64,
     next_serial: u64,
-    /// Slots in creation order (entries of removed connections are skipped lazily).
+    /// Slots in creation order (entries of removed connections are skipped
+    /// lazily, and compacted away when they outnumber the live ones).
     age: std::collections::VecDeque<(u64, u32)>,
+    /// Timer entries beyond which the queue is swept of the entries of
+    /// removed connections (0 = never; see [`FlowTable::set_timer_bound`]).
+    timer_bound: usize,
+    /// Swept timer entries, in total.
+    pub timers_swept: u64,
 }
 
 /// Timer requests of one connection, queued into the table's timer queue.
@@ -187,7 +193,28 @@ impl FlowTable {
             order: 0,
             next_serial: 1,
             age: std::collections::VecDeque::new(),
+            timer_bound: 0,
+            timers_swept: 0,
         }
+    }
+
+    /// Bounds the timer queue: when it holds more than `n` entries, the
+    /// entries of connections no longer in the table (evicted or removed
+    /// before their timers were due) are dropped, and the bound grows to
+    /// twice what is left if that is more (amortised O(1) per timer). Such
+    /// entries would be skipped when due anyway, so removal order and records
+    /// are unchanged; only stats.log `active_timers` sees the difference.
+    pub fn set_timer_bound(&mut self, n: usize) {
+        self.timer_bound = n;
+    }
+
+    fn sweep_timers(&mut self) {
+        let slots = &self.slots;
+        let before = self.queue.len();
+        self.queue.retain(
+            |e| matches!(slots.get(e.slot as usize), Some(Some(s)) if s.serial == e.serial),
+        );
+        self.timers_swept += (before - self.queue.len()) as u64;
     }
 
     /// Number of connections.
@@ -232,6 +259,10 @@ impl FlowTable {
 
     /// A timers handle for a slot (for a connection being created or processed).
     pub fn timers(&mut self, slot: u32, serial: u64) -> SlotTimers<'_> {
+        if self.timer_bound > 0 && self.queue.len() > self.timer_bound {
+            self.sweep_timers();
+            self.timer_bound = self.timer_bound.max(2 * self.queue.len());
+        }
         SlotTimers {
             queue: &mut self.queue,
             order: &mut self.order,
@@ -253,6 +284,13 @@ impl FlowTable {
         self.age.push_back((serial, slot));
         if let Some(x) = self.slots.get_mut(slot as usize) {
             *x = Some(Slot { key, serial, conn });
+        }
+        if self.age.len() > 2 * self.map.len() + 1024 {
+            // Mostly removed connections: keep the queue proportional to the table.
+            let slots = &self.slots;
+            self.age.retain(|&(serial, slot)| {
+                matches!(slots.get(slot as usize), Some(Some(s)) if s.serial == serial)
+            });
         }
     }
 

@@ -124,6 +124,19 @@ impl TimerQueue {
         self.base = Some(base);
     }
 
+    /// Keeps only the timers `keep` accepts (the order of the rest is
+    /// unchanged: it is the `(at, order)` key's, wherever a timer sits).
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&TimerEntry) -> bool) {
+        self.near.retain(&mut keep);
+        self.overflow.retain(&mut keep);
+        let mut n = 0;
+        for b in self.far.iter_mut() {
+            b.retain(&mut keep);
+            n += b.len();
+        }
+        self.far_len = n;
+    }
+
     /// No timer is due before this time.
     #[inline]
     pub(super) fn due_bound(&self) -> Ts {
@@ -165,6 +178,15 @@ impl TimerHeap {
 
     fn peek(&self) -> Option<&TimerEntry> {
         self.v.first()
+    }
+
+    /// Keeps the entries `keep` accepts; a sorted array is a valid heap.
+    fn retain(&mut self, keep: &mut impl FnMut(&TimerEntry) -> bool) {
+        let before = self.v.len();
+        self.v.retain(|e| keep(e));
+        if self.v.len() != before {
+            self.v.sort_unstable_by_key(Self::key);
+        }
     }
 
     fn push(&mut self, e: TimerEntry) {

@@ -45,6 +45,12 @@ pub struct StatsRecord {
     pub evictions: u64,
     /// Packets the capture thread could not hand to this worker (queue full), in the interval.
     pub queue_drops: u64,
+    /// Datagrams under reassembly dropped to make room (the pool was full)
+    /// or because they came in too many pieces.
+    pub frag_evictions: u64,
+    /// Connections that hit a per-connection bound (out-of-order ranges,
+    /// history length).
+    pub conn_state_limits: u64,
 }
 
 /// `(name, type)` columns.
@@ -67,9 +73,11 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("decode_errors", "count"),
     ("evictions", "count"),
     ("queue_drops", "count"),
+    ("frag_evictions", "count"),
+    ("conn_state_limits", "count"),
 ];
 
-fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 16] {
+fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 18] {
     [
         ("mem", s.mem),
         ("pkts_proc", Some(s.pkts_proc)),
@@ -87,6 +95,8 @@ fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 16] {
         ("decode_errors", Some(s.decode_errors)),
         ("evictions", Some(s.evictions)),
         ("queue_drops", Some(s.queue_drops)),
+        ("frag_evictions", Some(s.frag_evictions)),
+        ("conn_state_limits", Some(s.conn_state_limits)),
     ]
 }
 
