@@ -221,6 +221,15 @@ fn read_with(
             dir.display()
         );
     }
+    if !r.quiet && (r.max_memory > 0 || r.max_conns > 0) {
+        // VmHWM is this program's own peak (getrusage's maxrss would include
+        // the parent's before exec).
+        let peak = peak_rss_kib().map_or("?".to_string(), |k| format!("{k}"));
+        eprintln!(
+            "connscope: peak RSS {peak} KiB (budget {} MiB); evicted {} connections, {} fragment datagrams; {} connections hit a state bound",
+            r.max_memory, s.conns_evicted, s.frag_evicted, s.conn_state_limits
+        );
+    }
     if let Some(rep) = report.and_then(|r| r.lock().ok().map(|r| *r)) {
         if !r.quiet {
             eprintln!(
@@ -327,6 +336,13 @@ fn save_model(
         .context("training produced no model")?;
     model.save(path)?;
     Ok(())
+}
+
+/// This process's peak resident set size (`VmHWM`), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let st = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = st.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The end-of-capture summary on stderr and the exit code.

@@ -190,11 +190,11 @@ impl Reassembler {
         // A datagram dropped to make room is counted in `evicted` (the
         // caller reports it); the fragment is still taken.
         if !self.pending.contains_key(&key) {
-            if self.pending.len() >= self.limits.max_datagrams {
-                if self.limits.max_datagrams == 0 || !self.evict_oldest(&key) {
-                    self.dropped += 1;
-                    return Err(Weird::FragmentLimit);
-                }
+            if self.pending.len() >= self.limits.max_datagrams
+                && (self.limits.max_datagrams == 0 || !self.evict_oldest(&key))
+            {
+                self.dropped += 1;
+                return Err(Weird::FragmentLimit);
             }
             let serial = self.next_serial;
             self.next_serial += 1;
