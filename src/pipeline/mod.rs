@@ -47,6 +47,22 @@ impl<F: Fn() -> bool> Control for F {
     }
 }
 
+/// A `Control` that also stops when a log could not be written: reading on
+/// would only produce records that cannot be logged.
+struct StopOnWriteError<'a> {
+    ctl: &'a dyn Control,
+    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Control for StopOnWriteError<'_> {
+    fn stop(&self) -> bool {
+        self.ctl.stop() || self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn stats_now(&self) -> bool {
+        self.ctl.stats_now()
+    }
+}
+
 /// The capture thread's own stats.log rows (`peer` = `capture`): packets the
 /// kernel or interface received and dropped per interval, from the source's
 /// wrap-corrected counters. Written on packet time like the workers' rows.
@@ -175,6 +191,10 @@ pub fn run<S: PacketSource>(
     workers: usize,
     ctl: &dyn Control,
 ) -> Result<ReadSummary, ReadError> {
+    let ctl = &StopOnWriteError {
+        ctl,
+        failed: sink.failure_flag(),
+    };
     if workers > 1 {
         return parallel::run(src, sink, cfg, workers, ctl);
     }
@@ -240,6 +260,10 @@ pub fn run_each<S: PacketSource + Send + 'static>(
     cfg: EngineConfig,
     ctl: &dyn Control,
 ) -> Result<(ReadSummary, Option<SourceStats>), ReadError> {
+    let ctl = &StopOnWriteError {
+        ctl,
+        failed: sink.failure_flag(),
+    };
     parallel::run_each(sources, sink, cfg, ctl)
 }
 

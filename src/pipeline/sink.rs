@@ -120,6 +120,10 @@ pub struct LogSink {
     error: Option<WriteError>,
     /// Fill stats.log `mem` (live capture).
     memory_stats: bool,
+    /// Set at the first failed write or file creation: the pipeline stops
+    /// reading (no more records would reach the logs) and `finish` reports
+    /// the path and the records not written.
+    failed: Arc<AtomicBool>,
 }
 
 /// Resident set size of this process in MiB (Linux `/proc/self/statm`).
@@ -154,6 +158,7 @@ impl LogSink {
             last_ts: Ts(0),
             error: None,
             memory_stats: false,
+            failed: Arc::new(AtomicBool::new(false)),
         };
         s.conn = Some(LogFile::create(dir, "conn.log")?);
         if conn_opts.flowmeter {
@@ -166,6 +171,12 @@ impl LogSink {
             s.chain = Some(StageChain::new(cfg, true));
         }
         Ok(s)
+    }
+
+    /// Raised at the first write error (shared: the pipeline polls it like
+    /// a stop request).
+    pub fn failure_flag(&self) -> Arc<AtomicBool> {
+        self.failed.clone()
     }
 
     /// Adds a stage after the context stage (detection). The context stage
@@ -201,6 +212,7 @@ impl LogSink {
     /// Turns on interval-based rotation (the queue directory is created).
     pub fn set_rotation(&mut self, r: Rotation) -> Result<(), WriteError> {
         std::fs::create_dir_all(&r.queue_dir).map_err(|e| WriteError {
+            lost: 0,
             path: r.queue_dir.clone(),
             source: e,
         })?;
@@ -278,6 +290,7 @@ impl LogSink {
             let dest = r.queue_dir.join(name);
             if let Err(e) = std::fs::rename(f.path(), &dest) {
                 self.error.get_or_insert(WriteError {
+                    lost: 0,
                     path: dest,
                     source: e,
                 });
@@ -365,6 +378,7 @@ impl LogSink {
             match LogFile::create(&self.dir, &format!("{}.log", log.path())) {
                 Ok(f) => self.others[i] = Some(f),
                 Err(e) => {
+                    self.failed.store(true, Ordering::Relaxed);
                     self.error.get_or_insert(e);
                     return;
                 }
@@ -379,6 +393,9 @@ impl LogSink {
         }
         write(&mut f.line, self.opts.format);
         f.commit_line();
+        if f.failed() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
         self.others[i] = Some(f);
     }
 
@@ -466,6 +483,9 @@ impl RecordSink for LogSink {
             LogFormat::Tsv => conn_log::write_tsv(&mut f.line, &rec, &self.conn_opts),
         }
         f.commit_line();
+        if f.failed() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
         self.conn = Some(f);
     }
 
