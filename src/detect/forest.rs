@@ -196,8 +196,8 @@ impl Tree {
 }
 
 /// One node of the compiled forest. An inner node sends `x` to
-/// `next + !(x[feature] < threshold)` (left, as in [`Tree`], when below);
-/// a leaf has `threshold` +inf (cleaned values are finite, so always
+/// `next + (x[feature] >= threshold)` (left, as in [`Tree`], when below:
+/// values and thresholds are finite, JSON has no NaN); a leaf has `threshold` +inf (cleaned values are finite, so always
 /// below) and `next` pointing to itself, so walking it more steps stays on
 /// it. Its path length is in [`Flat::value`].
 #[derive(Clone, Copy, Debug)]
@@ -285,7 +285,7 @@ impl Flat {
                 for a in at.iter_mut() {
                     let n = self.nodes[*a as usize];
                     let v = x[n.feature as usize];
-                    *a = n.next + u32::from(!(v < n.threshold));
+                    *a = n.next + u32::from(v >= n.threshold);
                 }
             }
             for a in at.iter() {
