@@ -91,8 +91,8 @@ pub struct Seen {
 /// least recently seen half is dropped when a table is full.
 #[derive(Default)]
 pub struct Familiarity {
-    resp: std::collections::HashMap<crate::decode::Addr, (u64, crate::time::Ts)>,
-    pair: std::collections::HashMap<
+    resp: crate::detect::host::Map<crate::decode::Addr, (u64, crate::time::Ts)>,
+    pair: crate::detect::host::Map<
         (crate::decode::Addr, crate::decode::Addr),
         (u64, crate::time::Ts),
     >,

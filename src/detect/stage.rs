@@ -16,7 +16,6 @@ use crate::context::Features;
 use crate::pipeline::stages::{Emit, Stage};
 use crate::record::{ConnSummary, NoticeRecord, NoticeType, ScoreRecord};
 use crate::time::{Ts, SEC};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Most training samples kept (a deterministic reservoir beyond it).
@@ -110,7 +109,7 @@ pub struct DetectStage {
     hosts: Vec<Box<dyn HostDetector>>,
     familiar: Familiarity,
     notices: Vec<NoticeRecord>,
-    suppress: HashMap<(NoticeType, String), Ts>,
+    suppress: host::Map<(NoticeType, String), Ts>,
     slot: ModelSlot,
     report: ReportSlot,
     /// Connections scored.
@@ -144,7 +143,7 @@ impl DetectStage {
             hosts,
             familiar: Familiarity::default(),
             notices: Vec::new(),
-            suppress: HashMap::new(),
+            suppress: host::Map::default(),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
             scored: 0,

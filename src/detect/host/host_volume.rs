@@ -39,12 +39,12 @@
 //! fixed 2048-bit linear-counting sketch per host, exact in practice
 //! below about 50 peers and within a few per cent up to a few thousand).
 
+use super::Map as HashMap;
 use super::{notice, thousands, HostDetector, Phase};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
-use std::collections::HashMap;
 
 /// Interval length, seconds.
 pub const INTERVAL_SECS: i64 = 60;

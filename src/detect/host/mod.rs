@@ -152,11 +152,17 @@ pub(crate) fn test_conn(
     }
 }
 
+/// The detectors' hash maps: foldhash, randomly seeded per process (their
+/// iteration order never reaches the output).
+pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The detectors' hash sets (as [`Map`]).
+pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// Keeps a detector's table within `cap` keys: when it is full, drops the
 /// least recently seen half (by `last_seen`), so the cost is amortised
 /// O(log n) per insert.
-pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
-    map: &mut std::collections::HashMap<K, V>,
+pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
+    map: &mut std::collections::HashMap<K, V, S>,
     cap: usize,
     last_seen: impl Fn(&V) -> crate::time::Ts,
 ) {
