@@ -13,6 +13,7 @@ use super::features::{FEATURE_NAMES, N_FEATURES};
 use super::forest::IsolationForest;
 use super::robust::Robust;
 use super::{ConnDetector, Sample};
+use crate::record::TopFeatures;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -186,6 +187,20 @@ impl Model {
                 0.0
             }
         })
+    }
+
+    /// [`raw`](Self::raw) and the robust baseline's top features
+    /// ([`Robust::explain`]) in one pass.
+    pub fn raw_and_top(&self, s: &Sample) -> ([f64; 4], TopFeatures) {
+        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+        let (robust, top) = self.robust.assess(s);
+        let raw = [
+            finite(robust),
+            finite(self.iforest.score(s)),
+            finite(self.ecod.score(s)),
+            finite(self.autoencoder.score(s)),
+        ];
+        (raw, top)
     }
 
     /// The combined score of raw detector scores: the mean of each score

@@ -228,7 +228,7 @@ impl DetectStage {
         let Some(m) = &self.model else {
             return;
         };
-        let raw = m.raw(s);
+        let (raw, top) = m.raw_and_top(s);
         let combined = m.combine(&raw);
         let names = m.detector_names();
         let r = ScoreRecord {
@@ -236,11 +236,11 @@ impl DetectStage {
             uid: c.uid,
             id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
             proto: c.transport,
-            service_class: s.class.to_string(),
-            scores: names.iter().copied().zip(raw).collect(),
+            service_class: s.class.name(),
+            scores: std::array::from_fn(|i| (names[i], raw[i])),
             score: combined,
             anomalous: combined > m.threshold,
-            top: m.robust.explain(s),
+            top,
         };
         self.scored += 1;
         out.score(&r);
