@@ -94,6 +94,19 @@ pub fn notice(
     }
 }
 
+/// Copies into `dst` the fields of `src` that [`notice`] reads from its
+/// `by` (cheaper than copying the whole summary, whose flow statistics
+/// are large).
+pub fn keep_notice_fields(dst: &mut ConnSummary, src: &ConnSummary) {
+    dst.logged_at = src.logged_at;
+    dst.uid = src.uid;
+    dst.orig_h = src.orig_h;
+    dst.orig_p = src.orig_p;
+    dst.resp_h = src.resp_h;
+    dst.resp_p = src.resp_p;
+    dst.transport = src.transport;
+}
+
 /// A test summary: a TCP connection `orig → resp:port` logged at `t`
 /// seconds, with the given state and sizes (everything else zero).
 #[cfg(test)]
