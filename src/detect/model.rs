@@ -237,20 +237,29 @@ impl Model {
         };
         // Check the header first, so an old or foreign file gets a clear
         // message rather than a missing-field error.
-        let v: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
-        let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
+        // (a header-only pass: no JSON tree of the whole, possibly large,
+        // document is built)
+        #[derive(Deserialize)]
+        struct Header {
+            #[serde(default)]
+            format: serde_json::Value,
+            #[serde(default)]
+            version: serde_json::Value,
+        }
+        let v: Header = serde_json::from_str(text).map_err(parse_err)?;
+        let format = v.format.as_str().unwrap_or("");
         if format != FORMAT {
             return Err(incompatible(format!(
                 "format is {format:?}, expected {FORMAT:?}"
             )));
         }
-        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+        let version = v.version.as_u64().unwrap_or(0);
         if version != u64::from(VERSION) {
             return Err(incompatible(format!(
                 "version {version}, this connscope reads version {VERSION}"
             )));
         }
-        let m: Model = serde_json::from_value(v).map_err(parse_err)?;
+        let m: Model = serde_json::from_str(text).map_err(parse_err)?;
         if m.features.len() != N_FEATURES
             || m.features.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
         {
