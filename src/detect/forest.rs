@@ -197,9 +197,10 @@ impl Tree {
 
 /// One node of the compiled forest. An inner node sends `x` to
 /// `next + (x[feature] >= threshold)` (left, as in [`Tree`], when below:
-/// values and thresholds are finite, JSON has no NaN); a leaf has `threshold` +inf (cleaned values are finite, so always
-/// below) and `next` pointing to itself, so walking it more steps stays on
-/// it. Its path length is in [`Flat::value`].
+/// values and thresholds are finite, JSON has no NaN); a leaf has
+/// `threshold` +inf (cleaned values are finite, so always below) and `next`
+/// pointing to itself, so walking it more steps stays on it. Its path
+/// length is in [`Flat::value`].
 #[derive(Clone, Copy, Debug)]
 struct FlatNode {
     threshold: f64,
