@@ -403,6 +403,53 @@ pub struct Contribution {
     pub z: f64,
 }
 
+/// At most three [`Contribution`]s, held inline (a slice by deref).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TopFeatures {
+    n: usize,
+    items: [Option<Contribution>; 3],
+}
+
+impl TopFeatures {
+    /// Appends `c` (ignored when three are held).
+    pub fn push(&mut self, c: Contribution) {
+        if let Some(slot) = self.items.get_mut(self.n) {
+            *slot = Some(c);
+            self.n += 1;
+        }
+    }
+
+    /// The contributions, in order.
+    pub fn to_vec(&self) -> Vec<Contribution> {
+        self.iter().copied().collect()
+    }
+
+    /// Iterates over the contributions.
+    pub fn iter(&self) -> impl Iterator<Item = &Contribution> + '_ {
+        self.items.iter().flatten()
+    }
+
+    /// Number held.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+}
+
+impl FromIterator<Contribution> for TopFeatures {
+    fn from_iter<I: IntoIterator<Item = Contribution>>(it: I) -> Self {
+        let mut t = TopFeatures::default();
+        for c in it {
+            t.push(c);
+        }
+        t
+    }
+}
+
 /// One score.log row: every connection-level detector's score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreRecord {
@@ -414,14 +461,14 @@ pub struct ScoreRecord {
     pub id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
     /// Transport.
     pub proto: crate::conn::Transport,
-    /// Service class (see `detect::features::ServiceClass`).
-    pub service_class: String,
+    /// Service class.
+    pub service_class: crate::detect::features::ClassName,
     /// Each detector's raw score, by name, in a fixed order.
-    pub scores: Vec<(&'static str, f64)>,
+    pub scores: [(&'static str, f64); 4],
     /// The combined score (higher = more anomalous).
     pub score: f64,
     /// `score` is above the calibrated threshold.
     pub anomalous: bool,
     /// The top contributing features (at most three).
-    pub top: Vec<Contribution>,
+    pub top: TopFeatures,
 }

@@ -125,6 +125,41 @@ fn forward(p: &[f64], x: &[f64], a: &mut Acts) {
     }
 }
 
+/// [`forward`] for scoring: the reconstruction of `x`, with the
+/// activations on the stack (same arithmetic, same order).
+fn reconstruct(p: &[f64], x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
+    const WIDTH: usize = {
+        let mut w = 0;
+        let mut i = 0;
+        while i < SIZES.len() {
+            if SIZES[i] > w {
+                w = SIZES[i];
+            }
+            i += 1;
+        }
+        w
+    };
+    let mut cur = [0.0; WIDTH];
+    let mut next = [0.0; WIDTH];
+    cur[..N_FEATURES].copy_from_slice(x);
+    for l in 0..LAYERS {
+        let (ni, no) = (SIZES[l], SIZES[l + 1]);
+        let off = offset(l);
+        let w = &p[off..off + ni * no];
+        let b = &p[off + ni * no..off + ni * no + no];
+        let input = &cur[..ni];
+        let last = l + 1 == LAYERS;
+        for ((out, row), bias) in next[..no].iter_mut().zip(w.chunks_exact(ni)).zip(b) {
+            let s = bias + row.iter().zip(input).map(|(w, x)| w * x).sum::<f64>();
+            *out = if last { s } else { s.tanh() };
+        }
+        std::mem::swap(&mut cur, &mut next);
+    }
+    let mut out = [0.0; N_FEATURES];
+    out.copy_from_slice(&cur[..N_FEATURES]);
+    out
+}
+
 /// Accumulates into `g` the gradient of `scale * |a[LAYERS] - x|^2` after
 /// `forward(p, x, a)`; `d` holds per-layer deltas (scratch).
 fn backward(p: &[f64], x: &[f64], a: &Acts, d: &mut Acts, scale: f64, g: &mut [f64]) {
@@ -325,9 +360,7 @@ impl ConnDetector for Autoencoder {
             return 0.0;
         }
         let z = self.standardize(&s.x);
-        let mut a = new_acts();
-        forward(&self.params, &z, &mut a);
-        let mse = a[LAYERS]
+        let mse = reconstruct(&self.params, &z)
             .iter()
             .zip(&z)
             .map(|(o, t)| (o - t) * (o - t))

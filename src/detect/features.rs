@@ -91,8 +91,8 @@ pub struct Seen {
 /// least recently seen half is dropped when a table is full.
 #[derive(Default)]
 pub struct Familiarity {
-    resp: std::collections::HashMap<crate::decode::Addr, (u64, crate::time::Ts)>,
-    pair: std::collections::HashMap<
+    resp: crate::detect::host::Map<crate::decode::Addr, (u64, crate::time::Ts)>,
+    pair: crate::detect::host::Map<
         (crate::decode::Addr, crate::decode::Addr),
         (u64, crate::time::Ts),
     >,
@@ -238,6 +238,50 @@ fn transport_name(t: Transport) -> &'static str {
         Transport::Udp => "udp",
         Transport::Icmp => "icmp",
         Transport::Other => "other",
+    }
+}
+
+/// A [`ServiceClass`]'s name held inline (no allocation per connection).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ClassName {
+    len: u8,
+    buf: [u8; 23],
+}
+
+impl ClassName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("?")
+    }
+}
+
+impl fmt::Write for ClassName {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let at = self.len as usize;
+        let end = at + s.len();
+        let dst = self.buf.get_mut(at..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end as u8;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ClassName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl ServiceClass {
+    /// Its name, as [`Display`](fmt::Display) writes it, without allocating.
+    pub fn name(&self) -> ClassName {
+        let mut n = ClassName {
+            len: 0,
+            buf: [0; 23],
+        };
+        // the longest name ("other/1023", a service name) fits
+        let _ = fmt::Write::write_fmt(&mut n, format_args!("{self}"));
+        n
     }
 }
 

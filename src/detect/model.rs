@@ -13,6 +13,7 @@ use super::features::{FEATURE_NAMES, N_FEATURES};
 use super::forest::IsolationForest;
 use super::robust::Robust;
 use super::{ConnDetector, Sample};
+use crate::record::TopFeatures;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -188,6 +189,20 @@ impl Model {
         })
     }
 
+    /// [`raw`](Self::raw) and the robust baseline's top features
+    /// ([`Robust::explain`]) in one pass.
+    pub fn raw_and_top(&self, s: &Sample) -> ([f64; 4], TopFeatures) {
+        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+        let (robust, top) = self.robust.assess(s);
+        let raw = [
+            finite(robust),
+            finite(self.iforest.score(s)),
+            finite(self.ecod.score(s)),
+            finite(self.autoencoder.score(s)),
+        ];
+        (raw, top)
+    }
+
     /// The combined score of raw detector scores: the mean of each score
     /// on its calibrated scale (0 = the training median, 1 = the training
     /// 99th percentile).
@@ -222,20 +237,29 @@ impl Model {
         };
         // Check the header first, so an old or foreign file gets a clear
         // message rather than a missing-field error.
-        let v: serde_json::Value = serde_json::from_str(text).map_err(parse_err)?;
-        let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
+        // (a header-only pass: no JSON tree of the whole, possibly large,
+        // document is built)
+        #[derive(Deserialize)]
+        struct Header {
+            #[serde(default)]
+            format: serde_json::Value,
+            #[serde(default)]
+            version: serde_json::Value,
+        }
+        let v: Header = serde_json::from_str(text).map_err(parse_err)?;
+        let format = v.format.as_str().unwrap_or("");
         if format != FORMAT {
             return Err(incompatible(format!(
                 "format is {format:?}, expected {FORMAT:?}"
             )));
         }
-        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+        let version = v.version.as_u64().unwrap_or(0);
         if version != u64::from(VERSION) {
             return Err(incompatible(format!(
                 "version {version}, this connscope reads version {VERSION}"
             )));
         }
-        let m: Model = serde_json::from_value(v).map_err(parse_err)?;
+        let m: Model = serde_json::from_str(text).map_err(parse_err)?;
         if m.features.len() != N_FEATURES
             || m.features.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
         {

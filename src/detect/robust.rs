@@ -13,7 +13,7 @@
 
 use super::features::N_FEATURES;
 use super::{ConnDetector, Sample};
-use crate::record::Contribution;
+use crate::record::{Contribution, TopFeatures};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// At most this many samples are used per baseline (deterministic stride
@@ -210,17 +210,18 @@ impl Robust {
     /// novel (never seen in training).
     fn baseline(&self, s: &Sample) -> Option<(&Baseline, bool)> {
         let global = self.global.as_ref()?;
-        let key = s.class.to_string();
-        let novel = !self.seen.contains(&key);
-        let b = self.classes.get(&key).unwrap_or(global);
+        let name = s.class.name();
+        let key = name.as_str();
+        let novel = !self.seen.contains(key);
+        let b = self.classes.get(key).unwrap_or(global);
         b.valid().then_some((b, novel))
     }
 
     /// Signed robust z-scores of every feature against the sample's
-    /// baseline (empty when the model is empty).
-    fn zs(&self, s: &Sample) -> Option<(&Baseline, Vec<f64>, bool)> {
+    /// baseline (`None` when the model is empty).
+    fn zs(&self, s: &Sample) -> Option<(&Baseline, [f64; N_FEATURES], bool)> {
         let (b, novel) = self.baseline(s)?;
-        let z = (0..N_FEATURES).map(|j| b.z(j, s.x[j])).collect();
+        let z = std::array::from_fn(|j| b.z(j, s.x[j]));
         Some((b, z, novel))
     }
 
@@ -228,21 +229,54 @@ impl Robust {
     /// value (NaN read as 0, clamped to ±1e12), baseline median and signed
     /// z. Empty for an empty model.
     pub fn explain(&self, s: &Sample) -> Vec<Contribution> {
-        let Some((b, z, _)) = self.zs(s) else {
-            return Vec::new();
+        self.assess(s).1.to_vec()
+    }
+
+    /// [`score`](ConnDetector::score) and [`explain`](Self::explain) in one
+    /// pass (one baseline lookup, no allocation).
+    pub fn assess(&self, s: &Sample) -> (f64, TopFeatures) {
+        let Some((b, z, novel)) = self.zs(s) else {
+            return (0.0, TopFeatures::default());
         };
-        let mut order: Vec<usize> = (0..N_FEATURES).collect();
-        order.sort_by(|&a, &c| z[c].abs().total_cmp(&z[a].abs()).then(a.cmp(&c)));
-        order
-            .into_iter()
-            .take(3)
-            .map(|j| Contribution {
+        // the TOP_K largest clipped |z| (descending) and the 3 features
+        // of largest |z| (ties by lower index), by insertion
+        let mut big = [f64::NEG_INFINITY; TOP_K];
+        let mut top = [usize::MAX; 3];
+        for (j, v) in z.iter().enumerate() {
+            let a = v.abs().min(Z_CLIP);
+            if a.total_cmp(&big[TOP_K - 1]).is_gt() {
+                let mut k = TOP_K - 1;
+                while k > 0 && a.total_cmp(&big[k - 1]).is_gt() {
+                    big[k] = big[k - 1];
+                    k -= 1;
+                }
+                big[k] = a;
+            }
+            let above = |t: usize| t == usize::MAX || v.abs().total_cmp(&z[t].abs()).is_gt();
+            if above(top[2]) {
+                let mut k = 2;
+                while k > 0 && above(top[k - 1]) {
+                    top[k] = top[k - 1];
+                    k -= 1;
+                }
+                top[k] = j;
+            }
+        }
+        const _: () = assert!(TOP_K >= 1 && TOP_K <= N_FEATURES);
+        let mean = big.iter().sum::<f64>() / TOP_K as f64;
+        let bonus = if novel { NOVEL_CLASS_BONUS } else { 0.0 };
+        let sc = mean + bonus;
+        let sc = if sc.is_finite() { sc } else { Z_CLIP + bonus };
+        let mut t = TopFeatures::default();
+        for &j in top.iter().filter(|&&j| j < N_FEATURES) {
+            t.push(Contribution {
                 feature: j,
                 value: clean(s.x[j]),
                 baseline: b.median[j],
                 z: z[j],
-            })
-            .collect()
+            });
+        }
+        (sc, t)
     }
 
     /// How many features lie outside the IQR fences
@@ -266,20 +300,7 @@ impl ConnDetector for Robust {
     /// Mean of the 5 largest |z| (each clipped at 30), plus
     /// [`NOVEL_CLASS_BONUS`] for a class never seen in training.
     fn score(&self, s: &Sample) -> f64 {
-        let Some((_, z, novel)) = self.zs(s) else {
-            return 0.0;
-        };
-        let mut a: Vec<f64> = z.iter().map(|v| v.abs().min(Z_CLIP)).collect();
-        a.sort_by(|x, y| y.total_cmp(x));
-        let k = TOP_K.min(a.len()).max(1);
-        let mean = a.iter().take(k).sum::<f64>() / k as f64;
-        let bonus = if novel { NOVEL_CLASS_BONUS } else { 0.0 };
-        let s = mean + bonus;
-        if s.is_finite() {
-            s
-        } else {
-            Z_CLIP + bonus
-        }
+        self.assess(s).0
     }
 }
 
@@ -320,6 +341,44 @@ mod tests {
                 Sample { class, x }
             })
             .collect()
+    }
+
+    #[test]
+    fn one_pass_assessment_matches_sorting() {
+        let mut train = cluster(HTTP, 300, 1);
+        train.extend(cluster(DNS, 5, 2));
+        let r = Robust::fit(&train, 0);
+        let mut st = 7u64;
+        let mut probe = cluster(HTTP, 50, 3);
+        probe.extend(cluster(DNS, 20, 4));
+        probe.extend(cluster(ServiceClass::Icmp, 20, 5));
+        for (k, p) in probe.iter_mut().enumerate() {
+            // outliers, ties (equal values) and clipped z
+            p.x[k % N_FEATURES] += 100.0 * noise(&mut st);
+            if k % 3 == 0 {
+                p.x = [5.0; N_FEATURES];
+            }
+            if k % 5 == 0 {
+                p.x[(k + 7) % N_FEATURES] = 1e9;
+                p.x[(k + 9) % N_FEATURES] = -1e9;
+            }
+        }
+        for p in &probe {
+            let (b, novel) = r.baseline(p).unwrap();
+            let z: Vec<f64> = (0..N_FEATURES).map(|j| b.z(j, p.x[j])).collect();
+            let mut a: Vec<f64> = z.iter().map(|v| v.abs().min(Z_CLIP)).collect();
+            a.sort_by(|x, y| y.total_cmp(x));
+            let bonus = if novel { NOVEL_CLASS_BONUS } else { 0.0 };
+            let want = a.iter().take(TOP_K).sum::<f64>() / TOP_K as f64 + bonus;
+            let mut order: Vec<usize> = (0..N_FEATURES).collect();
+            order.sort_by(|&x, &y| z[y].abs().total_cmp(&z[x].abs()).then(x.cmp(&y)));
+            let (got, top) = r.assess(p);
+            assert_eq!(got, want);
+            assert_eq!(r.score(p), want);
+            let feats: Vec<usize> = top.iter().map(|c| c.feature).collect();
+            assert_eq!(feats, order[..3].to_vec());
+            assert_eq!(r.explain(p), top.to_vec());
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! detectors (notice.log, with Zeek's suppression). It learns first when
 //! asked to (the benign training prefix of a capture, or a whole benign
 //! capture for `connscope train`), then scores with what it learned and
-//! never re-fits.
+//! never re-fits. Scores are memoized by exact sample (a small
+//! direct-mapped table): a repeated connection costs a lookup.
 //!
 //! Must not: see packets or connection state, read a clock, or write files
 //! (rows go to [`Emit`]).
@@ -14,13 +15,61 @@ use super::model::{Model, TrainInfo};
 use super::Sample;
 use crate::context::Features;
 use crate::pipeline::stages::{Emit, Stage};
-use crate::record::{ConnSummary, NoticeRecord, NoticeType, ScoreRecord};
+use crate::record::{ConnSummary, NoticeRecord, NoticeType, ScoreRecord, TopFeatures};
 use crate::time::{Ts, SEC};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Most training samples kept (a deterministic reservoir beyond it).
 pub const MAX_TRAIN_SAMPLES: usize = 50_000;
+/// Entries of the score memo (a power of two).
+const MEMO_SLOTS: usize = 8192;
+
+/// A direct-mapped memo of the connection-level scores by exact sample
+/// (class and the bits of every feature): real traffic repeats itself
+/// (scans, probes, periodic polls), and the detectors are pure functions of
+/// the sample, so a hit returns exactly what scoring would.
+struct Memo {
+    hasher: foldhash::fast::FixedState,
+    slots: Vec<Option<(Sample, [f64; 4], TopFeatures)>>,
+}
+
+impl Memo {
+    fn new() -> Memo {
+        Memo {
+            hasher: foldhash::fast::FixedState::with_seed(0x5c0e),
+            slots: vec![None; MEMO_SLOTS],
+        }
+    }
+
+    fn slot(&self, s: &Sample) -> usize {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        s.class.hash(&mut h);
+        for v in &s.x {
+            h.write_u64(v.to_bits());
+        }
+        h.finish() as usize & (MEMO_SLOTS - 1)
+    }
+
+    /// The scores of `s`, from the memo or from `m` (then remembered).
+    fn scores(&mut self, m: &Model, s: &Sample) -> ([f64; 4], TopFeatures) {
+        let i = self.slot(s);
+        if let Some((k, raw, top)) = &self.slots[i] {
+            if k.class == s.class
+                && k.x
+                    .iter()
+                    .zip(&s.x)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            {
+                return (*raw, *top);
+            }
+        }
+        let (raw, top) = m.raw_and_top(s);
+        self.slots[i] = Some((*s, raw, top));
+        (raw, top)
+    }
+}
+
 /// Most suppression entries kept.
 const MAX_SUPPRESS: usize = 1 << 16;
 
@@ -110,7 +159,8 @@ pub struct DetectStage {
     hosts: Vec<Box<dyn HostDetector>>,
     familiar: Familiarity,
     notices: Vec<NoticeRecord>,
-    suppress: HashMap<(NoticeType, String), Ts>,
+    suppress: host::Map<(NoticeType, String), Ts>,
+    memo: Memo,
     slot: ModelSlot,
     report: ReportSlot,
     /// Connections scored.
@@ -144,7 +194,8 @@ impl DetectStage {
             hosts,
             familiar: Familiarity::default(),
             notices: Vec::new(),
-            suppress: HashMap::new(),
+            suppress: host::Map::default(),
+            memo: Memo::new(),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
             scored: 0,
@@ -229,7 +280,7 @@ impl DetectStage {
         let Some(m) = &self.model else {
             return;
         };
-        let raw = m.raw(s);
+        let (raw, top) = self.memo.scores(m, s);
         let combined = m.combine(&raw);
         let names = m.detector_names();
         let r = ScoreRecord {
@@ -237,11 +288,11 @@ impl DetectStage {
             uid: c.uid,
             id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
             proto: c.transport,
-            service_class: s.class.to_string(),
-            scores: names.iter().copied().zip(raw).collect(),
+            service_class: s.class.name(),
+            scores: std::array::from_fn(|i| (names[i], raw[i])),
             score: combined,
             anomalous: combined > m.threshold,
-            top: m.robust.explain(s),
+            top,
         };
         self.scored += 1;
         out.score(&r);
@@ -334,6 +385,60 @@ impl Stage for DetectStage {
                 notices: self.raised,
                 host_entries: self.host_entries(),
             };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::service::Service;
+    use crate::detect::features::N_FEATURES;
+
+    #[test]
+    fn memo_returns_what_scoring_would() {
+        let class = ServiceClass::Service(Service::Http);
+        let mut st = 9u64;
+        let mut next = || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            (st >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let train: Vec<Sample> = (0..300)
+            .map(|_| Sample {
+                class,
+                x: std::array::from_fn(|j| j as f64 + next()),
+            })
+            .collect();
+        let info = TrainInfo {
+            samples: train.len(),
+            seen: train.len() as u64,
+            first_ts: 0.0,
+            last_ts: 0.0,
+            target_fpr: 0.01,
+            seed: 1,
+        };
+        let m = Model::fit(&train, info);
+        let mut memo = Memo::new();
+        // repeats, near-duplicates (one bit, -0.0 against 0.0, another
+        // class) and more samples than slots (collisions)
+        let mut probe: Vec<Sample> = train.iter().take(50).copied().collect();
+        for (k, t) in train.iter().enumerate().take(50) {
+            let mut s = *t;
+            s.x[k % N_FEATURES] = f64::from_bits(s.x[k % N_FEATURES].to_bits() + 1);
+            probe.push(s);
+            s.x[3] = if k % 2 == 0 { 0.0 } else { -0.0 };
+            probe.push(s);
+            s.class = ServiceClass::Icmp;
+            probe.push(s);
+        }
+        probe.extend((0..3 * MEMO_SLOTS).map(|i| train[i % train.len()]));
+        for s in probe.iter().chain(probe.iter().rev()) {
+            let (raw, top) = memo.scores(&m, s);
+            let (want_raw, want_top) = m.raw_and_top(s);
+            assert_eq!(raw.map(f64::to_bits), want_raw.map(f64::to_bits));
+            assert_eq!(top, want_top);
         }
     }
 }

@@ -90,7 +90,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     json::key(buf, &mut first, "proto");
     json::string(buf, r.proto.name().as_bytes());
     json::key(buf, &mut first, "service_class");
-    json::string(buf, r.service_class.as_bytes());
+    json::string(buf, r.service_class.as_str().as_bytes());
     for d in DETECTORS {
         json::key(buf, &mut first, d);
         num6(buf, score_of(r, d));
@@ -138,7 +138,7 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
         r.uid.as_str(),
         r.proto.name()
     );
-    super::tsv::string(buf, r.service_class.as_bytes(), false);
+    super::tsv::string(buf, r.service_class.as_str().as_bytes(), false);
     for d in DETECTORS {
         let _ = write!(buf, "\t{:.6}", score_of(r, d));
     }

@@ -17,12 +17,13 @@
 //! at their cap).
 
 use super::lru::{fnv1a, Lru, FNV_OFFSET};
+use super::Set as HashSet;
 use super::{notice, HostDetector, Phase, SUPPRESS_FOR};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::detect::features::ServiceClass;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Connections kept per (orig, resp, class): the series scored.
 pub const RING: usize = 64;
@@ -397,7 +398,7 @@ impl Beacon {
 
 fn hashes(v: &serde_json::Value, k: &str) -> Result<HashSet<u64>, String> {
     let Some(a) = v.get(k) else {
-        return Ok(HashSet::new());
+        return Ok(HashSet::default());
     };
     let a = a
         .as_array()

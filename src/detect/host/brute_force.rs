@@ -40,6 +40,7 @@
 //! recently seen evicted first; at most [`RING`] attempts per key).
 
 use super::{notice, HostDetector, Phase};
+use super::{Map as HashMap, Set as HashSet};
 use crate::conn::service::Service;
 use crate::conn::Transport;
 use crate::context::Features;
@@ -47,7 +48,7 @@ use crate::decode::Addr;
 use crate::detect::features::ServiceClass;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Length of the sliding window, seconds.
 pub const WINDOW_SECS: i64 = 300;

@@ -33,11 +33,11 @@
 //! the least recently seen evicted first; at most [`MAX_TRAINED`] learned).
 
 use super::{notice, HostDetector, Phase};
+use super::{Map as HashMap, Set as HashSet};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
-use std::collections::{HashMap, HashSet};
 
 /// Window after a destination's first contact, seconds.
 pub const WINDOW_SECS: i64 = 600;

@@ -13,13 +13,13 @@
 //! Must not: see packets or connection state, or keep more than
 //! [`MAX_SERVICES`] responder services (least recently seen dropped).
 
+use super::Map as HashMap;
 use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase};
 use crate::conn::Transport;
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::{Ts, SEC};
-use std::collections::HashMap;
 
 /// Window length, seconds (one bucket per second).
 pub const WINDOW: usize = 10;

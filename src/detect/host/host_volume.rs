@@ -39,12 +39,12 @@
 //! fixed 2048-bit linear-counting sketch per host, exact in practice
 //! below about 50 peers and within a few per cent up to a few thousand).
 
+use super::Map as HashMap;
 use super::{notice, thousands, HostDetector, Phase};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
-use std::collections::HashMap;
 
 /// Interval length, seconds.
 pub const INTERVAL_SECS: i64 = 60;
@@ -210,7 +210,9 @@ pub struct HostVolume {
     open: Vec<Addr>,
     /// The newest interval seen in any record.
     newest: i64,
-    /// The last record seen (the end of input closes intervals with it).
+    /// The last record seen (the end of input closes intervals with it;
+    /// only the fields a notice reads are kept current, see
+    /// [`keep_notice_fields`](super::keep_notice_fields)).
     last: Option<ConnSummary>,
 }
 
@@ -391,7 +393,10 @@ impl HostDetector for HostVolume {
         if c.interim {
             return;
         }
-        self.last = Some(*c);
+        match self.last.as_mut() {
+            Some(l) => super::keep_notice_fields(l, c),
+            None => self.last = Some(*c),
+        }
         let iv = c.logged_at.0.div_euclid(INTERVAL_SECS * SEC);
         // Close every host whose interval is two or more behind the newest.
         if iv > self.newest {

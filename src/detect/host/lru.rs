@@ -3,7 +3,8 @@
 //! the detector's business. Must not grow past its capacity or do more than
 //! O(log n) work per access.
 
-use std::collections::{BTreeMap, HashMap};
+use super::Map;
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// A map of at most `cap` keys; inserting a new key into a full map evicts
@@ -13,7 +14,7 @@ use std::hash::Hash;
 pub(crate) struct Lru<K, V> {
     cap: usize,
     seq: u64,
-    map: HashMap<K, (u64, V)>,
+    map: Map<K, (u64, V)>,
     order: BTreeMap<u64, K>,
 }
 
@@ -23,7 +24,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
         Lru {
             cap: cap.max(1),
             seq: 0,
-            map: HashMap::new(),
+            map: Map::default(),
             order: BTreeMap::new(),
         }
     }

@@ -94,6 +94,19 @@ pub fn notice(
     }
 }
 
+/// Copies into `dst` the fields of `src` that [`notice`] reads from its
+/// `by` (cheaper than copying the whole summary, whose flow statistics
+/// are large).
+pub fn keep_notice_fields(dst: &mut ConnSummary, src: &ConnSummary) {
+    dst.logged_at = src.logged_at;
+    dst.uid = src.uid;
+    dst.orig_h = src.orig_h;
+    dst.orig_p = src.orig_p;
+    dst.resp_h = src.resp_h;
+    dst.resp_p = src.resp_p;
+    dst.transport = src.transport;
+}
+
 /// A test summary: a TCP connection `orig → resp:port` logged at `t`
 /// seconds, with the given state and sizes (everything else zero).
 #[cfg(test)]
@@ -152,11 +165,17 @@ pub(crate) fn test_conn(
     }
 }
 
+/// The detectors' hash maps: foldhash, randomly seeded per process (their
+/// iteration order never reaches the output).
+pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The detectors' hash sets (as [`Map`]).
+pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// Keeps a detector's table within `cap` keys: when it is full, drops the
 /// least recently seen half (by `last_seen`), so the cost is amortised
 /// O(log n) per insert.
-pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
-    map: &mut std::collections::HashMap<K, V>,
+pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
+    map: &mut std::collections::HashMap<K, V, S>,
     cap: usize,
     last_seen: impl Fn(&V) -> crate::time::Ts,
 ) {

@@ -18,12 +18,13 @@
 //! Must not: see packets or connection state, or keep more than
 //! [`MAX_ORIGINATORS`] originators (the least recently seen are dropped).
 
+use super::Map as HashMap;
 use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::{Ts, SEC};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Window length, seconds.
 pub const WINDOW: i64 = 60;

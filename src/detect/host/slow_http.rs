@@ -35,13 +35,14 @@
 //! [`RING`] connections per pair).
 
 use super::{notice, HostDetector, Phase};
+use super::{Map as HashMap, Set as HashSet};
 use crate::conn::service::Service;
 use crate::conn::Transport;
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Length of the sliding window, seconds.
 pub const WINDOW_SECS: i64 = 300;
