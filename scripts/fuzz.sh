@@ -51,10 +51,13 @@ for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     if [ -d "fuzz/seeds/$t" ]; then cp -n fuzz/seeds/"$t"/* "fuzz/corpus/$t/" 2>/dev/null || true; fi
 done
-# A model file seed from the release binary when one is built.
-if [ -x target/release/connscope ] && [ ! -e fuzz/corpus/model_json/trained-tcp_states.json ]; then
+# A full model file seed from the binary when one is built (fuzz/seeds has
+# a cut-down one: two trees).
+bin=""
+for b in target/release/connscope target/debug/connscope; do [ -x "$b" ] && bin=$b && break; done
+if [ -n "$bin" ] && [ ! -e fuzz/corpus/model_json/trained-tcp_states.json ]; then
     tmp=$(mktemp -d)
-    target/release/connscope train -r pcaps/tcp_states.pcap -o "$tmp/m.json" -w "$tmp" >/dev/null 2>&1 &&
+    "$bin" train -r pcaps/tcp_states.pcap -o "$tmp/m.json" -w "$tmp" >/dev/null 2>&1 &&
         cp "$tmp/m.json" fuzz/corpus/model_json/trained-tcp_states.json || true
     rm -rf "$tmp"
 fi
