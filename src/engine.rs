@@ -40,6 +40,19 @@ pub trait RecordSink {
     fn interim(&mut self, _rec: ConnRecord) {}
 }
 
+/// A periodic row due at the end of representable time never comes.
+const NEVER: Ts = Ts(i64::MAX);
+
+/// The first `due + k * secs` (k >= 1) after `now`, computed at once (a
+/// capture jumping years ahead must not step through every missed
+/// interval); [`NEVER`] when it lies beyond representable time.
+fn next_period(due: Ts, secs: i64, now: Ts) -> Ts {
+    let step = i128::from(secs.max(1)) * i128::from(crate::time::SEC);
+    let (d, n) = (i128::from(due.0), i128::from(now.0));
+    let k = if n < d { 1 } else { (n - d) / step + 1 };
+    i64::try_from(d + k * step).map_or(NEVER, Ts)
+}
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -270,14 +283,10 @@ impl<S: RecordSink> Engine<S> {
         if self.cfg.stats_interval > 0 {
             match self.next_stats {
                 None => self.next_stats = Some(now.plus_secs(self.cfg.stats_interval)),
-                Some(due) if now >= due => {
+                Some(due) if now >= due && due != NEVER => {
                     self.emit_stats(due);
                     // Quiet stretches produce one row, not one per missed interval.
-                    let mut next = due.plus_secs(self.cfg.stats_interval);
-                    while next <= now {
-                        next = next.plus_secs(self.cfg.stats_interval);
-                    }
-                    self.next_stats = Some(next);
+                    self.next_stats = Some(next_period(due, self.cfg.stats_interval, now));
                 }
                 Some(_) => {}
             }
@@ -286,13 +295,9 @@ impl<S: RecordSink> Engine<S> {
         if ii > 0 {
             match self.next_interim {
                 None => self.next_interim = Some(now.plus_secs(ii)),
-                Some(due) if now >= due => {
+                Some(due) if now >= due && due != NEVER => {
                     self.emit_interim(due);
-                    let mut next = due.plus_secs(ii);
-                    while next <= now {
-                        next = next.plus_secs(ii);
-                    }
-                    self.next_interim = Some(next);
+                    self.next_interim = Some(next_period(due, ii, now));
                 }
                 Some(_) => {}
             }
@@ -301,13 +306,9 @@ impl<S: RecordSink> Engine<S> {
         if li > 0 {
             match self.next_loss {
                 None => self.next_loss = Some((now, now.plus_secs(li))),
-                Some((start, due)) if now >= due => {
+                Some((start, due)) if now >= due && due != NEVER => {
                     self.emit_capture_loss(start, due);
-                    let mut next = due.plus_secs(li);
-                    while next <= now {
-                        next = next.plus_secs(li);
-                    }
-                    self.next_loss = Some((due, next));
+                    self.next_loss = Some((due, next_period(due, li, now)));
                 }
                 Some(_) => {}
             }
@@ -1217,5 +1218,52 @@ mod tests {
             e.process(&p2);
             e.finish();
         }
+    }
+
+    /// Fuzzing (fuzz/ target `engine`, a 232-byte input): a packet stamped
+    /// at the end of representable time (a pcapng `if_tsoffset` can give
+    /// one) hung the engine: the next periodic row, saturating at
+    /// `i64::MAX`, was never after `now`. And a capture jumping years ahead
+    /// stepped through every missed interval one by one.
+    #[test]
+    fn periodic_rows_survive_time_at_the_end_and_huge_jumps() {
+        let f = udp_frame(A, B, 40000, 4201, b"x");
+        let mut cfg = EngineConfig {
+            stats_interval: 1,
+            capture_loss_interval: 1,
+            interim_interval: 1,
+            ..EngineConfig::default()
+        };
+        cfg.conn.flow_stats = true;
+        let mut e = Engine::new(cfg, Collect::default());
+        let start = std::time::Instant::now();
+        // 4e9 s apart (the whole u32 range of pcap seconds), then the end of time.
+        for ts in [
+            0,
+            4_000_000_000 * crate::time::SEC,
+            i64::MAX - 5,
+            i64::MAX,
+            i64::MAX,
+        ] {
+            e.process(&Packet {
+                ts: Ts(ts),
+                wire_len: f.len() as u32,
+                linktype: linktype::ETHERNET,
+                data: &f,
+            });
+        }
+        e.finish();
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        // One connection per distant time (each earlier one timed out).
+        assert_eq!(e.into_sink().conns.len(), 3);
+        assert_eq!(
+            next_period(Ts(0), 300, Ts(299 * crate::time::SEC)),
+            Ts(300 * crate::time::SEC)
+        );
+        assert_eq!(
+            next_period(Ts(0), 300, Ts(300 * crate::time::SEC)),
+            Ts(600 * crate::time::SEC)
+        );
+        assert_eq!(next_period(Ts(i64::MAX - 1), 1, Ts(i64::MAX)), NEVER);
     }
 }
