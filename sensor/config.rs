@@ -55,6 +55,13 @@ fn line_of(text: &str, key: &str) -> usize {
 fn file_args(path: &Path, sub: &str) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading config file {}", path.display()))?;
+    text_args(&text, path, sub)
+}
+
+/// The arguments the config text `text` (read from `path`, named in
+/// messages) stands for under subcommand `sub`. Separate from the file read
+/// so the fuzz target (`fuzz/fuzz_targets/config.rs`) can call it.
+pub(crate) fn text_args(text: &str, path: &Path, sub: &str) -> Result<Vec<String>> {
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -64,7 +71,7 @@ fn file_args(path: &Path, sub: &str) -> Result<Vec<String>> {
     };
     let mut out = Vec::new();
     for (key, value) in &table {
-        let line = line_of(&text, key);
+        let line = line_of(text, key);
         let where_ = format!("{}:{line}", path.display());
         let Some(arg) = sc
             .get_arguments()

@@ -40,6 +40,9 @@ pub trait RecordSink {
     fn interim(&mut self, _rec: ConnRecord) {}
 }
 
+/// A periodic row due at the end of representable time never comes.
+const NEVER: Ts = Ts(i64::MAX);
+
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -366,7 +369,7 @@ impl<S: RecordSink> Engine<S> {
         if self.cfg.stats_interval > 0 {
             match self.next_stats {
                 None => self.next_stats = Some(now.plus_secs(self.cfg.stats_interval)),
-                Some(due) if now >= due => {
+                Some(due) if now >= due && due != NEVER => {
                     self.emit_stats(due);
                     // Quiet stretches (or a timestamp years ahead) produce one
                     // row, not one per missed interval: O(1) catch-up.
@@ -379,7 +382,7 @@ impl<S: RecordSink> Engine<S> {
         if ii > 0 {
             match self.next_interim {
                 None => self.next_interim = Some(now.plus_secs(ii)),
-                Some(due) if now >= due => {
+                Some(due) if now >= due && due != NEVER => {
                     self.emit_interim(due);
                     self.next_interim = Some(due.next_after(now, ii));
                 }
@@ -390,7 +393,7 @@ impl<S: RecordSink> Engine<S> {
         if li > 0 {
             match self.next_loss {
                 None => self.next_loss = Some((now, now.plus_secs(li))),
-                Some((start, due)) if now >= due => {
+                Some((start, due)) if now >= due && due != NEVER => {
                     self.emit_capture_loss(start, due);
                     self.next_loss = Some((due, due.next_after(now, li)));
                 }
@@ -1353,5 +1356,52 @@ mod tests {
             e.process(&p2);
             e.finish();
         }
+    }
+
+    /// Fuzzing (fuzz/ target `engine`, a 232-byte input): a packet stamped
+    /// at the end of representable time (a pcapng `if_tsoffset` can give
+    /// one) hung the engine: the next periodic row, saturating at
+    /// `i64::MAX`, was never after `now`. And a capture jumping years ahead
+    /// stepped through every missed interval one by one.
+    #[test]
+    fn periodic_rows_survive_time_at_the_end_and_huge_jumps() {
+        let f = udp_frame(A, B, 40000, 4201, b"x");
+        let mut cfg = EngineConfig {
+            stats_interval: 1,
+            capture_loss_interval: 1,
+            interim_interval: 1,
+            ..EngineConfig::default()
+        };
+        cfg.conn.flow_stats = true;
+        let mut e = Engine::new(cfg, Collect::default());
+        let start = std::time::Instant::now();
+        // 4e9 s apart (the whole u32 range of pcap seconds), then the end of time.
+        for ts in [
+            0,
+            4_000_000_000 * crate::time::SEC,
+            i64::MAX - 5,
+            i64::MAX,
+            i64::MAX,
+        ] {
+            e.process(&Packet {
+                ts: Ts(ts),
+                wire_len: f.len() as u32,
+                linktype: linktype::ETHERNET,
+                data: &f,
+            });
+        }
+        e.finish();
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        // One connection per distant time (each earlier one timed out).
+        assert_eq!(e.into_sink().conns.len(), 3);
+        assert_eq!(
+            Ts(0).next_after(Ts(299 * crate::time::SEC), 300),
+            Ts(300 * crate::time::SEC)
+        );
+        assert_eq!(
+            Ts(0).next_after(Ts(300 * crate::time::SEC), 300),
+            Ts(600 * crate::time::SEC)
+        );
+        assert_eq!(Ts(i64::MAX - 1).next_after(Ts(i64::MAX), 1), NEVER);
     }
 }

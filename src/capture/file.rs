@@ -185,10 +185,13 @@ impl<R: Read> Chunks<R> {
             self.end -= self.pos;
             self.pos = 0;
         }
-        if buf.len() < n {
-            buf.resize(n.max(CHUNK), 0);
-        }
         while self.end < n {
+            if self.end == buf.len() {
+                // Grow as the bytes arrive, not by what a record header
+                // claims: a lying length must not allocate (and zero) it.
+                let grown = (buf.len() * 2).max(CHUNK).min(n.max(CHUNK));
+                buf.resize(grown, 0);
+            }
             match self.r.read(&mut buf[self.end..]) {
                 Ok(0) => break,
                 Ok(k) => self.end += k,
@@ -391,12 +394,38 @@ impl<R: Read> FileSource<R> {
         Ok(())
     }
 
-    /// Fills `self.buf` with `len` bytes.
+    /// Fills `self.buf` with `len` bytes. The buffer grows as the bytes
+    /// arrive (doubling from `CHUNK`), so a block length that the file does
+    /// not back allocates no more than the file holds.
     fn read_body(&mut self, len: usize, rec_start: u64, what: &str) -> Result<(), CaptureError> {
         self.buf.clear();
-        self.buf.resize(len, 0);
         let mut buf = std::mem::take(&mut self.buf);
-        let r = self.read_exact_at(&mut buf, rec_start, what);
+        let mut got = 0;
+        let r = loop {
+            if got == len {
+                break Ok(());
+            }
+            let step = (len - got).min(got.max(CHUNK));
+            buf.resize(got + step, 0);
+            let n = match read_full(&mut self.reader, &mut buf[got..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    break Err(CaptureError::Io {
+                        file: self.path.clone(),
+                        source: e,
+                    })
+                }
+            };
+            self.offset += n as u64;
+            got += n;
+            if n < step {
+                break Err(CaptureError::Truncated {
+                    file: self.path.clone(),
+                    offset: rec_start,
+                    reason: format!("{what}: {len} bytes expected, the file ends after {got}"),
+                });
+            }
+        };
         self.buf = buf;
         r
     }
@@ -870,5 +899,67 @@ mod tests {
         assert_eq!(p.ts, Ts(1_500_000_000_123_456_789));
         assert_eq!(p.data, &[0x45, 0, 0]);
         assert!(src.next_packet().unwrap().is_none());
+    }
+
+    /// Fuzzing (fuzz/ target `pcap_file`): a 40-byte file whose record
+    /// header claims 200 MB made the reader allocate and zero 200 MB before
+    /// finding the file short. The buffer now grows with the bytes read.
+    #[test]
+    fn lying_pcap_record_length_allocates_only_what_the_file_holds() {
+        let mut v = pcap_header(1);
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&200_000_000u32.to_le_bytes());
+        v.extend_from_slice(&200_000_000u32.to_le_bytes());
+        v.extend_from_slice(&[0xab; 4]);
+        let mut src = FileSource::from_reader(Path::new("t.pcap"), &v[..]).unwrap();
+        match src.next_packet() {
+            Err(CaptureError::Truncated { offset, reason, .. }) => {
+                assert_eq!(offset, 24);
+                assert!(reason.contains("200000000 bytes expected"), "{reason}");
+            }
+            other => panic!("expected truncation, got {:?}", other.map(|p| p.is_some())),
+        }
+        assert!(src.reader.buf.len() <= CHUNK, "{}", src.reader.buf.len());
+    }
+
+    /// Fuzzing (fuzz/ target `pcapng_file`): a block length of 200 MB in a
+    /// short file was allocated in full before reading. Also checks a long
+    /// block read in several steps is read whole.
+    #[test]
+    fn lying_pcapng_block_length_allocates_only_what_the_file_holds() {
+        let mut v = Vec::new();
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&0x1a2b3c4du32.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        block(&mut v, 0x0a0d0d0a, &shb);
+        block(&mut v, 1, &[1, 0, 0, 0, 0, 0, 0, 0]);
+        // A packet longer than CHUNK: read in two steps.
+        let big: Vec<u8> = (0..CHUNK + 1000).map(|i| i as u8).collect();
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&0u32.to_le_bytes());
+        epb.extend_from_slice(&0u32.to_le_bytes());
+        epb.extend_from_slice(&0u32.to_le_bytes());
+        epb.extend_from_slice(&(big.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(big.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&big);
+        block(&mut v, 6, &epb);
+        let lying = v.len() as u64;
+        v.extend_from_slice(&6u32.to_le_bytes());
+        v.extend_from_slice(&200_000_000u32.to_le_bytes());
+        v.extend_from_slice(&[0; 16]);
+        let mut src = FileSource::from_reader(Path::new("t.pcapng"), &v[..]).unwrap();
+        assert_eq!(src.next_packet().unwrap().unwrap().data, &big[..]);
+        match src.next_packet() {
+            Err(CaptureError::Truncated { offset, reason, .. }) => {
+                assert_eq!(offset, lying);
+                assert!(reason.contains("199999992 bytes expected"), "{reason}");
+                assert!(reason.contains("ends after 16"), "{reason}");
+            }
+            other => panic!("expected truncation, got {:?}", other.map(|p| p.is_some())),
+        }
+        assert!(src.buf.capacity() <= 4 * CHUNK, "{}", src.buf.capacity());
     }
 }

@@ -1,0 +1,49 @@
+//! The model file: `Model::from_json`, then everything a loaded model is
+//! used for (the detect stage restoring host-detector state, scoring,
+//! combining, explaining) on a few samples.
+#![no_main]
+use connscope::conn::service::Service;
+use connscope::detect::features::{ServiceClass, N_FEATURES};
+use connscope::detect::model::Model;
+use connscope::detect::stage::{DetectConfig, DetectStage};
+use connscope::detect::Sample;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let m = match Model::from_json(text, std::path::Path::new("fuzz-model.json")) {
+        Ok(m) => m,
+        Err(e) => {
+            std::hint::black_box(e.to_string());
+            return;
+        }
+    };
+    let mut classes = vec![ServiceClass::Icmp, ServiceClass::Service(Service::Http)];
+    classes.extend(m.robust.classes().take(8).filter_map(ServiceClass::parse));
+    let vectors: [[f64; N_FEATURES]; 3] = [
+        [0.0; N_FEATURES],
+        [1.0; N_FEATURES],
+        std::array::from_fn(|i| (i as f64 * 37.5) - 100.0),
+    ];
+    let samples: Vec<Sample> = classes
+        .iter()
+        .flat_map(|&class| vectors.iter().map(move |&x| Sample { class, x }))
+        .collect();
+    for s in &samples {
+        let raw = m.raw(s);
+        std::hint::black_box(m.combine(&raw));
+        std::hint::black_box(m.robust.explain(s));
+        std::hint::black_box(m.robust.fence_violations(s));
+        std::hint::black_box(m.ecod.parts(s));
+        std::hint::black_box(m.iforest.mean_path_length(s));
+    }
+    let cfg = DetectConfig {
+        model: Some(m),
+        ..DetectConfig::default()
+    };
+    if let Err(e) = DetectStage::new(cfg) {
+        std::hint::black_box(e);
+    }
+});
