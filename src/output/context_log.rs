@@ -143,7 +143,7 @@ pub fn write_json(buf: &mut Vec<u8>, c: &ConnInfo, f: &Features, tf: TimeFormat)
         json::key(buf, &mut first, n);
         match v {
             Val::Time(t) => match tf {
-                TimeFormat::Epoch => json::double(buf, t.zeek_f64()),
+                TimeFormat::Epoch => json::epoch(buf, t),
                 TimeFormat::Iso8601 => json::iso8601(buf, t),
             },
             Val::Count(x) => json::uint(buf, x),

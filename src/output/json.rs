@@ -19,9 +19,61 @@ pub fn key(buf: &mut Vec<u8>, first: &mut bool, k: &str) {
 pub fn time(buf: &mut Vec<u8>, first: &mut bool, k: &str, t: Ts, tf: super::TimeFormat) {
     key(buf, first, k);
     match tf {
-        super::TimeFormat::Epoch => double(buf, t.zeek_f64()),
+        super::TimeFormat::Epoch => epoch(buf, t),
         super::TimeFormat::Iso8601 => iso8601(buf, t),
     }
+}
+
+/// Appends a time as Zeek's JSON writer prints it (`TS_EPOCH`): the
+/// shortest decimal that reads back as the double Zeek holds
+/// ([`Ts::zeek_f64`]). The same text as [`double`], without float
+/// formatting in the common case: a whole-microsecond time of at least
+/// 1 s and below 2^33 s whose six-decimal form lies strictly within half
+/// a unit in the last place of that double. Its spacing (10^-6) is wider
+/// than the double's (at most 2^-20), so no other six-decimal number (and
+/// so no shorter one) reads back as the same double, and that form with
+/// trailing zeros trimmed is the shortest. Anything else goes to
+/// [`double`].
+pub fn epoch(buf: &mut Vec<u8>, t: Ts) {
+    if !epoch_six_decimals(buf, t) {
+        double(buf, t.zeek_f64());
+    }
+}
+
+/// [`epoch`]'s common case; false (nothing written) when it does not apply.
+fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
+    let d = t.zeek_f64();
+    let secs = t.0.div_euclid(crate::time::SEC);
+    let frac = t.0.rem_euclid(crate::time::SEC);
+    let bits = d.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let man = bits & ((1u64 << 52) - 1);
+    if frac % 1000 != 0 || !(0..33).contains(&exp) || man == 0 {
+        return false;
+    }
+    let usec = frac / 1000;
+    let n = i128::from(secs) * 1_000_000 + i128::from(usec);
+    let m = i128::from(man | (1u64 << 52));
+    // d = m * 2^(exp - 52); compare N / 10^6 with it, scaled by 10^6 * 2^(52 - exp).
+    let diff = (n << (52 - exp)) - m * 1_000_000;
+    if diff.abs() * 2 >= 1_000_000 {
+        return false;
+    }
+    uint(buf, secs as u64);
+    buf.push(b'.');
+    let mut f = usec as u64;
+    let mut digits = 6;
+    while digits > 1 && f % 10 == 0 {
+        f /= 10;
+        digits -= 1;
+    }
+    let mut out = [b'0'; 6];
+    for k in (0..digits).rev() {
+        out[k] = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    buf.extend_from_slice(&out[..digits]);
+    true
 }
 
 /// Appends an address as a JSON string (IPv4 without the formatting
@@ -61,19 +113,26 @@ pub fn conn_id(
 /// Appends a JSON string with escaping.
 pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');
-    for &c in s {
+    // Runs of plain bytes are copied at once; only escapes are written singly.
+    let mut plain = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\' {
+            continue;
+        }
+        buf.extend_from_slice(s.get(plain..i).unwrap_or_default());
+        plain = i + 1;
         match c {
             b'"' => buf.extend_from_slice(b"\\\""),
             b'\\' => buf.extend_from_slice(b"\\\\"),
             b'\n' => buf.extend_from_slice(b"\\n"),
             b'\r' => buf.extend_from_slice(b"\\r"),
             b'\t' => buf.extend_from_slice(b"\\t"),
-            c if !(0x20..0x7f).contains(&c) => {
+            c => {
                 let _ = write!(buf, "\\\\x{c:02x}");
             }
-            c => buf.push(c),
         }
     }
+    buf.extend_from_slice(s.get(plain..).unwrap_or_default());
     buf.push(b'"');
 }
 
@@ -202,6 +261,102 @@ mod tests {
             String::from_utf8(b).unwrap(),
             format!("{}", 1_300_475_170.254366f64 - 1_300_475_167.096535)
         );
+    }
+
+    #[test]
+    fn epoch_times_print_as_the_shortest_double() {
+        // Oracle: the standard library's shortest round-trip formatting.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let check = |ns: i64| {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            epoch(&mut a, Ts(ns));
+            double(&mut b, Ts(ns).zeek_f64());
+            assert_eq!(
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b),
+                "{ns}"
+            );
+        };
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = (x >> 11) % (1 << 34);
+            let usec = (x >> 40) % 1_000_000;
+            let frac = if x & 7 == 0 {
+                usec % 10 * 100_000
+            } else {
+                usec
+            };
+            check((secs * 1_000_000 + frac) as i64 * 1000);
+            check(((x >> 20) % (1 << 40)) as i64 * 977);
+        }
+        for ns in [
+            0,
+            1,
+            999,
+            1_000,
+            250_000_000,
+            1_000_000_000,
+            1_700_000_000_000_000_000,
+        ] {
+            check(ns);
+        }
+        // The common case takes the fast path.
+        let fast = (0..1000i64)
+            .filter(|k| {
+                epoch_six_decimals(
+                    &mut Vec::new(),
+                    Ts(1_704_067_200_000_000_000 + k * 7_919_000),
+                )
+            })
+            .count();
+        assert!(fast > 990, "{fast}");
+        let mut b = Vec::new();
+        epoch(&mut b, Ts(1_704_067_200_278_158_000));
+        assert_eq!(b, b"1704067200.278158");
+        b.clear();
+        epoch(&mut b, Ts(1_704_067_200_000_000_000));
+        assert_eq!(b, b"1704067200.0");
+    }
+
+    #[test]
+    fn strings_escape_like_the_bytewise_reference() {
+        fn reference(s: &[u8]) -> Vec<u8> {
+            let mut b = vec![b'"'];
+            for &c in s {
+                match c {
+                    b'"' => b.extend_from_slice(b"\\\""),
+                    b'\\' => b.extend_from_slice(b"\\\\"),
+                    b'\n' => b.extend_from_slice(b"\\n"),
+                    b'\r' => b.extend_from_slice(b"\\r"),
+                    b'\t' => b.extend_from_slice(b"\\t"),
+                    c if !(0x20..0x7f).contains(&c) => {
+                        b.extend_from_slice(format!("\\\\x{c:02x}").as_bytes())
+                    }
+                    c => b.push(c),
+                }
+            }
+            b.push(b'"');
+            b
+        }
+        let mut x: u32 = 7;
+        for len in 0..200usize {
+            let s: Vec<u8> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    let r = (x >> 16) as u8;
+                    if r % 3 == 0 {
+                        r
+                    } else {
+                        b'a' + r % 26
+                    }
+                })
+                .collect();
+            let mut b = Vec::new();
+            string(&mut b, &s);
+            assert_eq!(b, reference(&s));
+        }
     }
 
     #[test]

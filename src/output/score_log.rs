@@ -54,15 +54,17 @@ fn feature_name(i: usize) -> &'static str {
 /// A score rounded to 6 decimals, written without float formatting
 /// (trailing zeros trimmed, at least one decimal: `0.25`, `3.0`).
 fn num6(buf: &mut Vec<u8>, v: f64) {
-    let r = (v * 1e6).round();
-    if !r.is_finite() || r.abs() >= 9.0e15 {
+    let a = v.abs() * 1e6;
+    // Below 10^15 adding one half is exact, so the cast rounds half away
+    // from zero as `f64::round` does, without a libm call.
+    if a.is_nan() || a >= 1.0e15 {
         json::double(buf, v);
         return;
     }
-    if r < 0.0 {
+    let m = (a + 0.5) as u64;
+    if v < 0.0 && m != 0 {
         buf.push(b'-');
     }
-    let m = r.abs() as u64;
     json::uint(buf, m / 1_000_000);
     buf.push(b'.');
     let mut frac = m % 1_000_000;

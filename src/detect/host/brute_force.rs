@@ -133,6 +133,8 @@ fn bucket(bytes: u64) -> usize {
 /// One key's window.
 #[derive(Default)]
 struct Pair {
+    /// The pair's last notice.
+    quiet: super::Quiet,
     /// (logged_at ns, size bucket) of each attempt, oldest first.
     ring: VecDeque<(i64, u8)>,
     /// Attempts per bucket in `ring`.
@@ -283,7 +285,12 @@ impl HostDetector for BruteForce {
                 }
             }
             Phase::Score => {
-                if self.trained.contains(&key) {
+                if self.trained.contains(&key)
+                    || self
+                        .pairs
+                        .get_mut(&key)
+                        .is_some_and(|p| !p.quiet.ready(c.logged_at))
+                {
                     return;
                 }
                 let lo = 2f64.powf((band.max(1) - 1) as f64 / 4.0);
@@ -350,6 +357,7 @@ impl HostDetector for BruteForce {
 #[cfg(test)]
 mod tests {
     use super::super::test_conn;
+    use super::super::SUPPRESS_FOR;
     use super::*;
     use crate::record::ConnState;
     use crate::time::Ts;
@@ -400,7 +408,7 @@ mod tests {
     fn hydra_ssh_is_flagged_at_ten() {
         let mut d = BruteForce::new();
         let out = run(&mut d, &hydra(1000.0), Phase::Score);
-        assert_eq!(out.len(), 4, "raised at attempts 10..13");
+        assert_eq!(out.len(), 1, "raised at attempt 10, repeats not built");
         let n = &out[0];
         assert_eq!(n.note, NoticeType::BruteForce);
         assert_eq!(n.n, Some(10));
@@ -415,8 +423,9 @@ mod tests {
         );
         assert!(n.msg.contains("9 of them (90 %)"), "{}", n.msg);
         assert_eq!(n.identifier, "10.66.0.66-10.66.0.12-ssh");
-        assert_eq!(out[3].n, Some(13));
-        assert!(out[3].msg.contains("12 of them (92 %)"), "{}", out[3].msg);
+        // After the suppression interval the pair is noticed again.
+        let again = run(&mut d, &hydra(1000.0 + SUPPRESS_FOR + 10.0), Phase::Score);
+        assert!(!again.is_empty());
     }
 
     #[test]
@@ -431,7 +440,7 @@ mod tests {
         f.load(&serde_json::Value::Null)
             .unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(f.save(), serde_json::json!({ "trained_keys": [] }));
-        assert_eq!(run(&mut f, &hydra(5000.0), Phase::Score).len(), 4);
+        assert_eq!(run(&mut f, &hydra(5000.0), Phase::Score).len(), 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! [`MAX_SERVICES`] responder services (least recently seen dropped).
 
 use super::Map as HashMap;
-use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase};
+use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase, Quiet};
 use crate::conn::Transport;
 use crate::context::Features;
 use crate::decode::Addr;
@@ -47,6 +47,8 @@ struct Service {
     in_episode: bool,
     episode: u64,
     first_failed: Option<Ts>,
+    /// This episode's last notice.
+    quiet: Quiet,
 }
 
 impl Service {
@@ -127,6 +129,7 @@ impl HostDetector for Flood {
                 s.cand_failed = 0;
                 s.ep_failed = 0;
                 s.first_failed = None;
+                s.quiet.reset();
             } else if !s.in_episode && nfailed <= 1 {
                 // Quiet window: start the vote afresh.
                 s.first_failed = None;
@@ -139,6 +142,9 @@ impl HostDetector for Flood {
         }
         s.in_episode = true;
         if phase != Phase::Score {
+            return;
+        }
+        if !s.quiet.ready(c.logged_at) {
             return;
         }
         // The dominant source, if it sent at least half of the window's failures.

@@ -149,6 +149,8 @@ struct Host {
     trained: bool,
     /// Last interval with data, for eviction.
     last_seen: i64,
+    /// The drain of `open` that last kept this host (drops duplicates).
+    kept_by: u64,
 }
 
 fn addr_hash(a: &Addr) -> u64 {
@@ -206,8 +208,11 @@ pub struct HostVolume {
     hosts: HashMap<Addr, Host>,
     /// Population baseline (training intervals of every host).
     pop: [Base; 4],
-    /// Hosts that may have an open interval (checked when draining).
+    /// Hosts that may have an open interval (checked when draining; a
+    /// host closed and reopened between drains may be listed twice).
     open: Vec<Addr>,
+    /// Drains of `open` so far.
+    drains: u64,
     /// The newest interval seen in any record.
     newest: i64,
     /// The last record seen (the end of input closes intervals with it;
@@ -401,20 +406,37 @@ impl HostDetector for HostVolume {
         // Close every host whose interval is two or more behind the newest.
         if iv > self.newest {
             self.newest = iv;
+            self.drains += 1;
             let open = std::mem::take(&mut self.open);
             let mut still = Vec::with_capacity(open.len());
             for a in open {
-                match self.hosts.get(&a) {
-                    Some(h) if h.open && h.interval < iv - 1 => {
-                        self.close(a, c, phase, out);
+                let close = match self.hosts.get_mut(&a) {
+                    Some(h) if h.open && h.kept_by != self.drains => {
+                        if h.interval < iv - 1 {
+                            true
+                        } else {
+                            h.kept_by = self.drains;
+                            still.push(a);
+                            false
+                        }
                     }
-                    Some(h) if h.open => still.push(a),
-                    _ => {}
+                    _ => false,
+                };
+                if close {
+                    self.close(a, c, phase, out);
                 }
             }
             self.open = still;
         }
         let addr = c.orig_h;
+        // Common case: the host's interval is open and current (one lookup).
+        if let Some(h) = self.hosts.get_mut(&addr) {
+            if h.interval >= iv && h.open {
+                h.add(c);
+                h.last_seen = iv;
+                return;
+            }
+        }
         let (prev, was_open) = match self.hosts.get(&addr) {
             Some(h) => (Some(h.interval), h.open),
             None => (None, false),

@@ -1,10 +1,10 @@
 //! A bounded map that evicts its least recently used key: the tables of the
 //! host detectors. Owns only ordering and capacity; what a value means is
 //! the detector's business. Must not grow past its capacity or do more than
-//! O(log n) work per access.
+//! amortised O(1) work per access.
 
 use super::Map;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::hash::Hash;
 
 /// A map of at most `cap` keys; inserting a new key into a full map evicts
@@ -15,7 +15,10 @@ pub(crate) struct Lru<K, V> {
     cap: usize,
     seq: u64,
     map: Map<K, (u64, V)>,
-    order: BTreeMap<u64, K>,
+    /// Every touch as `(seq, key)`, oldest first. An entry is live while
+    /// its seq is the key's current one; stale entries are skipped when
+    /// evicting and swept once they outnumber the live ones.
+    order: VecDeque<(u64, K)>,
 }
 
 impl<K: Clone + Eq + Hash, V> Lru<K, V> {
@@ -25,7 +28,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
             cap: cap.max(1),
             seq: 0,
             map: Map::default(),
-            order: BTreeMap::new(),
+            order: VecDeque::new(),
         }
     }
 
@@ -44,19 +47,22 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     pub(crate) fn touch(&mut self, k: &K, new: impl FnOnce() -> V) -> &mut V {
         self.seq += 1;
         let seq = self.seq;
-        if let Some((s, _)) = self.map.get(k) {
-            self.order.remove(s);
-        } else {
+        if !self.map.contains_key(k) {
             while self.map.len() >= self.cap {
-                match self.order.pop_first() {
-                    Some((_, old)) => {
-                        self.map.remove(&old);
-                    }
-                    None => break,
+                let Some((s, old)) = self.order.pop_front() else {
+                    break;
+                };
+                if self.map.get(&old).is_some_and(|(cur, _)| *cur == s) {
+                    self.map.remove(&old);
                 }
             }
         }
-        self.order.insert(seq, k.clone());
+        self.order.push_back((seq, k.clone()));
+        if self.order.len() > 2 * self.cap + 64 {
+            let map = &self.map;
+            self.order
+                .retain(|(s, key)| key == k || map.get(key).is_some_and(|(cur, _)| cur == s));
+        }
         let e = self.map.entry(k.clone()).or_insert_with(|| (seq, new()));
         e.0 = seq;
         &mut e.1
@@ -95,6 +101,36 @@ mod tests {
         assert_eq!(m.peek(&1), Some(&11));
         assert_eq!(m.peek(&2), None);
         assert_eq!(m.peek(&3), Some(&30));
-        assert_eq!(m.order.len(), 2);
+    }
+
+    #[test]
+    fn matches_a_naive_lru_and_stays_bounded() {
+        // Oracle: a vector in recency order.
+        let mut m: Lru<u32, u32> = Lru::new(8);
+        let mut naive: Vec<(u32, u32)> = Vec::new();
+        let mut x: u32 = 12345;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let k = (x >> 16) % 13;
+            *m.touch(&k, || 0) += 1;
+            match naive.iter().position(|(key, _)| *key == k) {
+                Some(i) => {
+                    let mut e = naive.remove(i);
+                    e.1 += 1;
+                    naive.push(e);
+                }
+                None => {
+                    if naive.len() == 8 {
+                        naive.remove(0);
+                    }
+                    naive.push((k, 1));
+                }
+            }
+            assert_eq!(m.len(), naive.len());
+            assert!(m.order.len() <= 2 * 8 + 64 + 1);
+        }
+        for (k, v) in &naive {
+            assert_eq!(m.peek(k), Some(v));
+        }
     }
 }

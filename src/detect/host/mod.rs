@@ -20,6 +20,7 @@ mod lru;
 
 use crate::context::Features;
 use crate::record::{ConnSummary, NoticeRecord};
+use crate::time::Ts;
 
 /// Whether the detect stage is learning (benign training window) or scoring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +62,32 @@ pub trait HostDetector: Send {
 /// Zeek's `Notice::default_suppression_interval` (1 h): the detect stage
 /// raises one notice per type and identifier within it.
 pub const SUPPRESS_FOR: f64 = 3600.0;
+
+/// When a detector last raised a notice for one identifier. The stage
+/// suppresses repeats within [`SUPPRESS_FOR`], so a detector whose
+/// condition holds for every connection of a long episode (a flood, a
+/// scan) asks here first and builds no text that would be dropped.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Quiet(Option<Ts>);
+
+impl Quiet {
+    /// True, remembering `at`, when a notice at `at` would not be
+    /// suppressed; false while the last one's suppression lasts.
+    pub fn ready(&mut self, at: Ts) -> bool {
+        let quiet = self.0.is_some_and(|t| {
+            at >= t && ((at.0 - t.0) as f64) < SUPPRESS_FOR * crate::time::SEC as f64
+        });
+        if !quiet {
+            self.0 = Some(at);
+        }
+        !quiet
+    }
+
+    /// Forgets the last notice (its identifier changed: a new episode).
+    pub fn reset(&mut self) {
+        self.0 = None;
+    }
+}
 
 /// A notice about hosts (no single triggering connection unless `by` is
 /// given). Detectors may raise the same notice repeatedly: the detect stage

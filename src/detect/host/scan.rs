@@ -58,6 +58,8 @@ struct Originator {
     last_seen: Ts,
     in_episode: bool,
     episode: u64,
+    /// This episode's last notice.
+    quiet: super::Quiet,
 }
 
 fn dec<K: Eq + std::hash::Hash>(m: &mut HashMap<K, u32>, k: &K) {
@@ -161,11 +163,12 @@ impl HostDetector for Scan {
             if o.in_episode && ft < MIN_DISTINCT / 2 {
                 o.in_episode = false;
                 o.episode += 1;
+                o.quiet.reset();
             }
             return;
         }
         o.in_episode = true;
-        if phase != Phase::Score {
+        if phase != Phase::Score || !o.quiet.ready(c.logged_at) {
             return;
         }
         // Described by its failed part (the probes): the dominant host (a
@@ -306,11 +309,10 @@ mod tests {
             })
             .collect();
         let n = run(&conns);
-        assert!(
-            n.last()
-                .is_some_and(|x| x.msg.contains("probed 30 hosts on 23/tcp")),
-            "{n:?}"
-        );
+        // One notice, at the 20th probe: the stage would suppress repeats,
+        // so the detector builds none.
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].msg.contains("probed 20 hosts on 23/tcp"), "{n:?}");
         assert_eq!(n[0].dst, None);
         assert_eq!(n[0].p.map(|p| p.0), Some(23));
     }
