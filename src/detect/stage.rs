@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 /// Most training samples kept (a deterministic reservoir beyond it).
 pub const MAX_TRAIN_SAMPLES: usize = 50_000;
 /// Entries of the score memo (a power of two).
-const MEMO_SLOTS: usize = 8192;
+const MEMO_SLOTS: usize = 32768;
 
 /// A direct-mapped memo of the connection-level scores by exact sample
 /// (class and the bits of every feature): real traffic repeats itself

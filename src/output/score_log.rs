@@ -61,24 +61,35 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
         json::double(buf, v);
         return;
     }
-    let m = (a + 0.5) as u64;
+    let mut m = (a + 0.5) as u64;
     if v < 0.0 && m != 0 {
         buf.push(b'-');
     }
-    json::uint(buf, m / 1_000_000);
-    buf.push(b'.');
-    let mut frac = m % 1_000_000;
-    let mut digits = 6;
-    while digits > 1 && frac % 10 == 0 {
-        frac /= 10;
-        digits -= 1;
+    // Digits right to left: the fraction without its trailing zeros (at
+    // least one digit), the point, the whole part.
+    let mut d = [0u8; 24];
+    let mut i = d.len();
+    let mut frac_digits = 6;
+    while frac_digits > 1 && m % 10 == 0 {
+        m /= 10;
+        frac_digits -= 1;
     }
-    let mut d = [b'0'; 6];
-    for k in (0..digits).rev() {
-        d[k] = b'0' + (frac % 10) as u8;
-        frac /= 10;
+    for _ in 0..frac_digits {
+        i -= 1;
+        d[i] = b'0' + (m % 10) as u8;
+        m /= 10;
     }
-    buf.extend_from_slice(&d[..digits]);
+    i -= 1;
+    d[i] = b'.';
+    loop {
+        i -= 1;
+        d[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&d[i..]);
 }
 
 /// JSON form (scores rounded to 6 decimals, as the TSV form).
@@ -194,6 +205,15 @@ mod tests {
                 String::from_utf8_lossy(&b)
             );
             assert!(b.contains(&b'.'));
+            // Exactly `{:.6}` with trailing zeros trimmed (one decimal kept).
+            let mut want = format!("{:.6}", (v * 1e6).round() / 1e6);
+            while want.ends_with('0') && !want.ends_with(".0") {
+                want.pop();
+            }
+            if want == "-0.0" {
+                want = "0.0".into();
+            }
+            assert_eq!(String::from_utf8_lossy(&b), want, "{v}");
         }
     }
 }
