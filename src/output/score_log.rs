@@ -94,6 +94,12 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
 
 /// JSON form (scores rounded to 6 decimals, as the TSV form).
 pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
+    json_head(buf, r, tf);
+    json_tail(buf, r);
+}
+
+/// `{` through `proto`: what differs for every connection.
+fn json_head(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     let mut first = true;
     buf.push(b'{');
     json::time(buf, &mut first, "ts", r.ts, tf);
@@ -102,6 +108,11 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     json::conn_id(buf, &mut first, &r.id);
     json::key(buf, &mut first, "proto");
     json::string(buf, r.proto.name().as_bytes());
+}
+
+/// `service_class` through `}`: a function of the scores alone.
+fn json_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
+    let mut first = false;
     json::key(buf, &mut first, "service_class");
     json::string(buf, r.service_class.as_str().as_bytes());
     for d in DETECTORS {
@@ -141,8 +152,115 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     buf.push(b'}');
 }
 
+/// Slots of a [`TailCache`] (a power of two).
+const TAIL_SLOTS: usize = 4096;
+/// Words of a [`TailCache`] key.
+const KEY_WORDS: usize = 21;
+
+/// The rendered columns after `proto` (service class, scores, top
+/// features) by their exact values. Connections with the same sample get
+/// the same scores (scans, probes, polls repeat themselves), so a hit
+/// copies the bytes instead of formatting eleven numbers again; the text
+/// is exactly what [`write_json`] / [`write_tsv`] write. Direct-mapped,
+/// bounded, no allocation once its slots are warm.
+pub struct TailCache {
+    hasher: foldhash::fast::FixedState,
+    slots: Vec<Option<([u64; KEY_WORDS], Vec<u8>)>>,
+}
+
+impl Default for TailCache {
+    fn default() -> Self {
+        TailCache {
+            hasher: foldhash::fast::FixedState::with_seed(0x7a11),
+            slots: vec![None; TAIL_SLOTS],
+        }
+    }
+}
+
+impl TailCache {
+    fn key(r: &ScoreRecord, tsv: bool) -> [u64; KEY_WORDS] {
+        let mut k = [0u64; KEY_WORDS];
+        let name = r.service_class.as_str().as_bytes();
+        let mut packed = [0u8; 24];
+        let n = name.len().min(23);
+        packed[0] = n as u8;
+        packed[1..=n].copy_from_slice(&name[..n]);
+        for (w, chunk) in k.iter_mut().zip(packed.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *w = u64::from_le_bytes(b);
+        }
+        for (w, (_, v)) in k[3..7].iter_mut().zip(&r.scores) {
+            *w = v.to_bits();
+        }
+        k[7] = r.score.to_bits();
+        k[8] = u64::from(r.anomalous) | u64::from(tsv) << 1 | (r.top.len() as u64) << 2;
+        for (i, c) in r.top.iter().enumerate() {
+            k[9 + 4 * i] = c.feature as u64;
+            k[10 + 4 * i] = c.value.to_bits();
+            k[11 + 4 * i] = c.baseline.to_bits();
+            k[12 + 4 * i] = 1;
+        }
+        k
+    }
+
+    /// Appends the tail of `r`, from the cache or rendered by `render`.
+    fn tail(
+        &mut self,
+        buf: &mut Vec<u8>,
+        r: &ScoreRecord,
+        tsv: bool,
+        render: fn(&mut Vec<u8>, &ScoreRecord),
+    ) {
+        use std::hash::{BuildHasher, Hasher};
+        let key = Self::key(r, tsv);
+        let mut h = self.hasher.build_hasher();
+        for w in &key {
+            h.write_u64(*w);
+        }
+        let i = h.finish() as usize & (TAIL_SLOTS - 1);
+        let Some(slot) = self.slots.get_mut(i) else {
+            render(buf, r);
+            return;
+        };
+        match slot {
+            Some((k, text)) if *k == key => buf.extend_from_slice(text),
+            Some((k, text)) => {
+                *k = key;
+                text.clear();
+                render(text, r);
+                buf.extend_from_slice(text);
+            }
+            None => {
+                let mut text = Vec::with_capacity(256);
+                render(&mut text, r);
+                buf.extend_from_slice(&text);
+                *slot = Some((key, text));
+            }
+        }
+    }
+
+    /// [`write_json`], with the tail from the cache.
+    pub fn write_json(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
+        json_head(buf, r, tf);
+        self.tail(buf, r, false, json_tail);
+    }
+
+    /// [`write_tsv`], with the tail from the cache.
+    pub fn write_tsv(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord) {
+        tsv_head(buf, r);
+        self.tail(buf, r, true, tsv_tail);
+    }
+}
+
 /// TSV form.
 pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
+    tsv_head(buf, r);
+    tsv_tail(buf, r);
+}
+
+/// `ts` through `proto` and the tab after it.
+fn tsv_head(buf: &mut Vec<u8>, r: &ScoreRecord) {
     let (a, ap, b, bp) = r.id;
     let _ = write!(
         buf,
@@ -151,6 +269,10 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
         r.uid.as_str(),
         r.proto.name()
     );
+}
+
+/// `service_class` through the last column.
+fn tsv_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
     super::tsv::string(buf, r.service_class.as_str().as_bytes(), false);
     for d in DETECTORS {
         let _ = write!(buf, "\t{:.6}", score_of(r, d));
@@ -188,6 +310,57 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{Contribution, TopFeatures};
+
+    fn record(k: u64) -> ScoreRecord {
+        let class = crate::detect::features::ServiceClass::Port(
+            crate::conn::Transport::Tcp,
+            (k % 3) as u16 + 20,
+        )
+        .name();
+        let v = (k % 5) as f64 * 0.37;
+        ScoreRecord {
+            ts: crate::time::Ts(1_700_000_000_000_000_000 + k as i64 * 1_000_000),
+            uid: crate::conn::uid::Uid::from_words(b'C', k, 7),
+            id: (
+                crate::decode::Addr::v4([10, 0, 0, (k % 7) as u8]),
+                1024 + k as u16,
+                crate::decode::Addr::v4([10, 0, 1, 1]),
+                80,
+            ),
+            proto: crate::conn::Transport::Tcp,
+            service_class: class,
+            scores: std::array::from_fn(|i| (DETECTORS[i], v + i as f64)),
+            score: v * 2.0,
+            anomalous: k % 4 == 0,
+            top: (0..(k % 4) as usize)
+                .map(|i| Contribution {
+                    feature: i + (k % 2) as usize,
+                    value: v,
+                    baseline: 1.5,
+                    z: 0.0,
+                })
+                .collect::<TopFeatures>(),
+        }
+    }
+
+    #[test]
+    fn cached_tails_are_the_uncached_text() {
+        let mut cache = TailCache::default();
+        for k in 0..20_000u64 {
+            // Many repeats, and more distinct tails than slots.
+            let r = record(if k % 3 == 0 { k } else { k % 11 });
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            cache.write_json(&mut a, &r, TimeFormat::Epoch);
+            write_json(&mut b, &r, TimeFormat::Epoch);
+            assert_eq!(a, b, "{k}");
+            a.clear();
+            b.clear();
+            cache.write_tsv(&mut a, &r);
+            write_tsv(&mut b, &r);
+            assert_eq!(a, b, "{k}");
+        }
+    }
 
     #[test]
     fn six_decimal_numbers_match_std_formatting() {

@@ -115,6 +115,8 @@ pub struct LogSink {
     others: [Option<LogFile>; 8],
     /// The writer-thread stages (context, detection), when any is on.
     chain: Option<StageChain>,
+    /// score.log's repeated columns, rendered once (made on first use).
+    score_tail: Option<score_log::TailCache>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -154,6 +156,7 @@ impl LogSink {
             conn: None,
             others: [None, None, None, None, None, None, None, None],
             chain: None,
+            score_tail: None,
             first_ts: None,
             last_ts: Ts(0),
             error: None,
@@ -436,10 +439,12 @@ impl Emit for LogSink {
 
     fn score(&mut self, r: &ScoreRecord) {
         let tf = self.opts.time_format;
+        let mut cache = self.score_tail.take().unwrap_or_default();
         self.row(Log::Score, |buf, fmt| match fmt {
-            LogFormat::Json => score_log::write_json(buf, r, tf),
-            LogFormat::Tsv => score_log::write_tsv(buf, r),
+            LogFormat::Json => cache.write_json(buf, r, tf),
+            LogFormat::Tsv => cache.write_tsv(buf, r),
         });
+        self.score_tail = Some(cache);
     }
 
     fn notice(&mut self, n: &NoticeRecord) {
