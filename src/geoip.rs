@@ -34,7 +34,7 @@ pub const CACHE_ENTRIES: usize = 65_536;
 #[derive(Debug, thiserror::Error)]
 pub enum GeoError {
     /// The file could not be read (missing, unreadable).
-    #[error("reading MaxMind database {}: {source}", path.display())]
+    #[error("reading MaxMind database {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -113,7 +113,8 @@ impl GeoDb {
         // A damaged search tree or data section shows on the first lookups.
         for probe in ["1.1.1.1", "8.8.8.8", "2001:4860::1"] {
             if let Ok(ip) = probe.parse() {
-                db.lookup_raw(ip).map_err(|e| format!("lookup of {probe}: {e}"))?;
+                db.lookup_raw(ip)
+                    .map_err(|e| format!("lookup of {probe}: {e}"))?;
             }
         }
         Ok(db)

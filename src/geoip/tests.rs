@@ -71,7 +71,10 @@ pub(super) fn asn_db() -> Vec<u8> {
     let mut w = Writer::new("GeoLite2-ASN");
     let edgecast = Value::map([
         ("autonomous_system_number", Value::from(15133u32)),
-        ("autonomous_system_organization", Value::from("Edgecast Inc.")),
+        (
+            "autonomous_system_organization",
+            Value::from("Edgecast Inc."),
+        ),
     ]);
     w.insert_value(net("93.184.216.0/24"), edgecast.clone())
         .unwrap();
@@ -124,7 +127,11 @@ fn ipv6_lookups() {
     assert!(e.host(&a("2a00:1450::1")).is_none());
     // IPv4 is found through the IPv6 tree's ::ffff:0:0/96 alias as well.
     assert_eq!(
-        e.host(&a("::ffff:93.184.216.1")).unwrap().location.city.as_deref(),
+        e.host(&a("::ffff:93.184.216.1"))
+            .unwrap()
+            .location
+            .city
+            .as_deref(),
         Some("Norwell")
     );
 }
