@@ -202,7 +202,6 @@ function close_run(f: FlowState)
 	f$run_pkts = 0;
 	f$run_bytes = 0;
 	f$run_dur = 0.0;
-	delete f$run_last;
 	}
 
 ## Closes the open active period (a piece of at least two packets).
