@@ -294,3 +294,150 @@ fn bad_databases_stop_the_run_naming_the_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A capture of one SYN sweep: `scanner` sends a SYN to port 22 of 25 hosts
+/// 10.1.0.1-25, 10 ms apart, none answered (checksums zero: read with -C).
+fn sweep_pcap(path: &Path, scanner: [u8; 4]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for i in 0..25u8 {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+        // IPv4, 40 bytes, TTL 64, TCP.
+        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&scanner);
+        f.extend_from_slice(&[10, 1, 0, i + 1]);
+        let sport = 45000u16 + u16::from(i);
+        f.extend_from_slice(&sport.to_be_bytes());
+        f.extend_from_slice(&22u16.to_be_bytes());
+        f.extend_from_slice(&777u32.to_be_bytes());
+        f.extend_from_slice(&0u32.to_be_bytes());
+        f.extend_from_slice(&[0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        let us = 10_000 * u32::from(i);
+        out.extend_from_slice(&1_704_067_230u32.to_le_bytes());
+        out.extend_from_slice(&us.to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&f);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn notices_get_the_remote_location_of_a_non_local_src() {
+    let dir = tmpdir("notice");
+    let (city, _) = databases(&dir);
+    let c = city.to_str().unwrap();
+    let mut db = Writer::new("GeoLite2-City");
+    db.insert_value(net("81.2.69.0/24"), city_with_region("GB", "ENG", "London"))
+        .unwrap();
+    let london = dir.join("london.mmdb");
+    std::fs::write(&london, db.to_bytes().unwrap()).unwrap();
+
+    // A remote scanner: remote_location is its own.
+    let remote = dir.join("remote.pcap");
+    sweep_pcap(&remote, [81, 2, 69, 160]);
+    let out = dir.join("remote");
+    let o = Command::new(env!("CARGO_BIN_EXE_connscope"))
+        .args(["read", "-q", "-C", "--detect", "--geoip-db"])
+        .arg(&london)
+        .arg("-r")
+        .arg(&remote)
+        .arg("-w")
+        .arg(&out)
+        .output()
+        .unwrap();
+    ok(&o);
+    let notices = std::fs::read_to_string(out.join("notice.log")).unwrap();
+    let scan: serde_json::Value = notices
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|n| n["note"] == "ConnScope::Scan")
+        .expect("a ConnScope::Scan notice");
+    assert_eq!(scan["src"], "81.2.69.160");
+    assert_eq!(scan["remote_location.country_code"], "GB");
+    assert_eq!(scan["remote_location.region"], "ENG");
+    assert_eq!(scan["remote_location.city"], "London");
+    assert_eq!(scan["remote_location.latitude"], 51.5);
+    assert_eq!(scan["remote_location.longitude"], -0.125);
+    // The keys follow suppress_for, as Zeek writes them.
+    let line = notices
+        .lines()
+        .find(|l| l.contains("ConnScope::Scan"))
+        .unwrap();
+    assert!(
+        line.contains(",\"suppress_for\":3600.0,\"remote_location.country_code\":\"GB\""),
+        "{line}"
+    );
+    // conn.log: the scanner is the non-local originator.
+    let conn = std::fs::read_to_string(out.join("conn.log")).unwrap();
+    assert_eq!(conn.lines().count(), 25);
+    assert!(conn
+        .lines()
+        .all(|l| l.ends_with(",\"orig_cc\":\"GB\",\"orig_city\":\"London\"}")));
+
+    // A local scanner and no dst: no remote_location (TSV: five `-`).
+    let local = dir.join("local.pcap");
+    sweep_pcap(&local, [10, 0, 0, 66]);
+    let out = dir.join("local");
+    let o = Command::new(env!("CARGO_BIN_EXE_connscope"))
+        .args([
+            "read",
+            "-q",
+            "-C",
+            "--detect",
+            "--format",
+            "tsv",
+            "--geoip-db",
+            c,
+        ])
+        .arg("-r")
+        .arg(&local)
+        .arg("-w")
+        .arg(&out)
+        .output()
+        .unwrap();
+    ok(&o);
+    let notices = std::fs::read_to_string(out.join("notice.log")).unwrap();
+    let fields = notices.lines().find(|l| l.starts_with("#fields")).unwrap();
+    assert!(
+        fields.ends_with("suppress_for\tremote_location.country_code\tremote_location.region\tremote_location.city\tremote_location.latitude\tremote_location.longitude"),
+        "{fields}"
+    );
+    let types = notices.lines().find(|l| l.starts_with("#types")).unwrap();
+    assert!(
+        types.ends_with("interval\tstring\tstring\tstring\tdouble\tdouble"),
+        "{types}"
+    );
+    let row = notices
+        .lines()
+        .find(|l| l.contains("ConnScope::Scan"))
+        .expect("a ConnScope::Scan notice");
+    assert!(row.ends_with("\t3600.000000\t-\t-\t-\t-\t-"), "{row}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn city_with_region(cc: &str, region: &str, name: &str) -> Value {
+    Value::map([
+        ("country", Value::map([("iso_code", Value::from(cc))])),
+        (
+            "subdivisions",
+            Value::array([Value::map([("iso_code", Value::from(region))])]),
+        ),
+        (
+            "city",
+            Value::map([("names", Value::map([("en", Value::from(name))]))]),
+        ),
+        (
+            "location",
+            Value::map([
+                ("latitude", Value::from(51.5)),
+                ("longitude", Value::from(-0.125)),
+            ]),
+        ),
+    ])
+}
