@@ -9,7 +9,8 @@
 //! - the engine with conn.log records built and discarded (no disk I/O),
 //! - the same with per-connection statistics and flowmeter lines,
 //! - the engine writing conn.log JSON to a temporary directory, `-j 1`
-//!   (also with context.log) and `-j 2`.
+//!   (also with context.log, and with GeoIP/ASN enrichment from generated
+//!   databases covering the whole IPv4 space) and `-j 2`.
 //!
 //! Each as packets/s and as a ratio to the libpcap rate.
 
@@ -129,6 +130,159 @@ fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool) -> u64 {
     s.stats.packets
 }
 
+/// A city and an ASN database built with mmdb-writer: every IPv4 /16 split
+/// into four /18s (262,144 city networks, 2,000 distinct cities) and two
+/// /17s (131,072 AS networks, 5,000 distinct ASes), so that every public
+/// IPv4 address is found at a depth like GeoLite2's.
+fn bench_databases() -> (Vec<u8>, Vec<u8>) {
+    use mmdb_writer::ipnet::{IpNet, Ipv4Net};
+    use mmdb_writer::{Value, Writer};
+    let mut city = Writer::new("GeoLite2-City");
+    let mut asn = Writer::new("GeoLite2-ASN");
+    let cities: Vec<Value> = (0..2000u32)
+        .map(|i| {
+            Value::map([
+                (
+                    "country",
+                    Value::map([(
+                        "iso_code",
+                        Value::from(format!(
+                            "{}{}",
+                            (b'A' + (i % 26) as u8) as char,
+                            (b'A' + (i / 26 % 26) as u8) as char
+                        )),
+                    )]),
+                ),
+                (
+                    "subdivisions",
+                    Value::array([Value::map([(
+                        "iso_code",
+                        Value::from(format!("R{}", i % 50)),
+                    )])]),
+                ),
+                (
+                    "city",
+                    Value::map([(
+                        "names",
+                        Value::map([("en", Value::from(format!("City {i}")))]),
+                    )]),
+                ),
+                (
+                    "location",
+                    Value::map([
+                        ("latitude", Value::from(f64::from(i % 180) - 90.0)),
+                        ("longitude", Value::from(f64::from(i % 360) - 180.0)),
+                    ]),
+                ),
+            ])
+        })
+        .collect();
+    let ases: Vec<Value> = (0..5000u32)
+        .map(|i| {
+            Value::map([
+                ("autonomous_system_number", Value::from(64_000 + i)),
+                (
+                    "autonomous_system_organization",
+                    Value::from(format!("Network {i} Ltd")),
+                ),
+            ])
+        })
+        .collect();
+    for hi in 0..=u16::MAX {
+        let base = u32::from(hi) << 16;
+        for q in 0..4u32 {
+            let net = Ipv4Net::new((base | q << 14).into(), 18).expect("prefix");
+            let v = &cities[((u32::from(hi) * 4 + q) % 2000) as usize];
+            city.insert_value(IpNet::V4(net), v.clone())
+                .expect("insert");
+        }
+        for h in 0..2u32 {
+            let net = Ipv4Net::new((base | h << 15).into(), 17).expect("prefix");
+            let v = &ases[((u32::from(hi) * 2 + h) % 5000) as usize];
+            asn.insert_value(IpNet::V4(net), v.clone()).expect("insert");
+        }
+    }
+    (
+        city.to_bytes().expect("city db"),
+        asn.to_bytes().expect("asn db"),
+    )
+}
+
+/// `-j 1` conn.log on disk, with GeoIP/ASN enrichment when `dbs` is given.
+fn engine_logs_geo(
+    p: &Path,
+    dir: &Path,
+    dbs: Option<&(Vec<u8>, Vec<u8>)>,
+) -> (u64, Option<connscope::geoip::EnrichStats>) {
+    use connscope::geoip::{DbKind, Enricher, GeoDb};
+    let opts = WriterOptions {
+        format: LogFormat::Json,
+        time_format: TimeFormat::Epoch,
+    };
+    let conn_opts = ConnLogOptions {
+        geo: dbs.is_some(),
+        asn: dbs.is_some(),
+        ..ConnLogOptions::default()
+    };
+    let mut src = FileSource::open(p).expect("open");
+    let mut sink = connscope::pipeline::LogSink::new(dir, opts, conn_opts).expect("sink");
+    let mut report = None;
+    if let Some((c, a)) = dbs {
+        let city = GeoDb::from_bytes(c.clone(), DbKind::Location).expect("city db");
+        let asn = GeoDb::from_bytes(a.clone(), DbKind::Asn).expect("asn db");
+        let nets = EngineConfig::default().conn.local_nets;
+        report = Some(sink.set_geoip(Enricher::new(Some(city), Some(asn), nets)));
+    }
+    let s = connscope::pipeline::run(&mut src, sink, EngineConfig::default(), 1, &|| false)
+        .expect("read");
+    let geo = report.and_then(|r| r.lock().ok().map(|g| *g));
+    (s.stats.packets, geo)
+}
+
+/// Collects each record's endpoint pair (what enrichment looks up).
+struct Endpoints(Vec<(connscope::decode::Addr, connscope::decode::Addr)>);
+
+impl RecordSink for Endpoints {
+    fn conn(&mut self, rec: ConnRecord) {
+        self.0.push((rec.conn.orig_h, rec.conn.resp_h));
+    }
+    fn weird(&mut self, _w: WeirdRecord) {}
+}
+
+fn endpoints(p: &Path) -> Vec<(connscope::decode::Addr, connscope::decode::Addr)> {
+    let mut src = FileSource::open(p).expect("open");
+    let mut e = Engine::new(EngineConfig::default(), Endpoints(Vec::new()));
+    while let Ok(Some(pkt)) = src.next_packet() {
+        e.process(&pkt);
+    }
+    e.finish();
+    std::mem::take(&mut e.sink().0)
+}
+
+/// The enrichment work alone: a fresh enricher over every record's
+/// endpoints, as the writer does it. Seconds.
+fn enrich_only(
+    pairs: &[(connscope::decode::Addr, connscope::decode::Addr)],
+    dbs: &(Vec<u8>, Vec<u8>),
+) -> f64 {
+    use connscope::geoip::{DbKind, Enricher, GeoDb};
+    let city = GeoDb::from_bytes(dbs.0.clone(), DbKind::Location).expect("city db");
+    let asn = GeoDb::from_bytes(dbs.1.clone(), DbKind::Asn).expect("asn db");
+    let mut e = Enricher::new(
+        Some(city),
+        Some(asn),
+        EngineConfig::default().conn.local_nets,
+    );
+    let t = Instant::now();
+    let mut found = 0usize;
+    for (o, r) in pairs {
+        let g = e.conn(o, r);
+        found += usize::from(g.orig.is_some()) + usize::from(g.resp.is_some());
+    }
+    std::hint::black_box(found);
+    t.elapsed().as_secs_f64()
+}
+
 fn row(name: &str, pps: f64, raw: f64) {
     println!("{:<36} {:>14.0} {:>10.3}", name, pps, pps / raw);
 }
@@ -172,6 +326,21 @@ fn main() {
     let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, true));
     let with_ctx = m as f64 / t;
     row("  + context.log (--context)", with_ctx, raw);
+    // Without and with enrichment alternately (at least 5 pairs), best of
+    // each, so that load from other jobs hits both alike.
+    let dbs = bench_databases();
+    let (mut t_plain, mut t_geo, mut m, mut geo) = (f64::MAX, f64::MAX, 0, None);
+    for _ in 0..repeats.max(5) {
+        let t = Instant::now();
+        m = engine_logs_geo(&file, &dir, None).0;
+        t_plain = t_plain.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        geo = engine_logs_geo(&file, &dir, Some(&dbs)).1;
+        t_geo = t_geo.min(t.elapsed().as_secs_f64());
+    }
+    let (no_geo, with_geo) = (m as f64 / t_plain, m as f64 / t_geo);
+    row("-j 1: conn.log (paired, no GeoIP)", no_geo, raw);
+    row("  + GeoIP/ASN (--geoip-db --asn-db)", with_geo, raw);
     let (t, m) = best(repeats, || engine_logs(&file, &dir, 2, false));
     let two = m as f64 / t;
     row("-j 2: engine + conn.log on disk", two, raw);
@@ -183,6 +352,32 @@ fn main() {
     println!(
         "context cost: {:.1}% of throughput",
         (1.0 - with_ctx / one) * 100.0
+    );
+    println!(
+        "GeoIP/ASN cost: {:.1}% of throughput",
+        (1.0 - with_geo / no_geo) * 100.0
+    );
+    if let Some(g) = geo {
+        println!(
+            "GeoIP/ASN: {} lookups of non-local addresses, {} from the cache, {} failed",
+            g.lookups, g.cache_hits, g.errors
+        );
+    }
+    // The enrichment work alone (stable under load, unlike the difference
+    // of two end-to-end runs): its share of the -j 1 time per packet.
+    let pairs = endpoints(&file);
+    let t_enrich = (0..repeats.max(5))
+        .map(|_| enrich_only(&pairs, &dbs))
+        .fold(f64::MAX, f64::min);
+    let per_pkt = 1.0 / no_geo + t_enrich / m as f64;
+    println!(
+        "GeoIP/ASN work alone: {:.1} ms for {} records ({:.0} ns per record); -j 1 conn.log {:.0} -> {:.0} packets/s ({:.2}% cost)",
+        t_enrich * 1e3,
+        pairs.len(),
+        t_enrich * 1e9 / pairs.len().max(1) as f64,
+        no_geo,
+        1.0 / per_pkt,
+        (1.0 - (1.0 / per_pkt) / no_geo) * 100.0
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

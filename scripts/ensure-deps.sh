@@ -21,3 +21,27 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+if [ "${1:-}" = "--test" ]; then
+  # Python tools of the test suite, in a venv at the repository root (.venv):
+  # zeekscript (zeek-script parse / zeek-format), btest and zkg for the Zeek
+  # package check; mmdb-writer + netaddr to build test MaxMind databases.
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  venv="$root/.venv"
+  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr)
+  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr' >/dev/null 2>&1 \
+     || [ ! -x "$venv/bin/zkg" ] || [ ! -x "$venv/bin/btest" ]; then
+    py_need=()
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_need+=(python3-venv)
+    command -v git >/dev/null 2>&1 || py_need+=(git)
+    if [ ${#py_need[@]} -gt 0 ]; then
+      echo "ensure-deps: installing ${py_need[*]}" >&2
+      SUDO=""
+      [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${py_need[@]}" >/dev/null
+    fi
+    echo "ensure-deps: creating $venv with ${pip_pkgs[*]}" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${pip_pkgs[@]}"
+  fi
+fi

@@ -9,3 +9,4 @@ cargo fmt --all --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
 scripts/check-systemd.sh
+scripts/check-zeek-package.sh

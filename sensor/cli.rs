@@ -231,6 +231,12 @@ pub struct ReadArgs {
     /// Memory budget in MiB: per-worker caps on open connections and fragment buffers are derived from it; the oldest entries are evicted when a table is full (0 = no budget).
     #[arg(long, default_value_t = 0, value_name = "MIB")]
     pub max_memory: u64,
+    /// MaxMind city or country database (.mmdb): adds orig_cc, resp_cc, orig_city, resp_city to conn.log and remote_location to notice.log for non-local addresses.
+    #[arg(long, value_name = "FILE")]
+    pub geoip_db: Option<PathBuf>,
+    /// MaxMind ASN database (.mmdb): adds orig_asn, resp_asn, orig_as_org, resp_as_org to conn.log for non-local addresses.
+    #[arg(long, value_name = "FILE")]
+    pub asn_db: Option<PathBuf>,
     /// Score connections and hosts with this model (from `connscope train` or --save-model); writes score.log and notice.log.
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
@@ -279,6 +285,41 @@ impl ReadArgs {
             || self.train_seconds.is_some()
             || self.train_until.is_some()
             || self.detect
+    }
+
+    /// `Site::local_nets`: `--local-nets` plus, unless `--no-private-local`,
+    /// Zeek's private address space.
+    pub fn local_nets(&self) -> Result<LocalNets> {
+        let mut nets = if self.no_private_local {
+            LocalNets::empty()
+        } else {
+            LocalNets::zeek_default()
+        };
+        for n in &self.local_nets {
+            let s: Subnet = n
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--local-nets: {e}"))?;
+            nets.add(s);
+        }
+        Ok(nets)
+    }
+
+    /// Opens `--geoip-db` / `--asn-db` (an error names the file); `None`
+    /// when neither is given.
+    pub fn geoip(&self) -> Result<Option<connscope::geoip::Enricher>> {
+        use connscope::geoip::{DbKind, Enricher, GeoDb};
+        if self.geoip_db.is_none() && self.asn_db.is_none() {
+            return Ok(None);
+        }
+        let open = |p: &Option<PathBuf>, kind| -> Result<Option<GeoDb>> {
+            p.as_deref()
+                .map(|p| GeoDb::open(p, kind))
+                .transpose()
+                .map_err(anyhow::Error::from)
+        };
+        let loc = open(&self.geoip_db, DbKind::Location)?;
+        let asn = open(&self.asn_db, DbKind::Asn)?;
+        Ok(Some(Enricher::new(loc, asn, self.local_nets()?)))
     }
 
     /// Builds engine and writer settings.
@@ -333,18 +374,7 @@ impl ReadArgs {
         }
         conn.ignore_checksums = self.ignore_checksums;
         conn.report_gaps_for_partial = self.report_gaps_for_partial;
-        let mut nets = if self.no_private_local {
-            LocalNets::empty()
-        } else {
-            LocalNets::zeek_default()
-        };
-        for n in &self.local_nets {
-            let s: Subnet = n
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!("--local-nets: {e}"))?;
-            nets.add(s);
-        }
-        conn.local_nets = nets;
+        conn.local_nets = self.local_nets()?;
         conn.seed = self.seed;
         conn.community_id_seed = self.community_id;
         conn.flow_stats = self.flowmeter || self.conn_extras || self.detection();
@@ -382,6 +412,8 @@ impl ReadArgs {
                 interval: i64::from(self.context_interval.max(1)) * connscope::time::SEC,
                 ..Default::default()
             }),
+            geo: self.geoip_db.is_some(),
+            asn: self.asn_db.is_some(),
         };
         Ok((cfg, w, c))
     }

@@ -111,14 +111,21 @@ fn train(t: cli::TrainArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
-/// The log sink: rotation and SIGHUP reopening as configured.
+/// The log sink: rotation, SIGHUP reopening and GeoIP/ASN enrichment as
+/// configured (with the enrichment's report).
 fn make_sink(
     r: &cli::ReadArgs,
     dir: &std::path::Path,
     wopts: connscope::output::WriterOptions,
     copts: connscope::output::conn_log::ConnLogOptions,
-) -> Result<connscope::pipeline::LogSink> {
+) -> Result<(
+    connscope::pipeline::LogSink,
+    Option<connscope::pipeline::GeoReport>,
+)> {
+    // The databases first: a bad one stops the run before any log exists.
+    let enricher = r.geoip()?;
     let mut sink = connscope::pipeline::LogSink::new(dir, wopts, copts)?;
+    let geo = enricher.map(|e| sink.set_geoip(e));
     if r.rotate_interval > 0 {
         use connscope::pipeline::RotationNaming;
         let (naming, default_dir) = match r.rotate_naming {
@@ -135,7 +142,20 @@ fn make_sink(
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
         .context("installing the SIGHUP handler")?;
     sink.set_reopen_flag(hup);
-    Ok(sink)
+    Ok((sink, geo))
+}
+
+/// The GeoIP/ASN line at the end of a run.
+fn print_geo(r: &cli::ReadArgs, geo: Option<connscope::pipeline::GeoReport>) {
+    let Some(s) = geo.and_then(|g| g.lock().ok().map(|s| *s)) else {
+        return;
+    };
+    if !r.quiet {
+        eprintln!(
+            "connscope: geoip: {} lookups of non-local addresses, {} from the cache, {} failed",
+            s.lookups, s.cache_hits, s.errors
+        );
+    }
 }
 
 /// Signal flags the pipeline polls: SIGTERM / SIGINT stop reading (open
@@ -198,7 +218,7 @@ fn read_with(
     let src = connscope::capture::file::FileSource::open(&input)?;
     let total = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
     let (mut src, bar) = progress::track(src, total, !r.quiet);
-    let mut sink = make_sink(&r, &dir, wopts, copts)?;
+    let (mut sink, geo) = make_sink(&r, &dir, wopts, copts)?;
     let mut slot = None;
     let mut report = None;
     if let Some((stage, s)) = detect_stage(&r, train_all)? {
@@ -230,6 +250,7 @@ fn read_with(
             r.max_memory, s.conns_evicted, s.frag_evicted, s.conn_state_limits
         );
     }
+    print_geo(&r, geo);
     if let Some(rep) = report.and_then(|r| r.lock().ok().map(|r| *r)) {
         if !r.quiet {
             eprintln!(
@@ -313,7 +334,7 @@ fn live_sink(
     if let Some(u) = &l.user {
         privs::drop_to(u, dir)?;
     }
-    let mut sink = make_sink(&l.common, dir, wopts, copts)?;
+    let (mut sink, _geo) = make_sink(&l.common, dir, wopts, copts)?;
     sink.set_memory_stats(true);
     let mut slot = None;
     if let Some((stage, s)) = detect_stage(&l.common, false)? {

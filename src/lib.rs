@@ -15,6 +15,7 @@
 //! - [`record`]: what a finished connection carries to later stages.
 //! - [`stats`]: per-connection flow statistics (flowmeter.log, conn.log extras).
 //! - [`context`]: KDD'99-style traffic context per connection (context.log).
+//! - [`geoip`]: GeoIP/ASN enrichment of logged records (writer side).
 //! - [`output`]: Zeek TSV and JSON writers.
 //! - [`pipeline`]: reading a capture file through an engine into log files.
 //! - [`eval`]: scoring the sensor's logs against labelled datasets (`connscope eval`).
@@ -29,6 +30,7 @@ pub mod detect;
 pub mod engine;
 pub mod eval;
 pub mod flow;
+pub mod geoip;
 pub mod output;
 pub mod pipeline;
 pub mod record;

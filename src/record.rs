@@ -19,6 +19,9 @@ pub struct ConnRecord {
     /// Network time at which the connection was removed and logged (the
     /// engine's clock, so the same for any number of workers).
     pub logged_at: crate::time::Ts,
+    /// GeoIP/ASN data of the non-local endpoints, filled by the writer
+    /// (`--geoip-db`, `--asn-db`); empty until then.
+    pub geo: crate::geoip::ConnGeo,
 }
 
 impl ConnRecord {
@@ -49,6 +52,7 @@ impl ConnRecord {
             local_resp: lr,
             community_id,
             logged_at,
+            geo: crate::geoip::ConnGeo::default(),
         }
     }
 }
@@ -387,6 +391,8 @@ pub struct NoticeRecord {
     pub suppress_for: f64,
     /// The suppression identifier (Zeek's `identifier`): type + this.
     pub identifier: String,
+    /// Zeek's `remote_location` (filled by the writer with `--geoip-db`).
+    pub remote_location: Option<crate::geoip::Location>,
 }
 
 /// A feature that drove a score, with its value and the baseline it was

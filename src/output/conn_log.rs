@@ -1,6 +1,7 @@
 //! conn.log: Zeek's field names, order, types and unset/empty conventions
 //! (`scripts/base/protocols/conn/main.zeek`), plus the optional policy-script
-//! columns (`community_id`, `vlan`/`inner_vlan`, `orig_l2_addr`/`resp_l2_addr`).
+//! columns (`community_id`, `vlan`/`inner_vlan`, `orig_l2_addr`/`resp_l2_addr`),
+//! connscope's `--conn-extras` and the GeoIP/ASN columns (`orig_cc` ...).
 
 use super::{json, tsv, TimeFormat};
 use crate::record::ConnRecord;
@@ -21,6 +22,10 @@ pub struct ConnLogOptions {
     pub flowmeter: bool,
     /// Also write context.log with these settings (`--context`).
     pub context: Option<crate::context::ContextConfig>,
+    /// `orig_cc resp_cc orig_city resp_city` (`--geoip-db`).
+    pub geo: bool,
+    /// `orig_asn resp_asn orig_as_org resp_as_org` (`--asn-db`).
+    pub asn: bool,
 }
 
 const BASE_FIELDS: &[(&str, &str)] = &[
@@ -65,6 +70,7 @@ pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
     if o.extras {
         v.extend(super::flowmeter_log::conn_extras_columns());
     }
+    v.extend(super::geo_fields::conn_columns(o));
     v
 }
 
@@ -180,6 +186,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
         let f = c.flow_features();
         super::flowmeter_log::write_conn_extras_json(buf, &mut first, &f);
     }
+    super::geo_fields::write_conn_json(buf, &mut first, r, o);
     buf.push(b'}');
 }
 
@@ -285,4 +292,5 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
         let f = c.flow_features();
         super::flowmeter_log::write_conn_extras_tsv(buf, &f);
     }
+    super::geo_fields::write_conn_tsv(buf, r, o);
 }

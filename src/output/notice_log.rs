@@ -1,7 +1,8 @@
 //! notice.log: Zeek's `Notice::Info` columns
 //! (`scripts/base/frameworks/notice/main.zeek`), so Zeek tooling and SIEM
 //! parsers read connscope's notices as Zeek's. `actions` is always
-//! `Notice::ACTION_LOG`; file and email fields are unset.
+//! `Notice::ACTION_LOG`; file and email fields are unset. With `--geoip-db`
+//! Zeek's `remote_location.*` columns follow ([`super::geo_fields`]).
 
 use super::{json, TimeFormat};
 use crate::record::NoticeRecord;
@@ -80,6 +81,7 @@ pub fn write_json(buf: &mut Vec<u8>, n: &NoticeRecord, tf: TimeFormat) {
     buf.extend_from_slice(b"[\"Notice::ACTION_LOG\"]");
     json::key(buf, &mut first, "suppress_for");
     json::double(buf, n.suppress_for);
+    super::geo_fields::write_notice_json(buf, &mut first, n.remote_location.as_ref());
     buf.push(b'}');
 }
 

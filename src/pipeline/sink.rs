@@ -3,18 +3,22 @@
 //! have something to say (created on their first row, as Zeek does);
 //! context.log with `--context`, score.log and notice.log with detection;
 //! those rows come from the writer-thread stages ([`super::stages`]), in
-//! context order. The sink only writes.
+//! context order. With `--geoip-db`/`--asn-db` the sink enriches conn,
+//! conn_long and notice rows just before writing them ([`crate::geoip`]),
+//! so enrichment costs one cached lookup per endpoint per record, never
+//! per packet. The sink only writes.
 
 use super::stages::{Emit, Stage, StageChain};
 use crate::context::{ConnInfo, Features};
 use crate::engine::RecordSink;
+use crate::geoip::{EnrichStats, Enricher};
 use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::conn_log::{self, ConnLogOptions};
 use crate::output::context_log;
 use crate::output::flowmeter_log;
 use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
-use crate::output::{notice_log, score_log};
+use crate::output::{geo_fields, notice_log, score_log};
 use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
 use crate::record::ConnRecord;
 use crate::record::{ConnSummary, NoticeRecord, ScoreRecord};
@@ -126,7 +130,13 @@ pub struct LogSink {
     /// reading (no more records would reach the logs) and `finish` reports
     /// the path and the records not written.
     failed: Arc<AtomicBool>,
+    /// GeoIP/ASN enrichment of conn and notice rows (`--geoip-db`,
+    /// `--asn-db`), and where its counters go at the end.
+    geo: Option<(Enricher, GeoReport)>,
 }
+
+/// The enrichment counters of a run, filled when the sink finishes.
+pub type GeoReport = Arc<std::sync::Mutex<EnrichStats>>;
 
 /// Resident set size of this process in MiB (Linux `/proc/self/statm`).
 fn resident_mib() -> Option<u64> {
@@ -162,6 +172,7 @@ impl LogSink {
             error: None,
             memory_stats: false,
             failed: Arc::new(AtomicBool::new(false)),
+            geo: None,
         };
         s.conn = Some(LogFile::create(dir, "conn.log")?);
         if conn_opts.flowmeter {
@@ -189,6 +200,15 @@ impl LogSink {
         self.chain
             .get_or_insert_with(|| StageChain::new(cfg, false))
             .push_stage(stage);
+    }
+
+    /// Enriches conn.log, conn_long.log and notice.log rows with `e` (the
+    /// columns are the ones `ConnLogOptions::geo`/`asn` named); the
+    /// returned report holds its counters once the sink has finished.
+    pub fn set_geoip(&mut self, e: Enricher) -> GeoReport {
+        let report = GeoReport::default();
+        self.geo = Some((e, report.clone()));
+        report
     }
 
     /// Writes the process's resident memory into stats.log `mem` (live
@@ -370,6 +390,11 @@ impl LogSink {
     fn columns_of(&self, log: Log) -> Vec<(&'static str, &'static str)> {
         match log {
             Log::ConnLong => conn_log::columns(&self.conn_opts),
+            Log::Notice if self.conn_opts.geo => {
+                let mut c = log.columns();
+                c.extend_from_slice(geo_fields::NOTICE_COLUMNS);
+                c
+            }
             _ => log.columns(),
         }
     }
@@ -406,6 +431,11 @@ impl LogSink {
     /// With rotation on, the last period's files are moved to the queue too.
     pub fn finish(&mut self) -> Result<(), WriteError> {
         self.release_chain(None);
+        if let Some((e, report)) = &self.geo {
+            if let Ok(mut r) = report.lock() {
+                *r = e.stats();
+            }
+        }
         if self.rotation.is_some() {
             let last = self.last_ts;
             self.rotate(last);
@@ -449,16 +479,35 @@ impl Emit for LogSink {
 
     fn notice(&mut self, n: &NoticeRecord) {
         let tf = self.opts.time_format;
+        let geo_cols = self.conn_opts.geo;
+        let located;
+        let n = match self.geo.as_mut() {
+            Some((g, _)) => {
+                let mut c = n.clone();
+                c.remote_location = g.remote_location(n.src.as_ref(), n.dst.as_ref());
+                located = c;
+                &located
+            }
+            None => n,
+        };
         self.row(Log::Notice, |buf, fmt| match fmt {
             LogFormat::Json => notice_log::write_json(buf, n, tf),
-            LogFormat::Tsv => notice_log::write_tsv(buf, n),
+            LogFormat::Tsv => {
+                notice_log::write_tsv(buf, n);
+                if geo_cols {
+                    geo_fields::write_notice_tsv(buf, n.remote_location.as_ref());
+                }
+            }
         });
     }
 }
 
 impl RecordSink for LogSink {
-    fn conn(&mut self, rec: ConnRecord) {
+    fn conn(&mut self, mut rec: ConnRecord) {
         self.check_reopen();
+        if let Some((g, _)) = self.geo.as_mut() {
+            rec.geo = g.conn(&rec.conn.orig_h, &rec.conn.resp_h);
+        }
         if self.rotation.is_some() {
             self.saw_time(rec.conn.last);
         }
@@ -521,7 +570,10 @@ impl RecordSink for LogSink {
         });
     }
 
-    fn interim(&mut self, rec: ConnRecord) {
+    fn interim(&mut self, mut rec: ConnRecord) {
+        if let Some((g, _)) = self.geo.as_mut() {
+            rec.geo = g.conn(&rec.conn.orig_h, &rec.conn.resp_h);
+        }
         let (opts, tf) = (self.conn_opts, self.opts.time_format);
         self.row(Log::ConnLong, |buf, fmt| match fmt {
             LogFormat::Json => conn_log::write_json(buf, &rec, &opts, tf),

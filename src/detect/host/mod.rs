@@ -118,6 +118,7 @@ pub fn notice(
         n,
         suppress_for: SUPPRESS_FOR,
         identifier,
+        remote_location: None,
     }
 }
 
