@@ -13,6 +13,8 @@ mod cli;
 mod config;
 #[path = "../../sensor/eval_cmd.rs"]
 mod eval_cmd;
+#[path = "../../sensor/report_cmd.rs"]
+mod report_cmd;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

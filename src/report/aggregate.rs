@@ -10,10 +10,13 @@
 //! EWMA mean and variance (α = [`host_volume::ALPHA`]) over the host's
 //! intervals (silent ones count as 0), band = mean ± 3σ with σ at least
 //! 25 % of the mean and an absolute floor per series. Intervals in the
-//! training prefix (before the first score.log row) or among the host's
-//! first [`WARMUP`] intervals only teach the band; later ones outside it
-//! are marked, and one above it is not learned from (so an attack does not
-//! become normal), as the detector does.
+//! training prefix (connections score.log has no row for) only teach the
+//! band; after it a host seen in training is judged on its own band and a
+//! new host on the population's (every host's training intervals) until it
+//! has `MIN_OWN` intervals of its own. Without a prefix (a loaded model),
+//! a host's first [`WARMUP`] intervals teach its band. Points outside the
+//! band are marked, and one above it is not learned from (so an attack
+//! does not become normal), as the detector does.
 //!
 //! Must not: read files (except through [`load::details`]) or format HTML.
 
@@ -102,6 +105,8 @@ pub struct Point {
     pub learning: bool,
     /// Judged and outside the band: +1 above, -1 below, 0 inside.
     pub outside: i8,
+    /// The band is the population's (a host new since training).
+    pub population: bool,
 }
 
 /// One host's four series.
@@ -207,7 +212,8 @@ pub struct View {
     pub notices: Vec<NoticeView>,
     /// Series interval, seconds.
     pub interval: f64,
-    /// End of the training prefix (first score.log row), when there is one.
+    /// End of the training prefix (the last connection start without a
+    /// score.log row), when there is one.
     pub train_end: Option<f64>,
     /// The host table.
     pub hosts: Vec<HostRow>,
@@ -237,7 +243,7 @@ impl View {
         v.top = top(d, opts.top);
         notices(d, &mut v);
         v.interval = interval(opts, v.summary.last - v.summary.first);
-        v.train_end = train_end(d, v.interval);
+        v.train_end = train_end(d);
         hosts(d, opts, &mut v);
         let anomalous: Vec<u32> = d
             .scores
@@ -521,6 +527,7 @@ fn notices(d: &Dataset, v: &mut View) {
                 || conn.ts < window.0
                 || conn.ts > window.1
                 || (src.is_some() && dst.is_some_and(|t| t != conn.resp_h))
+                || n.p.is_some_and(|p| p != conn.resp_p)
             {
                 continue;
             }
@@ -557,24 +564,39 @@ pub fn interval(opts: &Options, span: f64) -> f64 {
     iv
 }
 
-/// The end of the training prefix: the first scored connection's start,
-/// when conn.log starts at least an interval earlier.
-fn train_end(d: &Dataset, interval: f64) -> Option<f64> {
-    let first_score = d.scores.iter().map(|s| s.ts).fold(f64::INFINITY, f64::min);
-    let first_conn = d.conns.iter().map(|c| c.ts).fold(f64::INFINITY, f64::min);
-    (first_score.is_finite() && first_score - first_conn >= interval).then_some(first_score)
+/// The end of the training prefix: the latest start among the connections
+/// score.log has no row for (a training prefix is learned from, not
+/// scored), when later connections were scored. `None` when everything was
+/// scored (a loaded model) or nothing was.
+fn train_end(d: &Dataset) -> Option<f64> {
+    if d.scores.is_empty() {
+        return None;
+    }
+    let t = d
+        .conns
+        .iter()
+        .filter(|c| c.score == NONE)
+        .map(|c| c.ts)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let later = d.conns.iter().any(|c| c.score != NONE && c.ts > t);
+    (t.is_finite() && later).then_some(t)
 }
 
-/// The EWMA baseline of one series (the `Host_Volume` detector's).
-#[derive(Clone, Copy, Debug, Default)]
-struct Base {
-    n: u64,
-    mean: f64,
-    var: f64,
+/// The baseline of one series (the `Host_Volume` detector's): an EWMA for
+/// a host, an exact mean and variance for the population.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Base {
+    /// Intervals seen.
+    pub n: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Variance.
+    pub var: f64,
 }
 
 impl Base {
-    fn ewma(&mut self, x: f64) {
+    /// EWMA update (the first value sets the mean).
+    pub fn ewma(&mut self, x: f64) {
         if self.n == 0 {
             self.mean = x;
             self.var = 0.0;
@@ -587,7 +609,18 @@ impl Base {
         self.n += 1;
     }
 
-    fn band(&self, series: usize) -> (f64, f64) {
+    /// Exact running mean and variance (Welford; `var` is M2 / n).
+    pub fn welford(&mut self, x: f64) {
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        let m2 = self.var * (self.n - 1) as f64 + d * (x - self.mean);
+        self.var = m2 / self.n as f64;
+    }
+
+    /// The band `[max(0, mean - 3σ), mean + 3σ]`, σ floored as the
+    /// detector floors it.
+    pub fn band(&self, series: usize) -> (f64, f64) {
         let floor = host_volume::SIGMA_ABS_FLOOR
             .get(series)
             .copied()
@@ -605,27 +638,46 @@ impl Base {
     }
 }
 
-/// Runs the band over one series of values starting at interval `first`.
-pub fn band_series(
-    values: &[f64],
-    series: usize,
-    first: i64,
-    interval: f64,
-    train_end: Option<f64>,
-) -> Vec<Point> {
-    let mut b = Base::default();
+/// What a series' band depends on besides its values.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BandCtx {
+    /// Interval length, seconds.
+    pub interval: f64,
+    /// End of the training prefix.
+    pub train_end: Option<f64>,
+    /// The population baseline per series (every host's intervals with
+    /// connections in the training prefix), when there is a prefix.
+    pub pop: Option<[Base; 4]>,
+}
+
+/// Runs the band over one series of values starting at interval `first`
+/// (see the module docs): intervals in the training prefix teach the
+/// host's own EWMA; after it, a host with training intervals is judged
+/// against its own band, a new one against the population's until it has
+/// [`host_volume::MIN_OWN`] intervals of its own. Without a training
+/// prefix the host's own band is used after [`WARMUP`] intervals.
+pub fn band_series(values: &[f64], series: usize, first: i64, ctx: &BandCtx) -> Vec<Point> {
+    let mut own = Base::default();
+    let mut trained = false;
+    let pop = ctx.pop.and_then(|p| p.get(series).copied());
     values
         .iter()
         .enumerate()
         .map(|(k, &x)| {
-            let start = (first + k as i64) as f64 * interval;
-            let learning = b.n < WARMUP || train_end.is_some_and(|t| start + interval <= t);
-            let (lo, hi) = if b.n == 0 {
+            let start = (first + k as i64) as f64 * ctx.interval;
+            let in_train = ctx.train_end.is_some_and(|t| start + ctx.interval <= t);
+            let use_pop = !in_train && !trained && own.n < host_volume::MIN_OWN && pop.is_some();
+            let base = match pop {
+                Some(p) if use_pop => p,
+                _ => own,
+            };
+            let learning = in_train || (!use_pop && !trained && own.n < WARMUP);
+            let (lo, hi) = if base.n == 0 {
                 (f64::NAN, f64::NAN)
             } else {
-                b.band(series)
+                base.band(series)
             };
-            let outside = if learning || b.n == 0 {
+            let outside = if learning || base.n == 0 {
                 0
             } else if x > hi {
                 1
@@ -634,10 +686,11 @@ pub fn band_series(
             } else {
                 0
             };
-            let mean = if b.n == 0 { f64::NAN } else { b.mean };
+            let mean = if base.n == 0 { f64::NAN } else { base.mean };
             if outside != 1 {
-                b.ewma(x);
+                own.ewma(x);
             }
+            trained |= in_train;
             Point {
                 value: x,
                 mean,
@@ -645,14 +698,15 @@ pub fn band_series(
                 hi,
                 learning,
                 outside,
+                population: use_pop,
             }
         })
         .collect()
 }
 
 /// One host's four series from its connections (conn.log rows).
-fn host_series(d: &Dataset, addr: u32, conns: &[u32], v: &View, last_iv: i64) -> HostSeries {
-    let iv_of = |t: f64| (t / v.interval).floor() as i64;
+fn host_series(d: &Dataset, addr: u32, conns: &[u32], ctx: &BandCtx, last_iv: i64) -> HostSeries {
+    let iv_of = |t: f64| (t / ctx.interval).floor() as i64;
     let first = conns
         .iter()
         .map(|&c| iv_of(d.conns[c as usize].ts))
@@ -681,11 +735,45 @@ fn host_series(d: &Dataset, addr: u32, conns: &[u32], v: &View, last_iv: i64) ->
         ..HostSeries::default()
     };
     for (s, vs) in vals.iter().enumerate() {
-        h.series[s] = band_series(vs, s, first, v.interval, v.train_end);
+        h.series[s] = band_series(vs, s, first, ctx);
         h.above += h.series[s].iter().filter(|p| p.outside == 1).count() as u64;
         h.below += h.series[s].iter().filter(|p| p.outside == -1).count() as u64;
     }
     h
+}
+
+/// The population baseline: Welford over every (originator, interval)
+/// with connections that ends within the training prefix.
+fn population(d: &Dataset, interval: f64, train_end: f64) -> [Base; 4] {
+    let mut acc: HashMap<(u32, i64), [f64; 3]> = HashMap::new();
+    let mut peers: HashSet<(u32, i64, u32)> = HashSet::new();
+    for c in &d.conns {
+        let iv = (c.ts / interval).floor() as i64;
+        if (iv + 1) as f64 * interval > train_end {
+            continue;
+        }
+        let a = acc.entry((c.orig_h, iv)).or_insert([0.0; 3]);
+        a[0] += 1.0;
+        a[1] += c.orig_ip_bytes as f64;
+        a[2] += c.resp_ip_bytes as f64;
+        peers.insert((c.orig_h, iv, c.resp_h));
+    }
+    let mut npeers: HashMap<(u32, i64), f64> = HashMap::new();
+    for (h, iv, _) in peers {
+        *npeers.entry((h, iv)).or_insert(0.0) += 1.0;
+    }
+    // A fixed order, so the sums do not depend on hashing.
+    let mut keys: Vec<(u32, i64)> = acc.keys().copied().collect();
+    keys.sort_unstable();
+    let mut b = [Base::default(); 4];
+    for k in keys {
+        let a = acc[&k];
+        let p = npeers.get(&k).copied().unwrap_or(0.0);
+        for (s, x) in [a[0], p, a[1], a[2]].into_iter().enumerate() {
+            b[s].welford(x);
+        }
+    }
+    b
 }
 
 fn hosts(d: &Dataset, opts: &Options, v: &mut View) {
@@ -753,9 +841,17 @@ fn hosts(d: &Dataset, opts: &Options, v: &mut View) {
         }
     }
     let last_iv = (v.summary.last / v.interval).floor() as i64;
+    let ctx = BandCtx {
+        interval: v.interval,
+        train_end: v.train_end,
+        pop: v
+            .train_end
+            .map(|t| population(d, v.interval, t))
+            .filter(|p| p[0].n > 0),
+    };
     let mut series: Vec<(usize, HostSeries)> = Vec::new();
     for &k in &cand {
-        let hs = host_series(d, rows[k].addr, &by_host[k], v, last_iv);
+        let hs = host_series(d, rows[k].addr, &by_host[k], &ctx, last_iv);
         let mut peers: HashSet<u32> = HashSet::new();
         for &c in &by_host[k] {
             peers.insert(d.conns[c as usize].resp_h);
@@ -831,7 +927,12 @@ fn cluster_view(d: &Dataset, c: &cluster::Cluster) -> ClusterView {
         origs: top_values(conns().map(|x| d.addrs.get(x.orig_h).to_string())),
         resps: top_values(conns().map(|x| d.addrs.get(x.resp_h).to_string())),
         ports: top_values(conns().map(|x| format!("{}/{}", x.resp_p, d.words.get(x.proto)))),
-        kind: format!("{} {} {}", word(t.proto), word(t.service), word(t.state)),
+        kind: format!(
+            "{} / {} / {}",
+            word(t.proto),
+            word(t.service),
+            word(t.state)
+        ),
         first: conns().map(|x| x.ts).fold(f64::INFINITY, f64::min),
         last: conns().map(|x| x.ts).fold(f64::NEG_INFINITY, f64::max),
         mean_score: if scored > 0 {
@@ -849,6 +950,14 @@ fn cluster_view(d: &Dataset, c: &cluster::Cluster) -> ClusterView {
 mod tests {
     use super::*;
 
+    fn ctx(train_end: Option<f64>, pop: Option<[Base; 4]>) -> BandCtx {
+        BandCtx {
+            interval: 60.0,
+            train_end,
+            pop,
+        }
+    }
+
     #[test]
     fn band_learns_judges_and_does_not_learn_from_spikes() {
         // Ten intervals of 10 connections, then 100, then 10 again. The
@@ -858,7 +967,7 @@ mod tests {
         let mut vals = vec![10.0; 10];
         vals.push(100.0);
         vals.push(10.0);
-        let p = band_series(&vals, 0, 0, 60.0, None);
+        let p = band_series(&vals, 0, 0, &ctx(None, None));
         assert!(p[0].mean.is_nan() && p[0].learning);
         assert!(p[..5].iter().all(|x| x.learning), "warm-up of {WARMUP}");
         assert!(!p[5].learning);
@@ -871,7 +980,12 @@ mod tests {
             "the spike was not learned"
         );
         // A drop to 0 after the warm-up is below the band.
-        let p = band_series(&[10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 0.0], 0, 0, 60.0, None);
+        let p = band_series(
+            &[10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 0.0],
+            0,
+            0,
+            &ctx(None, None),
+        );
         assert_eq!(p[6].outside, -1);
     }
 
@@ -880,17 +994,58 @@ mod tests {
         // x = 0, 10: after two points the EWMA mean is 0 + 0.1 * 10 = 1,
         // var = 0.9 * (0 + 10 * 1) = 9, sd 3; band for series 0 (floor 2):
         // σ = max(3, 0.25, 2) = 3 -> [0, 10].
-        let p = band_series(&[0.0, 10.0, 5.0], 0, 0, 60.0, None);
+        let c = BandCtx {
+            interval: 60.0,
+            train_end: Some(120.0),
+            pop: None,
+        };
+        let p = band_series(&[0.0, 10.0, 5.0], 0, 0, &c);
+        assert!(p[0].learning && p[1].learning && !p[2].learning);
         assert!((p[2].mean - 1.0).abs() < 1e-12);
         assert!((p[2].hi - 10.0).abs() < 1e-12);
         assert_eq!(p[2].lo, 0.0);
     }
 
     #[test]
+    fn new_hosts_use_the_population_band() {
+        // Population: mean 6.28, sd 4.754 (the lab's Host_Volume notice);
+        // band high = 6.28 + 3 * 4.754 = 20.542. A host first seen after
+        // training with 801 connections is above it at once.
+        let pop = Base {
+            n: 50,
+            mean: 6.28,
+            var: 4.754 * 4.754,
+        };
+        let c = ctx(Some(600.0), Some([pop; 4]));
+        let p = band_series(&[801.0, 3.0], 0, 20, &c);
+        assert!(p[0].population && !p[0].learning);
+        assert!((p[0].hi - 20.542).abs() < 1e-9);
+        assert_eq!(p[0].outside, 1);
+        assert_eq!(p[1].outside, 0);
+        // A host with training intervals is judged on its own band.
+        let p = band_series(&[4.0, 4.0, 40.0], 0, 8, &c);
+        assert!(p[0].learning && p[1].learning);
+        assert!(!p[2].population);
+        assert!((p[2].hi - (4.0 + 3.0 * 2.0)).abs() < 1e-12, "σ floor 2");
+        assert_eq!(p[2].outside, 1);
+    }
+
+    #[test]
+    fn welford_is_exact() {
+        let mut b = Base::default();
+        for x in [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0] {
+            b.welford(x);
+        }
+        assert!((b.mean - 5.0).abs() < 1e-12);
+        assert!((b.var - 4.0).abs() < 1e-12, "population variance 4");
+    }
+
+    #[test]
     fn training_prefix_is_learning() {
-        // Intervals ending at or before the training end only teach.
+        // Intervals ending at or before the training end only teach; the
+        // host trained, so it is judged on its own band right after.
         let vals = vec![1.0; 20];
-        let p = band_series(&vals, 0, 100, 60.0, Some(60.0 * 112.0));
+        let p = band_series(&vals, 0, 100, &ctx(Some(60.0 * 112.0), None));
         assert!(p[11].learning, "interval 111 ends at 112 * 60");
         assert!(!p[12].learning);
     }

@@ -170,13 +170,18 @@ pub fn duration(s: f64) -> String {
         return format!("{} s", fnum((s * 10.0).round() / 10.0));
     }
     let t = s.round() as u64;
-    if t < 3600 {
-        return format!("{} min {} s", t / 60, t % 60);
+    let (big, small, bu, su) = if t < 3600 {
+        (t / 60, t % 60, "min", "s")
+    } else if t < 86_400 {
+        (t / 3600, t / 60 % 60, "h", "min")
+    } else {
+        (t / 86_400, t / 3600 % 24, "d", "h")
+    };
+    if small == 0 {
+        format!("{big} {bu}")
+    } else {
+        format!("{big} {bu} {small} {su}")
     }
-    if t < 86_400 {
-        return format!("{} h {} min", t / 3600, t / 60 % 60);
-    }
-    format!("{} d {} h", t / 86_400, t / 3600 % 24)
 }
 
 const CSS: &str = r#"
@@ -210,7 +215,7 @@ code,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.
 .tag{display:inline-block;padding:0 6px;border-radius:3px;background:#e8eef8;font-size:12px;margin:1px 2px 1px 0}
 .tag.anom{background:#fde3e3;color:var(--red)}
 .bar{display:inline-block;height:9px;background:#8fb1e3;vertical-align:middle;margin-right:6px}
-.grid2{display:flex;flex-wrap:wrap;gap:6px 14px}
+.grid2{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:flex-start}
 .host{border:1px solid var(--line);border-radius:6px;padding:4px 10px 6px;margin-bottom:12px}
 .chart text{font-size:10.5px;fill:#4a5260;font-family:system-ui,"DejaVu Sans",sans-serif}
 .chart .ct{font-size:12px;font-weight:650;fill:var(--fg)}
@@ -220,17 +225,21 @@ code,.mono{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.
 .chart .axis{stroke:#9aa3b0;stroke-width:1}
 .chart .line{fill:none;stroke:#1d2330;stroke-width:1.4}
 .chart .band{fill:#9ecae1;fill-opacity:.45;stroke:none}
+.chart .band.pop{fill:#fdd49e;fill-opacity:.55}
 .chart .mean{fill:none;stroke:#3182bd;stroke-width:1;stroke-dasharray:3 3}
 .chart .learn{fill:#000;fill-opacity:.06}
 .chart .above{fill:var(--red);stroke:#fff;stroke-width:.8}
 .chart .below{fill:var(--blue);stroke:#fff;stroke-width:.8}
-.chart .bar{fill:#8fa8c8}
-.chart .bar.anom{fill:#e57373}
+.chart .hb{fill:#8fa8c8}
+.chart .hb.anom{fill:#e57373}
 .chart .thr{stroke:var(--red);stroke-width:1.6;stroke-dasharray:5 3}
 .chart .thrl{fill:var(--red);font-weight:650}
 .sw{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px;vertical-align:middle}
 details>summary{cursor:pointer;color:var(--acc)}
 .detail{border-left:3px solid var(--line);padding-left:10px;margin:10px 0}
+.kvs{display:flex;flex-wrap:wrap;gap:3px 6px;font-size:12.5px;max-width:1300px}
+.kv{background:var(--alt);border:1px solid var(--line);border-radius:3px;padding:0 5px}
+.kv b{font-weight:600;color:var(--mut)}
 .detail:target{border-left-color:var(--red);background:#fff8f0}
 .up{color:var(--red)}.down{color:var(--blue)}
 footer{padding:10px 28px 30px;color:var(--mut);font-size:12.5px;border-top:1px solid var(--line)}
@@ -246,6 +255,9 @@ var rows=Array.prototype.slice.call(b.rows);
 rows.sort(function(a,c){var x=a.cells[i],y=c.cells[i];if(!x||!y)return 0;var p=val(x),q=val(y);
 var r=(p!==null&&q!==null)?p-q:x.textContent.localeCompare(y.textContent);return asc?r:-r;});
 for(var j=0;j<rows.length;j++)b.appendChild(rows[j]);});})(ths[k]);}
+function reveal(){var id=decodeURIComponent(location.hash.slice(1));var e=id&&document.getElementById(id);
+while(e){if(e.tagName==='DETAILS')e.open=true;e=e.parentElement;}}
+window.addEventListener('hashchange',reveal);reveal();
 document.documentElement.setAttribute('data-report-ready','1');
 })();"#;
 
@@ -641,11 +653,10 @@ fn notices_section(h: &mut String, d: &Dataset, v: &View) {
         );
         let _ = write!(
             h,
-            "<tr class=\"nconns\"><td colspan=\"6\"><details id=\"{id}-conns\"{}><summary>{} connection{} of this notice (its own uid first, then those of {} between {} and {})</summary><table><thead>{CONN_HEAD}</thead><tbody>",
-            if k < 3 { " open" } else { "" },
+            "<tr class=\"nconns\"><td colspan=\"6\"><details><summary>{} connection{} of this notice (its own uid first, then those of {} between {} and {})</summary><table id=\"{id}-conns\"><thead>{CONN_HEAD}</thead><tbody>",
             esc(&fnum(total as f64)),
             if total == 1 { "" } else { "s" },
-            if n.src.is_some() { "src (to dst, when set)" } else { "dst" },
+            if n.src.is_some() { "src (to dst and port p, when set)" } else { "dst" },
             esc(&hms(nv.window.0, true)),
             esc(&hms(nv.window.1, true)),
         );
@@ -678,14 +689,20 @@ fn notices_section(h: &mut String, d: &Dataset, v: &View) {
 fn hosts_section(h: &mut String, d: &Dataset, v: &View) {
     let _ = write!(
         h,
-        "<section id=\"hosts\"><h2>Hosts</h2><p class=\"note\">Per originator and {} interval (UTC, by conn.log start time): connections, distinct peers, IP bytes up (<code>orig_ip_bytes</code>) and down (<code>resp_ip_bytes</code>). The shaded band is the Host_Volume detector's baseline: EWMA mean (dashed) ± 3σ, α = {}, σ at least 25 % of the mean; silent intervals count as 0. Grey intervals only teach the band ({}the host's first {} intervals); later points above the band are red (and not learned from), below it blue. A Host_Volume notice also needs 3× the training maximum and an absolute floor.</p>",
+        "<section id=\"hosts\"><h2>Hosts</h2><p class=\"note\">Per originator and {} interval (UTC, by conn.log start time): connections, distinct peers, IP bytes up (<code>orig_ip_bytes</code>) and down (<code>resp_ip_bytes</code>). The shaded band is the Host_Volume detector's baseline: EWMA mean (dashed) ± 3σ, α = {}, σ at least 25 % of the mean; silent intervals count as 0. {} Points above the band are red (and not learned from), below it blue. A Host_Volume notice also needs 3× the training maximum and an absolute floor.</p>",
         esc(&duration(v.interval)),
         crate::detect::host::host_volume::ALPHA,
         match v.train_end {
-            Some(t) => format!("the training prefix, before {} UTC, and ", esc(&hms(t, true))),
-            None => String::new(),
+            Some(t) => format!(
+                "Grey intervals, the training prefix before {} UTC, only teach the band; after it a host seen in training is judged on its own band, and a host first seen later on the population band (orange: every host's training intervals) until it has {} intervals of its own.",
+                esc(&hms(t, true)),
+                crate::detect::host::host_volume::MIN_OWN
+            ),
+            None => format!(
+                "There is no training prefix in these logs: a host's first {} intervals (grey) only teach its band.",
+                aggregate::WARMUP
+            ),
         },
-        aggregate::WARMUP
     );
     h.push_str("<table class=\"sortable\" id=\"tbl-hosts\"><thead><tr><th>originator</th><th class=\"n\">connections</th><th class=\"n\">peers</th><th class=\"n\">bytes up</th><th class=\"n\">bytes down</th><th class=\"n\">anomalous</th><th class=\"n\">notices</th><th class=\"n\">points above band</th></tr></thead><tbody>");
     for r in &v.hosts {
@@ -743,13 +760,13 @@ fn scores_section(h: &mut String, d: &Dataset, v: &View) {
     let what = match &v.threshold {
         Some(Threshold::Model { value, from }) => format!(
             "threshold {} (calibrated, from {})",
-            esc(&fnum(*value)),
+            esc(&format!("{value:.6}")),
             esc(from)
         ),
         Some(Threshold::Inferred { below, above }) => format!(
             "threshold between {} and {} (inferred from score.log: the highest score not marked anomalous and the lowest marked; pass <code>--model</code> for the calibrated value)",
-            esc(&fnum(*below)),
-            esc(&fnum(*above))
+            esc(&format!("{below:.6}")),
+            esc(&format!("{above:.6}"))
         ),
         _ => "no threshold known (no anomalous row, no model)".into(),
     };
@@ -820,14 +837,21 @@ fn top_section(h: &mut String, d: &Dataset, v: &View, opts: &Options) {
             } else {
                 ""
             };
+            let raw = if name.starts_with("log_") {
+                format!(
+                    " <span class=\"name\">({} vs {})</span>",
+                    esc(&feature_value(name, c.value)),
+                    esc(&feature_value(name, c.baseline))
+                )
+            } else {
+                String::new()
+            };
             let _ = write!(
                 h,
-                "<div>{dir} <code>{}</code> {} vs {} <span class=\"name\">({} vs {})</span></div>",
+                "<div>{dir} <code>{}</code> {} vs {}{raw}</div>",
                 esc(name),
                 esc(&fnum(c.value)),
                 esc(&fnum(c.baseline)),
-                esc(&feature_value(name, c.value)),
-                esc(&feature_value(name, c.baseline)),
             );
         }
         let dets: Vec<String> = s.detectors.iter().map(|x| fnum(*x)).collect();
@@ -983,16 +1007,16 @@ fn fields_section(h: &mut String, d: &Dataset) {
 }
 
 fn pairs_table(h: &mut String, pairs: &[(String, String)]) {
-    h.push_str("<table class=\"kv\"><tbody>");
+    h.push_str("<div class=\"kvs\">");
     for (k, val) in pairs {
         let _ = write!(
             h,
-            "<tr><th><code>{}</code></th><td class=\"mono\">{}</td></tr>",
+            "<span class=\"kv\"><b>{}</b> <span class=\"mono\">{}</span></span>",
             esc(k),
             esc(val)
         );
     }
-    h.push_str("</tbody></table>");
+    h.push_str("</div>");
 }
 
 fn details_section(h: &mut String, d: &Dataset, v: &View) {
@@ -1140,6 +1164,8 @@ mod tests {
         assert_eq!(duration(604.35), "10 min 4 s");
         assert_eq!(duration(0.0042), "4.2 ms");
         assert_eq!(duration(7500.0), "2 h 5 min");
+        assert_eq!(duration(60.0), "1 min");
+        assert_eq!(duration(86_400.0 * 2.0), "2 d");
     }
 
     #[test]

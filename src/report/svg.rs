@@ -68,8 +68,8 @@ pub fn series_chart(
     interval: f64,
     unit: Unit,
 ) -> String {
-    let (w, h) = (460.0, 150.0);
-    let (ml, mr, mt, mb) = (58.0, 8.0, 18.0, 22.0);
+    let (w, h) = (318.0, 150.0);
+    let (ml, mr, mt, mb) = (52.0, 16.0, 18.0, 22.0);
     let pw = w - ml - mr;
     let ph = h - mt - mb;
     let n = points.len().max(1);
@@ -153,29 +153,63 @@ pub fn series_chart(
             esc(&hms(ts, interval < 60.0))
         );
     }
-    // Band.
-    let banded: Vec<(usize, &Point)> = points
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.hi.is_finite() && p.lo.is_finite())
-        .collect();
-    if banded.len() > 1 {
-        s.push_str("<path class=\"band\" d=\"");
-        for (j, (k, p)) in banded.iter().enumerate() {
+    // Band: one shaded area per run of points with the same baseline
+    // (the host's own, or the population's for a host new since training).
+    let mut k = 0;
+    while k < points.len() {
+        if !(points[k].hi.is_finite() && points[k].lo.is_finite()) {
+            k += 1;
+            continue;
+        }
+        let pop = points[k].population;
+        let start = k;
+        while k < points.len()
+            && points[k].hi.is_finite()
+            && points[k].lo.is_finite()
+            && points[k].population == pop
+        {
+            k += 1;
+        }
+        let run = start..k;
+        let class = if pop { "band pop" } else { "band" };
+        let _ = write!(s, "<path class=\"{class}\" d=\"");
+        for (j, i) in run.clone().enumerate() {
             let _ = write!(
                 s,
                 "{}{},{}",
                 if j == 0 { "M" } else { "L" },
-                r1(x(*k as f64)),
-                r1(y(p.hi))
+                r1(x(i as f64)),
+                r1(y(points[i].hi))
             );
         }
-        for (k, p) in banded.iter().rev() {
-            let _ = write!(s, "L{},{}", r1(x(*k as f64)), r1(y(p.lo)));
+        if run.len() == 1 {
+            let _ = write!(
+                s,
+                "L{},{}",
+                r1(x(start as f64) + 2.0),
+                r1(y(points[start].hi))
+            );
+            let _ = write!(
+                s,
+                "L{},{}",
+                r1(x(start as f64) + 2.0),
+                r1(y(points[start].lo))
+            );
         }
-        s.push_str("Z\"/><polyline class=\"mean\" points=\"");
-        for (k, p) in &banded {
-            let _ = write!(s, "{},{} ", r1(x(*k as f64)), r1(y(p.mean)));
+        for i in run.clone().rev() {
+            let _ = write!(s, "L{},{}", r1(x(i as f64)), r1(y(points[i].lo)));
+        }
+        let _ = write!(
+            s,
+            "Z\"><title>{}</title></path><polyline class=\"mean\" points=\"",
+            if pop {
+                "population band (host new since training)"
+            } else {
+                "the host's band"
+            }
+        );
+        for i in run {
+            let _ = write!(s, "{},{} ", r1(x(i as f64)), r1(y(points[i].mean)));
         }
         s.push_str("\"/>");
     }
@@ -259,7 +293,7 @@ pub fn histogram_chart(hist: &Histogram, threshold: Option<f64>) -> String {
         let a = hist.anomalous.get(k).copied().unwrap_or(0);
         let from = hist.lo + hist.width * k as f64;
         let to = from + hist.width;
-        let class = if a * 2 > c { "bar anom" } else { "bar" };
+        let class = if a * 2 > c { "hb anom" } else { "hb" };
         let last = k + 1 == bins && hist.overflow > 0;
         let _ = write!(
             s,
@@ -320,8 +354,8 @@ pub fn histogram_chart(hist: &Histogram, threshold: Option<f64>) -> String {
 /// The anomalies' merged points: x = ln(1 + duration), y = ln(1 + payload
 /// bytes both ways), area by the connections merged, colour by cluster.
 pub fn scatter_chart(points: &[([f64; 5], f64, Option<u32>)]) -> String {
-    let (w, h) = (560.0, 300.0);
-    let (ml, mr, mt, mb) = (46.0, 10.0, 10.0, 34.0);
+    let (w, h) = (600.0, 300.0);
+    let (ml, mr, mt, mb) = (64.0, 10.0, 10.0, 34.0);
     let pw = w - ml - mr;
     let ph = h - mt - mb;
     let xy = |p: &[f64; 5]| {
@@ -336,46 +370,45 @@ pub fn scatter_chart(points: &[([f64; 5], f64, Option<u32>)]) -> String {
     }
     xmax = xmax.ceil();
     ymax = ymax.ceil();
-    let x = |v: f64| ml + v / xmax * pw;
-    let y = |v: f64| mt + ph - v / ymax * ph;
+    // A margin below 0, so points at zero are not on the axes.
+    let (x0, y0) = (-0.04 * xmax, -0.04 * ymax);
+    let x = |v: f64| ml + (v - x0) / (xmax - x0) * pw;
+    let y = |v: f64| mt + ph - (v - y0) / (ymax - y0) * ph;
     let mut s = String::with_capacity(1024 + points.len() * 90);
     let _ = write!(
         s,
         "<svg class=\"chart scatter\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" data-points=\"{}\"><title>clusters of anomalous connections</title>",
         points.len()
     );
-    for k in 0..=(ymax as u32) {
-        let yy = r1(y(k as f64));
+    let ys = nice_step(ymax, 5.0).max(1.0).round();
+    let mut k = 0.0;
+    while k <= ymax + 1e-9 {
+        let yy = r1(y(k));
         let _ = write!(
             s,
             "<line class=\"grid\" x1=\"{ml}\" x2=\"{}\" y1=\"{yy}\" y2=\"{yy}\"/><text class=\"yl\" x=\"{}\" y=\"{}\">{}</text>",
             ml + pw,
             ml - 4.0,
             yy + 3.0,
-            esc(&bytes((k as f64).exp_m1()))
+            esc(&bytes(k.exp_m1()))
         );
+        k += ys;
     }
-    let xs = nice_step(xmax, 6.0).max(1.0);
+    let xs = nice_step(xmax, 6.0).max(1.0).round();
     let mut t = 0.0;
     while t <= xmax + 1e-9 {
-        let d = t.exp_m1();
-        let label = if d < 10.0 {
-            format!("{} s", fnum(d))
-        } else {
-            format!("{:.0} s", d)
-        };
         let _ = write!(
             s,
             "<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>",
             r1(x(t)),
             mt + ph + 14.0,
-            esc(&label)
+            esc(&super::html::duration(t.exp_m1()))
         );
         t += xs;
     }
     let _ = write!(
         s,
-        "<text class=\"xl\" x=\"{}\" y=\"{}\">duration (log scale); y: payload bytes both ways (log scale)</text>",
+        "<text class=\"xl\" x=\"{}\" y=\"{}\">x: duration, y: payload bytes both ways (both log scale)</text>",
         ml + pw / 2.0,
         h - 4.0
     );
@@ -390,12 +423,12 @@ pub fn scatter_chart(points: &[([f64; 5], f64, Option<u32>)]) -> String {
                 PALETTE.get(*c as usize).copied().unwrap_or("#7f7f7f"),
                 format!("cluster {}", c + 1),
             ),
-            None => ("#c7c7c7", "noise".to_string()),
+            None => ("#b0b0b0", "noise".to_string()),
         };
-        let r = (2.0 + wgt.log10().max(0.0) * 2.0).min(12.0);
+        let r = (2.5 + wgt.log10().max(0.0) * 2.5).min(14.0);
         let _ = write!(
             s,
-            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\" fill-opacity=\"0.7\"><title>{}</title></circle>",
+            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{fill}\" fill-opacity=\"0.65\" stroke=\"#fff\" stroke-width=\"0.6\"><title>{}</title></circle>",
             r1(x(a)),
             r1(y(b)),
             r1(r),
@@ -436,6 +469,7 @@ mod tests {
                 hi: 5.0,
                 learning: false,
                 outside: 0,
+                population: false,
             };
             10
         ];
