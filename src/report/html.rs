@@ -412,9 +412,9 @@ pub fn page(d: &Dataset, v: &View, opts: &Options) -> String {
     fields_section(&mut h, d);
     details_section(&mut h, d, v);
     notes_section(&mut h, d, v, opts);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "</main><footer>connscope {} report. Every value on this page comes from the logs in the directory above; nothing is fetched.</footer><script>{SCRIPT}</script></body></html>\n",
+        "</main><footer>connscope {} report. Every value on this page comes from the logs in the directory above; nothing is fetched.</footer><script>{SCRIPT}</script></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     h
