@@ -15,9 +15,14 @@
 //! weighted point first, so 4,800 identical flood connections are one
 //! point of weight 4,800; a point is a core point when the weights within
 //! `eps` (itself included) reach `min_pts`. When more than [`MAX_POINTS`]
-//! merged points remain the cell grows (`eps / 2`, then `eps`), and past
-//! that a deterministic sample of [`MAX_POINTS`] points is clustered and
-//! the rest are counted as not clustered (the page says so).
+//! merged points remain the cell grows to `eps / 2`, and past that a
+//! deterministic sample of [`MAX_POINTS`] points is clustered (with
+//! `min_pts` scaled by the share of connections in the sample, at least 1:
+//! the sample is that much thinner) and
+//! every other point joins the cluster of its nearest core point within
+//! `eps` (or is noise), as long as that costs at most [`ASSIGN_BUDGET`]
+//! distances; past it the rest are counted as not clustered. The page says
+//! which happened.
 //!
 //! Must not: read files or decide presentation.
 
@@ -26,6 +31,9 @@ use std::collections::HashMap;
 
 /// Most merged points clustered.
 pub const MAX_POINTS: usize = 5_000;
+/// Most distance computations spent assigning the points outside the
+/// sample to clusters.
+pub const ASSIGN_BUDGET: usize = 200_000_000;
 /// Dimensions of a point.
 pub const DIMS: usize = 5;
 /// Names of the dimensions.
@@ -68,7 +76,18 @@ fn dist2(a: &[f64], b: &[f64]) -> f64 {
 /// A border point (not core, but within `eps` of a core point) joins the
 /// first cluster that reaches it.
 pub fn dbscan(points: &[Vec<f64>], weights: &[f64], parts: &[u32], p: Params) -> Vec<Option<u32>> {
+    dbscan_cores(points, weights, parts, p).0
+}
+
+/// [`dbscan`], also telling which points are core points.
+pub fn dbscan_cores(
+    points: &[Vec<f64>],
+    weights: &[f64],
+    parts: &[u32],
+    p: Params,
+) -> (Vec<Option<u32>>, Vec<bool>) {
     let n = points.len();
+    let mut core = vec![false; n];
     let eps2 = p.eps * p.eps;
     // Per partition, indices sorted by the first coordinate: a neighbour
     // search only scans the slice within eps of it.
@@ -128,6 +147,7 @@ pub fn dbscan(points: &[Vec<f64>], weights: &[f64], parts: &[u32], p: Params) ->
             label[i] = NONE;
             continue;
         }
+        core[i] = true;
         let c = next;
         next += 1;
         label[i] = c;
@@ -143,6 +163,7 @@ pub fn dbscan(points: &[Vec<f64>], weights: &[f64], parts: &[u32], p: Params) ->
             }
             label[j] = c;
             if neighbours(j, &mut nb) >= p.min_pts {
+                core[j] = true;
                 queue.extend(
                     nb.iter()
                         .copied()
@@ -151,10 +172,11 @@ pub fn dbscan(points: &[Vec<f64>], weights: &[f64], parts: &[u32], p: Params) ->
             }
         }
     }
-    label
+    let labels = label
         .into_iter()
         .map(|l| (l != NONE && l != UNSEEN).then_some(l))
-        .collect()
+        .collect();
+    (labels, core)
 }
 
 /// A connection's point.
@@ -198,6 +220,9 @@ pub struct Clustering {
     pub noise: Vec<u32>,
     /// Connections left out by the sample cap (not clustered).
     pub unclustered: u64,
+    /// Connections outside the sample that joined a cluster (nearest core
+    /// point within eps).
+    pub assigned: u64,
     /// Merged points clustered.
     pub points: usize,
     /// Grid cell side used to merge points.
@@ -213,23 +238,57 @@ pub struct Clustering {
 pub fn cluster_conns(d: &Dataset, conns: &[u32], params: Params) -> Clustering {
     let mut cell = params.eps / 4.0;
     let mut groups = merge(d, conns, cell);
-    while groups.len() > MAX_POINTS && cell < params.eps {
+    while groups.len() > MAX_POINTS && cell < params.eps / 2.0 {
         cell *= 2.0;
         groups = merge(d, conns, cell);
     }
-    let mut unclustered = 0u64;
+    let mut rest: Vec<Group> = Vec::new();
     if groups.len() > MAX_POINTS {
         // A deterministic sample: the points whose key hashes lowest.
         groups.sort_by_key(|g| g.hash);
-        for g in groups.drain(MAX_POINTS..) {
-            unclustered += g.members.len() as u64;
-        }
+        rest = groups.split_off(MAX_POINTS);
         groups.sort_by_key(|g| g.members.first().copied().unwrap_or(NONE));
     }
     let points: Vec<Vec<f64>> = groups.iter().map(|g| g.mean.to_vec()).collect();
     let weights: Vec<f64> = groups.iter().map(|g| g.members.len() as f64).collect();
     let parts: Vec<u32> = groups.iter().map(|g| g.part).collect();
-    let labels = dbscan(&points, &weights, &parts, params);
+    // A sample holds a fraction of the weight: the density a core point
+    // needs scales with it.
+    let sampled: f64 = weights.iter().sum();
+    let total = sampled + rest.iter().map(|g| g.members.len() as f64).sum::<f64>();
+    let used = Params {
+        eps: params.eps,
+        min_pts: (params.min_pts * sampled / total.max(1.0)).max(1.0),
+    };
+    let (labels, cores) = dbscan_cores(&points, &weights, &parts, used);
+    // Points outside the sample join the cluster of the nearest core point
+    // within eps (else they are noise), when that search is affordable.
+    let mut by_part: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, g) in groups.iter().enumerate().filter(|(i, _)| cores[*i]) {
+        by_part.entry(g.part).or_default().push(i);
+    }
+    let work: usize = rest
+        .iter()
+        .map(|g| by_part.get(&g.part).map_or(0, Vec::len))
+        .sum();
+    let mut unclustered = 0u64;
+    let mut rest_labels: Vec<Option<u32>> = Vec::with_capacity(rest.len());
+    for g in &rest {
+        if work > ASSIGN_BUDGET {
+            unclustered += g.members.len() as u64;
+            rest_labels.push(None);
+            continue;
+        }
+        let eps2 = params.eps * params.eps;
+        let near = by_part
+            .get(&g.part)
+            .into_iter()
+            .flatten()
+            .map(|&i| (dist2(&groups[i].mean, &g.mean), i))
+            .filter(|(d, _)| *d <= eps2)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        rest_labels.push(near.and_then(|(_, i)| labels[i]));
+    }
     let k = labels.iter().flatten().max().map_or(0, |m| *m as usize + 1);
     let mut clusters: Vec<Cluster> = vec![Cluster::default(); k];
     let mut weight = vec![0.0; k];
@@ -248,9 +307,21 @@ pub fn cluster_conns(d: &Dataset, conns: &[u32], params: Params) -> Clustering {
             None => noise.extend_from_slice(&g.members),
         }
     }
+    for (g, l) in rest.iter().zip(&rest_labels) {
+        match l {
+            Some(c) => clusters[*c as usize].members.extend_from_slice(&g.members),
+            None if work <= ASSIGN_BUDGET => noise.extend_from_slice(&g.members),
+            None => {}
+        }
+    }
     for (c, w) in clusters.iter_mut().zip(&weight) {
         for a in c.centroid.iter_mut() {
             *a /= w.max(1.0);
+        }
+        // A cluster needs min_pts connections (with a scaled min_pts a
+        // lone sampled point is its own core).
+        if (c.members.len() as f64) < params.min_pts {
+            noise.append(&mut c.members);
         }
         c.members.sort_unstable();
     }
@@ -275,7 +346,16 @@ pub fn cluster_conns(d: &Dataset, conns: &[u32], params: Params) -> Clustering {
         .zip(&labels)
         .map(|(g, l)| (g.mean, g.members.len() as f64, *l))
         .collect();
-    let mut order: Vec<usize> = (0..k).collect();
+    // Connections outside the sample that ended in a kept cluster.
+    let assigned: u64 = rest
+        .iter()
+        .zip(&rest_labels)
+        .filter(|(_, l)| l.is_some_and(|c| !clusters[c as usize].members.is_empty()))
+        .map(|(g, _)| g.members.len() as u64)
+        .sum();
+    let mut order: Vec<usize> = (0..k)
+        .filter(|&c| !clusters[c].members.is_empty())
+        .collect();
     order.sort_by(|&a, &b| {
         clusters[b]
             .members
@@ -289,7 +369,7 @@ pub fn cluster_conns(d: &Dataset, conns: &[u32], params: Params) -> Clustering {
             )
     });
     // Renumber so that cluster 0 is the largest (plot labels follow).
-    let mut rank = vec![0u32; k];
+    let mut rank = vec![NONE; k];
     for (r, &c) in order.iter().enumerate() {
         rank[c] = r as u32;
     }
@@ -299,6 +379,7 @@ pub fn cluster_conns(d: &Dataset, conns: &[u32], params: Params) -> Clustering {
         clusters,
         noise,
         unclustered,
+        assigned,
         points: groups.len(),
         cell,
         plot,
@@ -311,7 +392,10 @@ fn plot_renumber(
     rank: &[u32],
 ) -> Vec<([f64; DIMS], f64, Option<u32>)> {
     plot.into_iter()
-        .map(|(p, w, l)| (p, w, l.and_then(|c| rank.get(c as usize).copied())))
+        .map(|(p, w, l)| {
+            let r = l.and_then(|c| rank.get(c as usize).copied());
+            (p, w, r.filter(|r| *r != NONE))
+        })
         .collect()
 }
 
@@ -463,6 +547,64 @@ mod tests {
             },
         );
         assert_eq!(l, vec![Some(0), Some(0), None]);
+    }
+
+    #[test]
+    fn points_outside_the_sample_join_the_nearest_core() {
+        // 20 services (partitions) x 2 shapes far apart x 600 connections,
+        // each shape spread over a box of side 1.5 eps in the 5 ln-scaled
+        // dimensions: more than MAX_POINTS merged points even at the widest
+        // cell, so a sample is clustered and the rest assigned. Nothing is
+        // left out, every cluster holds one service and one shape, and the
+        // 40 largest clusters (one per service and shape) hold most.
+        use super::super::load::{Conn, Dataset};
+        let mut d = Dataset::default();
+        let tcp = d.words.id("tcp");
+        let sf = d.words.id("SF");
+        let mut r = Rng(5);
+        let eps = 0.4;
+        let side = 1.5 * eps;
+        let mut kind = Vec::new();
+        for svc in 0..20u32 {
+            let service = d.words.id(&format!("svc{svc}"));
+            for shape in 0..2u32 {
+                let base = if shape == 0 { 8.0 } else { 13.0 };
+                for _ in 0..600 {
+                    let mut v = || (base + side * r.next()).exp_m1();
+                    let (du, ob, rb, op, rp) = (v() / 1000.0, v(), v(), v() / 100.0, v() / 100.0);
+                    kind.push(svc * 2 + shape);
+                    d.conns.push(Conn {
+                        duration: du,
+                        orig_bytes: ob as u64,
+                        resp_bytes: rb as u64,
+                        orig_pkts: op as u64,
+                        resp_pkts: rp as u64,
+                        proto: tcp,
+                        service,
+                        state: sf,
+                        ..Conn::default()
+                    });
+                }
+            }
+        }
+        let n = d.conns.len();
+        let all: Vec<u32> = (0..n as u32).collect();
+        let p = Params { eps, min_pts: 3.0 };
+        let c = cluster_conns(&d, &all, p);
+        assert_eq!(c.points, MAX_POINTS, "sampled");
+        assert_eq!(c.unclustered, 0);
+        assert!(c.assigned > 0);
+        let clustered: usize = c.clusters.iter().map(|x| x.members.len()).sum();
+        assert_eq!(clustered + c.noise.len(), n);
+        for cl in &c.clusters {
+            let k = kind[cl.members[0] as usize];
+            assert!(
+                cl.members.iter().all(|&m| kind[m as usize] == k),
+                "one kind per cluster"
+            );
+        }
+        let top: usize = c.clusters.iter().take(40).map(|x| x.members.len()).sum();
+        assert!(top * 100 >= n * 85, "the 40 largest hold {top} of {n}");
     }
 
     #[test]

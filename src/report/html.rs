@@ -891,6 +891,12 @@ fn clusters_section(h: &mut String, d: &Dataset, v: &View) {
                 esc(&fnum(cl.unclustered as f64)),
                 MAX_POINTS
             )
+        } else if cl.assigned > 0 {
+            format!(
+                "; past {} merged points a sample was clustered and {} connections outside it joined the cluster of their nearest core point",
+                MAX_POINTS,
+                esc(&fnum(cl.assigned as f64))
+            )
         } else {
             String::new()
         }
@@ -1096,6 +1102,11 @@ fn notes_section(h: &mut String, d: &Dataset, v: &View, opts: &Options) {
             format!(
                 "; over {MAX_POINTS} points, so a deterministic sample of {MAX_POINTS} was clustered and {} connections were left out",
                 esc(&fnum(cl.unclustered as f64))
+            )
+        } else if cl.points >= MAX_POINTS {
+            format!(
+                "; over {MAX_POINTS} points, so a deterministic sample of {MAX_POINTS} was clustered and every other point joined the cluster of its nearest core point within eps, or the noise ({} connections joined a cluster)",
+                esc(&fnum(cl.assigned as f64))
             )
         } else {
             "; all of them clustered".into()
