@@ -6,8 +6,8 @@
 # 1. Synthetic logs (examples/reportgen.rs): N connections over 24 h from
 #    20,000 hosts, 5 % anomalous with varied shapes, with score.log,
 #    context.log, 2,000 notices, weirds, stats and capture loss.
-# 2. Real logs: examples/floodgen.rs writes a capture of N/2 concurrent UDP
-#    flows (about N connections), `connscope read --train-seconds 1
+# 2. Real logs: examples/floodgen.rs writes a capture of N concurrent UDP
+#    flows (N connections and a few legitimate ones), `connscope read --train-seconds 1
 #    --context --flowmeter` logs it, and the report is built from them.
 # For each: wall time and peak RSS of `connscope report`, the page size,
 # and the log directory's size. Temp files are deleted afterwards.
@@ -36,7 +36,7 @@ printf '|---|---|---|---|---|---|\n'
 target/release/examples/reportgen "$N" "$TMP/synthetic" >/dev/null
 measure synthetic "$TMP/synthetic"
 rm -rf "$TMP/synthetic"
-target/release/examples/floodgen flows $((N / 2)) "$TMP/flows.pcap" >/dev/null
+target/release/examples/floodgen flows "$N" "$TMP/flows.pcap" >/dev/null
 "$BIN" read -C -q -r "$TMP/flows.pcap" -w "$TMP/flows" --train-seconds 1 --context --flowmeter
 rm -f "$TMP/flows.pcap"
 measure "floodgen flows + read" "$TMP/flows"
