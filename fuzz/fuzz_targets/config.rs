@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         cli::Command::Read(r) => r,
         cli::Command::Live(l) => &l.common,
         cli::Command::Train(t) => &t.common,
-        cli::Command::Eval(_) => return,
+        cli::Command::Eval(_) | cli::Command::Report(_) => return,
     };
     std::hint::black_box(r.detection());
     if let Ok(s) = r.settings() {
