@@ -53,6 +53,9 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     if !(a.eps.is_finite() && a.eps > 0.0) {
         anyhow::bail!("--eps {}: must be a positive number", a.eps);
     }
+    if let Some(i) = a.interval.filter(|i| !(i.is_finite() && *i >= 1.0)) {
+        anyhow::bail!("--interval {i}: must be at least 1 second");
+    }
     if !(a.min_pts.is_finite() && a.min_pts >= 1.0) {
         anyhow::bail!("--min-pts {}: must be at least 1", a.min_pts);
     }

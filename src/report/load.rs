@@ -45,6 +45,10 @@ pub const CONN_COLUMNS: [&str; 22] = [
     "ip_proto",
 ];
 
+/// Latest time (and longest duration) taken from a log, seconds: 2^62 ns,
+/// the sensor's own clamp (`time::MAX_TS`, about 2116); rows past it are
+/// skipped.
+pub const MAX_TIME: f64 = 4_611_686_018.0;
 /// Most distinct values counted per extra column (the rest are "other").
 pub const EXTRA_DISTINCT_MAX: usize = 10_000;
 /// Most addresses given names from dns.log, and names per address.
@@ -356,6 +360,20 @@ impl Dataset {
         self.score_uids.get(i as usize)
     }
 
+    /// Counts rows of the last file read whose `ts` was missing or out of
+    /// range as skipped.
+    fn bad_times(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if let Some(f) = self.files.last_mut() {
+            f.skipped += n;
+            if f.first_error.is_none() {
+                f.first_error = Some(format!("{n} rows without a ts between 1970 and 2116"));
+            }
+        }
+    }
+
     fn file(&mut self, s: &LogStream, rows: u64) {
         self.files.push(FileInfo {
             name: s
@@ -417,8 +435,10 @@ fn load_conns(d: &mut Dataset) -> Result<(), ReportError> {
     let mut extra_slot: Vec<u32> = vec![NONE; CONN_COLUMNS.len()];
     let mut extra_cols: Vec<usize> = Vec::new();
     let mut rows = 0u64;
+    let mut bad = 0u64;
     while let Some(r) = s.next_row()? {
-        let Some(t) = r.time(ts) else {
+        let Some(t) = r.time(ts).filter(|t| (0.0..=MAX_TIME).contains(t)) else {
+            bad += 1;
             continue;
         };
         let u = r.str(uid).unwrap_or("");
@@ -427,7 +447,10 @@ fn load_conns(d: &mut Dataset) -> Result<(), ReportError> {
         d.conn_uids.push(u);
         let conn = Conn {
             ts: t,
-            duration: r.num(duration).filter(|x| x.is_finite()).unwrap_or(0.0),
+            duration: r
+                .num(duration)
+                .filter(|x| (0.0..=MAX_TIME).contains(x))
+                .unwrap_or(0.0),
             orig_bytes: u64_of(r, ob),
             resp_bytes: u64_of(r, rb),
             orig_pkts: u64_of(r, opk),
@@ -476,6 +499,7 @@ fn load_conns(d: &mut Dataset) -> Result<(), ReportError> {
         e.name = s.schema.names().get(col).cloned().unwrap_or_default();
     }
     d.file(&s, rows);
+    d.bad_times(bad);
     Ok(())
 }
 
@@ -503,8 +527,10 @@ fn load_scores(d: &mut Dataset) -> Result<(), ReportError> {
         .map(|n| s.col(n))
         .collect();
     let mut rows = 0u64;
+    let mut bad = 0u64;
     while let Some(r) = s.next_row()? {
-        let Some(t) = r.time(ts) else {
+        let Some(t) = r.time(ts).filter(|t| (0.0..=MAX_TIME).contains(t)) else {
+            bad += 1;
             continue;
         };
         let u = r.str(uid).unwrap_or("");
@@ -552,6 +578,7 @@ fn load_scores(d: &mut Dataset) -> Result<(), ReportError> {
         rows += 1;
     }
     d.file(&s, rows);
+    d.bad_times(bad);
     Ok(())
 }
 
