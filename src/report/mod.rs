@@ -6,11 +6,12 @@
 //! formats; [`load`]: conn.log, score.log, notice.log, weird.log,
 //! stats.log, capture_loss.log, Zeek's dns.log when present, and a few full
 //! rows from conn/flowmeter/context.log), the figures ([`aggregate`]:
-//! summary, per-host series with their learned bands, score histogram, top
-//! connections, notices' connections), clustering of the anomalous
-//! connections ([`cluster`]), inline SVG charts ([`svg`]) and the page
-//! ([`html`]: every value from the logs is HTML-escaped, in text and in
-//! attributes).
+//! summary, score histogram, top connections, notices' connections;
+//! [`hosts`]: per-host series with their learned bands), clustering of the
+//! anomalous connections ([`cluster`]), inline SVG charts ([`svg`]) and the
+//! page ([`html`]: escaping, formatting, styles, script and its CSP hash
+//! from [`sha256`]; [`sections`]: each section; every value from the logs
+//! is HTML-escaped, in text and in attributes).
 //!
 //! Must not: touch the packet path or the detectors' state (it only reads
 //! files that are already written), fetch anything over the network (the
@@ -23,9 +24,11 @@
 
 pub mod aggregate;
 pub mod cluster;
+pub mod hosts;
 pub mod html;
 pub mod load;
 pub mod logs;
+pub mod sections;
 pub mod sha256;
 pub mod svg;
 
