@@ -6,7 +6,8 @@
 //! Owns: escaping ([`esc`]: `& < > " '` and control characters, the same
 //! function for text and double-quoted attributes; [`anchor`]: ids and
 //! fragment links made only of `[A-Za-z0-9_-]`), number, byte and time
-//! formatting, and the sections.
+//! formatting, and the page's frame (the sections are in
+//! [`super::sections`]).
 //!
 //! Must not: put any value from the logs anywhere but escaped text or an
 //! escaped double-quoted attribute (never into the script, a style, a URL

@@ -20,7 +20,7 @@
 //! tables on the page are capped and sampled, and the page says where.
 //!
 //! Entry point: [`build`] (the page as a string, with what it contains) or
-//! [`write`] (to a file).
+//! [`write()`] (to a file).
 
 pub mod aggregate;
 pub mod cluster;
