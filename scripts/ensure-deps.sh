@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what connscope needs to build and test on Debian/Ubuntu when it is
 # missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config;
-# with --test also what the test suite drives (tcpreplay, iproute2).
+# with --test also what the test suite drives (tcpreplay, iproute2, chromium).
 set -euo pipefail
 need=()
 if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
@@ -13,6 +13,8 @@ if [ "${1:-}" = "--test" ]; then
   # The live-capture test replays captures through a veth pair.
   command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
+  # The report test renders the HTML report in headless Chromium.
+  [ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}" >&2

@@ -30,6 +30,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Score a log directory against labelled data (labels.csv, hosts.csv, schedule.json).
     Eval(crate::eval_cmd::EvalArgs),
+    /// Write a self-contained HTML report of a log directory (summary, notices, per-host series, scores, clusters).
+    Report(crate::report_cmd::ReportArgs),
 }
 
 /// `connscope train` options.
@@ -258,6 +260,9 @@ pub struct ReadArgs {
     /// Worker threads (shards); 1 processes everything on the reading thread.
     #[arg(short = 'j', long = "workers", default_value_t = 1)]
     pub workers: usize,
+    /// At the end of the run, write the HTML report of the log directory to this file (as `connscope report`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,

@@ -10,6 +10,7 @@ mod config;
 mod eval_cmd;
 mod privs;
 mod progress;
+mod report_cmd;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -41,6 +42,7 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
         cli::Command::Live(l) => live(l),
         cli::Command::Train(t) => train(t),
         cli::Command::Eval(e) => eval_cmd::run(e),
+        cli::Command::Report(a) => report_cmd::run(a),
     }
 }
 
@@ -98,6 +100,7 @@ fn detect_stage(
 /// `connscope train`: reads a benign capture, fits every detector on it
 /// and writes the model file.
 fn train(t: cli::TrainArgs) -> Result<ExitCode> {
+    let report = report_request(&t.common);
     let (code, slot) = read_with(t.common, true)?;
     let model = slot
         .and_then(|s| s.lock().ok().and_then(|mut m| m.take()))
@@ -108,7 +111,44 @@ fn train(t: cli::TrainArgs) -> Result<ExitCode> {
         model.trained.samples,
         t.output.display()
     );
+    if let Some((out, mut opts, quiet)) = report {
+        opts.threshold = Some((model.threshold, t.output.display().to_string()));
+        report_cmd::write(&opts, &out, quiet)?;
+    }
     Ok(code)
+}
+
+/// `--report FILE`: where to write it and its options (the threshold of
+/// `--model`, if given; a model fitted by the run is added later).
+fn report_request(
+    r: &cli::ReadArgs,
+) -> Option<(std::path::PathBuf, connscope::report::Options, bool)> {
+    let out = r.report.clone()?;
+    let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
+    Some((out, connscope::report::Options::new(&dir), r.quiet))
+}
+
+/// Writes the `--report` page after a run; `fitted` is the threshold of a
+/// model the run fitted (when it trained).
+fn finish_report(
+    req: Option<(std::path::PathBuf, connscope::report::Options, bool)>,
+    model: Option<&std::path::Path>,
+    fitted: Option<f64>,
+) -> Result<()> {
+    let Some((out, mut opts, quiet)) = req else {
+        return Ok(());
+    };
+    opts.threshold = match (model, fitted) {
+        (Some(m), _) => Some(report_cmd::model_threshold(m)?),
+        (None, Some(t)) => Some((t, "the model fitted by this run".to_string())),
+        (None, None) => None,
+    };
+    report_cmd::write(&opts, &out, quiet)
+}
+
+/// The threshold of the model a detect stage fitted, if any.
+fn fitted_threshold(slot: Option<&connscope::detect::stage::ModelSlot>) -> Option<f64> {
+    slot.and_then(|s| s.lock().ok().and_then(|m| m.as_ref().map(|m| m.threshold)))
 }
 
 /// The log sink: rotation, SIGHUP reopening and GeoIP/ASN enrichment as
@@ -195,8 +235,12 @@ impl connscope::pipeline::Control for Signals {
 
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let save = r.save_model.clone();
+    let report = report_request(&r);
+    let model = r.model.clone();
     let (code, slot) = read_with(r, false)?;
+    let fitted = fitted_threshold(slot.as_ref());
     save_model(save.as_deref(), slot)?;
+    finish_report(report, model.as_deref(), fitted)?;
     Ok(code)
 }
 
@@ -293,8 +337,11 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
             );
         }
         let (summary, drops) = connscope::pipeline::run_each(rings, sink, cfg, &signals)?;
+        let fitted = fitted_threshold(slot.as_ref());
         save_model(r.save_model.as_deref(), slot)?;
-        return finish_live(r, &dir, summary, drops);
+        let code = finish_live(r, &dir, summary, drops)?;
+        finish_report(report_request(r), r.model.as_deref(), fitted)?;
+        return Ok(code);
     }
     let mut sources = Vec::new();
     for iface in &l.interface {
@@ -314,9 +361,12 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         );
     }
     let summary = connscope::pipeline::run(&mut src, sink, cfg, workers, &signals)?;
+    let fitted = fitted_threshold(slot.as_ref());
     save_model(r.save_model.as_deref(), slot)?;
     let drops = src.stats();
-    finish_live(r, &dir, summary, drops)
+    let code = finish_live(r, &dir, summary, drops)?;
+    finish_report(report_request(r), r.model.as_deref(), fitted)?;
+    Ok(code)
 }
 
 /// Once the capture is open: drops privileges (`--user`), then creates the

@@ -19,6 +19,7 @@
 //! - [`output`]: Zeek TSV and JSON writers.
 //! - [`pipeline`]: reading a capture file through an engine into log files.
 //! - [`eval`]: scoring the sensor's logs against labelled datasets (`connscope eval`).
+//! - [`report`]: the self-contained HTML report of a log directory (`connscope report`).
 
 #![warn(missing_docs)]
 
@@ -34,5 +35,6 @@ pub mod geoip;
 pub mod output;
 pub mod pipeline;
 pub mod record;
+pub mod report;
 pub mod stats;
 pub mod time;

@@ -13,6 +13,8 @@ mod cli;
 mod config;
 #[path = "../../sensor/eval_cmd.rs"]
 mod eval_cmd;
+#[path = "../../sensor/report_cmd.rs"]
+mod report_cmd;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -40,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         cli::Command::Read(r) => r,
         cli::Command::Live(l) => &l.common,
         cli::Command::Train(t) => &t.common,
-        cli::Command::Eval(_) => return,
+        cli::Command::Eval(_) | cli::Command::Report(_) => return,
     };
     std::hint::black_box(r.detection());
     if let Ok(s) = r.settings() {

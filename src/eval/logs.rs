@@ -98,7 +98,7 @@ pub fn parse_log(text: &str) -> Result<Log, (usize, String)> {
 }
 
 /// Zeek's `\xNN` escapes back to bytes (lossy UTF-8 for the result).
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     if !s.contains("\\x") {
         return s.to_string();
     }
@@ -188,7 +188,8 @@ fn parse_tsv(text: &str) -> Result<Log, (usize, String)> {
     Ok(log)
 }
 
-fn tsv_value(cell: &str, ty: &str, set_sep: &str, empty: &str) -> Result<Field, String> {
+/// One TSV cell of Zeek type `ty` as a [`Field`].
+pub(crate) fn tsv_value(cell: &str, ty: &str, set_sep: &str, empty: &str) -> Result<Field, String> {
     if ty.starts_with("vector[") || ty.starts_with("set[") || ty.starts_with("table[") {
         if cell == empty {
             return Ok(Field::List(Vec::new()));
