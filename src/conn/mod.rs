@@ -87,6 +87,20 @@ impl Services {
         }
     }
 
+    fn remove(&mut self, s: Service) {
+        match &mut self.analyzers {
+            Some(a) => a.unconfirm(s),
+            None => {
+                let mut out = [None; 8];
+                let kept = self.list.iter().flatten().copied().filter(|&x| x != s);
+                for (slot, x) in out.iter_mut().zip(kept) {
+                    *slot = Some(x);
+                }
+                self.list = out;
+            }
+        }
+    }
+
     /// Drops the analyzers once none can change anything any more.
     fn settle(&mut self) {
         if self.analyzers.as_ref().is_some_and(|a| !a.wants_payload()) {
@@ -542,8 +556,12 @@ pub struct Conn {
     pub icmp_one_way: bool,
     /// Removed from the table (waiting to be logged).
     pub removed: bool,
-    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp).
+    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp;
+    /// bit 4: Teredo keeps state for the connection).
     pub tunnel_dirs: u8,
+    /// A tunnel packet analyzer raised a violation on this connection
+    /// (`AnalyzerViolated`): it is not tried again.
+    pub tunnel_violated: bool,
     /// Capture-loss counters not yet collected by the engine: (ack events, gap events).
     pub loss: (u32, u32),
     /// Flow statistics of the counted packets (allocated only when enabled).
@@ -644,6 +662,7 @@ impl Conn {
             icmp_one_way: init.icmp_one_way,
             removed: false,
             tunnel_dirs: 0,
+            tunnel_violated: false,
             weirds_seen: 0,
             weirds_pending: 0,
             stats: cfg.flow_stats.then(Box::default),
@@ -862,7 +881,8 @@ impl Conn {
         if let Some(a) = self.service.analyzers.as_mut() {
             a.flip();
         }
-        self.tunnel_dirs = ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
+        self.tunnel_dirs =
+            (self.tunnel_dirs & !3) | ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
         if let Some(a) = self.service.analyzers.as_mut() {
             a.set_resp_multicast(self.resp_h.is_multicast());
         }
@@ -1619,14 +1639,15 @@ impl Conn {
     ) -> bool {
         let len = ip.payload_len;
         let mut validate = !cfg.ignore_checksums && ip.payload.len() as u32 >= len && wire_complete;
-        // VXLAN-looking payload to the VXLAN port: a zero checksum is accepted and a
-        // non-zero one is only checked with Tunnel::validate_vxlan_checksums (F).
+        // VXLAN-looking payload to the VXLAN port (`UDP.cc`): a zero checksum
+        // is accepted (also over IPv6); a non-zero one is checked, as
+        // `Tunnel::validate_vxlan_checksums` defaults to T.
         if validate
             && len > 8 + 8 + 14
             && ip.payload.get(8).is_some_and(|b| b & 0x08 == 0x08)
             && crate::decode::be16(ip.payload, 2) == 4789
         {
-            validate = false;
+            validate = checksum != 0;
         }
         if validate {
             let bad = if ip.is_v6 {
@@ -1724,6 +1745,16 @@ impl Conn {
             self.flip_roles();
         }
         v.expect
+    }
+
+    /// An analyzer violation removes a confirmed service (`dpd.zeek`), within
+    /// `DPD::ignore_violations_after` (10 KiB of payload) like the
+    /// application analyzers.
+    pub fn unconfirm(&mut self, s: Service) {
+        let (o, r) = self.sizes();
+        if o.saturating_add(r) <= 10 * 1024 {
+            self.service.remove(s);
+        }
     }
 
     /// A service was confirmed (from payload, a tunnel decapsulation or an expectation).
