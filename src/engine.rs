@@ -998,12 +998,12 @@ impl<S: RecordSink> Engine<S> {
             match decap {
                 tunnel::Decap::Pass(w) => tunnel_weird = w,
                 tunnel::Decap::Violation(w) => {
+                    // The packet analyzer stops for this connection; its
+                    // service stays (`dpd.zeek` fails protocol analyzers
+                    // only).
                     handled = true;
                     tunnel_weird = Some(w);
                     conn.tunnel_violated = true;
-                    // `analyzer_violation_info` (dpd.zeek): a confirmed
-                    // tunnel service is removed.
-                    conn.unconfirm(svc);
                 }
                 tunnel::Decap::Ok { inner, weird } => {
                     handled = true;

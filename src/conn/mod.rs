@@ -87,20 +87,6 @@ impl Services {
         }
     }
 
-    fn remove(&mut self, s: Service) {
-        match &mut self.analyzers {
-            Some(a) => a.unconfirm(s),
-            None => {
-                let mut out = [None; 8];
-                let kept = self.list.iter().flatten().copied().filter(|&x| x != s);
-                for (slot, x) in out.iter_mut().zip(kept) {
-                    *slot = Some(x);
-                }
-                self.list = out;
-            }
-        }
-    }
-
     /// Drops the analyzers once none can change anything any more.
     fn settle(&mut self) {
         if self.analyzers.as_ref().is_some_and(|a| !a.wants_payload()) {
@@ -1745,16 +1731,6 @@ impl Conn {
             self.flip_roles();
         }
         v.expect
-    }
-
-    /// An analyzer violation removes a confirmed service (`dpd.zeek`), within
-    /// `DPD::ignore_violations_after` (10 KiB of payload) like the
-    /// application analyzers.
-    pub fn unconfirm(&mut self, s: Service) {
-        let (o, r) = self.sizes();
-        if o.saturating_add(r) <= 10 * 1024 {
-            self.service.remove(s);
-        }
     }
 
     /// A service was confirmed (from payload, a tunnel decapsulation or an expectation).

@@ -713,11 +713,6 @@ impl ServiceState {
         self.add_listed(s);
     }
 
-    /// Removes `s` from the confirmed list (a packet analyzer's violation).
-    pub fn unconfirm(&mut self, s: Service) {
-        self.remove_listed(s);
-    }
-
     /// The first DNS question the originator asked (filled by the DNS
     /// analyzer; `None` until it parsed one).
     pub fn dns_query(&self) -> Option<DnsQuery> {

@@ -126,7 +126,7 @@ pub(crate) struct Parsers {
     dns: Dns,
     ntp_flipped: bool,
     quic: [bool; 2],
-    redis: [LineBuf<8>; 2],
+    redis: Redis,
     rdp_seen: bool,
     rdpeudp: u8,
     modbus: [Framed<7>; 2],
@@ -180,7 +180,6 @@ impl Parsers {
         self.udp_misc.flip();
         self.dns.tcp.swap(0, 1);
         self.quic.swap(0, 1);
-        self.redis.swap(0, 1);
         self.modbus.swap(0, 1);
         self.dce.swap(0, 1);
     }
@@ -249,7 +248,7 @@ impl Parsers {
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
             Service::Quic => quic(&mut self.quic, c, data, ev),
-            Service::Redis => redis(&mut self.redis[c.dir()], c, data, ev),
+            Service::Redis => self.redis.run(c, data, ev),
             Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
             Service::Modbus => modbus(&mut self.modbus[c.dir()], data, ev),
@@ -604,27 +603,95 @@ fn quic(seen: &mut [bool; 2], c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
     Step::More
 }
 
-/// Redis (`src/analyzer/protocol/redis/`, Spicy): attached on 6379/tcp (plus
-/// `Redis::ports` redefs) or by `resp-serialized-server`. Approximation:
-/// confirms on the first complete server line that starts with a RESP type
-/// byte; parses partial connections.
-fn redis(lb: &mut LineBuf<8>, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-    if c.is_orig {
-        return Step::More;
+/// Redis (`src/analyzer/protocol/redis/resp.spicy`, `zeek_resp.spicy`):
+/// attached on 6379/tcp (plus `Redis::ports` redefs) or by
+/// `resp-serialized-server`. The server side is a sequence of RESP values:
+/// each complete top-level value confirms (`ServerData::%done`), a value
+/// whose type byte is not a RESP type is a violation (`%error`). Simple
+/// values are one line; bulk strings a length line and that many bytes;
+/// arrays, sets and pushes a count of nested values, maps twice that.
+/// The client side (arrays or inline commands) cannot fail. Partial
+/// connections are parsed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Redis {
+    line: LineBuf<24>,
+    /// Values still to read to complete the current top-level value (0 =
+    /// the next line starts a new one).
+    pending: u32,
+    /// Bulk payload bytes (plus CRLF) still to skip.
+    skip: u64,
+}
+
+impl Redis {
+    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
+        if c.is_orig {
+            return Step::More;
+        }
+        let mut pos = 0;
+        while pos < data.len() {
+            if self.skip > 0 {
+                let n = self.skip.min((data.len() - pos) as u64);
+                pos += n as usize;
+                self.skip -= n;
+                if self.skip == 0 {
+                    self.value_done(ev);
+                }
+                continue;
+            }
+            if !self.line.feed(data, &mut pos, false) {
+                break;
+            }
+            let l = self.line;
+            self.line.clear();
+            let l = l.line();
+            let Some(&ty) = l.first() else {
+                // An empty line where a value must start.
+                ev.push(Service::Redis, What::Violation);
+                return Step::Done;
+            };
+            let num = || -> Option<i64> { std::str::from_utf8(&l[1..]).ok()?.trim().parse().ok() };
+            if self.pending == 0 {
+                // A new top-level `ServerData`: one value to read.
+                self.pending = 1;
+            }
+            match ty {
+                b'+' | b'-' | b':' | b'_' | b'#' | b',' | b'(' => self.value_done(ev),
+                b'$' | b'!' | b'=' => match num() {
+                    Some(n) if n >= 0 => self.skip = n as u64 + 2,
+                    Some(_) => self.value_done(ev),
+                    None => {
+                        ev.push(Service::Redis, What::Violation);
+                        return Step::Done;
+                    }
+                },
+                b'*' | b'>' | b'~' | b'%' => match num() {
+                    Some(n) if n > 0 => {
+                        let k = if ty == b'%' { 2 * n } else { n };
+                        self.pending = self.pending.saturating_add(k.min(1 << 20) as u32);
+                        self.value_done(ev);
+                    }
+                    Some(_) => self.value_done(ev),
+                    None => {
+                        ev.push(Service::Redis, What::Violation);
+                        return Step::Done;
+                    }
+                },
+                _ => {
+                    ev.push(Service::Redis, What::Violation);
+                    return Step::Done;
+                }
+            }
+        }
+        Step::More
     }
-    let mut pos = 0;
-    if lb.feed(data, &mut pos, false) {
-        let ok = lb
-            .line()
-            .first()
-            .is_some_and(|b| b"+-:$*_#,(!=%`~>".contains(b));
-        lb.clear();
-        if ok {
+
+    /// A value was read: when none remains, a whole `ServerData` is done.
+    fn value_done(&mut self, ev: &mut Events) {
+        self.pending = self.pending.saturating_sub(1);
+        if self.pending == 0 {
             ev.push(Service::Redis, What::Confirm);
         }
-        return Step::Done;
     }
-    Step::More
 }
 
 /// RDP (`src/analyzer/protocol/rdp/rdp-analyzer.pac`): attached on 3389/tcp

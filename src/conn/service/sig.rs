@@ -792,11 +792,11 @@ impl Dir {
     fn feed_extra(&mut self, data: &[u8]) {
         let mut off = self.seen;
         for &b in data {
-            let pg = off >= 7 && off < PG_USER_END && self.matched & PG_STARTUP == 0;
-            if self.xmpp >= X_DONE && !pg {
+            let pg_active = off < PG_USER_END && self.matched & PG_STARTUP == 0;
+            if self.xmpp >= X_DONE && !pg_active {
                 break;
             }
-            if pg {
+            if pg_active && off >= 7 {
                 let want = b"user\0"[usize::from(self.pg_user)];
                 if b == want {
                     self.pg_user += 1;
