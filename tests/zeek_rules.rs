@@ -902,3 +902,453 @@ fn refused_starttls_stays_clear_text() {
     // removes `imap` again (within DPD::ignore_violations_after).
     assert_eq!(service(rec(&recs, "tcp", 143)), "-");
 }
+
+// ---------------------------------------------------------------------------
+// 3. Tunnels.
+
+const T_CLIENT: &str = "2001:0:5db8:d822:8000:f227:c1a4:b5f2";
+const T_PEER: &str = "2001:db8::2";
+
+/// An IPv6 bubble (next header 59, no payload) from `src` to `dst`.
+fn bubble(src: &str, dst: &str) -> Vec<u8> {
+    ip(a(src), a(dst), 59, &[])
+}
+
+/// Teredo origin indication (port and address obfuscated by XOR).
+fn origin_indication(port: u16, addr: [u8; 4]) -> Vec<u8> {
+    let mut o = vec![0, 0];
+    o.extend_from_slice(&(port ^ 0xffff).to_be_bytes());
+    o.extend(addr.iter().map(|b| b ^ 0xff));
+    o
+}
+
+/// The outer record to `port` and the inner records whose parent it is.
+fn outer_and_inner<'a>(recs: &'a [Value], port: u64) -> (&'a Value, Vec<&'a Value>) {
+    let outer = rec(recs, "udp", port);
+    let uid = outer["uid"].as_str().unwrap();
+    let inner = recs
+        .iter()
+        .filter(|r| {
+            r["tunnel_parents"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|u| u == uid))
+        })
+        .collect();
+    (outer, inner)
+}
+
+/// Teredo (`Teredo.cc`): bubbles from both sides are valid Teredo (one of
+/// them with bytes after it: only a `Teredo_bubble_with_payload` weird), so
+/// `delay_teredo_confirmation` confirms once both sides spoke; bubbles open
+/// no inner connection (no next header), the echo exchange does, with the
+/// outer uid as tunnel parent. On a port without a registered analyzer the
+/// first packet must pass `DetectProtocol` (a 40-byte bubble to a
+/// `2001:0000::/32` address); later ones follow the per-connection state.
+#[test]
+fn teredo_outer_service_bubbles_and_inner_record() {
+    let mut cap = Cap::default();
+    for (i, port) in [3544u16, 45000].into_iter().enumerate() {
+        let t0 = i as u64 * 1000;
+        let mut b1 = bubble(T_CLIENT, T_PEER);
+        if port == 3544 {
+            b1.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]); // bubble with payload
+        }
+        let b2 = cat(&[
+            &origin_indication(40100, [10, 0, 0, 7]),
+            &bubble(T_PEER, T_CLIENT),
+        ]);
+        // Distinct inner peers: ICMP flows do not key on the echo id.
+        let peer = if port == 3544 { T_PEER } else { "2001:db8::3" };
+        let req = icmp6_echo(a(T_CLIENT), a(peer), false, 7, 1, b"ping");
+        let rep = icmp6_echo(a(peer), a(T_CLIENT), true, 7, 1, b"ping");
+        let out = |p: &[u8]| udp(a(CLIENT), a(SERVER), 40100, port, p, UdpSum::Good);
+        let back = |p: &[u8]| udp(a(SERVER), a(CLIENT), port, 40100, p, UdpSum::Good);
+        cap.at(t0, frame(Link::Eth, &out(&b1)));
+        cap.at(t0 + 10, frame(Link::Eth, &back(&b2)));
+        cap.at(t0 + 20, frame(Link::Eth, &out(&req)));
+        cap.at(t0 + 30, frame(Link::Eth, &back(&rep)));
+    }
+    let recs = run("teredo", &cap, &[]);
+    for port in [3544, 45000] {
+        let (outer, inner) = outer_and_inner(&recs, port);
+        assert_eq!(service(outer), "teredo", "port {port}");
+        assert_eq!(outer["history"], "Dd");
+        assert_eq!(outer["conn_state"], "SF");
+        assert_eq!(
+            (outer["orig_pkts"].as_u64(), outer["resp_pkts"].as_u64()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(
+            inner.len(),
+            1,
+            "only the echo is a connection (port {port})"
+        );
+        let icmp = inner[0];
+        assert_eq!(icmp["proto"], "icmp");
+        assert_eq!(icmp["id.orig_h"], T_CLIENT);
+        assert_eq!(
+            (icmp["id.orig_p"].as_u64(), icmp["id.resp_p"].as_u64()),
+            (Some(128), Some(129))
+        );
+        assert_eq!(
+            (icmp["orig_pkts"].as_u64(), icmp["resp_pkts"].as_u64()),
+            (Some(1), Some(1))
+        );
+    }
+}
+
+/// AYIYA (`AYIYA.cc`: confirms once a forward header parses), GTPv1-U
+/// (`delay_gtp_confirmation` = F: the first G-PDU whose inner IP packet
+/// parses confirms), Geneve (confirms once its header parses): each outer
+/// UDP connection lists its tunnel, each inner connection names it as
+/// parent.
+#[test]
+fn ayiya_gtp_geneve_outer_and_inner() {
+    let mut cap = Cap::default();
+    // AYIYA forward: identity 16 bytes (2^4), no signature, opcode 1, next header 41.
+    let mut ay = vec![0x41, 0x00, 0x01, 41, 0, 0, 0, 0];
+    ay.extend_from_slice(&[0x20; 16]);
+    let req = icmp6_echo(a(T_CLIENT), a(T_PEER), false, 9, 1, b"x");
+    cap.at(
+        0,
+        frame(
+            Link::Eth,
+            &udp(
+                a(CLIENT),
+                a(SERVER),
+                40200,
+                5072,
+                &cat(&[&ay, &req]),
+                UdpSum::Good,
+            ),
+        ),
+    );
+    // GTPv1-U G-PDU (flags 0x30, type 0xff, TEID) with an inner IPv4 UDP datagram.
+    let inner_udp = udp(
+        a("192.168.1.10"),
+        a("8.8.8.8"),
+        33333,
+        53,
+        b"abcdefgh",
+        UdpSum::Good,
+    );
+    let mut gtp = vec![0x30, 0xff];
+    gtp.extend_from_slice(&(inner_udp.len() as u16).to_be_bytes());
+    gtp.extend_from_slice(&[0, 0, 0, 1]);
+    cap.at(
+        100,
+        frame(
+            Link::Eth,
+            &udp(
+                a(CLIENT),
+                a(SERVER),
+                40201,
+                2152,
+                &cat(&[&gtp, &inner_udp]),
+                UdpSum::Good,
+            ),
+        ),
+    );
+    // Geneve (version 0, no options, protocol 0x6558) with an Ethernet frame.
+    let syn = tcp(
+        a("172.16.0.1"),
+        a("172.16.0.2"),
+        50000,
+        8443,
+        1,
+        0,
+        SYN,
+        &[],
+    );
+    let geneve = cat(&[&[0, 0, 0x65, 0x58, 0, 0, 1, 0], &frame(Link::Eth, &syn)]);
+    cap.at(
+        200,
+        frame(
+            Link::Eth,
+            &udp(a(CLIENT), a(SERVER), 40202, 6081, &geneve, UdpSum::Good),
+        ),
+    );
+    let recs = run("ayiya-gtp-geneve", &cap, &[]);
+    for (port, svc, proto) in [
+        (5072, "ayiya", "icmp"),
+        (2152, "gtpv1", "udp"),
+        (6081, "geneve", "tcp"),
+    ] {
+        let (outer, inner) = outer_and_inner(&recs, port);
+        assert_eq!(service(outer), svc);
+        assert_eq!(inner.len(), 1, "{svc}");
+        assert_eq!(inner[0]["proto"], proto, "{svc}");
+    }
+}
+
+/// Tunnels inside PPPoE and QinQ: the outer link layer changes nothing —
+/// VXLAN in QinQ and Teredo in PPPoE give the same outer and inner records.
+#[test]
+fn tunnels_inside_pppoe_and_qinq() {
+    let mut cap = Cap::default();
+    let qinq: &[(u16, u16)] = &[(0x88a8, 100), (0x8100, 200)];
+    let syn = tcp(
+        a("172.16.0.1"),
+        a("172.16.0.2"),
+        50001,
+        8443,
+        1,
+        0,
+        SYN,
+        &[],
+    );
+    let vx = cat(&[&[0x08, 0, 0, 0, 0, 0, 0x2a, 0], &frame(Link::Eth, &syn)]);
+    cap.at(
+        0,
+        frame(
+            Link::Vlans(qinq),
+            &udp(a(CLIENT), a(SERVER), 40300, 4789, &vx, UdpSum::Zero),
+        ),
+    );
+    let b1 = bubble(T_CLIENT, T_PEER);
+    let b2 = cat(&[
+        &origin_indication(40301, [10, 0, 0, 7]),
+        &bubble(T_PEER, T_CLIENT),
+    ]);
+    let req = icmp6_echo(a(T_CLIENT), a(T_PEER), false, 3, 1, b"pppoe");
+    cap.at(
+        10,
+        frame(
+            Link::Pppoe(0x1234),
+            &udp(a(CLIENT), a(SERVER), 40301, 3544, &b1, UdpSum::Good),
+        ),
+    );
+    cap.at(
+        20,
+        frame(
+            Link::Pppoe(0x1234),
+            &udp(a(SERVER), a(CLIENT), 3544, 40301, &b2, UdpSum::Good),
+        ),
+    );
+    cap.at(
+        30,
+        frame(
+            Link::Pppoe(0x1234),
+            &udp(a(CLIENT), a(SERVER), 40301, 3544, &req, UdpSum::Good),
+        ),
+    );
+    let recs = run("pppoe-qinq", &cap, &[]);
+    let (vx_outer, vx_inner) = outer_and_inner(&recs, 4789);
+    assert_eq!(service(vx_outer), "vxlan");
+    assert_eq!(vx_inner.len(), 1);
+    assert_eq!(vx_inner[0]["history"], "S");
+    let (te_outer, te_inner) = outer_and_inner(&recs, 3544);
+    assert_eq!(service(te_outer), "teredo");
+    assert_eq!(te_outer["history"], "Dd");
+    assert_eq!(te_inner.len(), 1);
+    assert_eq!(te_inner[0]["proto"], "icmp");
+}
+
+// ---------------------------------------------------------------------------
+// 4. Connections without a SYN.
+
+/// Missing SYN and a misleading well-known port (Zeek's #2191): an HTTP
+/// server on the IRC port 6667 whose first captured packet is its SYN-ACK.
+/// `WantConnection` flips at creation (6667 is a likely server port, the
+/// client's is not), so the client is the originator; the IRC analyzer
+/// registered for 6667 confirms on any client line of 3+ characters
+/// (`IRC.cc`), and the HTTP signature attaches HTTP, which parses because the
+/// originator's ACK after a SYN-ACK is not partial (`UpdateInactiveState`).
+/// A mid-stream FTP control connection first seen from the server is
+/// flipped the same way and FTP (which parses partial connections)
+/// confirms; mid-stream HTTP is partial and never parsed.
+#[test]
+fn dpd_without_syn() {
+    let mut cap = Cap::default();
+    let mut t = Tcp {
+        cap: &mut cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a(CLIENT),
+            port: 40400,
+            seq: 1000,
+        },
+        s: Side {
+            addr: a(SERVER),
+            port: 6667,
+            seq: 5000,
+        },
+    };
+    t.c.seq = t.c.seq.wrapping_add(1); // the SYN was not captured
+    t.send(0, false, SYN | ACK, &[]);
+    t.send(1, true, ACK, &[]);
+    let end = t.talk(
+        10,
+        &[
+            (true, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+            (false, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+        ],
+    );
+    t.close(end);
+    // Mid-stream FTP and HTTP: the first packet is data from the server.
+    for (port, t0, first, second) in [
+        (21u16, 1000u64, &b"220 ready\r\n"[..], &b"USER bob\r\n"[..]),
+        (
+            80,
+            2000,
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"GET /next HTTP/1.1\r\n\r\n",
+        ),
+    ] {
+        let mut t = Tcp {
+            cap: &mut cap,
+            link: Link::Eth,
+            c: Side {
+                addr: a(CLIENT),
+                port: 40401,
+                seq: 7000,
+            },
+            s: Side {
+                addr: a(SERVER),
+                port,
+                seq: 9000,
+            },
+        };
+        t.talk(t0, &[(false, first), (true, second)]);
+    }
+    let recs = run("no-syn", &cap, &[]);
+    let irc = rec(&recs, "tcp", 6667);
+    assert_eq!(irc["id.orig_h"], CLIENT, "flipped at creation");
+    assert_eq!(service(irc), "irc,http");
+    let ftp = rec(&recs, "tcp", 21);
+    assert_eq!(ftp["id.orig_h"], CLIENT);
+    assert_eq!(service(ftp), "ftp");
+    let http = rec(&recs, "tcp", 80);
+    assert_eq!(http["id.orig_h"], CLIENT);
+    assert_eq!(service(http), "-");
+}
+
+// ---------------------------------------------------------------------------
+// 5. UDP with a bad checksum.
+
+/// `UDPAnalyzer::DeliverPacket` checks the checksum before it forwards the
+/// payload to a tunnel analyzer: a datagram with a wrong checksum only adds
+/// `C` to the outer history (and counts nothing), so nothing is
+/// decapsulated. A VXLAN datagram with a zero checksum is accepted, one with
+/// a non-zero wrong checksum is checked (`Tunnel::validate_vxlan_checksums`
+/// = T). The bad datagram still created the connection (its `ts`).
+#[test]
+fn bad_udp_checksum_is_not_decapsulated() {
+    let mut cap = Cap::default();
+    let syn = |p: u16| tcp(a("172.16.0.1"), a("172.16.0.2"), p, 8443, 1, 0, SYN, &[]);
+    let vx = |p: u16| cat(&[&[0x08, 0, 0, 0, 0, 0, 0x2a, 0], &frame(Link::Eth, &syn(p))]);
+    cap.at(
+        0,
+        frame(
+            Link::Eth,
+            &udp(a(CLIENT), a(SERVER), 40500, 4789, &vx(51000), UdpSum::Bad),
+        ),
+    );
+    cap.at(
+        10,
+        frame(
+            Link::Eth,
+            &udp(a(CLIENT), a(SERVER), 40500, 4789, &vx(51001), UdpSum::Zero),
+        ),
+    );
+    // Teredo with a wrong checksum, alone.
+    let b = bubble(T_CLIENT, T_PEER);
+    cap.at(
+        20,
+        frame(
+            Link::Eth,
+            &udp(a(CLIENT), a(SERVER), 40501, 3544, &b, UdpSum::Bad),
+        ),
+    );
+    let recs = run("bad-udp-checksum", &cap, &[]);
+    let (vx_outer, vx_inner) = outer_and_inner(&recs, 4789);
+    assert_eq!(vx_outer["history"], "CD");
+    assert_eq!(vx_outer["orig_pkts"], 1);
+    assert_eq!(vx_outer["conn_state"], "S0");
+    assert_eq!(service(vx_outer), "vxlan");
+    assert_eq!(vx_inner.len(), 1, "only the good datagram's inner SYN");
+    assert_eq!(vx_inner[0]["id.orig_p"], 51001);
+    let te = rec(&recs, "udp", 3544);
+    assert_eq!(te["history"], "C");
+    assert_eq!(
+        (te["orig_pkts"].as_u64(), te["orig_ip_bytes"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(te["conn_state"], "OTH");
+    assert!(te.get("duration").is_none());
+    assert_eq!(service(te), "-");
+    assert_eq!(te["ts"].as_f64(), Some(1_704_067_200.02));
+}
+
+// ---------------------------------------------------------------------------
+// 6. Time going backwards.
+
+/// Network time never goes back (`run_state::dispatch_packet`), but a
+/// connection's times come from its packets: `last_time` is set to the
+/// packet's own timestamp (`c->SetLastTime(run_state::current_timestamp)`),
+/// so a last packet older than the previous one shortens `duration`; a
+/// packet older than the connection's start makes it negative, and
+/// `set_conn` then logs no `duration`/`orig_bytes`/`resp_bytes`. History,
+/// state and counters are updated as for any packet.
+#[test]
+fn packet_older_than_the_last_one() {
+    let mut cap = Cap::default();
+    let mut t = Tcp {
+        cap: &mut cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a(CLIENT),
+            port: 40600,
+            seq: 100,
+        },
+        s: Side {
+            addr: a(SERVER),
+            port: 4100,
+            seq: 900,
+        },
+    };
+    t.send(0, true, SYN, &[]);
+    t.send(100, false, SYN | ACK, &[]);
+    t.send(200, true, ACK, &[]);
+    t.send(300, true, ACK | PSH, b"0123456789");
+    t.send(250, false, ACK | PSH, b"hello");
+    // UDP: the second datagram is older than the first.
+    cap.at(
+        5000,
+        frame(
+            Link::Eth,
+            &udp(a(CLIENT), a(SERVER), 40601, 4200, b"first", UdpSum::Good),
+        ),
+    );
+    cap.at(
+        4000,
+        frame(
+            Link::Eth,
+            &udp(a(SERVER), a(CLIENT), 4200, 40601, b"older!", UdpSum::Good),
+        ),
+    );
+    let recs = run("time-backwards", &cap, &[]);
+    let tcp = rec(&recs, "tcp", 4100);
+    assert_eq!(
+        tcp["duration"].as_f64().map(|d| (d * 1e6).round() / 1e6),
+        Some(0.25)
+    );
+    assert_eq!(tcp["history"], "ShADd");
+    assert_eq!(tcp["conn_state"], "S1");
+    assert_eq!(
+        (tcp["orig_pkts"].as_u64(), tcp["resp_pkts"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        (tcp["orig_bytes"].as_u64(), tcp["resp_bytes"].as_u64()),
+        (Some(10), Some(5))
+    );
+    let u = rec(&recs, "udp", 4200);
+    assert!(u.get("duration").is_none() && u.get("orig_bytes").is_none());
+    assert_eq!(u["history"], "Dd");
+    assert_eq!(u["conn_state"], "SF");
+    assert_eq!(
+        (u["orig_pkts"].as_u64(), u["resp_pkts"].as_u64()),
+        (Some(1), Some(1))
+    );
+}

@@ -626,16 +626,7 @@ impl Conn {
             orig_chk: Scaled::default(),
             resp_chk: Scaled::default(),
             missed_bytes: 0,
-            service: Services::new(
-                if matches!(init.transport, Transport::Tcp | Transport::Udp) {
-                    enabled
-                } else {
-                    ServiceSet::none()
-                },
-                svc_t,
-                init.orig.1,
-                init.resp.1,
-            ),
+            service: Services::default(),
             inactivity_timeout: 0,
             timer_epoch: 0,
             inact_epoch: 0,
@@ -660,6 +651,19 @@ impl Conn {
         if flip {
             c.flip_roles();
         }
+        // The analyzer tree is built after the flip at creation
+        // (`IPBasedAnalyzer::NewConn`): port analyzers attach by the final
+        // responder port.
+        c.service = Services::new(
+            if matches!(init.transport, Transport::Tcp | Transport::Udp) {
+                enabled
+            } else {
+                ServiceSet::none()
+            },
+            svc_t,
+            c.orig_p,
+            c.resp_p,
+        );
         let is_tcp = init.transport == Transport::Tcp;
         for &(s, port, tcp) in &cfg.analyzer_ports {
             if tcp == is_tcp && port == c.resp_p && enabled.contains(s) {
