@@ -923,7 +923,7 @@ fn origin_indication(port: u16, addr: [u8; 4]) -> Vec<u8> {
 }
 
 /// The outer record to `port` and the inner records whose parent it is.
-fn outer_and_inner<'a>(recs: &'a [Value], port: u64) -> (&'a Value, Vec<&'a Value>) {
+fn outer_and_inner(recs: &[Value], port: u64) -> (&Value, Vec<&Value>) {
     let outer = rec(recs, "udp", port);
     let uid = outer["uid"].as_str().unwrap();
     let inner = recs

@@ -826,9 +826,9 @@ impl ServiceState {
         if let Some((child, _)) = ev.handoff {
             // Only an attached parent hands over.
             let parent = ev.handoff_from.map_or(0, Service::bit);
-            if self.attached & parent == 0 || self.disabled & parent != 0 {
-                ev.handoff = None;
-            } else if self.enabled & child.bit() == 0 && CHILDREN & child.bit() == 0 {
+            let parent_live = self.attached & parent != 0 && self.disabled & parent == 0;
+            let child_ok = self.enabled & child.bit() != 0 || CHILDREN & child.bit() != 0;
+            if !parent_live || !child_ok {
                 ev.handoff = None;
             }
         }

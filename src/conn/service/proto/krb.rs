@@ -76,7 +76,7 @@ pub(super) struct KrbTcp {
     d: [KDir; 2],
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct KDir {
     buf: [u8; 28],
     blen: u8,
@@ -84,17 +84,6 @@ struct KDir {
     len: u32,
     /// PDU bytes of the current message seen.
     got: u32,
-}
-
-impl Default for KDir {
-    fn default() -> Self {
-        KDir {
-            buf: [0; 28],
-            blen: 0,
-            len: 0,
-            got: 0,
-        }
-    }
 }
 
 impl KrbTcp {

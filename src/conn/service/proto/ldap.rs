@@ -96,25 +96,19 @@ fn parse(h: &[u8], full: bool) -> Result<Option<Msg>, ()> {
     let b = h.get(body..).unwrap_or(&[]);
     match m.op {
         // ExtendedRequest: [0] requestName.
-        23 => {
-            if b.len() >= 2 && b[0] & 0xc0 == 0x80 {
-                let n = usize::from(b[1]);
-                m.starttls_request = b.get(2..2 + n) == Some(STARTTLS_OID);
-            }
+        23 if b.len() >= 2 && b[0] & 0xc0 == 0x80 => {
+            let n = usize::from(b[1]);
+            m.starttls_request = b.get(2..2 + n) == Some(STARTTLS_OID);
         }
         // Responses with an LDAPResult: ENUMERATED resultCode first.
-        1 | 5 | 7 | 9 | 11 | 13 | 15 | 24 => {
-            if b.len() >= 3 && b[0] == 0x0a && b[1] == 1 {
-                m.result = Some(b[2]);
-            }
+        1 | 5 | 7 | 9 | 11 | 13 | 15 | 24 if b.len() >= 3 && b[0] == 0x0a && b[1] == 1 => {
+            m.result = Some(b[2]);
         }
         // BindRequest: version INTEGER, name OCTET STRING, auth choice.
-        0 => {
-            if b.len() >= 3 && b[0] == 0x02 {
-                let v = 2 + usize::from(b[1]);
-                if let (Some(&0x04), Some(&n)) = (b.get(v), b.get(v + 1)) {
-                    m.sasl_bind = b.get(v + 2 + usize::from(n)) == Some(&0xa3);
-                }
+        0 if b.len() >= 3 && b[0] == 0x02 => {
+            let v = 2 + usize::from(b[1]);
+            if let (Some(&0x04), Some(&n)) = (b.get(v), b.get(v + 1)) {
+                m.sasl_bind = b.get(v + 2 + usize::from(n)) == Some(&0xa3);
             }
         }
         _ => {}

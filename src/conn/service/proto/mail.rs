@@ -352,10 +352,8 @@ impl Pop3 {
                         }
                         self.waiting_auth = false;
                     }
-                    Some(P_TOP | P_RETR | P_UIDL | P_LIST) => {
-                        if self.request_multi {
-                            self.multi = true;
-                        }
+                    Some(P_TOP | P_RETR | P_UIDL | P_LIST) if self.request_multi => {
+                        self.multi = true;
                     }
                     Some(P_CAPA) => {
                         ev.push(Service::Pop3, What::Confirm);
