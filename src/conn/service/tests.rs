@@ -62,7 +62,7 @@ fn state_is_small() {
     // Boxed per connection only while an analyzer can still change the
     // outcome; the parsers of Zeek's whole default analyzer set.
     let n = std::mem::size_of::<ServiceState>();
-    assert!(n < 2048, "ServiceState is {n} bytes");
+    assert!(n <= 2304, "ServiceState is {n} bytes");
 }
 
 #[test]
