@@ -1352,3 +1352,76 @@ fn packet_older_than_the_last_one() {
         (Some(1), Some(1))
     );
 }
+
+/// A DCE/RPC bind (version 5, little-endian data representation) with an
+/// NTLMSSP authentication verifier (`auth_type` 10).
+fn dce_bind_ntlm() -> Vec<u8> {
+    let mut body = vec![0xb8, 0x10, 0xb8, 0x10, 0, 0, 0, 0, 1, 0, 0, 0];
+    body.extend_from_slice(&[0, 0, 1, 0]); // context 0, one transfer syntax
+    body.extend_from_slice(&[0x11; 20]); // abstract syntax + version
+    body.extend_from_slice(&[0x22; 20]); // transfer syntax + version
+    let mut auth = b"NTLMSSP\0".to_vec();
+    auth.extend_from_slice(&1u32.to_le_bytes());
+    auth.extend_from_slice(&0xe208_8297u32.to_le_bytes());
+    auth.extend_from_slice(&[0; 16]);
+    let trailer = [0x0a, 0x02, 0, 0, 0, 0, 0, 0];
+    let frag = 16 + body.len() + trailer.len() + auth.len();
+    let mut pdu = vec![5, 0, 11, 3, 0x10, 0, 0, 0];
+    pdu.extend_from_slice(&(frag as u16).to_le_bytes());
+    pdu.extend_from_slice(&(auth.len() as u16).to_le_bytes());
+    pdu.extend_from_slice(&2u32.to_le_bytes());
+    pdu.extend_from_slice(&body);
+    pdu.extend_from_slice(&trailer);
+    pdu.extend_from_slice(&auth);
+    pdu
+}
+
+/// An SMB2 IOCTL request (FSCTL_PIPE_TRANSCEIVE) carrying `input`.
+fn smb2_ioctl_pipe(input: &[u8]) -> Vec<u8> {
+    let mut b = 57u16.to_le_bytes().to_vec();
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&0x0011_c017u32.to_le_bytes());
+    b.extend_from_slice(&[0x33; 16]); // file id
+    b.extend_from_slice(&120u32.to_le_bytes()); // input offset (64 + 56)
+    b.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    b.resize(56, 0);
+    b.extend_from_slice(input);
+    smb2(11, false, &b)
+}
+
+/// DCE/RPC authentication (`dce_rpc-auth.pac`: type 10 goes to NTLM) on
+/// the endpoint mapper port, and DCE/RPC over an SMB named pipe
+/// (`smb-pipe.pac` instantiates the DCE_RPC analyzer, which confirms on a
+/// whole PDU and forwards its verifier in turn).
+#[test]
+fn dce_rpc_auth_and_smb_pipes() {
+    let mut cap = Cap::default();
+    let bind = dce_bind_ntlm();
+    conversation(&mut cap, Link::Eth, 46001, 135, 0, &[(true, &bind)]);
+    conversation(
+        &mut cap,
+        Link::Eth,
+        46002,
+        445,
+        1000,
+        &[
+            (true, &smb2_negotiate_request()),
+            (false, &smb2_negotiate_response(&[])),
+            (true, &smb2_ioctl_pipe(&bind)),
+        ],
+    );
+    let recs = run("dce-rpc", &cap, &[]);
+    // Parent and children confirm while the same PDU is parsed: compare as
+    // sets (as conn-compare does).
+    assert_eq!(service_set(rec(&recs, "tcp", 135)), ["dce_rpc", "ntlm"]);
+    assert_eq!(
+        service_set(rec(&recs, "tcp", 445)),
+        ["dce_rpc", "ntlm", "smb"]
+    );
+}
+
+fn service_set(r: &Value) -> Vec<&str> {
+    let mut v: Vec<&str> = service(r).split(',').collect();
+    v.sort_unstable();
+    v
+}

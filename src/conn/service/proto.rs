@@ -812,8 +812,19 @@ fn modbus(f: &mut Framed<7>, data: &[u8], ev: &mut Events) -> Step {
 
 /// DCE/RPC (`src/analyzer/protocol/dce-rpc/`): attached on 135/tcp or by
 /// `dpd_dce_rpc`. Confirms on a complete PDU with a v5 header; another
-/// header is a violation.
+/// header is a violation. Authentication verifiers (bind, alter context,
+/// requests) confirm the GSSAPI, NTLM or KRB child.
 fn dce_rpc(f: &mut Framed<10>, data: &[u8], ev: &mut Events) -> Step {
+    if f.hlen == 0 && f.skip == 0 {
+        // Whole PDUs from the start of the payload: their authentication
+        // verifiers go to GSSAPI / NTLM / KRB (`forward_auth`).
+        let mut p = 0;
+        while let Some(n) = data.get(p..).and_then(smb::dce_pdu_len) {
+            let Some(pdu) = data.get(p..p + n) else { break };
+            smb::dce_auth(pdu, Service::DceRpc, ev);
+            p += n;
+        }
+    }
     f.run(data, Service::DceRpc, ev, |h| {
         if h[0] != 5 || h[1] > 1 || h[2] > 19 {
             return None;

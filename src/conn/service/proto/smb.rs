@@ -47,6 +47,63 @@ pub(super) fn forward_gssapi(parent: Service, blob: &[u8], ev: &mut Events) {
     }
 }
 
+/// Length of the DCE/RPC v5 PDU at the start of `d` (`dpd_dce_rpc`'s
+/// header: version 5, minor 0/1, type 0..=19; fragment length by the data
+/// representation's byte order), when its header is there.
+pub(super) fn dce_pdu_len(d: &[u8]) -> Option<usize> {
+    if d.len() < 16 || d[0] != 5 || d[1] > 1 || d[2] > 19 {
+        return None;
+    }
+    let le = d[4] & 0x10 != 0;
+    let frag = if le {
+        u16::from_le_bytes([d[8], d[9]])
+    } else {
+        u16::from_be_bytes([d[8], d[9]])
+    };
+    (frag >= 16).then_some(usize::from(frag))
+}
+
+/// `DCE_RPC_Conn::forward_auth` (`dce_rpc-auth.pac`): the authentication
+/// verifier of a whole PDU goes to GSSAPI (type 9), NTLM (10) or KRB (16).
+pub(super) fn dce_auth(pdu: &[u8], parent: Service, ev: &mut Events) {
+    let le = pdu.get(4).is_some_and(|b| b & 0x10 != 0);
+    let Some(al) = pdu.get(10..12) else { return };
+    let auth_len = usize::from(if le {
+        u16::from_le_bytes([al[0], al[1]])
+    } else {
+        u16::from_be_bytes([al[0], al[1]])
+    });
+    if auth_len == 0 || pdu.len() < 16 + 8 + auth_len {
+        return;
+    }
+    let trailer = pdu.len() - auth_len - 8;
+    let blob = &pdu[trailer + 8..];
+    match pdu[trailer] {
+        0x09 => forward_gssapi(parent, blob, ev),
+        0x0a => ev.push(Service::Ntlm, What::Child(parent)),
+        0x10 => {
+            if super::krb::pdu_ok(blob) {
+                ev.push(Service::Krb, What::Child(parent));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Data written to or read from an SMB named pipe: DCE/RPC PDUs go to the
+/// DCE_RPC analyzer SMB instantiates for pipes (`smb-pipe.pac`), which
+/// confirms on a whole PDU and forwards its authentication.
+fn pipe_data(d: &[u8], ev: &mut Events) {
+    let mut p = 0;
+    while let Some(n) = d.get(p..).and_then(dce_pdu_len) {
+        let Some(pdu) = d.get(p..p + n) else { return };
+        ev.push(Service::DceRpc, What::Child(Service::Smb));
+        // Its own children hang off the same SMB analyzer.
+        dce_auth(pdu, Service::Smb, ev);
+        p += n;
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct SmbDir {
     nbss: [u8; 4],
@@ -132,6 +189,11 @@ fn le16(b: &[u8], i: usize) -> usize {
         .map_or(0, |x| usize::from(u16::from_le_bytes([x[0], x[1]])))
 }
 
+fn le32(b: &[u8], i: usize) -> usize {
+    b.get(i..i + 4)
+        .map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize)
+}
+
 /// One SMB message (what of it is in this chunk): forwards security blobs.
 fn message(m: &[u8], ev: &mut Events) {
     if m.len() < 4 {
@@ -141,6 +203,19 @@ fn message(m: &[u8], ev: &mut Events) {
         let cmd = le16(m, 12);
         let response = m[16] & 0x01 != 0;
         let body = &m[64..];
+        // Named-pipe payloads: WRITE request, READ response, IOCTL both ways.
+        let pipe = match (cmd, response) {
+            (9, false) if body.len() >= 8 => Some((le16(body, 2), le32(body, 4))),
+            (8, true) if body.len() >= 8 => Some((usize::from(body[2]), le32(body, 4))),
+            (11, false) if body.len() >= 32 => Some((le32(body, 24), le32(body, 28))),
+            (11, true) if body.len() >= 40 => Some((le32(body, 32), le32(body, 36))),
+            _ => None,
+        };
+        if let Some((off, len)) = pipe {
+            if let Some(d) = m.get(off..off.saturating_add(len)) {
+                pipe_data(d, ev);
+            }
+        }
         let blob = match (cmd, response) {
             // NEGOTIATE response: security buffer offset/length at 56/58.
             (0, true) if body.len() >= 60 => Some((le16(body, 56), le16(body, 58))),
