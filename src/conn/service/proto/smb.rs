@@ -81,11 +81,7 @@ pub(super) fn dce_auth(pdu: &[u8], parent: Service, ev: &mut Events) {
     match pdu[trailer] {
         0x09 => forward_gssapi(parent, blob, ev),
         0x0a => ev.push(Service::Ntlm, What::Child(parent)),
-        0x10 => {
-            if super::krb::pdu_ok(blob) {
-                ev.push(Service::Krb, What::Child(parent));
-            }
-        }
+        0x10 if super::krb::pdu_ok(blob) => ev.push(Service::Krb, What::Child(parent)),
         _ => {}
     }
 }
