@@ -46,6 +46,8 @@ mod sig;
 pub use dns_query::{parse_question, DnsQuery, SUFFIX_MAX};
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proto;
 
 /// Index of the first byte of `data` that is one of `set`, or `data.len()`
 /// (SSE2 on x86_64, 16 bytes a step).

@@ -98,6 +98,12 @@ enum Step {
     Done,
 }
 
+/// CRC-16/DNP of the DNP3 link layer (for the unit tests).
+#[cfg(test)]
+pub(crate) fn dnp3_crc_for_test(b: &[u8]) -> u16 {
+    tcp_misc::dnp3_crc(b)
+}
+
 fn bit(s: Service) -> u64 {
     1u64 << (s as u32)
 }
