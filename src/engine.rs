@@ -40,6 +40,9 @@ pub trait RecordSink {
     fn interim(&mut self, _rec: ConnRecord) {}
 }
 
+/// `Conn::tunnel_dirs` bit: Teredo analyzed a packet of the connection.
+const TEREDO_STATE: u8 = 4;
+
 /// A periodic row due at the end of representable time never comes.
 const NEVER: Ts = Ts(i64::MAX);
 
@@ -939,86 +942,94 @@ impl<S: RecordSink> Engine<S> {
         let payload = &u.payload[..plen];
         let resp_p = conn.resp_p;
         let uid = conn.uid;
-        // Tunnels, chosen by the responder port as Zeek's UDP analyzer does.
-        let mut tunnel: Option<(TunnelKind, tunnel::Inner<'_>)> = None;
+        // Tunnels (packet analyzers), chosen by the responder port as Zeek's
+        // UDP analyzer does (`ForwardPacket(..., RespPort())`); on a port
+        // without one, the analyzers that can detect their protocol (AYIYA,
+        // then Teredo) look at the payload. GRE over UDP is an IP tunnel.
+        if resp_p == 4754 {
+            if let Ok(i) = tunnel::gre(payload) {
+                return self.ip_tunnel(ts, ipp, TunnelKind::Gre, i.link, i.data, encap, l2, depth);
+            }
+        }
+        let kind = match resp_p {
+            4789 => Some(TunnelKind::Vxlan),
+            6081 => Some(TunnelKind::Geneve),
+            2152 | 2123 => Some(TunnelKind::Gtpv1),
+            5072 => Some(TunnelKind::Ayiya),
+            3544 => Some(TunnelKind::Teredo),
+            4754 => None,
+            _ if tunnel::ayiya_detect(payload) => Some(TunnelKind::Ayiya),
+            // Teredo keeps per-connection state (`orig_resp_map`, see
+            // `new_teredo_state`) once it analyzed a packet of the
+            // connection; later packets of it go to Teredo again.
+            _ if conn.tunnel_dirs & TEREDO_STATE != 0 || tunnel::teredo_detect(payload) => {
+                Some(TunnelKind::Teredo)
+            }
+            _ => None,
+        };
+        if kind == Some(TunnelKind::Teredo) {
+            conn.tunnel_dirs |= TEREDO_STATE;
+        }
+        // `AnalyzerViolated(session)`: a tunnel analyzer that failed on this
+        // connection is not tried again.
+        let kind = kind.filter(|_| !conn.tunnel_violated);
+        let decap = match kind {
+            Some(TunnelKind::Vxlan) => tunnel::vxlan(payload),
+            Some(TunnelKind::Geneve) => tunnel::geneve(payload),
+            Some(TunnelKind::Gtpv1) => tunnel::gtpv1(payload),
+            Some(TunnelKind::Ayiya) => tunnel::ayiya(payload),
+            Some(TunnelKind::Teredo) => tunnel::teredo(payload),
+            _ => tunnel::Decap::Pass(None),
+        };
+        let too_deep = kind.is_some() && encap.depth as usize >= MAX_TUNNEL_DEPTH;
         let mut tunnel_weird = None;
-        match resp_p {
-            4789 => match tunnel::vxlan(payload) {
-                Ok(i) => tunnel = Some((TunnelKind::Vxlan, i)),
-                Err(w) => tunnel_weird = Some(w),
-            },
-            6081 => match tunnel::geneve(payload) {
-                Ok(i) => tunnel = Some((TunnelKind::Geneve, i)),
-                Err(w) => tunnel_weird = Some(w),
-            },
-            2152 | 2123 => match tunnel::gtpv1(payload) {
-                Ok(Some(i)) => tunnel = Some((TunnelKind::Gtpv1, i)),
-                Ok(None) => {}
-                Err(w) => tunnel_weird = Some(w),
-            },
-            5072 => match tunnel::ayiya(payload) {
-                Ok(Some(i)) => tunnel = Some((TunnelKind::Ayiya, i)),
-                Ok(None) => {}
-                Err(w) => tunnel_weird = Some(w),
-            },
-            4754 => {
-                if let Ok(i) = tunnel::gre(payload) {
-                    // GRE over UDP: an IP-level tunnel between the outer addresses.
-                    return self.ip_tunnel(
-                        ts,
-                        ipp,
-                        TunnelKind::Gre,
-                        i.link,
-                        i.data,
-                        encap,
-                        l2,
-                        depth,
-                    );
+        let mut go = None;
+        let mut handled = false;
+        if too_deep {
+            handled = true;
+        } else if let Some(kind) = kind {
+            let svc = match kind {
+                TunnelKind::Vxlan => Service::Vxlan,
+                TunnelKind::Geneve => Service::Geneve,
+                TunnelKind::Gtpv1 => Service::Gtpv1,
+                TunnelKind::Ayiya => Service::Ayiya,
+                _ => Service::Teredo,
+            };
+            match decap {
+                tunnel::Decap::Pass(w) => tunnel_weird = w,
+                tunnel::Decap::Violation(w) => {
+                    // The packet analyzer stops for this connection; its
+                    // service stays (`dpd.zeek` fails protocol analyzers
+                    // only).
+                    handled = true;
+                    tunnel_weird = Some(w);
+                    conn.tunnel_violated = true;
                 }
-            }
-            _ => {}
-        }
-        if tunnel.is_none() && tunnel_weird.is_none() {
-            if let Some(i) = tunnel::teredo(payload) {
-                if resp_p == 3544 || conn.service.contains(Service::Teredo) || teredo_plausible(&i)
-                {
-                    tunnel = Some((TunnelKind::Teredo, i));
+                tunnel::Decap::Ok { inner, weird } => {
+                    handled = true;
+                    tunnel_weird = weird;
+                    let confirm = if kind == TunnelKind::Teredo {
+                        // Tunnel::delay_teredo_confirmation: confirm once
+                        // both sides sent valid Teredo.
+                        conn.tunnel_dirs |= if is_orig { 1 } else { 2 };
+                        conn.tunnel_dirs & 3 == 3
+                    } else {
+                        true
+                    };
+                    if confirm && !conn.service.contains(svc) {
+                        conn.confirm(cfg, &mut timers, svc);
+                    }
+                    go = inner.map(|i| (kind, i));
                 }
             }
         }
-        let expect = if tunnel.is_none() {
-            conn.inspect(cfg, &mut timers, is_orig, payload)
-        } else {
+        let expect = if handled {
             None
+        } else {
+            conn.inspect(cfg, &mut timers, is_orig, payload)
         };
         let (o, r) = (conn.orig_h, conn.resp_h);
         let weird_conn = tunnel_weird.map(|w| (w, conn.clone()));
-        let mut go = None;
-        let mut too_deep = false;
-        if let Some((kind, inner)) = tunnel {
-            if encap.depth as usize >= MAX_TUNNEL_DEPTH {
-                too_deep = true;
-            } else {
-                let svc = match kind {
-                    TunnelKind::Vxlan => Some(Service::Vxlan),
-                    TunnelKind::Geneve => Some(Service::Geneve),
-                    TunnelKind::Gtpv1 => Some(Service::Gtpv1),
-                    TunnelKind::Ayiya => Some(Service::Ayiya),
-                    TunnelKind::Teredo => {
-                        // Tunnel::delay_teredo_confirmation: confirm once both sides spoke Teredo.
-                        conn.tunnel_dirs |= if is_orig { 1 } else { 2 };
-                        (conn.tunnel_dirs == 3).then_some(Service::Teredo)
-                    }
-                    _ => None,
-                };
-                if let Some(s) = svc {
-                    if !conn.service.contains(s) {
-                        conn.confirm(cfg, &mut timers, s);
-                    }
-                }
-                go = Some((kind, inner));
-            }
-        }
         if let Some(x) = expect {
             self.add_expect(x, o, r, ts);
         }
@@ -1097,17 +1108,6 @@ pub fn shard_hash(linktype: u32, frame: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     crate::conn::uid::mix(h)
-}
-
-/// Teredo on a non-Teredo port: accept only a plausible inner IPv6 packet
-/// (Zeek's Teredo protocol detection).
-fn teredo_plausible(i: &tunnel::Inner<'_>) -> bool {
-    let ip = i.data;
-    if ip.len() < 40 {
-        return false;
-    }
-    // Next header must be a known transport or extension header.
-    matches!(ip[6], 0 | 6 | 17 | 43 | 44 | 58 | 59 | 60)
 }
 
 fn l2ctx(l3: &L3<'_>) -> L2Ctx {

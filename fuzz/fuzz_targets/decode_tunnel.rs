@@ -20,6 +20,12 @@ fn inner(b: &[u8], i: Inner<'_>) {
     }
 }
 
+fn decap(b: &[u8], d: tunnel::Decap<'_>) {
+    if let tunnel::Decap::Ok { inner: Some(i), .. } = d {
+        inner(b, i)
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, b)) = data.split_first() else {
         return;
@@ -30,30 +36,16 @@ fuzz_target!(|data: &[u8]| {
                 inner(b, i)
             }
         }
-        1 => {
-            if let Ok(i) = tunnel::vxlan(b) {
-                inner(b, i)
-            }
-        }
-        2 => {
-            if let Ok(i) = tunnel::geneve(b) {
-                inner(b, i)
-            }
-        }
-        3 => {
-            if let Ok(Some(i)) = tunnel::gtpv1(b) {
-                inner(b, i)
-            }
-        }
+        1 => decap(b, tunnel::vxlan(b)),
+        2 => decap(b, tunnel::geneve(b)),
+        3 => decap(b, tunnel::gtpv1(b)),
         4 => {
-            if let Ok(Some(i)) = tunnel::ayiya(b) {
-                inner(b, i)
-            }
+            let _ = tunnel::ayiya_detect(b);
+            decap(b, tunnel::ayiya(b))
         }
         _ => {
-            if let Some(i) = tunnel::teredo(b) {
-                inner(b, i)
-            }
+            let _ = tunnel::teredo_detect(b);
+            decap(b, tunnel::teredo(b))
         }
     }
 });

@@ -11,9 +11,11 @@ mod common;
 
 /// Responder ports with analyzers registered (selector indexes it), and
 /// some without.
-const PORTS: [u16; 40] = [
+const PORTS: [u16; 58] = [
     21, 22, 25, 53, 80, 135, 443, 502, 514, 587, 3389, 6379, 6667, 8080, 993, 2811, // TCP
+    88, 139, 143, 389, 445, 1883, 3306, 5222, 5432, 20000, // TCP (more analyzers)
     53, 137, 5353, 5355, 67, 68, 4011, 123, 443, 514, 3389, // UDP
+    161, 162, 1812, 5060, 389, 88, 20000, 443, // UDP (more analyzers)
     1, 4242, 10625, 40000, 65535, 0, 8000, 631, 1080, 3128, 8888, 995, 5223,
 ];
 
@@ -31,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let enabled = if flags & 2 == 0 {
         ServiceSet::all()
     } else {
-        ServiceSet(u32::from(data[1]) << 8 | u32::from(flags))
+        ServiceSet(u64::from(data[1]) << 8 | u64::from(flags) | u64::from(data[1]) << 32)
     };
     let mut s = ServiceState::new(enabled, t, 40000, resp_port);
     s.set_partial(flags & 4 != 0);

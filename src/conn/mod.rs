@@ -542,8 +542,12 @@ pub struct Conn {
     pub icmp_one_way: bool,
     /// Removed from the table (waiting to be logged).
     pub removed: bool,
-    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp).
+    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp;
+    /// bit 4: Teredo keeps state for the connection).
     pub tunnel_dirs: u8,
+    /// A tunnel packet analyzer raised a violation on this connection
+    /// (`AnalyzerViolated`): it is not tried again.
+    pub tunnel_violated: bool,
     /// Capture-loss counters not yet collected by the engine: (ack events, gap events).
     pub loss: (u32, u32),
     /// Flow statistics of the counted packets (allocated only when enabled).
@@ -622,16 +626,7 @@ impl Conn {
             orig_chk: Scaled::default(),
             resp_chk: Scaled::default(),
             missed_bytes: 0,
-            service: Services::new(
-                if matches!(init.transport, Transport::Tcp | Transport::Udp) {
-                    enabled
-                } else {
-                    ServiceSet::none()
-                },
-                svc_t,
-                init.orig.1,
-                init.resp.1,
-            ),
+            service: Services::default(),
             inactivity_timeout: 0,
             timer_epoch: 0,
             inact_epoch: 0,
@@ -644,6 +639,7 @@ impl Conn {
             icmp_one_way: init.icmp_one_way,
             removed: false,
             tunnel_dirs: 0,
+            tunnel_violated: false,
             weirds_seen: 0,
             weirds_pending: 0,
             stats: cfg.flow_stats.then(Box::default),
@@ -655,6 +651,19 @@ impl Conn {
         if flip {
             c.flip_roles();
         }
+        // The analyzer tree is built after the flip at creation
+        // (`IPBasedAnalyzer::NewConn`): port analyzers attach by the final
+        // responder port.
+        c.service = Services::new(
+            if matches!(init.transport, Transport::Tcp | Transport::Udp) {
+                enabled
+            } else {
+                ServiceSet::none()
+            },
+            svc_t,
+            c.orig_p,
+            c.resp_p,
+        );
         let is_tcp = init.transport == Transport::Tcp;
         for &(s, port, tcp) in &cfg.analyzer_ports {
             if tcp == is_tcp && port == c.resp_p && enabled.contains(s) {
@@ -862,7 +871,8 @@ impl Conn {
         if let Some(a) = self.service.analyzers.as_mut() {
             a.flip();
         }
-        self.tunnel_dirs = ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
+        self.tunnel_dirs =
+            (self.tunnel_dirs & !3) | ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
         if let Some(a) = self.service.analyzers.as_mut() {
             a.set_resp_multicast(self.resp_h.is_multicast());
         }
@@ -1619,14 +1629,15 @@ impl Conn {
     ) -> bool {
         let len = ip.payload_len;
         let mut validate = !cfg.ignore_checksums && ip.payload.len() as u32 >= len && wire_complete;
-        // VXLAN-looking payload to the VXLAN port: a zero checksum is accepted and a
-        // non-zero one is only checked with Tunnel::validate_vxlan_checksums (F).
+        // VXLAN-looking payload to the VXLAN port (`UDP.cc`): a zero checksum
+        // is accepted (also over IPv6); a non-zero one is checked, as
+        // `Tunnel::validate_vxlan_checksums` defaults to T.
         if validate
             && len > 8 + 8 + 14
             && ip.payload.get(8).is_some_and(|b| b & 0x08 == 0x08)
             && crate::decode::be16(ip.payload, 2) == 4789
         {
-            validate = false;
+            validate = checksum != 0;
         }
         if validate {
             let bad = if ip.is_v6 {

@@ -147,58 +147,123 @@ pub fn gre(b: &[u8]) -> Result<Inner<'_>, Weird> {
     })
 }
 
-/// Parses a VXLAN header (UDP payload).
-pub fn vxlan(b: &[u8]) -> Result<Inner<'_>, Weird> {
-    if b.len() < 8 + 14 {
-        return Err(Weird::TruncatedTunnelHeader);
-    }
-    Ok(Inner {
-        link: InnerLink::Ethernet,
-        data: &b[8..],
-        consumed: 8,
-    })
+/// What a UDP tunnel packet analyzer made of one datagram (Zeek's
+/// `AnalyzePacket` outcomes).
+#[derive(Clone, Copy, Debug)]
+pub enum Decap<'a> {
+    /// Not handled by this analyzer, nothing confirmed or violated (AYIYA
+    /// control messages, GTP signalling, a Geneve version other than 0).
+    Pass(Option<Weird>),
+    /// The header parsed: the analyzer confirms (Teredo: this side is
+    /// valid) and forwards `inner` if there is one (else `weird`).
+    Ok {
+        /// The encapsulated packet, when one follows.
+        inner: Option<Inner<'a>>,
+        /// A weird to report (empty packet, bubble with payload, unknown
+        /// next protocol).
+        weird: Option<Weird>,
+    },
+    /// `AnalyzerViolation`: the analyzer stops for the connection.
+    Violation(Weird),
 }
 
-/// Parses a Geneve header (UDP payload).
-pub fn geneve(b: &[u8]) -> Result<Inner<'_>, Weird> {
+/// VXLAN (`packet_analysis/protocol/vxlan/VXLAN.cc`): an 8-byte header with
+/// the `I` flag, then an Ethernet frame. A short header or a missing `I`
+/// flag is a violation; a header alone is confirmed with a weird.
+pub fn vxlan(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
+    }
+    if b[0] & 0x08 == 0 {
+        return Decap::Violation(Weird::InvalidInnerIp);
+    }
+    let data = &b[8..];
+    if data.is_empty() {
+        return Decap::Ok {
+            inner: None,
+            weird: Some(Weird::TunnelEmptyPacket),
+        };
+    }
+    Decap::Ok {
+        inner: Some(Inner {
+            link: InnerLink::Ethernet,
+            data,
+            consumed: 8,
+        }),
+        weird: None,
+    }
+}
+
+/// Geneve (`packet_analysis/protocol/geneve/Geneve.cc`): an 8-byte header
+/// plus options; version 0 only (another version is a weird, not a
+/// violation); the protocol type picks Ethernet or IP.
+pub fn geneve(b: &[u8]) -> Decap<'_> {
+    if b.len() < 8 {
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
     }
     if b[0] >> 6 != 0 {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Pass(Some(Weird::GeneveInvalidVersion));
     }
     let hlen = 8 + ((b[0] & 0x3f) as usize) * 4;
     if b.len() < hlen {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
+    }
+    let data = &b[hlen..];
+    if data.is_empty() {
+        return Decap::Ok {
+            inner: None,
+            weird: Some(Weird::TunnelEmptyPacket),
+        };
     }
     let link = match be16(b, 2) {
         0x6558 => InnerLink::Ethernet,
         0x0800 | 0x86dd => InnerLink::Ip,
-        _ => return Err(Weird::UnknownLinkProtocol),
+        _ => {
+            return Decap::Ok {
+                inner: None,
+                weird: Some(Weird::UnknownLinkProtocol),
+            }
+        }
     };
-    Ok(Inner {
-        link,
-        data: &b[hlen..],
-        consumed: hlen,
-    })
+    Decap::Ok {
+        inner: Some(Inner {
+            link,
+            data,
+            consumed: hlen,
+        }),
+        weird: None,
+    }
 }
 
-/// Parses a GTPv1-U header (UDP payload). Only G-PDUs carry an inner packet.
-pub fn gtpv1(b: &[u8]) -> Result<Option<Inner<'_>>, Weird> {
+/// The length an IP packet's header declares (IPv4 total length, IPv6 40 +
+/// payload length), or `None` when `ip` is not IPv4/IPv6 or too short.
+fn ip_declared_len(ip: &[u8]) -> Option<usize> {
+    match ip.first().map(|b| b >> 4) {
+        Some(4) if ip.len() >= 20 => Some(be16(ip, 2) as usize),
+        Some(6) if ip.len() >= 40 => Some(40 + be16(ip, 4) as usize),
+        _ => None,
+    }
+}
+
+/// GTPv1-U (`packet_analysis/protocol/gtpv1/`): only G-PDUs (type 0xff)
+/// carry a packet; the analyzer confirms when the inner IP packet is exactly
+/// as long as the rest of the datagram (`IP::ParsePacket`), anything else
+/// inside a G-PDU is a violation.
+pub fn gtpv1(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
     }
     let flags = b[0];
     if flags >> 5 != 1 || flags & 0x10 == 0 {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
     }
     if b[1] != 0xff {
-        return Ok(None);
+        return Decap::Pass(None);
     }
     let mut off = 8;
     if flags & 0x07 != 0 {
         if b.len() < 12 {
-            return Err(Weird::TruncatedTunnelHeader);
+            return Decap::Violation(Weird::TruncatedTunnelHeader);
         }
         let mut next = b[11];
         off = 12;
@@ -208,34 +273,37 @@ pub fn gtpv1(b: &[u8]) -> Result<Option<Inner<'_>>, Weird> {
             while next != 0 {
                 guard += 1;
                 let Some(&l) = b.get(off) else {
-                    return Err(Weird::TruncatedTunnelHeader);
+                    return Decap::Violation(Weird::TruncatedTunnelHeader);
                 };
                 let len = l as usize * 4;
                 if len == 0 || b.len() < off + len || guard > 16 {
-                    return Err(Weird::TruncatedTunnelHeader);
+                    return Decap::Violation(Weird::TruncatedTunnelHeader);
                 }
                 next = b[off + len - 1];
                 off += len;
             }
         }
     }
-    if b.len() <= off {
-        return Err(Weird::TruncatedTunnelHeader);
-    }
-    match b[off] >> 4 {
-        4 | 6 => Ok(Some(Inner {
-            link: InnerLink::Ip,
-            data: &b[off..],
-            consumed: off,
-        })),
-        _ => Err(Weird::InvalidInnerIp),
+    let data = &b[off..];
+    match ip_declared_len(data) {
+        Some(n) if n == data.len() => Decap::Ok {
+            inner: Some(Inner {
+                link: InnerLink::Ip,
+                data,
+                consumed: off,
+            }),
+            weird: None,
+        },
+        _ => Decap::Violation(Weird::InvalidInnerIp),
     }
 }
 
-/// Parses an AYIYA header (UDP payload). Only "forward" messages carry a packet.
-pub fn ayiya(b: &[u8]) -> Result<Option<Inner<'_>>, Weird> {
+/// AYIYA (`packet_analysis/protocol/ayiya/AYIYA.cc`): a header of 8 bytes
+/// plus identity and signature; only "forward" messages (opcode 1) carry a
+/// packet, and they confirm as soon as the header fits, whatever follows.
+pub fn ayiya(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
     }
     let id_len = 1usize << (b[0] >> 4);
     let sig_len = ((b[1] >> 4) as usize) * 4;
@@ -243,49 +311,137 @@ pub fn ayiya(b: &[u8]) -> Result<Option<Inner<'_>>, Weird> {
     let next = b[3];
     let hlen = 8 + id_len + sig_len;
     if b.len() < hlen {
-        return Err(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
     }
     if opcode != 1 {
-        return Ok(None);
+        return Decap::Pass(None);
+    }
+    let data = &b[hlen..];
+    if data.is_empty() {
+        return Decap::Ok {
+            inner: None,
+            weird: Some(Weird::TunnelEmptyPacket),
+        };
     }
     if next != 4 && next != 41 {
-        return Err(Weird::InvalidInnerIp);
+        return Decap::Ok {
+            inner: None,
+            weird: Some(Weird::InvalidInnerIp),
+        };
     }
-    Ok(Some(Inner {
-        link: InnerLink::IpExact,
-        data: &b[hlen..],
-        consumed: hlen,
-    }))
+    Decap::Ok {
+        inner: Some(Inner {
+            link: InnerLink::Ip,
+            data,
+            consumed: hlen,
+        }),
+        weird: None,
+    }
 }
 
-/// Parses a Teredo packet (UDP payload): optional authentication and origin
-/// indication headers, then an IPv6 packet whose length matches exactly.
-/// Returns `None` when the payload does not look like Teredo.
-pub fn teredo(b: &[u8]) -> Option<Inner<'_>> {
+/// `AYIYAAnalyzer::DetectProtocol`: AYIYA on a port without a registered
+/// analyzer.
+pub fn ayiya_detect(b: &[u8]) -> bool {
+    b.len() >= 3 && b[1] == 0x52 && b[2] == 0x11
+}
+
+/// Teredo (`packet_analysis/protocol/teredo/Teredo.cc`): optional
+/// authentication and origin indication headers, then an IPv6 packet that
+/// must be exactly as long as the rest of the datagram; a bubble (no next
+/// header, empty payload) followed by more bytes is accepted with a weird.
+/// Anything else is a violation.
+pub fn teredo(b: &[u8]) -> Decap<'_> {
     let mut off = 0;
-    // Authentication header: 0x0001, id-len, auth-len, id, auth, nonce(8), confirmation(1).
-    if b.len() >= 2 && b[0] == 0x00 && b[1] == 0x01 {
-        let id_len = *b.get(2)? as usize;
-        let au_len = *b.get(3)? as usize;
-        off = 4 + id_len + au_len + 8 + 1;
-    }
-    // Origin indication: 0x0000 + port(2) + address(4).
-    if b.len() >= off + 2 && b[off] == 0x00 && b[off + 1] == 0x00 {
-        off += 8;
-    }
-    let ip = b.get(off..)?;
-    if ip.len() < 40 || ip[0] >> 4 != 6 {
-        return None;
-    }
+    let (mut origin, mut auth) = (false, false);
+    let ip = loop {
+        let rest = &b[off.min(b.len())..];
+        if rest.len() < 2 {
+            return Decap::Violation(Weird::TruncatedTunnelHeader);
+        }
+        let tag = be16(rest, 0);
+        if tag == 0 {
+            if origin || rest.len() < 8 {
+                return Decap::Violation(Weird::TruncatedTunnelHeader);
+            }
+            origin = true;
+            off += 8;
+        } else if tag == 1 {
+            if origin || auth || rest.len() < 4 {
+                return Decap::Violation(Weird::TruncatedTunnelHeader);
+            }
+            let tot = 4 + rest[2] as usize + rest[3] as usize + 8 + 1;
+            if rest.len() < tot {
+                return Decap::Violation(Weird::TruncatedTunnelHeader);
+            }
+            auth = true;
+            off += tot;
+        } else if tag >> 12 == 6 {
+            if rest.len() < 40 {
+                return Decap::Violation(Weird::TruncatedTunnelHeader);
+            }
+            break rest;
+        } else {
+            return Decap::Violation(Weird::InvalidInnerIp);
+        }
+    };
     let total = 40 + be16(ip, 4) as usize;
-    if total != ip.len() {
-        return None;
+    let mut weird = None;
+    let data = if total > ip.len() {
+        return Decap::Violation(Weird::InvalidInnerIp);
+    } else if total < ip.len() {
+        if ip[6] == 59 && total == 40 {
+            weird = Some(Weird::TeredoBubbleWithPayload);
+            &ip[..40]
+        } else {
+            return Decap::Violation(Weird::InvalidInnerIp);
+        }
+    } else {
+        ip
+    };
+    Decap::Ok {
+        inner: Some(Inner {
+            link: InnerLink::IpExact,
+            data,
+            consumed: off,
+        }),
+        weird,
     }
-    Some(Inner {
-        link: InnerLink::IpExact,
-        data: ip,
-        consumed: off,
-    })
+}
+
+/// `TeredoAnalyzer::DetectProtocol`: Teredo on a port without a registered
+/// analyzer — a 40-byte IPv6 packet (a bubble) from or to a `2001:0000::/32`
+/// address, or an IPv6 packet after an origin indication (possibly after an
+/// authentication header).
+pub fn teredo_detect(b: &[u8]) -> bool {
+    let len = b.len();
+    if len < 40 || (b[0] >> 4 != 6 && (b[0] != 0 || (b[1] != 0 && b[1] != 1))) {
+        return false;
+    }
+    let prefix = [0x20, 0x01, 0x00, 0x00];
+    if len == 40 && b[0] >> 4 == 6 && (b[8..12] == prefix || b[24..28] == prefix) {
+        return true;
+    }
+    let mut data = b;
+    let mut val = u16::from(b[1]);
+    if val == 1 {
+        let skip = 13 + b[2] as usize + b[3] as usize;
+        if data.len() < skip {
+            return false;
+        }
+        data = &data[skip..];
+        if data.len() < 40 {
+            return false;
+        }
+        val = be16(data, 0);
+    }
+    if val == 0 {
+        if data.len() < 8 {
+            return false;
+        }
+        data = &data[8..];
+        return data.len() >= 40 && data[0] >> 4 == 6;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -308,15 +464,71 @@ mod tests {
         assert_eq!(gre(&[0, 2, 8, 0]).unwrap_err(), Weird::UnknownGreVersion);
     }
 
+    fn ok_inner<'a>(d: Decap<'a>) -> Option<Inner<'a>> {
+        match d {
+            Decap::Ok { inner, .. } => inner,
+            _ => None,
+        }
+    }
+
     #[test]
-    fn teredo_requires_exact_ipv6_length() {
+    fn teredo_requires_exact_ipv6_length_but_bubbles_may_trail() {
+        // Origin indication + a bubble (next header 59, no payload).
         let mut b = vec![0, 0, 0x12, 0x34, 1, 2, 3, 4];
         let mut ip = vec![0x60, 0, 0, 0, 0, 0, 59, 64];
         ip.extend_from_slice(&[0; 32]);
         b.extend_from_slice(&ip);
-        assert_eq!(teredo(&b).unwrap().consumed, 8);
+        assert_eq!(ok_inner(teredo(&b)).unwrap().consumed, 8);
+        // A bubble with bytes after it: accepted, with a weird.
         b.push(0);
-        assert!(teredo(&b).is_none());
-        assert!(teredo(b"random bytes that are not teredo at all......").is_none());
+        match teredo(&b) {
+            Decap::Ok {
+                inner: Some(i),
+                weird,
+            } => {
+                assert_eq!(i.data.len(), 40);
+                assert_eq!(weird, Some(Weird::TeredoBubbleWithPayload));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Not a bubble (next header UDP): trailing bytes are a violation.
+        b[8 + 6] = 17;
+        assert!(matches!(teredo(&b), Decap::Violation(_)));
+        assert!(matches!(
+            teredo(b"random bytes that are not teredo at all......"),
+            Decap::Violation(_)
+        ));
+    }
+
+    #[test]
+    fn teredo_detection_on_other_ports() {
+        // A 40-byte bubble to a Teredo (2001:0000::/32) address.
+        let mut bubble = vec![0x60, 0, 0, 0, 0, 0, 59, 64];
+        bubble.extend_from_slice(&[0; 16]);
+        bubble.extend_from_slice(&[0x20, 0x01, 0, 0]);
+        bubble.extend_from_slice(&[0; 12]);
+        assert!(teredo_detect(&bubble));
+        bubble[24] = 0x21;
+        assert!(!teredo_detect(&bubble), "not a Teredo address");
+        // Origin indication then IPv6.
+        let mut o = vec![0, 0, 1, 2, 3, 4, 5, 6, 0x60];
+        o.resize(48, 0);
+        assert!(teredo_detect(&o));
+        assert!(ayiya_detect(&[0x11, 0x52, 0x11]));
+        assert!(!ayiya_detect(&[0x11, 0x52, 0x12]));
+    }
+
+    #[test]
+    fn vxlan_needs_the_i_flag_and_confirms_an_empty_packet() {
+        assert!(matches!(vxlan(&[0; 8]), Decap::Violation(_)));
+        assert!(matches!(
+            vxlan(&[8, 0, 0, 0, 0, 0, 1, 0]),
+            Decap::Ok { inner: None, .. }
+        ));
+        assert!(matches!(vxlan(&[8, 0, 0]), Decap::Violation(_)));
+        assert!(matches!(
+            geneve(&[0x40, 0, 0x65, 0x58, 0, 0, 0, 0, 1]),
+            Decap::Pass(_)
+        ));
     }
 }

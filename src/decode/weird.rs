@@ -70,6 +70,12 @@ pub enum Weird {
     InvalidInnerIp,
     /// 802.11 frame we do not decode (management, control, protected).
     Ieee80211NotData,
+    /// A Teredo bubble (IPv6, no next header) followed by bytes.
+    TeredoBubbleWithPayload,
+    /// A tunnel header with nothing encapsulated after it.
+    TunnelEmptyPacket,
+    /// A Geneve header with a version other than 0.
+    GeneveInvalidVersion,
 }
 
 impl Weird {
@@ -109,6 +115,9 @@ impl Weird {
             Weird::TruncatedTunnelHeader => "truncated_tunnel_header",
             Weird::InvalidInnerIp => "invalid_inner_IP",
             Weird::Ieee80211NotData => "802.11_not_data_frame",
+            Weird::TeredoBubbleWithPayload => "Teredo_bubble_with_payload",
+            Weird::TunnelEmptyPacket => "tunnel_empty_packet",
+            Weird::GeneveInvalidVersion => "geneve_invalid_version",
         }
     }
 }

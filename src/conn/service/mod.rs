@@ -46,6 +46,8 @@ mod sig;
 pub use dns_query::{parse_question, DnsQuery, SUFFIX_MAX};
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proto;
 
 /// Index of the first byte of `data` that is one of `set`, or `data.len()`
 /// (SSE2 on x86_64, 16 bytes a step).
@@ -97,7 +99,9 @@ pub(crate) fn test_rng(mut x: u64) -> impl FnMut() -> u64 {
 
 use std::net::IpAddr;
 
-/// An application protocol analyzer, named as Zeek names it in `service`.
+/// An application protocol analyzer, named as Zeek names it in `service`
+/// (the analyzer's name, lower-cased: `Analyzer::name` in
+/// `base/frameworks/analyzer/main.zeek`, written by `dpd.zeek`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Service {
@@ -151,10 +155,52 @@ pub enum Service {
     Ayiya,
     /// GTPv1 tunnel (packet analyzer; confirmed by the engine).
     Gtpv1,
+    /// IMAP.
+    Imap,
+    /// XMPP.
+    Xmpp,
+    /// LDAP over TCP (Spicy analyzer `LDAP_TCP`).
+    LdapTcp,
+    /// Connectionless LDAP over UDP (Spicy analyzer `LDAP_UDP`).
+    LdapUdp,
+    /// PostgreSQL (Spicy analyzer `PostgreSQL`).
+    Postgresql,
+    /// MySQL.
+    Mysql,
+    /// Kerberos over UDP (analyzer `KRB`).
+    Krb,
+    /// Kerberos over TCP (analyzer `KRB_TCP`).
+    KrbTcp,
+    /// SMB (v1 and v2/3).
+    Smb,
+    /// GSSAPI (a child of SMB, DCE/RPC, LDAP, HTTP; no port, no signature).
+    Gssapi,
+    /// NTLM (a child of SMB, GSSAPI, DCE/RPC; no port, no signature).
+    Ntlm,
+    /// SOCKS v4/v5.
+    Socks,
+    /// RFB (VNC).
+    Rfb,
+    /// MQTT.
+    Mqtt,
+    /// DNP3 over TCP (analyzer `DNP3_TCP`).
+    Dnp3Tcp,
+    /// DNP3 over UDP (analyzer `DNP3_UDP`).
+    Dnp3Udp,
+    /// SNMP.
+    Snmp,
+    /// SIP (over UDP).
+    Sip,
+    /// RADIUS.
+    Radius,
+    /// DTLS (analyzer `DTLS`, loaded with the SSL scripts).
+    Dtls,
+    /// WebSocket (a child of HTTP after `101 Switching Protocols`).
+    Websocket,
 }
 
 /// Number of [`Service`] variants.
-pub const SERVICE_COUNT: usize = 25;
+pub const SERVICE_COUNT: usize = 46;
 
 impl Service {
     /// Every analyzer, in declaration order.
@@ -184,6 +230,27 @@ impl Service {
         Service::Teredo,
         Service::Ayiya,
         Service::Gtpv1,
+        Service::Imap,
+        Service::Xmpp,
+        Service::LdapTcp,
+        Service::LdapUdp,
+        Service::Postgresql,
+        Service::Mysql,
+        Service::Krb,
+        Service::KrbTcp,
+        Service::Smb,
+        Service::Gssapi,
+        Service::Ntlm,
+        Service::Socks,
+        Service::Rfb,
+        Service::Mqtt,
+        Service::Dnp3Tcp,
+        Service::Dnp3Udp,
+        Service::Snmp,
+        Service::Sip,
+        Service::Radius,
+        Service::Dtls,
+        Service::Websocket,
     ];
 
     /// The name Zeek writes in conn.log's `service`.
@@ -214,35 +281,61 @@ impl Service {
             Service::Teredo => "teredo",
             Service::Ayiya => "ayiya",
             Service::Gtpv1 => "gtpv1",
+            Service::Imap => "imap",
+            Service::Xmpp => "xmpp",
+            Service::LdapTcp => "ldap_tcp",
+            Service::LdapUdp => "ldap_udp",
+            Service::Postgresql => "postgresql",
+            Service::Mysql => "mysql",
+            Service::Krb => "krb",
+            Service::KrbTcp => "krb_tcp",
+            Service::Smb => "smb",
+            Service::Gssapi => "gssapi",
+            Service::Ntlm => "ntlm",
+            Service::Socks => "socks",
+            Service::Rfb => "rfb",
+            Service::Mqtt => "mqtt",
+            Service::Dnp3Tcp => "dnp3_tcp",
+            Service::Dnp3Udp => "dnp3_udp",
+            Service::Snmp => "snmp",
+            Service::Sip => "sip",
+            Service::Radius => "radius",
+            Service::Dtls => "dtls",
+            Service::Websocket => "websocket",
         }
     }
 
-    /// Parses a Zeek analyzer or script name (`http`, `ssl`, `ftp-data`,
-    /// `dce-rpc`, ...).
+    /// Parses a Zeek analyzer or script package name (`http`, `ssl`,
+    /// `ftp-data`, `dce-rpc`, `ldap`, `krb`, ...). A package that loads
+    /// several analyzers names its first; [`ServiceSet::insert_package`]
+    /// adds the others.
     pub fn from_name(s: &str) -> Option<Service> {
         let s = s.to_ascii_lowercase();
         let s = match s.as_str() {
             "tls" => "ssl",
             "dce-rpc" => "dce_rpc",
             "spicy_redis" => "redis",
+            "ldap" => "ldap_tcp",
+            "dnp3" => "dnp3_tcp",
+            "kerberos" => "krb",
             other => other,
         };
         Service::ALL.iter().copied().find(|x| x.name() == s)
     }
 
-    fn bit(self) -> u32 {
-        1u32 << (self as u32)
+    fn bit(self) -> u64 {
+        1u64 << (self as u32)
     }
 }
 
 /// A set of services (bit per [`Service`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServiceSet(pub u32);
+pub struct ServiceSet(pub u64);
 
 impl ServiceSet {
     /// Every analyzer (Zeek's default mode).
     pub fn all() -> Self {
-        ServiceSet((1u32 << SERVICE_COUNT) - 1)
+        ServiceSet((1u64 << SERVICE_COUNT) - 1)
     }
     /// No analyzer (Zeek's bare mode without protocol scripts).
     pub fn none() -> Self {
@@ -256,7 +349,40 @@ impl ServiceSet {
     pub fn insert(&mut self, s: Service) {
         self.0 |= s.bit();
     }
+    /// Adds `s` and every analyzer its script package registers with it
+    /// (`base/protocols/<pkg>/main.zeek`): syslog also `syslog_tcp`, rdp
+    /// also `rdpeudp`, ssl also `dtls`, ldap both `ldap_tcp` and
+    /// `ldap_udp`, krb both `krb` and `krb_tcp`, dnp3 both transports.
+    pub fn insert_package(&mut self, s: Service) {
+        self.insert(s);
+        for &(a, b) in PACKAGE_MEMBERS {
+            if s == a {
+                self.insert(b);
+            }
+        }
+    }
+    /// The set with every package member added ([`Self::insert_package`]).
+    pub fn with_package_members(self) -> Self {
+        let mut out = self;
+        for &(a, b) in PACKAGE_MEMBERS {
+            if self.contains(a) {
+                out.insert(b);
+            }
+        }
+        out
+    }
 }
+
+/// Analyzers one script package registers together.
+const PACKAGE_MEMBERS: &[(Service, Service)] = &[
+    (Service::Syslog, Service::SyslogTcp),
+    (Service::Rdp, Service::Rdpeudp),
+    (Service::Ssl, Service::Dtls),
+    (Service::LdapTcp, Service::LdapUdp),
+    (Service::Krb, Service::KrbTcp),
+    (Service::KrbTcp, Service::Krb),
+    (Service::Dnp3Tcp, Service::Dnp3Udp),
+];
 
 /// Transport protocol of the connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -303,60 +429,126 @@ pub struct Verdict {
 }
 
 /// Most services a connection can list at once.
-const MAX_LISTED: usize = 6;
+const MAX_LISTED: usize = 8;
 /// Zeek's `dpd_buffer_size`.
 const DPD_BUFFER: u32 = 1024;
 /// Zeek's `DPD::ignore_violations_after`.
 const IGNORE_VIOLATIONS_AFTER: u64 = 10 * 1024;
 
-/// Analyzers this module runs itself (everything but the engine-confirmed ones).
-const ANALYZERS: [Service; 18] = [
+/// TCP analyzers this module runs itself, in the order they see a payload.
+/// A parent comes before the child it may hand the rest of the stream to
+/// (STARTTLS-style upgrades to SSL, HTTP's upgrade to WebSocket), so the
+/// child sees the bytes after the handoff point in the same payload.
+const TCP_ANALYZERS: [Service; 27] = [
     Service::Ftp,
     Service::Irc,
     Service::Smtp,
     Service::Pop3,
+    Service::Imap,
+    Service::Xmpp,
+    Service::LdapTcp,
+    Service::Postgresql,
+    Service::Mysql,
     Service::Http,
     Service::Ssh,
+    Service::Dns,
+    Service::Redis,
+    Service::Rdp,
+    Service::Modbus,
+    Service::SyslogTcp,
+    Service::DceRpc,
+    Service::KrbTcp,
+    Service::Smb,
+    Service::Socks,
+    Service::Rfb,
+    Service::Mqtt,
+    Service::Dnp3Tcp,
+    Service::Websocket,
+    // SSL last: FTP/IRC/SMTP/POP3/IMAP/XMPP/LDAP/PostgreSQL/MySQL/HTTP may
+    // hand the stream over to it.
+    Service::Ssl,
+    // Never attached by port or signature: only confirmed by their parents.
+    Service::Gssapi,
+    Service::Ntlm,
+];
+
+/// UDP analyzers this module runs itself.
+const UDP_ANALYZERS: [Service; 14] = [
     Service::Dns,
     Service::Dhcp,
     Service::Ntp,
     Service::Quic,
-    Service::Redis,
-    Service::Rdp,
     Service::Rdpeudp,
-    Service::Modbus,
     Service::Syslog,
-    Service::SyslogTcp,
-    Service::DceRpc,
-    // SSL last: FTP/IRC/SMTP/HTTP may hand the stream over to it.
-    Service::Ssl,
+    Service::Krb,
+    Service::Snmp,
+    Service::Sip,
+    Service::Radius,
+    Service::LdapUdp,
+    Service::Dnp3Udp,
+    Service::Dtls,
+    Service::Gssapi,
 ];
+
+fn analyzers(t: Transport) -> &'static [Service] {
+    match t {
+        Transport::Tcp => &TCP_ANALYZERS,
+        Transport::Udp => &UDP_ANALYZERS,
+    }
+}
+
+/// Analyzers that other analyzers instantiate as children
+/// (`analyzer_mgr->InstantiateAnalyzer` in Zeek's C++ analyzers): they run
+/// whatever scripts are loaded, so their confirmation lists them even in
+/// bare mode.
+const CHILDREN: u64 = (1 << Service::Ssl as u32)
+    | (1 << Service::Gssapi as u32)
+    | (1 << Service::Ntlm as u32)
+    | (1 << Service::Krb as u32);
 
 /// Analyzers registered for a responder port (`register_for_ports` in each
 /// `scripts/base/protocols/*/main.zeek`, Zeek default values).
-fn port_analyzers(t: Transport, port: u16) -> u32 {
+fn port_analyzers(t: Transport, port: u16) -> u64 {
     let s: &[Service] = match (t, port) {
         (Transport::Tcp, 21 | 2811) => &[Service::Ftp],
         (Transport::Tcp, 22) => &[Service::Ssh],
         (Transport::Tcp, 25 | 587) => &[Service::Smtp],
         (Transport::Tcp, 53) => &[Service::Dns],
-        (Transport::Tcp, 80 | 81 | 631 | 1080 | 3128 | 8000 | 8080 | 8888) => &[Service::Http],
+        // SOCKS and HTTP both register 1080/tcp.
+        (Transport::Tcp, 1080) => &[Service::Http, Service::Socks],
+        (Transport::Tcp, 80 | 81 | 631 | 3128 | 8000 | 8080 | 8888) => &[Service::Http],
+        (Transport::Tcp, 88) => &[Service::KrbTcp],
         (Transport::Tcp, 135) => &[Service::DceRpc],
+        (Transport::Tcp, 139 | 445) => &[Service::Smb],
+        (Transport::Tcp, 143) => &[Service::Imap],
+        (Transport::Tcp, 389 | 3268) => &[Service::LdapTcp],
         (
             Transport::Tcp,
             443 | 465 | 563 | 585 | 614 | 636 | 989 | 990 | 992 | 993 | 995 | 5223,
         ) => &[Service::Ssl],
         (Transport::Tcp, 502) => &[Service::Modbus],
         (Transport::Tcp, 514) => &[Service::SyslogTcp],
+        (Transport::Tcp, 1434 | 3306) => &[Service::Mysql],
+        (Transport::Tcp, 1883) => &[Service::Mqtt],
         (Transport::Tcp, 3389) => &[Service::Rdp],
+        (Transport::Tcp, 5222 | 5269) => &[Service::Xmpp],
+        (Transport::Tcp, 5432) => &[Service::Postgresql],
         (Transport::Tcp, 6379) => &[Service::Redis],
         (Transport::Tcp, 6666..=6669) => &[Service::Irc],
+        (Transport::Tcp, 20000) => &[Service::Dnp3Tcp],
         (Transport::Udp, 53 | 137 | 5353 | 5355) => &[Service::Dns],
         (Transport::Udp, 67 | 68 | 4011) => &[Service::Dhcp],
+        (Transport::Udp, 88) => &[Service::Krb],
         (Transport::Udp, 123) => &[Service::Ntp],
-        (Transport::Udp, 443) => &[Service::Quic],
+        (Transport::Udp, 161 | 162) => &[Service::Snmp],
+        (Transport::Udp, 389) => &[Service::LdapUdp],
+        // QUIC and DTLS both register 443/udp.
+        (Transport::Udp, 443) => &[Service::Quic, Service::Dtls],
         (Transport::Udp, 514) => &[Service::Syslog],
+        (Transport::Udp, 1812) => &[Service::Radius],
         (Transport::Udp, 3389) => &[Service::Rdpeudp],
+        (Transport::Udp, 5060) => &[Service::Sip],
+        (Transport::Udp, 20000) => &[Service::Dnp3Udp],
         _ => &[],
     };
     s.iter().fold(0, |m, x| m | x.bit())
@@ -365,21 +557,21 @@ fn port_analyzers(t: Transport, port: u16) -> u32 {
 /// Per-connection service-detection state: fixed size, no heap.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceState {
-    enabled: u32,
+    enabled: u64,
     transport: Transport,
     orig_port: u16,
     resp_port: u16,
     listed: [u8; MAX_LISTED],
     n_listed: u8,
     /// Analyzers attached to the connection.
-    attached: u32,
+    attached: u64,
     /// Analyzers removed after a violation (never re-attached).
-    disabled: u32,
+    disabled: u64,
     /// Shadow-parse outcomes not yet applied (analyzer not attached yet).
-    pend_confirm: u32,
-    pend_violation: u32,
+    pend_confirm: u64,
+    pend_violation: u64,
     /// Analyzers that ever confirmed (for `wants_payload`).
-    ever_confirmed: u32,
+    ever_confirmed: u64,
     /// Bytes seen by the PIA (both directions); matching stops above 1024.
     pia_bytes: u32,
     pia_open: bool,
@@ -393,19 +585,12 @@ pub struct ServiceState {
 impl ServiceState {
     /// Creates the state for a new connection. `enabled` are the loaded
     /// analyzers, as [`Service::from_name`] of the loaded
-    /// `base/protocols/<name>` packages (`Syslog` also enables `SyslogTcp`,
-    /// `Rdp` also `Rdpeudp`).
+    /// `base/protocols/<name>` packages (each package's other analyzers are
+    /// added, see [`ServiceSet::insert_package`]).
     /// Analyzers registered for `resp_port` are attached at once, as Zeek does
     /// when it builds the analyzer tree.
     pub fn new(enabled: ServiceSet, t: Transport, orig_port: u16, resp_port: u16) -> Self {
-        let mut en = enabled.0;
-        // One script package loads both analyzers.
-        if en & Service::Syslog.bit() != 0 {
-            en |= Service::SyslogTcp.bit();
-        }
-        if en & Service::Rdp.bit() != 0 {
-            en |= Service::Rdpeudp.bit();
-        }
+        let en = enabled.with_package_members().0;
         let mut s = ServiceState {
             enabled: en,
             transport: t,
@@ -430,7 +615,7 @@ impl ServiceState {
     }
 
     /// Marks a TCP connection whose first packet had no SYN (Zeek's
-    /// `IsPartial`): HTTP, SSL and SSH then never parse it.
+    /// `IsPartial`): HTTP, SSL, SSH, POP3, IMAP and XMPP then never parse it.
     pub fn set_partial(&mut self, partial: bool) {
         self.partial = partial;
     }
@@ -457,18 +642,19 @@ impl ServiceState {
             return v;
         }
         self.total = self.total.saturating_add(payload.len() as u64);
+        let list = analyzers(self.transport);
 
         // 1. Signatures (PIA), only within the DPD buffer.
         if self.pia_open {
             let fired = match self.transport {
                 Transport::Tcp => self.sigs.tcp(is_orig, payload),
-                Transport::Udp => sig::udp(payload),
+                Transport::Udp => self.sigs.udp(is_orig, payload),
             } & self.enabled;
             self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
             if self.pia_bytes > DPD_BUFFER {
                 self.pia_open = false;
             }
-            for s in ANALYZERS {
+            for &s in list {
                 if fired & s.bit() != 0 {
                     self.attach_by_signature(s, &mut v);
                 }
@@ -483,19 +669,26 @@ impl ServiceState {
             resp_port: self.resp_port,
             transport: self.transport,
         };
-        for s in ANALYZERS {
-            if s == Service::Ssl && self.enabled & s.bit() != 0 {
-                if let Some(off) = ev.starttls.take() {
-                    // A STARTTLS-style handoff: a fresh SSL analyzer child
-                    // that sees the stream from this point on.
-                    self.p.reset_ssl();
-                    self.attached |= s.bit();
-                    self.disabled &= !s.bit();
-                    self.pend_confirm &= !s.bit();
-                    self.pend_violation &= !s.bit();
-                    let rest = payload.get(off..).unwrap_or(&[]);
-                    self.p.run(s, &ctx, rest, &mut ev);
-                    self.apply(&mut ev, &mut v);
+        for &s in list {
+            if let Some((child, off)) = ev.handoff {
+                if child == s {
+                    ev.handoff = None;
+                    // An upgrade: a fresh child analyzer that sees the stream
+                    // from this point on (instantiated by its parent, so it
+                    // runs whatever scripts are loaded for SSL).
+                    if self.enabled & s.bit() != 0 || CHILDREN & s.bit() != 0 {
+                        self.p.reset(s);
+                        self.enabled |= s.bit();
+                        self.attached |= s.bit();
+                        self.disabled &= !s.bit();
+                        self.pend_confirm &= !s.bit();
+                        self.pend_violation &= !s.bit();
+                        let rest = payload.get(off..).unwrap_or(&[]);
+                        if !rest.is_empty() {
+                            self.p.run(s, &ctx, rest, &mut ev);
+                            self.apply(&mut ev, &mut v);
+                        }
+                    }
                     continue;
                 }
             }
@@ -542,7 +735,9 @@ impl ServiceState {
         // A signature may still fire and attach an analyzer whose verdict is pending.
         let pending =
             self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
-        pending || ANALYZERS.iter().any(|&s| self.live(s))
+        pending
+            || analyzers(self.transport).iter().any(|&s| self.live(s))
+            || self.handoff_possible()
     }
 
     /// Whether analyzer `s` parses the next payload (attached, or still able
@@ -559,25 +754,22 @@ impl ServiceState {
     }
 
     fn live(&self, s: Service) -> bool {
-        if !(self.runs(s) || (s == Service::Ssl && self.handoff_possible())) {
+        if !self.runs(s) {
             return false;
         }
         // Past the violation window a confirmed analyzer can change nothing
-        // more, unless it raises expectations, hands off to SSL or flips.
+        // more, unless it raises expectations, hands off, flips or confirms
+        // child analyzers.
         let b = s.bit();
         let settled = self.total > IGNORE_VIOLATIONS_AFTER && self.ever_confirmed & b != 0;
-        !settled
-            || matches!(
-                s,
-                Service::Ftp | Service::Irc | Service::Smtp | Service::Http | Service::Ntp
-            )
+        !settled || PARENTS & b != 0 || matches!(s, Service::Ntp | Service::Ftp | Service::Irc)
     }
 
+    /// Whether an attached parent can still hand the stream to a child.
     fn handoff_possible(&self) -> bool {
-        self.enabled & Service::Ssl.bit() != 0
-            && [Service::Ftp, Service::Irc, Service::Smtp, Service::Http]
-                .iter()
-                .any(|&s| self.attached & s.bit() != 0 && self.runs(s))
+        analyzers(self.transport)
+            .iter()
+            .any(|&s| PARENTS & s.bit() != 0 && self.attached & s.bit() != 0 && self.runs(s))
     }
 
     fn attach_by_signature(&mut self, s: Service, v: &mut Verdict) {
@@ -617,6 +809,13 @@ impl ServiceState {
                     }
                 }
                 proto::What::Flip => {}
+                proto::What::Child(parent) => {
+                    // A child analyzer the parent instantiated confirmed.
+                    let pb = parent.bit();
+                    if self.attached & pb != 0 && self.disabled & pb == 0 {
+                        self.do_confirm(s, v);
+                    }
+                }
             }
         }
         ev.n = 0;
@@ -624,6 +823,15 @@ impl ServiceState {
             let b = e.service_owner().bit();
             if self.attached & b != 0 && self.disabled & b == 0 {
                 v.expect = Some(e);
+            }
+        }
+        if let Some((child, _)) = ev.handoff {
+            // Only an attached parent hands over.
+            let parent = ev.handoff_from.map_or(0, Service::bit);
+            let parent_live = self.attached & parent != 0 && self.disabled & parent == 0;
+            let child_ok = self.enabled & child.bit() != 0 || CHILDREN & child.bit() != 0;
+            if !parent_live || !child_ok {
+                ev.handoff = None;
             }
         }
     }
@@ -670,6 +878,19 @@ impl ServiceState {
         }
     }
 }
+
+/// Analyzers that hand the stream to a child or confirm children.
+const PARENTS: u64 = (1 << Service::Ftp as u32)
+    | (1 << Service::Irc as u32)
+    | (1 << Service::Smtp as u32)
+    | (1 << Service::Pop3 as u32)
+    | (1 << Service::Imap as u32)
+    | (1 << Service::Xmpp as u32)
+    | (1 << Service::LdapTcp as u32)
+    | (1 << Service::Postgresql as u32)
+    | (1 << Service::Mysql as u32)
+    | (1 << Service::Http as u32)
+    | (1 << Service::Smb as u32);
 
 impl Expect {
     /// The control-channel analyzer that raises this kind of expectation.

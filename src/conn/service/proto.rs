@@ -1,11 +1,27 @@
 //! Per-protocol parsers: just enough of each Zeek analyzer to know when it
 //! calls `AnalyzerConfirmation` / `AnalyzerViolation`, when it flips the
-//! connection, hands the stream over to SSL (STARTTLS-like) or schedules a
-//! data channel. Each parser keeps fixed-size per-direction state and never
-//! buffers a whole message.
+//! connection, hands the stream over to a child analyzer (STARTTLS-like
+//! upgrades to SSL, HTTP's upgrade to WebSocket), confirms child analyzers
+//! it instantiates (SMB's GSSAPI/NTLM/KRB) or schedules a data channel.
+//! Each parser keeps fixed-size per-direction state and never buffers a
+//! whole message. One file per protocol family under `proto/`; DNS and the
+//! small datagram and framed protocols live here.
 
-use super::{Expect, Service, Transport};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+mod ftp;
+mod http;
+mod irc;
+mod krb;
+mod ldap;
+mod mail;
+mod smb;
+mod sql;
+mod ssh;
+mod ssl;
+mod tcp_misc;
+mod udp_misc;
+mod xmpp;
+
+use super::{Service, Transport};
 
 /// Most analyzer events one payload can produce.
 pub(crate) const MAX_EVENTS: usize = 16;
@@ -16,6 +32,9 @@ pub(crate) enum What {
     Confirm,
     Violation,
     Flip,
+    /// A child analyzer instantiated by the given parent confirmed (the
+    /// event's service is the child).
+    Child(Service),
 }
 
 /// Events produced by the parsers for one payload.
@@ -23,9 +42,12 @@ pub(crate) enum What {
 pub(crate) struct Events {
     pub(crate) items: [(Service, What); MAX_EVENTS],
     pub(crate) n: usize,
-    pub(crate) expect: Option<Expect>,
-    /// Offset in the payload where an SSL analyzer takes over the stream.
-    pub(crate) starttls: Option<usize>,
+    pub(crate) expect: Option<super::Expect>,
+    /// A child analyzer that takes over the stream at this offset of the
+    /// payload (STARTTLS: SSL; HTTP upgrade: WebSocket).
+    pub(crate) handoff: Option<(Service, usize)>,
+    /// The analyzer that raised `handoff`.
+    pub(crate) handoff_from: Option<Service>,
 }
 
 impl Default for Events {
@@ -34,7 +56,8 @@ impl Default for Events {
             items: [(Service::Http, What::Confirm); MAX_EVENTS],
             n: 0,
             expect: None,
-            starttls: None,
+            handoff: None,
+            handoff_from: None,
         }
     }
 }
@@ -45,6 +68,12 @@ impl Events {
             self.items[self.n] = (s, w);
             self.n += 1;
         }
+    }
+
+    /// `from` hands the rest of the stream, from `off` on, to `child`.
+    fn hand_off(&mut self, from: Service, child: Service, off: usize) {
+        self.handoff = Some((child, off));
+        self.handoff_from = Some(from);
     }
 }
 
@@ -69,26 +98,47 @@ enum Step {
     Done,
 }
 
+/// CRC-16/DNP of the DNP3 link layer (for the unit tests).
+#[cfg(test)]
+pub(crate) fn dnp3_crc_for_test(b: &[u8]) -> u16 {
+    tcp_misc::dnp3_crc(b)
+}
+
+fn bit(s: Service) -> u64 {
+    1u64 << (s as u32)
+}
+
 /// All parsers of one connection.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Parsers {
-    done: u32,
-    http: Http,
-    ssl: Ssl,
-    ssh: Ssh,
-    ftp: Ftp,
-    irc: Irc,
-    smtp: Smtp,
-    pop3: [LineBuf<8>; 2],
+    done: u64,
+    http: http::Http,
+    websocket: http::WebSocket,
+    ssl: ssl::Ssl,
+    dtls: ssl::Dtls,
+    ssh: ssh::Ssh,
+    ftp: ftp::Ftp,
+    irc: irc::Irc,
+    smtp: mail::Smtp,
+    pop3: mail::Pop3,
+    imap: mail::Imap,
+    xmpp: xmpp::Xmpp,
+    ldap: ldap::Ldap,
+    pg: sql::Postgres,
+    mysql: sql::Mysql,
+    krb_tcp: krb::KrbTcp,
+    smb: smb::Smb,
+    tcp_misc: tcp_misc::TcpMisc,
     dns: Dns,
     ntp_flipped: bool,
     quic: [bool; 2],
-    redis: [LineBuf<8>; 2],
+    redis: Redis,
     rdp_seen: bool,
     rdpeudp: u8,
     modbus: [Framed<7>; 2],
     syslog_tcp: LineBuf<16>,
     dce: [Framed<10>; 2],
+    udp_misc: udp_misc::UdpMisc,
 }
 
 impl Parsers {
@@ -102,61 +152,109 @@ impl Parsers {
     }
 
     pub(crate) fn is_done(&self, s: Service) -> bool {
-        self.done & (1 << s as u32) != 0
+        self.done & bit(s) != 0
     }
 
-    pub(crate) fn reset_ssl(&mut self) {
-        self.ssl = Ssl::default();
-        self.done &= !(1 << Service::Ssl as u32);
+    /// A fresh parser for `s` (a child analyzer instantiated mid-stream).
+    pub(crate) fn reset(&mut self, s: Service) {
+        match s {
+            Service::Ssl => self.ssl = ssl::Ssl::default(),
+            Service::Websocket => self.websocket = http::WebSocket::default(),
+            _ => {}
+        }
+        self.done &= !bit(s);
     }
 
     pub(crate) fn flip(&mut self) {
-        self.http.d.swap(0, 1);
-        self.ssl.d.swap(0, 1);
-        self.ssh.d.swap(0, 1);
-        self.ftp.d.swap(0, 1);
-        self.irc.d.swap(0, 1);
-        self.smtp.d.swap(0, 1);
-        self.pop3.swap(0, 1);
+        self.http.flip();
+        self.websocket.flip();
+        self.ssl.flip();
+        self.dtls.flip();
+        self.ssh.flip();
+        self.ftp.flip();
+        self.irc.flip();
+        self.smtp.flip();
+        self.pop3.flip();
+        self.imap.flip();
+        self.xmpp.flip();
+        self.ldap.flip();
+        self.pg.flip();
+        self.mysql.flip();
+        self.krb_tcp.flip();
+        self.smb.flip();
+        self.tcp_misc.flip();
+        self.udp_misc.flip();
         self.dns.tcp.swap(0, 1);
         self.quic.swap(0, 1);
-        self.redis.swap(0, 1);
         self.modbus.swap(0, 1);
         self.dce.swap(0, 1);
     }
 
     pub(crate) fn gap(&mut self, is_orig: bool) {
         let d = usize::from(!is_orig);
-        // Binary framings cannot resync; SSL and SSH stop after any gap.
+        // Binary framings cannot resync; SSL and SSH stop after any gap,
+        // IMAP and XMPP stop parsing (`had_gap`).
         for s in [
             Service::Ssl,
             Service::Ssh,
             Service::Modbus,
             Service::DceRpc,
             Service::Dns,
+            Service::Imap,
+            Service::Xmpp,
+            Service::LdapTcp,
+            Service::Postgresql,
+            Service::Mysql,
+            Service::KrbTcp,
+            Service::Socks,
+            Service::Rfb,
+            Service::Mqtt,
+            Service::Dnp3Tcp,
+            Service::Websocket,
         ] {
-            self.done |= 1 << s as u32;
+            self.done |= bit(s);
         }
-        self.http.d[d].gap = true;
-        self.ftp.d[d].line.clear();
-        self.irc.d[d].line.clear();
-        self.smtp.d[d].line.clear();
+        self.http.gap(d);
+        self.ftp.gap(d);
+        self.irc.gap(d);
+        self.smtp.gap(d);
+        self.pop3.gap(d);
+        self.smb.gap();
     }
 
     pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
         let step = match s {
             Service::Http => self.http.run(c, data, ev),
+            Service::Websocket => self.websocket.run(c, data, ev),
             Service::Ssl => self.ssl.run(c, data, ev),
+            Service::Dtls => self.dtls.run(c, data, ev),
             Service::Ssh => self.ssh.run(c, data, ev),
             Service::Ftp => self.ftp.run(c, data, ev),
             Service::Irc => self.irc.run(c, data, ev),
             Service::Smtp => self.smtp.run(c, data, ev),
-            Service::Pop3 => pop3(&mut self.pop3[c.dir()], c, data, ev),
+            Service::Pop3 => self.pop3.run(c, data, ev),
+            Service::Imap => self.imap.run(c, data, ev),
+            Service::Xmpp => self.xmpp.run(c, data, ev),
+            Service::LdapTcp => self.ldap.run_tcp(c, data, ev),
+            Service::LdapUdp => ldap::run_udp(c, data, ev),
+            Service::Postgresql => self.pg.run(c, data, ev),
+            Service::Mysql => self.mysql.run(c, data, ev),
+            Service::Krb => krb::run_udp(c, data, ev),
+            Service::KrbTcp => self.krb_tcp.run(c, data, ev),
+            Service::Smb => self.smb.run(c, data, ev),
+            Service::Socks => self.tcp_misc.socks(c, data, ev),
+            Service::Rfb => self.tcp_misc.rfb(c, data, ev),
+            Service::Mqtt => self.tcp_misc.mqtt(c, data, ev),
+            Service::Dnp3Tcp => self.tcp_misc.dnp3(c, data, ev),
+            Service::Snmp => udp_misc::snmp(c, data, ev),
+            Service::Sip => udp_misc::sip(c, data, ev),
+            Service::Radius => udp_misc::radius(c, data, ev),
+            Service::Dnp3Udp => self.udp_misc.dnp3(c, data, ev),
             Service::Dns => self.dns.run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
             Service::Quic => quic(&mut self.quic, c, data, ev),
-            Service::Redis => redis(&mut self.redis[c.dir()], c, data, ev),
+            Service::Redis => self.redis.run(c, data, ev),
             Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
             Service::Modbus => modbus(&mut self.modbus[c.dir()], data, ev),
@@ -166,7 +264,7 @@ impl Parsers {
             _ => Step::Done,
         };
         if step == Step::Done {
-            self.done |= 1 << s as u32;
+            self.done |= bit(s);
         }
     }
 }
@@ -291,783 +389,6 @@ fn digits3(l: &[u8]) -> Option<u16> {
         }
         _ => None,
     }
-}
-
-// ---------------------------------------------------------------------------
-/// HTTP (`src/analyzer/protocol/http/HTTP.cc`): attached on 80, 81, 631,
-/// 1080, 3128, 8000, 8080, 8888/tcp or by `dpd_http_client` /
-/// `dpd_http_server`. Confirms on a valid request line (`HTTP_Request`);
-/// "not a http request line" / "not a http reply line" violations on an
-/// unparsable first line. Partial connections are never parsed. After a
-/// `CONNECT` answered by 200 the rest of the stream goes to SSL.
-#[derive(Clone, Copy, Debug, Default)]
-struct Http {
-    d: [HttpDir; 2],
-    connect: bool,
-    http09: bool,
-    /// Reading the headers of a 200 reply to CONNECT.
-    connect_ok: bool,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct HttpDir {
-    line: LineBuf<48>,
-    first_done: bool,
-    /// Progress matching "http/" (case-insensitive) in the current line.
-    ver_prog: u8,
-    ver_found: bool,
-    gap: bool,
-}
-
-fn is_token(c: u8) -> bool {
-    c > 31 && c < 127 && !b" \t()<>@,;:\\\"/[]?={}".contains(&c)
-}
-
-fn is_uri_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b":/?#[]@!$&'()*+,;=-_.~%".contains(&c)
-}
-
-impl Http {
-    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.partial || c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let di = c.dir();
-        let mut pos = 0;
-        while pos < data.len() {
-            let d = &mut self.d[di];
-            if d.gap || (d.first_done && (c.is_orig || !self.connect_ok)) {
-                break;
-            }
-            let start = pos;
-            let done = d.line.feed(data, &mut pos, false);
-            if c.is_orig && !d.first_done {
-                for &b in &data[start..pos] {
-                    let want = b"http/"[d.ver_prog as usize];
-                    if b.to_ascii_lowercase() == want {
-                        d.ver_prog += 1;
-                        if d.ver_prog == 5 {
-                            d.ver_found = true;
-                            d.ver_prog = 0;
-                        }
-                    } else {
-                        d.ver_prog = u8::from(b.eq_ignore_ascii_case(&b'h'));
-                    }
-                }
-            }
-            if !done {
-                break;
-            }
-            let total = d.line.total;
-            let l = d.line.line();
-            if self.connect_ok {
-                if total == 0 {
-                    // End of the 200 reply's headers: SSL takes over.
-                    self.connect_ok = false;
-                    ev.starttls = Some(pos);
-                    return Step::Done;
-                }
-            } else if total == 0 {
-                // Empty line: a weird at most.
-            } else if c.is_orig {
-                d.first_done = true;
-                match request_line(l, d.ver_found) {
-                    Some(is09) => {
-                        ev.push(Service::Http, What::Confirm);
-                        self.connect = l.len() >= 8 && l[..8].eq_ignore_ascii_case(b"CONNECT ");
-                        self.http09 = is09;
-                    }
-                    None => {
-                        ev.push(Service::Http, What::Violation);
-                        return Step::Done;
-                    }
-                }
-            } else {
-                d.first_done = true;
-                if !self.http09 {
-                    match reply_line(l, total) {
-                        Some(code) => {
-                            if self.connect && code == 200 {
-                                self.connect_ok = true;
-                            }
-                        }
-                        None => {
-                            ev.push(Service::Http, What::Violation);
-                            return Step::Done;
-                        }
-                    }
-                }
-            }
-            let d = &mut self.d[di];
-            d.line.clear();
-            d.ver_prog = 0;
-            d.ver_found = false;
-        }
-        if self.d[0].first_done && self.d[1].first_done && !self.connect_ok {
-            Step::Done
-        } else {
-            Step::More
-        }
-    }
-}
-
-/// `HTTP_RequestLine`: `Some(is_http09)` when valid.
-fn request_line(l: &[u8], has_version: bool) -> Option<bool> {
-    let m = l.iter().take_while(|&&b| is_token(b)).count();
-    if m == 0 {
-        return None;
-    }
-    let rest = &l[m..];
-    let after = skip_ws(rest);
-    if after.len() == rest.len() && !(rest.is_empty() && m == l.len() && l.len() == 48) {
-        return None;
-    }
-    if has_version {
-        return Some(false);
-    }
-    // HTTP/0.9: a GET-like method and a URI.
-    let has_uri = after.first().is_some_and(|&b| is_uri_char(b));
-    if m >= 3 && has_uri {
-        Some(true)
-    } else {
-        None
-    }
-}
-
-/// `HTTP_ReplyLine`: the reply code when valid.
-fn reply_line(l: &[u8], total: u32) -> Option<u16> {
-    if l.len() < 5 || !l[..5].eq_ignore_ascii_case(b"HTTP/") {
-        return None;
-    }
-    let sp = l[5..].iter().position(|&b| b == b' ' || b == b'\t')? + 5;
-    let rest = skip_ws(&l[sp..]);
-    let consumed = l.len() - rest.len();
-    if (total as usize) < consumed + 3 {
-        return None;
-    }
-    Some(digits3(rest).unwrap_or(0))
-}
-
-// ---------------------------------------------------------------------------
-/// SSL/TLS (`src/analyzer/protocol/ssl/`, `ssl-protocol.pac`,
-/// `tls-handshake-analyzer.pac`): attached on 443, 465, 563, 585, 614, 636,
-/// 989-995, 5223/tcp, by `dpd_tls_client` / `dpd_tls_server`, or by a
-/// STARTTLS handoff (FTP `AUTH TLS`+234, IRC 670, SMTP STARTTLS+220, HTTP
-/// CONNECT+200). Confirms on a ClientHello with a supported version; a
-/// record header that is neither TLS nor SSLv2 is a violation. Partial
-/// connections and streams with gaps are not parsed.
-#[derive(Clone, Copy, Debug, Default)]
-struct Ssl {
-    d: [SslDir; 2],
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct SslDir {
-    hdr: [u8; 11],
-    hlen: u8,
-    /// Bytes of the current record body still to skip.
-    skip: u32,
-    /// First handshake message of this direction examined.
-    hs_seen: bool,
-    bytes: u32,
-}
-
-fn ssl_version_ok(v: u16) -> bool {
-    matches!(v, 0x0002 | 0x0300..=0x0304 | 0x7f00..=0x7fff | 0xfeff | 0xfefd | 0xfefc)
-}
-
-impl Ssl {
-    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.partial || c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let d = &mut self.d[c.dir()];
-        d.bytes = d.bytes.saturating_add(data.len() as u32);
-        let mut pos = 0;
-        while pos < data.len() {
-            if d.skip > 0 {
-                let n = (d.skip as usize).min(data.len() - pos);
-                pos += n;
-                d.skip -= n as u32;
-                continue;
-            }
-            let want = if d.hlen >= 5 && d.hdr[0] == 22 && !d.hs_seen {
-                11
-            } else {
-                5
-            };
-            while (d.hlen as usize) < want && pos < data.len() {
-                d.hdr[d.hlen as usize] = data[pos];
-                d.hlen += 1;
-                pos += 1;
-            }
-            if (d.hlen as usize) < want {
-                break;
-            }
-            let h = d.hdr;
-            if want == 5 {
-                if (20..=30).contains(&h[0]) && h[1] == 3 && h[2] <= 4 {
-                    let len = u32::from(h[3]) << 8 | u32::from(h[4]);
-                    if h[0] == 22 && !d.hs_seen && len >= 6 {
-                        continue; // read the handshake header too
-                    }
-                    d.skip = len;
-                    d.hlen = 0;
-                } else if h[0] & 0x80 != 0 && h[2] < 5 && h[2] != 3 {
-                    // SSLv2 record; a CLIENT-HELLO carries the version next.
-                    let len = (u32::from(h[0] & 0x7f) << 8 | u32::from(h[1])).saturating_sub(3);
-                    if h[2] == 1 && !d.hs_seen {
-                        d.hs_seen = true;
-                        let v = u16::from(h[3]) << 8 | u16::from(h[4]);
-                        if ssl_version_ok(v) {
-                            ev.push(Service::Ssl, What::Confirm);
-                        } else {
-                            ev.push(Service::Ssl, What::Violation);
-                            return Step::Done;
-                        }
-                    }
-                    d.skip = len;
-                    d.hlen = 0;
-                } else {
-                    ev.push(Service::Ssl, What::Violation);
-                    return Step::Done;
-                }
-            } else {
-                // Handshake record: type at 5, ClientHello version at 9..11.
-                d.hs_seen = true;
-                let len = u32::from(h[3]) << 8 | u32::from(h[4]);
-                if h[5] == 1 {
-                    let v = u16::from(h[9]) << 8 | u16::from(h[10]);
-                    if ssl_version_ok(v) {
-                        ev.push(Service::Ssl, What::Confirm);
-                    } else {
-                        ev.push(Service::Ssl, What::Violation);
-                        return Step::Done;
-                    }
-                }
-                d.skip = len.saturating_sub(6);
-                d.hlen = 0;
-            }
-        }
-        // Nothing after the violation window can change the outcome.
-        if self.d[0].bytes.saturating_add(self.d[1].bytes) > 10 * 1024 {
-            Step::Done
-        } else {
-            Step::More
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-/// SSH (`src/analyzer/protocol/ssh/ssh-protocol.pac`, `ssh-analyzer.pac`):
-/// attached on 22/tcp or when both directions start with `SSH-[12].`
-/// (`dpd_ssh_client` requires `dpd_ssh_server`). Key-exchange packets are
-/// only parsed once both version banners are known (SSH1 when either side
-/// is 1.x other than 1.99); the analyzer confirms on SSH2 `MSG_NEWKEYS`
-/// (21) or SSH1 `SSH_CMSG_SESSION_KEY` (3). A one-sided capture therefore
-/// never confirms. Partial connections are not parsed.
-#[derive(Clone, Copy, Debug, Default)]
-struct Ssh {
-    d: [SshDir; 2],
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct SshDir {
-    /// 0 = reading the banner, 1 = packets, 3 = encrypted / stopped.
-    state: u8,
-    /// Protocol version of the banner: 2, 199 (1.99) or 1.
-    version: u8,
-    banner: [u8; 8],
-    blen: u8,
-    hdr: [u8; 6],
-    hlen: u8,
-    /// Bytes to skip before the next header byte is read.
-    skip: u32,
-    /// SSH1: bytes still to skip after the type byte.
-    after: u32,
-}
-
-impl SshDir {
-    fn banner_done(&mut self) {
-        let v = &self.banner[..self.blen as usize];
-        self.version = if v.starts_with(b"SSH-2") {
-            2
-        } else if v.starts_with(b"SSH-1.99") {
-            199
-        } else {
-            1
-        };
-        self.state = 1;
-    }
-}
-
-impl Ssh {
-    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.partial || c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let di = c.dir();
-        let mut pos = 0;
-        while pos < data.len() {
-            let other = self.d[1 - di];
-            let d = &mut self.d[di];
-            if d.state == 0 {
-                let b = data[pos];
-                pos += 1;
-                if b == b'\n' {
-                    d.banner_done();
-                } else if (d.blen as usize) < d.banner.len() {
-                    d.banner[d.blen as usize] = b;
-                    d.blen += 1;
-                }
-                continue;
-            }
-            if d.state != 1 {
-                break;
-            }
-            if other.state == 0 {
-                // The peer's version is unknown: Zeek drops the rest.
-                d.hlen = 0;
-                d.skip = 0;
-                break;
-            }
-            if d.skip > 0 {
-                let n = (d.skip as usize).min(data.len() - pos);
-                pos += n;
-                d.skip -= n as u32;
-                continue;
-            }
-            let ssh1 = d.version == 1 || other.version == 1;
-            let want = if ssh1 && d.hlen >= 4 {
-                5
-            } else if ssh1 {
-                4
-            } else {
-                6
-            };
-            while (d.hlen as usize) < want && pos < data.len() {
-                d.hdr[d.hlen as usize] = data[pos];
-                d.hlen += 1;
-                pos += 1;
-            }
-            if (d.hlen as usize) < want {
-                break;
-            }
-            let len = u32::from_be_bytes([d.hdr[0], d.hdr[1], d.hdr[2], d.hdr[3]]);
-            if !(2..=256 * 1024).contains(&len) {
-                d.state = 3;
-                break;
-            }
-            if ssh1 && want == 4 {
-                // Padding to a multiple of 8 comes before the type byte.
-                d.skip = 8 - len % 8;
-                d.after = len - 1;
-                continue;
-            }
-            let msg_type = if ssh1 { d.hdr[4] } else { d.hdr[5] };
-            d.hlen = 0;
-            d.skip = if ssh1 { d.after } else { len - 2 };
-            if (ssh1 && msg_type == 3) || (!ssh1 && msg_type == 21) {
-                ev.push(Service::Ssh, What::Confirm);
-                d.state = 3;
-            }
-        }
-        if self.d[0].state >= 3 && self.d[1].state >= 3 {
-            Step::Done
-        } else {
-            Step::More
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-/// FTP (`src/analyzer/protocol/ftp/FTP.cc`, expectations in
-/// `scripts/base/protocols/ftp/main.zeek`): attached on 21, 2811/tcp or by
-/// `dpd_ftp_server` (greeting + 230/331) with `dpd_ftp_client` (`USER`).
-/// Confirms on every client line whose first word looks like a command (3+
-/// printable non-space characters); violations on server lines without a
-/// numeric reply code. `PORT`/`EPRT` and 227/229 replies to `PASV`/`EPSV`
-/// raise ftp-data expectations; `AUTH TLS` answered by 234 hands over to SSL.
-#[derive(Clone, Copy, Debug, Default)]
-struct Ftp {
-    d: [FtpDir; 2],
-    pending_reply: u16,
-    /// Last command was PASV/EPSV.
-    passive: bool,
-    auth_tls: bool,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct FtpDir {
-    line: LineBuf<96>,
-}
-
-impl Ftp {
-    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let di = c.dir();
-        let mut pos = 0;
-        while self.d[di].line.feed(data, &mut pos, true) {
-            let line = self.d[di].line;
-            self.d[di].line.clear();
-            let l = line.line();
-            if line.total == 0 {
-                continue;
-            }
-            if c.is_orig {
-                let (cmd, arg) = word(l);
-                let is_cmd =
-                    cmd.len() >= 3 && cmd.len() <= 100 && cmd.iter().all(|&b| b.is_ascii_graphic());
-                if !is_cmd {
-                    continue;
-                }
-                ev.push(Service::Ftp, What::Confirm);
-                let up = |k: &[u8]| cmd.eq_ignore_ascii_case(k);
-                self.passive = up(b"PASV") || up(b"EPSV");
-                if up(b"AUTH") {
-                    self.auth_tls = arg == b"TLS";
-                }
-                let data_port = if up(b"PORT") {
-                    parse_port(arg)
-                } else if up(b"EPRT") {
-                    parse_eftp(arg)
-                } else {
-                    None
-                };
-                if let Some((h, p)) = data_port {
-                    ev.expect = Some(Expect {
-                        from_conn_orig: false,
-                        resp_host: h,
-                        resp_port: p,
-                        service: Service::FtpData,
-                        any_orig: false,
-                    });
-                }
-            } else {
-                let mut code = digits3(l).unwrap_or(0);
-                let cont;
-                if self.pending_reply != 0 {
-                    if code == self.pending_reply && l.get(3) == Some(&b' ') {
-                        self.pending_reply = 0;
-                        cont = false;
-                    } else {
-                        cont = true;
-                        code = 0;
-                    }
-                } else if code < 100 || (l.len() > 3 && l[3] != b' ' && l[3] != b'-') {
-                    ev.push(Service::Ftp, What::Violation);
-                    return Step::Done;
-                } else if l.get(3) == Some(&b'-') {
-                    self.pending_reply = code;
-                    cont = true;
-                } else {
-                    cont = false;
-                }
-                if code == 234 && self.auth_tls {
-                    ev.starttls = Some(pos);
-                    return Step::Done;
-                }
-                if !cont && (code == 227 || code == 229) && self.passive {
-                    let msg = l.get(3..).unwrap_or(&[]);
-                    let parsed = if code == 227 {
-                        parse_pasv(msg)
-                    } else {
-                        parse_epsv(msg)
-                    };
-                    if let Some((h, p)) = parsed {
-                        ev.expect = Some(Expect {
-                            from_conn_orig: true,
-                            resp_host: h,
-                            resp_port: p,
-                            service: Service::FtpData,
-                            any_orig: false,
-                        });
-                    }
-                }
-            }
-        }
-        Step::More
-    }
-}
-
-/// `h1,h2,h3,h4,p1,p2` (each 0-255), as `parse_ftp_port` reads it.
-fn parse_port(s: &[u8]) -> Option<(Option<IpAddr>, u16)> {
-    let mut v = [0u32; 6];
-    let mut it = s.split(|&b| b == b',');
-    for x in v.iter_mut() {
-        let f = it.next()?;
-        let f = skip_ws(f);
-        let n = f.iter().take_while(|b| b.is_ascii_digit()).count();
-        if n == 0 || n > 3 {
-            return None;
-        }
-        *x = f[..n].iter().fold(0, |a, &b| a * 10 + u32::from(b - b'0'));
-        if *x > 255 {
-            return None;
-        }
-    }
-    let ip = Ipv4Addr::new(v[0] as u8, v[1] as u8, v[2] as u8, v[3] as u8);
-    Some((Some(IpAddr::V4(ip)), (v[4] * 256 + v[5]) as u16))
-}
-
-/// The 227 reply text: after '(' or else from the first number list.
-fn parse_pasv(msg: &[u8]) -> Option<(Option<IpAddr>, u16)> {
-    if let Some(i) = msg.iter().position(|&b| b == b'(') {
-        return parse_port(&msg[i + 1..]);
-    }
-    let comma = msg.iter().position(|&b| b == b',')?;
-    let start = msg[..comma]
-        .iter()
-        .rposition(|b| !b.is_ascii_digit())
-        .map_or(0, |i| i + 1);
-    parse_port(&msg[start..])
-}
-
-/// `<d><proto><d><addr><d><port><d>` (EPRT argument, EPSV reply body).
-fn parse_eftp(s: &[u8]) -> Option<(Option<IpAddr>, u16)> {
-    let s = skip_ws(s);
-    let &delim = s.first()?;
-    let mut f = s[1..].split(|&b| b == delim);
-    let _proto = f.next()?;
-    let addr = f.next()?;
-    let port = f.next()?;
-    f.next()?; // the closing delimiter
-    let n = port.iter().take_while(|b| b.is_ascii_digit()).count();
-    if n == 0 || n != port.len() || n > 5 {
-        return None;
-    }
-    let p = port.iter().fold(0u32, |a, &b| a * 10 + u32::from(b - b'0'));
-    let p = u16::try_from(p).ok()?;
-    if addr.is_empty() {
-        return Some((None, p));
-    }
-    let a = std::str::from_utf8(addr).ok()?;
-    let ip: IpAddr = a.parse().ok()?;
-    let ip = match ip {
-        IpAddr::V6(v6) if v6 == Ipv6Addr::UNSPECIFIED => return Some((None, p)),
-        IpAddr::V4(v4) if v4.is_unspecified() => return Some((None, p)),
-        x => x,
-    };
-    Some((Some(ip), p))
-}
-
-fn parse_epsv(msg: &[u8]) -> Option<(Option<IpAddr>, u16)> {
-    let i = msg.iter().position(|&b| b == b'(')?;
-    parse_eftp(&msg[i + 1..])
-}
-
-// ---------------------------------------------------------------------------
-/// IRC (`src/analyzer/protocol/irc/IRC.cc`, DCC in
-/// `scripts/base/protocols/irc/dcc-send.zeek`): attached on 6666-6669/tcp
-/// or by `irc_client1/2` with `irc_server_reply`. Confirms on any client
-/// line of 3+ characters; violations on a line too short after its prefix
-/// or a malformed numeric reply. `DCC SEND` raises an irc-dcc-data
-/// expectation; reply 670 (STARTTLS) hands over to SSL.
-#[derive(Clone, Copy, Debug, Default)]
-struct Irc {
-    d: [IrcDir; 2],
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct IrcDir {
-    line: LineBuf<160>,
-}
-
-impl Irc {
-    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let di = c.dir();
-        let mut pos = 0;
-        while self.d[di].line.feed(data, &mut pos, false) {
-            let line = self.d[di].line;
-            self.d[di].line.clear();
-            if line.total > 512 {
-                continue;
-            }
-            let mut l = skip_spaces(line.line());
-            if l.len() < 3 {
-                continue;
-            }
-            if l[0] == b':' {
-                let Some(sp) = l.iter().position(|&b| b == b' ') else {
-                    continue;
-                };
-                l = skip_spaces(&l[sp + 1..]);
-            }
-            if c.is_orig {
-                ev.push(Service::Irc, What::Confirm);
-            }
-            if l.len() < 3 {
-                ev.push(Service::Irc, What::Violation);
-                return Step::Done;
-            }
-            if l[0].is_ascii_digit() {
-                match digits3(l) {
-                    Some(code) if l.get(3) == Some(&b' ') => {
-                        if code == 670 {
-                            ev.starttls = Some(pos);
-                            return Step::Done;
-                        }
-                    }
-                    _ => {
-                        ev.push(Service::Irc, What::Violation);
-                        return Step::Done;
-                    }
-                }
-                continue;
-            }
-            let (cmd, params) = word(l);
-            if cmd.eq_ignore_ascii_case(b"PRIVMSG") {
-                if let Some(e) = dcc_send(params) {
-                    ev.expect = Some(e);
-                }
-            }
-        }
-        Step::More
-    }
-}
-
-fn skip_spaces(l: &[u8]) -> &[u8] {
-    let i = l.iter().position(|&b| b != b' ').unwrap_or(l.len());
-    &l[i..]
-}
-
-/// `<target> :\x01DCC SEND <file> <ip as integer> <port> [<size>]\x01`.
-fn dcc_send(params: &[u8]) -> Option<Expect> {
-    let sp = params.iter().position(|&b| b == b' ')?;
-    let mut m = skip_spaces(&params[sp + 1..]);
-    if m.first() == Some(&b':') {
-        m = &m[1..];
-    }
-    if m.first() == Some(&1) {
-        m = &m[1..];
-    }
-    if m.last() == Some(&1) {
-        m = &m[..m.len() - 1];
-    }
-    let mut parts = [&[][..]; 7];
-    let mut n = 0;
-    for p in m.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
-        if n == parts.len() {
-            return None;
-        }
-        parts[n] = p;
-        n += 1;
-    }
-    let arity_ok = (5..=6).contains(&n) || (n == 7 && parts[6] == b"T");
-    if parts[0] != b"DCC" || !arity_ok {
-        return None;
-    }
-    if !parts[1].eq_ignore_ascii_case(b"SEND") {
-        return None;
-    }
-    let num = |s: &[u8]| -> Option<u64> {
-        if s.is_empty() || s.len() > 10 || !s.iter().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        Some(s.iter().fold(0u64, |a, &b| a * 10 + u64::from(b - b'0')))
-    };
-    let ip = u32::try_from(num(parts[3])?).ok()?;
-    let port = u16::try_from(num(parts[4])?).ok()?;
-    Some(Expect {
-        from_conn_orig: false,
-        resp_host: Some(IpAddr::V4(Ipv4Addr::from(ip))),
-        resp_port: port,
-        service: Service::IrcDccData,
-        any_orig: true,
-    })
-}
-
-// ---------------------------------------------------------------------------
-/// SMTP (`src/analyzer/protocol/smtp/SMTP.cc`): attached on 25, 587/tcp or
-/// by `dpd_smtp_client` (HELO/EHLO) with `dpd_smtp_server` (220). Treated as
-/// confirming on the first recognised client command (approximation);
-/// `STARTTLS` answered by 220 hands over to SSL.
-#[derive(Clone, Copy, Debug, Default)]
-struct Smtp {
-    d: [SmtpDir; 2],
-    starttls: bool,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct SmtpDir {
-    line: LineBuf<16>,
-}
-
-const SMTP_CMDS: [&[u8]; 21] = [
-    b"HELO",
-    b"EHLO",
-    b"MAIL",
-    b"RCPT",
-    b"DATA",
-    b"RSET",
-    b"SEND",
-    b"SOML",
-    b"SAML",
-    b"VRFY",
-    b"EXPN",
-    b"HELP",
-    b"NOOP",
-    b"QUIT",
-    b"TURN",
-    b"STARTTLS",
-    b"AUTH",
-    b"BDAT",
-    b"ETRN",
-    b"XCLIENT",
-    b"XFORWARD",
-];
-
-impl Smtp {
-    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let di = c.dir();
-        let mut pos = 0;
-        while self.d[di].line.feed(data, &mut pos, false) {
-            let line = self.d[di].line;
-            self.d[di].line.clear();
-            let (w, _) = word(line.line());
-            if c.is_orig {
-                if SMTP_CMDS.iter().any(|k| w.eq_ignore_ascii_case(k)) {
-                    ev.push(Service::Smtp, What::Confirm);
-                    self.starttls = w.eq_ignore_ascii_case(b"STARTTLS");
-                }
-            } else if self.starttls && digits3(w) == Some(220) {
-                ev.starttls = Some(pos);
-                return Step::Done;
-            }
-        }
-        Step::More
-    }
-}
-
-// ---------------------------------------------------------------------------
-/// POP3 (`src/analyzer/protocol/pop3/POP3.cc`): no registered port, only
-/// `dpd_pop3_server` (`+OK`) with `dpd_pop3_client`. Treated as confirming
-/// on the first `+OK` server line (approximation).
-fn pop3(lb: &mut LineBuf<8>, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-    if c.transport != Transport::Tcp {
-        return Step::Done;
-    }
-    if c.is_orig {
-        return Step::More;
-    }
-    let mut pos = 0;
-    while lb.feed(data, &mut pos, false) {
-        let ok = lb.line().starts_with(b"+OK");
-        lb.clear();
-        if ok {
-            ev.push(Service::Pop3, What::Confirm);
-            return Step::Done;
-        }
-    }
-    Step::More
 }
 
 // ---------------------------------------------------------------------------
@@ -1288,27 +609,95 @@ fn quic(seen: &mut [bool; 2], c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
     Step::More
 }
 
-/// Redis (`src/analyzer/protocol/redis/`, Spicy): attached on 6379/tcp (plus
-/// `Redis::ports` redefs) or by `resp-serialized-server`. Approximation:
-/// confirms on the first complete server line that starts with a RESP type
-/// byte; parses partial connections.
-fn redis(lb: &mut LineBuf<8>, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-    if c.is_orig {
-        return Step::More;
+/// Redis (`src/analyzer/protocol/redis/resp.spicy`, `zeek_resp.spicy`):
+/// attached on 6379/tcp (plus `Redis::ports` redefs) or by
+/// `resp-serialized-server`. The server side is a sequence of RESP values:
+/// each complete top-level value confirms (`ServerData::%done`), a value
+/// whose type byte is not a RESP type is a violation (`%error`). Simple
+/// values are one line; bulk strings a length line and that many bytes;
+/// arrays, sets and pushes a count of nested values, maps twice that.
+/// The client side (arrays or inline commands) cannot fail. Partial
+/// connections are parsed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Redis {
+    line: LineBuf<24>,
+    /// Values still to read to complete the current top-level value (0 =
+    /// the next line starts a new one).
+    pending: u32,
+    /// Bulk payload bytes (plus CRLF) still to skip.
+    skip: u64,
+}
+
+impl Redis {
+    fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
+        if c.is_orig {
+            return Step::More;
+        }
+        let mut pos = 0;
+        while pos < data.len() {
+            if self.skip > 0 {
+                let n = self.skip.min((data.len() - pos) as u64);
+                pos += n as usize;
+                self.skip -= n;
+                if self.skip == 0 {
+                    self.value_done(ev);
+                }
+                continue;
+            }
+            if !self.line.feed(data, &mut pos, false) {
+                break;
+            }
+            let l = self.line;
+            self.line.clear();
+            let l = l.line();
+            let Some(&ty) = l.first() else {
+                // An empty line where a value must start.
+                ev.push(Service::Redis, What::Violation);
+                return Step::Done;
+            };
+            let num = || -> Option<i64> { std::str::from_utf8(&l[1..]).ok()?.trim().parse().ok() };
+            if self.pending == 0 {
+                // A new top-level `ServerData`: one value to read.
+                self.pending = 1;
+            }
+            match ty {
+                b'+' | b'-' | b':' | b'_' | b'#' | b',' | b'(' => self.value_done(ev),
+                b'$' | b'!' | b'=' => match num() {
+                    Some(n) if n >= 0 => self.skip = n as u64 + 2,
+                    Some(_) => self.value_done(ev),
+                    None => {
+                        ev.push(Service::Redis, What::Violation);
+                        return Step::Done;
+                    }
+                },
+                b'*' | b'>' | b'~' | b'%' => match num() {
+                    Some(n) if n > 0 => {
+                        let k = if ty == b'%' { 2 * n } else { n };
+                        self.pending = self.pending.saturating_add(k.min(1 << 20) as u32);
+                        self.value_done(ev);
+                    }
+                    Some(_) => self.value_done(ev),
+                    None => {
+                        ev.push(Service::Redis, What::Violation);
+                        return Step::Done;
+                    }
+                },
+                _ => {
+                    ev.push(Service::Redis, What::Violation);
+                    return Step::Done;
+                }
+            }
+        }
+        Step::More
     }
-    let mut pos = 0;
-    if lb.feed(data, &mut pos, false) {
-        let ok = lb
-            .line()
-            .first()
-            .is_some_and(|b| b"+-:$*_#,(!=%`~>".contains(b));
-        lb.clear();
-        if ok {
+
+    /// A value was read: when none remains, a whole `ServerData` is done.
+    fn value_done(&mut self, ev: &mut Events) {
+        self.pending = self.pending.saturating_sub(1);
+        if self.pending == 0 {
             ev.push(Service::Redis, What::Confirm);
         }
-        return Step::Done;
     }
-    Step::More
 }
 
 /// RDP (`src/analyzer/protocol/rdp/rdp-analyzer.pac`): attached on 3389/tcp
@@ -1429,8 +818,19 @@ fn modbus(f: &mut Framed<7>, data: &[u8], ev: &mut Events) -> Step {
 
 /// DCE/RPC (`src/analyzer/protocol/dce-rpc/`): attached on 135/tcp or by
 /// `dpd_dce_rpc`. Confirms on a complete PDU with a v5 header; another
-/// header is a violation.
+/// header is a violation. Authentication verifiers (bind, alter context,
+/// requests) confirm the GSSAPI, NTLM or KRB child.
 fn dce_rpc(f: &mut Framed<10>, data: &[u8], ev: &mut Events) -> Step {
+    if f.hlen == 0 && f.skip == 0 {
+        // Whole PDUs from the start of the payload: their authentication
+        // verifiers go to GSSAPI / NTLM / KRB (`forward_auth`).
+        let mut p = 0;
+        while let Some(n) = data.get(p..).and_then(smb::dce_pdu_len) {
+            let Some(pdu) = data.get(p..p + n) else { break };
+            smb::dce_auth(pdu, Service::DceRpc, ev);
+            p += n;
+        }
+    }
     f.run(data, Service::DceRpc, ev, |h| {
         if h[0] != 5 || h[1] > 1 || h[2] > 19 {
             return None;

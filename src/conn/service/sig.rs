@@ -11,29 +11,67 @@
 use super::{Service, Transport};
 
 /// Signature patterns (per direction).
-const HTTP_CLIENT: u32 = 1 << 0;
-const HTTP_SERVER: u32 = 1 << 1;
-const TLS_CLIENT: u32 = 1 << 2;
-const TLS_SERVER: u32 = 1 << 3;
-const SSH: u32 = 1 << 4;
-const FTP_CLIENT: u32 = 1 << 5;
-const FTP_SERVER: u32 = 1 << 6;
-const SMTP_CLIENT: u32 = 1 << 7;
-const SMTP_SERVER: u32 = 1 << 8;
-const POP3_CLIENT: u32 = 1 << 9;
-const POP3_SERVER: u32 = 1 << 10;
-const IRC_CLIENT: u32 = 1 << 11;
-const IRC_SERVER: u32 = 1 << 12;
-const REDIS_CLIENT: u32 = 1 << 13;
-const REDIS_SERVER: u32 = 1 << 14;
-const RDP_CLIENT: u32 = 1 << 15;
-const RDP_SERVER: u32 = 1 << 16;
-const DCE_RPC: u32 = 1 << 17;
+const HTTP_CLIENT: u64 = 1 << 0;
+const HTTP_SERVER: u64 = 1 << 1;
+const TLS_CLIENT: u64 = 1 << 2;
+const TLS_SERVER: u64 = 1 << 3;
+const SSH: u64 = 1 << 4;
+const FTP_CLIENT: u64 = 1 << 5;
+const FTP_SERVER: u64 = 1 << 6;
+const SMTP_CLIENT: u64 = 1 << 7;
+const SMTP_SERVER: u64 = 1 << 8;
+const POP3_CLIENT: u64 = 1 << 9;
+const POP3_SERVER: u64 = 1 << 10;
+const IRC_CLIENT: u64 = 1 << 11;
+const IRC_SERVER: u64 = 1 << 12;
+const REDIS_CLIENT: u64 = 1 << 13;
+const REDIS_SERVER: u64 = 1 << 14;
+const RDP_CLIENT: u64 = 1 << 15;
+const RDP_SERVER: u64 = 1 << 16;
+const DCE_RPC: u64 = 1 << 17;
+const LDAP_CLIENT: u64 = 1 << 18;
+const LDAP_SERVER: u64 = 1 << 19;
+const PG_SSLREQ: u64 = 1 << 20;
+const PG_SSL_REPLY: u64 = 1 << 21;
+const PG_STARTUP: u64 = 1 << 22;
+const PG_ANY_RESPONSE: u64 = 1 << 23;
+const SMB: u64 = 1 << 24;
+const SOCKS4_CLIENT: u64 = 1 << 25;
+const SOCKS4_SERVER: u64 = 1 << 26;
+const SOCKS5_CLIENT: u64 = 1 << 27;
+const SOCKS5_SERVER: u64 = 1 << 28;
+const RFB: u64 = 1 << 29;
+const MQTT: u64 = 1 << 30;
+const XMPP: u64 = 1 << 31;
+/// `^....\x00\x03\x00` of `dpd_postgresql_client_startup_3_x` held; the
+/// `.{0,256}user\x00` part is matched byte by byte.
+const PG_STARTUP_HEAD: u64 = 1 << 32;
 
 /// Prefix patterns decided from the first `HEAD` bytes of a direction.
-const PREFIX_SIGS: u32 =
-    HTTP_CLIENT | HTTP_SERVER | TLS_CLIENT | TLS_SERVER | SSH | SMTP_SERVER | POP3_SERVER | DCE_RPC;
-const HEAD: usize = 32;
+const PREFIX_SIGS: u64 = HTTP_CLIENT
+    | HTTP_SERVER
+    | TLS_CLIENT
+    | TLS_SERVER
+    | SSH
+    | SMTP_SERVER
+    | POP3_SERVER
+    | DCE_RPC
+    | LDAP_CLIENT
+    | LDAP_SERVER
+    | PG_SSLREQ
+    | PG_SSL_REPLY
+    | PG_ANY_RESPONSE
+    | SMB
+    | SOCKS4_CLIENT
+    | SOCKS4_SERVER
+    | SOCKS5_CLIENT
+    | SOCKS5_SERVER
+    | RFB
+    | MQTT
+    | PG_STARTUP_HEAD;
+/// Highest prefix pattern bit.
+const LAST_PREFIX: u64 = PG_STARTUP_HEAD;
+const HEAD: usize = 40;
 
 /// HTTP methods of `dpd_http_client` (`scripts/base/protocols/http/dpd.sig`).
 const HTTP_METHODS: [&[u8]; 50] = [
@@ -157,12 +195,12 @@ const N_DUCA: usize = 1;
 const N_MCDN: usize = 6;
 
 /// Per-direction matcher state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Dir {
     /// Patterns that matched in this direction.
-    matched: u32,
+    matched: u64,
     /// Prefix patterns that can no longer match.
-    failed: u32,
+    failed: u64,
     head: [u8; HEAD],
     head_len: u8,
     /// Bytes seen in this direction (saturating).
@@ -193,12 +231,50 @@ struct Dir {
     found: u8,
     /// "Duca" seen before one of the channel names.
     duca: bool,
+    /// `dpd_xmpp` matcher state (see `Dir::xmpp`); 0xff = failed.
+    xmpp: u8,
+    /// Progress in the current literal of the XMPP pattern.
+    xmpp_k: u8,
+    /// Progress matching `user\0` for `dpd_postgresql_client_startup_3_x`.
+    pg_user: u8,
 }
 
-/// Signature state of a TCP connection.
+impl Default for Dir {
+    fn default() -> Self {
+        Dir {
+            matched: 0,
+            failed: 0,
+            head: [0; HEAD],
+            head_len: 0,
+            seen: 0,
+            line: [0; 24],
+            line_len: 0,
+            line_body: false,
+            lines_done: 0,
+            ftp_no_greeting: false,
+            line_count: 0,
+            prev_cr: false,
+            crlf: false,
+            irc_lines: 0,
+            irc_state: 0,
+            ftp_greeting: false,
+            needle: [0; NEEDLES.len()],
+            found: 0,
+            duca: false,
+            xmpp: 0,
+            xmpp_k: 0,
+            pg_user: 0,
+        }
+    }
+}
+
+/// Signature state of a connection.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sigs {
     d: [Dir; 2],
+    /// UDP: `dpd_ldap_client_udp` / `dpd_ldap_server_udp` matched, per direction.
+    udp_ldap_client: [bool; 2],
+    udp_ldap_server: [bool; 2],
 }
 
 /// Whether analyzer `s` has a DPD signature for this transport (otherwise it
@@ -217,54 +293,161 @@ pub(crate) fn has_signature(t: Transport, s: Service) -> bool {
                 | Service::Redis
                 | Service::Rdp
                 | Service::DceRpc
+                | Service::Xmpp
+                | Service::LdapTcp
+                | Service::Postgresql
+                | Service::Smb
+                | Service::Socks
+                | Service::Rfb
+                | Service::Mqtt
         ),
-        Transport::Udp => matches!(s, Service::Dhcp | Service::Quic | Service::Rdpeudp),
+        Transport::Udp => matches!(
+            s,
+            Service::Dhcp
+                | Service::Quic
+                | Service::Rdpeudp
+                | Service::Krb
+                | Service::Sip
+                | Service::Dtls
+                | Service::LdapUdp
+        ),
     }
 }
 
-/// UDP signatures, matched per datagram: returns the analyzers to enable.
-pub(crate) fn udp(p: &[u8]) -> u32 {
+fn sbit(s: Service) -> u64 {
+    1u64 << s as u32
+}
+
+/// UDP signatures that need no state, matched per datagram: returns the
+/// analyzers to enable.
+fn udp_stateless(p: &[u8]) -> u64 {
     let mut out = 0;
     // dhcp_cookie: /^.*\x63\x82\x53\x63/
     if p.windows(4)
         .any(|w| w[0] == 0x63 && w[1] == 0x82 && w[2] == 0x53 && w[3] == 0x63)
     {
-        out |= 1 << Service::Dhcp as u32;
+        out |= sbit(Service::Dhcp);
     }
     // dpd_quic_initial / dpd_quic_v2_initial
     if p.len() >= 5
         && ((p[0] & 0xf0 == 0xc0 && p[1..5] == [0, 0, 0, 1])
             || (p[0] & 0xf0 == 0xd0 && p[1..5] == [0x6b, 0x33, 0x43, 0xcf]))
     {
-        out |= 1 << Service::Quic as u32;
+        out |= sbit(Service::Quic);
     }
     // dpd_rdpeudp_syn: payload-size == 1232, /^\xff{4}.{2}.{1}\x01/
     if p.len() == 1232 && p[..4] == [0xff; 4] && p[7] == 0x01 {
-        out |= 1 << Service::Rdpeudp as u32;
+        out |= sbit(Service::Rdpeudp);
+    }
+    // dpd_krb_udp: /\x6c...\x30...\xa1\x03\x02\x05/
+    if p.len() >= 12 && p[0] == 0x6c && p[4] == 0x30 && p[8..12] == [0xa1, 0x03, 0x02, 0x05] {
+        out |= sbit(Service::Krb);
+    }
+    // dpd_sip: /^( SIP\/[0-9]\.[0-9]\x0d\x0a|SIP\/[0-9]\.[0-9] [0-9][0-9][0-9] )/
+    let sip_ver = |v: &[u8]| {
+        v.len() >= 7
+            && v[..4] == *b"SIP/"
+            && v[4].is_ascii_digit()
+            && v[5] == b'.'
+            && v[6].is_ascii_digit()
+    };
+    if (p.first() == Some(&b' ') && sip_ver(&p[1..]) && p.get(8..10) == Some(b"\r\n"))
+        || (sip_ver(p)
+            && p.get(7) == Some(&b' ')
+            && p.get(8..11)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && p.get(11) == Some(&b' '))
+    {
+        out |= sbit(Service::Sip);
+    }
+    // dpd_dtls_client: /^\x16\xfe[\xff\xfd]\x00{7}...\x01.{11}\xfe[\xff\xfd]/
+    if p.len() >= 27
+        && p[0] == 0x16
+        && p[1] == 0xfe
+        && matches!(p[2], 0xff | 0xfd)
+        && p[3..10] == [0; 7]
+        && p[13] == 0x01
+        && p[25] == 0xfe
+        && matches!(p[26], 0xff | 0xfd)
+    {
+        out |= sbit(Service::Dtls);
     }
     out
+}
+
+/// `dpd_ldap_client_udp` / `_tcp`: `^\x30` BER length `\x02` short
+/// integer, then one of `ops`.
+fn ldap_client(h: &[u8], ops: &[u8]) -> P {
+    let Some(&b0) = h.first() else { return P::More };
+    if b0 != 0x30 {
+        return P::No;
+    }
+    let Some(&l) = h.get(1) else { return P::More };
+    let i = match l {
+        0x05..=0x7f => 2,
+        0x81..=0x84 => 2 + usize::from(l - 0x80),
+        _ => return P::No,
+    };
+    let Some(&t) = h.get(i) else { return P::More };
+    if t != 0x02 {
+        return P::No;
+    }
+    let Some(&il) = h.get(i + 1) else {
+        return P::More;
+    };
+    if !(1..=4).contains(&il) {
+        return P::No;
+    }
+    match h.get(i + 2 + usize::from(il)) {
+        None => P::More,
+        Some(op) if ops.contains(op) => P::Yes,
+        Some(_) => P::No,
+    }
 }
 
 impl Sigs {
     /// Swaps the directions.
     pub(crate) fn flip(&mut self) {
         self.d.swap(0, 1);
+        self.udp_ldap_client.swap(0, 1);
+        self.udp_ldap_server.swap(0, 1);
+    }
+
+    /// UDP signatures, matched per datagram (`requires-reverse-signature`
+    /// across datagrams of the two directions): the analyzers to enable.
+    pub(crate) fn udp(&mut self, is_orig: bool, p: &[u8]) -> u64 {
+        let i = usize::from(!is_orig);
+        if ldap_client(p, &[0x60, 0x63, 0x77]) == P::Yes {
+            self.udp_ldap_client[i] = true;
+        }
+        if p.first() == Some(&0x30) {
+            self.udp_ldap_server[i] = true;
+        }
+        let mut out = udp_stateless(p);
+        let (c, s) = (self.udp_ldap_client, self.udp_ldap_server);
+        if (c[0] && s[1]) || (c[1] && s[0]) {
+            out |= sbit(Service::LdapUdp);
+        }
+        out
     }
 
     /// Feeds stream bytes of one direction; returns the analyzers whose
     /// signature (including its reverse requirement) is satisfied.
-    pub(crate) fn tcp(&mut self, is_orig: bool, data: &[u8]) -> u32 {
+    pub(crate) fn tcp(&mut self, is_orig: bool, data: &[u8]) -> u64 {
         let i = usize::from(!is_orig);
         let dir = &mut self.d[i];
         dir.feed(is_orig, data);
         self.enabled()
     }
 
-    fn enabled(&self) -> u32 {
+    fn enabled(&self) -> u64 {
         let o = self.d[0].matched;
         let r = self.d[1].matched;
-        let mut out = 0u32;
-        let mut en = |s: Service| out |= 1 << s as u32;
+        let mut out = 0u64;
+        let mut en = |s: Service| out |= sbit(s);
+        // `requires-reverse-signature` without a tcp-state: the two patterns
+        // in opposite directions.
+        let pair = |a: u64, b: u64| (o & a != 0 && r & b != 0) || (r & a != 0 && o & b != 0);
         if o & HTTP_CLIENT != 0 || r & HTTP_SERVER != 0 {
             en(Service::Http);
         }
@@ -298,6 +481,34 @@ impl Sigs {
         }
         if (o | r) & DCE_RPC != 0 {
             en(Service::DceRpc);
+        }
+        if pair(LDAP_CLIENT, LDAP_SERVER) {
+            en(Service::LdapTcp);
+        }
+        let startup = |m: u64| m & PG_STARTUP != 0 && m & PG_STARTUP_HEAD != 0;
+        if pair(PG_SSLREQ, PG_SSL_REPLY)
+            || (startup(o) && r & PG_ANY_RESPONSE != 0)
+            || (startup(r) && o & PG_ANY_RESPONSE != 0)
+        {
+            en(Service::Postgresql);
+        }
+        if (o | r) & SMB != 0 {
+            en(Service::Smb);
+        }
+        // dpd_socks4(_reverse)_client/server and dpd_socks5_client/server.
+        if pair(SOCKS4_CLIENT, SOCKS4_SERVER) || (o & SOCKS5_CLIENT != 0 && r & SOCKS5_SERVER != 0)
+        {
+            en(Service::Socks);
+        }
+        // dpd_rfb_client is originator-only; dpd_rfb_server needs it reversed.
+        if o & RFB != 0 && r & RFB != 0 {
+            en(Service::Rfb);
+        }
+        if (o | r) & MQTT != 0 {
+            en(Service::Mqtt);
+        }
+        if (o | r) & XMPP != 0 {
+            en(Service::Xmpp);
         }
         out
     }
@@ -427,8 +638,78 @@ fn ws_then_word(h: &[u8], words: &[&[u8]]) -> P {
     }
 }
 
-fn prefix_sig(sig: u32, is_orig: bool, h: &[u8]) -> P {
+fn prefix_sig(sig: u64, is_orig: bool, h: &[u8]) -> P {
     match sig {
+        LDAP_CLIENT => ldap_client(h, &[0x4a, 0x60, 0x63, 0x66, 0x68, 0x6c, 0x6e, 0x77]),
+        LDAP_SERVER => fixed(h, &[Some(&[0x30])]),
+        PG_SSLREQ => fixed(
+            h,
+            &[
+                Some(&[0]),
+                Some(&[0]),
+                Some(&[0]),
+                Some(&[8]),
+                Some(&[4]),
+                Some(&[0xd2]),
+                Some(&[0x16]),
+                Some(&[0x2f]),
+            ],
+        ),
+        PG_SSL_REPLY => fixed(h, &[Some(b"SN")]),
+        PG_STARTUP_HEAD => fixed(
+            h,
+            &[None, None, None, None, Some(&[0]), Some(&[3]), Some(&[0])],
+        ),
+        PG_ANY_RESPONSE => {
+            let alnum: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            fixed(h, &[Some(alnum), Some(&[0]), Some(&[0]), None, None])
+        }
+        SMB => fixed(
+            h,
+            &[
+                None,
+                None,
+                None,
+                None,
+                Some(&[0xfe, 0xff]),
+                Some(b"S"),
+                Some(b"M"),
+                Some(b"B"),
+            ],
+        ),
+        // dpd_socks4_client (originator) / dpd_socks4_reverse_client (responder):
+        // /^\x04[\x01\x02].{0,32}\x00/
+        SOCKS4_CLIENT => match fixed(h, &[Some(&[4]), Some(&[1, 2])]) {
+            P::Yes => match h[2..].iter().take(33).position(|&b| b == 0) {
+                Some(_) => P::Yes,
+                None if h.len() < 2 + 33 => P::More,
+                None => P::No,
+            },
+            other => other,
+        },
+        SOCKS4_SERVER => fixed(h, &[Some(&[0]), Some(&[0x5a, 0x5b, 0x5c, 0x5d])]),
+        SOCKS5_CLIENT if is_orig => fixed(h, &[Some(&[5]), None, Some(&[0, 1, 2])]),
+        SOCKS5_SERVER if !is_orig => match fixed(h, &[Some(&[5]), Some(&[0, 1])]) {
+            P::Yes if h[1] == 1 => fixed(h, &[None, None, Some(&[0, 1, 2])]),
+            other => other,
+        },
+        RFB => fixed(h, &[Some(b"R"), Some(b"F"), Some(b"B")]),
+        // dpd_mqtt: /^.{4,7}MQ/
+        MQTT => {
+            let mut more = false;
+            for i in 4..=7 {
+                match (h.get(i), h.get(i + 1)) {
+                    (Some(b'M'), Some(b'Q')) => return P::Yes,
+                    (None, _) | (Some(b'M'), None) => more = true,
+                    _ => {}
+                }
+            }
+            if more {
+                P::More
+            } else {
+                P::No
+            }
+        }
         HTTP_CLIENT if is_orig => ws_then_word(h, &HTTP_METHODS),
         HTTP_SERVER if !is_orig => fixed(
             h,
@@ -481,10 +762,110 @@ fn prefix_sig(sig: u32, is_orig: bool, h: &[u8]) -> P {
     }
 }
 
+/// States of the `dpd_xmpp` matcher
+/// (`/^(<\?xml[^?>]*\?>)?[\n\r ]*<stream:stream [^>]*xmlns='jabber:/`).
+const X_START: u8 = 0;
+const X_LT: u8 = 1;
+const X_XML: u8 = 2;
+const X_DECL: u8 = 3;
+const X_DECL_Q: u8 = 4;
+const X_SPACE: u8 = 5;
+const X_STREAM: u8 = 6;
+const X_ATTRS: u8 = 7;
+const X_DONE: u8 = 0xfe;
+const X_FAIL: u8 = 0xff;
+const X_STREAM_LIT: &[u8] = b"<stream:stream ";
+const X_NS_LIT: &[u8] = b"xmlns='jabber:";
+/// `dpd_postgresql_client_startup_3_x` looks for `user\0` within 7 + 256 +
+/// 5 bytes.
+const PG_USER_END: u32 = 7 + 256 + 5;
+
 impl Dir {
     fn feed(&mut self, is_orig: bool, data: &[u8]) {
+        self.feed_extra(data);
         self.feed_head(is_orig, data);
         self.feed_bytes(is_orig, data);
+    }
+
+    /// The byte-wise matchers that must see every byte of their window:
+    /// `dpd_xmpp` and the `user\0` part of the PostgreSQL startup pattern.
+    fn feed_extra(&mut self, data: &[u8]) {
+        let mut off = self.seen;
+        for &b in data {
+            let pg_active = off < PG_USER_END && self.matched & PG_STARTUP == 0;
+            if self.xmpp >= X_DONE && !pg_active {
+                break;
+            }
+            if pg_active && off >= 7 {
+                let want = b"user\0"[usize::from(self.pg_user)];
+                if b == want {
+                    self.pg_user += 1;
+                    if self.pg_user == 5 {
+                        self.matched |= PG_STARTUP;
+                    }
+                } else {
+                    self.pg_user = u8::from(b == b'u');
+                }
+            }
+            if self.xmpp < X_DONE {
+                self.xmpp_step(b);
+            }
+            off = off.saturating_add(1);
+        }
+    }
+
+    fn xmpp_step(&mut self, b: u8) {
+        let k = usize::from(self.xmpp_k);
+        self.xmpp = match self.xmpp {
+            X_START if b == b'<' => X_LT,
+            X_START | X_SPACE if matches!(b, b'\n' | b'\r' | b' ') => X_SPACE,
+            X_SPACE if b == b'<' => {
+                self.xmpp_k = 1;
+                X_STREAM
+            }
+            X_LT if b == b'?' => {
+                self.xmpp_k = 0;
+                X_XML
+            }
+            X_LT if b == b's' => {
+                self.xmpp_k = 2;
+                X_STREAM
+            }
+            X_XML if b == b"xml"[k] => {
+                self.xmpp_k += 1;
+                if self.xmpp_k == 3 {
+                    X_DECL
+                } else {
+                    X_XML
+                }
+            }
+            X_DECL if b == b'?' => X_DECL_Q,
+            X_DECL if b != b'>' => X_DECL,
+            X_DECL_Q if b == b'>' => X_SPACE,
+            X_STREAM if b == X_STREAM_LIT[k] => {
+                self.xmpp_k += 1;
+                if usize::from(self.xmpp_k) == X_STREAM_LIT.len() {
+                    self.xmpp_k = 0;
+                    X_ATTRS
+                } else {
+                    X_STREAM
+                }
+            }
+            X_ATTRS if b == b'>' => X_FAIL,
+            X_ATTRS => {
+                if b == X_NS_LIT[k] {
+                    self.xmpp_k += 1;
+                    if usize::from(self.xmpp_k) == X_NS_LIT.len() {
+                        self.matched |= XMPP;
+                        return self.xmpp = X_DONE;
+                    }
+                } else {
+                    self.xmpp_k = u8::from(b == b'x');
+                }
+                X_ATTRS
+            }
+            _ => X_FAIL,
+        };
     }
 
     /// Patterns decided on the first bytes of the direction.
@@ -495,8 +876,8 @@ impl Dir {
             let at = self.head_len as usize;
             self.head[at..at + n].copy_from_slice(&data[..n]);
             self.head_len += n as u8;
-            let mut bit = 1u32;
-            while bit <= DCE_RPC {
+            let mut bit = 1u64;
+            while bit <= LAST_PREFIX {
                 if PREFIX_SIGS & bit != 0 && (self.matched | self.failed) & bit == 0 {
                     match prefix_sig(bit, is_orig, &self.head[..self.head_len as usize]) {
                         P::Yes => self.matched |= bit,
@@ -860,6 +1241,7 @@ mod tests {
                     fast.feed(is_orig, seg);
                     // The reference: prefix patterns via feed on an empty
                     // slice after filling head, then every byte.
+                    slow.feed_extra(seg);
                     slow.feed_head(is_orig, seg);
                     for &b in seg {
                         slow.byte(is_orig, b);

@@ -59,8 +59,10 @@ fn names_round_trip() {
 
 #[test]
 fn state_is_small() {
+    // Boxed per connection only while an analyzer can still change the
+    // outcome; the parsers of Zeek's whole default analyzer set.
     let n = std::mem::size_of::<ServiceState>();
-    assert!(n < 1536, "ServiceState is {n} bytes");
+    assert!(n <= 2304, "ServiceState is {n} bytes");
 }
 
 #[test]
@@ -363,11 +365,14 @@ fn irc_by_signature() {
 
 #[test]
 fn pop3_only_by_signature() {
-    // pop3-basic: 110/tcp has no registered analyzer.
+    // pop3-basic: 110/tcp has no registered analyzer. POP3.cc confirms on
+    // `+OK` to USER (or CAPA, STLS), not on the greeting.
     let mut st = ServiceState::new(set(&[Service::Pop3]), Transport::Tcp, 26272, 110);
     st.on_payload(false, b"+OK POP server ready\r\n");
     assert!(names(&st).is_empty());
     st.on_payload(true, b"USER bob\r\n");
+    assert!(names(&st).is_empty(), "attached, but USER not answered yet");
+    st.on_payload(false, b"+OK\r\n");
     assert_eq!(names(&st), ["pop3"]);
     // Without payload nothing is detected.
     let st = ServiceState::new(set(&[Service::Pop3]), Transport::Tcp, 26242, 110);
@@ -727,12 +732,13 @@ fn pop3_server_greeting_first_then_capa() {
     // The POP3 parser is done, but the client signature can still attach it.
     assert!(s.wants_payload());
     v = s.on_payload(true, b"CAPA\r\n");
-    assert_eq!(v.confirmed, Some(Service::Pop3));
+    assert_eq!(v.confirmed, None, "CAPA is answered later");
     s.on_payload(true, b"QUIT\r\n");
-    s.on_payload(
+    v = s.on_payload(
         false,
         b"+OK Capability list follows\r\nTOP\r\nUSER\r\n.\r\n",
     );
+    assert_eq!(v.confirmed, Some(Service::Pop3));
     assert_eq!(s.services().collect::<Vec<_>>(), vec![Service::Pop3]);
 }
 

@@ -1,0 +1,290 @@
+//! LDAP over TCP and UDP (Zeek's Spicy analyzers `LDAP_TCP` / `LDAP_UDP`),
+//! up to StartTLS.
+
+use super::{Ctx, Events, Step, What};
+use crate::conn::service::{Service, Transport};
+
+/// Bytes of a message's start kept to decide on it.
+const HEAD: usize = 40;
+/// OID of the StartTLS extended request (RFC 4511 4.14.1).
+const STARTTLS_OID: &[u8] = b"1.3.6.1.4.1.1466.20037";
+
+/// A BER length at `h[i..]`: `(length, bytes used)`; `None` = need more.
+fn ber_len(h: &[u8], i: usize) -> Option<Result<(u64, usize), ()>> {
+    let b = *h.get(i)?;
+    if b & 0x80 == 0 {
+        return Some(Ok((u64::from(b), 1)));
+    }
+    let n = usize::from(b & 0x7f);
+    if n > 8 {
+        return Some(Err(()));
+    }
+    let bytes = h.get(i + 1..i + 1 + n)?;
+    Some(Ok((
+        bytes.iter().fold(0u64, |a, &x| a << 8 | u64::from(x)),
+        1 + n,
+    )))
+}
+
+/// What the start of one LDAPMessage says.
+#[derive(Clone, Copy, Debug, Default)]
+struct Msg {
+    /// Header plus body length: the whole message.
+    total: u64,
+    op: u8,
+    /// ExtendedRequest naming StartTLS.
+    starttls_request: bool,
+    /// The LDAPResult code (responses), when read.
+    result: Option<u8>,
+    /// BindRequest with SASL credentials.
+    sasl_bind: bool,
+}
+
+/// Parses the start of an `LDAP::Message` (`ldap.spicy`): SEQUENCE header,
+/// INTEGER messageID, APPLICATION protocolOp whose length fits the
+/// message. `Ok(None)` = more bytes needed (head not full yet).
+fn parse(h: &[u8], full: bool) -> Result<Option<Msg>, ()> {
+    let more = |full: bool| if full { Err(()) } else { Ok(None) };
+    let Some(&t) = h.first() else {
+        return more(full);
+    };
+    if t != 0x30 {
+        return Err(());
+    }
+    let Some(l) = ber_len(h, 1) else {
+        return more(full);
+    };
+    let (msg_len, ln) = l?;
+    let seq_hdr = 1 + ln;
+    let total = (seq_hdr as u64).saturating_add(msg_len);
+    if !full && (h.len() as u64) < total.min(HEAD as u64) {
+        return Ok(None);
+    }
+    // messageID
+    let i = seq_hdr;
+    let Some(&t) = h.get(i) else {
+        return more(full);
+    };
+    if t != 0x02 {
+        return Err(());
+    }
+    let Some(l) = ber_len(h, i + 1) else {
+        return more(full);
+    };
+    let (id_len, ln) = l?;
+    let i = i + 1 + ln + id_len as usize;
+    // protocolOp: APPLICATION class.
+    let Some(&t) = h.get(i) else {
+        return more(full);
+    };
+    if t >> 6 != 1 || t & 0x1f == 0x1f {
+        return Err(());
+    }
+    let Some(l) = ber_len(h, i + 1) else {
+        return more(full);
+    };
+    let (op_len, ln) = l?;
+    let body = i + 1 + ln;
+    if (body as u64).saturating_add(op_len) > total {
+        return Err(());
+    }
+    let mut m = Msg {
+        total,
+        op: t & 0x1f,
+        ..Msg::default()
+    };
+    let b = h.get(body..).unwrap_or(&[]);
+    match m.op {
+        // ExtendedRequest: [0] requestName.
+        23 if b.len() >= 2 && b[0] & 0xc0 == 0x80 => {
+            let n = usize::from(b[1]);
+            m.starttls_request = b.get(2..2 + n) == Some(STARTTLS_OID);
+        }
+        // Responses with an LDAPResult: ENUMERATED resultCode first.
+        1 | 5 | 7 | 9 | 11 | 13 | 15 | 24 if b.len() >= 3 && b[0] == 0x0a && b[1] == 1 => {
+            m.result = Some(b[2]);
+        }
+        // BindRequest: version INTEGER, name OCTET STRING, auth choice.
+        0 if b.len() >= 3 && b[0] == 0x02 => {
+            let v = 2 + usize::from(b[1]);
+            if let (Some(&0x04), Some(&n)) = (b.get(v), b.get(v + 1)) {
+                m.sasl_bind = b.get(v + 2 + usize::from(n)) == Some(&0xa3);
+            }
+        }
+        _ => {}
+    }
+    Ok(Some(m))
+}
+
+/// Message modes (`MessageMode` in `ldap.spicy`), shared by both directions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Clear,
+    /// After a successful SASL bind: a message is LDAP if it starts with
+    /// 0x30, else a 4-byte length and an encrypted payload.
+    MaybeEncrypted,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Dir {
+    head: [u8; HEAD],
+    hlen: u8,
+    /// Bytes of the current message still to skip after its head.
+    skip: u64,
+    /// The current message, once its head was decided.
+    cur: Option<Msg>,
+    /// Inside an encrypted SASL frame: its length bytes read so far.
+    enc: u8,
+    enc_len: [u8; 4],
+}
+
+impl Default for Dir {
+    fn default() -> Self {
+        Dir {
+            head: [0; HEAD],
+            hlen: 0,
+            skip: 0,
+            cur: None,
+            enc: 0,
+            enc_len: [0; 4],
+        }
+    }
+}
+
+/// LDAP over TCP (`src/analyzer/protocol/ldap/ldap.spicy`): attached on 389,
+/// 3268/tcp or by `dpd_ldap_client_tcp` with `dpd_ldap_server_tcp`. Each
+/// direction is a sequence of BER LDAPMessages; each complete message
+/// confirms (`spicy::accept_input`), a message that does not parse is a
+/// violation and stops the analyzer. A client StartTLS extended request
+/// answered by a successful extended response switches both directions to
+/// SSL after that response.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Ldap {
+    d: [Dir; 2],
+    mode: Mode,
+    starttls_requested: bool,
+    sasl_requested: bool,
+}
+
+impl Ldap {
+    pub(super) fn flip(&mut self) {
+        self.d.swap(0, 1);
+    }
+
+    pub(super) fn run_tcp(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
+        if c.transport != Transport::Tcp {
+            return Step::Done;
+        }
+        let di = c.dir();
+        let mut pos = 0;
+        while pos < data.len() {
+            let d = &mut self.d[di];
+            if d.enc > 0 {
+                // Encrypted SASL frame: 4-byte length then payload.
+                while d.enc < 5 && pos < data.len() {
+                    d.enc_len[usize::from(d.enc - 1)] = data[pos];
+                    d.enc += 1;
+                    pos += 1;
+                }
+                if d.enc == 5 {
+                    d.enc = 0;
+                    d.skip = u64::from(u32::from_be_bytes(d.enc_len));
+                    d.cur = None;
+                }
+                continue;
+            }
+            if d.skip > 0 {
+                let n = d.skip.min((data.len() - pos) as u64) as usize;
+                pos += n;
+                d.skip -= n as u64;
+                if d.skip == 0 {
+                    if let Some(m) = d.cur.take() {
+                        if let Some(step) = self.message_done(m, c.is_orig, pos, ev) {
+                            return step;
+                        }
+                    }
+                }
+                continue;
+            }
+            if d.hlen == 0 && self.mode == Mode::MaybeEncrypted && data[pos] != 0x30 {
+                d.enc = 1;
+                continue;
+            }
+            // Fill the head.
+            let at = usize::from(d.hlen);
+            let n = (HEAD - at).min(data.len() - pos);
+            d.head[at..at + n].copy_from_slice(&data[pos..pos + n]);
+            d.hlen += n as u8;
+            let h = d.head;
+            let hl = usize::from(d.hlen);
+            match parse(&h[..hl], hl == HEAD) {
+                Err(()) => {
+                    ev.push(Service::LdapTcp, What::Violation);
+                    return Step::Done;
+                }
+                Ok(None) => {
+                    pos += n;
+                }
+                Ok(Some(m)) => {
+                    // Consume only this message's bytes of the head.
+                    let used = (m.total.min(hl as u64)) as usize;
+                    let from_this = used.saturating_sub(at);
+                    pos += from_this;
+                    d.hlen = 0;
+                    d.skip = m.total - used as u64;
+                    if d.skip > 0 {
+                        d.cur = Some(m);
+                    } else if let Some(step) = self.message_done(m, c.is_orig, pos, ev) {
+                        return step;
+                    }
+                }
+            }
+        }
+        Step::More
+    }
+
+    /// `LDAP::Message::%done`: confirm, then the StartTLS / SASL bookkeeping.
+    fn message_done(&mut self, m: Msg, is_orig: bool, pos: usize, ev: &mut Events) -> Option<Step> {
+        ev.push(Service::LdapTcp, What::Confirm);
+        if is_orig && m.starttls_request {
+            self.starttls_requested = true;
+        }
+        if is_orig && m.sasl_bind {
+            self.sasl_requested = true;
+        }
+        if !is_orig && m.op == 24 && self.starttls_requested && m.result == Some(0) {
+            ev.hand_off(Service::LdapTcp, Service::Ssl, pos);
+            return Some(Step::Done);
+        }
+        if !is_orig && m.op == 1 && self.sasl_requested && m.result == Some(0) {
+            self.mode = Mode::MaybeEncrypted;
+        }
+        None
+    }
+}
+
+/// CLDAP (`LDAP_UDP`): attached on 389/udp or by `dpd_ldap_client_udp` with
+/// `dpd_ldap_server_udp`. A datagram is a sequence of whole LDAPMessages:
+/// each confirms; anything that does not parse is a violation.
+pub(super) fn run_udp(c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
+    if c.transport != Transport::Udp {
+        return Step::Done;
+    }
+    let mut p = 0;
+    while p < m.len() {
+        let rest = &m[p..];
+        let head = &rest[..rest.len().min(HEAD)];
+        match parse(head, true) {
+            Ok(Some(msg)) if msg.total <= rest.len() as u64 => {
+                ev.push(Service::LdapUdp, What::Confirm);
+                p += msg.total as usize;
+            }
+            _ => {
+                ev.push(Service::LdapUdp, What::Violation);
+                return Step::Done;
+            }
+        }
+    }
+    Step::More
+}

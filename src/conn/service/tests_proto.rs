@@ -1,0 +1,240 @@
+//! Unit tests of the analyzers added for Zeek's full default set: their
+//! confirmation and violation points, as cited in each parser's doc.
+
+use super::*;
+
+fn names(st: &ServiceState) -> Vec<&'static str> {
+    st.services().map(Service::name).collect()
+}
+
+fn tcp(resp_port: u16) -> ServiceState {
+    ServiceState::new(ServiceSet::all(), Transport::Tcp, 40000, resp_port)
+}
+
+fn udp(resp_port: u16) -> ServiceState {
+    ServiceState::new(ServiceSet::all(), Transport::Udp, 40000, resp_port)
+}
+
+#[test]
+fn package_names_expand() {
+    let mut s = ServiceSet::none();
+    s.insert_package(Service::from_name("ldap").unwrap());
+    assert!(s.contains(Service::LdapTcp) && s.contains(Service::LdapUdp));
+    let s = ServiceSet(Service::Krb.bit()).with_package_members();
+    assert!(s.contains(Service::KrbTcp));
+    let s = ServiceSet(Service::Ssl.bit()).with_package_members();
+    assert!(s.contains(Service::Dtls));
+    assert_eq!(Service::from_name("dnp3"), Some(Service::Dnp3Tcp));
+}
+
+#[test]
+fn imap_segments_must_be_tokens() {
+    let mut st = tcp(143);
+    st.on_payload(false, b"* OK [CAPABILITY IMAP4rev1] ready\r\n");
+    assert_eq!(names(&st), ["imap"]);
+    // A segment that is not `TAG SP COMMAND ... CRLF` is a binpac exception.
+    st.on_payload(true, b"hello\r\n");
+    assert!(
+        names(&st).is_empty(),
+        "violation within 10 KiB removes imap"
+    );
+    // `login` in lower case stops the analyzer (SetSkip): later junk is ignored.
+    let mut st = tcp(143);
+    st.on_payload(true, b"a1 login bob secret\r\n");
+    st.on_payload(false, b"junk without tag structure\r\n");
+    assert_eq!(names(&st), ["imap"]);
+    // Upper-case LOGIN does not (the grammar compares exactly).
+    let mut st = tcp(143);
+    st.on_payload(true, b"a1 LOGIN bob secret\r\n");
+    assert!(names(&st).is_empty());
+}
+
+#[test]
+fn pop3_pipelined_commands_answered_in_order() {
+    // POP3 alone: in the default set the Redis signature
+    // (`resp-serialized-server`) also matches a `+OK` greeting.
+    let mut st = ServiceState::new(ServiceSet(Service::Pop3.bit()), Transport::Tcp, 40000, 110);
+    st.attach_analyzer(Service::Pop3);
+    st.on_payload(false, b"+OK ready\r\n");
+    st.on_payload(true, b"USER bob\r\nPASS x\r\n");
+    assert!(names(&st).is_empty());
+    st.on_payload(false, b"+OK\r\n");
+    assert_eq!(names(&st), ["pop3"], "+OK answers USER");
+    // An unknown server word outside multi-line data is a violation.
+    st.on_payload(false, b"+OK logged in\r\nBOGUS\r\n");
+    assert!(names(&st).is_empty());
+}
+
+#[test]
+fn xmpp_text_between_tags_is_a_violation() {
+    let mut st = tcp(5222);
+    st.on_payload(true, b"<stream:stream to='x' xmlns='jabber:client'>");
+    assert_eq!(names(&st), ["xmpp"]);
+    st.on_payload(true, b"<message><body>hi</body></message>");
+    // `message` stops the analyzer before the text is reached.
+    assert_eq!(names(&st), ["xmpp"]);
+    let mut st = tcp(5222);
+    st.on_payload(true, b"<stream:stream to='x'>");
+    st.on_payload(false, b"<a>text</a>");
+    assert!(names(&st).is_empty());
+}
+
+#[test]
+fn ldap_messages_split_and_violations() {
+    let bind = [
+        0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00,
+    ];
+    let mut st = tcp(389);
+    st.on_payload(true, &bind[..5]);
+    assert!(names(&st).is_empty(), "incomplete message");
+    st.on_payload(true, &bind[5..]);
+    assert_eq!(names(&st), ["ldap_tcp"]);
+    // Not a SEQUENCE: violation.
+    let mut st = tcp(389);
+    st.on_payload(true, b"\x01\x02 no BER here");
+    assert!(names(&st).is_empty());
+    assert!(!st.runs(Service::LdapTcp));
+    // CLDAP: a whole datagram of messages; trailing junk is a violation.
+    let mut st = udp(389);
+    st.on_payload(true, &bind);
+    assert_eq!(names(&st), ["ldap_udp"]);
+    let mut junk = bind.to_vec();
+    junk.push(0x99);
+    let mut st = udp(389);
+    st.on_payload(true, &junk);
+    assert!(names(&st).is_empty());
+}
+
+#[test]
+fn krb_tcp_message_split_over_segments() {
+    // KRB-ERROR with pvno 5 inside the 4-byte length framing.
+    let pdu = [
+        0x7e, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa1, 0x01, 0x1e,
+    ];
+    let mut m = (pdu.len() as u32).to_be_bytes().to_vec();
+    m.extend_from_slice(&pdu);
+    let mut st = tcp(88);
+    st.on_payload(false, &m[..7]);
+    assert!(names(&st).is_empty());
+    st.on_payload(false, &m[7..]);
+    assert_eq!(names(&st), ["krb_tcp"]);
+    // An unknown APPLICATION tag is a violation (KRB_PDU has no default case).
+    let mut st = udp(88);
+    st.on_payload(true, &[0x65, 0x03, 0x30, 0x01, 0x00]);
+    assert!(names(&st).is_empty());
+    assert!(!st.runs(Service::Krb));
+}
+
+#[test]
+fn snmp_sip_radius_rules() {
+    let get = [
+        0x30, 0x19, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0, 0x0c,
+        0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x00,
+    ];
+    let mut st = udp(161);
+    st.on_payload(true, &get);
+    assert!(names(&st).is_empty(), "only a responder header confirms");
+    st.on_payload(false, &get);
+    assert_eq!(names(&st), ["snmp"]);
+    let mut st = udp(161);
+    st.on_payload(true, b"\x02\x01\x00");
+    assert!(!st.runs(Service::Snmp), "wrong tag: violation");
+    let mut st = udp(5060);
+    st.on_payload(true, b"OPTIONS sip:x SIP/2.0\r\n\r\n");
+    assert!(names(&st).is_empty());
+    st.on_payload(false, b"SIP/2.0 200 OK\r\n\r\n");
+    assert_eq!(names(&st), ["sip"]);
+    let mut st = udp(1812);
+    let mut r = vec![1, 1, 0, 22];
+    r.extend_from_slice(&[0; 16]);
+    r.extend_from_slice(&[1, 1]); // attribute length 1 < 2
+    st.on_payload(true, &r);
+    assert!(names(&st).is_empty() && !st.runs(Service::Radius));
+}
+
+#[test]
+fn redis_violation_after_confirmation_removes_it() {
+    let mut st = tcp(6379);
+    st.on_payload(true, b"*1\r\n$4\r\nPING\r\n");
+    st.on_payload(false, b"+PONG\r\n");
+    assert_eq!(names(&st), ["redis"]);
+    st.on_payload(false, b"*2\r\n$3\r\nfoo\r\n:42\r\n");
+    assert_eq!(names(&st), ["redis"]);
+    st.on_payload(false, b"not resp\r\n");
+    assert!(names(&st).is_empty());
+}
+
+#[test]
+fn postgres_ssl_refused_then_startup() {
+    let mut st = tcp(5432);
+    st.on_payload(true, &[0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f]);
+    st.on_payload(false, b"N");
+    assert_eq!(names(&st), ["postgresql"]);
+    let mut startup = vec![0, 0, 0, 0x11, 0, 3, 0, 0];
+    startup.extend_from_slice(b"user\0bob\0\0");
+    st.on_payload(true, &startup);
+    st.on_payload(false, b"Z\0\0\0\x05I");
+    assert_eq!(names(&st), ["postgresql"]);
+    // Major version 2: a violation.
+    let mut st = tcp(5432);
+    st.on_payload(true, &[0, 0, 0, 9, 0, 2, 0, 0, 0]);
+    assert!(!st.runs(Service::Postgresql));
+}
+
+#[test]
+fn socks4_reply_confirms() {
+    let mut st = tcp(1080);
+    st.on_payload(true, b"\x04\x01\x00\x50\x5d\xb8\xd8\x22bob\x00");
+    st.on_payload(false, &[0, 0x5a, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(names(&st), ["socks"]);
+    let mut st = tcp(1080);
+    st.on_payload(true, b"\x07junk");
+    assert!(!st.runs(Service::Socks), "unknown version");
+}
+
+#[test]
+fn dtls_and_quic_share_443() {
+    let mut st = udp(443);
+    let mut d = vec![0x16, 0xfe, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14];
+    d.extend_from_slice(&[1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0xfe, 0xff]);
+    st.on_payload(true, &d);
+    assert_eq!(names(&st), ["dtls"]);
+    // A QUIC Initial is no DTLS record: DTLS stops, QUIC goes on.
+    let mut st = udp(443);
+    let mut q = vec![0xc0, 0, 0, 0, 1, 8];
+    q.resize(1200, 0);
+    st.on_payload(true, &q);
+    assert!(!st.runs(Service::Dtls));
+    assert!(st.runs(Service::Quic));
+}
+
+#[test]
+fn smb_confirms_on_third_chunk_after_sync() {
+    let mut st = tcp(445);
+    st.on_payload(true, b"no smb header here");
+    st.on_payload(true, b"still nothing");
+    let mut m = vec![0, 0, 0, 8];
+    m.extend_from_slice(b"\xfeSMB\0\0\0\0");
+    st.on_payload(true, &m);
+    st.on_payload(false, &m);
+    assert!(names(&st).is_empty());
+    st.on_payload(true, &m);
+    assert_eq!(names(&st), ["smb"]);
+}
+
+#[test]
+fn mqtt_and_rfb() {
+    let mut st = tcp(1883);
+    st.on_payload(true, b"\x10\x0e\x00\x06MQIsdp\x03\x02\x00\x3c");
+    assert_eq!(names(&st), ["mqtt"]);
+    let mut st = tcp(5900);
+    st.on_payload(false, b"RFB 003.008\n");
+    st.on_payload(true, b"RFB 003.008\n");
+    assert_eq!(names(&st), ["rfb"]);
+}
+
+#[test]
+fn dnp3_crc_check_value() {
+    // CRC-16/DNP catalogue check value over "123456789".
+    assert_eq!(proto::dnp3_crc_for_test(b"123456789"), 0xea82);
+}
