@@ -720,3 +720,6 @@ pub fn decode_netbios_name(name: &[u8], out: &mut [u8; 16]) -> usize {
     }
     length
 }
+
+#[cfg(test)]
+mod tests;
