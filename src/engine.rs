@@ -463,7 +463,9 @@ impl<S: RecordSink> Engine<S> {
             if now.0 - c.start.0 < min_age * crate::time::SEC {
                 continue;
             }
-            let snapshot = c.clone();
+            let mut snapshot = c.clone();
+            // The snapshot needs no DNS pairing state.
+            snapshot.dns_log = Default::default();
             let rec = ConnRecord::new(snapshot, &self.cfg.conn);
             self.sink.interim(rec);
         }
@@ -517,8 +519,8 @@ impl<S: RecordSink> Engine<S> {
         let now = self.now;
         self.conn_weirds(now, slot);
         if let Some(mut conn) = self.table.remove(slot) {
-            let sink = &mut self.sink;
-            conn.dns_log.finish(&mut |o| dns_out(sink, o));
+            let (sink, log) = (&mut self.sink, self.cfg.dns.log);
+            conn.dns_log.finish(&mut |o| dns_out(sink, o, log));
             self.stats.conns_logged += 1;
             self.stats.active[tidx(conn.transport)] -= 1;
             let mut rec = ConnRecord::new(conn, &self.cfg.conn);
@@ -1156,13 +1158,16 @@ fn dns_payload<S: RecordSink>(
         tcp: conn.transport == Transport::Tcp,
     };
     conn.dns_log
-        .payload(cfg, &ctx, ts, sender, payload, &mut |o| dns_out(sink, o));
+        .payload(cfg, &ctx, ts, sender, payload, &mut |o| {
+            dns_out(sink, o, cfg.log)
+        });
 }
 
-/// Routes one passive-DNS output to the sink.
-fn dns_out<S: RecordSink>(sink: &mut S, o: crate::dns::DnsOut) {
+/// Routes one passive-DNS output to the sink (rows only when dns.log is on).
+fn dns_out<S: RecordSink>(sink: &mut S, o: crate::dns::DnsOut, log: bool) {
     match o {
-        crate::dns::DnsOut::Record(r) => sink.dns(r),
+        crate::dns::DnsOut::Record(r) if log => sink.dns(r),
+        crate::dns::DnsOut::Record(_) => {}
         crate::dns::DnsOut::Names(n) => sink.dns_names(n),
     }
 }

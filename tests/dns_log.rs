@@ -119,6 +119,12 @@ fn no_dns_log_option() {
     run(&out, &["--no-dns-log"]);
     assert!(!out.join("dns.log").exists());
     assert!(out.join("conn.log").exists());
+    // Names still come from DNS answers without dns.log.
+    let names_only = tmpdir("off-names");
+    run(&names_only, &["--no-dns-log", "--conn-names"]);
+    assert!(!names_only.join("dns.log").exists());
+    let conn = std::fs::read_to_string(names_only.join("conn.log")).unwrap();
+    assert!(conn.contains("\"resp_name\":[\"www.example.com\"]"));
 }
 
 /// `orig_name` / `resp_name` of a conn.log JSON line.

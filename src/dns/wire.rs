@@ -320,7 +320,8 @@ pub fn extract_name(cur: &mut Cursor<'_>, out: &mut Name, rules: NameRules) {
     let from = if rules.downcase {
         0
     } else if depth > 0 {
-        starts[1]
+        // The part read through pointers (empty when it was the root).
+        starts[1].min(w)
     } else {
         w
     };
@@ -407,6 +408,14 @@ mod tests {
         assert_eq!(name_at(&m, 12, NameRules::lower(false)), ("".into(), 13));
         // "abc." then a pointer to the root: the trailing dot is removed.
         assert_eq!(name_at(&m, 13, NameRules::lower(false)), ("abc".into(), 19));
+        // Kept in its case (a question): the empty part behind the pointer
+        // is lower-cased, nothing else (found by fuzzing: an out-of-range slice).
+        let m = msg(b"\x00\x03AbC\xc0\x0c");
+        let keep = NameRules {
+            downcase: false,
+            ..NameRules::lower(false)
+        };
+        assert_eq!(name_at(&m, 13, keep), ("AbC".into(), 19));
     }
 
     #[test]
