@@ -20,8 +20,8 @@
 use super::record::NameBatch;
 use crate::decode::Addr;
 use crate::time::Ts;
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
 
 /// Most names kept per address (the most recently seen).
 pub const NAMES_PER_ADDR: usize = 3;
@@ -47,8 +47,10 @@ impl Entry {
 #[derive(Debug)]
 pub struct NameCache {
     map: HashMap<Addr, Entry>,
-    /// `(last seen, address)` of every entry, for eviction.
-    by_age: BTreeSet<(Ts, Addr)>,
+    /// `(last seen, address)` min-heap for eviction; entries whose address
+    /// has been seen since are stale and skipped (compacted when the heap
+    /// outgrows the map).
+    by_age: BinaryHeap<Reverse<(Ts, Addr)>>,
     capacity: usize,
 }
 
@@ -57,7 +59,7 @@ impl NameCache {
     pub fn new(capacity: usize) -> NameCache {
         NameCache {
             map: HashMap::new(),
-            by_age: BTreeSet::new(),
+            by_age: BinaryHeap::new(),
             capacity: capacity.max(1),
         }
     }
@@ -89,16 +91,24 @@ impl NameCache {
             .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
         e.names.truncate(NAMES_PER_ADDR);
         let new = e.last();
-        if old != new || !self.by_age.contains(&(old, addr)) {
-            self.by_age.remove(&(old, addr));
-            self.by_age.insert((new, addr));
+        if old != new {
+            self.by_age.push(Reverse((new, addr)));
         }
+        // Evict the least recently resolved (ties: the lowest address).
         while self.map.len() > self.capacity {
-            let Some(&(t, a)) = self.by_age.iter().next() else {
+            let Some(Reverse((t, a))) = self.by_age.pop() else {
                 break;
             };
-            self.by_age.remove(&(t, a));
-            self.map.remove(&a);
+            if self.map.get(&a).is_some_and(|e| e.last() == t) {
+                self.map.remove(&a);
+            }
+        }
+        if self.by_age.len() > 2 * self.map.len() + 1024 {
+            self.by_age = self
+                .map
+                .iter()
+                .map(|(a, e)| Reverse((e.last(), *a)))
+                .collect();
         }
     }
 
@@ -120,9 +130,10 @@ struct Item<R> {
     what: What<R>,
 }
 
+/// Boxed: the heap moves items while sifting, and records are large.
 enum What<R> {
-    Conn(R),
-    Names(NameBatch),
+    Conn(Box<R>),
+    Names(Box<NameBatch>),
 }
 
 impl<R> Item<R> {
@@ -179,13 +190,13 @@ impl<R> NameStage<R> {
 
     /// A connection removed at `at`.
     pub fn push_conn(&mut self, at: Ts, r: R) {
-        self.push(at, 0, What::Conn(r));
+        self.push(at, 0, What::Conn(Box::new(r)));
     }
 
     /// Names seen in a reply.
     pub fn push_names(&mut self, b: NameBatch) {
         if !b.pairs.is_empty() {
-            self.push(b.at, 1, What::Names(b));
+            self.push(b.at, 1, What::Names(Box::new(b)));
         }
     }
 
@@ -206,7 +217,7 @@ impl<R> NameStage<R> {
                 break;
             };
             match item.what {
-                What::Conn(r) => f(r, &self.cache),
+                What::Conn(r) => f(*r, &self.cache),
                 What::Names(b) => {
                     for &(a, s) in &b.pairs {
                         self.cache.insert(b.at, a, b.name(s));

@@ -98,7 +98,8 @@ impl DnsRecord {
             original_query: None,
             auth: Vec::new(),
             addl: Vec::new(),
-            text: Vec::new(),
+            // Room for a typical question and its answers (one allocation).
+            text: Vec::with_capacity(96),
         }
     }
 

@@ -413,21 +413,20 @@ impl Session {
         rec.qtype = Some(qtype);
         rec.z = hdr.z;
         rec.nbstat = nb_udp && qtype == 33;
-        let mut lower = [0u8; super::wire::NAME_CAP];
         let q = qname.as_bytes();
-        let lower = &mut lower[..q.len().min(super::wire::NAME_CAP)];
-        lower.copy_from_slice(&q[..lower.len()]);
-        lower.make_ascii_lowercase();
         let mut decoded = [0u8; 16];
+        // Zeek decodes the lower-cased name; the decoding upper-cases anyway.
         let dn = if nb_udp {
-            decode_netbios_name(lower, &mut decoded)
+            decode_netbios_name(q, &mut decoded)
         } else {
             0
         };
         rec.query = Some(if dn > 0 {
             rec.push_text(&[&decoded[..dn]])
         } else {
-            rec.push_text(&[lower])
+            let s = rec.push_text(&[q]);
+            rec.text[s.0 as usize..].make_ascii_lowercase();
+            s
         });
         if cfg.original_query && hdr.opcode == 0 {
             rec.original_query = Some(rec.push_text(&[q]));
@@ -597,6 +596,10 @@ impl Session {
     }
 
     fn alloc(&mut self, rec: DnsRecord) -> u32 {
+        if self.infos.capacity() == 0 {
+            // Most connections carry one transaction.
+            self.infos.reserve_exact(1);
+        }
         let info = Info {
             rec,
             saw_query: false,

@@ -183,17 +183,18 @@ impl<'a> Cursor<'a> {
 }
 
 /// A name in presentation form as Zeek builds it: raw label bytes joined by
-/// dots, no trailing dot (except a lone `.`-ended single byte, which cannot
-/// occur), lower-cased where Zeek lower-cases.
+/// dots, no trailing dot, lower-cased where Zeek lower-cases. Holds
+/// [`NAME_CAP`] bytes; a TSIG algorithm name (read with Zeek's larger
+/// buffer, only for what it consumes) keeps its first [`NAME_CAP`] bytes.
 pub struct Name {
-    buf: [u8; TSIG_NAME_CAP + 1],
+    buf: [u8; NAME_CAP + 1],
     len: usize,
 }
 
 impl Default for Name {
     fn default() -> Self {
         Name {
-            buf: [0; TSIG_NAME_CAP + 1],
+            buf: [0; NAME_CAP + 1],
             len: 0,
         }
     }
@@ -302,8 +303,11 @@ pub fn extract_name(cur: &mut Cursor<'_>, out: &mut Name, rules: NameRules) {
             // DNS_label_too_long / DNS_label_len_gt_name_len.
             break;
         }
-        out.buf[w..w + l].copy_from_slice(&msg[pos..pos + l]);
-        out.buf[w + l] = b'.';
+        // Past the buffer (a TSIG name only): counted, not kept.
+        if let Some(dst) = out.buf.get_mut(w..w + l + 1) {
+            dst[..l].copy_from_slice(&msg[pos..pos + l]);
+            dst[l] = b'.';
+        }
         w += l + 1;
         pos += l;
     }
@@ -313,10 +317,11 @@ pub fn extract_name(cur: &mut Cursor<'_>, out: &mut Name, rules: NameRules) {
     }
     // Each level, innermost first, drops its trailing dot.
     for k in (0..=depth).rev() {
-        if w - starts[k] >= 2 && out.buf[w - 1] == b'.' {
+        if w - starts[k] >= 2 && out.buf.get(w - 1).is_none_or(|&c| c == b'.') {
             w -= 1;
         }
     }
+    let w = w.min(out.buf.len());
     let from = if rules.downcase {
         0
     } else if depth > 0 {

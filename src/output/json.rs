@@ -61,6 +61,14 @@ pub fn conn_id(
 /// Appends a JSON string with escaping.
 pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');
+    // Fast path: nothing to escape.
+    if s.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+    {
+        buf.extend_from_slice(s);
+        buf.push(b'"');
+        return;
+    }
     for &c in s {
         match c {
             b'"' => buf.extend_from_slice(b"\\\""),
