@@ -10,7 +10,13 @@
 //! - the same with per-connection statistics and flowmeter lines,
 //! - the engine writing conn.log JSON to a temporary directory, `-j 1`
 //!   (also with context.log, and with GeoIP/ASN enrichment from generated
-//!   databases covering the whole IPv4 space) and `-j 2`.
+//!   databases covering the whole IPv4 space) and `-j 2`, without dns.log;
+//! - the same `-j 1` with dns.log (the default), and with dns.log and
+//!   `--conn-names`.
+//!
+//! With `CONNSCOPE_BENCH_DNS=1` (scripts/bench.sh's DNS-heavy capture) only
+//! the libpcap rate and the dns.log rows (`-j 1` off / on / with names,
+//! `-j 2` on) are measured.
 //!
 //! Each as packets/s and as a ratio to the libpcap rate.
 
@@ -98,6 +104,7 @@ fn engine_run(p: &Path, stats: bool) -> u64 {
     };
     let mut cfg = EngineConfig::default();
     cfg.conn.flow_stats = stats;
+    cfg.dns.log = false;
     let mut e = Engine::new(cfg, sink);
     let mut n = 0u64;
     while let Ok(Some(pkt)) = src.next_packet() {
@@ -109,18 +116,35 @@ fn engine_run(p: &Path, stats: bool) -> u64 {
     n
 }
 
-fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool) -> u64 {
+/// dns.log off, on, or on with `--conn-names`.
+#[derive(Clone, Copy, PartialEq)]
+enum Dns {
+    Off,
+    Log,
+    Names,
+}
+
+fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool, dns: Dns) -> u64 {
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
     };
+    let dns = connscope::dns::DnsConfig {
+        log: dns != Dns::Off,
+        names: dns == Dns::Names,
+        ..Default::default()
+    };
     let s = connscope::pipeline::read_file(
         p,
         dir,
-        EngineConfig::default(),
+        EngineConfig {
+            dns,
+            ..EngineConfig::default()
+        },
         opts,
         ConnLogOptions {
             context: context.then(connscope::context::ContextConfig::default),
+            dns,
             ..ConnLogOptions::default()
         },
         workers,
@@ -312,6 +336,29 @@ fn main() {
     println!("file: {} ({} packets)", file.display(), n);
     println!("{:<36} {:>14} {:>10}", "stage", "packets/s", "vs libpcap");
     row("libpcap raw read", raw, raw);
+    if std::env::var_os("CONNSCOPE_BENCH_DNS").is_some() {
+        let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false, Dns::Off));
+        let off = m as f64 / t;
+        row("-j 1: conn.log, no dns.log", off, raw);
+        let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false, Dns::Log));
+        let on = m as f64 / t;
+        row("-j 1: conn.log + dns.log", on, raw);
+        let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false, Dns::Names));
+        let names = m as f64 / t;
+        row("-j 1: + --conn-names", names, raw);
+        let (t, m) = best(repeats, || engine_logs(&file, &dir, 2, false, Dns::Log));
+        row("-j 2: conn.log + dns.log", m as f64 / t, raw);
+        println!(
+            "dns.log cost: {:.1}% of throughput",
+            (1.0 - on / off) * 100.0
+        );
+        println!(
+            "dns.log + names cost: {:.1}% of throughput",
+            (1.0 - names / off) * 100.0
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let (t, m) = best(repeats, || own_read(&file));
     row("connscope reader (no decode)", m as f64 / t, raw);
     let (t, m) = best(repeats, || engine_run(&file, false));
@@ -320,10 +367,10 @@ fn main() {
     let (t, m) = best(repeats, || engine_run(&file, true));
     let with_stats = m as f64 / t;
     row("  + flow statistics (flowmeter)", with_stats, raw);
-    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false));
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false, Dns::Off));
     let one = m as f64 / t;
     row("-j 1: engine + conn.log on disk", one, raw);
-    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, true));
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, true, Dns::Off));
     let with_ctx = m as f64 / t;
     row("  + context.log (--context)", with_ctx, raw);
     // Without and with enrichment alternately (at least 5 pairs), best of
@@ -341,7 +388,10 @@ fn main() {
     let (no_geo, with_geo) = (m as f64 / t_plain, m as f64 / t_geo);
     row("-j 1: conn.log (paired, no GeoIP)", no_geo, raw);
     row("  + GeoIP/ASN (--geoip-db --asn-db)", with_geo, raw);
-    let (t, m) = best(repeats, || engine_logs(&file, &dir, 2, false));
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false, Dns::Log));
+    let with_dns = m as f64 / t;
+    row("  + dns.log (default)", with_dns, raw);
+    let (t, m) = best(repeats, || engine_logs(&file, &dir, 2, false, Dns::Off));
     let two = m as f64 / t;
     row("-j 2: engine + conn.log on disk", two, raw);
     println!("-j 2 / -j 1: {:.2}x", two / one);
@@ -352,6 +402,10 @@ fn main() {
     println!(
         "context cost: {:.1}% of throughput",
         (1.0 - with_ctx / one) * 100.0
+    );
+    println!(
+        "dns.log cost: {:.1}% of throughput",
+        (1.0 - with_dns / one) * 100.0
     );
     println!(
         "GeoIP/ASN cost: {:.1}% of throughput",

@@ -286,6 +286,11 @@ def main():
             else:
                 sel_p = UDP_PORT_SEL.get(fl["resp"], 28)
                 out.put("service_analyzers", bytes([1, sel_p]) + fl["recs"])
+            # dns_log: TCP bit, responder port selector, multicast bit.
+            dns_ports = {53: 0, 137: 1, 5353: 2, 5355: 3}
+            if fl["resp"] in dns_ports and (proto == 17 or fl["resp"] == 53):
+                sel = (1 if proto == 6 else 0) | dns_ports[fl["resp"]] << 1 | 16 | 32
+                out.put("dns_log", bytes([sel]) + fl["recs"])
     for t in sorted(out.n):
         print(f"  seeds {t}: {out.n[t]}")
 

@@ -18,6 +18,16 @@ if [ ! -s "$pcap" ]; then
 fi
 cargo bench --quiet --bench throughput -- "$pcap" "$repeats"
 
+# dns.log cost on a DNS-heavy capture (90 % of flows DNS over UDP): 1 M
+# packets, 50 k open flows.
+dns_pcap="bench-out/dns-heavy-1000000-50000.pcap"
+if [ ! -s "$dns_pcap" ]; then
+  echo "bench: generating $dns_pcap (DNS-heavy)..." >&2
+  python3 "$gen" -o "$dns_pcap.tmp" -n 1000000 -f 50000 --dns 0.9 --tcp 0.05 --udp 0.03 --seed 3 -q
+  mv "$dns_pcap.tmp" "$dns_pcap"
+fi
+CONNSCOPE_BENCH_DNS=1 cargo bench --quiet --bench throughput -- "$dns_pcap" "$repeats"
+
 # Memory per open flow: peak RSS of `connscope read -j 1` on the same capture
 # minus the peak RSS on a tiny capture, over the peak number of open
 # connections (stats.log rows every second of network time).

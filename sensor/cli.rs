@@ -203,6 +203,21 @@ pub struct ReadArgs {
     /// Add flow statistics columns to conn.log (packet size mean/std, data packets, IAT mean/std).
     #[arg(long)]
     pub conn_extras: bool,
+    /// Do not write dns.log (written by default when the DNS analyzer is loaded, as Zeek does).
+    #[arg(long)]
+    pub no_dns_log: bool,
+    /// Add the auth and addl columns to dns.log (Zeek's policy/protocols/dns/auth-addl).
+    #[arg(long)]
+    pub dns_auth_addl: bool,
+    /// Add the original_query column to dns.log (Zeek's policy/protocols/dns/log-original-query-case).
+    #[arg(long)]
+    pub dns_original_query: bool,
+    /// Add orig_name and resp_name to conn.log: names seen in DNS answers resolving to each address.
+    #[arg(long)]
+    pub conn_names: bool,
+    /// Addresses the --conn-names cache keeps (the least recently resolved is forgotten first).
+    #[arg(long, value_name = "N", default_value_t = connscope::dns::names::DEFAULT_CAPACITY)]
+    pub conn_names_cache: usize,
     /// Also write context.log (KDD'99-style traffic context per connection, keyed by uid; see docs/CONTEXT.md).
     #[arg(long)]
     pub context: bool,
@@ -384,8 +399,16 @@ impl ReadArgs {
         conn.community_id_seed = self.community_id;
         conn.flow_stats = self.flowmeter || self.conn_extras || self.detection();
         let flow_stats = conn.flow_stats;
+        let dns = connscope::dns::DnsConfig {
+            log: !self.no_dns_log,
+            auth_addl: self.dns_auth_addl,
+            original_query: self.dns_original_query,
+            names: self.conn_names,
+            names_capacity: self.conn_names_cache.max(1),
+        };
         let mut cfg = EngineConfig {
             conn,
+            dns,
             max_conns: self.max_conns,
             stats_interval: self.stats_interval.max(0),
             capture_loss_interval: self.capture_loss_interval.max(0),
@@ -417,6 +440,7 @@ impl ReadArgs {
                 interval: i64::from(self.context_interval.max(1)) * connscope::time::SEC,
                 ..Default::default()
             }),
+            dns,
             geo: self.geoip_db.is_some(),
             asn: self.asn_db.is_some(),
         };

@@ -38,6 +38,10 @@ pub trait RecordSink {
     fn capture_loss(&mut self, _r: CaptureLossRecord) {}
     /// An interim record of a connection that is still open (default: dropped).
     fn interim(&mut self, _rec: ConnRecord) {}
+    /// A dns.log row (default: dropped).
+    fn dns(&mut self, _rec: crate::dns::DnsRecord) {}
+    /// Names seen resolving to addresses in a DNS reply (default: dropped).
+    fn dns_names(&mut self, _names: crate::dns::NameBatch) {}
 }
 
 /// `Conn::tunnel_dirs` bit: Teredo analyzed a packet of the connection.
@@ -66,6 +70,8 @@ pub struct EngineConfig {
     /// connections (0 = none): every connection open at least this long is
     /// written to conn_long.log with its state so far, under its own uid.
     pub interim_interval: i64,
+    /// Passive DNS (dns.log, names for conn.log).
+    pub dns: crate::dns::DnsConfig,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +84,7 @@ impl Default for EngineConfig {
             peer: "worker-0".into(),
             capture_loss_interval: 900,
             interim_interval: 0,
+            dns: crate::dns::DnsConfig::default(),
         }
     }
 }
@@ -459,7 +466,9 @@ impl<S: RecordSink> Engine<S> {
             if now.0 - c.start.0 < min_age * crate::time::SEC {
                 continue;
             }
-            let snapshot = c.clone();
+            let mut snapshot = c.clone();
+            // The snapshot needs no DNS pairing state.
+            snapshot.dns_log = Default::default();
             let rec = ConnRecord::new(snapshot, &self.cfg.conn);
             self.sink.interim(rec);
         }
@@ -512,7 +521,9 @@ impl<S: RecordSink> Engine<S> {
     fn remove(&mut self, slot: u32) {
         let now = self.now;
         self.conn_weirds(now, slot);
-        if let Some(conn) = self.table.remove(slot) {
+        if let Some(mut conn) = self.table.remove(slot) {
+            let (sink, log) = (&mut self.sink, self.cfg.dns.log);
+            conn.dns_log.finish(&mut |o| dns_out(sink, o, log));
             self.stats.conns_logged += 1;
             self.stats.active[tidx(conn.transport)] -= 1;
             let mut rec = ConnRecord::new(conn, &self.cfg.conn);
@@ -899,7 +910,13 @@ impl<S: RecordSink> Engine<S> {
         if new_data {
             // The analyzers see what was captured of the payload.
             let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];
-            if let Some(x) = conn.inspect(cfg, &mut timers, is_orig, payload) {
+            let sender = conn.endpoint(is_orig);
+            let expect = conn.inspect(cfg, &mut timers, is_orig, payload);
+            if self.cfg.dns.active() && conn.dns_log.is_attached() {
+                let sink = &mut self.sink;
+                dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
+            }
+            if let Some(x) = expect {
                 let (o, r) = (conn.orig_h, conn.resp_h);
                 self.add_expect(x, o, r, ts);
             }
@@ -1026,7 +1043,13 @@ impl<S: RecordSink> Engine<S> {
         let expect = if handled {
             None
         } else {
-            conn.inspect(cfg, &mut timers, is_orig, payload)
+            let sender = conn.endpoint(is_orig);
+            let x = conn.inspect(cfg, &mut timers, is_orig, payload);
+            if self.cfg.dns.active() && conn.dns_log.is_attached() {
+                let sink = &mut self.sink;
+                dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
+            }
+            x
         };
         let (o, r) = (conn.orig_h, conn.resp_h);
         let weird_conn = tunnel_weird.map(|w| (w, conn.clone()));
@@ -1116,6 +1139,36 @@ fn l2ctx(l3: &L3<'_>) -> L2Ctx {
         inner_vlan: l3.inner_vlan,
         src: l3.src_mac,
         dst: l3.dst_mac,
+    }
+}
+
+/// Hands a connection's payload to its passive-DNS state (after service
+/// identification applied any role flip); rows go to the sink.
+fn dns_payload<S: RecordSink>(
+    cfg: &crate::dns::DnsConfig,
+    conn: &mut Conn,
+    ts: Ts,
+    sender: (Addr, u16),
+    payload: &[u8],
+    sink: &mut S,
+) {
+    let ctx = crate::dns::ConnCtx {
+        uid: conn.uid,
+        id: (conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
+        tcp: conn.transport == Transport::Tcp,
+    };
+    conn.dns_log
+        .payload(cfg, &ctx, ts, sender, payload, &mut |o| {
+            dns_out(sink, o, cfg.log)
+        });
+}
+
+/// Routes one passive-DNS output to the sink (rows only when dns.log is on).
+fn dns_out<S: RecordSink>(sink: &mut S, o: crate::dns::DnsOut, log: bool) {
+    match o {
+        crate::dns::DnsOut::Record(r) if log => sink.dns(r),
+        crate::dns::DnsOut::Record(_) => {}
+        crate::dns::DnsOut::Names(n) => sink.dns_names(n),
     }
 }
 

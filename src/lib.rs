@@ -13,6 +13,7 @@
 //! - [`conn`]: connection state exactly as Zeek's conn.log defines it.
 //! - [`engine`]: one shard's packet path wiring the stages together.
 //! - [`record`]: what a finished connection carries to later stages.
+//! - [`dns`]: passive DNS (dns.log, names seen resolving to addresses).
 //! - [`stats`]: per-connection flow statistics (flowmeter.log, conn.log extras).
 //! - [`context`]: KDD'99-style traffic context per connection (context.log).
 //! - [`geoip`]: GeoIP/ASN enrichment of logged records (writer side).
@@ -28,6 +29,7 @@ pub mod conn;
 pub mod context;
 pub mod decode;
 pub mod detect;
+pub mod dns;
 pub mod engine;
 pub mod eval;
 pub mod flow;

@@ -556,6 +556,8 @@ pub struct Conn {
     weirds_seen: u16,
     /// Weirds raised by the last packet, not yet reported.
     weirds_pending: u16,
+    /// Passive DNS (dns.log) state, when Zeek's DNS analyzer is attached.
+    pub dns_log: crate::dns::DnsLogState,
 }
 
 impl Conn {
@@ -644,6 +646,7 @@ impl Conn {
             weirds_pending: 0,
             stats: cfg.flow_stats.then(Box::default),
             loss: (0, 0),
+            dns_log: Default::default(),
         };
         if let Some(u) = encap.last_uid() {
             c.add_tunnel_parent(u);
@@ -674,6 +677,17 @@ impl Conn {
         }
         if let Some(a) = c.service.analyzers.as_mut() {
             a.set_resp_multicast(c.resp_h.is_multicast());
+        }
+        // Zeek attaches its DNS analyzer by responder port when the connection is built.
+        if matches!(init.transport, Transport::Tcp | Transport::Udp)
+            && enabled.contains(Service::Dns)
+            && (crate::dns::analyzer_port(is_tcp, c.resp_p)
+                || cfg
+                    .analyzer_ports
+                    .iter()
+                    .any(|&(s, p, t)| s == Service::Dns && p == c.resp_p && t == is_tcp))
+        {
+            c.dns_log.attach();
         }
         c.service.settle();
         let t = cfg.timeouts;
@@ -853,6 +867,15 @@ impl Conn {
                     TimerOutcome::Keep
                 }
             }
+        }
+    }
+
+    /// The originator's (`is_orig`) or the responder's address and port.
+    pub fn endpoint(&self, is_orig: bool) -> (Addr, u16) {
+        if is_orig {
+            (self.orig_h, self.orig_p)
+        } else {
+            (self.resp_h, self.resp_p)
         }
     }
 

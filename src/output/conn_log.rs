@@ -22,6 +22,9 @@ pub struct ConnLogOptions {
     pub flowmeter: bool,
     /// Also write context.log with these settings (`--context`).
     pub context: Option<crate::context::ContextConfig>,
+    /// Passive DNS: dns.log's optional columns, and `orig_name` /
+    /// `resp_name` in conn.log when `dns.names` (`--conn-names`).
+    pub dns: crate::dns::DnsConfig,
     /// `orig_cc resp_cc orig_city resp_city` (`--geoip-db`).
     pub geo: bool,
     /// `orig_asn resp_asn orig_as_org resp_as_org` (`--asn-db`).
@@ -70,8 +73,75 @@ pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
     if o.extras {
         v.extend(super::flowmeter_log::conn_extras_columns());
     }
+    if o.dns.names {
+        v.push(("orig_name", "set[string]"));
+        v.push(("resp_name", "set[string]"));
+    }
     v.extend(super::geo_fields::conn_columns(o));
     v
+}
+
+/// Appends `orig_name` and `resp_name` (names seen resolving to each
+/// address, most recent first; unset when none) to a JSON object written by
+/// [`write_json`].
+pub fn append_names_json<'a>(
+    buf: &mut Vec<u8>,
+    orig: impl Iterator<Item = &'a [u8]>,
+    resp: impl Iterator<Item = &'a [u8]>,
+) {
+    if buf.last() != Some(&b'}') {
+        return;
+    }
+    buf.pop();
+    let mut first = buf.last() == Some(&b'{');
+    for (k, names) in [
+        (
+            "orig_name",
+            &mut orig.peekable() as &mut dyn Iterator<Item = &[u8]>,
+        ),
+        ("resp_name", &mut resp.peekable()),
+    ] {
+        let mut any = false;
+        for n in names {
+            if !any {
+                json::key(buf, &mut first, k);
+                buf.push(b'[');
+                any = true;
+            } else {
+                buf.push(b',');
+            }
+            json::string(buf, n);
+        }
+        if any {
+            buf.push(b']');
+        }
+    }
+    buf.push(b'}');
+}
+
+/// Appends `orig_name` and `resp_name` to a TSV line written by [`write_tsv`].
+pub fn append_names_tsv<'a>(
+    buf: &mut Vec<u8>,
+    orig: impl Iterator<Item = &'a [u8]>,
+    resp: impl Iterator<Item = &'a [u8]>,
+) {
+    for names in [
+        &mut orig.into_iter() as &mut dyn Iterator<Item = &[u8]>,
+        &mut resp.into_iter(),
+    ] {
+        buf.push(b'\t');
+        let mut any = false;
+        for n in names {
+            if any {
+                buf.push(b',');
+            }
+            tsv::string(buf, n, true);
+            any = true;
+        }
+        if !any {
+            buf.push(b'-');
+        }
+    }
 }
 
 fn fmt_mac(m: &[u8; 6]) -> String {

@@ -11,6 +11,7 @@
 pub mod capture_loss_log;
 pub mod conn_log;
 pub mod context_log;
+pub mod dns_log;
 pub mod flowmeter_log;
 pub mod geo_fields;
 pub mod json;

@@ -387,6 +387,10 @@ mod parallel {
         Stats(StatsRecord),
         Loss(CaptureLossRecord),
         Interim(Box<ConnRecord>),
+        /// dns.log rows.
+        Dns(Vec<crate::dns::DnsRecord>),
+        /// Names seen resolving to addresses.
+        Names(Vec<crate::dns::NameBatch>),
         /// The first packet time (every shard sees every timestamp).
         Start(Ts),
         /// A shard's clock after a batch: its later records are logged at or after it.
@@ -401,10 +405,29 @@ mod parallel {
         empties: Receiver<Vec<ConnRecord>>,
         conns: Vec<ConnRecord>,
         weirds: Vec<WeirdRecord>,
+        dns: Vec<crate::dns::DnsRecord>,
+        names: Vec<crate::dns::NameBatch>,
     }
 
     impl ChannelSink {
+        fn new(tx: Sender<Out>, empties: Receiver<Vec<ConnRecord>>) -> Self {
+            ChannelSink {
+                tx,
+                empties,
+                conns: Vec::with_capacity(SINK_BATCH),
+                weirds: Vec::new(),
+                dns: Vec::new(),
+                names: Vec::new(),
+            }
+        }
+
         fn flush(&mut self) {
+            if !self.dns.is_empty() {
+                let _ = self.tx.send(Out::Dns(std::mem::take(&mut self.dns)));
+            }
+            if !self.names.is_empty() {
+                let _ = self.tx.send(Out::Names(std::mem::take(&mut self.names)));
+            }
             if !self.conns.is_empty() {
                 let next = self.empties.try_recv().unwrap_or_default();
                 let full = std::mem::replace(&mut self.conns, next);
@@ -439,6 +462,18 @@ mod parallel {
         fn interim(&mut self, rec: ConnRecord) {
             let _ = self.tx.send(Out::Interim(Box::new(rec)));
         }
+        fn dns(&mut self, rec: crate::dns::DnsRecord) {
+            self.dns.push(rec);
+            if self.dns.len() >= SINK_BATCH {
+                let _ = self.tx.send(Out::Dns(std::mem::take(&mut self.dns)));
+            }
+        }
+        fn dns_names(&mut self, names: crate::dns::NameBatch) {
+            self.names.push(names);
+            if self.names.len() >= SINK_BATCH {
+                let _ = self.tx.send(Out::Names(std::mem::take(&mut self.names)));
+            }
+        }
     }
 
     fn worker(
@@ -448,12 +483,7 @@ mod parallel {
         empties: Receiver<Vec<ConnRecord>>,
         cfg: EngineConfig,
     ) -> EngineStats {
-        let sink = ChannelSink {
-            tx,
-            empties,
-            conns: Vec::with_capacity(SINK_BATCH),
-            weirds: Vec::new(),
-        };
+        let sink = ChannelSink::new(tx, empties);
         let mut engine = Engine::new(cfg, sink);
         let mut started = false;
         for b in rx.iter() {
@@ -512,6 +542,8 @@ mod parallel {
                         Out::Stats(s) => sink.stats(s),
                         Out::Loss(r) => sink.capture_loss(r),
                         Out::Interim(r) => sink.interim(*r),
+                        Out::Dns(v) => v.into_iter().for_each(|r| sink.dns(r)),
+                        Out::Names(v) => v.into_iter().for_each(|n| sink.dns_names(n)),
                         Out::Start(t) => sink.saw_time(t),
                         Out::Clock(w, t) => {
                             if let Some(c) = clocks.get_mut(w as usize) {
@@ -781,12 +813,7 @@ mod parallel {
         });
         let mut handles = Vec::new();
         for (w, src) in sources.into_iter().enumerate().take(workers) {
-            let sink = ChannelSink {
-                tx: out_tx.clone(),
-                empties: empty_rx.clone(),
-                conns: Vec::with_capacity(SINK_BATCH),
-                weirds: Vec::new(),
-            };
+            let sink = ChannelSink::new(out_tx.clone(), empty_rx.clone());
             let mut c = cfg.clone();
             c.peer = format!("worker-{w}");
             let f = Arc::clone(&flags);

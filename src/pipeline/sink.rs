@@ -6,15 +6,21 @@
 //! context order. With `--geoip-db`/`--asn-db` the sink enriches conn,
 //! conn_long and notice rows just before writing them ([`crate::geoip`]),
 //! so enrichment costs one cached lookup per endpoint per record, never
-//! per packet. The sink only writes.
+//! per packet. dns.log rows are written as they arrive. With `--conn-names`,
+//! conn.log lines wait in the names stage ([`crate::dns::names`]) until
+//! every shard's clock passed them, so their `orig_name` / `resp_name` are
+//! the same for any worker count. The sink only writes.
 
 use super::stages::{Emit, Stage, StageChain};
 use crate::context::{ConnInfo, Features};
+use crate::dns::names::{NameCache, NameStage};
+use crate::dns::{DnsRecord, NameBatch};
 use crate::engine::RecordSink;
 use crate::geoip::{EnrichStats, Enricher};
 use crate::output::capture_loss_log::{self, CaptureLossRecord};
 use crate::output::conn_log::{self, ConnLogOptions};
 use crate::output::context_log;
+use crate::output::dns_log;
 use crate::output::flowmeter_log;
 use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
@@ -38,10 +44,11 @@ enum Log {
     ConnLong,
     Score,
     Notice,
+    Dns,
 }
 
 impl Log {
-    const ALL: [Log; 8] = [
+    const ALL: [Log; 9] = [
         Log::Flowmeter,
         Log::Context,
         Log::Score,
@@ -50,6 +57,7 @@ impl Log {
         Log::Stats,
         Log::CaptureLoss,
         Log::ConnLong,
+        Log::Dns,
     ];
 
     fn path(self) -> &'static str {
@@ -62,6 +70,7 @@ impl Log {
             Log::ConnLong => "conn_long",
             Log::Score => score_log::PATH,
             Log::Notice => notice_log::PATH,
+            Log::Dns => dns_log::PATH,
         }
     }
 
@@ -75,6 +84,7 @@ impl Log {
             Log::ConnLong => Vec::new(), // set from the conn options in `header_columns`
             Log::Score => score_log::columns(),
             Log::Notice => notice_log::COLUMNS.to_vec(),
+            Log::Dns => Vec::new(), // set from the DNS options in `columns_of`
         }
     }
 }
@@ -116,11 +126,13 @@ pub struct LogSink {
     conn_opts: ConnLogOptions,
     dir: PathBuf,
     conn: Option<LogFile>,
-    others: [Option<LogFile>; 8],
+    others: [Option<LogFile>; 9],
     /// The writer-thread stages (context, detection), when any is on.
     chain: Option<StageChain>,
     /// score.log's repeated columns, rendered once (made on first use).
     score_tail: Option<score_log::TailCache>,
+    /// conn.log lines waiting for their names (`--conn-names`).
+    names: Option<NameStage<ConnRecord>>,
     first_ts: Option<Ts>,
     last_ts: Ts,
     error: Option<WriteError>,
@@ -164,9 +176,13 @@ impl LogSink {
             conn_opts,
             dir: dir.to_path_buf(),
             conn: None,
-            others: [None, None, None, None, None, None, None, None],
+            others: Default::default(),
             chain: None,
             score_tail: None,
+            names: conn_opts
+                .dns
+                .names
+                .then(|| NameStage::new(conn_opts.dns.names_capacity)),
             first_ts: None,
             last_ts: Ts(0),
             error: None,
@@ -280,6 +296,19 @@ impl LogSink {
         if self.chain.as_ref().is_some_and(|c| c.ready(ts)) {
             self.release_chain(Some(ts));
         }
+        if self.names.as_ref().is_some_and(|n| n.ready(ts)) {
+            self.release_names(Some(ts));
+        }
+    }
+
+    /// Writes the conn.log lines the names stage releases (all of them when
+    /// `upto` is `None`).
+    fn release_names(&mut self, upto: Option<Ts>) {
+        let Some(mut stage) = self.names.take() else {
+            return;
+        };
+        stage.release(upto, &mut |rec, cache| self.write_conn(&rec, Some(cache)));
+        self.names = Some(stage);
     }
 
     /// Runs the released records through the stages (all of them, and the
@@ -395,6 +424,7 @@ impl LogSink {
                 c.extend_from_slice(geo_fields::NOTICE_COLUMNS);
                 c
             }
+            Log::Dns => dns_log::columns(&self.conn_opts.dns),
             _ => log.columns(),
         }
     }
@@ -436,6 +466,7 @@ impl LogSink {
                 *r = e.stats();
             }
         }
+        self.release_names(None);
         if self.rotation.is_some() {
             let last = self.last_ts;
             self.rotate(last);
@@ -523,24 +554,10 @@ impl RecordSink for LogSink {
                 LogFormat::Tsv => flowmeter_log::write_tsv(buf, uid.as_str(), &feat),
             });
         }
-        let Some(mut f) = self.conn.take() else {
-            return;
-        };
-        if f.records == 0 {
-            let cols = conn_log::columns(&self.conn_opts);
-            self.header(&mut f, "conn", &cols);
+        match self.names.as_mut() {
+            Some(n) => n.push_conn(rec.logged_at, rec),
+            None => self.write_conn(&rec, None),
         }
-        match self.opts.format {
-            LogFormat::Json => {
-                conn_log::write_json(&mut f.line, &rec, &self.conn_opts, self.opts.time_format)
-            }
-            LogFormat::Tsv => conn_log::write_tsv(&mut f.line, &rec, &self.conn_opts),
-        }
-        f.commit_line();
-        if f.failed() {
-            self.failed.store(true, Ordering::Relaxed);
-        }
-        self.conn = Some(f);
     }
 
     fn weird(&mut self, w: WeirdRecord) {
@@ -575,9 +592,70 @@ impl RecordSink for LogSink {
             rec.geo = g.conn(&rec.conn.orig_h, &rec.conn.resp_h);
         }
         let (opts, tf) = (self.conn_opts, self.opts.time_format);
-        self.row(Log::ConnLong, |buf, fmt| match fmt {
-            LogFormat::Json => conn_log::write_json(buf, &rec, &opts, tf),
-            LogFormat::Tsv => conn_log::write_tsv(buf, &rec, &opts),
+        // Interim rows are written at once: their names are what is known now.
+        let names = self.names.take();
+        let cache = names.as_ref().map(|n| n.cache());
+        self.row(Log::ConnLong, |buf, fmt| {
+            match fmt {
+                LogFormat::Json => conn_log::write_json(buf, &rec, &opts, tf),
+                LogFormat::Tsv => conn_log::write_tsv(buf, &rec, &opts),
+            }
+            if let Some(c) = cache {
+                append_names(buf, fmt, &rec, c);
+            }
         });
+        self.names = names;
+    }
+
+    fn dns(&mut self, rec: DnsRecord) {
+        let (opts, tf) = (self.conn_opts.dns, self.opts.time_format);
+        self.row(Log::Dns, |buf, fmt| match fmt {
+            LogFormat::Json => dns_log::write_json(buf, &rec, &opts, tf),
+            LogFormat::Tsv => dns_log::write_tsv(buf, &rec, &opts),
+        });
+    }
+
+    fn dns_names(&mut self, names: NameBatch) {
+        if let Some(n) = self.names.as_mut() {
+            n.push_names(names);
+        }
+    }
+}
+
+/// Appends a connection's `orig_name` / `resp_name` from the cache.
+fn append_names(buf: &mut Vec<u8>, fmt: LogFormat, rec: &ConnRecord, cache: &NameCache) {
+    let (o, r) = (cache.get(&rec.conn.orig_h), cache.get(&rec.conn.resp_h));
+    match fmt {
+        LogFormat::Json => conn_log::append_names_json(buf, o, r),
+        LogFormat::Tsv => conn_log::append_names_tsv(buf, o, r),
+    }
+}
+
+impl LogSink {
+    /// Writes one conn.log line (with names from `cache` when the names
+    /// columns are on).
+    fn write_conn(&mut self, rec: &ConnRecord, cache: Option<&NameCache>) {
+        let Some(mut f) = self.conn.take() else {
+            return;
+        };
+        if f.records == 0 {
+            let cols = conn_log::columns(&self.conn_opts);
+            self.header(&mut f, "conn", &cols);
+        }
+        let fmt = self.opts.format;
+        match fmt {
+            LogFormat::Json => {
+                conn_log::write_json(&mut f.line, rec, &self.conn_opts, self.opts.time_format)
+            }
+            LogFormat::Tsv => conn_log::write_tsv(&mut f.line, rec, &self.conn_opts),
+        }
+        if let Some(c) = cache {
+            append_names(&mut f.line, fmt, rec, c);
+        }
+        f.commit_line();
+        if f.failed() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        self.conn = Some(f);
     }
 }
