@@ -281,7 +281,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            let secs = (x >> 11) % (1 << 34);
+            let secs = (x >> 11) % 9_000_000_000;
             let usec = (x >> 40) % 1_000_000;
             let frac = if x & 7 == 0 {
                 usec % 10 * 100_000
