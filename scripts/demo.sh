@@ -20,7 +20,8 @@ if [ -f "$lab/lab-public.pcap" ]; then
   mkdir -p "$det"
   # The first packet's time + 210 s: the benign training prefix.
   until=$(python3 -c "import struct,sys; b=open(sys.argv[1],'rb').read(32); s,u=struct.unpack('<II',b[24:32]); print('%.6f' % (s+u/1e6+210))" "$lab/lab-public.pcap")
-  target/release/connscope read -r "$lab/lab-public.pcap" -w "$det" --train-until "$until" --save-model "$det/model.json"
+  target/release/connscope read -r "$lab/lab-public.pcap" -w "$det" --train-until "$until" --save-model "$det/model.json" \
+    --report "$det/report.html"
   echo
   echo "notices ($det/notice.log):"
   python3 -c "import json,sys
@@ -30,6 +31,8 @@ for l in open(sys.argv[1]):
   echo "connection-level figures (connscope eval):"
   target/release/connscope eval --logs "$det" --labels "$lab/labels.csv" --hosts "$lab/hosts.csv" \
     --schedule "$lab/schedule.json" --train-until "$until" | sed -n '1,12p'
+  echo
+  echo "report: $det/report.html (one self-contained page; open it in a browser)"
 else
   echo "(../shared/datasets not found: the detection demo is skipped)"
 fi
