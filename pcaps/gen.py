@@ -84,6 +84,35 @@ def make_uid(orig_h, orig_p, resp_h, resp_p, ip_proto, ts_ns, seed=0):
     return "C" + b62(mix(h) >> 32) + b62(mix(h ^ 0x9E3779B97F4A7C15))
 
 
+ICMP_COUNTERPART = {1: {8, 0, 13, 14, 15, 16, 10, 9, 17, 18},
+                    58: {128, 129, 133, 134, 135, 136, 130, 131, 139, 140, 144, 145}}
+
+
+def community_id(orig_h, orig_p, resp_h, resp_p, ip_proto, seed=0):
+    """Community ID v1 (corelight/community-id-spec): base64(sha1(seed, src, dst,
+    proto, 0, sport, dport)) with the smaller (address, port) first, except for
+    one-way ICMP messages (types without a counterpart), prefixed with "1:".
+    ICMP ports are Zeek's: the type, and the counterpart type or the code."""
+    import base64
+    import hashlib
+    a, b = (addr16(orig_h), orig_p), (addr16(resp_h), resp_p)
+    one_way = ip_proto in ICMP_COUNTERPART and orig_p not in ICMP_COUNTERPART[ip_proto]
+    if not one_way and b < a:
+        a, b = b, a
+    v4 = all(x[0][:12] == b"\0" * 10 + b"\xff\xff" for x in (a, b))
+    ips = a[0][12:] + b[0][12:] if v4 else a[0] + b[0]
+    data = struct.pack(">H", seed) + ips + bytes([ip_proto, 0]) + struct.pack(">HH", a[1], b[1])
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+def community_id_selfcheck():
+    # The spec's baseline vectors (community-id-spec, baseline/baseline_deflt.json).
+    assert community_id("128.232.110.120", 34855, "66.35.250.204", 80, 6) == \
+        "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", community_id("128.232.110.120", 34855, "66.35.250.204", 80, 6)
+    assert community_id("66.35.250.204", 80, "128.232.110.120", 34855, 6) == \
+        "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+
+
 def uid_selfcheck():
     # FNV-1a 64 reference vectors.
     assert fnv1a64(b"") == 0xCBF29CE484222325
@@ -828,6 +857,8 @@ class Conn:
         if self.tunnel_parents:
             f.append(("tunnel_parents", json.dumps(self.tunnel_parents, separators=(",", ":"))))
         f.append(("ip_proto", str(self.ip_proto)))
+        f.append(("community_id", json.dumps(community_id(
+            self.orig_h, self.orig_p, self.resp_h, self.resp_p, self.ip_proto))))
         return "{" + ",".join("%s:%s" % (json.dumps(k), v) for k, v in f) + "}"
 
 
@@ -1586,7 +1617,7 @@ def render_readme(caps):
              "snaplen 65535, first packet at 2024-01-01T00:00:00Z = 1704067200) comes with "
              "`NAME.conn.json`, the conn records connscope must write for it with default "
              "settings (Zeek default likely_server_ports, default local_nets = private "
-             "address space, checksums validated, uid seed 0).\n")
+             "address space, checksums validated, uid seed 0, `community_id` with seed 0 as JSON output has it by default, computed here from the Community ID spec).\n")
     L.append("## How the expected output is produced\n")
     L.append("`gen.py` builds the frames, writes the pcap, then reads the pcap back with its "
              "own decoder (Ethernet, 802.1Q/QinQ, IPv4 with fragment reassembly, IPv6, TCP, UDP, "
@@ -1672,6 +1703,7 @@ def render_readme(caps):
 
 def main():
     uid_selfcheck()
+    community_id_selfcheck()
     assert fmt_time(T0 + 500_000) == "1704067200.5" and fmt_time(3_000_000) == "3.0"
     assert fmt_double(zeek_double(T0 + 500_000)) == "1704067200.5" and fmt_double(3.0) == "3.0"
     assert fmt_double(0.00005) == "0.00005"

@@ -188,9 +188,12 @@ pub struct ReadArgs {
     /// Seed for uids (same input and seed give the same uids).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Add the community_id column (Community ID v1, this seed).
+    /// Add the community_id column (Community ID v1, this seed); on by default (seed 0) with --format json.
     #[arg(long, value_name = "SEED", num_args = 0..=1, default_missing_value = "0")]
     pub community_id: Option<u16>,
+    /// Leave out the community_id column that --format json adds by default.
+    #[arg(long, conflicts_with = "community_id")]
+    pub no_community_id: bool,
     /// Add the vlan and inner_vlan columns.
     #[arg(long)]
     pub vlan_fields: bool,
@@ -307,6 +310,21 @@ impl ReadArgs {
             || self.detect
     }
 
+    /// The Community ID seed in effect: `--community-id SEED` when given,
+    /// seed 0 for JSON output (as SIEM pipelines expect it there), none for
+    /// TSV (Zeek's default conn.log schema) or with `--no-community-id`.
+    pub fn community_id_seed(&self) -> Option<u16> {
+        if self.no_community_id {
+            None
+        } else if self.community_id.is_some() {
+            self.community_id
+        } else if self.format == Format::Json {
+            Some(0)
+        } else {
+            None
+        }
+    }
+
     /// `Site::local_nets`: `--local-nets` plus, unless `--no-private-local`,
     /// Zeek's private address space.
     pub fn local_nets(&self) -> Result<LocalNets> {
@@ -396,7 +414,7 @@ impl ReadArgs {
         conn.report_gaps_for_partial = self.report_gaps_for_partial;
         conn.local_nets = self.local_nets()?;
         conn.seed = self.seed;
-        conn.community_id_seed = self.community_id;
+        conn.community_id_seed = self.community_id_seed();
         conn.flow_stats = self.flowmeter || self.conn_extras || self.detection();
         let flow_stats = conn.flow_stats;
         let dns = connscope::dns::DnsConfig {
@@ -431,7 +449,7 @@ impl ReadArgs {
             },
         };
         let c = ConnLogOptions {
-            community_id: self.community_id.is_some(),
+            community_id: self.community_id_seed().is_some(),
             vlan: self.vlan_fields,
             l2_addrs: self.mac_fields,
             extras: self.conn_extras,
