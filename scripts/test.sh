@@ -10,3 +10,4 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
 scripts/check-systemd.sh
 scripts/check-zeek-package.sh
+scripts/check-recipes.sh
