@@ -29,8 +29,9 @@ if [ "${1:-}" = "--test" ]; then
   # package check; mmdb-writer + netaddr to build test MaxMind databases.
   root="$(cd "$(dirname "$0")/.." && pwd)"
   venv="$root/.venv"
-  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr)
-  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr' >/dev/null 2>&1 \
+  # confluent-kafka reads the Kafka output's topics back (tests/kafka.rs).
+  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr confluent-kafka)
+  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, confluent_kafka' >/dev/null 2>&1 \
      || [ ! -x "$venv/bin/zkg" ] || [ ! -x "$venv/bin/btest" ]; then
     py_need=()
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_need+=(python3-venv)
