@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what connscope needs to build and test on Debian/Ubuntu when it is
 # missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config;
-# with --test also what the test suite drives (tcpreplay, iproute2, chromium).
+# with --test also what the test suite drives (tcpreplay, iproute2, chromium);
+# with --kafka what the `kafka` feature and its broker test need (C build
+# tools for the bundled librdkafka, and the tansu broker, built once into
+# ~/.cache/connscope/tansu).
 set -euo pipefail
 need=()
 if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
@@ -46,5 +49,33 @@ if [ "${1:-}" = "--test" ]; then
     echo "ensure-deps: creating $venv with ${pip_pkgs[*]}" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${pip_pkgs[@]}"
+  fi
+fi
+if [ "${1:-}" = "--kafka" ]; then
+  # rdkafka compiles its bundled librdkafka (static): cc, make, perl, zlib.
+  k_need=()
+  command -v cc >/dev/null 2>&1 || k_need+=(gcc libc6-dev)
+  command -v make >/dev/null 2>&1 || k_need+=(make)
+  command -v perl >/dev/null 2>&1 || k_need+=(perl)
+  [ -e /usr/include/zlib.h ] || k_need+=(zlib1g-dev)
+  if [ ${#k_need[@]} -gt 0 ]; then
+    echo "ensure-deps: installing ${k_need[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${k_need[@]}" >/dev/null
+  fi
+  # The Kafka-protocol broker of tests/kafka.rs: tansu from crates.io with
+  # only the sqlite storage engine (persistent, so a restarted broker keeps
+  # what it acknowledged). Built once; later runs find it in the cache.
+  tansu_root="${CONNSCOPE_TANSU_ROOT:-$HOME/.cache/connscope/tansu}"
+  tansu_version=0.6.0
+  if ! [ -x "$tansu_root/bin/tansu" ] || [ "$(cat "$tansu_root/VERSION" 2>/dev/null)" != "$tansu_version+libsql" ]; then
+    echo "ensure-deps: building tansu $tansu_version (sqlite storage) into $tansu_root; this takes a while, once" >&2
+    start=$(date +%s)
+    cargo install tansu --version "$tansu_version" --locked --no-default-features --features libsql \
+      --root "$tansu_root" --quiet
+    echo "$tansu_version+libsql" > "$tansu_root/VERSION"
+    echo "ensure-deps: tansu built in $(( $(date +%s) - start )) s" >&2
   fi
 fi

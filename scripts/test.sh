@@ -10,3 +10,5 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
 scripts/check-systemd.sh
 scripts/check-zeek-package.sh
+# The Kafka output (cargo feature `kafka`) against a tansu broker.
+scripts/kafka-test.sh
