@@ -2,9 +2,10 @@
 # Installs what connscope needs to build and test on Debian/Ubuntu when it is
 # missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config;
 # with --test also what the test suite drives (tcpreplay, iproute2, chromium);
-# with --kafka what the `kafka` feature and its broker test need (C build
-# tools for the bundled librdkafka, and the tansu broker, built once into
-# ~/.cache/connscope/tansu).
+# with --kafka the C build tools of the `kafka` feature (bundled
+# librdkafka); with --kafka-broker also the tansu broker of tests/kafka.rs,
+# built once into ~/.cache/connscope/tansu (35 min on a busy 2-core machine:
+# not part of scripts/test.sh, see scripts/kafka-test.sh --broker).
 set -euo pipefail
 need=()
 if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
@@ -51,7 +52,7 @@ if [ "${1:-}" = "--test" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${pip_pkgs[@]}"
   fi
 fi
-if [ "${1:-}" = "--kafka" ]; then
+if [ "${1:-}" = "--kafka" ] || [ "${1:-}" = "--kafka-broker" ]; then
   # rdkafka compiles its bundled librdkafka (static): cc, make, perl, zlib.
   k_need=()
   command -v cc >/dev/null 2>&1 || k_need+=(gcc libc6-dev)
@@ -65,6 +66,8 @@ if [ "${1:-}" = "--kafka" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${k_need[@]}" >/dev/null
   fi
+fi
+if [ "${1:-}" = "--kafka-broker" ]; then
   # The Kafka-protocol broker of tests/kafka.rs: tansu from crates.io with
   # only the sqlite storage engine (persistent, so a restarted broker keeps
   # what it acknowledged). Built once; later runs find it in the cache.

@@ -10,5 +10,6 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
 scripts/check-systemd.sh
 scripts/check-zeek-package.sh
-# The Kafka output (cargo feature `kafka`) against a tansu broker.
+# The Kafka output (cargo feature `kafka`): lint, unit tests, and the broker
+# tests when a tansu binary is cached (opt-in: scripts/kafka-test.sh --broker).
 scripts/kafka-test.sh

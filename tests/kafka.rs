@@ -18,10 +18,11 @@
 //!
 //! The broker tests need the `tansu` binary (`CONNSCOPE_TANSU`, else
 //! `~/.cache/connscope/tansu/bin/tansu`, else `tansu` on PATH; built by
-//! `scripts/ensure-deps.sh --kafka`) and `.venv` with confluent-kafka
+//! `scripts/ensure-deps.sh --kafka-broker`) and `.venv` with confluent-kafka
 //! (`scripts/ensure-deps.sh --test`). They are skipped, saying so, when
-//! either is missing, unless `CONNSCOPE_KAFKA_TEST=1` (as `scripts/test.sh`
-//! sets), which makes a missing tool a failure.
+//! either is missing, unless `CONNSCOPE_KAFKA_TEST=1` (as
+//! `scripts/kafka-test.sh --broker` sets), which makes a missing tool a
+//! failure.
 
 #[cfg(not(feature = "kafka"))]
 #[test]
@@ -86,7 +87,7 @@ mod with_kafka {
             .status()
             .is_ok_and(|s| s.success());
         let missing = match (&tansu, python_ok) {
-            (None, _) => "the tansu broker (scripts/ensure-deps.sh --kafka, or CONNSCOPE_TANSU)",
+            (None, _) => "the tansu broker (scripts/kafka-test.sh --broker builds it, or set CONNSCOPE_TANSU)",
             (_, false) => ".venv with confluent-kafka (scripts/ensure-deps.sh --test)",
             _ => return Some((tansu.unwrap(), python)),
         };
@@ -274,20 +275,41 @@ mod with_kafka {
     }
 
     /// The Kafka counters summed over stats.log (sent, acked, dropped,
-    /// failed) and how many rows carried them.
+    /// failed) and how many rows carried them; JSON or TSV (by its
+    /// `#fields` header).
     fn kafka_totals(dir: &Path) -> ([u64; 4], usize) {
+        const KEYS: [&str; 4] = ["kafka_sent", "kafka_acked", "kafka_dropped", "kafka_failed"];
         let text = std::fs::read_to_string(dir.join("stats.log")).unwrap();
         let mut t = [0u64; 4];
         let mut rows = 0;
+        let mut tsv_cols: Option<Vec<usize>> = None;
         for l in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            for (i, k) in ["kafka_sent", "kafka_acked", "kafka_dropped", "kafka_failed"]
-                .iter()
-                .enumerate()
-            {
-                t[i] += v[k]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("{k} missing in {l}"));
+            if let Some(f) = l.strip_prefix("#fields\t") {
+                let names: Vec<&str> = f.split('\t').collect();
+                let idx = KEYS.map(|k| names.iter().position(|n| *n == k).expect(k));
+                tsv_cols = Some(idx.to_vec());
+                continue;
+            }
+            if l.starts_with('#') {
+                continue;
+            }
+            let vals: Vec<u64> = match &tsv_cols {
+                Some(idx) => {
+                    let cells: Vec<&str> = l.split('\t').collect();
+                    idx.iter().map(|i| cells[*i].parse().expect(l)).collect()
+                }
+                None => {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    KEYS.iter()
+                        .map(|k| {
+                            v[k].as_u64()
+                                .unwrap_or_else(|| panic!("{k} missing in {l}"))
+                        })
+                        .collect()
+                }
+            };
+            for (i, v) in vals.into_iter().enumerate() {
+                t[i] += v;
             }
             rows += 1;
         }
