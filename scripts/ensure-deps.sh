@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what connscope needs to build and test on Debian/Ubuntu when it is
 # missing: libpcap headers (the `pcap` crate links libpcap) and pkg-config;
-# with --test also what the test suite drives (tcpreplay, iproute2, chromium).
+# with --test also what the test suite drives (tcpreplay, iproute2, chromium);
+# with --kafka the C build tools of the `kafka` feature (bundled
+# librdkafka); with --kafka-broker also the tansu broker of tests/kafka.rs,
+# built once into ~/.cache/connscope/tansu (35 min on a busy 2-core machine:
+# not part of scripts/test.sh, see scripts/kafka-test.sh --broker).
 set -euo pipefail
 need=()
 if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
@@ -30,8 +34,9 @@ if [ "${1:-}" = "--test" ]; then
   # pandas + duckdb for docs/RECIPES.md (scripts/check-recipes.sh).
   root="$(cd "$(dirname "$0")/.." && pwd)"
   venv="$root/.venv"
-  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr pandas duckdb)
-  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, pandas, duckdb' >/dev/null 2>&1 \
+  # confluent-kafka reads the Kafka output's topics back (tests/kafka.rs).
+  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr pandas duckdb confluent-kafka)
+  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, pandas, duckdb, confluent_kafka' >/dev/null 2>&1 \
      || [ ! -x "$venv/bin/zkg" ] || [ ! -x "$venv/bin/btest" ]; then
     py_need=()
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_need+=(python3-venv)
@@ -46,5 +51,35 @@ if [ "${1:-}" = "--test" ]; then
     echo "ensure-deps: creating $venv with ${pip_pkgs[*]}" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${pip_pkgs[@]}"
+  fi
+fi
+if [ "${1:-}" = "--kafka" ] || [ "${1:-}" = "--kafka-broker" ]; then
+  # rdkafka compiles its bundled librdkafka (static): cc, make, perl, zlib.
+  k_need=()
+  command -v cc >/dev/null 2>&1 || k_need+=(gcc libc6-dev)
+  command -v make >/dev/null 2>&1 || k_need+=(make)
+  command -v perl >/dev/null 2>&1 || k_need+=(perl)
+  [ -e /usr/include/zlib.h ] || k_need+=(zlib1g-dev)
+  if [ ${#k_need[@]} -gt 0 ]; then
+    echo "ensure-deps: installing ${k_need[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${k_need[@]}" >/dev/null
+  fi
+fi
+if [ "${1:-}" = "--kafka-broker" ]; then
+  # The Kafka-protocol broker of tests/kafka.rs: tansu from crates.io with
+  # only the sqlite storage engine (persistent, so a restarted broker keeps
+  # what it acknowledged). Built once; later runs find it in the cache.
+  tansu_root="${CONNSCOPE_TANSU_ROOT:-$HOME/.cache/connscope/tansu}"
+  tansu_version=0.6.0
+  if ! [ -x "$tansu_root/bin/tansu" ] || [ "$(cat "$tansu_root/VERSION" 2>/dev/null)" != "$tansu_version+libsql" ]; then
+    echo "ensure-deps: building tansu $tansu_version (sqlite storage) into $tansu_root; this takes a while, once" >&2
+    start=$(date +%s)
+    cargo install tansu --version "$tansu_version" --locked --no-default-features --features libsql \
+      --root "$tansu_root" --quiet
+    echo "$tansu_version+libsql" > "$tansu_root/VERSION"
+    echo "ensure-deps: tansu built in $(( $(date +%s) - start )) s" >&2
   fi
 fi

@@ -11,3 +11,6 @@ cargo test --all-targets
 scripts/check-systemd.sh
 scripts/check-zeek-package.sh
 scripts/check-recipes.sh
+# The Kafka output (cargo feature `kafka`): lint, unit tests, and the broker
+# tests when a tansu binary is cached (opt-in: scripts/kafka-test.sh --broker).
+scripts/kafka-test.sh

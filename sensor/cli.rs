@@ -284,6 +284,70 @@ pub struct ReadArgs {
     /// No summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Kafka output options.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+/// Kafka output options (zeek-kafka's settings; the output needs a build
+/// with `--features kafka`).
+#[derive(Args, Debug)]
+pub struct KafkaArgs {
+    /// Also send every log row, as Zeek JSON, to these Kafka brokers (HOST:PORT[,HOST:PORT...]).
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
+    /// Kafka topic for every log (zeek-kafka's Kafka::topic_name).
+    #[arg(long, value_name = "NAME", default_value = "zeek", requires = "kafka")]
+    pub kafka_topic: String,
+    /// One Kafka topic per log, named like it (conn, dns, notice, ...), instead of --kafka-topic.
+    #[arg(long, requires = "kafka", conflicts_with = "kafka_topic")]
+    pub kafka_topic_per_log: bool,
+    /// Wrap each Kafka record as {"<log>": {...}} (zeek-kafka's Kafka::tag_json).
+    #[arg(long, requires = "kafka")]
+    pub kafka_tag_json: bool,
+    /// Logs sent to Kafka (comma-separated, e.g. conn,notice; default: every log).
+    #[arg(long, value_delimiter = ',', value_name = "LOGS", requires = "kafka")]
+    pub kafka_logs: Option<Vec<String>>,
+    /// A raw librdkafka setting (repeatable), e.g. queue.buffering.max.messages=500000.
+    #[arg(long, value_name = "KEY=VALUE", requires = "kafka")]
+    pub kafka_conf: Vec<String>,
+    /// Seconds the end of a run waits for Kafka to acknowledge what is still queued.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, requires = "kafka")]
+    pub kafka_flush_timeout: f64,
+}
+
+impl KafkaArgs {
+    /// The Kafka output settings (`None` without `--kafka`).
+    pub fn config(&self) -> Result<Option<connscope::output::kafka::KafkaConfig>> {
+        use connscope::output::kafka::{parse_conf, KafkaConfig, KafkaTopic};
+        let Some(brokers) = &self.kafka else {
+            return Ok(None);
+        };
+        if brokers.trim().is_empty() {
+            bail!("--kafka needs at least one broker (HOST:PORT)");
+        }
+        let conf = self
+            .kafka_conf
+            .iter()
+            .map(|c| parse_conf(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let secs = self.kafka_flush_timeout;
+        if !(secs.is_finite() && (0.0..=86_400.0).contains(&secs)) {
+            bail!("--kafka-flush-timeout {secs}: expected 0 to 86400 seconds");
+        }
+        Ok(Some(KafkaConfig {
+            brokers: brokers.clone(),
+            topic: if self.kafka_topic_per_log {
+                KafkaTopic::PerLog
+            } else {
+                KafkaTopic::One(self.kafka_topic.clone())
+            },
+            tag_json: self.kafka_tag_json,
+            logs: self.kafka_logs.clone(),
+            conf,
+            flush_timeout: std::time::Duration::from_secs_f64(secs),
+        }))
+    }
 }
 
 fn parse_port(s: &str) -> Result<(u16, bool)> {

@@ -164,8 +164,16 @@ fn make_sink(
 )> {
     // The databases first: a bad one stops the run before any log exists.
     let enricher = r.geoip()?;
+    // The Kafka settings too (a build without Kafka says so here).
+    let kafka = match r.kafka.config()? {
+        Some(c) => Some(connscope::output::kafka::KafkaOutput::new(&c)?),
+        None => None,
+    };
     let mut sink = connscope::pipeline::LogSink::new(dir, wopts, copts)?;
     let geo = enricher.map(|e| sink.set_geoip(e));
+    if let Some(k) = kafka {
+        let _ = KAFKA_REPORT.set(sink.set_kafka(k));
+    }
     if r.rotate_interval > 0 {
         use connscope::pipeline::RotationNaming;
         let (naming, default_dir) = match r.rotate_naming {
@@ -183,6 +191,23 @@ fn make_sink(
         .context("installing the SIGHUP handler")?;
     sink.set_reopen_flag(hup);
     Ok((sink, geo))
+}
+
+/// The Kafka output's totals, filled when the sink finishes (`--kafka`).
+static KAFKA_REPORT: std::sync::OnceLock<connscope::pipeline::KafkaReport> =
+    std::sync::OnceLock::new();
+
+/// The Kafka line at the end of a run (`--kafka`).
+fn print_kafka(r: &cli::ReadArgs) {
+    let Some(k) = KAFKA_REPORT.get().and_then(|k| k.lock().ok().map(|k| *k)) else {
+        return;
+    };
+    if !r.quiet || k.dropped + k.failed > 0 {
+        eprintln!(
+            "connscope: kafka: {} records queued, {} acknowledged, {} dropped (queue full), {} failed or not acknowledged by the end",
+            k.sent, k.acked, k.dropped, k.failed
+        );
+    }
 }
 
 /// The GeoIP/ASN line at the end of a run.
@@ -295,6 +320,7 @@ fn read_with(
         );
     }
     print_geo(&r, geo);
+    print_kafka(&r);
     if let Some(rep) = report.and_then(|r| r.lock().ok().map(|r| *r)) {
         if !r.quiet {
             eprintln!(
@@ -423,6 +449,7 @@ fn finish_live(
     summary: connscope::pipeline::ReadSummary,
     drops: Option<connscope::capture::SourceStats>,
 ) -> Result<ExitCode> {
+    print_kafka(r);
     if !r.quiet {
         let s = summary.stats;
         eprintln!(

@@ -513,6 +513,7 @@ impl<S: RecordSink> Engine<S> {
             queue_drops: s.queue_drops - b.queue_drops,
             frag_evictions: s.frag_evicted - b.frag_evicted,
             conn_state_limits: s.conn_state_limits - b.conn_state_limits,
+            kafka: None,
         };
         self.stats_base = *s;
         self.sink.stats(rec);

@@ -15,6 +15,7 @@ pub mod dns_log;
 pub mod flowmeter_log;
 pub mod geo_fields;
 pub mod json;
+pub mod kafka;
 pub mod notice_log;
 pub mod score_log;
 pub mod stats_log;

@@ -51,6 +51,10 @@ pub struct StatsRecord {
     /// Connections that hit a per-connection bound (out-of-order ranges,
     /// history length).
     pub conn_state_limits: u64,
+    /// The Kafka output's counters since the previous stats.log row
+    /// (`--kafka`; its columns, [`super::kafka::STATS_COLUMNS`], are
+    /// appended only then).
+    pub kafka: Option<super::kafka::KafkaCounts>,
 }
 
 /// `(name, type)` columns.
@@ -113,6 +117,12 @@ pub fn write_json(buf: &mut Vec<u8>, s: &StatsRecord, tf: TimeFormat) {
             json::uint(buf, v);
         }
     }
+    if let Some(k) = &s.kafka {
+        for ((name, _), v) in super::kafka::STATS_COLUMNS.iter().zip(k.values()) {
+            json::key(buf, &mut first, name);
+            json::uint(buf, v);
+        }
+    }
     buf.push(b'}');
 }
 
@@ -127,5 +137,63 @@ pub fn write_tsv(buf: &mut Vec<u8>, s: &StatsRecord) {
             }
             None => buf.extend_from_slice(b"\t-"),
         }
+    }
+    if let Some(k) = &s.kafka {
+        for v in k.values() {
+            let _ = write!(buf, "\t{v}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::kafka::{KafkaCounts, STATS_COLUMNS};
+
+    fn row(kafka: Option<KafkaCounts>) -> StatsRecord {
+        StatsRecord {
+            ts: Ts(1_500_000_000_000_000_000),
+            peer: "worker-0".into(),
+            pkts_proc: 7,
+            kafka,
+            ..StatsRecord::default()
+        }
+    }
+
+    #[test]
+    fn kafka_counts_are_appended_only_when_on() {
+        let k = KafkaCounts {
+            sent: 5,
+            acked: 4,
+            dropped: 2,
+            failed: 1,
+        };
+        let mut off = Vec::new();
+        write_tsv(&mut off, &row(None));
+        let off = String::from_utf8(off).unwrap();
+        assert_eq!(off.split('\t').count(), COLUMNS.len());
+        assert!(!off.contains("kafka"));
+        let mut on = Vec::new();
+        write_tsv(&mut on, &row(Some(k)));
+        let on = String::from_utf8(on).unwrap();
+        assert_eq!(on.split('\t').count(), COLUMNS.len() + STATS_COLUMNS.len());
+        assert!(on.starts_with(&off), "{on}");
+        assert!(on.ends_with("\t5\t4\t2\t1"), "{on}");
+
+        let mut j = Vec::new();
+        write_json(&mut j, &row(Some(k)), TimeFormat::Epoch);
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["kafka_sent"], 5);
+        assert_eq!(v["kafka_acked"], 4);
+        assert_eq!(v["kafka_dropped"], 2);
+        assert_eq!(v["kafka_failed"], 1);
+        let s = String::from_utf8(j).unwrap();
+        assert!(
+            s.ends_with(r#""kafka_sent":5,"kafka_acked":4,"kafka_dropped":2,"kafka_failed":1}"#),
+            "{s}"
+        );
+        let mut j = Vec::new();
+        write_json(&mut j, &row(None), TimeFormat::Epoch);
+        assert!(!String::from_utf8(j).unwrap().contains("kafka"));
     }
 }

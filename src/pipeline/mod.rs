@@ -15,7 +15,7 @@
 mod sink;
 pub mod stages;
 
-pub use sink::{GeoReport, LogSink, Rotation, RotationNaming};
+pub use sink::{GeoReport, KafkaReport, LogSink, Rotation, RotationNaming};
 
 use crate::capture::file::{CaptureError, FileSource};
 use crate::capture::{Next, PacketSource, SourceStats};

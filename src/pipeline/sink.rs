@@ -9,7 +9,10 @@
 //! per packet. dns.log rows are written as they arrive. With `--conn-names`,
 //! conn.log lines wait in the names stage ([`crate::dns::names`]) until
 //! every shard's clock passed them, so their `orig_name` / `resp_name` are
-//! the same for any worker count. The sink only writes.
+//! the same for any worker count. With `--kafka` every row written is also
+//! handed, as Zeek JSON, to the Kafka output ([`crate::output::kafka`]),
+//! which queues it without blocking; its counters go into stats.log. The
+//! sink only writes.
 
 use super::stages::{Emit, Stage, StageChain};
 use crate::context::{ConnInfo, Features};
@@ -22,6 +25,7 @@ use crate::output::conn_log::{self, ConnLogOptions};
 use crate::output::context_log;
 use crate::output::dns_log;
 use crate::output::flowmeter_log;
+use crate::output::kafka::{KafkaCounts, KafkaOutput};
 use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
 use crate::output::{geo_fields, notice_log, score_log};
@@ -145,10 +149,17 @@ pub struct LogSink {
     /// GeoIP/ASN enrichment of conn and notice rows (`--geoip-db`,
     /// `--asn-db`), and where its counters go at the end.
     geo: Option<(Enricher, GeoReport)>,
+    /// The Kafka output (`--kafka`), and where its totals go at the end.
+    kafka: Option<(KafkaOutput, KafkaReport)>,
+    /// Whether any stats.log row came (stats rows are on).
+    stats_seen: bool,
 }
 
 /// The enrichment counters of a run, filled when the sink finishes.
 pub type GeoReport = Arc<std::sync::Mutex<EnrichStats>>;
+
+/// The Kafka output's totals of a run, filled when the sink finishes.
+pub type KafkaReport = Arc<std::sync::Mutex<KafkaCounts>>;
 
 /// Resident set size of this process in MiB (Linux `/proc/self/statm`).
 fn resident_mib() -> Option<u64> {
@@ -189,6 +200,8 @@ impl LogSink {
             memory_stats: false,
             failed: Arc::new(AtomicBool::new(false)),
             geo: None,
+            kafka: None,
+            stats_seen: false,
         };
         s.conn = Some(LogFile::create(dir, "conn.log")?);
         if conn_opts.flowmeter {
@@ -224,6 +237,15 @@ impl LogSink {
     pub fn set_geoip(&mut self, e: Enricher) -> GeoReport {
         let report = GeoReport::default();
         self.geo = Some((e, report.clone()));
+        report
+    }
+
+    /// Also sends every row (as Zeek JSON) to `k`; stats.log gains the
+    /// Kafka columns. The returned report holds the run's totals once the
+    /// sink has finished.
+    pub fn set_kafka(&mut self, k: KafkaOutput) -> KafkaReport {
+        let report = KafkaReport::default();
+        self.kafka = Some((k, report.clone()));
         report
     }
 
@@ -425,12 +447,17 @@ impl LogSink {
                 c
             }
             Log::Dns => dns_log::columns(&self.conn_opts.dns),
+            Log::Stats if self.kafka.is_some() => {
+                let mut c = log.columns();
+                c.extend_from_slice(crate::output::kafka::STATS_COLUMNS);
+                c
+            }
             _ => log.columns(),
         }
     }
 
     /// Appends one row to `log`, creating the file (and its header) first if needed.
-    fn row(&mut self, log: Log, write: impl FnOnce(&mut Vec<u8>, LogFormat)) {
+    fn row(&mut self, log: Log, mut write: impl FnMut(&mut Vec<u8>, LogFormat)) {
         let i = log as usize;
         if self.others[i].is_none() {
             match LogFile::create(&self.dir, &format!("{}.log", log.path())) {
@@ -450,6 +477,10 @@ impl LogSink {
             self.header(&mut f, log.path(), &cols);
         }
         write(&mut f.line, self.opts.format);
+        if let Some((k, _)) = self.kafka.as_mut() {
+            let is_json = self.opts.format == LogFormat::Json;
+            k.send_row(log.path(), &f.line, is_json, |b| write(b, LogFormat::Json));
+        }
         f.commit_line();
         if f.failed() {
             self.failed.store(true, Ordering::Relaxed);
@@ -467,6 +498,7 @@ impl LogSink {
             }
         }
         self.release_names(None);
+        self.finish_kafka();
         if self.rotation.is_some() {
             let last = self.last_ts;
             self.rotate(last);
@@ -572,6 +604,10 @@ impl RecordSink for LogSink {
         if self.memory_stats && s.mem.is_none() {
             s.mem = resident_mib();
         }
+        self.stats_seen = true;
+        if let Some((k, _)) = self.kafka.as_mut() {
+            s.kafka = Some(k.interval_counts());
+        }
         let tf = self.opts.time_format;
         self.row(Log::Stats, |buf, fmt| match fmt {
             LogFormat::Json => stats_log::write_json(buf, &s, tf),
@@ -652,10 +688,45 @@ impl LogSink {
         if let Some(c) = cache {
             append_names(&mut f.line, fmt, rec, c);
         }
+        if let Some((k, _)) = self.kafka.as_mut() {
+            let (opts, tf) = (&self.conn_opts, self.opts.time_format);
+            k.send_row("conn", &f.line, fmt == LogFormat::Json, |b| {
+                conn_log::write_json(b, rec, opts, tf);
+                if let Some(c) = cache {
+                    append_names(b, LogFormat::Json, rec, c);
+                }
+            });
+        }
         f.commit_line();
         if f.failed() {
             self.failed.store(true, Ordering::Relaxed);
         }
         self.conn = Some(f);
+    }
+}
+
+impl LogSink {
+    /// The end of the Kafka output (after the last row): waits for the
+    /// outstanding deliveries (up to its flush timeout), writes a last
+    /// stats.log row (`peer` `kafka`, only into the file: the producer is
+    /// closed) with what changed since the previous row when stats rows
+    /// are on, and fills the report.
+    fn finish_kafka(&mut self) {
+        let Some((k, report)) = self.kafka.as_mut() else {
+            return;
+        };
+        let total = k.finish();
+        if let Ok(mut r) = report.lock() {
+            *r = total;
+        }
+        if !self.stats_seen {
+            return;
+        }
+        let row = StatsRecord {
+            ts: self.last_ts,
+            peer: "kafka".into(),
+            ..StatsRecord::default()
+        };
+        self.stats(row);
     }
 }
