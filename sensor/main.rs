@@ -338,8 +338,14 @@ fn read_with(
 
 fn live(l: cli::LiveArgs) -> Result<ExitCode> {
     use connscope::capture::{merge::Merge, PacketSource};
-    let signals = Signals::install()?;
     let r = &l.common;
+    if let Some(f) = &r.read {
+        anyhow::bail!(
+            "`live` captures from -i; it does not read files (-r {}): use `connscope read -r FILE`",
+            f.display()
+        );
+    }
+    let signals = Signals::install()?;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating log directory {}", dir.display()))?;

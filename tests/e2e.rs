@@ -100,6 +100,25 @@ fn not_a_capture_is_a_clear_error() {
     );
 }
 
+#[test]
+fn live_refuses_a_capture_file() {
+    // `live` shares `read`'s options; -r must not be accepted and ignored.
+    let out = tmpdir("live-r");
+    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
+        .args(["live", "-i", "lo", "-r", "pcaps/udp.pcap", "-w"])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("does not read files (-r pcaps/udp.pcap)"),
+        "{err}"
+    );
+    assert!(!out.join("conn.log").exists());
+}
+
 fn sorted_lines(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_to_string(p)
         .unwrap()
