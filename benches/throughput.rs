@@ -128,6 +128,7 @@ fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool, dns: Dns) ->
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
+        parquet: None,
     };
     let dns = connscope::dns::DnsConfig {
         log: dns != Dns::Off,
@@ -242,6 +243,7 @@ fn engine_logs_geo(
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
+        parquet: None,
     };
     let conn_opts = ConnLogOptions {
         geo: dbs.is_some(),
