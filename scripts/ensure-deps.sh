@@ -27,11 +27,11 @@ if [ "${1:-}" = "--test" ]; then
   # Python tools of the test suite, in a venv at the repository root (.venv):
   # zeekscript (zeek-script parse / zeek-format), btest and zkg for the Zeek
   # package check; mmdb-writer + netaddr to build test MaxMind databases;
-  # pyarrow to read the Parquet logs back (tests/parquet.rs).
+  # pyarrow and duckdb to read the Parquet logs back (tests/parquet.rs).
   root="$(cd "$(dirname "$0")/.." && pwd)"
   venv="$root/.venv"
-  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr pyarrow)
-  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, pyarrow' >/dev/null 2>&1 \
+  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr pyarrow duckdb)
+  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, pyarrow, duckdb' >/dev/null 2>&1 \
      || [ ! -x "$venv/bin/zkg" ] || [ ! -x "$venv/bin/btest" ]; then
     py_need=()
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_need+=(python3-venv)

@@ -35,12 +35,12 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
-/// A Python with pyarrow, or `None` (skip) outside CI.
+/// A Python with pyarrow and duckdb, or `None` (skip) outside CI.
 fn python() -> Option<PathBuf> {
     let venv = root().join(".venv/bin/python");
     for p in [venv, PathBuf::from("python3")] {
         let ok = Command::new(&p)
-            .args(["-c", "import pyarrow"])
+            .args(["-c", "import pyarrow, duckdb"])
             .output()
             .is_ok_and(|o| o.status.success());
         if ok {
@@ -207,6 +207,93 @@ fn sensor_parquet_equals_tsv_on_the_zeek_conformance_captures() {
     let Some(py) = python() else { return };
     pcaps.sort();
     sensor_matches_tsv(&py, &pcaps, "zeek");
+}
+
+/// score.log and notice.log (detection on a labelled dataset with a scan).
+#[test]
+fn detection_logs_as_parquet() {
+    let ds = root().join("../shared/datasets/hideandseek-short/hideandseek-short.pcap");
+    if !ds.exists() {
+        eprintln!("SKIPPED: ../shared/datasets/hideandseek-short is not present");
+        return;
+    }
+    let Some(py) = python() else { return };
+    let (t, p) = (tmpdir("detect-tsv"), tmpdir("detect-pq"));
+    let det = ["--train-seconds", "480", "--context", "--flowmeter"];
+    let mut a = det.to_vec();
+    a.extend(["--format", "tsv"]);
+    assert!(read(&ds, &t, &a).status.success());
+    let mut a = det.to_vec();
+    a.extend(["--format", "parquet", "--parquet-row-group", "100"]);
+    assert!(read(&ds, &p, &a).status.success());
+    let all = pairs(&p, &t);
+    for log in ["score", "notice", "context"] {
+        assert!(
+            all.iter()
+                .any(|(n, _)| n.ends_with(&format!("/{log}.parquet"))),
+            "{log}: {all:?}"
+        );
+    }
+    let (ok, out) = check(&py, Some(100), &all);
+    assert!(ok, "{out}");
+}
+
+/// DuckDB (its own Parquet reader) gives the figures the TSV gives.
+#[test]
+fn duckdb_reads_the_same_values() {
+    let Some(py) = python() else { return };
+    let (t, p) = (tmpdir("duck-tsv"), tmpdir("duck-pq"));
+    let pcap = root().join("pcaps/dns.pcap");
+    assert!(read(&pcap, &t, &["--format", "tsv"]).status.success());
+    let r = read(
+        &pcap,
+        &p,
+        &["--format", "parquet", "--parquet-row-group", "4"],
+    );
+    assert!(r.status.success());
+    // The figures from the TSV, computed here.
+    let rows = |log: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(t.join(log))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split('\t').map(String::from).collect())
+            .collect()
+    };
+    let conn = rows("conn.log");
+    let sum: u64 = conn.iter().filter_map(|r| r[9].parse::<u64>().ok()).sum();
+    let null_dur = conn.iter().filter(|r| r[8] == "-").count();
+    let min_ts = conn
+        .iter()
+        .map(|r| r[0].clone())
+        .min()
+        .unwrap()
+        .replace('.', "");
+    let dns = rows("dns.log");
+    let answers: usize = dns
+        .iter()
+        .filter(|r| r[21] != "-" && r[21] != "(empty)")
+        .map(|r| r[21].split(',').count())
+        .sum();
+    let expect = format!(
+        "{} {sum} {null_dur} {} {answers}",
+        conn.len(),
+        min_ts.trim_start_matches('0')
+    );
+    let script = r#"
+import sys, duckdb
+d = sys.argv[1]
+n, s, nd, ts = duckdb.sql(f"select count(*), sum(orig_bytes), count(*) filter (where duration is null), epoch_us(min(ts)) from '{d}/conn.parquet'").fetchall()[0]
+a = duckdb.sql(f"select count(*) from (select unnest(answers) from '{d}/dns.parquet')").fetchall()[0][0]
+print(n, s, nd, ts, a)
+"#;
+    let o = Command::new(&py)
+        .args(["-c", script])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), expect);
 }
 
 /// The checker is not a rubber stamp: one changed value is found.
