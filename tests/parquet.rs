@@ -132,6 +132,8 @@ const ALL: &[&str] = &[
     "--conn-names",
     "--dns-auth-addl",
     "--dns-original-query",
+    "--interim-interval",
+    "5",
 ];
 
 /// Runs each capture in both formats and checks every log.
