@@ -12,6 +12,8 @@
 //!   asserted by hand) and of JSON logs (epoch and ISO 8601 times).
 //! - Rotation: several Parquet files, each complete, adding up to the TSV.
 //! - A killed writer: the file holds every row group written before.
+//! - A disk that fills up: the error names the file and the rows not
+//!   written; the file keeps every row group written before, readable.
 //! - Errors: unwritable output, corrupt or non-Zeek input name file, line
 //!   and column, and leave no output behind.
 //!
@@ -19,6 +21,9 @@
 //! puts it in `.venv`): missing, the tests fail in CI (`CI` set) and are
 //! skipped with a message elsewhere. The checker is shown to fail on a
 //! changed value.
+
+#[path = "flood/gen.rs"]
+mod gen;
 
 use connscope::output::parquet::{ParquetOptions, ParquetWriter};
 use std::path::{Path, PathBuf};
@@ -570,4 +575,86 @@ fn bad_output_and_bad_input_are_clear_errors() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("creating the output directory"), "{err}");
+}
+
+/// A 64 KiB tmpfs fills up mid-run (needs root to mount; skipped without).
+#[test]
+fn full_disk_keeps_the_row_groups_written_before() {
+    let d = tmpdir("full");
+    let pcap = d.join("flows.pcap");
+    let w = gen::write(gen::Flood::Flows, 20_000, &pcap);
+    let total = 20_000 + w.legit;
+    let logs = d.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&logs)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs (not root?)");
+        return;
+    }
+    let Some(py) = python() else {
+        let _ = Command::new("umount").arg(&logs).status();
+        return;
+    };
+    let o = read(
+        &pcap,
+        &logs,
+        &[
+            "-C",
+            "--max-conns",
+            "100",
+            "--format",
+            "parquet",
+            "--parquet-row-group",
+            "50",
+            "--stats-interval",
+            "0",
+            "--capture-loss-interval",
+            "0",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let conn = logs.join("conn.parquet");
+    let script = r#"
+import sys, pyarrow.parquet as pq
+f = pq.ParquetFile(sys.argv[1])
+print(f.metadata.num_rows, f.metadata.num_row_groups)
+"#;
+    let r = Command::new(&py)
+        .args(["-c", script])
+        .arg(&conn)
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg(&logs).status();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("writing {}", conn.display())),
+        "{err}"
+    );
+    assert!(err.contains("No space left on device"), "{err}");
+    let lost: u64 = err
+        .split(" records not written")
+        .next()
+        .and_then(|t| t.rsplit('(').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(lost > 0, "{err}");
+    let out = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert!(
+        r.status.success(),
+        "the file stays readable: {out}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let mut it = out.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+    let (kept, groups) = (it.next().unwrap(), it.next().unwrap());
+    assert!(
+        kept > 0 && kept == groups * 50,
+        "{kept} rows in {groups} groups"
+    );
+    assert!(kept + lost <= total, "kept {kept} + lost {lost} > {total}");
+    eprintln!("{kept} rows kept in {groups} row groups, {lost} not written (of {total})");
 }

@@ -12,7 +12,7 @@
 //! headers). After every row group the footer is written again at the end,
 //! so the file on disk is always a complete Parquet file: a crash loses the
 //! open row group only (unless it strikes while a row group is being
-//! written). [`convert`] turns Zeek TSV and JSON log files into Parquet.
+//! written); a failed write (disk full) puts the previous footer back. [`convert`] turns Zeek TSV and JSON log files into Parquet.
 //!
 //! Owns the file layout, row groups and the footer. Must not: decide what
 //! is logged, or read anything but the rows it is given.
@@ -233,6 +233,12 @@ impl ParquetWriter {
         if let Err(e) = self.write_out(self.data_end) {
             self.groups.pop();
             self.total_rows -= rows as i64;
+            // The partial write replaced the footer: cut it off and put the
+            // previous footer back (it fits in the space the cut frees), so
+            // a full disk keeps every row group written before.
+            let _ = self.file.set_len(self.data_end);
+            self.out.clear();
+            let _ = self.write_out(self.data_end);
             return Err(ParquetError::Io {
                 source: e,
                 lost: rows as u64,
