@@ -352,6 +352,9 @@ impl ReadArgs {
 
     /// Builds engine and writer settings.
     pub fn settings(&self) -> Result<(EngineConfig, WriterOptions, ConnLogOptions)> {
+        if self.format == Format::Parquet && self.report.is_some() {
+            anyhow::bail!("--report reads TSV or JSON logs; it cannot follow --format parquet");
+        }
         let mut conn = match self.mode {
             Mode::Default => ConnConfig::zeek_default(),
             Mode::Bare => ConnConfig::zeek_bare(),

@@ -532,6 +532,16 @@ fn bad_output_and_bad_input_are_clear_errors() {
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("file"), "{err}");
+    // --report reads text logs: refused before anything is read.
+    let r = read(
+        &pcap,
+        &d.join("rep"),
+        &["--format", "parquet", "--report", "r.html"],
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("cannot follow --format parquet"), "{err}");
+    assert!(!d.join("rep/conn.parquet").exists());
     // A value that is not of its column's type: file, line, column named;
     // no output left behind; the other input is still converted.
     let bad = HAND_LOG.replace("\t18446744073709551615\t", "\t18446744073709551616\t");
