@@ -507,6 +507,13 @@ t = f.read()
 assert f.metadata.num_row_groups == 2, f.metadata
 assert t.column('n').to_pylist() == list(range(20)), t
 assert t.column('s').to_pylist()[19] == ['x', 'y19']
+# Row-group statistics: the time range and null count of each group.
+import datetime
+g = f.metadata.row_group(1).column(0).statistics
+utc = datetime.timezone.utc
+assert g.has_min_max and g.null_count == 0, g
+assert g.min == datetime.datetime.fromtimestamp(10, utc).replace(microsecond=1), g.min
+assert g.max == datetime.datetime.fromtimestamp(19, utc).replace(microsecond=1), g.max
 print('killed ok')
 "#;
     let o = Command::new(&py)

@@ -110,6 +110,19 @@ pub struct Column {
     values: Vec<u8>,
     /// Non-null values buffered.
     count: usize,
+    /// Smallest and largest time value buffered (`time` columns; a row
+    /// that failed may have widened them, which keeps them true bounds).
+    range: Option<(i64, i64)>,
+}
+
+/// What a written page holds, for the column chunk's metadata.
+pub struct PageInfo {
+    /// Leaf entries (`num_values`).
+    pub entries: usize,
+    /// Null values (`null_count`; scalar columns only).
+    pub nulls: Option<usize>,
+    /// Minimum and maximum (`time` columns only).
+    pub range: Option<(i64, i64)>,
 }
 
 /// A field's unescaped bytes, reused between fields.
@@ -125,6 +138,7 @@ impl Column {
             reps: Vec::new(),
             values: Vec::new(),
             count: 0,
+            range: None,
         }
     }
 
@@ -217,6 +231,10 @@ impl Column {
             }
             Scalar::Time => {
                 let us = parse_micros(text).ok_or_else(bad)?;
+                self.range = Some(match self.range {
+                    Some((lo, hi)) => (lo.min(us), hi.max(us)),
+                    None => (us, us),
+                });
                 self.values.extend_from_slice(&us.to_le_bytes());
             }
             Scalar::Interval | Scalar::Double => {
@@ -249,8 +267,8 @@ impl Column {
     }
 
     /// Appends this column's data page (header and body) to `out` and
-    /// clears the buffers; returns the number of leaf entries written.
-    pub fn encode_page(&mut self, out: &mut Vec<u8>, body: &mut Vec<u8>) -> usize {
+    /// clears the buffers; returns what the page holds.
+    pub fn encode_page(&mut self, out: &mut Vec<u8>, body: &mut Vec<u8>) -> PageInfo {
         body.clear();
         if self.ty.list {
             levels(body, &self.reps);
@@ -289,8 +307,13 @@ impl Column {
         self.defs.clear();
         self.reps.clear();
         self.values.clear();
+        let info = PageInfo {
+            entries: n,
+            nulls: (!self.ty.list).then(|| n - self.count),
+            range: self.range.take(),
+        };
         self.count = 0;
-        n
+        info
     }
 
     /// Appends the column's schema elements (one, or three for a list).
@@ -556,9 +579,19 @@ mod tests {
             c.push_tsv(f, &mut s).unwrap();
         }
         let (mut out, mut body) = (Vec::new(), Vec::new());
-        assert_eq!(c.encode_page(&mut out, &mut body), 4);
+        let info = c.encode_page(&mut out, &mut body);
+        assert_eq!((info.entries, info.nulls, info.range), (4, Some(1), None));
         // defs [1,1,1,0] as runs (3<<1,1)(1<<1,0); booleans T,F,T -> 0b101.
         assert!(out.ends_with(&[4, 0, 0, 0, 6, 1, 2, 0, 0b101]));
+
+        let mut c = Column::new("t", ColType::of("time"));
+        for f in [&b"5.0"[..], b"-", b"-1.000001", b"2"] {
+            c.push_tsv(f, &mut s).unwrap();
+        }
+        let info = c.encode_page(&mut out, &mut body);
+        assert_eq!(info.nulls, Some(1));
+        assert_eq!(info.range, Some((-1_000_001, 5_000_000)));
+        assert_eq!(c.encode_page(&mut out, &mut body).range, None, "cleared");
 
         let mut c = Column::new("s", ColType::of("string"));
         c.push_tsv(b"(empty)", &mut s).unwrap();

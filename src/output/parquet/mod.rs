@@ -12,7 +12,8 @@
 //! headers). After every row group the footer is written again at the end,
 //! so the file on disk is always a complete Parquet file: a crash loses the
 //! open row group only (unless it strikes while a row group is being
-//! written); a failed write (disk full) puts the previous footer back. [`convert`] turns Zeek TSV and JSON log files into Parquet.
+//! written); a failed write (disk full) puts the previous footer back.
+//! Column statistics: null counts, and min/max of `time` columns. [`convert`] turns Zeek TSV and JSON log files into Parquet.
 //!
 //! Owns the file layout, row groups and the footer. Must not: decide what
 //! is logged, or read anything but the rows it is given.
@@ -82,7 +83,7 @@ pub enum ParquetError {
 struct Chunk {
     offset: i64,
     size: i64,
-    values: i64,
+    page: column::PageInfo,
 }
 
 /// One written row group.
@@ -218,11 +219,11 @@ impl ParquetWriter {
         let mut chunks = Vec::with_capacity(self.columns.len());
         for c in &mut self.columns {
             let start = self.out.len();
-            let values = c.encode_page(&mut self.out, &mut self.body);
+            let page = c.encode_page(&mut self.out, &mut self.body);
             chunks.push(Chunk {
                 offset: (self.data_end + start as u64) as i64,
                 size: (self.out.len() - start) as i64,
-                values: values as i64,
+                page,
             });
         }
         self.groups.push(Group {
@@ -298,10 +299,21 @@ impl ParquetWriter {
                     w.binary_value(p);
                 }
                 w.i32(4, 0); // codec: UNCOMPRESSED
-                w.i64(5, ch.values);
+                w.i64(5, ch.page.entries as i64);
                 w.i64(6, ch.size);
                 w.i64(7, ch.size);
                 w.i64(9, ch.offset); // data_page_offset
+                if ch.page.nulls.is_some() || ch.page.range.is_some() {
+                    w.begin(12); // Statistics
+                    if let Some(n) = ch.page.nulls {
+                        w.i64(3, n as i64); // null_count
+                    }
+                    if let Some((lo, hi)) = ch.page.range {
+                        w.binary(5, &hi.to_le_bytes()); // max_value
+                        w.binary(6, &lo.to_le_bytes()); // min_value
+                    }
+                    w.end();
+                }
                 w.end();
                 w.end();
             }
@@ -323,6 +335,15 @@ impl ParquetWriter {
             6,
             concat!("connscope version ", env!("CARGO_PKG_VERSION")).as_bytes(),
         );
+        // column_orders: TYPE_ORDER for every leaf (readers use min/max
+        // statistics only when the order is given).
+        w.list(7, Ty::Struct, self.columns.len());
+        for _ in &self.columns {
+            w.begin_value();
+            w.begin(1);
+            w.end();
+            w.end();
+        }
         w.end();
     }
 }
