@@ -489,6 +489,51 @@ pub fn parse_micros(text: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes escaped by the TSV writer come back as themselves
+        /// (non-UTF-8 bytes as `\xNN` text), alone and as a set's element.
+        #[test]
+        fn tsv_escaping_round_trips(b in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let mut field = Vec::new();
+            crate::output::tsv::string(&mut field, &b, true);
+            let mut want = vec![0; 4];
+            utf8_or_escaped(&b, &mut want);
+            let n = (want.len() - 4) as u32;
+            want[..4].copy_from_slice(&n.to_le_bytes());
+            let mut s = Vec::new();
+            let mut c = Column::new("s", ColType::of("string"));
+            c.push_tsv(&field, &mut s).unwrap();
+            prop_assert_eq!(&c.values, &want);
+            // A set of one empty string is written `(empty)`, as the empty
+            // set: Zeek's format cannot tell them apart.
+            if !b.is_empty() {
+                let mut l = Column::new("l", ColType::of("set[string]"));
+                l.push_tsv(&field, &mut s).unwrap();
+                prop_assert_eq!(&l.values, &want);
+                prop_assert_eq!(&l.defs, &[3]);
+            }
+        }
+
+        /// Arbitrary field text never panics, and a rejected field leaves
+        /// the column as it was.
+        #[test]
+        fn any_field_text_is_a_value_or_an_error(
+            b in proptest::collection::vec(any::<u8>(), 0..30),
+            t in 0usize..10,
+        ) {
+            let types = ["time", "interval", "count", "int", "double", "bool", "port",
+                "string", "set[count]", "vector[time]"];
+            let mut s = Vec::new();
+            let mut c = Column::new("x", ColType::of(types[t]));
+            c.push_tsv(b"-", &mut s).unwrap();
+            let before = (c.defs.clone(), c.reps.clone(), c.values.clone(), c.count);
+            if c.push_tsv(&b, &mut s).is_err() {
+                prop_assert_eq!(before, (c.defs.clone(), c.reps.clone(), c.values.clone(), c.count));
+            }
+        }
+    }
 
     #[test]
     fn zeek_types_map() {

@@ -501,7 +501,13 @@ fn iso8601_micros(t: &str) -> Option<i64> {
     let mut h = time.splitn(3, ':');
     let (hh, mm): (i64, i64) = (h.next()?.parse().ok()?, h.next()?.parse().ok()?);
     let sec = parse_micros(h.next()?.as_bytes())?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 {
+    if !(-9999..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || !(0..=23).contains(&hh)
+        || !(0..=59).contains(&mm)
+        || !(0..=60_999_999).contains(&sec)
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -546,6 +552,8 @@ mod tests {
             Some(1_709_164_800_000_000)
         );
         assert_eq!(iso8601_micros("2024-13-01T00:00:00Z"), None);
+        assert_eq!(iso8601_micros("99999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(iso8601_micros("2024-01-01T-1:00:00Z"), None);
     }
 
     #[test]
