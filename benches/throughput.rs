@@ -12,7 +12,8 @@
 //!   (also with context.log, and with GeoIP/ASN enrichment from generated
 //!   databases covering the whole IPv4 space) and `-j 2`, without dns.log;
 //! - the same `-j 1` with dns.log (the default), and with dns.log and
-//!   `--conn-names`.
+//!   `--conn-names`;
+//! - `-j 1` conn.log as TSV and as Parquet (`--format parquet`), paired.
 //!
 //! With `CONNSCOPE_BENCH_DNS=1` (scripts/bench.sh's DNS-heavy capture) only
 //! the libpcap rate and the dns.log rows (`-j 1` off / on / with names,
@@ -128,6 +129,7 @@ fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool, dns: Dns) ->
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
+        parquet: None,
     };
     let dns = connscope::dns::DnsConfig {
         log: dns != Dns::Off,
@@ -151,6 +153,29 @@ fn engine_logs(p: &Path, dir: &Path, workers: usize, context: bool, dns: Dns) ->
         &|| false,
     )
     .expect("read");
+    s.stats.packets
+}
+
+/// `-j 1` conn.log on disk as TSV, or as Parquet (built from the TSV rows).
+fn engine_logs_tsv(p: &Path, dir: &Path, parquet: bool) -> u64 {
+    let opts = WriterOptions {
+        format: LogFormat::Tsv,
+        time_format: TimeFormat::Epoch,
+        parquet: parquet.then(connscope::output::parquet::ParquetOptions::default),
+    };
+    let dns = connscope::dns::DnsConfig {
+        log: false,
+        ..Default::default()
+    };
+    let cfg = EngineConfig {
+        dns,
+        ..EngineConfig::default()
+    };
+    let conn = ConnLogOptions {
+        dns,
+        ..ConnLogOptions::default()
+    };
+    let s = connscope::pipeline::read_file(p, dir, cfg, opts, conn, 1, &|| false).expect("read");
     s.stats.packets
 }
 
@@ -242,6 +267,7 @@ fn engine_logs_geo(
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
+        parquet: None,
     };
     let conn_opts = ConnLogOptions {
         geo: dbs.is_some(),
@@ -388,6 +414,19 @@ fn main() {
     let (no_geo, with_geo) = (m as f64 / t_plain, m as f64 / t_geo);
     row("-j 1: conn.log (paired, no GeoIP)", no_geo, raw);
     row("  + GeoIP/ASN (--geoip-db --asn-db)", with_geo, raw);
+    // TSV and Parquet alternately, best of each (as for GeoIP).
+    let (mut t_tsv, mut t_pq, mut m_tsv) = (f64::MAX, f64::MAX, 0);
+    for _ in 0..repeats.max(5) {
+        let t = Instant::now();
+        m_tsv = engine_logs_tsv(&file, &dir, false);
+        t_tsv = t_tsv.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        engine_logs_tsv(&file, &dir, true);
+        t_pq = t_pq.min(t.elapsed().as_secs_f64());
+    }
+    let (tsv_pps, pq_pps) = (m_tsv as f64 / t_tsv, m_tsv as f64 / t_pq);
+    row("-j 1: conn.log TSV (paired)", tsv_pps, raw);
+    row("  as Parquet (--format parquet)", pq_pps, raw);
     let (t, m) = best(repeats, || engine_logs(&file, &dir, 1, false, Dns::Log));
     let with_dns = m as f64 / t;
     row("  + dns.log (default)", with_dns, raw);
@@ -406,6 +445,10 @@ fn main() {
     println!(
         "dns.log cost: {:.1}% of throughput",
         (1.0 - with_dns / one) * 100.0
+    );
+    println!(
+        "Parquet cost (vs TSV): {:.1}% of throughput",
+        (1.0 - pq_pps / tsv_pps) * 100.0
     );
     println!(
         "GeoIP/ASN cost: {:.1}% of throughput",

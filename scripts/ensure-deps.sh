@@ -31,12 +31,13 @@ if [ "${1:-}" = "--test" ]; then
   # Python tools of the test suite, in a venv at the repository root (.venv):
   # zeekscript (zeek-script parse / zeek-format), btest and zkg for the Zeek
   # package check; mmdb-writer + netaddr to build test MaxMind databases;
-  # pandas + duckdb for docs/RECIPES.md (scripts/check-recipes.sh).
+  # pandas + duckdb for docs/RECIPES.md (scripts/check-recipes.sh); pyarrow
+  # (and duckdb) to read the Parquet logs back (tests/parquet.rs).
   root="$(cd "$(dirname "$0")/.." && pwd)"
   venv="$root/.venv"
   # confluent-kafka reads the Kafka output's topics back (tests/kafka.rs).
-  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr pandas duckdb confluent-kafka)
-  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, pandas, duckdb, confluent_kafka' >/dev/null 2>&1 \
+  pip_pkgs=(zeekscript btest zkg mmdb-writer netaddr pandas duckdb pyarrow confluent-kafka)
+  if ! "$venv/bin/python" -c 'import zeekscript, mmdb_writer, netaddr, pandas, duckdb, pyarrow, confluent_kafka' >/dev/null 2>&1 \
      || [ ! -x "$venv/bin/zkg" ] || [ ! -x "$venv/bin/btest" ]; then
     py_need=()
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_need+=(python3-venv)

@@ -7,6 +7,7 @@ use connscope::conn::site::{LocalNets, Subnet};
 use connscope::conn::{ConnConfig, PortSet, BARE_UDP_SERVER_PORTS};
 use connscope::engine::EngineConfig;
 use connscope::output::conn_log::ConnLogOptions;
+use connscope::output::parquet::ParquetOptions;
 use connscope::output::{LogFormat, TimeFormat, WriterOptions};
 use std::path::PathBuf;
 
@@ -32,6 +33,8 @@ pub enum Command {
     Eval(crate::eval_cmd::EvalArgs),
     /// Write a self-contained HTML report of a log directory (summary, notices, per-host series, scores, clusters).
     Report(crate::report_cmd::ReportArgs),
+    /// Convert Zeek logs (TSV with #fields/#types, or JSON lines) to Parquet files.
+    Convert(crate::convert_cmd::ConvertArgs),
 }
 
 /// `connscope train` options.
@@ -124,6 +127,8 @@ pub enum Format {
     Json,
     /// Zeek TSV (zeek-cut compatible).
     Tsv,
+    /// Parquet (NAME.parquet; Zeek types mapped to Parquet/Arrow types).
+    Parquet,
 }
 
 /// JSON time format.
@@ -158,6 +163,9 @@ pub struct ReadArgs {
     /// How JSON writes `ts`.
     #[arg(long, value_enum, default_value = "epoch")]
     pub json_timestamps: JsonTime,
+    /// With --format parquet: rows per Parquet row group (memory held per log, and what a crash can lose).
+    #[arg(long, default_value_t = 65536, value_name = "ROWS")]
+    pub parquet_row_group: usize,
     /// Zeek script mode (decides the analyzers and likely server ports).
     #[arg(long, value_enum, default_value = "default")]
     pub mode: Mode,
@@ -426,6 +434,9 @@ impl ReadArgs {
 
     /// Builds engine and writer settings.
     pub fn settings(&self) -> Result<(EngineConfig, WriterOptions, ConnLogOptions)> {
+        if self.format == Format::Parquet && self.report.is_some() {
+            anyhow::bail!("--report reads TSV or JSON logs; it cannot follow --format parquet");
+        }
         let mut conn = match self.mode {
             Mode::Default => ConnConfig::zeek_default(),
             Mode::Bare => ConnConfig::zeek_bare(),
@@ -505,12 +516,15 @@ impl ReadArgs {
         let w = WriterOptions {
             format: match self.format {
                 Format::Json => LogFormat::Json,
-                Format::Tsv => LogFormat::Tsv,
+                Format::Tsv | Format::Parquet => LogFormat::Tsv,
             },
             time_format: match self.json_timestamps {
                 JsonTime::Epoch => TimeFormat::Epoch,
                 JsonTime::Iso8601 => TimeFormat::Iso8601,
             },
+            parquet: (self.format == Format::Parquet).then(|| ParquetOptions {
+                row_group_rows: self.parquet_row_group.max(1),
+            }),
         };
         let c = ConnLogOptions {
             community_id: self.community_id_seed().is_some(),

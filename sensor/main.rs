@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod convert_cmd;
 mod eval_cmd;
 mod privs;
 mod progress;
@@ -43,6 +44,7 @@ fn run(args: cli::Cli) -> Result<ExitCode> {
         cli::Command::Train(t) => train(t),
         cli::Command::Eval(e) => eval_cmd::run(e),
         cli::Command::Report(a) => report_cmd::run(a),
+        cli::Command::Convert(c) => convert_cmd::run(c),
     }
 }
 

@@ -297,6 +297,7 @@ fn read(file: &Path, out: &Path, workers: usize) -> Result<Outcome, String> {
     let wopts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
+        parquet: None,
     };
     let sink = LogSink::new(out, wopts, ConnLogOptions::default()).map_err(|e| e.to_string())?;
     let cfg = EngineConfig {

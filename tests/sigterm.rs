@@ -156,3 +156,71 @@ fn sigusr1_writes_stats_rows_now() {
         assert!(processed <= 400_000, "{processed}");
     }
 }
+
+/// The same with `--format parquet`: after SIGTERM every Parquet file has
+/// its footer and conn.parquet holds every processed packet (read back
+/// with pyarrow; skipped without it outside CI, failed in CI).
+#[test]
+fn sigterm_closes_parquet_files() {
+    let Some((pcap, dir)) = generated() else {
+        eprintln!("SKIPPED sigterm_closes_parquet_files: ../shared/bench/gen-pcap.py not present");
+        return;
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let Some(py) = [root.join(".venv/bin/python"), PathBuf::from("python3")]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import pyarrow"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pyarrow is missing: scripts/ensure-deps.sh --test installs it"
+        );
+        eprintln!("SKIPPED sigterm_closes_parquet_files: pyarrow is not installed");
+        return;
+    };
+    let out = dir.join("logs-parquet");
+    let child = start_read(
+        pcap,
+        &out,
+        &["--format", "parquet", "--parquet-row-group", "1000"],
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {err}", o.status);
+    let processed: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("connscope: ")?
+                .split(" packets")
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no packet count in {err}"));
+    let script = r#"
+import sys, glob, pyarrow.compute as pc, pyarrow.parquet as pq
+for f in glob.glob(sys.argv[1] + "/*.parquet"):
+    pq.read_table(f)
+t = pq.read_table(sys.argv[1] + "/conn.parquet")
+print(pc.sum(t["orig_pkts"]).as_py() + pc.sum(t["resp_pkts"]).as_py())
+"#;
+    let r = Command::new(&py)
+        .args(["-c", script])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let counted: u64 = String::from_utf8_lossy(&r.stdout).trim().parse().unwrap();
+    eprintln!("parquet: processed {processed} of 400000 packets; records count {counted}");
+    assert_eq!(counted, processed, "packets missing from conn.parquet");
+}

@@ -11,6 +11,8 @@ use libfuzzer_sys::fuzz_target;
 mod cli;
 #[path = "../../sensor/config.rs"]
 mod config;
+#[path = "../../sensor/convert_cmd.rs"]
+mod convert_cmd;
 #[path = "../../sensor/eval_cmd.rs"]
 mod eval_cmd;
 #[path = "../../sensor/report_cmd.rs"]
@@ -42,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         cli::Command::Read(r) => r,
         cli::Command::Live(l) => &l.common,
         cli::Command::Train(t) => &t.common,
-        cli::Command::Eval(_) | cli::Command::Report(_) => return,
+        cli::Command::Eval(_) | cli::Command::Report(_) | cli::Command::Convert(_) => return,
     };
     std::hint::black_box(r.detection());
     if let Ok(s) = r.settings() {

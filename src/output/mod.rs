@@ -3,7 +3,8 @@
 //! Owns how records become lines: [`conn_log`] (conn.log), [`flowmeter_log`]
 //! (flowmeter.log and the conn.log extras), [`context_log`] (context.log),
 //! [`weird_log`] (weird.log), the shared TSV header and escaping ([`tsv`]) and JSON value formatting
-//! ([`json`]), and [`LogFile`], a buffered file writer that reuses
+//! ([`json`]), Parquet files built from the TSV rows ([`parquet`]), and
+//! [`LogFile`], a buffered file writer that reuses
 //! one line buffer (no intermediate JSON values, nothing allocated per record
 //! beyond the buffer's growth). Must not: change a record or decide what is
 //! logged.
@@ -17,6 +18,7 @@ pub mod geo_fields;
 pub mod json;
 pub mod kafka;
 pub mod notice_log;
+pub mod parquet;
 pub mod score_log;
 pub mod stats_log;
 pub mod tsv;
@@ -53,6 +55,26 @@ pub struct WriterOptions {
     pub format: LogFormat,
     /// JSON time format.
     pub time_format: TimeFormat,
+    /// Write each log as Parquet (`NAME.parquet`) instead of text: rows are
+    /// rendered as TSV (`format` must be [`LogFormat::Tsv`]) and parsed by
+    /// the log's `#types` into typed columns.
+    pub parquet: Option<parquet::ParquetOptions>,
+}
+
+impl WriterOptions {
+    /// The file name extension of the logs (`log` or `parquet`).
+    pub fn extension(&self) -> &'static str {
+        if self.parquet.is_some() {
+            "parquet"
+        } else {
+            "log"
+        }
+    }
+
+    /// Whether files get the TSV header and `#close` lines.
+    pub fn tsv_text(&self) -> bool {
+        self.format == LogFormat::Tsv && self.parquet.is_none()
+    }
 }
 
 /// An error writing a log.
@@ -82,6 +104,8 @@ fn lost_note(lost: u64) -> String {
 pub struct LogFile {
     path: PathBuf,
     out: File,
+    /// Set for a Parquet log: rows go there instead of `buf`.
+    parquet: Option<Box<parquet::ParquetWriter>>,
     /// Bytes not yet handed to the file, and how many records they end.
     buf: Vec<u8>,
     buffered: u64,
@@ -111,7 +135,40 @@ impl LogFile {
         Ok(LogFile {
             path,
             out: f,
+            parquet: None,
             buf: Vec::with_capacity(BUF),
+            buffered: 0,
+            line: Vec::with_capacity(1024),
+            records: 0,
+            failed: None,
+            lost: 0,
+            fail_flag: None,
+        })
+    }
+
+    /// Creates (truncates) `dir/name` as a Parquet file for the log
+    /// `log_path` with `columns` (names and Zeek types); each committed
+    /// line must be a TSV row of those columns.
+    pub fn create_parquet(
+        dir: &Path,
+        name: &str,
+        log_path: &str,
+        columns: &[(&str, &str)],
+        opts: parquet::ParquetOptions,
+    ) -> Result<LogFile, WriteError> {
+        let path = dir.join(name);
+        let err = |e| WriteError {
+            path: path.clone(),
+            source: e,
+            lost: 0,
+        };
+        let w = parquet::ParquetWriter::create(&path, log_path, columns, opts).map_err(err)?;
+        let out = w.file().try_clone().map_err(err)?;
+        Ok(LogFile {
+            path: path.clone(),
+            out,
+            parquet: Some(Box::new(w)),
+            buf: Vec::new(),
             buffered: 0,
             line: Vec::with_capacity(1024),
             records: 0,
@@ -124,6 +181,42 @@ impl LogFile {
     /// The file path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        self.failed = Some(e);
+        if let Some(f) = &self.fail_flag {
+            f.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes a Parquet file's open row group (also after an earlier
+    /// error: the rows buffered before it are still written if the file
+    /// takes them); on an error its rows are lost.
+    fn flush_parquet(&mut self) {
+        let Some(p) = self.parquet.as_mut() else {
+            return;
+        };
+        if let Err(e) = p.flush() {
+            self.parquet_error(e);
+        }
+    }
+
+    /// Counts what `e` lost; the first error is the one reported.
+    fn parquet_error(&mut self, e: parquet::ParquetError) {
+        let e = match e {
+            parquet::ParquetError::Io { source, lost } => {
+                self.lost += lost;
+                source
+            }
+            e => {
+                self.lost += 1;
+                io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+            }
+        };
+        if self.failed.is_none() {
+            self.fail(e);
+        }
     }
 
     /// Raises `flag` when a write fails.
@@ -157,7 +250,7 @@ impl LogFile {
 
     /// Writes raw bytes (headers).
     pub fn write_raw(&mut self, b: &[u8]) {
-        if self.failed.is_none() {
+        if self.failed.is_none() && self.parquet.is_none() {
             self.buf.extend_from_slice(b);
             if self.buf.len() >= BUF {
                 self.drain();
@@ -168,6 +261,18 @@ impl LogFile {
     /// Writes `self.line` as one record and clears it (after a write error:
     /// counts it as not written).
     pub fn commit_line(&mut self) {
+        if let Some(p) = self.parquet.as_mut() {
+            if self.failed.is_none() {
+                if let Err(e) = p.push_tsv(&self.line) {
+                    self.parquet_error(e);
+                }
+            } else {
+                self.lost += 1;
+            }
+            self.line.clear();
+            self.records += 1;
+            return;
+        }
         self.line.push(b'\n');
         if self.failed.is_none() {
             self.buf.extend_from_slice(&self.line);
@@ -185,6 +290,7 @@ impl LogFile {
     /// Writes what is buffered; reports the first error met while writing,
     /// with the records that did not reach the file.
     pub fn finish(&mut self) -> Result<(), WriteError> {
+        self.flush_parquet();
         self.drain();
         match self.failed.take() {
             Some(e) => Err(WriteError {
@@ -199,11 +305,12 @@ impl LogFile {
 
 impl Drop for LogFile {
     fn drop(&mut self) {
+        self.flush_parquet();
         self.drain();
     }
 }
 
-fn create_private(path: &Path) -> io::Result<File> {
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]

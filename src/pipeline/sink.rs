@@ -9,7 +9,9 @@
 //! per packet. dns.log rows are written as they arrive. With `--conn-names`,
 //! conn.log lines wait in the names stage ([`crate::dns::names`]) until
 //! every shard's clock passed them, so their `orig_name` / `resp_name` are
-//! the same for any worker count. With `--kafka` every row written is also
+//! the same for any worker count. With `--format parquet` each log is
+//! `NAME.parquet` instead, built from the same TSV rows
+//! ([`crate::output::parquet`]). With `--kafka` every row written is also
 //! handed, as Zeek JSON, to the Kafka output ([`crate::output::kafka`]),
 //! which queues it without blocking; its counters go into stats.log. The
 //! sink only writes.
@@ -203,13 +205,19 @@ impl LogSink {
             kafka: None,
             stats_seen: false,
         };
-        s.conn = Some(LogFile::create(dir, "conn.log")?);
+        s.conn = Some(open_log(
+            &opts,
+            dir,
+            "conn",
+            &conn_log::columns(&conn_opts),
+        )?);
         if conn_opts.flowmeter {
-            let f = LogFile::create(dir, &format!("{}.log", flowmeter_log::PATH))?;
+            let cols = flowmeter_log::columns();
+            let f = open_log(&opts, dir, flowmeter_log::PATH, &cols)?;
             s.others[Log::Flowmeter as usize] = Some(f);
         }
         if let Some(cfg) = conn_opts.context {
-            let f = LogFile::create(dir, &format!("{}.log", context_log::PATH))?;
+            let f = open_log(&opts, dir, context_log::PATH, &context_log::columns())?;
             s.others[Log::Context as usize] = Some(f);
             s.chain = Some(StageChain::new(cfg, true));
         }
@@ -355,11 +363,12 @@ impl LogSink {
         let open = self.open_time();
         let close_s = tsv::meta_time(close.0.div_euclid(crate::time::SEC));
         let mut files = self.take_files();
+        let ext = self.opts.extension();
         for (f, path, cols) in files.iter_mut() {
             self.close_file(f, path, cols, &close_s);
             let name = match r.naming {
-                RotationNaming::Queue => format!("{path}__{open}__{close_s}__.log"),
-                RotationNaming::Date => format!("{path}.{open}.log"),
+                RotationNaming::Queue => format!("{path}__{open}__{close_s}__.{ext}"),
+                RotationNaming::Date => format!("{path}.{open}.{ext}"),
             };
             let dest = r.queue_dir.join(name);
             if let Err(e) = std::fs::rename(f.path(), &dest) {
@@ -371,7 +380,12 @@ impl LogSink {
             }
         }
         self.first_ts = Some(close);
-        match LogFile::create(&self.dir, "conn.log") {
+        match open_log(
+            &self.opts,
+            &self.dir,
+            "conn",
+            &conn_log::columns(&self.conn_opts),
+        ) {
             Ok(f) => self.conn = Some(f),
             Err(e) => {
                 self.error.get_or_insert(e);
@@ -388,7 +402,12 @@ impl LogSink {
             self.close_file(f, path, cols, &close_s);
         }
         self.first_ts = Some(self.last_ts);
-        match LogFile::create(&self.dir, "conn.log") {
+        match open_log(
+            &self.opts,
+            &self.dir,
+            "conn",
+            &conn_log::columns(&self.conn_opts),
+        ) {
             Ok(f) => self.conn = Some(f),
             Err(e) => {
                 self.error.get_or_insert(e);
@@ -410,7 +429,7 @@ impl LogSink {
     }
 
     fn close_file(&mut self, f: &mut LogFile, path: &str, cols: &[(&str, &str)], close: &str) {
-        if self.opts.format == LogFormat::Tsv {
+        if self.opts.tsv_text() {
             if f.records == 0 {
                 self.header(f, path, cols);
             }
@@ -429,7 +448,7 @@ impl LogSink {
     }
 
     fn header(&self, f: &mut LogFile, path: &str, cols: &[(&str, &str)]) {
-        if self.opts.format == LogFormat::Tsv {
+        if self.opts.tsv_text() {
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let types: Vec<&str> = cols.iter().map(|c| c.1).collect();
             let mut h = Vec::new();
@@ -460,7 +479,7 @@ impl LogSink {
     fn row(&mut self, log: Log, mut write: impl FnMut(&mut Vec<u8>, LogFormat)) {
         let i = log as usize;
         if self.others[i].is_none() {
-            match LogFile::create(&self.dir, &format!("{}.log", log.path())) {
+            match open_log(&self.opts, &self.dir, log.path(), &self.columns_of(log)) {
                 Ok(f) => self.others[i] = Some(f),
                 Err(e) => {
                     self.failed.store(true, Ordering::Relaxed);
@@ -655,6 +674,21 @@ impl RecordSink for LogSink {
         if let Some(n) = self.names.as_mut() {
             n.push_names(names);
         }
+    }
+}
+
+/// Creates `dir/<path>.log`, or `dir/<path>.parquet` typed by `cols` with
+/// `--format parquet`.
+fn open_log(
+    opts: &WriterOptions,
+    dir: &Path,
+    path: &str,
+    cols: &[(&str, &str)],
+) -> Result<LogFile, WriteError> {
+    let name = format!("{path}.{}", opts.extension());
+    match opts.parquet {
+        Some(p) => LogFile::create_parquet(dir, &name, path, cols, p),
+        None => LogFile::create(dir, &name),
     }
 }
 
