@@ -44,9 +44,6 @@ pub trait RecordSink {
     fn dns_names(&mut self, _names: crate::dns::NameBatch) {}
 }
 
-/// `Conn::tunnel_dirs` bit: Teredo analyzed a packet of the connection.
-const TEREDO_STATE: u8 = 4;
-
 /// A periodic row due at the end of representable time never comes.
 const NEVER: Ts = Ts(i64::MAX);
 
@@ -903,11 +900,11 @@ impl<S: RecordSink> Engine<S> {
             return;
         };
         let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
-        let (is_orig, new_data) = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
-        let (acks, gaps) = std::mem::take(&mut conn.loss);
-        self.stats.ack_events += acks as u64;
-        self.stats.gap_events += gaps as u64;
-        if new_data {
+        let out = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
+        let is_orig = out.is_orig;
+        self.stats.ack_events += out.loss.acks as u64;
+        self.stats.gap_events += out.loss.gaps as u64;
+        if out.new_data {
             // The analyzers see what was captured of the payload.
             let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];
             let sender = conn.endpoint(is_orig);
@@ -968,28 +965,10 @@ impl<S: RecordSink> Engine<S> {
                 return self.ip_tunnel(ts, ipp, TunnelKind::Gre, i.link, i.data, encap, l2, depth);
             }
         }
-        let kind = match resp_p {
-            4789 => Some(TunnelKind::Vxlan),
-            6081 => Some(TunnelKind::Geneve),
-            2152 | 2123 => Some(TunnelKind::Gtpv1),
-            5072 => Some(TunnelKind::Ayiya),
-            3544 => Some(TunnelKind::Teredo),
-            4754 => None,
-            _ if tunnel::ayiya_detect(payload) => Some(TunnelKind::Ayiya),
-            // Teredo keeps per-connection state (`orig_resp_map`, see
-            // `new_teredo_state`) once it analyzed a packet of the
-            // connection; later packets of it go to Teredo again.
-            _ if conn.tunnel_dirs & TEREDO_STATE != 0 || tunnel::teredo_detect(payload) => {
-                Some(TunnelKind::Teredo)
-            }
-            _ => None,
-        };
+        let kind = udp_tunnel_kind(resp_p, payload, conn.teredo_state(), conn.tunnel_violated());
         if kind == Some(TunnelKind::Teredo) {
-            conn.tunnel_dirs |= TEREDO_STATE;
+            conn.set_teredo_state();
         }
-        // `AnalyzerViolated(session)`: a tunnel analyzer that failed on this
-        // connection is not tried again.
-        let kind = kind.filter(|_| !conn.tunnel_violated);
         let decap = match kind {
             Some(TunnelKind::Vxlan) => tunnel::vxlan(payload),
             Some(TunnelKind::Geneve) => tunnel::geneve(payload),
@@ -1020,7 +999,7 @@ impl<S: RecordSink> Engine<S> {
                     // only).
                     handled = true;
                     tunnel_weird = Some(w);
-                    conn.tunnel_violated = true;
+                    conn.set_tunnel_violated();
                 }
                 tunnel::Decap::Ok { inner, weird } => {
                     handled = true;
@@ -1028,8 +1007,7 @@ impl<S: RecordSink> Engine<S> {
                     let confirm = if kind == TunnelKind::Teredo {
                         // Tunnel::delay_teredo_confirmation: confirm once
                         // both sides sent valid Teredo.
-                        conn.tunnel_dirs |= if is_orig { 1 } else { 2 };
-                        conn.tunnel_dirs & 3 == 3
+                        conn.teredo_valid_from(is_orig)
                     } else {
                         true
                     };
@@ -1109,6 +1087,34 @@ impl<S: RecordSink> Engine<S> {
             conn.other_packet(ts, is_orig, ipp);
         }
     }
+}
+
+/// The UDP tunnel analyzer for a packet, chosen as Zeek's UDP analyzer does:
+/// by the responder port (`ForwardPacket(..., RespPort())`), else by the
+/// analyzers that detect their protocol (AYIYA, then Teredo). Teredo keeps
+/// per-connection state (`orig_resp_map`, see `new_teredo_state`) once it
+/// analyzed a packet of the connection (`teredo_state`): later packets go to
+/// it again. A tunnel analyzer that raised a violation on the connection
+/// (`AnalyzerViolated(session)`, `violated`) is not tried again. Port 4754
+/// (GRE over UDP) is handled before, as an IP tunnel.
+pub fn udp_tunnel_kind(
+    resp_p: u16,
+    payload: &[u8],
+    teredo_state: bool,
+    violated: bool,
+) -> Option<TunnelKind> {
+    let kind = match resp_p {
+        4789 => Some(TunnelKind::Vxlan),
+        6081 => Some(TunnelKind::Geneve),
+        2152 | 2123 => Some(TunnelKind::Gtpv1),
+        5072 => Some(TunnelKind::Ayiya),
+        3544 => Some(TunnelKind::Teredo),
+        4754 => None,
+        _ if tunnel::ayiya_detect(payload) => Some(TunnelKind::Ayiya),
+        _ if teredo_state || tunnel::teredo_detect(payload) => Some(TunnelKind::Teredo),
+        _ => None,
+    };
+    kind.filter(|_| !violated)
 }
 
 /// A direction-independent hash of a frame's outermost IP address pair, used

@@ -6,7 +6,7 @@
 //! `TCP_Reassembler.cc` (see SEMANTICS.md §4–§8). The reassembler here tracks
 //! sequence *ranges* only (no payload copies): that is all conn.log needs.
 
-use super::history::Scaled;
+use crate::conn::history::Scaled;
 
 /// Sequence deltas beyond this are not trusted on SYN/RST packets.
 pub const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
