@@ -1,14 +1,22 @@
 //! The `history` string and its once-only and logarithmic rules
 //! (Zeek's `Session::CheckHistory`, `Connection::ScaledHistoryEntry`).
 
-/// History letters in order, with the "seen once" mask.
+/// History letters in order, with the "seen once" mask. The first
+/// [`INLINE_LETTERS`] letters live inline (no allocation for ordinary
+/// connections); a longer history moves to one buffer of [`MAX_LETTERS`].
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    letters: Vec<u8>,
-    seen: u32,
+    inline: [u8; INLINE_LETTERS],
+    /// Letters in use (inline, or in `spill` once it exists).
+    len: u16,
     /// Letters were dropped at [`MAX_LETTERS`].
     truncated: bool,
+    seen: u32,
+    spill: Option<Box<[u8; MAX_LETTERS]>>,
 }
+
+/// Letters kept inline before the history moves to its own buffer.
+pub const INLINE_LETTERS: usize = 17;
 
 /// Longest history kept (repeated SYN/FIN/RST letters with new sequence
 /// numbers are the only unbounded growth); later letters are dropped and the
@@ -42,20 +50,27 @@ pub mod bit {
 impl History {
     /// An empty history.
     pub fn new() -> Self {
-        History {
-            letters: Vec::with_capacity(16),
-            seen: 0,
-            truncated: false,
-        }
+        History::default()
     }
 
     /// Appends `c` unconditionally.
     pub fn add(&mut self, c: u8) {
-        if self.letters.len() < MAX_LETTERS {
-            self.letters.push(c);
-        } else {
+        let n = self.len as usize;
+        if n >= MAX_LETTERS {
             self.truncated = true;
+            return;
         }
+        if n < INLINE_LETTERS && self.spill.is_none() {
+            self.inline[n] = c;
+        } else {
+            let spill = self.spill.get_or_insert_with(|| {
+                let mut b = Box::new([0u8; MAX_LETTERS]);
+                b[..n].copy_from_slice(&self.inline[..n]);
+                b
+            });
+            spill[n] = c;
+        }
+        self.len += 1;
     }
 
     /// Whether letters were dropped at [`MAX_LETTERS`].
@@ -77,13 +92,20 @@ impl History {
 
     /// The letters.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.letters
+        let n = self.len as usize;
+        match &self.spill {
+            Some(b) => &b[..n],
+            None => &self.inline[..n],
+        }
     }
 
     /// Replaces the letters (keeps the seen mask).
     pub fn set(&mut self, s: &[u8]) {
-        self.letters.clear();
-        self.letters.extend_from_slice(s);
+        self.len = 0;
+        self.spill = None;
+        for &c in s {
+            self.add(c);
+        }
     }
 }
 
@@ -133,5 +155,19 @@ mod tests {
         let mut s = Scaled::default();
         let hits: Vec<u32> = (1..=1000).filter(|_| s.hit()).collect();
         assert_eq!(hits.len(), 4); // 1st, 10th, 100th, 1000th
+    }
+
+    #[test]
+    fn long_history_moves_out_of_line_and_stops_at_the_bound() {
+        let mut h = History::new();
+        let want: Vec<u8> = (0..300u32).map(|i| b'a' + (i % 26) as u8).collect();
+        for (i, &c) in want.iter().enumerate() {
+            h.add(c);
+            let n = (i + 1).min(MAX_LETTERS);
+            assert_eq!(h.as_bytes(), &want[..n], "after {} letters", i + 1);
+            assert_eq!(h.truncated(), i + 1 > MAX_LETTERS);
+        }
+        h.set(b"^h");
+        assert_eq!(h.as_bytes(), b"^h");
     }
 }

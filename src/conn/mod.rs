@@ -99,11 +99,36 @@ pub enum TimerOutcome {
     Keep,
 }
 
-/// `tunnel_dirs` bit: Teredo analyzed a packet of the connection.
+/// `TunnelState::dirs` bit: Teredo analyzed a packet of the connection.
 const TEREDO_STATE: u8 = 4;
 
 /// Maximum distinct tunnel parents remembered.
 const MAX_TUNNEL_PARENTS: usize = 16;
+
+/// A connection's tunnel state: rarely used, so out of line.
+#[derive(Clone, Debug, Default)]
+struct TunnelState {
+    /// Current encapsulation.
+    encap: Encap,
+    /// Tunnel parents, in order.
+    parents: Vec<Uid>,
+    /// Encapsulation changes seen (`Tunnel::max_changes_per_connection`).
+    changes: u32,
+    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp;
+    /// bit 4: Teredo keeps state for the connection).
+    dirs: u8,
+    /// A tunnel packet analyzer raised a violation on this connection
+    /// (`AnalyzerViolated`): it is not tried again.
+    violated: bool,
+}
+
+impl TunnelState {
+    fn add_parent(&mut self, u: Uid) {
+        if !self.parents.contains(&u) && self.parents.len() < MAX_TUNNEL_PARENTS {
+            self.parents.push(u);
+        }
+    }
+}
 
 /// Static facts about a new connection.
 #[derive(Clone, Copy, Debug)]
@@ -177,11 +202,9 @@ pub struct Conn {
     pub timer_epoch: u32,
     /// Inactivity timer epoch (bumped when the timeout changes).
     pub inact_epoch: u32,
-    /// Current encapsulation.
-    encap: Encap,
-    /// Tunnel parents, in order (allocated only for tunnelled connections).
-    tunnel_parents: Vec<Uid>,
-    tunnel_changes: u32,
+    /// Tunnel state (encapsulation, parents, tunnel analyzers' flags), out
+    /// of line: allocated only for connections inside or carrying a tunnel.
+    tunnel: Option<Box<TunnelState>>,
     /// VLAN ids of the first packet.
     pub vlan: Option<u16>,
     /// Inner VLAN id.
@@ -192,12 +215,6 @@ pub struct Conn {
     pub icmp_one_way: bool,
     /// Removed from the table (waiting to be logged).
     pub removed: bool,
-    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp;
-    /// bit 4: Teredo keeps state for the connection).
-    tunnel_dirs: u8,
-    /// A tunnel packet analyzer raised a violation on this connection
-    /// (`AnalyzerViolated`): it is not tried again.
-    tunnel_violated: bool,
     /// Flow statistics of the counted packets (allocated only when enabled).
     pub stats: Option<Box<FlowStats>>,
     /// Weirds already reported for this connection (bit per [`ConnWeird`]).
@@ -280,23 +297,23 @@ impl Conn {
             inactivity_timeout: 0,
             timer_epoch: 0,
             inact_epoch: 0,
-            encap: *encap,
-            tunnel_parents: Vec::new(),
-            tunnel_changes: 0,
+            tunnel: None,
             vlan: init.vlan,
             inner_vlan: init.inner_vlan,
             l2: init.l2,
             icmp_one_way: init.icmp_one_way,
             removed: false,
-            tunnel_dirs: 0,
-            tunnel_violated: false,
             weirds_seen: 0,
             weirds_pending: 0,
             stats: cfg.flow_stats.then(Box::default),
             dns_log: Default::default(),
         };
-        if let Some(u) = encap.last_uid() {
-            c.add_tunnel_parent(u);
+        if encap.depth > 0 {
+            let t = c.tunnel.insert(Box::default());
+            t.encap = *encap;
+            if let Some(u) = encap.last_uid() {
+                t.add_parent(u);
+            }
         }
         if flip {
             c.flip_roles();
@@ -397,43 +414,44 @@ impl Conn {
         }
     }
 
-    fn add_tunnel_parent(&mut self, u: Uid) {
-        if !self.tunnel_parents.contains(&u) && self.tunnel_parents.len() < MAX_TUNNEL_PARENTS {
-            self.tunnel_parents.push(u);
-        }
+    fn tunnel_mut(&mut self) -> &mut TunnelState {
+        self.tunnel.get_or_insert_with(Box::default)
     }
 
     /// Teredo analyzed a packet of this connection (it keeps state for it).
     pub fn teredo_state(&self) -> bool {
-        self.tunnel_dirs & TEREDO_STATE != 0
+        self.tunnel
+            .as_ref()
+            .is_some_and(|t| t.dirs & TEREDO_STATE != 0)
     }
 
     /// Marks that Teredo analyzed a packet of this connection.
     pub fn set_teredo_state(&mut self) {
-        self.tunnel_dirs |= TEREDO_STATE;
+        self.tunnel_mut().dirs |= TEREDO_STATE;
     }
 
     /// Notes valid Teredo from one side; true once both sides sent it
     /// (`Tunnel::delay_teredo_confirmation`).
     pub fn teredo_valid_from(&mut self, is_orig: bool) -> bool {
-        self.tunnel_dirs |= if is_orig { 1 } else { 2 };
-        self.tunnel_dirs & 3 == 3
+        let t = self.tunnel_mut();
+        t.dirs |= if is_orig { 1 } else { 2 };
+        t.dirs & 3 == 3
     }
 
     /// A tunnel packet analyzer raised a violation on this connection.
     pub fn tunnel_violated(&self) -> bool {
-        self.tunnel_violated
+        self.tunnel.as_ref().is_some_and(|t| t.violated)
     }
 
     /// Records a tunnel analyzer's violation (`AnalyzerViolated`): it is not
     /// tried again on this connection.
     pub fn set_tunnel_violated(&mut self) {
-        self.tunnel_violated = true;
+        self.tunnel_mut().violated = true;
     }
 
     /// Tunnel parents in the order they were added.
     pub fn tunnel_parents(&self) -> impl Iterator<Item = &Uid> {
-        self.tunnel_parents.iter()
+        self.tunnel.iter().flat_map(|t| t.parents.iter())
     }
 
     /// Zeek's `SetInactivityTimeout`: replaces the inactivity timer.
@@ -569,8 +587,9 @@ impl Conn {
         if let Some(a) = self.service.analyzers.as_mut() {
             a.flip();
         }
-        self.tunnel_dirs =
-            (self.tunnel_dirs & !3) | ((self.tunnel_dirs & 1) << 1) | ((self.tunnel_dirs & 2) >> 1);
+        if let Some(t) = self.tunnel.as_mut() {
+            t.dirs = (t.dirs & !3) | ((t.dirs & 1) << 1) | ((t.dirs & 2) >> 1);
+        }
         if let Some(a) = self.service.analyzers.as_mut() {
             a.set_resp_multicast(self.resp_h.is_multicast());
         }
@@ -583,15 +602,20 @@ impl Conn {
     /// Zeek's `CheckEncapsulation`, plus the tunnel-parent bookkeeping of
     /// `conn/main.zeek` and the analysis-limit history letter.
     pub fn check_encap(&mut self, cfg: &ConnConfig, encap: &Encap, is_orig: bool) {
-        if self.encap == *encap {
+        let same = match &self.tunnel {
+            Some(t) => t.encap == *encap,
+            None => encap.depth == 0 && *encap == Encap::default(),
+        };
+        if same {
             return;
         }
         let limit = cfg.tunnel_max_changes;
-        if encap.depth > 0 && self.encap.depth > 0 {
-            if limit == 0 || self.tunnel_changes < limit {
-                self.tunnel_changes += 1;
+        let t = self.tunnel.get_or_insert_with(Box::default);
+        if encap.depth > 0 && t.encap.depth > 0 {
+            if limit == 0 || t.changes < limit {
+                t.changes += 1;
                 if let Some(u) = encap.last_uid() {
-                    self.add_tunnel_parent(u);
+                    t.add_parent(u);
                 }
             } else {
                 // Analysis limit: one letter per connection, cased by the packet's side.
@@ -599,9 +623,9 @@ impl Conn {
                     .check(bit::LIMIT, if is_orig { b'X' } else { b'x' });
             }
         } else if let Some(u) = encap.last_uid() {
-            self.add_tunnel_parent(u);
+            t.add_parent(u);
         }
-        self.encap = *encap;
+        t.encap = *encap;
     }
 
     fn count(
@@ -813,7 +837,7 @@ mod size_tests {
         eprintln!("size_of::<Conn>() = {n}");
         use std::mem::size_of;
         eprintln!(
-            "tcp {} endpoint {} history {} services {} encap {} dns_log {} uid {} addr {}",
+            "tcp {} endpoint {} history {} services {} encap {} dns_log {} uid {} addr {} flowstats {} servicestate {}",
             size_of::<super::TcpState>(),
             size_of::<super::tcp::Endpoint>(),
             size_of::<super::History>(),
@@ -822,8 +846,12 @@ mod size_tests {
             size_of::<crate::dns::DnsLogState>(),
             size_of::<super::Uid>(),
             size_of::<super::Addr>(),
+            size_of::<crate::stats::FlowStats>(),
+            size_of::<super::service::ServiceState>(),
         );
-        // Service analyzers are boxed and dropped early; the rest is fixed-size.
-        assert!(n <= 768, "Conn grew to {n} bytes");
+        // Service analyzers are boxed and dropped early; tunnel state, long
+        // histories and out-of-order TCP ranges live out of line, allocated
+        // only for the connections that need them (was 760 bytes before).
+        assert!(n <= 576, "Conn grew to {n} bytes");
     }
 }
