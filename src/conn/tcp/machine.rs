@@ -40,6 +40,7 @@ struct Segment {
 }
 
 impl Segment {
+    #[inline]
     fn new(is_orig: bool, t: &Tcp<'_>) -> Segment {
         let flags = t.flags;
         let (syn, fin, rst) = (
