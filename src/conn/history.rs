@@ -109,34 +109,40 @@ impl History {
     }
 }
 
-/// A logarithmic counter: the letter is added at the 1st, 10th, 100th, ... event.
-#[derive(Clone, Copy, Debug)]
-pub struct Scaled {
-    count: u32,
-    threshold: u32,
-}
-
-impl Default for Scaled {
-    fn default() -> Self {
-        Scaled {
-            count: 0,
-            threshold: 1,
-        }
-    }
-}
+/// A logarithmic counter: the letter is added at the 1st, 10th, 100th, ...
+/// event (Zeek's `ScaledHistoryEntry`, a 32-bit counter and threshold: at
+/// the 10^9th event the threshold cannot grow, so the count restarts and the
+/// letter comes again every 10^9 events). Four bytes: the threshold is the
+/// next power of ten above the count, so only the count is stored; once the
+/// threshold is stuck at 10^9 the count carries [`Scaled::STUCK`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scaled(u32);
 
 impl Scaled {
+    /// Flag bit: the threshold is stuck at 10^9 (above any count below it).
+    const STUCK: u32 = 1 << 31;
+    const TOP: u32 = 1_000_000_000;
+
     /// Counts one event; true when the letter must be added now.
+    #[inline]
     pub fn hit(&mut self) -> bool {
-        self.count = self.count.wrapping_add(1);
-        if self.count == self.threshold {
-            match self.threshold.checked_mul(10) {
-                Some(t) => self.threshold = t,
-                None => self.count = 0,
+        if self.0 & Scaled::STUCK != 0 {
+            let c = (self.0 & !Scaled::STUCK) + 1;
+            if c == Scaled::TOP {
+                self.0 = Scaled::STUCK;
+                return true;
             }
-            true
-        } else {
-            false
+            self.0 = Scaled::STUCK | c;
+            return false;
+        }
+        self.0 += 1;
+        match self.0 {
+            1 | 10 | 100 | 1_000 | 10_000 | 100_000 | 1_000_000 | 10_000_000 | 100_000_000 => true,
+            Scaled::TOP => {
+                self.0 = Scaled::STUCK;
+                true
+            }
+            _ => false,
         }
     }
 }
@@ -155,6 +161,73 @@ mod tests {
         let mut s = Scaled::default();
         let hits: Vec<u32> = (1..=1000).filter(|_| s.hit()).collect();
         assert_eq!(hits.len(), 4); // 1st, 10th, 100th, 1000th
+    }
+
+    /// The counter and threshold of Zeek's `ScaledHistoryEntry` (and of
+    /// connscope before the four-byte form), as the oracle.
+    #[derive(Clone, Copy)]
+    struct Reference {
+        count: u32,
+        threshold: u32,
+    }
+
+    impl Reference {
+        fn hit(&mut self) -> bool {
+            self.count = self.count.wrapping_add(1);
+            if self.count == self.threshold {
+                match self.threshold.checked_mul(10) {
+                    Some(t) => self.threshold = t,
+                    None => self.count = 0,
+                }
+                true
+            } else {
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn scaled_matches_counter_and_threshold_across_the_top() {
+        let mut r = Reference {
+            count: 0,
+            threshold: 1,
+        };
+        let mut s = Scaled::default();
+        for i in 0..200_000u32 {
+            assert_eq!(s.hit(), r.hit(), "event {}", i + 1);
+        }
+        // Just below the 10^9th event (threshold about to be stuck), and
+        // just below a later multiple of 10^9 (threshold stuck): the same
+        // letters in both forms.
+        for (mut s, mut r) in [
+            (
+                Scaled(999_999_990),
+                Reference {
+                    count: 999_999_990,
+                    threshold: 1_000_000_000,
+                },
+            ),
+            (
+                Scaled(Scaled::STUCK | 999_999_990),
+                Reference {
+                    count: 999_999_990,
+                    threshold: 1_000_000_000,
+                },
+            ),
+        ] {
+            let mut hits = Vec::new();
+            for i in 0..1_000u32 {
+                let (a, b) = (s.hit(), r.hit());
+                assert_eq!(a, b, "event {i} past 999,999,990");
+                if a {
+                    hits.push(i);
+                }
+            }
+            assert_eq!(hits, vec![9]);
+            // Now stuck: the next letter comes 10^9 events later.
+            assert_eq!(s.0, Scaled::STUCK | 990);
+            assert_eq!(r.count, 990);
+        }
     }
 
     #[test]

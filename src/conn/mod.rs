@@ -852,6 +852,6 @@ mod size_tests {
         // Service analyzers are boxed and dropped early; tunnel state, long
         // histories and out-of-order TCP ranges live out of line, allocated
         // only for the connections that need them (was 760 bytes before).
-        assert!(n <= 576, "Conn grew to {n} bytes");
+        assert!(n <= 512, "Conn grew to {n} bytes");
     }
 }

@@ -75,10 +75,8 @@ pub struct Endpoint {
     pub window_seq: u32,
     /// Ack number that carried `window`.
     pub window_ack_seq: u32,
-    /// FINs seen.
-    pub fin_cnt: u32,
-    /// RSTs seen.
-    pub rst_cnt: u32,
+    /// A FIN was seen.
+    pub fin_seen: bool,
     /// Relative sequence just past the FIN.
     pub fin_seq: u64,
     /// A close was reported for this side.
@@ -184,7 +182,7 @@ impl Endpoint {
             ack.wrapping_sub(start)
         };
         size = size.saturating_sub(1);
-        if self.fin_cnt > 0 && size != 0 {
+        if self.fin_seen && size != 0 {
             size -= 1;
         }
         size
@@ -293,7 +291,7 @@ impl Endpoint {
     /// acknowledged (an "ack event" for capture-loss accounting).
     pub fn ack_received(&mut self, seq: u64, is_partial: bool, gaps: &mut GapList) -> bool {
         let mut seq = seq;
-        if self.fin_cnt > 0 && seq >= self.fin_seq {
+        if self.fin_seen && seq >= self.fin_seq {
             seq = self.fin_seq.saturating_sub(1);
         }
         if seq <= self.trim_seq {
@@ -459,7 +457,7 @@ mod tests {
         e.init_last_seq(1001); // SYN
         e.update_last_seq(1101); // 100 bytes
         assert_eq!(e.size(EndpointState::Established), 100);
-        e.fin_cnt = 1;
+        e.fin_seen = true;
         e.update_last_seq(1102);
         assert_eq!(e.size(EndpointState::Established), 100);
         // Acked beyond what was seen: missing data counts.

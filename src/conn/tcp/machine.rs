@@ -362,7 +362,7 @@ impl Conn {
         }
     }
 
-    /// SYN options and weirds, FIN and RST counters.
+    /// SYN options and weirds, the FIN's sequence.
     fn control_flags(&mut self, seg: &Segment, rel_seq: u64) {
         if seg.syn {
             if seg.rst {
@@ -388,13 +388,10 @@ impl Conn {
                 }
             }
         }
-        let (ep, _) = self.tcp.sides(seg.is_orig);
         if seg.fin {
-            ep.fin_cnt += 1;
+            let (ep, _) = self.tcp.sides(seg.is_orig);
+            ep.fin_seen = true;
             ep.fin_seq = rel_seq.wrapping_add(seg.seg_len as u64);
-        }
-        if seg.rst {
-            ep.rst_cnt += 1;
         }
     }
 
