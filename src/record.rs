@@ -478,3 +478,117 @@ pub struct ScoreRecord {
     /// The top contributing features (at most three).
     pub top: TopFeatures,
 }
+
+// The periodic and per-event records of the engine (stats.log,
+// weird.log, capture_loss.log rows): plain values, formatted by `output`.
+
+/// One stats row.
+#[derive(Clone, Debug, Default)]
+pub struct StatsRecord {
+    /// End of the interval (network time).
+    pub ts: crate::time::Ts,
+    /// Which worker or capture thread wrote it (`worker-0`, `capture`).
+    pub peer: String,
+    /// Resident memory of the process in MiB (live capture; unset offline,
+    /// so replays stay byte-identical).
+    pub mem: Option<u64>,
+    /// Packets processed in the interval.
+    pub pkts_proc: u64,
+    /// Bytes received in the interval (wire length).
+    pub bytes_recv: u64,
+    /// Packets dropped by the kernel/capture buffer in the interval (capture rows).
+    pub pkts_dropped: Option<u64>,
+    /// Packets seen on the link in the interval (capture rows).
+    pub pkts_link: Option<u64>,
+    /// Open TCP connections.
+    pub active_tcp_conns: u64,
+    /// Open UDP connections.
+    pub active_udp_conns: u64,
+    /// Open ICMP connections.
+    pub active_icmp_conns: u64,
+    /// TCP connections created in the interval.
+    pub tcp_conns: u64,
+    /// UDP connections created in the interval.
+    pub udp_conns: u64,
+    /// ICMP connections created in the interval.
+    pub icmp_conns: u64,
+    /// Timer entries pending.
+    pub active_timers: u64,
+    /// Bytes buffered in fragment reassembly.
+    pub reassem_frag_size: u64,
+    /// Packets dropped by decode errors in the interval.
+    pub decode_errors: u64,
+    /// Connections logged early because the table was full, in the interval.
+    pub evictions: u64,
+    /// Packets the capture thread could not hand to this worker (queue full), in the interval.
+    pub queue_drops: u64,
+    /// Datagrams under reassembly dropped to make room (the pool was full)
+    /// or because they came in too many pieces.
+    pub frag_evictions: u64,
+    /// Connections that hit a per-connection bound (out-of-order ranges,
+    /// history length).
+    pub conn_state_limits: u64,
+    /// The Kafka output's counters since the previous stats.log row
+    /// (`--kafka`; its columns, `output::kafka::STATS_COLUMNS`, are
+    /// appended only then).
+    pub kafka: Option<KafkaCounts>,
+}
+
+/// Delivery counters of the Kafka output, over an interval (in stats.log:
+/// since the previous stats.log row, so a column sums to the run's total)
+/// or over a whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KafkaCounts {
+    /// Records handed to the producer's queue.
+    pub sent: u64,
+    /// Records the broker acknowledged (delivery report without error).
+    pub acked: u64,
+    /// Records not queued: the queue was full (or the producer refused the
+    /// record, e.g. larger than `message.max.bytes`).
+    pub dropped: u64,
+    /// Queued records whose delivery failed (`message.timeout.ms` passed,
+    /// a broker error), or that were still unacknowledged when the flush at
+    /// the end timed out.
+    pub failed: u64,
+}
+
+/// One weird.
+#[derive(Clone, Debug)]
+pub struct WeirdRecord {
+    /// Time.
+    pub ts: crate::time::Ts,
+    /// Connection uid, if the weird belongs to one.
+    pub uid: Option<String>,
+    /// Connection 4-tuple, if any.
+    pub id: Option<(crate::decode::Addr, u16, crate::decode::Addr, u16)>,
+    /// Weird name.
+    pub name: &'static str,
+    /// Additional information.
+    pub addl: Option<String>,
+}
+
+/// One capture-loss row.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureLossRecord {
+    /// End of the interval (network time).
+    pub ts: crate::time::Ts,
+    /// Length of the interval, nanoseconds.
+    pub ts_delta: i64,
+    /// Worker name.
+    pub peer: String,
+    /// Acks that revealed missing data, in the interval.
+    pub gaps: u64,
+    /// Acks of established connections, in the interval.
+    pub acks: u64,
+    /// `100 * gaps / acks` (0 without acks).
+    pub percent_lost: f64,
+}
+
+/// Zeek's percentage: `100 * gaps / acks`, 0 when there were no acks.
+pub fn capture_loss_percent(gaps: u64, acks: u64) -> f64 {
+    if acks == 0 {
+        0.0
+    } else {
+        100.0 * gaps as f64 / acks as f64
+    }
+}

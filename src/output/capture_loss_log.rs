@@ -2,25 +2,10 @@
 //! interval, how many TCP acknowledgements revealed data that was never seen.
 
 use super::{json, TimeFormat};
-use crate::time::{Secs6, Ts};
+use crate::time::Secs6;
 use std::io::Write;
 
-/// One capture-loss row.
-#[derive(Clone, Debug, Default)]
-pub struct CaptureLossRecord {
-    /// End of the interval (network time).
-    pub ts: Ts,
-    /// Length of the interval, nanoseconds.
-    pub ts_delta: i64,
-    /// Worker name.
-    pub peer: String,
-    /// Acks that revealed missing data, in the interval.
-    pub gaps: u64,
-    /// Acks of established connections, in the interval.
-    pub acks: u64,
-    /// `100 * gaps / acks` (0 without acks).
-    pub percent_lost: f64,
-}
+pub use crate::record::{capture_loss_percent as percent, CaptureLossRecord};
 
 /// `(name, type)` columns.
 pub const COLUMNS: &[(&str, &str)] = &[
@@ -55,13 +40,4 @@ pub fn write_tsv(buf: &mut Vec<u8>, r: &CaptureLossRecord) {
     let _ = write!(buf, "{}\t{}\t", Secs6(r.ts.0), Secs6(r.ts_delta));
     super::tsv::string(buf, r.peer.as_bytes(), false);
     let _ = write!(buf, "\t{}\t{}\t{:.6}", r.gaps, r.acks, r.percent_lost);
-}
-
-/// Zeek's percentage: `100 * gaps / acks`, 0 when there were no acks.
-pub fn percent(gaps: u64, acks: u64) -> f64 {
-    if acks == 0 {
-        0.0
-    } else {
-        100.0 * gaps as f64 / acks as f64
-    }
 }

@@ -46,23 +46,7 @@ pub const STATS_COLUMNS: &[(&str, &str)] = &[
     ("kafka_failed", "count"),
 ];
 
-/// Delivery counters of the Kafka output, over an interval (in stats.log:
-/// since the previous stats.log row, so a column sums to the run's total)
-/// or over a whole run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KafkaCounts {
-    /// Records handed to the producer's queue.
-    pub sent: u64,
-    /// Records the broker acknowledged (delivery report without error).
-    pub acked: u64,
-    /// Records not queued: the queue was full (or the producer refused the
-    /// record, e.g. larger than `message.max.bytes`).
-    pub dropped: u64,
-    /// Queued records whose delivery failed (`message.timeout.ms` passed,
-    /// a broker error), or that were still unacknowledged when the flush at
-    /// the end timed out.
-    pub failed: u64,
-}
+pub use crate::record::KafkaCounts;
 
 impl KafkaCounts {
     /// The counts in [`STATS_COLUMNS`] order.

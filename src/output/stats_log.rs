@@ -2,60 +2,10 @@
 //! row per worker per interval of network time, plus connscope's counters.
 
 use super::{json, TimeFormat};
-use crate::time::{Secs6, Ts};
+use crate::time::Secs6;
 use std::io::Write;
 
-/// One stats row.
-#[derive(Clone, Debug, Default)]
-pub struct StatsRecord {
-    /// End of the interval (network time).
-    pub ts: Ts,
-    /// Which worker or capture thread wrote it (`worker-0`, `capture`).
-    pub peer: String,
-    /// Resident memory of the process in MiB (live capture; unset offline,
-    /// so replays stay byte-identical).
-    pub mem: Option<u64>,
-    /// Packets processed in the interval.
-    pub pkts_proc: u64,
-    /// Bytes received in the interval (wire length).
-    pub bytes_recv: u64,
-    /// Packets dropped by the kernel/capture buffer in the interval (capture rows).
-    pub pkts_dropped: Option<u64>,
-    /// Packets seen on the link in the interval (capture rows).
-    pub pkts_link: Option<u64>,
-    /// Open TCP connections.
-    pub active_tcp_conns: u64,
-    /// Open UDP connections.
-    pub active_udp_conns: u64,
-    /// Open ICMP connections.
-    pub active_icmp_conns: u64,
-    /// TCP connections created in the interval.
-    pub tcp_conns: u64,
-    /// UDP connections created in the interval.
-    pub udp_conns: u64,
-    /// ICMP connections created in the interval.
-    pub icmp_conns: u64,
-    /// Timer entries pending.
-    pub active_timers: u64,
-    /// Bytes buffered in fragment reassembly.
-    pub reassem_frag_size: u64,
-    /// Packets dropped by decode errors in the interval.
-    pub decode_errors: u64,
-    /// Connections logged early because the table was full, in the interval.
-    pub evictions: u64,
-    /// Packets the capture thread could not hand to this worker (queue full), in the interval.
-    pub queue_drops: u64,
-    /// Datagrams under reassembly dropped to make room (the pool was full)
-    /// or because they came in too many pieces.
-    pub frag_evictions: u64,
-    /// Connections that hit a per-connection bound (out-of-order ranges,
-    /// history length).
-    pub conn_state_limits: u64,
-    /// The Kafka output's counters since the previous stats.log row
-    /// (`--kafka`; its columns, [`super::kafka::STATS_COLUMNS`], are
-    /// appended only then).
-    pub kafka: Option<super::kafka::KafkaCounts>,
-}
+pub use crate::record::StatsRecord;
 
 /// `(name, type)` columns.
 pub const COLUMNS: &[(&str, &str)] = &[

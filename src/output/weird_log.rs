@@ -1,24 +1,10 @@
 //! weird.log: Zeek's fields (`scripts/base/frameworks/notice/weird.zeek`).
 
 use super::{json, TimeFormat};
-use crate::decode::Addr;
-use crate::time::{Secs6, Ts};
+use crate::time::Secs6;
 use std::io::Write;
 
-/// One weird.
-#[derive(Clone, Debug)]
-pub struct WeirdRecord {
-    /// Time.
-    pub ts: Ts,
-    /// Connection uid, if the weird belongs to one.
-    pub uid: Option<String>,
-    /// Connection 4-tuple, if any.
-    pub id: Option<(Addr, u16, Addr, u16)>,
-    /// Weird name.
-    pub name: &'static str,
-    /// Additional information.
-    pub addl: Option<String>,
-}
+pub use crate::record::WeirdRecord;
 
 /// `(name, type)` columns.
 pub const COLUMNS: &[(&str, &str)] = &[

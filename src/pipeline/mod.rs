@@ -67,8 +67,7 @@ impl Control for StopOnWriteError<'_> {
 /// kernel or interface received and dropped per interval, from the source's
 /// wrap-corrected counters. Written on packet time like the workers' rows.
 struct CaptureRows {
-    interval: i64,
-    next: Option<Ts>,
+    rows: crate::engine::Periodic,
     last: SourceStats,
     peer: String,
 }
@@ -76,31 +75,23 @@ struct CaptureRows {
 impl CaptureRows {
     fn new(interval: i64) -> Self {
         CaptureRows {
-            interval,
-            next: None,
+            rows: crate::engine::Periodic::new(interval),
             last: SourceStats::default(),
             peer: "capture".into(),
         }
     }
 
+    /// Whether rows are written at all.
+    fn enabled(&self) -> bool {
+        self.rows.interval() > 0
+    }
+
     /// A row when `now` crossed the interval boundary (or `force`), for
     /// sources with counters.
     fn due<S: PacketSource>(&mut self, src: &mut S, now: Ts, force: bool) -> Option<StatsRecord> {
-        if !force {
-            if self.interval <= 0 {
-                return None;
-            }
-            match self.next {
-                None => {
-                    self.next = Some(now.plus_secs(self.interval));
-                    return None;
-                }
-                Some(due) if now >= due => {
-                    // O(1) however far `now` jumped (one row for the jump).
-                    self.next = Some(due.next_after(now, self.interval));
-                }
-                Some(_) => return None,
-            }
+        // O(1) however far `now` jumped (one row for the jump).
+        if !force && self.rows.tick(now).is_none() {
+            return None;
         }
         let s = src.stats()?;
         let d = |a: u64, b: u64| a.saturating_sub(b);
@@ -132,7 +123,7 @@ fn finish_engine<S: PacketSource, K: RecordSink>(
 ) {
     engine.finish();
     let now = engine.now();
-    if rows.interval > 0 {
+    if rows.enabled() {
         if let Some(r) = rows.due(src, now, true) {
             engine.sink().stats(r);
         }
@@ -692,7 +683,7 @@ mod parallel {
             send(batch, &inputs, &mut pool);
         }
         drop(inputs);
-        if rows.interval > 0 {
+        if rows.enabled() {
             if let Some(r) = rows.due(src, last, true) {
                 let _ = rows_tx.send(Out::Stats(r));
             }

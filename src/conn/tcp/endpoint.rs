@@ -6,7 +6,7 @@
 //! `TCP_Reassembler.cc` (see SEMANTICS.md §4–§8). The reassembler here tracks
 //! sequence *ranges* only (no payload copies): that is all conn.log needs.
 
-use super::history::Scaled;
+use crate::conn::history::Scaled;
 
 /// Sequence deltas beyond this are not trusted on SYN/RST packets.
 pub const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
@@ -75,10 +75,8 @@ pub struct Endpoint {
     pub window_seq: u32,
     /// Ack number that carried `window`.
     pub window_ack_seq: u32,
-    /// FINs seen.
-    pub fin_cnt: u32,
-    /// RSTs seen.
-    pub rst_cnt: u32,
+    /// A FIN was seen.
+    pub fin_seen: bool,
     /// Relative sequence just past the FIN.
     pub fin_seq: u64,
     /// A close was reported for this side.
@@ -101,9 +99,9 @@ pub struct Endpoint {
     pub last_reassem_seq: u64,
     /// Reassembly: highest acknowledged relative sequence processed.
     pub trim_seq: u64,
-    /// Out-of-order ranges above `last_reassem_seq` (relative).
-    blocks: [(u64, u64); MAX_BLOCKS],
-    nblocks: u8,
+    /// Out-of-order ranges above `last_reassem_seq` (relative): out of line,
+    /// allocated only while the side has some.
+    ooo: Option<Box<OooRanges>>,
     /// The out-of-order ranges ever exceeded [`MAX_BLOCKS`] (two were folded).
     pub folded: bool,
 }
@@ -184,7 +182,7 @@ impl Endpoint {
             ack.wrapping_sub(start)
         };
         size = size.saturating_sub(1);
-        if self.fin_cnt > 0 && size != 0 {
+        if self.fin_seen && size != 0 {
             size -= 1;
         }
         size
@@ -228,17 +226,20 @@ impl Endpoint {
     }
 
     fn drain_blocks(&mut self) {
+        let Some(o) = self.ooo.as_deref_mut() else {
+            return;
+        };
         loop {
             let mut advanced = false;
             let mut i = 0;
-            while i < self.nblocks as usize {
-                let (s, e) = self.blocks[i];
+            while i < o.n as usize {
+                let (s, e) = o.blocks[i];
                 if s <= self.last_reassem_seq {
                     if e > self.last_reassem_seq {
                         self.last_reassem_seq = e;
                         advanced = true;
                     }
-                    self.remove_block(i);
+                    o.remove(i);
                 } else {
                     i += 1;
                 }
@@ -249,38 +250,38 @@ impl Endpoint {
         }
     }
 
-    fn remove_block(&mut self, i: usize) {
-        let n = self.nblocks as usize;
-        self.blocks.copy_within(i + 1..n, i);
-        self.nblocks -= 1;
-    }
-
     fn insert_block(&mut self, s: u64, e: u64) {
+        let o = self.ooo.get_or_insert_with(Box::default);
         // Merge with overlapping/adjacent ranges.
         let (mut s, mut e) = (s, e);
         let mut i = 0;
-        while i < self.nblocks as usize {
-            let (bs, be) = self.blocks[i];
+        while i < o.n as usize {
+            let (bs, be) = o.blocks[i];
             if bs <= e && s <= be {
                 s = s.min(bs);
                 e = e.max(be);
-                self.remove_block(i);
+                o.remove(i);
             } else {
                 i += 1;
             }
         }
-        if self.nblocks as usize == MAX_BLOCKS {
+        if o.n as usize == MAX_BLOCKS {
             // Bounded: fold the two lowest ranges together.
             self.folded = true;
-            self.blocks[..MAX_BLOCKS].sort_unstable();
-            let (a, b) = (self.blocks[0], self.blocks[1]);
-            self.blocks[0] = (a.0, b.1);
-            self.remove_block(1);
+            o.blocks[..MAX_BLOCKS].sort_unstable();
+            let (a, b) = (o.blocks[0], o.blocks[1]);
+            o.blocks[0] = (a.0, b.1);
+            o.remove(1);
         }
-        let n = self.nblocks as usize;
-        self.blocks[n] = (s, e);
-        self.nblocks += 1;
-        self.blocks[..self.nblocks as usize].sort_unstable();
+        let n = o.n as usize;
+        o.blocks[n] = (s, e);
+        o.n += 1;
+        o.blocks[..o.n as usize].sort_unstable();
+    }
+
+    /// Out-of-order ranges held (relative sequence, ascending after a sort).
+    pub fn ooo_ranges(&self) -> usize {
+        self.ooo.as_ref().map_or(0, |o| o.n as usize)
     }
 
     /// Reassembly: the peer acknowledged up to `seq` (relative). Returns the
@@ -290,7 +291,7 @@ impl Endpoint {
     /// acknowledged (an "ack event" for capture-loss accounting).
     pub fn ack_received(&mut self, seq: u64, is_partial: bool, gaps: &mut GapList) -> bool {
         let mut seq = seq;
-        if self.fin_cnt > 0 && seq >= self.fin_seq {
+        if self.fin_seen && seq >= self.fin_seq {
             seq = self.fin_seq.saturating_sub(1);
         }
         if seq <= self.trim_seq {
@@ -299,21 +300,22 @@ impl Endpoint {
         if seq > self.last_reassem_seq {
             // Undelivered(seq).
             if !(seq <= 2 && is_partial) {
-                let i = 0;
-                self.blocks[..self.nblocks as usize].sort_unstable();
-                while i < self.nblocks as usize {
-                    let (s, e) = self.blocks[i];
-                    if s >= seq {
-                        break;
+                if let Some(o) = self.ooo.as_deref_mut() {
+                    o.blocks[..o.n as usize].sort_unstable();
+                    while o.n > 0 {
+                        let (s, e) = o.blocks[0];
+                        if s >= seq {
+                            break;
+                        }
+                        if s > self.last_reassem_seq {
+                            gaps.push(self.last_reassem_seq, s - self.last_reassem_seq);
+                            self.last_reassem_seq = s;
+                        }
+                        if e > self.last_reassem_seq {
+                            self.last_reassem_seq = e;
+                        }
+                        o.remove(0);
                     }
-                    if s > self.last_reassem_seq {
-                        gaps.push(self.last_reassem_seq, s - self.last_reassem_seq);
-                        self.last_reassem_seq = s;
-                    }
-                    if e > self.last_reassem_seq {
-                        self.last_reassem_seq = e;
-                    }
-                    self.remove_block(i);
                 }
                 if seq > self.last_reassem_seq {
                     gaps.push(self.last_reassem_seq, seq - self.last_reassem_seq);
@@ -324,17 +326,37 @@ impl Endpoint {
                 self.drain_blocks();
             }
         }
-        // Drop ranges below the trim point.
-        let mut i = 0;
-        while i < self.nblocks as usize {
-            if self.blocks[i].1 <= seq {
-                self.remove_block(i);
-            } else {
-                i += 1;
+        // Drop ranges below the trim point; the buffer goes once empty.
+        if let Some(o) = self.ooo.as_deref_mut() {
+            let mut i = 0;
+            while i < o.n as usize {
+                if o.blocks[i].1 <= seq {
+                    o.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if o.n == 0 {
+                self.ooo = None;
             }
         }
         self.trim_seq = seq;
         true
+    }
+}
+
+/// Out-of-order ranges of one side (bounded at [`MAX_BLOCKS`]).
+#[derive(Clone, Debug, Default)]
+struct OooRanges {
+    blocks: [(u64, u64); MAX_BLOCKS],
+    n: u8,
+}
+
+impl OooRanges {
+    fn remove(&mut self, i: usize) {
+        let n = self.n as usize;
+        self.blocks.copy_within(i + 1..n, i);
+        self.n -= 1;
     }
 }
 
@@ -435,7 +457,7 @@ mod tests {
         e.init_last_seq(1001); // SYN
         e.update_last_seq(1101); // 100 bytes
         assert_eq!(e.size(EndpointState::Established), 100);
-        e.fin_cnt = 1;
+        e.fin_seen = true;
         e.update_last_seq(1102);
         assert_eq!(e.size(EndpointState::Established), 100);
         // Acked beyond what was seen: missing data counts.
@@ -461,10 +483,14 @@ mod tests {
         e.data_sent(1, 100);
         e.data_sent(201, 100);
         assert_eq!(e.last_reassem_seq, 101);
+        assert_eq!(e.ooo_ranges(), 1);
         let mut g = GapList::default();
         e.ack_received(301, false, &mut g);
         assert_eq!(g.iter().collect::<Vec<_>>(), vec![(101, 100)]);
         assert_eq!(e.last_reassem_seq, 301);
+        // The out-of-line ranges are gone with the last range.
+        assert_eq!(e.ooo_ranges(), 0);
+        assert!(e.ooo.is_none());
         // Acks of data already seen report nothing.
         let mut g = GapList::default();
         e.ack_received(301, false, &mut g);
@@ -477,6 +503,6 @@ mod tests {
         e.data_sent(1, 50);
         e.data_sent(1, 50);
         assert_eq!(e.last_reassem_seq, 51);
-        assert_eq!(e.nblocks, 0);
+        assert_eq!(e.ooo_ranges(), 0);
     }
 }

@@ -6,23 +6,25 @@
 //! [`ConnRecord`], to a [`RecordSink`]. Time is the packet time passed in;
 //! timers due at or before a packet run before it (Zeek's rule).
 //!
+//! Split: `transport` (the per-transport handlers, UDP tunnel choice,
+//! passive DNS hand-off), `periodic` (the schedule of periodic rows).
+//!
 //! Must not: know about threads, files or formats (the pipeline and the
 //! writers do), or allocate per packet on the common path.
 
 use crate::capture::Packet;
-use crate::conn::service::{Expect, Service};
+use crate::conn::service::Expect;
 use crate::conn::uid::Uid;
 use crate::conn::{Conn, ConnConfig, ConnInit, Encap, Transport, MAX_TUNNEL_DEPTH};
 use crate::decode::frag::{FragLimits, Reassembler};
-use crate::decode::ip::{self, IpPacket, Tcp};
+use crate::decode::ip::{self, IpPacket};
 use crate::decode::link::{self, L3};
 use crate::decode::tunnel::{self, InnerLink, TunnelKind};
 use crate::decode::{Addr, Weird};
 use crate::flow::{FlowKey, FlowTable};
-use crate::output::capture_loss_log::{self, CaptureLossRecord};
-use crate::output::stats_log::StatsRecord;
-use crate::output::weird_log::WeirdRecord;
-use crate::record::ConnRecord;
+use crate::record::{
+    capture_loss_percent, CaptureLossRecord, ConnRecord, StatsRecord, WeirdRecord,
+};
 use crate::time::Ts;
 use std::collections::HashMap;
 
@@ -44,11 +46,9 @@ pub trait RecordSink {
     fn dns_names(&mut self, _names: crate::dns::NameBatch) {}
 }
 
-/// `Conn::tunnel_dirs` bit: Teredo analyzed a packet of the connection.
-const TEREDO_STATE: u8 = 4;
+mod periodic;
 
-/// A periodic row due at the end of representable time never comes.
-const NEVER: Ts = Ts(i64::MAX);
+pub use periodic::{Due, Periodic, NEVER};
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -271,11 +271,13 @@ pub struct Engine<S: RecordSink> {
     sink: S,
     now: Ts,
     last_frag_expire: Ts,
-    /// When the next stats row is due, and the counters at the last row.
-    next_stats: Option<Ts>,
+    /// stats.log rows, and the counters at the last row.
+    stats_rows: Periodic,
     stats_base: EngineStats,
-    next_loss: Option<(Ts, Ts)>,
-    next_interim: Option<Ts>,
+    /// capture_loss.log rows.
+    loss_rows: Periodic,
+    /// conn_long.log (interim) rows.
+    interim_rows: Periodic,
     /// Before this time no stats, interim or capture-loss row is due (the
     /// timers have their own bound): [`Engine::advance`] returns at once.
     wake: Ts,
@@ -293,6 +295,9 @@ impl<S: RecordSink> Engine<S> {
             table.set_timer_bound(cfg.max_conns.saturating_mul(4).max(4096));
         }
         Engine {
+            stats_rows: Periodic::new(cfg.stats_interval),
+            loss_rows: Periodic::new(cfg.capture_loss_interval),
+            interim_rows: Periodic::new(cfg.interim_interval),
             frag: Reassembler::new(cfg.frag),
             cfg,
             table,
@@ -305,10 +310,7 @@ impl<S: RecordSink> Engine<S> {
             sink,
             now: Ts(0),
             last_frag_expire: Ts(0),
-            next_stats: None,
             stats_base: EngineStats::default(),
-            next_loss: None,
-            next_interim: None,
             wake: Ts(i64::MIN),
             loss_base: (0, 0),
             stats: EngineStats::default(),
@@ -376,39 +378,14 @@ impl<S: RecordSink> Engine<S> {
     }
 
     fn advance_slow(&mut self, now: Ts) {
-        if self.cfg.stats_interval > 0 {
-            match self.next_stats {
-                None => self.next_stats = Some(now.plus_secs(self.cfg.stats_interval)),
-                Some(due) if now >= due && due != NEVER => {
-                    self.emit_stats(due);
-                    // Quiet stretches (or a timestamp years ahead) produce one
-                    // row, not one per missed interval: O(1) catch-up.
-                    self.next_stats = Some(due.next_after(now, self.cfg.stats_interval));
-                }
-                Some(_) => {}
-            }
+        if let Some(d) = self.stats_rows.tick(now) {
+            self.emit_stats(d.due);
         }
-        let ii = self.cfg.interim_interval;
-        if ii > 0 {
-            match self.next_interim {
-                None => self.next_interim = Some(now.plus_secs(ii)),
-                Some(due) if now >= due && due != NEVER => {
-                    self.emit_interim(due);
-                    self.next_interim = Some(due.next_after(now, ii));
-                }
-                Some(_) => {}
-            }
+        if let Some(d) = self.interim_rows.tick(now) {
+            self.emit_interim(d.due);
         }
-        let li = self.cfg.capture_loss_interval;
-        if li > 0 {
-            match self.next_loss {
-                None => self.next_loss = Some((now, now.plus_secs(li))),
-                Some((start, due)) if now >= due && due != NEVER => {
-                    self.emit_capture_loss(start, due);
-                    self.next_loss = Some((due, due.next_after(now, li)));
-                }
-                Some(_) => {}
-            }
+        if let Some(d) = self.loss_rows.tick(now) {
+            self.emit_capture_loss(d.start, d.due);
         }
         while let Some(due) = self.table.next_due(now) {
             let cfg = &self.cfg.conn;
@@ -421,9 +398,9 @@ impl<S: RecordSink> Engine<S> {
             }
         }
         let rows = [
-            self.next_stats,
-            self.next_interim,
-            self.next_loss.map(|l| l.1),
+            self.stats_rows.next_due(),
+            self.interim_rows.next_due(),
+            self.loss_rows.next_due(),
         ];
         self.wake = rows.into_iter().flatten().min().unwrap_or(Ts(i64::MAX));
     }
@@ -434,11 +411,11 @@ impl<S: RecordSink> Engine<S> {
         for slot in self.table.slots_by_age() {
             self.remove(slot);
         }
-        if self.cfg.stats_interval > 0 && self.next_stats.is_some() {
+        if self.cfg.stats_interval > 0 && self.stats_rows.next_due().is_some() {
             let now = self.now;
             self.emit_stats(now);
         }
-        if let Some((start, _)) = self.next_loss {
+        if let Some(start) = self.loss_rows.start() {
             let now = self.now;
             self.emit_capture_loss(start, now);
         }
@@ -485,7 +462,7 @@ impl<S: RecordSink> Engine<S> {
             peer: self.cfg.peer.clone(),
             gaps,
             acks,
-            percent_lost: capture_loss_log::percent(gaps, acks),
+            percent_lost: capture_loss_percent(gaps, acks),
         });
     }
 
@@ -876,240 +853,6 @@ impl<S: RecordSink> Engine<S> {
             l2: (l2.src, l2.dst),
         }
     }
-
-    fn tcp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
-        if ipp.payload_len < 20 || ipp.payload.len() < 20 {
-            return self.weird(ts, Weird::TruncatedHeader, None);
-        }
-        let sp = crate::decode::be16(ipp.payload, 0);
-        let dp = crate::decode::be16(ipp.payload, 2);
-        let header = ip::tcp(ipp);
-        let flags = ipp.payload[13];
-        let key = FlowKey::new(ipp.src, sp, ipp.dst, dp, 6, false);
-        let init = Self::init(ipp, ts, Transport::Tcp, sp, dp, false, l2);
-        let reuse = |c: &Conn| match &header {
-            Ok(t) => c.tcp_is_reuse(t),
-            Err(_) => false,
-        };
-        let slot = self.lookup_or_create(ts, key, init, encap, flags, &reuse);
-        let t: Tcp<'_> = match header {
-            Ok(t) => t,
-            Err(w) => {
-                let c = self.table.get(slot).map(|(c, _)| c.clone());
-                return self.weird(ts, w, c.as_ref());
-            }
-        };
-        let cfg = &self.cfg.conn;
-        let Some((conn, mut timers)) = self.table.get(slot) else {
-            return;
-        };
-        let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
-        let (is_orig, new_data) = conn.tcp_packet(cfg, &mut timers, ts, is_orig, ipp, &t);
-        let (acks, gaps) = std::mem::take(&mut conn.loss);
-        self.stats.ack_events += acks as u64;
-        self.stats.gap_events += gaps as u64;
-        if new_data {
-            // The analyzers see what was captured of the payload.
-            let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];
-            let sender = conn.endpoint(is_orig);
-            let expect = conn.inspect(cfg, &mut timers, is_orig, payload);
-            if self.cfg.dns.active() && conn.dns_log.is_attached() {
-                let sink = &mut self.sink;
-                dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
-            }
-            if let Some(x) = expect {
-                let (o, r) = (conn.orig_h, conn.resp_h);
-                self.add_expect(x, o, r, ts);
-            }
-        }
-    }
-
-    fn add_expect(&mut self, x: Expect, conn_orig: Addr, conn_resp: Addr, ts: Ts) {
-        // Data connection originator: this connection's originator (PASV) or responder (PORT).
-        let (orig, resp) = if x.from_conn_orig {
-            (conn_orig, conn_resp)
-        } else {
-            (conn_resp, conn_orig)
-        };
-        if self.expects.len() >= 1024 {
-            self.expects.remove(0);
-        }
-        self.expects.push((x, orig, resp, ts.plus_secs(300)));
-    }
-
-    fn udp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx, depth: usize) {
-        let u = match ip::udp(ipp) {
-            Ok(u) if ipp.payload_len >= 8 => u,
-            _ => return self.weird(ts, Weird::TruncatedHeader, None),
-        };
-        let key = FlowKey::new(ipp.src, u.sport, ipp.dst, u.dport, 17, false);
-        let init = Self::init(ipp, ts, Transport::Udp, u.sport, u.dport, false, l2);
-        let slot = self.lookup_or_create(ts, key, init, encap, 0, &|_| false);
-        let cfg = &self.cfg.conn;
-        let Some((conn, mut timers)) = self.table.get(slot) else {
-            return;
-        };
-        let is_orig = ipp.src == conn.orig_h && u.sport == conn.orig_p;
-        let wire_complete = ipp.fully_captured();
-        if !conn.udp_packet(cfg, ts, is_orig, ipp, u.ulen, u.checksum, wire_complete) {
-            return;
-        }
-        let plen = (ipp.payload_len as usize)
-            .saturating_sub(8)
-            .min(u.payload.len());
-        let payload = &u.payload[..plen];
-        let resp_p = conn.resp_p;
-        let uid = conn.uid;
-        // Tunnels (packet analyzers), chosen by the responder port as Zeek's
-        // UDP analyzer does (`ForwardPacket(..., RespPort())`); on a port
-        // without one, the analyzers that can detect their protocol (AYIYA,
-        // then Teredo) look at the payload. GRE over UDP is an IP tunnel.
-        if resp_p == 4754 {
-            if let Ok(i) = tunnel::gre(payload) {
-                return self.ip_tunnel(ts, ipp, TunnelKind::Gre, i.link, i.data, encap, l2, depth);
-            }
-        }
-        let kind = match resp_p {
-            4789 => Some(TunnelKind::Vxlan),
-            6081 => Some(TunnelKind::Geneve),
-            2152 | 2123 => Some(TunnelKind::Gtpv1),
-            5072 => Some(TunnelKind::Ayiya),
-            3544 => Some(TunnelKind::Teredo),
-            4754 => None,
-            _ if tunnel::ayiya_detect(payload) => Some(TunnelKind::Ayiya),
-            // Teredo keeps per-connection state (`orig_resp_map`, see
-            // `new_teredo_state`) once it analyzed a packet of the
-            // connection; later packets of it go to Teredo again.
-            _ if conn.tunnel_dirs & TEREDO_STATE != 0 || tunnel::teredo_detect(payload) => {
-                Some(TunnelKind::Teredo)
-            }
-            _ => None,
-        };
-        if kind == Some(TunnelKind::Teredo) {
-            conn.tunnel_dirs |= TEREDO_STATE;
-        }
-        // `AnalyzerViolated(session)`: a tunnel analyzer that failed on this
-        // connection is not tried again.
-        let kind = kind.filter(|_| !conn.tunnel_violated);
-        let decap = match kind {
-            Some(TunnelKind::Vxlan) => tunnel::vxlan(payload),
-            Some(TunnelKind::Geneve) => tunnel::geneve(payload),
-            Some(TunnelKind::Gtpv1) => tunnel::gtpv1(payload),
-            Some(TunnelKind::Ayiya) => tunnel::ayiya(payload),
-            Some(TunnelKind::Teredo) => tunnel::teredo(payload),
-            _ => tunnel::Decap::Pass(None),
-        };
-        let too_deep = kind.is_some() && encap.depth as usize >= MAX_TUNNEL_DEPTH;
-        let mut tunnel_weird = None;
-        let mut go = None;
-        let mut handled = false;
-        if too_deep {
-            handled = true;
-        } else if let Some(kind) = kind {
-            let svc = match kind {
-                TunnelKind::Vxlan => Service::Vxlan,
-                TunnelKind::Geneve => Service::Geneve,
-                TunnelKind::Gtpv1 => Service::Gtpv1,
-                TunnelKind::Ayiya => Service::Ayiya,
-                _ => Service::Teredo,
-            };
-            match decap {
-                tunnel::Decap::Pass(w) => tunnel_weird = w,
-                tunnel::Decap::Violation(w) => {
-                    // The packet analyzer stops for this connection; its
-                    // service stays (`dpd.zeek` fails protocol analyzers
-                    // only).
-                    handled = true;
-                    tunnel_weird = Some(w);
-                    conn.tunnel_violated = true;
-                }
-                tunnel::Decap::Ok { inner, weird } => {
-                    handled = true;
-                    tunnel_weird = weird;
-                    let confirm = if kind == TunnelKind::Teredo {
-                        // Tunnel::delay_teredo_confirmation: confirm once
-                        // both sides sent valid Teredo.
-                        conn.tunnel_dirs |= if is_orig { 1 } else { 2 };
-                        conn.tunnel_dirs & 3 == 3
-                    } else {
-                        true
-                    };
-                    if confirm && !conn.service.contains(svc) {
-                        conn.confirm(cfg, &mut timers, svc);
-                    }
-                    go = inner.map(|i| (kind, i));
-                }
-            }
-        }
-        let expect = if handled {
-            None
-        } else {
-            let sender = conn.endpoint(is_orig);
-            let x = conn.inspect(cfg, &mut timers, is_orig, payload);
-            if self.cfg.dns.active() && conn.dns_log.is_attached() {
-                let sink = &mut self.sink;
-                dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
-            }
-            x
-        };
-        let (o, r) = (conn.orig_h, conn.resp_h);
-        let weird_conn = tunnel_weird.map(|w| (w, conn.clone()));
-        if let Some(x) = expect {
-            self.add_expect(x, o, r, ts);
-        }
-        if let Some((w, c)) = weird_conn {
-            self.weird(ts, w, Some(&c));
-        }
-        if too_deep {
-            return self.weird(ts, Weird::ExceededTunnelMaxDepth, None);
-        }
-        let Some((kind, inner)) = go else { return };
-        let mut e = *encap;
-        e.push(kind, uid);
-        // Inner wire length: the outer wire length minus what precedes the inner packet.
-        let consumed_cap = ipp.payload.len() - inner.data.len();
-        let wire = (ipp.payload_len as usize).saturating_sub(consumed_cap);
-        let data = inner.data;
-        self.inner(
-            ts,
-            inner.link,
-            data,
-            wire.max(data.len()),
-            &e,
-            l2,
-            depth + 1,
-        );
-    }
-
-    fn icmp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
-        let m = match ip::icmp(ipp) {
-            Ok(m) if ipp.payload_len >= 8 => m,
-            _ => return self.weird(ts, Weird::TruncatedHeader, None),
-        };
-        let (sp, dp, one_way) = if ipp.proto == 58 {
-            crate::conn::icmp::ports_v6(m.icmp_type, m.code)
-        } else {
-            crate::conn::icmp::ports_v4(m.icmp_type, m.code)
-        };
-        let key = FlowKey::new(ipp.src, sp, ipp.dst, dp, ipp.proto, one_way);
-        let init = Self::init(ipp, ts, Transport::Icmp, sp, dp, one_way, l2);
-        let slot = self.lookup_or_create(ts, key, init, encap, 0, &|_| false);
-        let cfg = &self.cfg.conn;
-        if let Some((conn, _)) = self.table.get(slot) {
-            let is_orig = ipp.src == conn.orig_h && sp == conn.orig_p;
-            conn.icmp_packet(cfg, ts, is_orig, ipp);
-        }
-    }
-
-    fn other(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
-        let key = FlowKey::new(ipp.src, 0, ipp.dst, 0, ipp.proto, false);
-        let init = Self::init(ipp, ts, Transport::Other, 0, 0, false, l2);
-        let slot = self.lookup_or_create(ts, key, init, encap, 0, &|_| false);
-        if let Some((conn, _)) = self.table.get(slot) {
-            let is_orig = ipp.src == conn.orig_h;
-            conn.other_packet(ts, is_orig, ipp);
-        }
-    }
 }
 
 /// A direction-independent hash of a frame's outermost IP address pair, used
@@ -1143,319 +886,10 @@ fn l2ctx(l3: &L3<'_>) -> L2Ctx {
     }
 }
 
-/// Hands a connection's payload to its passive-DNS state (after service
-/// identification applied any role flip); rows go to the sink.
-fn dns_payload<S: RecordSink>(
-    cfg: &crate::dns::DnsConfig,
-    conn: &mut Conn,
-    ts: Ts,
-    sender: (Addr, u16),
-    payload: &[u8],
-    sink: &mut S,
-) {
-    let ctx = crate::dns::ConnCtx {
-        uid: conn.uid,
-        id: (conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p),
-        tcp: conn.transport == Transport::Tcp,
-    };
-    conn.dns_log
-        .payload(cfg, &ctx, ts, sender, payload, &mut |o| {
-            dns_out(sink, o, cfg.log)
-        });
-}
+mod transport;
 
-/// Routes one passive-DNS output to the sink (rows only when dns.log is on).
-fn dns_out<S: RecordSink>(sink: &mut S, o: crate::dns::DnsOut, log: bool) {
-    match o {
-        crate::dns::DnsOut::Record(r) if log => sink.dns(r),
-        crate::dns::DnsOut::Record(_) => {}
-        crate::dns::DnsOut::Names(n) => sink.dns_names(n),
-    }
-}
+use transport::dns_out;
+pub use transport::udp_tunnel_kind;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::capture::linktype;
-    use proptest::prelude::*;
-
-    #[derive(Default)]
-    struct Collect {
-        conns: Vec<ConnRecord>,
-        weirds: usize,
-    }
-
-    impl RecordSink for Collect {
-        fn conn(&mut self, rec: ConnRecord) {
-            self.conns.push(rec);
-        }
-        fn weird(&mut self, _w: WeirdRecord) {
-            self.weirds += 1;
-        }
-    }
-
-    const LINKTYPES: [u32; 10] = [
-        linktype::ETHERNET,
-        linktype::RAW,
-        linktype::NULL,
-        linktype::PPP,
-        linktype::FDDI,
-        linktype::LINUX_SLL,
-        linktype::LINUX_SLL2,
-        linktype::IEEE802_11_RADIOTAP,
-        linktype::IPV4,
-        linktype::IPV6,
-    ];
-
-    const T0: i64 = 1_704_067_200 * crate::time::SEC;
-    const A: [u8; 4] = [10, 0, 0, 1];
-    const B: [u8; 4] = [93, 184, 216, 34];
-
-    fn udp_frame(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
-        let b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4(src, dst, 64)
-            .udp(sp, dp);
-        let mut v = Vec::with_capacity(b.size(payload.len()));
-        b.write(&mut v, payload).unwrap();
-        v
-    }
-
-    /// A TCP segment; `flags` uses the SYN/ACK/FIN/RST bits of `tcp_flags`.
-    #[allow(clippy::too_many_arguments)]
-    fn tcp_frame(
-        src: [u8; 4],
-        dst: [u8; 4],
-        sp: u16,
-        dp: u16,
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        payload: &[u8],
-    ) -> Vec<u8> {
-        use crate::decode::ip::tcp_flags as F;
-        let mut b = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4(src, dst, 64)
-            .tcp(sp, dp, seq, 65535);
-        if flags & F::SYN != 0 {
-            b = b.syn();
-        }
-        if flags & F::ACK != 0 {
-            b = b.ack(ack);
-        }
-        if flags & F::FIN != 0 {
-            b = b.fin();
-        }
-        if flags & F::RST != 0 {
-            b = b.rst();
-        }
-        let mut v = Vec::with_capacity(b.size(payload.len()));
-        b.write(&mut v, payload).unwrap();
-        v
-    }
-
-    fn run(frames: &[(i64, Vec<u8>)]) -> Vec<ConnRecord> {
-        let mut e = Engine::new(EngineConfig::default(), Collect::default());
-        for (t, f) in frames {
-            e.process(&Packet {
-                ts: Ts(T0 + t),
-                wire_len: f.len() as u32,
-                linktype: linktype::ETHERNET,
-                data: f,
-            });
-        }
-        e.finish();
-        e.into_sink().conns
-    }
-
-    const MS: i64 = 1_000_000;
-
-    #[test]
-    fn memory_caps_split_the_budget() {
-        let c = memory_caps(128, 1, false).unwrap();
-        eprintln!("caps {c:?} stats {}", conn_bytes(true));
-        assert!(c.conn_bytes > 1024 && c.conn_bytes < 4096);
-        assert_eq!(c.frag_bytes, (112 << 20) / 8);
-        assert!(c.max_conns as u64 * c.conn_bytes + c.frag_bytes as u64 <= 112 << 20);
-        let two = memory_caps(128, 2, false).unwrap();
-        assert!(two.max_conns < c.max_conns / 2);
-        assert!(memory_caps(8, 1, false).is_err());
-        let mut cfg = EngineConfig {
-            max_conns: 10,
-            ..EngineConfig::default()
-        };
-        cfg.apply_caps(&c);
-        assert_eq!(cfg.max_conns, 10);
-        assert_eq!(cfg.frag.max_bytes, c.frag_bytes);
-    }
-
-    #[test]
-    fn udp_inactivity_boundary_is_inclusive() {
-        let s = crate::time::SEC;
-        let recs = run(&[
-            (0, udp_frame(A, B, 40000, 4200, b"a")),
-            (60 * s - 1, udp_frame(A, B, 40000, 4200, b"b")), // 59.999999999 s later: same connection
-            (120 * s - 1, udp_frame(A, B, 40000, 4200, b"c")), // exactly 60 s after the last: a new one
-        ]);
-        assert_eq!(recs.len(), 2);
-        assert_eq!((recs[0].conn.orig_pkts, recs[1].conn.orig_pkts), (2, 1));
-        assert_eq!(recs[0].conn.conn_state(), "S0");
-        assert_eq!(recs[1].conn.start, Ts(T0 + 120 * s - 1));
-    }
-
-    #[test]
-    fn tcp_attempt_timer_ends_unanswered_syn_after_5s() {
-        use crate::decode::ip::tcp_flags as F;
-        let s = crate::time::SEC;
-        let recs = run(&[
-            (0, tcp_frame(A, B, 40000, 4100, 1000, 0, F::SYN, b"")),
-            (3 * s, tcp_frame(A, B, 40000, 4100, 1000, 0, F::SYN, b"")), // retransmission: same connection
-            (9 * s, tcp_frame(A, B, 40000, 4100, 1000, 0, F::SYN, b"")), // attempt timer fired at 5 s
-        ]);
-        assert_eq!(recs.len(), 2);
-        assert_eq!(recs[0].conn.conn_state(), "S0");
-        assert_eq!(recs[0].conn.history.as_bytes(), b"S");
-        assert_eq!(recs[0].conn.orig_pkts, 2);
-        assert_eq!(recs[1].conn.orig_pkts, 1);
-    }
-
-    #[test]
-    fn closed_connection_removed_after_close_delay_and_reused_by_new_syn() {
-        use crate::decode::ip::tcp_flags as F;
-        let s = crate::time::SEC;
-        let (c, sv) = (40000, 4100);
-        let recs = run(&[
-            (0, tcp_frame(A, B, c, sv, 100, 0, F::SYN, b"")),
-            (MS, tcp_frame(B, A, sv, c, 500, 101, F::SYN | F::ACK, b"")),
-            (2 * MS, tcp_frame(A, B, c, sv, 101, 501, F::ACK, b"")),
-            (3 * MS, tcp_frame(A, B, c, sv, 101, 501, F::ACK, b"hello")),
-            (
-                4 * MS,
-                tcp_frame(B, A, sv, c, 501, 106, F::ACK | F::FIN, b""),
-            ),
-            (
-                5 * MS,
-                tcp_frame(A, B, c, sv, 106, 502, F::ACK | F::FIN, b""),
-            ),
-            (6 * MS, tcp_frame(B, A, sv, c, 502, 107, F::ACK, b"")), // trailing ACK: not in duration
-            // A new SYN on the closed connection starts a new one (reuse).
-            (s, tcp_frame(A, B, c, sv, 9000, 0, F::SYN, b"")),
-        ]);
-        assert_eq!(recs.len(), 2);
-        let r = &recs[0].conn;
-        assert_eq!(r.conn_state(), "SF");
-        // The responder's first pure ACK is the trailing one.
-        assert_eq!(r.history.as_bytes(), b"ShADfFa");
-        assert_eq!(r.sizes(), (5, 0));
-        assert_eq!(r.last, Ts(T0 + 5 * MS));
-        assert_eq!((r.orig_pkts, r.resp_pkts), (4, 3));
-        assert_eq!(recs[1].conn.conn_state(), "S0");
-    }
-
-    #[test]
-    fn close_delay_removes_five_seconds_after_last_activity() {
-        use crate::decode::ip::tcp_flags as F;
-        let s = crate::time::SEC;
-        let (c, sv) = (40000, 4100);
-        let recs = run(&[
-            (0, tcp_frame(A, B, c, sv, 100, 0, F::SYN, b"")),
-            (MS, tcp_frame(B, A, sv, c, 500, 101, F::RST | F::ACK, b"")), // rejected
-            (5 * s + MS - 1, udp_frame(A, B, 1, 2, b"x")),                // clock tick: not yet 5 s
-            (5 * s + MS, tcp_frame(B, A, sv, c, 500, 101, F::ACK, b"")), // exactly 5 s: removed first
-        ]);
-        let tcp: Vec<_> = recs
-            .iter()
-            .filter(|r| r.conn.transport == Transport::Tcp)
-            .collect();
-        assert_eq!(tcp.len(), 2);
-        assert_eq!(tcp[0].conn.conn_state(), "REJ");
-        assert_eq!(tcp[0].conn.history.as_bytes(), b"Sr");
-        // A new connection whose first packet (an ACK) came from the old responder.
-        assert_eq!(tcp[1].conn.history.as_bytes(), b"A");
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
-        #[test]
-        fn decode_never_panics_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..200), lt in 0usize..10, wire_extra in 0u32..64) {
-            let mut e = Engine::new(EngineConfig::default(), Collect::default());
-            let p = Packet { ts: Ts(1_000_000_000), wire_len: data.len() as u32 + wire_extra, linktype: LINKTYPES[lt], data: &data };
-            e.process(&p);
-            e.finish();
-        }
-
-        /// Valid-looking IPv4/IPv6 headers with random contents after them, to get past the first checks.
-        #[test]
-        fn decode_never_panics_on_ip_shaped_bytes(mut data in proptest::collection::vec(any::<u8>(), 20..120), v6 in any::<bool>(), proto in prop::sample::select(vec![1u8, 4, 6, 17, 41, 47, 58, 50, 132])) {
-            if v6 {
-                data.resize(data.len().max(48), 0);
-                data[0] = 0x60;
-                let plen = (data.len() - 40) as u16;
-                data[4..6].copy_from_slice(&plen.to_be_bytes());
-                data[6] = proto;
-            } else {
-                data[0] = 0x45;
-                let tl = data.len() as u16;
-                data[2..4].copy_from_slice(&tl.to_be_bytes());
-                data[6] = 0;
-                data[7] = 0;
-                data[9] = proto;
-            }
-            let mut cfg = EngineConfig::default();
-            cfg.conn.ignore_checksums = true;
-            let mut e = Engine::new(cfg, Collect::default());
-            let p = Packet { ts: Ts(1_000_000_000), wire_len: data.len() as u32, linktype: linktype::RAW, data: &data };
-            e.process(&p);
-            // Twice, so the second packet meets existing connection state.
-            let p2 = Packet { ts: Ts(2_000_000_000), ..p };
-            e.process(&p2);
-            e.finish();
-        }
-    }
-
-    /// Fuzzing (fuzz/ target `engine`, a 232-byte input): a packet stamped
-    /// at the end of representable time (a pcapng `if_tsoffset` can give
-    /// one) hung the engine: the next periodic row, saturating at
-    /// `i64::MAX`, was never after `now`. And a capture jumping years ahead
-    /// stepped through every missed interval one by one.
-    #[test]
-    fn periodic_rows_survive_time_at_the_end_and_huge_jumps() {
-        let f = udp_frame(A, B, 40000, 4201, b"x");
-        let mut cfg = EngineConfig {
-            stats_interval: 1,
-            capture_loss_interval: 1,
-            interim_interval: 1,
-            ..EngineConfig::default()
-        };
-        cfg.conn.flow_stats = true;
-        let mut e = Engine::new(cfg, Collect::default());
-        let start = std::time::Instant::now();
-        // 4e9 s apart (the whole u32 range of pcap seconds), then the end of time.
-        for ts in [
-            0,
-            4_000_000_000 * crate::time::SEC,
-            i64::MAX - 5,
-            i64::MAX,
-            i64::MAX,
-        ] {
-            e.process(&Packet {
-                ts: Ts(ts),
-                wire_len: f.len() as u32,
-                linktype: linktype::ETHERNET,
-                data: &f,
-            });
-        }
-        e.finish();
-        assert!(start.elapsed() < std::time::Duration::from_secs(5));
-        // One connection per distant time (each earlier one timed out).
-        assert_eq!(e.into_sink().conns.len(), 3);
-        assert_eq!(
-            Ts(0).next_after(Ts(299 * crate::time::SEC), 300),
-            Ts(300 * crate::time::SEC)
-        );
-        assert_eq!(
-            Ts(0).next_after(Ts(300 * crate::time::SEC), 300),
-            Ts(600 * crate::time::SEC)
-        );
-        assert_eq!(Ts(i64::MAX - 1).next_after(Ts(i64::MAX), 1), NEVER);
-    }
-}
+mod tests;

@@ -1,0 +1,95 @@
+//! Connection-level weirds: the names and their bit indices.
+//!
+//! Must not: decide when a weird is raised (the connection does).
+
+/// Connection-level protocol oddities, logged to weird.log once per
+/// connection and name (Zeek's names, from `TCPSessionAdapter.cc`, `UDP.cc`,
+/// `ICMP.cc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ConnWeird {
+    /// A TCP segment with a wrong checksum.
+    BadTcpChecksum,
+    /// A UDP datagram with a wrong checksum.
+    BadUdpChecksum,
+    /// An ICMP message with a wrong checksum.
+    BadIcmpChecksum,
+    /// A new SYN with a different sequence number on an open connection.
+    SynSeqJump,
+    /// Payload from a side that has not finished the handshake.
+    DataBeforeEstablished,
+    /// A FIN from a side never seen before.
+    SpontaneousFin,
+    /// A RST from a side never seen before.
+    SpontaneousRst,
+    /// The originator sent a SYN-ACK.
+    ConnectionOriginatorSynAck,
+    /// A SYN carrying payload.
+    SynWithData,
+    /// SYN together with RST.
+    TcpChristmas,
+    /// UDP length field differs from the IP payload length.
+    UdpDatagramLengthMismatch,
+    /// A connection's 5-tuple reused while the old one was still active.
+    ActiveConnectionReuse,
+    /// A SYN after the side had closed.
+    SynAfterClose,
+    /// The connection was logged early because the table was full (`--max-conns`).
+    EvictedTableFull,
+    /// More out-of-order TCP ranges than tracked: two were folded (bounded state).
+    TcpOooRangesFolded,
+    /// The history string reached its bound; later letters are dropped.
+    HistoryLimit,
+}
+
+impl ConnWeird {
+    /// Zeek's weird name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnWeird::BadTcpChecksum => "bad_TCP_checksum",
+            ConnWeird::BadUdpChecksum => "bad_UDP_checksum",
+            ConnWeird::BadIcmpChecksum => "bad_ICMP_checksum",
+            ConnWeird::SynSeqJump => "SYN_seq_jump",
+            ConnWeird::DataBeforeEstablished => "data_before_established",
+            ConnWeird::SpontaneousFin => "spontaneous_FIN",
+            ConnWeird::SpontaneousRst => "spontaneous_RST",
+            ConnWeird::ConnectionOriginatorSynAck => "connection_originator_SYN_ack",
+            ConnWeird::SynWithData => "SYN_with_data",
+            ConnWeird::TcpChristmas => "TCP_christmas",
+            ConnWeird::UdpDatagramLengthMismatch => "UDP_datagram_length_mismatch",
+            ConnWeird::ActiveConnectionReuse => "active_connection_reuse",
+            ConnWeird::SynAfterClose => "SYN_after_close",
+            ConnWeird::EvictedTableFull => "connscope_evicted_table_full",
+            ConnWeird::TcpOooRangesFolded => "connscope_tcp_ooo_ranges_folded",
+            ConnWeird::HistoryLimit => "connscope_history_limit",
+        }
+    }
+
+    /// Every weird, by bit index.
+    pub const ALL: [ConnWeird; 16] = [
+        ConnWeird::BadTcpChecksum,
+        ConnWeird::BadUdpChecksum,
+        ConnWeird::BadIcmpChecksum,
+        ConnWeird::SynSeqJump,
+        ConnWeird::DataBeforeEstablished,
+        ConnWeird::SpontaneousFin,
+        ConnWeird::SpontaneousRst,
+        ConnWeird::ConnectionOriginatorSynAck,
+        ConnWeird::SynWithData,
+        ConnWeird::TcpChristmas,
+        ConnWeird::UdpDatagramLengthMismatch,
+        ConnWeird::ActiveConnectionReuse,
+        ConnWeird::SynAfterClose,
+        ConnWeird::EvictedTableFull,
+        ConnWeird::TcpOooRangesFolded,
+        ConnWeird::HistoryLimit,
+    ];
+
+    /// Whether this weird reports a per-connection bound being hit.
+    pub fn is_state_limit(self) -> bool {
+        matches!(
+            self,
+            ConnWeird::TcpOooRangesFolded | ConnWeird::HistoryLimit
+        )
+    }
+}
