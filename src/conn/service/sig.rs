@@ -1226,7 +1226,7 @@ mod tests {
         // What the gate on the PostgreSQL head may change: nothing that
         // `Sigs::enabled` reads.
         fn observable(d: &Dir) -> Dir {
-            let mut d = d.clone();
+            let mut d = *d;
             if d.failed & PG_STARTUP_HEAD != 0 {
                 d.matched &= !PG_STARTUP;
                 d.pg_user = 0;
