@@ -19,6 +19,15 @@
 //! the libpcap rate and the dns.log rows (`-j 1` off / on / with names,
 //! `-j 2` on) are measured.
 //!
+//! With `CONNSCOPE_BENCH_STAGES=1` only the per-stage table: cumulative
+//! configurations on the same file, each best of REPEATS: the reader; +
+//! decoding (link, IP, transport headers, checksums, flow key, done here
+//! with the public decode API); + flow table and connection state (the
+//! engine in Zeek's bare mode, records dropped); + service analyzers and
+//! DNS parsing; + flow statistics; + output (`-j 1 --flowmeter`: conn.log,
+//! dns.log, flowmeter.log JSON on disk); + context (context.log). A stage's
+//! nanoseconds per packet are its row's minus the row above's.
+//!
 //! Each as packets/s and as a ratio to the libpcap rate.
 
 use connscope::capture::file::FileSource;
@@ -333,6 +342,236 @@ fn enrich_only(
     t.elapsed().as_secs_f64()
 }
 
+/// A walk over the mmap'ed file (classic little-endian pcap only; None
+/// otherwise): each record header read and the packet's first byte touched,
+/// nothing copied. What reading by mmap could at best reach.
+fn mmap_walk(p: &Path) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(p).ok()?;
+    let len = usize::try_from(f.metadata().ok()?.len()).ok()?;
+    if len < 24 {
+        return None;
+    }
+    // SAFETY: a read-only private mapping of a file this process does not
+    // modify, unmapped below; the slice does not outlive it.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: the mapping is `len` readable bytes.
+    let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+    let le = |o: usize| u32::from_le_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
+    let mut n = None;
+    if matches!(le(0), 0xa1b2_c3d4 | 0xa1b2_3c4d) {
+        let (mut off, mut k, mut sum) = (24usize, 0u64, 0u64);
+        while off + 16 <= len {
+            let incl = le(off + 8) as usize;
+            let body = off + 16;
+            if body + incl > len {
+                break;
+            }
+            sum = sum.wrapping_add(u64::from(data[body.min(len - 1)]) + u64::from(le(off + 12)));
+            k += 1;
+            off = body + incl;
+        }
+        std::hint::black_box(sum);
+        n = Some(k);
+    }
+    // SAFETY: `ptr`/`len` are the mapping made above; `data` is not used after.
+    unsafe { libc::munmap(ptr, len) };
+    n
+}
+
+/// Drops every record (the engine's work without any formatting).
+struct Discard(u64);
+
+impl RecordSink for Discard {
+    fn conn(&mut self, rec: ConnRecord) {
+        self.0 += rec.conn.orig_pkts;
+    }
+    fn weird(&mut self, _w: WeirdRecord) {}
+}
+
+/// The engine's decoding of each packet, done here with the public decode
+/// API: link layer, IP header (with its checksum), the transport header
+/// and its checksum, and the flow key. Fragments and tunnels are not
+/// followed (the engine reassembles and decapsulates them).
+fn decode_only(p: &Path) -> u64 {
+    use connscope::decode::{ip, link};
+    use connscope::flow::FlowKey;
+    let mut src = FileSource::open(p).expect("open");
+    let mut n = 0u64;
+    let mut sum = 0u64;
+    while let Ok(Some(pkt)) = src.next_packet() {
+        n += 1;
+        let Ok(Some(l3)) = link::decode(pkt.linktype, pkt.data) else {
+            continue;
+        };
+        let wire = (pkt.wire_len as usize).saturating_sub(l3.link_len);
+        let Ok(ipp) = ip::parse(l3.ip, wire, false) else {
+            continue;
+        };
+        if ipp.frag.is_some() {
+            continue;
+        }
+        let ok = ipp.fully_captured()
+            && if ipp.proto == 1 {
+                connscope::decode::fold(connscope::decode::ones_sum(ipp.payload, 0)) == 0xffff
+            } else {
+                ipp.transport_checksum_ok(ipp.proto)
+            };
+        let (sp, dp) = match ipp.proto {
+            6 => match ip::tcp(&ipp) {
+                Ok(t) => (t.sport, t.dport),
+                Err(_) => continue,
+            },
+            17 => match ip::udp(&ipp) {
+                Ok(u) => (u.sport, u.dport),
+                Err(_) => continue,
+            },
+            1 | 58 => match ip::icmp(&ipp) {
+                Ok(m) => (u16::from(m.icmp_type), u16::from(m.code)),
+                Err(_) => continue,
+            },
+            _ => (0, 0),
+        };
+        let key = FlowKey::new(ipp.src, sp, ipp.dst, dp, ipp.proto, false);
+        sum = sum.wrapping_add(key.shard_hash() ^ u64::from(ok));
+    }
+    std::hint::black_box(sum);
+    n
+}
+
+/// The engine with records dropped: `bare` is Zeek's `-b` (no service
+/// analyzers), `dns` builds dns.log rows, `stats` keeps flow statistics.
+fn engine_stage(p: &Path, bare: bool, dns: bool, stats: bool) -> u64 {
+    use connscope::conn::ConnConfig;
+    let mut src = FileSource::open(p).expect("open");
+    let mut cfg = EngineConfig::default();
+    if bare {
+        cfg.conn = ConnConfig::zeek_bare();
+    }
+    cfg.conn.flow_stats = stats;
+    cfg.dns.log = dns;
+    let mut e = Engine::new(cfg, Discard(0));
+    let mut n = 0u64;
+    while let Ok(Some(pkt)) = src.next_packet() {
+        e.process(&pkt);
+        n += 1;
+    }
+    e.finish();
+    std::hint::black_box(e.sink().0);
+    n
+}
+
+/// `read -j 1 --flowmeter` (conn.log, flowmeter.log, dns.log, JSON, on
+/// disk), with `--context` when `context`.
+fn logs_everything(p: &Path, dir: &Path, context: bool) -> u64 {
+    let mut cfg = EngineConfig::default();
+    cfg.conn.flow_stats = true;
+    let opts = WriterOptions {
+        format: LogFormat::Json,
+        time_format: TimeFormat::Epoch,
+    };
+    let s = connscope::pipeline::read_file(
+        p,
+        dir,
+        cfg,
+        opts,
+        ConnLogOptions {
+            flowmeter: true,
+            context: context.then(connscope::context::ContextConfig::default),
+            ..ConnLogOptions::default()
+        },
+        1,
+        &|| false,
+    )
+    .expect("read");
+    s.stats.packets
+}
+
+/// The per-stage table: cumulative configurations on the same file, each
+/// best of `repeats`; a stage's cost is the difference of nanoseconds per
+/// packet between its row and the row above.
+fn stage_table(file: &Path, dir: &Path, repeats: usize, raw: f64) {
+    type Stage<'a> = (&'a str, Box<dyn Fn() -> u64 + 'a>);
+    let stages: Vec<Stage<'_>> = vec![
+        ("capture (connscope reader)", Box::new(|| own_read(file))),
+        (
+            "decode (link, IP, transport, checksums)",
+            Box::new(|| decode_only(file)),
+        ),
+        (
+            "flow table + connection state (-b)",
+            Box::new(|| engine_stage(file, true, false, false)),
+        ),
+        (
+            "service analyzers + DNS parsing",
+            Box::new(|| engine_stage(file, false, true, false)),
+        ),
+        (
+            "statistics (flowmeter)",
+            Box::new(|| engine_stage(file, false, true, true)),
+        ),
+        (
+            "output (conn, dns, flowmeter JSON)",
+            Box::new(|| logs_everything(file, dir, false)),
+        ),
+        (
+            "context (context.log)",
+            Box::new(|| logs_everything(file, dir, true)),
+        ),
+    ];
+    println!(
+        "{:<42} {:>12} {:>10} {:>10} {:>10}",
+        "cumulative stage", "packets/s", "vs libpcap", "ns/packet", "stage ns"
+    );
+    println!(
+        "{:<42} {:>12.0} {:>10.3} {:>10.1} {:>10}",
+        "libpcap raw read (reference)",
+        raw,
+        1.0,
+        1e9 / raw,
+        "-"
+    );
+    if mmap_walk(file).is_some() {
+        let (t, m) = best(repeats, || mmap_walk(file).unwrap_or(0));
+        let pps = m as f64 / t;
+        println!(
+            "{:<42} {:>12.0} {:>10.3} {:>10.1} {:>10}",
+            "mmap walk, no copy (reference)",
+            pps,
+            pps / raw,
+            1e9 / pps,
+            "-"
+        );
+    }
+    let mut prev = 0.0;
+    for (name, f) in &stages {
+        let (t, m) = best(repeats, f);
+        let pps = m as f64 / t;
+        let ns = 1e9 / pps;
+        println!(
+            "{:<42} {:>12.0} {:>10.3} {:>10.1} {:>+10.1}",
+            name,
+            pps,
+            pps / raw,
+            ns,
+            ns - prev
+        );
+        prev = ns;
+    }
+}
+
 fn row(name: &str, pps: f64, raw: f64) {
     println!("{:<36} {:>14.0} {:>10.3}", name, pps, pps / raw);
 }
@@ -360,6 +599,11 @@ fn main() {
         return;
     }
     println!("file: {} ({} packets)", file.display(), n);
+    if std::env::var_os("CONNSCOPE_BENCH_STAGES").is_some() {
+        stage_table(&file, &dir, repeats, raw);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     println!("{:<36} {:>14} {:>10}", "stage", "packets/s", "vs libpcap");
     row("libpcap raw read", raw, raw);
     if std::env::var_os("CONNSCOPE_BENCH_DNS").is_some() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput benchmark. Generates a deterministic capture with
 # ../shared/bench/gen-pcap.py (cached in bench-out/), then reports connscope's
-# packets/s next to the raw libpcap read rate of the same file, same run.
+# packets/s next to the raw libpcap read rate of the same file, same run,
+# and a table of nanoseconds per packet per stage on it and on the real mix.
 #   scripts/bench.sh [PACKETS] [OPEN_FLOWS] [REPEATS]   (default 5000000 200000 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,22 @@ if [ ! -s "$pcap" ]; then
   mv "$pcap.tmp" "$pcap"
 fi
 cargo bench --quiet --bench throughput -- "$pcap" "$repeats"
+
+# Nanoseconds per packet per stage (cumulative configurations on the same
+# file, differenced; see stage_table in benches/throughput.rs), on the
+# generated capture and on the real mix (../shared/bench/real-mix.sh: the
+# conformance traces and labelled datasets merged and looped 20 times,
+# 1.67 M packets; cached in bench-out/).
+CONNSCOPE_BENCH_STAGES=1 cargo bench --quiet --bench throughput -- "$pcap" "$repeats"
+mix="bench-out/real-mix.pcap"
+mix_sh="${CONNSCOPE_SHARED:-../shared}/bench/real-mix.sh"
+if [ ! -s "$mix" ] && [ -f "$mix_sh" ]; then
+  echo "bench: building $mix with $mix_sh..." >&2
+  bash "$mix_sh" "$mix.tmp.pcap" && mv "$mix.tmp.pcap" "$mix"
+fi
+if [ -s "$mix" ]; then
+  CONNSCOPE_BENCH_STAGES=1 cargo bench --quiet --bench throughput -- "$mix" "$repeats"
+fi
 
 # dns.log cost on a DNS-heavy capture (90 % of flows DNS over UDP): 1 M
 # packets, 50 k open flows.

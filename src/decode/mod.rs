@@ -149,22 +149,38 @@ pub(crate) fn be32(b: &[u8], off: usize) -> u32 {
 
 /// One's-complement sum of `data` (16-bit big-endian words, odd byte padded), unfolded.
 ///
-/// Sums little-endian 32-bit words (a vectorisable loop), folds, and swaps
-/// the bytes: the one's-complement sum is independent of byte order (RFC
-/// 1071) and 2^16 = 1 modulo 0xffff, so the folded result equals the
-/// word-by-word big-endian sum.
+/// Sums little-endian 64-bit words into a 128-bit accumulator (an add and
+/// an add-with-carry per 8 bytes, two independent chains), folds, and
+/// swaps the bytes: the one's-complement sum is independent of byte order
+/// (RFC 1071) and 2^16 = 1 modulo 0xffff, so a 64-bit word and every carry
+/// out of it count as the sum of their 16-bit words, and the folded result
+/// equals the word-by-word big-endian sum.
 #[inline]
 pub fn ones_sum(data: &[u8], acc: u64) -> u64 {
-    let mut s: u64 = 0;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        s += u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64;
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u128::from(u64::from_le_bytes(w))
+    };
+    let (mut s0, mut s1) = (0u128, 0u128);
+    let mut pairs = data.chunks_exact(16);
+    for c in &mut pairs {
+        s0 += word(&c[..8]);
+        s1 += word(&c[8..]);
     }
-    let r = chunks.remainder();
-    let mut t = [0u8; 4];
-    t[..r.len()].copy_from_slice(r);
-    s += u32::from_le_bytes(t) as u64;
-    acc + fold(s).swap_bytes() as u64
+    let mut rest = pairs.remainder();
+    if rest.len() >= 8 {
+        s0 += word(&rest[..8]);
+        rest = &rest[8..];
+    }
+    let mut t = [0u8; 8];
+    t[..rest.len()].copy_from_slice(rest);
+    s1 += u128::from(u64::from_le_bytes(t));
+    // At most 2^60 words of 2^64 each: no overflow of either half's sum.
+    let s = s0 + s1;
+    let folded = u128::from(s as u64) + (s >> 64);
+    let folded = (folded as u64 & 0xffff_ffff) + (folded >> 32) as u64;
+    acc + fold(folded).swap_bytes() as u64
 }
 
 /// Folds a one's-complement sum to 16 bits.
@@ -216,8 +232,8 @@ mod checksum_tests {
     #[test]
     fn ones_sum_equals_wordwise_definition() {
         let mut rnd = crate::conn::service::test_rng(0x853c_49e6_748f_ea9b);
-        for round in 0..5000 {
-            let n = (rnd() % 80) as usize;
+        for round in 0..20000 {
+            let n = (rnd() % 200) as usize;
             let data: Vec<u8> = (0..n)
                 .map(|_| match round % 3 {
                     0 => 0xff,
@@ -231,6 +247,23 @@ mod checksum_tests {
                 fold(reference(&data, acc)),
                 "{data:?} {acc}"
             );
+        }
+        // Every length and start alignment over one random buffer, and
+        // all-ones data (the most carries).
+        let buf: Vec<u8> = (0..3000).map(|_| rnd() as u8).collect();
+        let ones = vec![0xffu8; 3000];
+        for start in 0..16 {
+            for len in (0..200).chain([1499, 1500, 1501, 2960, 2984 - start]) {
+                for b in [&buf, &ones] {
+                    let d = &b[start..start + len];
+                    let acc = rnd() % 0x4_0000;
+                    assert_eq!(
+                        fold(ones_sum(d, acc)),
+                        fold(reference(d, acc)),
+                        "{start} {len}"
+                    );
+                }
+            }
         }
         // RFC 1071 section 3's example.
         let ex = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];

@@ -46,12 +46,28 @@ impl Val {
     }
 }
 
-fn stats5(v: &mut dyn FnMut(&'static str, Val), names: [&'static str; 5], s: &Summary) {
-    v(names[0], Val::Double(s.min));
-    v(names[1], Val::Double(s.max));
-    v(names[2], Val::Double(s.tot));
-    v(names[3], Val::Double(s.avg));
-    v(names[4], Val::Double(s.std));
+/// Receives the columns of a row from [`visit`], in log order. Closures
+/// `FnMut(name, value)` are one; the JSON writer is its own type so that
+/// each column's write is inlined with its name as a constant.
+pub trait Columns {
+    /// One column.
+    fn col(&mut self, name: &'static str, v: Val);
+}
+
+impl<F: FnMut(&'static str, Val)> Columns for F {
+    #[inline(always)]
+    fn col(&mut self, name: &'static str, v: Val) {
+        self(name, v)
+    }
+}
+
+#[inline(always)]
+fn stats5<C: Columns + ?Sized>(v: &mut C, names: [&'static str; 5], s: &Summary) {
+    v.col(names[0], Val::Double(s.min));
+    v.col(names[1], Val::Double(s.max));
+    v.col(names[2], Val::Double(s.tot));
+    v.col(names[3], Val::Double(s.avg));
+    v.col(names[4], Val::Double(s.std));
 }
 
 macro_rules! five {
@@ -72,88 +88,92 @@ fn opt_interval(x: Option<f64>) -> Val {
 
 /// Calls `v` with every column after `uid`, in log order. The single source
 /// of the column list, so names, types and values cannot drift apart.
-pub fn visit(f: &FlowFeatures, v: &mut dyn FnMut(&'static str, Val)) {
+/// Generic and inlined, so that each writer is specialised for the columns:
+/// every name is a constant at its call, and copying it is a few moves.
+#[inline(always)]
+pub fn visit<C: Columns + ?Sized>(f: &FlowFeatures, v: &mut C) {
     let (o, r) = (&f.fwd, &f.bwd);
     // zeek-flowmeter's columns.
-    v("flow_duration", Val::Nanos(f.duration_ns));
-    v("fwd_pkts_tot", Val::Count(o.pkts));
-    v("bwd_pkts_tot", Val::Count(r.pkts));
-    v("fwd_data_pkts_tot", Val::Count(o.data_pkts));
-    v("bwd_data_pkts_tot", Val::Count(r.data_pkts));
-    v("fwd_pkts_per_sec", Val::Double(o.pkts_per_sec));
-    v("bwd_pkts_per_sec", Val::Double(r.pkts_per_sec));
-    v("flow_pkts_per_sec", Val::Double(f.flow_pkts_per_sec));
-    v("down_up_ratio", Val::Double(f.down_up_ratio));
-    v("fwd_header_size_tot", Val::Count(o.hdr_tot));
-    v("fwd_header_size_min", Val::Count(o.hdr_min));
-    v("fwd_header_size_max", Val::Count(o.hdr_max));
-    v("bwd_header_size_tot", Val::Count(r.hdr_tot));
-    v("bwd_header_size_min", Val::Count(r.hdr_min));
-    v("bwd_header_size_max", Val::Count(r.hdr_max));
-    v("flow_FIN_flag_count", Val::Count(f.fin));
-    v("flow_SYN_flag_count", Val::Count(f.syn));
-    v("flow_RST_flag_count", Val::Count(f.rst));
-    v("fwd_PSH_flag_count", Val::Count(o.psh));
-    v("bwd_PSH_flag_count", Val::Count(r.psh));
-    v("flow_ACK_flag_count", Val::Count(f.ack));
-    v("fwd_URG_flag_count", Val::Count(o.urg));
-    v("bwd_URG_flag_count", Val::Count(r.urg));
-    v("flow_CWR_flag_count", Val::Count(f.cwr));
-    v("flow_ECE_flag_count", Val::Count(f.ece));
+    v.col("flow_duration", Val::Nanos(f.duration_ns));
+    v.col("fwd_pkts_tot", Val::Count(o.pkts));
+    v.col("bwd_pkts_tot", Val::Count(r.pkts));
+    v.col("fwd_data_pkts_tot", Val::Count(o.data_pkts));
+    v.col("bwd_data_pkts_tot", Val::Count(r.data_pkts));
+    v.col("fwd_pkts_per_sec", Val::Double(o.pkts_per_sec));
+    v.col("bwd_pkts_per_sec", Val::Double(r.pkts_per_sec));
+    v.col("flow_pkts_per_sec", Val::Double(f.flow_pkts_per_sec));
+    v.col("down_up_ratio", Val::Double(f.down_up_ratio));
+    v.col("fwd_header_size_tot", Val::Count(o.hdr_tot));
+    v.col("fwd_header_size_min", Val::Count(o.hdr_min));
+    v.col("fwd_header_size_max", Val::Count(o.hdr_max));
+    v.col("bwd_header_size_tot", Val::Count(r.hdr_tot));
+    v.col("bwd_header_size_min", Val::Count(r.hdr_min));
+    v.col("bwd_header_size_max", Val::Count(r.hdr_max));
+    v.col("flow_FIN_flag_count", Val::Count(f.fin));
+    v.col("flow_SYN_flag_count", Val::Count(f.syn));
+    v.col("flow_RST_flag_count", Val::Count(f.rst));
+    v.col("fwd_PSH_flag_count", Val::Count(o.psh));
+    v.col("bwd_PSH_flag_count", Val::Count(r.psh));
+    v.col("flow_ACK_flag_count", Val::Count(f.ack));
+    v.col("fwd_URG_flag_count", Val::Count(o.urg));
+    v.col("bwd_URG_flag_count", Val::Count(r.urg));
+    v.col("flow_CWR_flag_count", Val::Count(f.cwr));
+    v.col("flow_ECE_flag_count", Val::Count(f.ece));
     stats5(v, five!("fwd_pkts_payload"), &o.payload);
     stats5(v, five!("bwd_pkts_payload"), &r.payload);
     stats5(v, five!("flow_pkts_payload"), &f.flow_payload);
     stats5(v, five!("fwd_iat"), &o.iat);
     stats5(v, five!("bwd_iat"), &r.iat);
     stats5(v, five!("flow_iat"), &f.flow_iat);
-    v(
+    v.col(
         "payload_bytes_per_second",
         Val::Double(f.payload_bytes_per_second),
     );
-    v("fwd_subflow_pkts", Val::Double(o.subflow_pkts));
-    v("bwd_subflow_pkts", Val::Double(r.subflow_pkts));
-    v("fwd_subflow_bytes", Val::Double(o.subflow_bytes));
-    v("bwd_subflow_bytes", Val::Double(r.subflow_bytes));
-    v("fwd_bulk_bytes", Val::Double(o.bulk_bytes));
-    v("bwd_bulk_bytes", Val::Double(r.bulk_bytes));
-    v("fwd_bulk_packets", Val::Double(o.bulk_packets));
-    v("bwd_bulk_packets", Val::Double(r.bulk_packets));
-    v("fwd_bulk_rate", Val::Double(o.bulk_rate));
-    v("bwd_bulk_rate", Val::Double(r.bulk_rate));
+    v.col("fwd_subflow_pkts", Val::Double(o.subflow_pkts));
+    v.col("bwd_subflow_pkts", Val::Double(r.subflow_pkts));
+    v.col("fwd_subflow_bytes", Val::Double(o.subflow_bytes));
+    v.col("bwd_subflow_bytes", Val::Double(r.subflow_bytes));
+    v.col("fwd_bulk_bytes", Val::Double(o.bulk_bytes));
+    v.col("bwd_bulk_bytes", Val::Double(r.bulk_bytes));
+    v.col("fwd_bulk_packets", Val::Double(o.bulk_packets));
+    v.col("bwd_bulk_packets", Val::Double(r.bulk_packets));
+    v.col("fwd_bulk_rate", Val::Double(o.bulk_rate));
+    v.col("bwd_bulk_rate", Val::Double(r.bulk_rate));
     stats5(v, five!("active"), &f.active);
     stats5(v, five!("idle"), &f.idle);
-    v("fwd_init_window_size", Val::Count(o.init_win));
-    v("bwd_init_window_size", Val::Count(r.init_win));
-    v("fwd_last_window_size", Val::Count(o.last_win));
-    v("bwd_last_window_size", Val::Count(r.last_win));
+    v.col("fwd_init_window_size", Val::Count(o.init_win));
+    v.col("bwd_init_window_size", Val::Count(r.init_win));
+    v.col("fwd_last_window_size", Val::Count(o.last_win));
+    v.col("bwd_last_window_size", Val::Count(r.last_win));
     // connscope's additions.
-    v("fwd_pkt_len.min", Val::Count(o.pkt_len.min as u64));
-    v("fwd_pkt_len.max", Val::Count(o.pkt_len.max as u64));
-    v("fwd_pkt_len.avg", Val::Double(o.pkt_len.avg));
-    v("fwd_pkt_len.std", Val::Double(o.pkt_len.std));
-    v("bwd_pkt_len.min", Val::Count(r.pkt_len.min as u64));
-    v("bwd_pkt_len.max", Val::Count(r.pkt_len.max as u64));
-    v("bwd_pkt_len.avg", Val::Double(r.pkt_len.avg));
-    v("bwd_pkt_len.std", Val::Double(r.pkt_len.std));
-    v("tcp_rtt_syn_synack", opt_interval(f.rtt_syn_synack));
-    v("tcp_rtt_synack_ack", opt_interval(f.rtt_synack_ack));
-    v("fwd_retrans_pkts", Val::Count(o.retrans));
-    v("bwd_retrans_pkts", Val::Count(r.retrans));
-    v("fwd_ttl_min", Val::Count(o.ttl_min));
-    v("fwd_ttl_max", Val::Count(o.ttl_max));
-    v("bwd_ttl_min", Val::Count(r.ttl_min));
-    v("bwd_ttl_max", Val::Count(r.ttl_max));
+    v.col("fwd_pkt_len.min", Val::Count(o.pkt_len.min as u64));
+    v.col("fwd_pkt_len.max", Val::Count(o.pkt_len.max as u64));
+    v.col("fwd_pkt_len.avg", Val::Double(o.pkt_len.avg));
+    v.col("fwd_pkt_len.std", Val::Double(o.pkt_len.std));
+    v.col("bwd_pkt_len.min", Val::Count(r.pkt_len.min as u64));
+    v.col("bwd_pkt_len.max", Val::Count(r.pkt_len.max as u64));
+    v.col("bwd_pkt_len.avg", Val::Double(r.pkt_len.avg));
+    v.col("bwd_pkt_len.std", Val::Double(r.pkt_len.std));
+    v.col("tcp_rtt_syn_synack", opt_interval(f.rtt_syn_synack));
+    v.col("tcp_rtt_synack_ack", opt_interval(f.rtt_synack_ack));
+    v.col("fwd_retrans_pkts", Val::Count(o.retrans));
+    v.col("bwd_retrans_pkts", Val::Count(r.retrans));
+    v.col("fwd_ttl_min", Val::Count(o.ttl_min));
+    v.col("fwd_ttl_max", Val::Count(o.ttl_max));
+    v.col("bwd_ttl_min", Val::Count(r.ttl_min));
+    v.col("bwd_ttl_max", Val::Count(r.ttl_max));
 }
 
 /// The `(name, type)` columns of flowmeter.log, `uid` first.
 pub fn columns() -> Vec<(&'static str, &'static str)> {
     let mut c = vec![("uid", "string")];
-    visit(&FlowFeatures::default(), &mut |n, v| {
+    visit(&FlowFeatures::default(), &mut |n, v: Val| {
         c.push((n, v.type_name()))
     });
     c
 }
 
+#[inline(always)]
 fn json_val(buf: &mut Vec<u8>, first: &mut bool, name: &str, v: Val) {
     match v {
         Val::Unset(_) => {}
@@ -187,43 +207,60 @@ fn tsv_val(buf: &mut Vec<u8>, v: Val) {
     }
 }
 
+/// [`Columns`] writing JSON members.
+struct JsonRow<'a> {
+    buf: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Columns for JsonRow<'_> {
+    #[inline(always)]
+    fn col(&mut self, name: &'static str, v: Val) {
+        json_val(self.buf, &mut self.first, name, v);
+    }
+}
+
 /// Writes one flowmeter.log record as a Zeek JSON object. `f` comes from
 /// [`crate::stats::FlowStats::features`] with the connection's start and
 /// last time.
 pub fn write_json(buf: &mut Vec<u8>, uid: &str, f: &FlowFeatures) {
+    // A row is about 3 KB: one reservation, not one per field.
+    buf.reserve(4096);
     let mut first = true;
     buf.push(b'{');
     json::key(buf, &mut first, "uid");
     json::string(buf, uid.as_bytes());
-    visit(f, &mut |n, v| json_val(buf, &mut first, n, v));
-    buf.push(b'}');
+    let mut row = JsonRow { buf, first };
+    visit(f, &mut row);
+    row.buf.push(b'}');
 }
 
 /// Writes one flowmeter.log record as a Zeek TSV line (no newline).
 pub fn write_tsv(buf: &mut Vec<u8>, uid: &str, f: &FlowFeatures) {
     super::tsv::string(buf, uid.as_bytes(), false);
-    visit(f, &mut |_, v| {
+    visit(f, &mut |_, v: Val| {
         buf.push(b'\t');
         tsv_val(buf, v);
     });
 }
 
 /// Calls `v` with the eight `--conn-extras` conn.log columns, in order.
-pub fn visit_conn_extras(f: &FlowFeatures, v: &mut dyn FnMut(&'static str, Val)) {
-    v("orig_pkt_size_mean", Val::Double(f.fwd.pkt_len.avg));
-    v("resp_pkt_size_mean", Val::Double(f.bwd.pkt_len.avg));
-    v("orig_pkt_size_std", Val::Double(f.fwd.pkt_len.std));
-    v("resp_pkt_size_std", Val::Double(f.bwd.pkt_len.std));
-    v("orig_data_pkts", Val::Count(f.fwd.data_pkts));
-    v("resp_data_pkts", Val::Count(f.bwd.data_pkts));
-    v("iat_mean", Val::Interval(f.flow_iat.avg));
-    v("iat_std", Val::Interval(f.flow_iat.std));
+#[inline(always)]
+pub fn visit_conn_extras<C: Columns + ?Sized>(f: &FlowFeatures, v: &mut C) {
+    v.col("orig_pkt_size_mean", Val::Double(f.fwd.pkt_len.avg));
+    v.col("resp_pkt_size_mean", Val::Double(f.bwd.pkt_len.avg));
+    v.col("orig_pkt_size_std", Val::Double(f.fwd.pkt_len.std));
+    v.col("resp_pkt_size_std", Val::Double(f.bwd.pkt_len.std));
+    v.col("orig_data_pkts", Val::Count(f.fwd.data_pkts));
+    v.col("resp_data_pkts", Val::Count(f.bwd.data_pkts));
+    v.col("iat_mean", Val::Interval(f.flow_iat.avg));
+    v.col("iat_std", Val::Interval(f.flow_iat.std));
 }
 
 /// The `(name, type)` of the `--conn-extras` columns (appended to conn.log's).
 pub fn conn_extras_columns() -> Vec<(&'static str, &'static str)> {
     let mut c = Vec::new();
-    visit_conn_extras(&FlowFeatures::default(), &mut |n, v| {
+    visit_conn_extras(&FlowFeatures::default(), &mut |n, v: Val| {
         c.push((n, v.type_name()))
     });
     c
@@ -232,13 +269,13 @@ pub fn conn_extras_columns() -> Vec<(&'static str, &'static str)> {
 /// Appends the `--conn-extras` fields to a conn.log JSON object being written
 /// (`first` is the object's key state; call before the closing `}`).
 pub fn write_conn_extras_json(buf: &mut Vec<u8>, first: &mut bool, f: &FlowFeatures) {
-    visit_conn_extras(f, &mut |n, v| json_val(buf, first, n, v));
+    visit_conn_extras(f, &mut |n, v: Val| json_val(buf, first, n, v));
 }
 
 /// Appends the `--conn-extras` fields to a conn.log TSV line, each preceded
 /// by a tab.
 pub fn write_conn_extras_tsv(buf: &mut Vec<u8>, f: &FlowFeatures) {
-    visit_conn_extras(f, &mut |_, v| {
+    visit_conn_extras(f, &mut |_, v: Val| {
         buf.push(b'\t');
         tsv_val(buf, v);
     });

@@ -144,12 +144,141 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
         return;
     }
     // Fast path for integral values (counts, zeros): same text, no float formatting.
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        if v < 0.0 || (v == 0.0 && v.is_sign_negative()) {
+    // (A round trip through i64 instead of `fract`, which is a libm call
+    // on baseline x86-64.)
+    if v.abs() < 9.0e15 && (v as i64) as f64 == v {
+        if v.is_sign_negative() {
             buf.push(b'-');
         }
         uint(buf, v.abs() as u64);
         buf.extend_from_slice(b".0");
+        return;
+    }
+    // zmij's shortest round-trip digits (the same digits as the standard
+    // library's, several times faster), except where two shortest
+    // candidates lie exactly as close to the value: zmij rounds those ties
+    // to even, the standard library away from zero, so they keep its
+    // formatting. zmij prints exponents from 1e16 and below 1e-5, which the
+    // standard library's `Display` (and Zeek's JSON) spells out in full:
+    // those are rewritten.
+    if may_tie(v) {
+        let start = buf.len();
+        let _ = write!(buf, "{v}");
+        if !buf[start..].contains(&b'.') {
+            buf.extend_from_slice(b".0");
+        }
+        return;
+    }
+    let mut b = zmij::Buffer::new();
+    let s = b.format_finite(v).as_bytes();
+    match s.iter().position(|&c| c == b'e') {
+        None => {
+            buf.extend_from_slice(s);
+            if !s.contains(&b'.') {
+                buf.extend_from_slice(b".0");
+            }
+        }
+        Some(e) => expand_exponent(buf, &s[..e], &s[e + 1..]),
+    }
+}
+
+/// True when the exact decimal value of `v` (finite, non-zero) has 16 to
+/// 18 significant digits: the only doubles whose shortest round-trip form
+/// (at most 17 digits) can be a tie between two candidates. A tie at n
+/// digits needs an exact expansion of n + 1 digits ending in 5, and two
+/// distinct decimals of at most 15 digits never read back as the same
+/// double (`DBL_DIG`), so n is 16 or 17; 16 to 18 leaves a digit of margin.
+fn may_tie(v: f64) -> bool {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (m, e) = if exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), exp - 1075)
+    };
+    if m == 0 {
+        return false;
+    }
+    let t = m.trailing_zeros();
+    let (m, f) = (m >> t, e + t as i32);
+    const LO: u128 = 1_000_000_000_000_000; // 10^15
+    const HI: u128 = 1_000_000_000_000_000_000; // 10^18
+                                                // The significant digits as an integer N (no trailing decimal zeros).
+    let n = if f < 0 {
+        // v = m / 2^-f = m * 5^-f / 10^-f; m odd, so N = m * 5^-f.
+        if f < -26 {
+            return false;
+        }
+        u128::from(m) * 5u128.pow((-f) as u32)
+    } else {
+        // v = m * 2^f; each factor 5 of m pairs with a 2 into a trailing zero.
+        if f > 64 {
+            return false;
+        }
+        let mut m = m;
+        let mut z = 0;
+        while z < f && m % 5 == 0 {
+            m /= 5;
+            z += 1;
+        }
+        u128::from(m) << (f - z)
+    };
+    (LO..HI).contains(&n)
+}
+
+/// Writes `mantissa` × 10^`exp` (zmij's `-d.ddde±x` form, split at the `e`)
+/// without an exponent, as `Display` for `f64` does, with `.0` after a whole
+/// number.
+fn expand_exponent(buf: &mut Vec<u8>, mantissa: &[u8], exp: &[u8]) {
+    let (neg, m) = match mantissa.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, mantissa),
+    };
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    for &c in m.iter().filter(|c| c.is_ascii_digit()) {
+        if let Some(d) = digits.get_mut(n) {
+            *d = c;
+            n += 1;
+        }
+    }
+    let digits = digits.get(..n).unwrap_or_default();
+    let (eneg, e) = match exp.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, exp),
+    };
+    let mag = e.iter().fold(0usize, |a, &c| {
+        a * 10 + usize::from(c.wrapping_sub(b'0') % 10)
+    });
+    if neg {
+        buf.push(b'-');
+    }
+    if eneg {
+        // d.ddd × 10^-mag = 0.000ddd with mag - 1 zeros after the point.
+        buf.extend_from_slice(b"0.");
+        buf.resize(buf.len() + mag.saturating_sub(1), b'0');
+        buf.extend_from_slice(digits);
+    } else if digits.len() > mag + 1 {
+        // Not produced by zmij (it prints these without an exponent).
+        let (int, frac) = digits.split_at(mag + 1);
+        buf.extend_from_slice(int);
+        buf.push(b'.');
+        buf.extend_from_slice(frac);
+    } else {
+        buf.extend_from_slice(digits);
+        buf.resize(buf.len() + (mag + 1 - digits.len()), b'0');
+        buf.extend_from_slice(b".0");
+    }
+}
+
+/// The previous [`double`] (the standard library's shortest formatting):
+/// the oracle of the tests.
+#[cfg(test)]
+fn double_std(buf: &mut Vec<u8>, v: f64) {
+    if !v.is_finite() {
+        buf.extend_from_slice(b"null");
         return;
     }
     let start = buf.len();
@@ -162,26 +291,22 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
 /// Appends an unsigned integer.
 #[inline]
 pub fn uint(buf: &mut Vec<u8>, v: u64) {
+    // The digits are built left-aligned in a fixed 20-byte block that is
+    // appended whole and cut back: a constant-size copy, no memcpy call.
+    let n = v.checked_ilog10().unwrap_or(0) as usize + 1;
     let mut b = itoa_buf();
-    let s = fmt_u64(&mut b, v);
-    buf.extend_from_slice(s);
+    let mut x = v;
+    for i in (0..n.min(20)).rev() {
+        b[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+    }
+    let start = buf.len();
+    buf.extend_from_slice(&b);
+    buf.truncate(start + n);
 }
 
 fn itoa_buf() -> [u8; 20] {
     [0; 20]
-}
-
-fn fmt_u64(b: &mut [u8; 20], mut v: u64) -> &[u8] {
-    let mut i = 20;
-    loop {
-        i -= 1;
-        b[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &b[i..]
 }
 
 /// Appends a time as ISO 8601 UTC with microseconds (`JSON::TS_ISO8601`).
@@ -261,6 +386,135 @@ mod tests {
             String::from_utf8(b).unwrap(),
             format!("{}", 1_300_475_170.254366f64 - 1_300_475_167.096535)
         );
+    }
+
+    /// Checks [`double`] against [`double_std`] for one value.
+    fn same_as_std(v: f64) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        double(&mut a, v);
+        double_std(&mut b, v);
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&b),
+            "{:#x}",
+            v.to_bits()
+        );
+    }
+
+    #[test]
+    fn doubles_match_the_standard_library_on_edge_cases() {
+        let mut edge = vec![
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            f64::from_bits(0x000f_ffff_ffff_ffff),
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            9.0e15,
+            9.0e15 - 1.0,
+            9.0e15 + 1.0,
+            -9.0e15,
+            2f64.powi(53),
+            2f64.powi(53) + 2.0,
+            1e15 + 0.5,
+            0.1,
+            0.2 + 0.1,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            5e-324,
+            1.7976931348623157e308,
+            123456789012345680.0,
+            0.000123,
+            1.5e-5,
+            9.99999e-6,
+            1e-5,
+            1e-6,
+        ];
+        for k in -325..=309 {
+            let p = 10f64.powi(k);
+            edge.extend([
+                p,
+                -p,
+                p * 1.5,
+                p * 9.999_999_999_999_998,
+                p * 0.999_999_999_999_999_9,
+            ]);
+            edge.push(format!("1e{k}").parse().unwrap_or(0.0));
+        }
+        for k in -1075..=1024 {
+            let p = 2f64.powi(k);
+            edge.extend([
+                p,
+                f64::from_bits(p.to_bits().wrapping_sub(1)),
+                f64::from_bits(p.to_bits() + 1),
+            ]);
+        }
+        for v in edge {
+            same_as_std(v);
+        }
+    }
+
+    #[test]
+    fn doubles_match_the_standard_library_on_exact_dyadic_values() {
+        // m * 2^f with short exact expansions: the values where two shortest
+        // candidates can tie (e.g. 670547832541714.25, 2^-25).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for f in -80..80 {
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let m = (x >> 11) >> (x & 31);
+                let v = m as f64 * 2f64.powi(f);
+                same_as_std(v);
+                same_as_std(-v);
+            }
+        }
+        let mut b = Vec::new();
+        double(&mut b, f64::from_bits(0xc303_0ee0_aae8_9092)); // -670547832541714.25
+        assert_eq!(b, b"-670547832541714.3");
+        b.clear();
+        double(&mut b, 2f64.powi(-25));
+        assert_eq!(b, b"0.000000029802322387695313");
+        b.clear();
+        double(&mut b, 1.5e-7);
+        assert_eq!(b, b"0.00000015");
+        b.clear();
+        double(&mut b, 1.25e20);
+        assert_eq!(b, b"125000000000000000000.0");
+    }
+
+    #[test]
+    fn doubles_match_the_standard_library_on_random_values() {
+        // 2 M random bit patterns (every exponent, subnormals, NaN, inf)
+        // and 2 M values like the logs' (ratios of counts, byte rates,
+        // seconds with microseconds), both signs.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..2_000_000 {
+            same_as_std(f64::from_bits(next()));
+            let r = next();
+            let a = (r >> 40) as f64;
+            let b = ((r & 0xff_ffff) + 1) as f64;
+            let v = match r & 3 {
+                0 => a / b,
+                1 => a * 1e-6 + (r >> 60) as f64 * 1e9,
+                2 => (a / b).sqrt() * 1e-3,
+                _ => a * b * 1e3 / 7.0,
+            };
+            same_as_std(if r & 4 == 0 { v } else { -v });
+        }
     }
 
     #[test]
@@ -356,6 +610,25 @@ mod tests {
             let mut b = Vec::new();
             string(&mut b, &s);
             assert_eq!(b, reference(&s));
+        }
+    }
+
+    #[test]
+    fn uints_print_as_the_standard_library_does() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut vals = vec![0, 1, 9, 10, 99, 100, u64::MAX, u64::MAX / 10, 10u64.pow(19)];
+        vals.extend((0..20).map(|k| 10u64.pow(k)));
+        vals.extend((1..20).map(|k| 10u64.pow(k) - 1));
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push(x >> (x % 64));
+        }
+        for v in vals {
+            let mut b = b"x".to_vec();
+            uint(&mut b, v);
+            assert_eq!(String::from_utf8(b).unwrap(), format!("x{v}"));
         }
     }
 
