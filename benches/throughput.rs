@@ -481,6 +481,7 @@ fn logs_everything(p: &Path, dir: &Path, context: bool) -> u64 {
     let opts = WriterOptions {
         format: LogFormat::Json,
         time_format: TimeFormat::Epoch,
+        parquet: None,
     };
     let s = connscope::pipeline::read_file(
         p,

@@ -99,6 +99,7 @@ pub fn write_tsv(buf: &mut Vec<u8>, s: &StatsRecord) {
 mod tests {
     use super::*;
     use crate::output::kafka::{KafkaCounts, STATS_COLUMNS};
+    use crate::time::Ts;
 
     fn row(kafka: Option<KafkaCounts>) -> StatsRecord {
         StatsRecord {
