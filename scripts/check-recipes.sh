@@ -134,6 +134,18 @@ assert top[0] in out and str(top[1]) in out, (top, out[:500])
 notices = list(csv.DictReader(open('notices.csv')))
 assert len(notices) == sum(1 for _ in open('logs/notice.log'))
 " ;;
+    parquet)
+      check "$name" "
+import json, pyarrow.parquet as pq
+rows = [json.loads(l) for l in open('logs/conn.log')]
+for f in ('pq/conn.parquet', 'pq-converted/conn.parquet'):
+    t = pq.read_table(f)
+    assert t.num_rows == len(rows), (f, t.num_rows, len(rows))
+    assert str(t.schema.field('ts').type) == 'timestamp[us, tz=UTC]', t.schema.field('ts').type
+    assert sorted(t.column('uid').to_pylist()) == sorted(r['uid'] for r in rows)
+out = open('$work/parquet.out').read()
+assert 'timestamp[us, tz=UTC]' in out, out
+" ;;
     tsv-columns)
       check "$name" "
 import json, collections
