@@ -451,7 +451,8 @@ mod with_kafka {
         }
 
         // 3. TSV files, two logs to Kafka: the records are the JSON rows
-        // (the JSON run's conn.log and dns.log lines: same input and seed).
+        // (the JSON run's conn.log and dns.log lines: same input, seed and
+        // columns; JSON adds community_id by default, TSV only when asked).
         let c = run_all(
             &dir.join("tsv"),
             &[
@@ -463,6 +464,7 @@ mod with_kafka {
                 "conn,dns",
                 "--format",
                 "tsv",
+                "--community-id",
             ],
             |d| {
                 ["conn.log", "dns.log"]
