@@ -61,6 +61,15 @@ fn python() -> Option<PathBuf> {
     None
 }
 
+/// Runs a Python snippet (`python -c SCRIPT ARG`) with the test venv's Python.
+fn py_script(py: &Path, script: &str, arg: &Path) -> std::process::Output {
+    Command::new(py)
+        .args(["-c", script])
+        .arg(arg)
+        .output()
+        .expect("run python")
+}
+
 fn connscope(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_connscope"))
         .args(args)
@@ -294,11 +303,7 @@ n, s, nd, ts = duckdb.sql(f"select count(*), sum(orig_bytes), count(*) filter (w
 a = duckdb.sql(f"select count(*) from (select unnest(answers) from '{d}/dns.parquet')").fetchall()[0][0]
 print(n, s, nd, ts, a)
 "#;
-    let o = Command::new(&py)
-        .args(["-c", script])
-        .arg(&p)
-        .output()
-        .unwrap();
+    let o = py_script(&py, script, &p);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), expect);
 }
@@ -387,11 +392,7 @@ assert md[b'zeek_path'] == b'hand', md
 assert md[b'zeek_types'].split(b',')[0] == b'time'
 print('hand ok')
 "#;
-    let o = Command::new(&py)
-        .args(["-c", script])
-        .arg(&pq)
-        .output()
-        .unwrap();
+    let o = py_script(&py, script, &pq);
     assert!(
         o.status.success(),
         "{}{}",
@@ -516,11 +517,7 @@ assert g.min == datetime.datetime.fromtimestamp(10, utc).replace(microsecond=1),
 assert g.max == datetime.datetime.fromtimestamp(19, utc).replace(microsecond=1), g.max
 print('killed ok')
 "#;
-    let o = Command::new(&py)
-        .args(["-c", script])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let o = py_script(&py, script, &path);
     assert!(
         o.status.success(),
         "{}{}",
@@ -641,11 +638,7 @@ import sys, pyarrow.parquet as pq
 f = pq.ParquetFile(sys.argv[1])
 print(f.metadata.num_rows, f.metadata.num_row_groups)
 "#;
-    let r = Command::new(&py)
-        .args(["-c", script])
-        .arg(&conn)
-        .output()
-        .unwrap();
+    let r = py_script(&py, script, &conn);
     let _ = Command::new("umount").arg(&logs).status();
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
