@@ -67,6 +67,31 @@ fn start_read(pcap: &Path, out: &Path, args: &[&str]) -> Child {
     child
 }
 
+/// Sends SIGTERM to a running `read` 100 ms after it started, waits for it,
+/// checks that it exited cleanly and returns its output and the packet count
+/// it reported.
+fn sigterm_after_100ms(child: std::process::Child) -> (std::process::Output, u64) {
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {err}", o.status);
+    let processed: u64 = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("connscope: ")?
+                .split(" packets")
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no packet count in {err}"));
+    (o, processed)
+}
+
 #[test]
 fn sigterm_mid_replay_loses_no_connection() {
     let Some((pcap, dir)) = generated() else {
@@ -77,24 +102,8 @@ fn sigterm_mid_replay_loses_no_connection() {
         let out = dir.join(format!("logs-j{workers}"));
         // Mid-replay: reading 400k packets takes several times 100 ms.
         let child = start_read(pcap, &out, &["-j", workers]);
-        std::thread::sleep(Duration::from_millis(100));
-        // SAFETY: sending a signal to our own child process.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let o = child.wait_with_output().unwrap();
+        let (o, processed) = sigterm_after_100ms(child);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(o.status.success(), "exit {:?}: {err}", o.status);
-        let processed: u64 = err
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("connscope: ")?
-                    .split(" packets")
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or_else(|| panic!("no packet count in {err}"));
         let mut counted = 0u64;
         for line in std::fs::read_to_string(out.join("conn.log"))
             .unwrap()
@@ -189,24 +198,7 @@ fn sigterm_closes_parquet_files() {
         &out,
         &["--format", "parquet", "--parquet-row-group", "1000"],
     );
-    std::thread::sleep(Duration::from_millis(100));
-    // SAFETY: sending a signal to our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let o = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "exit {:?}: {err}", o.status);
-    let processed: u64 = err
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("connscope: ")?
-                .split(" packets")
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no packet count in {err}"));
+    let (_, processed) = sigterm_after_100ms(child);
     let script = r#"
 import sys, glob, pyarrow.compute as pc, pyarrow.parquet as pq
 for f in glob.glob(sys.argv[1] + "/*.parquet"):
