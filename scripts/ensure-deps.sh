@@ -7,6 +7,14 @@
 # built once into ~/.cache/connscope/tansu (35 min on a busy 2-core machine:
 # not part of scripts/test.sh, see scripts/kafka-test.sh --broker).
 set -euo pipefail
+# Installs Debian packages (as root, or through sudo).
+apt_install() {
+  echo "ensure-deps: installing $*" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 need=()
 if ! { pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || [ -e /usr/include/pcap/pcap.h ]; }; then
   need+=(libpcap-dev)
@@ -21,11 +29,7 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
 fi
 if [ ${#need[@]} -gt 0 ]; then
-  echo "ensure-deps: installing ${need[*]}" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 fi
 if [ "${1:-}" = "--test" ]; then
   # Python tools of the test suite, in a venv at the repository root (.venv):
@@ -43,11 +47,7 @@ if [ "${1:-}" = "--test" ]; then
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || py_need+=(python3-venv)
     command -v git >/dev/null 2>&1 || py_need+=(git)
     if [ ${#py_need[@]} -gt 0 ]; then
-      echo "ensure-deps: installing ${py_need[*]}" >&2
-      SUDO=""
-      [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-      $SUDO apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${py_need[@]}" >/dev/null
+      apt_install "${py_need[@]}"
     fi
     echo "ensure-deps: creating $venv with ${pip_pkgs[*]}" >&2
     python3 -m venv "$venv"
@@ -62,11 +62,7 @@ if [ "${1:-}" = "--kafka" ] || [ "${1:-}" = "--kafka-broker" ]; then
   command -v perl >/dev/null 2>&1 || k_need+=(perl)
   [ -e /usr/include/zlib.h ] || k_need+=(zlib1g-dev)
   if [ ${#k_need[@]} -gt 0 ]; then
-    echo "ensure-deps: installing ${k_need[*]}" >&2
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${k_need[@]}" >/dev/null
+    apt_install "${k_need[@]}"
   fi
 fi
 if [ "${1:-}" = "--kafka-broker" ]; then
