@@ -22,6 +22,7 @@ oracle, and README.md is rendered from those hand notes.
 Usage: python3 pcaps/gen.py        (writes into the directory of this file)
 """
 
+import base64
 import hashlib
 import heapq
 import ipaddress
@@ -93,8 +94,6 @@ def community_id(orig_h, orig_p, resp_h, resp_p, ip_proto, seed=0):
     proto, 0, sport, dport)) with the smaller (address, port) first, except for
     one-way ICMP messages (types without a counterpart), prefixed with "1:".
     ICMP ports are Zeek's: the type, and the counterpart type or the code."""
-    import base64
-    import hashlib
     a, b = (addr16(orig_h), orig_p), (addr16(resp_h), resp_p)
     one_way = ip_proto in ICMP_COUNTERPART and orig_p not in ICMP_COUNTERPART[ip_proto]
     if not one_way and b < a:
