@@ -172,18 +172,24 @@ pub struct DetectStage {
 impl DetectStage {
     /// A stage with these settings. A loaded model's host-detector state
     /// is restored; an incompatible one is an error.
-    pub fn new(cfg: DetectConfig) -> Result<DetectStage, String> {
+    pub fn new(mut cfg: DetectConfig) -> Result<DetectStage, String> {
         let mut hosts = host_detectors();
-        if let Some(m) = &cfg.model {
+        // The stage owns the model from here (no copy of a model that can
+        // be tens of megabytes); the host detectors' knowledge moves into
+        // the detectors, so its JSON form is dropped once loaded (a fit
+        // saves it again from the detectors).
+        let mut model = cfg.model.take();
+        if let Some(m) = &mut model {
             for h in hosts.iter_mut() {
                 if let Some(v) = m.hosts.get(h.name()) {
                     h.load(v)
                         .map_err(|e| format!("model: detector {}: {e}", h.name()))?;
                 }
             }
+            m.hosts = Default::default();
         }
         Ok(DetectStage {
-            model: cfg.model.clone(),
+            model,
             rng: cfg.seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
             cfg,
             first_start: None,

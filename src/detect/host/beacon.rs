@@ -17,13 +17,13 @@
 //! at their cap).
 
 use super::lru::{fnv1a, Lru, FNV_OFFSET};
+use super::ring::SmallRing;
 use super::Set as HashSet;
 use super::{notice, HostDetector, Phase, SUPPRESS_FOR};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::detect::features::ServiceClass;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
-use std::collections::VecDeque;
 
 /// Connections kept per (orig, resp, class): the series scored.
 pub const RING: usize = 64;
@@ -123,7 +123,7 @@ struct Key {
 
 #[derive(Clone, Debug, Default)]
 struct Series {
-    ring: VecDeque<Hit>,
+    ring: SmallRing<Hit, 2>,
     /// Connections seen for the key (not only those in the ring).
     total: u64,
     last_notice: Option<f64>,

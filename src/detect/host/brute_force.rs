@@ -39,6 +39,7 @@
 //! `logged_at`), or grow without bound (at most [`MAX_KEYS`] keys, the least
 //! recently seen evicted first; at most [`RING`] attempts per key).
 
+use super::ring::SmallRing;
 use super::{notice, HostDetector, Phase};
 use super::{Map as HashMap, Set as HashSet};
 use crate::conn::service::Service;
@@ -48,7 +49,6 @@ use crate::decode::Addr;
 use crate::detect::features::ServiceClass;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
-use std::collections::VecDeque;
 
 /// Length of the sliding window, seconds.
 pub const WINDOW_SECS: i64 = 300;
@@ -130,38 +130,43 @@ fn bucket(bytes: u64) -> usize {
     b.min(BUCKETS - 1)
 }
 
+/// Attempts from which a key keeps its size histogram ([`Pair::counts`]):
+/// below [`LOGIN_MIN`] attempts no rule can fire, so the histogram is built
+/// from the window only when a key reaches it, and dropped below half.
+const COUNT_FROM: usize = LOGIN_MIN;
+
 /// One key's window.
 #[derive(Default)]
 struct Pair {
     /// The pair's last notice.
     quiet: super::Quiet,
     /// (logged_at ns, size bucket) of each attempt, oldest first.
-    ring: VecDeque<(i64, u8)>,
-    /// Attempts per bucket in `ring`.
-    counts: Vec<u16>,
+    ring: SmallRing<(i64, u8), 4>,
+    /// Attempts per bucket in `ring`, while kept (see [`COUNT_FROM`]).
+    counts: Option<Box<[u16; BUCKETS]>>,
     /// When the key last saw an attempt (ns), for eviction.
     last_seen: i64,
 }
 
 impl Pair {
     fn push(&mut self, t: i64, b: usize) {
-        if self.counts.is_empty() {
-            self.counts = vec![0; BUCKETS];
-        }
         self.expire(t);
         if self.ring.len() >= RING {
             self.pop();
         }
         self.ring.push_back((t, b as u8));
-        if let Some(c) = self.counts.get_mut(b) {
+        if let Some(c) = self.counts.as_mut().and_then(|c| c.get_mut(b)) {
             *c = c.saturating_add(1);
+        }
+        if self.ring.len() < COUNT_FROM / 2 {
+            self.counts = None;
         }
         self.last_seen = t;
     }
 
     fn pop(&mut self) {
         if let Some((_, b)) = self.ring.pop_front() {
-            if let Some(c) = self.counts.get_mut(b as usize) {
+            if let Some(c) = self.counts.as_mut().and_then(|c| c.get_mut(b as usize)) {
                 *c = c.saturating_sub(1);
             }
         }
@@ -177,11 +182,21 @@ impl Pair {
     }
 
     /// The most common size band: (attempts in it, its lowest bucket).
-    fn mode(&self) -> (usize, usize) {
+    fn mode(&mut self) -> (usize, usize) {
+        let ring = &self.ring;
+        let counts = self.counts.get_or_insert_with(|| {
+            let mut c = Box::new([0u16; BUCKETS]);
+            for &(_, b) in ring.iter() {
+                if let Some(n) = c.get_mut(usize::from(b)) {
+                    *n = n.saturating_add(1);
+                }
+            }
+            c
+        });
         let mut best = (0usize, 0usize);
         for b in 0..BUCKETS {
-            let here = usize::from(self.counts.get(b).copied().unwrap_or(0))
-                + usize::from(self.counts.get(b + 1).copied().unwrap_or(0));
+            let here = usize::from(counts.get(b).copied().unwrap_or(0))
+                + usize::from(counts.get(b + 1).copied().unwrap_or(0));
             if here > best.0 {
                 best = (here, b);
             }
@@ -212,7 +227,9 @@ impl BruteForce {
         let keep = MAX_KEYS - MAX_KEYS / 4;
         let mut ages: Vec<(i64, Key)> = self.pairs.iter().map(|(k, p)| (p.last_seen, *k)).collect();
         let drop = ages.len() - keep;
-        ages.select_nth_unstable_by_key(drop, |a| a.0);
+        // Ties in age are broken by the key, so what is dropped does not
+        // depend on the hash seed (the same output on every run).
+        ages.select_nth_unstable(drop);
         for (_, k) in ages.iter().take(drop) {
             self.pairs.remove(k);
         }

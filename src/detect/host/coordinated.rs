@@ -88,7 +88,9 @@ impl Coordinated {
         let keep = MAX_DESTS - MAX_DESTS / 4;
         let mut ages: Vec<(i64, Addr)> = self.dests.iter().map(|(k, d)| (d.last, *k)).collect();
         let drop = ages.len() - keep;
-        ages.select_nth_unstable_by_key(drop, |a| a.0);
+        // Ties in age are broken by the key, so what is dropped does not
+        // depend on the hash seed (the same output on every run).
+        ages.select_nth_unstable(drop);
         for (_, k) in ages.iter().take(drop) {
             self.dests.remove(k);
         }

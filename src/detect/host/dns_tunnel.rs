@@ -11,12 +11,12 @@
 //! without bound ([`MAX_KEYS`] keys, [`RING`] queries each).
 
 use super::lru::Lru;
+use super::ring::SmallRing;
 use super::{notice, HostDetector, Phase, SUPPRESS_FOR};
 use crate::conn::service::SUFFIX_MAX;
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
-use std::collections::VecDeque;
 
 /// Length of the sliding window, seconds of network time.
 pub const WINDOW: f64 = 300.0;
@@ -80,7 +80,7 @@ impl Key {
 /// conditions hold).
 #[derive(Clone, Debug, Default)]
 struct Window {
-    q: VecDeque<Entry>,
+    q: SmallRing<Entry, 2>,
     sum_len: f64,
     sum_entropy: f64,
     sum_bytes: u64,
@@ -118,7 +118,7 @@ impl Window {
         let mut slots = [0u64; 2 * RING];
         let mut used = [false; 2 * RING];
         let mut n = 0;
-        for e in &self.q {
+        for e in self.q.iter() {
             let mut i = (e.name_hash as usize) % slots.len();
             loop {
                 if !used[i] {

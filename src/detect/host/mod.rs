@@ -17,6 +17,7 @@ pub mod scan;
 pub mod slow_http;
 
 mod lru;
+mod ring;
 
 use crate::context::Features;
 use crate::record::{ConnSummary, NoticeRecord};

@@ -18,13 +18,13 @@
 //! Must not: see packets or connection state, or keep more than
 //! [`MAX_ORIGINATORS`] originators (the least recently seen are dropped).
 
+use super::ring::SmallRing;
 use super::Map as HashMap;
 use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::{Ts, SEC};
-use std::collections::VecDeque;
 
 /// Window length, seconds.
 pub const WINDOW: i64 = 60;
@@ -45,15 +45,57 @@ struct Entry {
     failed: bool,
 }
 
+/// Connections kept inline per originator before its window moves to the
+/// heap (most originators make one or two connections a minute).
+const INLINE: usize = 2;
+/// Entries from which the distinct counts are kept ([`Counts`]): with fewer
+/// entries the failed connections cannot reach [`MIN_DISTINCT`] distinct
+/// hosts or ports, and an episode ends (below half the threshold), so the
+/// counts would decide nothing.
+const COUNT_FROM: usize = MIN_DISTINCT / 2;
+
+/// Distinct targets, hosts and ports in an originator's window, over all
+/// its connections and over the failed ones (a count per key).
 #[derive(Default)]
-struct Originator {
-    entries: VecDeque<Entry>,
+struct Counts {
     targets: HashMap<(Addr, (u16, u8)), u32>,
     hosts: HashMap<Addr, u32>,
     ports: HashMap<(u16, u8), u32>,
     failed_targets: HashMap<(Addr, (u16, u8)), u32>,
     failed_hosts: HashMap<Addr, u32>,
     failed_ports: HashMap<(u16, u8), u32>,
+}
+
+impl Counts {
+    fn add(&mut self, e: &Entry) {
+        *self.targets.entry((e.host, e.port)).or_default() += 1;
+        *self.hosts.entry(e.host).or_default() += 1;
+        *self.ports.entry(e.port).or_default() += 1;
+        if e.failed {
+            *self.failed_targets.entry((e.host, e.port)).or_default() += 1;
+            *self.failed_hosts.entry(e.host).or_default() += 1;
+            *self.failed_ports.entry(e.port).or_default() += 1;
+        }
+    }
+
+    fn remove(&mut self, e: &Entry) {
+        dec(&mut self.targets, &(e.host, e.port));
+        dec(&mut self.hosts, &e.host);
+        dec(&mut self.ports, &e.port);
+        if e.failed {
+            dec(&mut self.failed_targets, &(e.host, e.port));
+            dec(&mut self.failed_hosts, &e.host);
+            dec(&mut self.failed_ports, &e.port);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Originator {
+    entries: SmallRing<Entry, INLINE>,
+    /// Kept only while the window holds [`COUNT_FROM`] entries or more
+    /// (dropped below half of that), rebuilt from `entries` when needed.
+    counts: Option<Box<Counts>>,
     failed: usize,
     last_seen: Ts,
     in_episode: bool,
@@ -74,14 +116,11 @@ fn dec<K: Eq + std::hash::Hash>(m: &mut HashMap<K, u32>, k: &K) {
 impl Originator {
     fn pop(&mut self) {
         if let Some(e) = self.entries.pop_front() {
-            dec(&mut self.targets, &(e.host, e.port));
-            dec(&mut self.hosts, &e.host);
-            dec(&mut self.ports, &e.port);
             if e.failed {
                 self.failed -= 1;
-                dec(&mut self.failed_targets, &(e.host, e.port));
-                dec(&mut self.failed_hosts, &e.host);
-                dec(&mut self.failed_ports, &e.port);
+            }
+            if let Some(c) = &mut self.counts {
+                c.remove(&e);
             }
         }
     }
@@ -93,16 +132,28 @@ impl Originator {
         {
             self.pop();
         }
-        *self.targets.entry((e.host, e.port)).or_default() += 1;
-        *self.hosts.entry(e.host).or_default() += 1;
-        *self.ports.entry(e.port).or_default() += 1;
         if e.failed {
             self.failed += 1;
-            *self.failed_targets.entry((e.host, e.port)).or_default() += 1;
-            *self.failed_hosts.entry(e.host).or_default() += 1;
-            *self.failed_ports.entry(e.port).or_default() += 1;
+        }
+        if let Some(c) = &mut self.counts {
+            c.add(&e);
         }
         self.entries.push_back(e);
+        if self.entries.len() < COUNT_FROM / 2 {
+            self.counts = None;
+        }
+    }
+
+    /// The distinct counts, built from the window if they are not kept.
+    fn counts(&mut self) -> &Counts {
+        let entries = &self.entries;
+        self.counts.get_or_insert_with(|| {
+            let mut c = Box::<Counts>::default();
+            for e in entries.iter() {
+                c.add(e);
+            }
+            c
+        })
     }
 }
 
@@ -150,11 +201,21 @@ impl HostDetector for Scan {
             port: (c.resp_p, t),
             failed: failed(c),
         });
-        let (hosts, ports, targets) = (o.hosts.len(), o.ports.len(), o.targets.len());
+        if o.entries.len() < COUNT_FROM {
+            // Not a scan, and an episode in progress is over (see COUNT_FROM).
+            if o.in_episode {
+                o.in_episode = false;
+                o.episode += 1;
+                o.quiet.reset();
+            }
+            return;
+        }
+        let k = o.counts();
+        let (hosts, ports, targets) = (k.hosts.len(), k.ports.len(), k.targets.len());
         let (fh, fp, ft) = (
-            o.failed_hosts.len(),
-            o.failed_ports.len(),
-            o.failed_targets.len(),
+            k.failed_hosts.len(),
+            k.failed_ports.len(),
+            k.failed_targets.len(),
         );
         let n = o.entries.len();
         let share = ft as f64 / targets.max(1) as f64;
@@ -173,12 +234,13 @@ impl HostDetector for Scan {
         }
         // Described by its failed part (the probes): the dominant host (a
         // port scan of one host) and port (a sweep) among the failed targets.
-        let top_host = o
+        let k = o.counts();
+        let top_host = k
             .failed_hosts
             .iter()
             .max_by_key(|(a, n)| (**n, **a))
             .map(|(a, n)| (*a, *n));
-        let top_port = o
+        let top_port = k
             .failed_ports
             .iter()
             .max_by_key(|(p, n)| (**n, **p))

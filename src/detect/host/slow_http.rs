@@ -169,7 +169,9 @@ impl SlowHttp {
         let keep = MAX_KEYS - MAX_KEYS / 4;
         let mut ages: Vec<(i64, Key)> = self.pairs.iter().map(|(k, p)| (p.last_seen, *k)).collect();
         let drop = ages.len() - keep;
-        ages.select_nth_unstable_by_key(drop, |a| a.0);
+        // Ties in age are broken by the key, so what is dropped does not
+        // depend on the hash seed (the same output on every run).
+        ages.select_nth_unstable(drop);
         for (_, k) in ages.iter().take(drop) {
             self.pairs.remove(k);
         }
