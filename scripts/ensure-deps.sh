@@ -4,8 +4,8 @@
 # with --test also what the test suite drives (tcpreplay, iproute2, chromium);
 # with --kafka the C build tools of the `kafka` feature (bundled
 # librdkafka); with --kafka-broker also the tansu broker of tests/kafka.rs,
-# built once into ~/.cache/connscope/tansu (35 min on a busy 2-core machine:
-# not part of scripts/test.sh, see scripts/kafka-test.sh --broker).
+# built once (unoptimised, ~8 min on 2 cores) into ~/.cache/connscope/tansu
+# (scripts/test.sh runs scripts/kafka-test.sh --broker).
 set -euo pipefail
 # Installs Debian packages (as root, or through sudo).
 apt_install() {
@@ -74,8 +74,10 @@ if [ "${1:-}" = "--kafka-broker" ]; then
   if ! [ -x "$tansu_root/bin/tansu" ] || [ "$(cat "$tansu_root/VERSION" 2>/dev/null)" != "$tansu_version+libsql" ]; then
     echo "ensure-deps: building tansu $tansu_version (sqlite storage) into $tansu_root; this takes a while, once" >&2
     start=$(date +%s)
+    # An unoptimised build (--debug): ~8 min on 2 cores instead of ~35 for
+    # the release profile, and the broker only carries test traffic.
     cargo install tansu --version "$tansu_version" --locked --no-default-features --features libsql \
-      --root "$tansu_root" --quiet
+      --debug --root "$tansu_root" --quiet
     echo "$tansu_version+libsql" > "$tansu_root/VERSION"
     echo "ensure-deps: tansu built in $(( $(date +%s) - start )) s" >&2
   fi

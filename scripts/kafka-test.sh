@@ -5,13 +5,15 @@
 # Kafka-protocol broker from crates.io; records are read back with Python
 # confluent-kafka from .venv, made by `scripts/ensure-deps.sh --test`).
 #
-#   scripts/kafka-test.sh           (run by scripts/test.sh) the broker tests
-#                                   run when tansu is already built
-#                                   (~/.cache/connscope/tansu, CONNSCOPE_TANSU
-#                                   or PATH) and print SKIPPED otherwise
-#   scripts/kafka-test.sh --broker  builds tansu first when it is missing
-#                                   (once; 35 min measured on a busy 2-core
-#                                   machine) and fails if a broker test cannot run
+#   scripts/kafka-test.sh --broker  (run by scripts/test.sh) builds tansu
+#                                   first when it is missing (once, an
+#                                   unoptimised build: 7.5 min measured on a
+#                                   busy 2-core machine) and fails if a broker
+#                                   test cannot run
+#   scripts/kafka-test.sh           the broker tests run when tansu is
+#                                   already built (~/.cache/connscope/tansu,
+#                                   CONNSCOPE_TANSU or PATH) and print
+#                                   SKIPPED otherwise
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--broker" ]; then
