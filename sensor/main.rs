@@ -15,6 +15,7 @@ mod report_cmd;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use connscope::capture::file::{CaptureError, FileSource};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -234,11 +235,18 @@ struct Signals {
 }
 
 impl Signals {
-    fn install() -> Result<Signals> {
+    /// Installs the handlers. With `interrupt_reads` (reading a file, which
+    /// may be a pipe or FIFO that stalls), SIGTERM and SIGINT interrupt a
+    /// blocked read instead of restarting it, so the reader sees the stop
+    /// at once ([`FileSource::open_stoppable`]).
+    fn install(interrupt_reads: bool) -> Result<Signals> {
         let stop = Arc::new(AtomicBool::new(false));
         for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
             signal_hook::flag::register(sig, Arc::clone(&stop))
                 .context("installing signal handlers")?;
+            if interrupt_reads {
+                no_restart(sig).context("installing signal handlers")?;
+            }
         }
         let usr1 = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&usr1))
@@ -249,6 +257,25 @@ impl Signals {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
+}
+
+/// Clears `SA_RESTART` from `sig`'s installed handler (signal-hook installs
+/// it with the flag), so a system call blocked when the signal arrives
+/// returns EINTR.
+fn no_restart(sig: i32) -> std::io::Result<()> {
+    // SAFETY: reads and rewrites the process's own disposition of `sig`
+    // with the same handler and mask; only the flags change.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(sig, std::ptr::null(), &mut act) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        act.sa_flags &= !libc::SA_RESTART;
+        if libc::sigaction(sig, &act, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 impl connscope::pipeline::Control for Signals {
@@ -278,7 +305,7 @@ fn read_with(
     train_all: bool,
 ) -> Result<(ExitCode, Option<connscope::detect::stage::ModelSlot>)> {
     // First, so a signal that arrives once the log directory exists is handled.
-    let signals = Signals::install()?;
+    let signals = Signals::install(true)?;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating log directory {}", dir.display()))?;
@@ -286,7 +313,19 @@ fn read_with(
     let Some(input) = r.read.clone() else {
         anyhow::bail!("read needs -r FILE");
     };
-    let src = connscope::capture::file::FileSource::open(&input)?;
+    let src = match FileSource::open_stoppable(&input, Arc::clone(&signals.stop)) {
+        Ok(s) => s,
+        Err(CaptureError::Stopped { .. }) => {
+            if !r.quiet {
+                eprintln!(
+                    "connscope: interrupted before {} opened; nothing was read",
+                    input.display()
+                );
+            }
+            return Ok((ExitCode::SUCCESS, None));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let total = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
     let (mut src, bar) = progress::track(src, total, !r.quiet);
     let (mut sink, geo) = make_sink(&r, &dir, wopts, copts)?;
@@ -347,7 +386,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
             f.display()
         );
     }
-    let signals = Signals::install()?;
+    let signals = Signals::install(false)?;
     let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating log directory {}", dir.display()))?;

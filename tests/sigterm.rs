@@ -216,3 +216,81 @@ print(pc.sum(t["orig_pkts"]).as_py() + pc.sum(t["resp_pkts"]).as_py())
     eprintln!("parquet: processed {processed} of 400000 packets; records count {counted}");
     assert_eq!(counted, processed, "packets missing from conn.parquet");
 }
+
+/// A scratch directory of its own for a FIFO test (no ../shared needed).
+fn fifo_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("connscope-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("in.pcap");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path string; creates a FIFO in our scratch directory.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    dir
+}
+
+/// Sends SIGTERM to `child` and waits for it; fails if it has not exited
+/// 20 s later (a hang, not a speed limit: it should exit at once).
+fn sigterm_and_wait(mut child: Child) -> std::process::Output {
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    for _ in 0..2000 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    panic!("connscope did not exit after SIGTERM");
+}
+
+/// A capture arriving through a FIFO whose writer stalls (keeps it open and
+/// sends nothing): SIGTERM still stops the reader at once, the connections
+/// of the packets already read are logged, and the exit is clean (not a
+/// "truncated" error for the record the stall cut in two).
+#[test]
+fn sigterm_stops_a_read_stalled_on_a_fifo() {
+    let dir = fifo_dir("fifo-stall");
+    let fifo = dir.join("in.pcap");
+    let out = dir.join("logs");
+    let pcap =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pcaps/tcp_states.pcap"))
+            .unwrap();
+    // Everything but the last 40 bytes: the last packet is cut in two.
+    let part = pcap[..pcap.len() - 40].to_vec();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        std::io::Write::write_all(&mut f, &part).unwrap();
+        // Stall with the FIFO open until the test is done with the reader.
+        std::thread::sleep(Duration::from_secs(30));
+        drop(f);
+    });
+    let child = start_read(&dir.join("in.pcap"), &out, &[]);
+    // Let it read what the writer sent (sequencing only: it then blocks).
+    std::thread::sleep(Duration::from_millis(500));
+    let o = sigterm_and_wait(child);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {err}", o.status);
+    assert!(err.contains("interrupted"), "{err}");
+    let logged = std::fs::read_to_string(out.join("conn.log")).unwrap();
+    assert!(
+        !logged.is_empty(),
+        "no connection of the packets read was logged: {err}"
+    );
+    drop(writer);
+}
+
+/// SIGTERM while the FIFO has no writer yet (the open itself waits): a
+/// clean exit that says nothing was read.
+#[test]
+fn sigterm_stops_a_read_waiting_for_a_fifo_writer() {
+    let dir = fifo_dir("fifo-open");
+    let child = start_read(&dir.join("in.pcap"), &dir.join("logs"), &[]);
+    std::thread::sleep(Duration::from_millis(200));
+    let o = sigterm_and_wait(child);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "exit {:?}: {err}", o.status);
+    assert!(err.contains("nothing was read"), "{err}");
+}

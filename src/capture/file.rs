@@ -10,6 +10,7 @@ use crate::time::{Ts, MAX_TS, SEC};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// An error reading a capture file.
@@ -31,6 +32,15 @@ pub enum CaptureError {
         file: PathBuf,
         /// The first four bytes.
         magic: u32,
+    },
+    /// Reading stopped because a stop was requested (SIGTERM / SIGINT)
+    /// while the reader waited for bytes (a stalled pipe or FIFO).
+    #[error("{file}: reading stopped by a signal at offset {offset}")]
+    Stopped {
+        /// The file.
+        file: PathBuf,
+        /// Bytes read so far.
+        offset: u64,
     },
     /// The file ends in the middle of a header or record.
     #[error("{file}: truncated at offset {offset}: {reason}")]
@@ -129,6 +139,71 @@ struct Chunks<R> {
     end: usize,
     /// Blocks given up while shared, reused once nobody else holds them.
     retired: Vec<Arc<Vec<u8>>>,
+    /// Set from outside (a signal handler) to stop waiting for bytes.
+    stop: Option<Arc<AtomicBool>>,
+}
+
+/// The I/O error a read returns once a stop was requested
+/// ([`FileSource::open_stoppable`]); mapped to [`CaptureError::Stopped`].
+#[derive(Debug)]
+struct StopRequested;
+
+impl std::fmt::Display for StopRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stop requested")
+    }
+}
+
+impl std::error::Error for StopRequested {}
+
+fn stop_requested() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, StopRequested)
+}
+
+/// Opens `path` for reading as `File::open` does, except that an EINTR
+/// while waiting (a FIFO without a writer) ends the wait once `stop` is set
+/// (`File::open` retries EINTR itself, so a stop could never reach it).
+fn open_interruptible(path: &Path, stop: &AtomicBool) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+    loop {
+        // SAFETY: `c` is a valid NUL-terminated string for the call.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            // SAFETY: `fd` was just opened and is owned by nothing else.
+            return Ok(unsafe { File::from_raw_fd(fd) });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(stop_requested());
+        }
+    }
+}
+
+/// A read error as a [`CaptureError`]: a requested stop is
+/// [`CaptureError::Stopped`] at `offset`, anything else an I/O error.
+fn io_error(file: &Path, offset: u64, e: io::Error) -> CaptureError {
+    if is_stop_requested(&e) {
+        CaptureError::Stopped {
+            file: file.to_path_buf(),
+            offset,
+        }
+    } else {
+        CaptureError::Io {
+            file: file.to_path_buf(),
+            source: e,
+        }
+    }
+}
+
+fn is_stop_requested(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+        && e.get_ref().is_some_and(|inner| inner.is::<StopRequested>())
 }
 
 const CHUNK: usize = 1 << 20;
@@ -136,13 +211,14 @@ const CHUNK: usize = 1 << 20;
 const RETIRED: usize = 32;
 
 impl<R: Read> Chunks<R> {
-    fn new(r: R) -> Self {
+    fn new(r: R, stop: Option<Arc<AtomicBool>>) -> Self {
         Chunks {
             r,
             buf: Arc::new(vec![0; CHUNK]),
             pos: 0,
             end: 0,
             retired: Vec::new(),
+            stop,
         }
     }
 
@@ -191,6 +267,16 @@ impl<R: Read> Chunks<R> {
                 // claims: a lying length must not allocate (and zero) it.
                 let grown = (buf.len() * 2).max(CHUNK).min(n.max(CHUNK));
                 buf.resize(grown, 0);
+            }
+            // Checked before every read, not only on EINTR: a stop that
+            // arrived while packets were being processed must not wait for
+            // a pipe that has stalled.
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Err(stop_requested());
             }
             match self.r.read(&mut buf[self.end..]) {
                 Ok(0) => break,
@@ -248,6 +334,15 @@ impl FileSource<File> {
         })?;
         FileSource::from_reader(path, f)
     }
+
+    /// As [`open`](Self::open), with a stop flag (see
+    /// [`from_reader_stoppable`](Self::from_reader_stoppable)). Opening a
+    /// FIFO waits for its writer; a stop requested meanwhile (with the
+    /// handler installed without `SA_RESTART`) is [`CaptureError::Stopped`].
+    pub fn open_stoppable(path: &Path, stop: Arc<AtomicBool>) -> Result<Self, CaptureError> {
+        let f = open_interruptible(path, &stop).map_err(|e| io_error(path, 0, e))?;
+        FileSource::from_reader_stoppable(path, f, Some(stop))
+    }
 }
 
 fn u16_at(b: &[u8], swapped: bool) -> u16 {
@@ -271,13 +366,23 @@ fn u32_at(b: &[u8], swapped: bool) -> u32 {
 impl<R: Read> FileSource<R> {
     /// Starts reading from `reader`; `path` is used in error messages.
     pub fn from_reader(path: &Path, reader: R) -> Result<Self, CaptureError> {
+        Self::from_reader_stoppable(path, reader, None)
+    }
+
+    /// As [`from_reader`](Self::from_reader); once `stop` is set, a read
+    /// that waits for bytes (a stalled pipe) ends with
+    /// [`CaptureError::Stopped`] instead of waiting on. For the reader to
+    /// wake while blocked, the stopping signal's handler must be installed
+    /// without `SA_RESTART`.
+    pub fn from_reader_stoppable(
+        path: &Path,
+        reader: R,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Result<Self, CaptureError> {
         let path = path.to_path_buf();
-        let mut reader = Chunks::new(reader);
+        let mut reader = Chunks::new(reader, stop);
         let mut head = [0u8; 4];
-        let n = read_full(&mut reader, &mut head).map_err(|e| CaptureError::Io {
-            file: path.clone(),
-            source: e,
-        })?;
+        let n = read_full(&mut reader, &mut head).map_err(|e| io_error(&path, 0, e))?;
         if n < 4 {
             return Err(CaptureError::Truncated {
                 file: path,
@@ -376,10 +481,8 @@ impl<R: Read> FileSource<R> {
         rec_start: u64,
         what: &str,
     ) -> Result<(), CaptureError> {
-        let n = read_full(&mut self.reader, out).map_err(|e| CaptureError::Io {
-            file: self.path.clone(),
-            source: e,
-        })?;
+        let n =
+            read_full(&mut self.reader, out).map_err(|e| io_error(&self.path, self.offset, e))?;
         self.offset += n as u64;
         if n < out.len() {
             return Err(CaptureError::Truncated {
@@ -409,12 +512,7 @@ impl<R: Read> FileSource<R> {
             buf.resize(got + step, 0);
             let n = match read_full(&mut self.reader, &mut buf[got..]) {
                 Ok(n) => n,
-                Err(e) => {
-                    break Err(CaptureError::Io {
-                        file: self.path.clone(),
-                        source: e,
-                    })
-                }
+                Err(e) => break Err(io_error(&self.path, self.offset, e)),
             };
             self.offset += n as u64;
             got += n;
@@ -465,10 +563,7 @@ impl<R: Read> FileSource<R> {
                 linktype,
             } => {
                 let start = self.offset;
-                let io = |e| CaptureError::Io {
-                    file: self.path.clone(),
-                    source: e,
-                };
+                let io = |e| io_error(&self.path, start, e);
                 let n = self.reader.ensure(16).map_err(io)?;
                 if n == 0 {
                     return Ok(None);
@@ -497,10 +592,7 @@ impl<R: Read> FileSource<R> {
                 let n = self
                     .reader
                     .ensure(16 + caplen)
-                    .map_err(|e| CaptureError::Io {
-                        file: self.path.clone(),
-                        source: e,
-                    })?;
+                    .map_err(|e| io_error(&self.path, self.offset, e))?;
                 if n < 16 + caplen {
                     self.offset += n as u64;
                     return Err(CaptureError::Truncated {
@@ -535,10 +627,8 @@ impl<R: Read> FileSource<R> {
         loop {
             let start = self.offset;
             let mut hdr = [0u8; 8];
-            let n = read_full(&mut self.reader, &mut hdr).map_err(|e| CaptureError::Io {
-                file: self.path.clone(),
-                source: e,
-            })?;
+            let n = read_full(&mut self.reader, &mut hdr)
+                .map_err(|e| io_error(&self.path, self.offset, e))?;
             self.offset += n as u64;
             if n == 0 {
                 return Ok(None);
@@ -689,14 +779,15 @@ fn unreachable_format() -> bool {
     false
 }
 
-/// Reads until `out` is full or end of file; returns the bytes read.
+/// Reads until `out` is full or end of file; returns the bytes read. A
+/// plain EINTR is retried; a requested stop is not.
 fn read_full<R: Read>(r: &mut R, out: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < out.len() {
         match r.read(&mut out[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && !is_stop_requested(&e) => {}
             Err(e) => return Err(e),
         }
     }

@@ -225,6 +225,9 @@ pub fn run<S: PacketSource>(
                 }
             }
             Ok(Next::End) => break,
+            // A stop requested while the source waited for bytes: the same
+            // clean end as a stop seen between packets.
+            Err(CaptureError::Stopped { .. }) => break,
             Err(e) => {
                 input_error = Some(e);
                 break;
@@ -673,6 +676,7 @@ mod parallel {
                     }
                 }
                 Ok(Next::End) => break,
+                Err(CaptureError::Stopped { .. }) => break,
                 Err(e) => {
                     input_error = Some(e);
                     break;
