@@ -109,8 +109,9 @@ pub struct Model {
     pub calibration: Vec<Calibration>,
     /// Combined-score threshold: the training quantile at `1 − target_fpr`.
     pub threshold: f64,
-    /// What each host-level detector learned, by detector name.
-    pub hosts: BTreeMap<String, serde_json::Value>,
+    /// What each host-level detector learned, by detector name, as the
+    /// JSON text of its entry (each detector parses its own).
+    pub hosts: BTreeMap<String, Box<serde_json::value::RawValue>>,
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -235,10 +236,10 @@ impl Model {
             column: e.column(),
             msg: e.to_string(),
         };
-        // Check the header first, so an old or foreign file gets a clear
-        // message rather than a missing-field error.
-        // (a header-only pass: no JSON tree of the whole, possibly large,
-        // document is built)
+        // One pass for a good file. When the document does not parse as a
+        // model, a header-only pass (no JSON tree of the whole, possibly
+        // large, document) tells an old or foreign file, with a clear
+        // message, from a corrupt one.
         #[derive(Deserialize)]
         struct Header {
             #[serde(default)]
@@ -246,20 +247,31 @@ impl Model {
             #[serde(default)]
             version: serde_json::Value,
         }
-        let v: Header = serde_json::from_str(text).map_err(parse_err)?;
-        let format = v.format.as_str().unwrap_or("");
-        if format != FORMAT {
-            return Err(incompatible(format!(
-                "format is {format:?}, expected {FORMAT:?}"
-            )));
-        }
-        let version = v.version.as_u64().unwrap_or(0);
-        if version != u64::from(VERSION) {
-            return Err(incompatible(format!(
-                "version {version}, this connscope reads version {VERSION}"
-            )));
-        }
-        let m: Model = serde_json::from_str(text).map_err(parse_err)?;
+        let check = |format: &str, version: u64| {
+            if format != FORMAT {
+                return Err(incompatible(format!(
+                    "format is {format:?}, expected {FORMAT:?}"
+                )));
+            }
+            if version != u64::from(VERSION) {
+                return Err(incompatible(format!(
+                    "version {version}, this connscope reads version {VERSION}"
+                )));
+            }
+            Ok(())
+        };
+        let m: Model = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                let v: Header = serde_json::from_str(text).map_err(parse_err)?;
+                check(
+                    v.format.as_str().unwrap_or(""),
+                    v.version.as_u64().unwrap_or(0),
+                )?;
+                return Err(parse_err(e));
+            }
+        };
+        check(&m.format, u64::from(m.version))?;
         if m.features.len() != N_FEATURES
             || m.features.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
         {

@@ -182,7 +182,7 @@ impl DetectStage {
         if let Some(m) = &mut model {
             for h in hosts.iter_mut() {
                 if let Some(v) = m.hosts.get(h.name()) {
-                    h.load(v)
+                    h.load_raw(v.get())
                         .map_err(|e| format!("model: detector {}: {e}", h.name()))?;
                 }
             }
@@ -271,8 +271,9 @@ impl DetectStage {
         let mut m = Model::fit(&self.samples, info);
         for h in &self.hosts {
             let v = h.save();
-            if !v.is_null() {
-                m.hosts.insert(h.name().to_string(), v);
+            // (a JSON value always converts to text)
+            if let (false, Ok(raw)) = (v.is_null(), serde_json::value::to_raw_value(&v)) {
+                m.hosts.insert(h.name().to_string(), raw);
             }
         }
         self.samples = Vec::new();

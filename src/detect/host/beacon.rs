@@ -539,6 +539,35 @@ impl HostDetector for Beacon {
         })
     }
 
+    fn load_raw(&mut self, raw: &str) -> Result<(), String> {
+        /// [`HostDetector::save`]'s form: hex hashes (other keys ignored).
+        #[derive(serde::Deserialize)]
+        struct Saved {
+            #[serde(default)]
+            pairs: Vec<String>,
+            #[serde(default)]
+            spread: Vec<String>,
+            #[serde(default)]
+            popular: Vec<String>,
+        }
+        if raw.trim() == "null" {
+            return self.load(&serde_json::Value::Null);
+        }
+        let s: Saved = serde_json::from_str(raw).map_err(|e| format!("beacon: {e}"))?;
+        let set = |v: &[String], k: &str| -> Result<HashSet<u64>, String> {
+            v.iter()
+                .take(MAX_TRAINED)
+                .map(|x| u64::from_str_radix(x, 16).map_err(|_| format!("beacon: bad hash in {k}")))
+                .collect()
+        };
+        self.known = Knowledge {
+            pairs: set(&s.pairs, "pairs")?,
+            spread: set(&s.spread, "spread")?,
+            popular: set(&s.popular, "popular")?,
+        };
+        Ok(())
+    }
+
     fn load(&mut self, v: &serde_json::Value) -> Result<(), String> {
         if v.is_null() {
             self.known = Knowledge::default();

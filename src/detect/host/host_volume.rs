@@ -498,6 +498,40 @@ impl HostDetector for HostVolume {
         })
     }
 
+    fn load_raw(&mut self, raw: &str) -> Result<(), String> {
+        /// [`Base::to_json`]'s form.
+        type Saved4 = [(u64, f64, f64, f64); 4];
+        /// [`HostDetector::save`]'s form (other keys are ignored).
+        #[derive(serde::Deserialize)]
+        struct Saved {
+            population: Saved4,
+            hosts: std::collections::BTreeMap<String, Saved4>,
+        }
+        if raw.trim() == "null" {
+            return self.load(&serde_json::Value::Null);
+        }
+        let s: Saved = serde_json::from_str(raw).map_err(|e| format!("host_volume: {e}"))?;
+        let four = |b: &Saved4| b.map(|(n, mean, var, max)| Base { n, mean, var, max });
+        self.hosts.clear();
+        self.open.clear();
+        self.pop = four(&s.population);
+        for (k, b) in s.hosts.iter().take(MAX_HOSTS) {
+            let ip: std::net::IpAddr = k
+                .parse()
+                .map_err(|_| format!("host_volume: bad host {k}"))?;
+            self.hosts.insert(
+                Addr::from_ip(ip),
+                Host {
+                    base: four(b),
+                    trained: true,
+                    interval: NO_INTERVAL,
+                    ..Host::default()
+                },
+            );
+        }
+        Ok(())
+    }
+
     fn load(&mut self, v: &serde_json::Value) -> Result<(), String> {
         self.hosts.clear();
         self.open.clear();

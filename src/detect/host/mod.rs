@@ -56,6 +56,14 @@ pub trait HostDetector: Send {
         Ok(())
     }
 
+    /// [`load`](Self::load) from the JSON text of the model file's entry.
+    /// A detector with much to restore parses it into its own types here
+    /// (no JSON tree of tens of thousands of entries first).
+    fn load_raw(&mut self, raw: &str) -> Result<(), String> {
+        let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+        self.load(&v)
+    }
+
     /// Entries held in its tables (reported as memory per host state).
     fn entries(&self) -> usize;
 }
