@@ -378,6 +378,34 @@ impl ConnDetector for Autoencoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconstruct_gives_forwards_bits() {
+        // `reconstruct` (scoring, activations on the stack) against
+        // `forward` (training) on seeded random weights and inputs,
+        // including zeros and negative zeros: the same bits.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match x % 11 {
+                0 => 0.0,
+                1 => -0.0,
+                _ => (x >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0,
+            }
+        };
+        for _ in 0..300 {
+            let p: Vec<f64> = (0..n_params()).map(|_| rnd()).collect();
+            let z: [f64; N_FEATURES] = std::array::from_fn(|_| rnd());
+            let mut a = new_acts();
+            forward(&p, &z, &mut a);
+            let r = reconstruct(&p, &z);
+            for (u, v) in r.iter().zip(&a[LAYERS]) {
+                assert_eq!(u.to_bits(), v.to_bits());
+            }
+        }
+    }
     use crate::conn::service::Service;
     use crate::detect::features::ServiceClass;
 
