@@ -195,6 +195,11 @@ impl Tree {
     }
 }
 
+/// Length of a point as the compiled forest reads it: the features, a
+/// zero slot that out-of-range features read (see [`Flat::fill`]), zeros up
+/// to a power of two.
+const POINT: usize = (N_FEATURES + 1).next_power_of_two();
+
 /// One node of the compiled forest. An inner node sends `x` to
 /// `next + (x[feature] >= threshold)` (left, as in [`Tree`], when below:
 /// values and thresholds are finite, JSON has no NaN); a leaf has
@@ -229,6 +234,11 @@ impl Flat {
             let root = f.push_leaf(0.0);
             f.roots.push(root);
             f.fill(t, 0, 0, root);
+        }
+        // Padded to a power of two with unreachable leaves, so the walk
+        // can mask an index instead of checking it.
+        while !f.nodes.len().is_power_of_two() {
+            f.push_leaf(0.0);
         }
         f
     }
@@ -275,8 +285,15 @@ impl Flat {
     }
 
     /// The sum over the trees of the path lengths of `x` (trees in order).
-    fn total_path_length(&self, x: &[f64; N_FEATURES + 1]) -> f64 {
+    fn total_path_length(&self, x: &[f64; POINT]) -> f64 {
         const LANES: usize = 16;
+        let mask = self.nodes.len().wrapping_sub(1);
+        // Every index below is masked, so none can be out of bounds: the
+        // arena's length is a power of two (`compile`), and `x` has a
+        // power-of-two length too.
+        let Some(nodes) = self.nodes.get(..=mask) else {
+            return 0.0;
+        };
         let mut sum = 0.0;
         for roots in self.roots.chunks(LANES) {
             let mut at = [0u32; LANES];
@@ -284,8 +301,8 @@ impl Flat {
             let at = &mut at[..roots.len()];
             for _ in 0..self.steps {
                 for a in at.iter_mut() {
-                    let n = self.nodes[*a as usize];
-                    let v = x[n.feature as usize];
+                    let n = nodes[*a as usize & mask];
+                    let v = x[n.feature as usize & (POINT - 1)];
                     *a = n.next + u32::from(v >= n.threshold);
                 }
             }
@@ -387,7 +404,7 @@ impl IsolationForest {
         if self.trees.is_empty() {
             return 0.0;
         }
-        let mut x = [0.0; N_FEATURES + 1];
+        let mut x = [0.0; POINT];
         for (d, &v) in x.iter_mut().zip(&s.x) {
             *d = clean(v);
         }
