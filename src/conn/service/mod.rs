@@ -554,7 +554,11 @@ fn port_analyzers(t: Transport, port: u16) -> u64 {
     s.iter().fold(0, |m, x| m | x.bit())
 }
 
-/// Per-connection service-detection state: fixed size, no heap.
+/// Per-connection service-detection state: a small fixed part (bit sets of
+/// the analyzers' standing, ports, counters, the confirmed list) and, from
+/// the first payload on, the signature matcher (until the DPD buffer is
+/// full) and the parsers actually running ([`proto::Parsers`] creates each
+/// on first use and drops it once its analyzer is done).
 #[derive(Clone, Debug, Default)]
 pub struct ServiceState {
     enabled: u64,
@@ -578,8 +582,11 @@ pub struct ServiceState {
     total: u64,
     partial: bool,
     resp_multicast: bool,
-    sigs: sig::Sigs,
-    p: proto::Parsers,
+    /// The PIA's signature state: created at the first payload, dropped
+    /// when matching stops (`pia_open` false).
+    sigs: Option<Box<sig::Sigs>>,
+    /// The parsers: created at the first payload (or gap).
+    p: Option<Box<proto::Parsers>>,
 }
 
 impl ServiceState {
@@ -597,8 +604,6 @@ impl ServiceState {
             orig_port,
             resp_port,
             pia_open: true,
-            sigs: sig::Sigs::default(),
-            p: proto::Parsers::new(t),
             ..Default::default()
         };
         s.attached = port_analyzers(t, resp_port) & en;
@@ -628,7 +633,7 @@ impl ServiceState {
     /// A content gap of the TCP stream in direction `is_orig`: stream parsers
     /// that cannot resync (SSL, SSH, line protocols' current line) stop.
     pub fn on_gap(&mut self, is_orig: bool) {
-        self.p.gap(is_orig);
+        self.parsers().gap(is_orig);
         // The PIA buffer records the gap; signature matching continues, but
         // the patterns are anchored at the stream start anyway.
     }
@@ -645,14 +650,18 @@ impl ServiceState {
         let list = analyzers(self.transport);
 
         // 1. Signatures (PIA), only within the DPD buffer.
+        let mut pia_closed = false;
         if self.pia_open {
+            let sigs = self.sigs.get_or_insert_with(Box::default);
             let fired = match self.transport {
-                Transport::Tcp => self.sigs.tcp(is_orig, payload),
-                Transport::Udp => self.sigs.udp(is_orig, payload),
+                Transport::Tcp => sigs.tcp(is_orig, payload),
+                Transport::Udp => sigs.udp(is_orig, payload),
             } & self.enabled;
             self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
             if self.pia_bytes > DPD_BUFFER {
                 self.pia_open = false;
+                self.sigs = None;
+                pia_closed = true;
             }
             for &s in list {
                 if fired & s.bit() != 0 {
@@ -677,7 +686,7 @@ impl ServiceState {
                     // from this point on (instantiated by its parent, so it
                     // runs whatever scripts are loaded for SSL).
                     if self.enabled & s.bit() != 0 || CHILDREN & s.bit() != 0 {
-                        self.p.reset(s);
+                        self.parsers().reset(s);
                         self.enabled |= s.bit();
                         self.attached |= s.bit();
                         self.disabled &= !s.bit();
@@ -685,7 +694,7 @@ impl ServiceState {
                         self.pend_violation &= !s.bit();
                         let rest = payload.get(off..).unwrap_or(&[]);
                         if !rest.is_empty() {
-                            self.p.run(s, &ctx, rest, &mut ev);
+                            self.parsers().run(s, &ctx, rest, &mut ev);
                             self.apply(&mut ev, &mut v);
                         }
                     }
@@ -695,18 +704,45 @@ impl ServiceState {
             if !self.runs(s) {
                 continue;
             }
-            self.p.run(s, &ctx, payload, &mut ev);
+            self.parsers().run(s, &ctx, payload, &mut ev);
             self.apply(&mut ev, &mut v);
         }
+        if pia_closed {
+            // Analyzers not attached by now never run again (a handoff
+            // child starts from a fresh parser): drop their parsers.
+            let gone = list
+                .iter()
+                .filter(|&&s| !self.runs(s))
+                .fold(0, |m, s| m | s.bit());
+            if let Some(p) = &mut self.p {
+                p.release(gone);
+            }
+        }
         v
+    }
+
+    /// The parsers, created on first use.
+    fn parsers(&mut self) -> &mut proto::Parsers {
+        self.p.get_or_insert_with(Box::default)
+    }
+
+    /// Parser states allocated now, and whether the signature state is (for
+    /// the tests).
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> (usize, bool) {
+        (self.p.as_ref().map_or(0, |p| p.boxed()), self.sigs.is_some())
     }
 
     /// Roles were swapped (by the TCP layer or after a `Verdict.flip`): swap
     /// any per-direction state and the port notion.
     pub fn flip(&mut self) {
         std::mem::swap(&mut self.orig_port, &mut self.resp_port);
-        self.sigs.flip();
-        self.p.flip();
+        if let Some(s) = &mut self.sigs {
+            s.flip();
+        }
+        if let Some(p) = &mut self.p {
+            p.flip();
+        }
     }
 
     /// Adds `s` to the confirmed list (idempotent) — used by the engine for
@@ -718,7 +754,7 @@ impl ServiceState {
     /// The first DNS question the originator asked (filled by the DNS
     /// analyzer; `None` until it parsed one).
     pub fn dns_query(&self) -> Option<DnsQuery> {
-        self.p.dns_query()
+        self.p.as_ref().and_then(|p| p.dns_query())
     }
 
     /// Confirmed services in confirmation order.
@@ -744,7 +780,7 @@ impl ServiceState {
     /// to be attached by a signature).
     fn runs(&self, s: Service) -> bool {
         let b = s.bit();
-        if self.enabled & b == 0 || self.p.is_done(s) {
+        if self.enabled & b == 0 || self.p.as_ref().is_some_and(|p| p.is_done(s)) {
             return false;
         }
         if self.attached & b != 0 {

@@ -21,6 +21,9 @@ mod tcp_misc;
 mod udp_misc;
 mod xmpp;
 
+mod set;
+pub(crate) use set::Parsers;
+
 use super::{Service, Transport};
 
 /// Most analyzer events one payload can produce.
@@ -106,167 +109,6 @@ pub(crate) fn dnp3_crc_for_test(b: &[u8]) -> u16 {
 
 fn bit(s: Service) -> u64 {
     1u64 << (s as u32)
-}
-
-/// All parsers of one connection.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Parsers {
-    done: u64,
-    http: http::Http,
-    websocket: http::WebSocket,
-    ssl: ssl::Ssl,
-    dtls: ssl::Dtls,
-    ssh: ssh::Ssh,
-    ftp: ftp::Ftp,
-    irc: irc::Irc,
-    smtp: mail::Smtp,
-    pop3: mail::Pop3,
-    imap: mail::Imap,
-    xmpp: xmpp::Xmpp,
-    ldap: ldap::Ldap,
-    pg: sql::Postgres,
-    mysql: sql::Mysql,
-    krb_tcp: krb::KrbTcp,
-    smb: smb::Smb,
-    tcp_misc: tcp_misc::TcpMisc,
-    dns: Dns,
-    ntp_flipped: bool,
-    quic: [bool; 2],
-    redis: Redis,
-    rdp_seen: bool,
-    rdpeudp: u8,
-    modbus: [Framed<7>; 2],
-    syslog_tcp: LineBuf<16>,
-    dce: [Framed<10>; 2],
-    udp_misc: udp_misc::UdpMisc,
-}
-
-impl Parsers {
-    pub(crate) fn new(_t: Transport) -> Self {
-        Parsers::default()
-    }
-
-    /// The first DNS question the DNS parser read (either direction).
-    pub(crate) fn dns_query(&self) -> Option<super::DnsQuery> {
-        self.dns.query
-    }
-
-    pub(crate) fn is_done(&self, s: Service) -> bool {
-        self.done & bit(s) != 0
-    }
-
-    /// A fresh parser for `s` (a child analyzer instantiated mid-stream).
-    pub(crate) fn reset(&mut self, s: Service) {
-        match s {
-            Service::Ssl => self.ssl = ssl::Ssl::default(),
-            Service::Websocket => self.websocket = http::WebSocket::default(),
-            _ => {}
-        }
-        self.done &= !bit(s);
-    }
-
-    pub(crate) fn flip(&mut self) {
-        self.http.flip();
-        self.websocket.flip();
-        self.ssl.flip();
-        self.dtls.flip();
-        self.ssh.flip();
-        self.ftp.flip();
-        self.irc.flip();
-        self.smtp.flip();
-        self.pop3.flip();
-        self.imap.flip();
-        self.xmpp.flip();
-        self.ldap.flip();
-        self.pg.flip();
-        self.mysql.flip();
-        self.krb_tcp.flip();
-        self.smb.flip();
-        self.tcp_misc.flip();
-        self.udp_misc.flip();
-        self.dns.tcp.swap(0, 1);
-        self.quic.swap(0, 1);
-        self.modbus.swap(0, 1);
-        self.dce.swap(0, 1);
-    }
-
-    pub(crate) fn gap(&mut self, is_orig: bool) {
-        let d = usize::from(!is_orig);
-        // Binary framings cannot resync; SSL and SSH stop after any gap,
-        // IMAP and XMPP stop parsing (`had_gap`).
-        for s in [
-            Service::Ssl,
-            Service::Ssh,
-            Service::Modbus,
-            Service::DceRpc,
-            Service::Dns,
-            Service::Imap,
-            Service::Xmpp,
-            Service::LdapTcp,
-            Service::Postgresql,
-            Service::Mysql,
-            Service::KrbTcp,
-            Service::Socks,
-            Service::Rfb,
-            Service::Mqtt,
-            Service::Dnp3Tcp,
-            Service::Websocket,
-        ] {
-            self.done |= bit(s);
-        }
-        self.http.gap(d);
-        self.ftp.gap(d);
-        self.irc.gap(d);
-        self.smtp.gap(d);
-        self.pop3.gap(d);
-        self.smb.gap();
-    }
-
-    pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
-        let step = match s {
-            Service::Http => self.http.run(c, data, ev),
-            Service::Websocket => self.websocket.run(c, data, ev),
-            Service::Ssl => self.ssl.run(c, data, ev),
-            Service::Dtls => self.dtls.run(c, data, ev),
-            Service::Ssh => self.ssh.run(c, data, ev),
-            Service::Ftp => self.ftp.run(c, data, ev),
-            Service::Irc => self.irc.run(c, data, ev),
-            Service::Smtp => self.smtp.run(c, data, ev),
-            Service::Pop3 => self.pop3.run(c, data, ev),
-            Service::Imap => self.imap.run(c, data, ev),
-            Service::Xmpp => self.xmpp.run(c, data, ev),
-            Service::LdapTcp => self.ldap.run_tcp(c, data, ev),
-            Service::LdapUdp => ldap::run_udp(c, data, ev),
-            Service::Postgresql => self.pg.run(c, data, ev),
-            Service::Mysql => self.mysql.run(c, data, ev),
-            Service::Krb => krb::run_udp(c, data, ev),
-            Service::KrbTcp => self.krb_tcp.run(c, data, ev),
-            Service::Smb => self.smb.run(c, data, ev),
-            Service::Socks => self.tcp_misc.socks(c, data, ev),
-            Service::Rfb => self.tcp_misc.rfb(c, data, ev),
-            Service::Mqtt => self.tcp_misc.mqtt(c, data, ev),
-            Service::Dnp3Tcp => self.tcp_misc.dnp3(c, data, ev),
-            Service::Snmp => udp_misc::snmp(c, data, ev),
-            Service::Sip => udp_misc::sip(c, data, ev),
-            Service::Radius => udp_misc::radius(c, data, ev),
-            Service::Dnp3Udp => self.udp_misc.dnp3(c, data, ev),
-            Service::Dns => self.dns.run(c, data, ev),
-            Service::Dhcp => dhcp(data, ev),
-            Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
-            Service::Quic => quic(&mut self.quic, c, data, ev),
-            Service::Redis => self.redis.run(c, data, ev),
-            Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
-            Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
-            Service::Modbus => modbus(&mut self.modbus[c.dir()], data, ev),
-            Service::Syslog => syslog(data, ev),
-            Service::SyslogTcp => syslog_tcp(&mut self.syslog_tcp, c, data, ev),
-            Service::DceRpc => dce_rpc(&mut self.dce[c.dir()], data, ev),
-            _ => Step::Done,
-        };
-        if step == Step::Done {
-            self.done |= bit(s);
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -985,3 +827,4 @@ mod tests {
         }
     }
 }
+
