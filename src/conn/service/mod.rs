@@ -582,11 +582,13 @@ pub struct ServiceState {
     total: u64,
     partial: bool,
     resp_multicast: bool,
-    /// The PIA's signature state: created at the first payload, dropped
-    /// when matching stops (`pia_open` false).
+    /// The PIA's stream signature state (TCP): created at the first
+    /// payload, dropped when matching stops (`pia_open` false).
     sigs: Option<Box<sig::Sigs>>,
-    /// The parsers: created at the first payload (or gap).
-    p: Option<Box<proto::Parsers>>,
+    /// The PIA's datagram signature state (UDP).
+    udp_sigs: sig::UdpSigs,
+    /// The parsers (each created on first use; TCP ones in one more box).
+    p: proto::Parsers,
 }
 
 impl ServiceState {
@@ -633,7 +635,7 @@ impl ServiceState {
     /// A content gap of the TCP stream in direction `is_orig`: stream parsers
     /// that cannot resync (SSL, SSH, line protocols' current line) stop.
     pub fn on_gap(&mut self, is_orig: bool) {
-        self.parsers().gap(is_orig);
+        self.p.gap(is_orig);
         // The PIA buffer records the gap; signature matching continues, but
         // the patterns are anchored at the stream start anyway.
     }
@@ -652,10 +654,12 @@ impl ServiceState {
         // 1. Signatures (PIA), only within the DPD buffer.
         let mut pia_closed = false;
         if self.pia_open {
-            let sigs = self.sigs.get_or_insert_with(Box::default);
             let fired = match self.transport {
-                Transport::Tcp => sigs.tcp(is_orig, payload),
-                Transport::Udp => sigs.udp(is_orig, payload),
+                Transport::Tcp => self
+                    .sigs
+                    .get_or_insert_with(Box::default)
+                    .tcp(is_orig, payload),
+                Transport::Udp => self.udp_sigs.udp(is_orig, payload),
             } & self.enabled;
             self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
             if self.pia_bytes > DPD_BUFFER {
@@ -686,7 +690,7 @@ impl ServiceState {
                     // from this point on (instantiated by its parent, so it
                     // runs whatever scripts are loaded for SSL).
                     if self.enabled & s.bit() != 0 || CHILDREN & s.bit() != 0 {
-                        self.parsers().reset(s);
+                        self.p.reset(s);
                         self.enabled |= s.bit();
                         self.attached |= s.bit();
                         self.disabled &= !s.bit();
@@ -694,7 +698,7 @@ impl ServiceState {
                         self.pend_violation &= !s.bit();
                         let rest = payload.get(off..).unwrap_or(&[]);
                         if !rest.is_empty() {
-                            self.parsers().run(s, &ctx, rest, &mut ev);
+                            self.p.run(s, &ctx, rest, &mut ev);
                             self.apply(&mut ev, &mut v);
                         }
                     }
@@ -704,7 +708,7 @@ impl ServiceState {
             if !self.runs(s) {
                 continue;
             }
-            self.parsers().run(s, &ctx, payload, &mut ev);
+            self.p.run(s, &ctx, payload, &mut ev);
             self.apply(&mut ev, &mut v);
         }
         if pia_closed {
@@ -714,23 +718,16 @@ impl ServiceState {
                 .iter()
                 .filter(|&&s| !self.runs(s))
                 .fold(0, |m, s| m | s.bit());
-            if let Some(p) = &mut self.p {
-                p.release(gone);
-            }
+            self.p.release(gone);
         }
         v
-    }
-
-    /// The parsers, created on first use.
-    fn parsers(&mut self) -> &mut proto::Parsers {
-        self.p.get_or_insert_with(Box::default)
     }
 
     /// Parser states allocated now, and whether the signature state is (for
     /// the tests).
     #[cfg(test)]
     pub(crate) fn allocated(&self) -> (usize, bool) {
-        (self.p.as_ref().map_or(0, |p| p.boxed()), self.sigs.is_some())
+        (self.p.boxed(), self.sigs.is_some())
     }
 
     /// Roles were swapped (by the TCP layer or after a `Verdict.flip`): swap
@@ -740,9 +737,8 @@ impl ServiceState {
         if let Some(s) = &mut self.sigs {
             s.flip();
         }
-        if let Some(p) = &mut self.p {
-            p.flip();
-        }
+        self.udp_sigs.flip();
+        self.p.flip();
     }
 
     /// Adds `s` to the confirmed list (idempotent) — used by the engine for
@@ -754,7 +750,7 @@ impl ServiceState {
     /// The first DNS question the originator asked (filled by the DNS
     /// analyzer; `None` until it parsed one).
     pub fn dns_query(&self) -> Option<DnsQuery> {
-        self.p.as_ref().and_then(|p| p.dns_query())
+        self.p.dns_query()
     }
 
     /// Confirmed services in confirmation order.
@@ -780,7 +776,7 @@ impl ServiceState {
     /// to be attached by a signature).
     fn runs(&self, s: Service) -> bool {
         let b = s.bit();
-        if self.enabled & b == 0 || self.p.as_ref().is_some_and(|p| p.is_done(s)) {
+        if self.enabled & b == 0 || self.p.is_done(s) {
             return false;
         }
         if self.attached & b != 0 {

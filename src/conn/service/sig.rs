@@ -268,13 +268,45 @@ impl Default for Dir {
     }
 }
 
-/// Signature state of a connection.
+/// Stream signature state of a TCP connection (boxed by the service state
+/// while the DPD buffer is open).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sigs {
     d: [Dir; 2],
-    /// UDP: `dpd_ldap_client_udp` / `dpd_ldap_server_udp` matched, per direction.
+}
+
+/// Signature state of a UDP connection: 4 bytes, kept inline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UdpSigs {
+    /// `dpd_ldap_client_udp` / `dpd_ldap_server_udp` matched, per direction.
     udp_ldap_client: [bool; 2],
     udp_ldap_server: [bool; 2],
+}
+
+impl UdpSigs {
+    /// Swaps the directions.
+    pub(crate) fn flip(&mut self) {
+        self.udp_ldap_client.swap(0, 1);
+        self.udp_ldap_server.swap(0, 1);
+    }
+
+    /// UDP signatures, matched per datagram (`requires-reverse-signature`
+    /// across datagrams of the two directions): the analyzers to enable.
+    pub(crate) fn udp(&mut self, is_orig: bool, p: &[u8]) -> u64 {
+        let i = usize::from(!is_orig);
+        if ldap_client(p, &[0x60, 0x63, 0x77]) == P::Yes {
+            self.udp_ldap_client[i] = true;
+        }
+        if p.first() == Some(&0x30) {
+            self.udp_ldap_server[i] = true;
+        }
+        let mut out = udp_stateless(p);
+        let (c, s) = (self.udp_ldap_client, self.udp_ldap_server);
+        if (c[0] && s[1]) || (c[1] && s[0]) {
+            out |= sbit(Service::LdapUdp);
+        }
+        out
+    }
 }
 
 /// Whether analyzer `s` has a DPD signature for this transport (otherwise it
@@ -409,26 +441,6 @@ impl Sigs {
     /// Swaps the directions.
     pub(crate) fn flip(&mut self) {
         self.d.swap(0, 1);
-        self.udp_ldap_client.swap(0, 1);
-        self.udp_ldap_server.swap(0, 1);
-    }
-
-    /// UDP signatures, matched per datagram (`requires-reverse-signature`
-    /// across datagrams of the two directions): the analyzers to enable.
-    pub(crate) fn udp(&mut self, is_orig: bool, p: &[u8]) -> u64 {
-        let i = usize::from(!is_orig);
-        if ldap_client(p, &[0x60, 0x63, 0x77]) == P::Yes {
-            self.udp_ldap_client[i] = true;
-        }
-        if p.first() == Some(&0x30) {
-            self.udp_ldap_server[i] = true;
-        }
-        let mut out = udp_stateless(p);
-        let (c, s) = (self.udp_ldap_client, self.udp_ldap_server);
-        if (c[0] && s[1]) || (c[1] && s[0]) {
-            out |= sbit(Service::LdapUdp);
-        }
-        out
     }
 
     /// Feeds stream bytes of one direction; returns the analyzers whose

@@ -1,28 +1,49 @@
 //! The parsers of one connection, allocated only for the analyzers that
 //! actually parse it.
 //!
-//! Owns which parser states exist: a parser's state is created (its
-//! `Default`) the first time its analyzer parses a payload of this
-//! connection, and dropped as soon as the analyzer is done or can no longer
-//! run ([`Parsers::release`]). Parsers of a few bytes live inline; the others
-//! are one small box each, so a connection carries only what its attached or
-//! shadow-parsing analyzers need (a 2 KiB block for all of them before).
+//! Owns which parser states exist. A parser whose state is more than a few
+//! bytes gets it the first time its analyzer parses a payload of this
+//! connection, and only if the analyzer then wants more (a parser that
+//! rejects its first payload never allocates); the state is dropped as soon
+//! as the analyzer is done or can no longer run ([`Parsers::release`]).
+//! The datagram parsers' states are a few bytes inline; the stream parsers'
+//! slots are one more box, created at a TCP connection's first payload. A
+//! connection thus carries only what its attached or shadow-parsing
+//! analyzers need (one 1,720-byte block for all of them before).
 //!
 //! Must not: decide attachment, confirmation or violation (the service state
 //! does), or allocate more than once per analyzer and connection.
 
-use super::{
-    dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, sql, ssh,
-    ssl, syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf, Redis,
-    Step,
-};
 use super::{bit, ftp};
+use super::{
+    dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, sql, ssh, ssl,
+    syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf, Redis, Step,
+};
 use crate::conn::service::Service;
 
-/// The state of parser `b`, created on first use.
+/// Runs parser `b` on one payload. A parser not created yet runs on a fresh
+/// state on the stack, which is boxed only if the parser wants more.
 #[inline]
-fn lazy<T: Default>(b: &mut Option<Box<T>>) -> &mut T {
-    b.get_or_insert_with(Box::default)
+fn run_boxed<T: Default>(b: &mut Option<Box<T>>, f: impl FnOnce(&mut T) -> Step) -> Step {
+    match b {
+        Some(x) => f(x),
+        None => {
+            let mut x = T::default();
+            let step = f(&mut x);
+            if step == Step::More {
+                *b = Some(Box::new(x));
+            }
+            step
+        }
+    }
+}
+
+/// Sets `p` to `None` when every analyzer of `mask` is in `gone`.
+#[inline]
+fn drop_if<T>(p: &mut Option<Box<T>>, gone: u64, mask: u64) {
+    if gone & mask == mask {
+        *p = None;
+    }
 }
 
 /// The services that share [`Parsers::tcp_misc`].
@@ -31,14 +52,10 @@ const TCP_MISC: u64 = (1 << Service::Socks as u32)
     | (1 << Service::Mqtt as u32)
     | (1 << Service::Dnp3Tcp as u32);
 
-/// All parsers of one connection: `None` = not created yet, or released.
-/// A created parser behaves exactly as if it had existed (in its `Default`
-/// state) since the connection started: every parser's `flip` of a default
-/// state is a no-op, and [`Parsers::gap`] creates the one parser (HTTP) whose
-/// default state a gap changes.
+/// The stream parsers' states of a TCP connection (`None` = not created
+/// yet, or released).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Parsers {
-    done: u64,
+struct TcpParsers {
     http: Option<Box<http::Http>>,
     websocket: Option<Box<http::WebSocket>>,
     ssl: Option<Box<ssl::Ssl>>,
@@ -54,50 +71,16 @@ pub(crate) struct Parsers {
     krb_tcp: Option<Box<krb::KrbTcp>>,
     smb: Option<Box<smb::Smb>>,
     tcp_misc: Option<Box<tcp_misc::TcpMisc>>,
-    /// Kept until the whole state is dropped: it holds the DNS question.
-    dns: Option<Box<Dns>>,
     redis: Option<Box<Redis>>,
     modbus: Option<Box<[Framed<7>; 2]>>,
     syslog_tcp: Option<Box<LineBuf<16>>>,
     dce: Option<Box<[Framed<10>; 2]>>,
-    dtls: ssl::Dtls,
     xmpp: xmpp::Xmpp,
-    udp_misc: udp_misc::UdpMisc,
-    ntp_flipped: bool,
-    quic: [bool; 2],
     rdp_seen: bool,
-    rdpeudp: u8,
 }
 
-impl Parsers {
-    /// The first DNS question the DNS parser read (either direction).
-    pub(crate) fn dns_query(&self) -> Option<crate::conn::service::DnsQuery> {
-        self.dns.as_ref().and_then(|d| d.query)
-    }
-
-    pub(crate) fn is_done(&self, s: Service) -> bool {
-        self.done & bit(s) != 0
-    }
-
-    /// A fresh parser for `s` (a child analyzer instantiated mid-stream).
-    pub(crate) fn reset(&mut self, s: Service) {
-        match s {
-            Service::Ssl => self.ssl = None,
-            Service::Websocket => self.websocket = None,
-            _ => {}
-        }
-        self.done &= !bit(s);
-    }
-
-    /// Drops the parser states whose analyzers are all in `gone` (done, or
-    /// unable to run again). The DNS state stays (its question is read at
-    /// logging time).
-    pub(crate) fn release(&mut self, gone: u64) {
-        fn drop_if<T>(p: &mut Option<Box<T>>, gone: u64, mask: u64) {
-            if gone & mask == mask {
-                *p = None;
-            }
-        }
+impl TcpParsers {
+    fn release(&mut self, gone: u64) {
         let b = bit;
         drop_if(&mut self.http, gone, b(Service::Http));
         drop_if(&mut self.websocket, gone, b(Service::Websocket));
@@ -120,9 +103,36 @@ impl Parsers {
         drop_if(&mut self.dce, gone, b(Service::DceRpc));
     }
 
-    /// Parser states currently allocated (for the tests).
+    /// Drops the state of `s` alone (its analyzer is done).
+    fn release_one(&mut self, s: Service, done: u64) {
+        match s {
+            Service::Http => self.http = None,
+            Service::Websocket => self.websocket = None,
+            Service::Ssl => self.ssl = None,
+            Service::Ssh => self.ssh = None,
+            Service::Ftp => self.ftp = None,
+            Service::Irc => self.irc = None,
+            Service::Smtp => self.smtp = None,
+            Service::Pop3 => self.pop3 = None,
+            Service::Imap => self.imap = None,
+            Service::LdapTcp => self.ldap = None,
+            Service::Postgresql => self.pg = None,
+            Service::Mysql => self.mysql = None,
+            Service::KrbTcp => self.krb_tcp = None,
+            Service::Smb => self.smb = None,
+            Service::Socks | Service::Rfb | Service::Mqtt | Service::Dnp3Tcp => {
+                drop_if(&mut self.tcp_misc, done, TCP_MISC)
+            }
+            Service::Redis => self.redis = None,
+            Service::Modbus => self.modbus = None,
+            Service::SyslogTcp => self.syslog_tcp = None,
+            Service::DceRpc => self.dce = None,
+            _ => {}
+        }
+    }
+
     #[cfg(test)]
-    pub(crate) fn boxed(&self) -> usize {
+    fn boxed(&self) -> usize {
         [
             self.http.is_some(),
             self.websocket.is_some(),
@@ -139,7 +149,6 @@ impl Parsers {
             self.krb_tcp.is_some(),
             self.smb.is_some(),
             self.tcp_misc.is_some(),
-            self.dns.is_some(),
             self.redis.is_some(),
             self.modbus.is_some(),
             self.syslog_tcp.is_some(),
@@ -150,7 +159,7 @@ impl Parsers {
         .count()
     }
 
-    pub(crate) fn flip(&mut self) {
+    fn flip(&mut self) {
         fn f<T>(p: &mut Option<Box<T>>, flip: impl FnOnce(&mut T)) {
             if let Some(x) = p {
                 flip(x);
@@ -171,11 +180,134 @@ impl Parsers {
         f(&mut self.krb_tcp, |x| x.flip());
         f(&mut self.smb, |x| x.flip());
         f(&mut self.tcp_misc, |x| x.flip());
-        f(&mut self.dns, |x| x.tcp.swap(0, 1));
         f(&mut self.modbus, |x| x.swap(0, 1));
         f(&mut self.dce, |x| x.swap(0, 1));
-        self.dtls.flip();
         self.xmpp.flip();
+    }
+
+    fn gap(&mut self, d: usize, http_done: bool) {
+        // HTTP remembers the gap (its state is created here if it has not
+        // parsed yet); for the others a gap on the default state changes
+        // nothing.
+        if !http_done {
+            self.http.get_or_insert_with(Box::default).gap(d);
+        }
+        if let Some(x) = &mut self.ftp {
+            x.gap(d);
+        }
+        if let Some(x) = &mut self.irc {
+            x.gap(d);
+        }
+        if let Some(x) = &mut self.smtp {
+            x.gap(d);
+        }
+        if let Some(x) = &mut self.pop3 {
+            x.gap(d);
+        }
+        if let Some(x) = &mut self.smb {
+            x.gap();
+        }
+    }
+
+    fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
+        match s {
+            Service::Http => run_boxed(&mut self.http, |x| x.run(c, data, ev)),
+            Service::Websocket => run_boxed(&mut self.websocket, |x| x.run(c, data, ev)),
+            Service::Ssl => run_boxed(&mut self.ssl, |x| x.run(c, data, ev)),
+            Service::Ssh => run_boxed(&mut self.ssh, |x| x.run(c, data, ev)),
+            Service::Ftp => run_boxed(&mut self.ftp, |x| x.run(c, data, ev)),
+            Service::Irc => run_boxed(&mut self.irc, |x| x.run(c, data, ev)),
+            Service::Smtp => run_boxed(&mut self.smtp, |x| x.run(c, data, ev)),
+            Service::Pop3 => run_boxed(&mut self.pop3, |x| x.run(c, data, ev)),
+            Service::Imap => run_boxed(&mut self.imap, |x| x.run(c, data, ev)),
+            Service::Xmpp => self.xmpp.run(c, data, ev),
+            Service::LdapTcp => run_boxed(&mut self.ldap, |x| x.run_tcp(c, data, ev)),
+            Service::Postgresql => run_boxed(&mut self.pg, |x| x.run(c, data, ev)),
+            Service::Mysql => run_boxed(&mut self.mysql, |x| x.run(c, data, ev)),
+            Service::KrbTcp => run_boxed(&mut self.krb_tcp, |x| x.run(c, data, ev)),
+            Service::Smb => run_boxed(&mut self.smb, |x| x.run(c, data, ev)),
+            Service::Socks => run_boxed(&mut self.tcp_misc, |x| x.socks(c, data, ev)),
+            Service::Rfb => run_boxed(&mut self.tcp_misc, |x| x.rfb(c, data, ev)),
+            Service::Mqtt => run_boxed(&mut self.tcp_misc, |x| x.mqtt(c, data, ev)),
+            Service::Dnp3Tcp => run_boxed(&mut self.tcp_misc, |x| x.dnp3(c, data, ev)),
+            Service::Redis => run_boxed(&mut self.redis, |x| x.run(c, data, ev)),
+            Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
+            Service::Modbus => run_boxed(&mut self.modbus, |x| modbus(&mut x[c.dir()], data, ev)),
+            Service::SyslogTcp => run_boxed(&mut self.syslog_tcp, |x| syslog_tcp(x, c, data, ev)),
+            Service::DceRpc => run_boxed(&mut self.dce, |x| dce_rpc(&mut x[c.dir()], data, ev)),
+            _ => Step::Done,
+        }
+    }
+}
+
+/// All parsers of one connection: the done set, the datagram parsers'
+/// few bytes, the DNS parser (both transports; kept until the whole state is
+/// dropped, as it holds the DNS question) and the stream parsers' box.
+/// A created parser behaves exactly as if it had existed (in its `Default`
+/// state) since the connection started: every parser's `flip` of a default
+/// state is a no-op, and [`Parsers::gap`] creates the one parser (HTTP) whose
+/// default state a gap changes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Parsers {
+    done: u64,
+    dns: Option<Box<Dns>>,
+    tcp: Option<Box<TcpParsers>>,
+    dtls: ssl::Dtls,
+    udp_misc: udp_misc::UdpMisc,
+    ntp_flipped: bool,
+    quic: [bool; 2],
+    rdpeudp: u8,
+}
+
+impl Parsers {
+    /// The first DNS question the DNS parser read (either direction).
+    pub(crate) fn dns_query(&self) -> Option<crate::conn::service::DnsQuery> {
+        self.dns.as_ref().and_then(|d| d.query)
+    }
+
+    pub(crate) fn is_done(&self, s: Service) -> bool {
+        self.done & bit(s) != 0
+    }
+
+    fn tcp(&mut self) -> &mut TcpParsers {
+        self.tcp.get_or_insert_with(Box::default)
+    }
+
+    /// A fresh parser for `s` (a child analyzer instantiated mid-stream).
+    pub(crate) fn reset(&mut self, s: Service) {
+        if let Some(t) = &mut self.tcp {
+            match s {
+                Service::Ssl => t.ssl = None,
+                Service::Websocket => t.websocket = None,
+                _ => {}
+            }
+        }
+        self.done &= !bit(s);
+    }
+
+    /// Drops the parser states whose analyzers are all in `gone` (done, or
+    /// unable to run again). The DNS state stays (its question is read at
+    /// logging time).
+    pub(crate) fn release(&mut self, gone: u64) {
+        if let Some(t) = &mut self.tcp {
+            t.release(gone);
+        }
+    }
+
+    /// Stream parser states currently allocated, DNS included (for the tests).
+    #[cfg(test)]
+    pub(crate) fn boxed(&self) -> usize {
+        self.tcp.as_ref().map_or(0, |t| t.boxed()) + usize::from(self.dns.is_some())
+    }
+
+    pub(crate) fn flip(&mut self) {
+        if let Some(t) = &mut self.tcp {
+            t.flip();
+        }
+        if let Some(d) = &mut self.dns {
+            d.tcp.swap(0, 1);
+        }
+        self.dtls.flip();
         self.udp_misc.flip();
         self.quic.swap(0, 1);
     }
@@ -204,75 +336,35 @@ impl Parsers {
         ] {
             self.done |= bit(s);
         }
-        // HTTP remembers the gap (created here if it has not parsed yet);
-        // for the others a gap on the default state changes nothing.
-        if !self.is_done(Service::Http) {
-            lazy(&mut self.http).gap(d);
-        }
-        if let Some(x) = &mut self.ftp {
-            x.gap(d);
-        }
-        if let Some(x) = &mut self.irc {
-            x.gap(d);
-        }
-        if let Some(x) = &mut self.smtp {
-            x.gap(d);
-        }
-        if let Some(x) = &mut self.pop3 {
-            x.gap(d);
-        }
-        if let Some(x) = &mut self.smb {
-            x.gap();
-        }
+        let http_done = self.is_done(Service::Http);
+        self.tcp().gap(d, http_done);
         let done = self.done;
         self.release(done);
     }
 
     pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
         let step = match s {
-            Service::Http => lazy(&mut self.http).run(c, data, ev),
-            Service::Websocket => lazy(&mut self.websocket).run(c, data, ev),
-            Service::Ssl => lazy(&mut self.ssl).run(c, data, ev),
             Service::Dtls => self.dtls.run(c, data, ev),
-            Service::Ssh => lazy(&mut self.ssh).run(c, data, ev),
-            Service::Ftp => lazy(&mut self.ftp).run(c, data, ev),
-            Service::Irc => lazy(&mut self.irc).run(c, data, ev),
-            Service::Smtp => lazy(&mut self.smtp).run(c, data, ev),
-            Service::Pop3 => lazy(&mut self.pop3).run(c, data, ev),
-            Service::Imap => lazy(&mut self.imap).run(c, data, ev),
-            Service::Xmpp => self.xmpp.run(c, data, ev),
-            Service::LdapTcp => lazy(&mut self.ldap).run_tcp(c, data, ev),
             Service::LdapUdp => ldap::run_udp(c, data, ev),
-            Service::Postgresql => lazy(&mut self.pg).run(c, data, ev),
-            Service::Mysql => lazy(&mut self.mysql).run(c, data, ev),
             Service::Krb => krb::run_udp(c, data, ev),
-            Service::KrbTcp => lazy(&mut self.krb_tcp).run(c, data, ev),
-            Service::Smb => lazy(&mut self.smb).run(c, data, ev),
-            Service::Socks => lazy(&mut self.tcp_misc).socks(c, data, ev),
-            Service::Rfb => lazy(&mut self.tcp_misc).rfb(c, data, ev),
-            Service::Mqtt => lazy(&mut self.tcp_misc).mqtt(c, data, ev),
-            Service::Dnp3Tcp => lazy(&mut self.tcp_misc).dnp3(c, data, ev),
             Service::Snmp => udp_misc::snmp(c, data, ev),
             Service::Sip => udp_misc::sip(c, data, ev),
             Service::Radius => udp_misc::radius(c, data, ev),
             Service::Dnp3Udp => self.udp_misc.dnp3(c, data, ev),
-            Service::Dns => lazy(&mut self.dns).run(c, data, ev),
+            Service::Dns => self.dns.get_or_insert_with(Box::default).run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
             Service::Quic => quic(&mut self.quic, c, data, ev),
-            Service::Redis => lazy(&mut self.redis).run(c, data, ev),
-            Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
-            Service::Modbus => modbus(&mut lazy(&mut self.modbus)[c.dir()], data, ev),
             Service::Syslog => syslog(data, ev),
-            Service::SyslogTcp => syslog_tcp(lazy(&mut self.syslog_tcp), c, data, ev),
-            Service::DceRpc => dce_rpc(&mut lazy(&mut self.dce)[c.dir()], data, ev),
-            _ => Step::Done,
+            _ => self.tcp().run(s, c, data, ev),
         };
         if step == Step::Done {
             self.done |= bit(s);
             let done = self.done;
-            self.release(done);
+            if let Some(t) = &mut self.tcp {
+                t.release_one(s, done);
+            }
         }
     }
 }
