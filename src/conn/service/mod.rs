@@ -554,6 +554,19 @@ fn port_analyzers(t: Transport, port: u16) -> u64 {
     s.iter().fold(0, |m, x| m | x.bit())
 }
 
+/// Bytes a connection's analyzer state holds while undecided, for memory
+/// budgets: the fixed part, a TCP connection's stream signature state and
+/// stream parsers' slots, each with allocator overhead (the parsers' own
+/// states come and go as analyzers start and finish; UDP connections hold
+/// less).
+pub fn undecided_bytes() -> usize {
+    use std::mem::size_of;
+    size_of::<ServiceState>()
+        + size_of::<sig::Sigs>()
+        + proto::Parsers::stream_slots_bytes()
+        + 3 * 16
+}
+
 /// Per-connection service-detection state: a small fixed part (bit sets of
 /// the analyzers' standing, ports, counters, the confirmed list) and, from
 /// the first payload on, the signature matcher (until the DPD buffer is

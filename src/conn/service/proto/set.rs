@@ -269,6 +269,12 @@ impl Parsers {
         self.done & bit(s) != 0
     }
 
+    /// Size of the stream parsers' slots (one box per TCP connection with
+    /// payload).
+    pub(crate) fn stream_slots_bytes() -> usize {
+        std::mem::size_of::<TcpParsers>()
+    }
+
     fn tcp(&mut self) -> &mut TcpParsers {
         self.tcp.get_or_insert_with(Box::default)
     }
