@@ -87,6 +87,19 @@ fn parsers_exist_only_while_analyzers_run() {
 }
 
 #[test]
+fn gap_before_any_payload_creates_the_http_parser() {
+    // A gap changes HTTP's default state (it stops expecting a first line),
+    // so its parser is created by the gap; other parsers are not.
+    let mut st = tcp(40000, 80);
+    st.on_gap(true);
+    assert_eq!(st.allocated(), (1, false));
+    // A flip before any payload allocates nothing.
+    let mut st = tcp(40000, 80);
+    st.flip();
+    assert_eq!(st.allocated(), (0, false));
+}
+
+#[test]
 fn unknown_stream_releases_everything_after_the_dpd_buffer() {
     let mut st = tcp(40000, 40001);
     st.on_payload(true, &[0x5a; 600]);
