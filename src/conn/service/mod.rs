@@ -317,6 +317,9 @@ pub struct ServiceState {
     sigs: Option<Box<sig::Sigs>>,
     /// The PIA's datagram signature state (UDP).
     udp_sigs: sig::UdpSigs,
+    /// Analyzers whose signature can no longer fire ([`sig::Sigs::dead`]):
+    /// unless attached, they stop shadow-parsing.
+    sig_dead: u64,
     /// The parsers (each created on first use; TCP ones in one more box).
     p: proto::Parsers,
 }
@@ -385,10 +388,20 @@ impl ServiceState {
         let mut pia_closed = false;
         if self.pia_open {
             let fired = match self.transport {
-                Transport::Tcp => self
-                    .sigs
-                    .get_or_insert_with(Box::default)
-                    .tcp(is_orig, payload),
+                Transport::Tcp => {
+                    let sigs = self.sigs.get_or_insert_with(Box::default);
+                    let fired = sigs.tcp(is_orig, payload);
+                    let dead = sigs.dead() & !self.sig_dead & !self.attached;
+                    if dead != 0 {
+                        // Their verdicts can never be applied: drop their
+                        // parsers and pending outcomes.
+                        self.sig_dead |= dead;
+                        self.pend_confirm &= !dead;
+                        self.pend_violation &= !dead;
+                        self.p.release(dead);
+                    }
+                    fired
+                }
                 Transport::Udp => self.udp_sigs.udp(is_orig, payload),
             } & self.enabled;
             self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
@@ -512,7 +525,10 @@ impl ServiceState {
         if self.attached & b != 0 {
             return self.disabled & b == 0;
         }
-        self.disabled & b == 0 && self.pia_open && sig::has_signature(self.transport, s)
+        self.disabled & b == 0
+            && self.pia_open
+            && self.sig_dead & b == 0
+            && sig::has_signature(self.transport, s)
     }
 
     fn live(&self, s: Service) -> bool {

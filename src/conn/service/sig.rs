@@ -443,6 +443,19 @@ impl Sigs {
         self.d.swap(0, 1);
     }
 
+    /// Analyzers whose signature can no longer fire on this connection,
+    /// whatever bytes follow and however the roles flip: FTP once neither
+    /// direction can still show `dpd_ftp_server`'s greeting. (Other
+    /// signatures can match on any later line or stay undecided until the
+    /// DPD buffer is full.)
+    pub(crate) fn dead(&self) -> u64 {
+        if self.d.iter().all(Dir::ftp_server_dead) {
+            sbit(Service::Ftp)
+        } else {
+            0
+        }
+    }
+
     /// Feeds stream bytes of one direction; returns the analyzers whose
     /// signature (including its reverse requirement) is satisfied.
     pub(crate) fn tcp(&mut self, is_orig: bool, data: &[u8]) -> u64 {
@@ -793,6 +806,15 @@ const X_NS_LIT: &[u8] = b"xmlns='jabber:";
 const PG_USER_END: u32 = 7 + 256 + 5;
 
 impl Dir {
+    /// `dpd_ftp_server` can never match in this direction: its greeting
+    /// must be the first non-empty line, and that line (or its first four
+    /// bytes) was something else, or was read as the originator's.
+    fn ftp_server_dead(&self) -> bool {
+        self.matched & FTP_SERVER == 0
+            && !self.ftp_greeting
+            && (self.ftp_no_greeting || self.lines_done > 0)
+    }
+
     fn feed(&mut self, is_orig: bool, data: &[u8]) {
         // The head first (it touches no state the other two read), so that
         // `feed_extra` knows whether the PostgreSQL startup head failed.

@@ -64,7 +64,7 @@ fn state_is_small() {
     // bytes with all of them inline before).
     let n = std::mem::size_of::<ServiceState>();
     eprintln!("size_of::<ServiceState>() = {n}");
-    assert!(n <= 128, "ServiceState is {n} bytes");
+    assert!(n <= 136, "ServiceState is {n} bytes");
 }
 
 #[test]
@@ -97,6 +97,24 @@ fn gap_before_any_payload_creates_the_http_parser() {
     let mut st = tcp(40000, 80);
     st.flip();
     assert_eq!(st.allocated(), (0, false));
+}
+
+#[test]
+fn ftp_stops_shadow_parsing_once_its_signature_cannot_fire() {
+    // Off port 21 FTP is attached only by `dpd_ftp_server`, whose greeting
+    // must be the server's first line: after a non-greeting first line on
+    // both sides its parser goes, and the state decides sooner.
+    let mut st = tcp(40000, 40001);
+    st.on_payload(true, b"hello there\r\n");
+    st.on_payload(false, b"500 nope\r\n");
+    assert!(!st.p.tcp_has(Service::Ftp));
+    assert_ne!(st.sig_dead & Service::Ftp.bit(), 0);
+    // With the greeting FTP still runs and confirms off its port.
+    let mut st = tcp(40000, 40001);
+    st.on_payload(false, b"220 ready\r\n");
+    st.on_payload(true, b"USER anonymous\r\n");
+    st.on_payload(false, b"331 password\r\n");
+    assert_eq!(names(&st), ["ftp"]);
 }
 
 #[test]

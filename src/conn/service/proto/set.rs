@@ -300,6 +300,17 @@ impl Parsers {
         }
     }
 
+    /// Whether the FTP, IRC or HTTP parser's state exists (for the tests).
+    #[cfg(test)]
+    pub(crate) fn tcp_has(&self, s: Service) -> bool {
+        self.tcp.as_ref().is_some_and(|t| match s {
+            Service::Ftp => t.ftp.is_some(),
+            Service::Irc => t.irc.is_some(),
+            Service::Http => t.http.is_some(),
+            _ => false,
+        })
+    }
+
     /// Stream parser states currently allocated, DNS included (for the tests).
     #[cfg(test)]
     pub(crate) fn boxed(&self) -> usize {
