@@ -102,7 +102,7 @@ pub const THREADED_BYTES: u64 = 32 << 20;
 /// [`crate::conn::service::undecided_bytes`]), flow statistics when on,
 /// history letters, its index bucket (load at most 1/2), age entry and a few
 /// timer entries, plus a quarter for allocator slack. About 1.7 KB by
-/// default (the README's measured 1.64 KB per open connection of the
+/// default (the README's measured 1.56 KB per open connection of the
 /// generated 3 M-packet capture).
 pub fn conn_bytes(flow_stats: bool) -> u64 {
     use std::mem::size_of;
