@@ -797,11 +797,10 @@ impl Conn {
 
     /// The flow statistics' final values (all zero when statistics are off).
     pub fn flow_features(&self) -> crate::stats::FlowFeatures {
-        self.stats
-            .as_deref()
-            .copied()
-            .unwrap_or_default()
-            .features(self.start, self.last)
+        match self.stats.as_deref() {
+            Some(s) => s.features(self.start, self.last),
+            None => FlowStats::default().features(self.start, self.last),
+        }
     }
 
     /// Bytes for `orig_bytes` / `resp_bytes`.

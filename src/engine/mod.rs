@@ -98,14 +98,16 @@ pub const THREADED_BYTES: u64 = 32 << 20;
 
 /// Bytes one open connection costs, all its parts counted: the slot (key and
 /// `Conn`), boxed analyzer state (kept while undecided: a SYN flood never
-/// decides), flow statistics when on, history letters, its index bucket
-/// (load at most 1/2), age entry and a few timer entries, plus a quarter for
-/// allocator slack. About 2 KB by default (the README's measured 1.58 KB
-/// per connection of a real capture, where most analyzers had decided).
+/// decides; counted as a TCP connection's with payload, see
+/// [`crate::conn::service::undecided_bytes`]), flow statistics when on,
+/// history letters, its index bucket (load at most 1/2), age entry and a few
+/// timer entries, plus a quarter for allocator slack. About 1.7 KB by
+/// default (the README's measured 1.56 KB per open connection of the
+/// generated 3 M-packet capture).
 pub fn conn_bytes(flow_stats: bool) -> u64 {
     use std::mem::size_of;
     let slot = size_of::<Conn>() + size_of::<FlowKey>() + 16;
-    let boxed = size_of::<crate::conn::service::ServiceState>() + 32;
+    let boxed = crate::conn::service::undecided_bytes();
     let stats = if flow_stats {
         size_of::<crate::stats::FlowStats>() + 16
     } else {

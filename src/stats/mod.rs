@@ -2,8 +2,12 @@
 //! optional conn.log extras (`--conn-extras`). Field definitions are in
 //! `docs/FEATURES.md`; this module is their implementation.
 //!
-//! Owns [`FlowStats`], a fixed-size accumulator that lives inside a
-//! connection: no heap, O(1) memory and O(1) work per packet. The connection
+//! Owns [`FlowStats`], a fixed-size accumulator boxed per connection: O(1)
+//! memory and O(1) work per packet. What every flow needs is inline and
+//! compact (byte-length moments share their count and keep 32-bit extremes);
+//! what only flows with an idle gap or a finished bulk transfer need
+//! (active/idle periods, bulk totals) is one small box allocated the first
+//! time such an event happens, at most once per connection. The connection
 //! calls [`FlowStats::observe`] once for every packet it counts in
 //! `orig_pkts`/`resp_pkts` (so after Zeek's checksum checks), with the
 //! packet's final direction, and [`FlowStats::flip`] whenever it swaps
@@ -120,13 +124,54 @@ impl PacketObs {
 /// TCP flag counters, indexed by bit position (FIN = 0 … CWR = 7).
 type FlagCounts = [u64; 8];
 
+/// Sum, sum of squares and extremes of 32-bit samples whose count is kept
+/// by the owner ([`Dir::n`]): the same accumulator as [`Moments`], stored in
+/// 32 bytes instead of 48 ([`LenAcc::moments`] rebuilds the `Moments`).
+#[derive(Clone, Copy, Debug, Default)]
+struct LenAcc {
+    sum: u64,
+    sumsq: u128,
+    min: u32,
+    max: u32,
+}
+
+impl LenAcc {
+    /// Adds one sample; `first` when it is the owner's first sample.
+    #[inline]
+    fn add(&mut self, x: u32, first: bool) {
+        if first {
+            self.min = x;
+            self.max = x;
+        } else {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        let x = x as u64;
+        self.sum = self.sum.wrapping_add(x);
+        self.sumsq = self.sumsq.wrapping_add(x as u128 * x as u128);
+    }
+
+    /// The accumulator as [`Moments`] of `n` samples.
+    fn moments(&self, n: u64) -> Moments {
+        Moments {
+            n,
+            sum: self.sum,
+            sumsq: self.sumsq,
+            min: self.min as u64,
+            max: self.max as u64,
+        }
+    }
+}
+
 /// Accumulators for one direction.
 #[derive(Clone, Copy, Debug, Default)]
 struct Dir {
-    /// Payload lengths; `payload.n` is the packet count.
-    payload: Moments,
+    /// Packets counted in this direction.
+    n: u64,
+    /// Payload lengths.
+    payload: LenAcc,
     /// IP lengths.
-    ip_len: Moments,
+    ip_len: LenAcc,
     /// Gaps between consecutive packets of this direction, ns.
     iat: Moments,
     /// Time of the latest packet (valid when `payload.n > 0`).
@@ -149,11 +194,26 @@ struct Dir {
     retrans: u64,
     seq_end: u32,
     seq_valid: bool,
-    /// Finished bulk transfers: how many, their packets, bytes and durations (ns).
-    bulk_count: u64,
-    bulk_pkts: u64,
-    bulk_bytes: u64,
-    bulk_ns: u64,
+}
+
+/// Finished bulk transfers of one direction: how many, their packets, bytes
+/// and durations (ns).
+#[derive(Clone, Copy, Debug, Default)]
+struct BulkTotals {
+    count: u64,
+    pkts: u64,
+    bytes: u64,
+    ns: u64,
+}
+
+/// What only some flows need: finished active periods (≥ 2 packets) and
+/// idle gaps (ns), both non-empty only after a gap longer than
+/// [`ACTIVE_TIMEOUT_NS`], and finished bulk transfers per direction.
+#[derive(Clone, Copy, Debug, Default)]
+struct Rare {
+    active: Moments,
+    idle: Moments,
+    bulk: [BulkTotals; 2],
 }
 
 /// A run of consecutive same-direction data packets (a bulk candidate).
@@ -169,22 +229,48 @@ struct BulkRun {
     last_ts: i64,
 }
 
-/// TCP handshake timing state.
-#[derive(Clone, Copy, Debug, Default)]
+/// "Not seen" for [`Handshake`]'s sides.
+const NO_SIDE: u8 = 0xff;
+
+/// TCP handshake timing state (40 bytes: the sides say which times are set).
+#[derive(Clone, Copy, Debug)]
 struct Handshake {
-    /// Side and time of the latest SYN before the first SYN-ACK.
-    syn: Option<(u8, i64)>,
-    /// Side of the first SYN-ACK and time of that side's latest SYN-ACK
-    /// before the handshake ACK.
-    synack: Option<(u8, i64)>,
-    /// SYN → SYN-ACK, ns.
-    rtt_syn_synack: Option<u64>,
-    /// SYN-ACK → ACK, ns.
-    rtt_synack_ack: Option<u64>,
+    /// Time of the latest SYN before the first SYN-ACK (valid when
+    /// `syn_side` is a side).
+    syn_t: i64,
+    /// Time of the SYN-ACK side's latest SYN-ACK before the handshake ACK
+    /// (valid when `synack_side` is a side).
+    synack_t: i64,
+    /// SYN → SYN-ACK, ns (valid when `have_syn_synack`).
+    rtt_syn_synack: u64,
+    /// SYN-ACK → ACK, ns (valid when `have_synack_ack`).
+    rtt_synack_ack: u64,
+    /// Side of that SYN, or [`NO_SIDE`].
+    syn_side: u8,
+    /// Side of the first SYN-ACK, or [`NO_SIDE`].
+    synack_side: u8,
+    have_syn_synack: bool,
+    have_synack_ack: bool,
 }
 
-/// A connection's flow statistics accumulators (fixed size, no heap).
-#[derive(Clone, Copy, Debug, Default)]
+impl Default for Handshake {
+    fn default() -> Self {
+        Handshake {
+            syn_t: 0,
+            synack_t: 0,
+            rtt_syn_synack: 0,
+            rtt_synack_ack: 0,
+            syn_side: NO_SIDE,
+            synack_side: NO_SIDE,
+            have_syn_synack: false,
+            have_synack_ack: false,
+        }
+    }
+}
+
+/// A connection's flow statistics accumulators (fixed size; [`Rare`] out of
+/// line, allocated once when first needed).
+#[derive(Clone, Debug, Default)]
 pub struct FlowStats {
     /// Index 0: originator, 1: responder.
     dir: [Dir; 2],
@@ -194,15 +280,15 @@ pub struct FlowStats {
     last_ts: i64,
     /// Flow gaps longer than [`SUBFLOW_GAP_NS`].
     subflow_breaks: u64,
-    /// Finished active periods (≥ 2 packets) and idle gaps, ns.
-    active: Moments,
-    idle: Moments,
     /// Current active period: packets and summed gaps.
     run_pkts: u64,
     run_ns: u64,
     /// Current bulk candidate.
     bulk: BulkRun,
     hs: Handshake,
+    /// Active/idle periods and bulk totals: `None` until the first idle gap
+    /// or finished bulk transfer.
+    rare: Option<Box<Rare>>,
 }
 
 #[inline]
@@ -223,7 +309,7 @@ fn gap(now: i64, before: i64) -> u64 {
 impl FlowStats {
     /// Packets counted so far, both directions.
     pub fn packets(&self) -> u64 {
-        self.dir[0].payload.n + self.dir[1].payload.n
+        self.dir[0].n + self.dir[1].n
     }
 
     /// Accounts one counted packet.
@@ -240,9 +326,10 @@ impl FlowStats {
                 self.subflow_breaks += 1;
             }
             if g > ACTIVE_TIMEOUT_NS as u64 {
-                self.idle.add(g);
+                let rare = self.rare.get_or_insert_with(Box::default);
+                rare.idle.add(g);
                 if self.run_pkts >= 2 {
-                    self.active.add(self.run_ns);
+                    rare.active.add(self.run_ns);
                 }
                 self.run_pkts = 1;
                 self.run_ns = 0;
@@ -266,7 +353,10 @@ impl FlowStats {
                 b.ns += g;
                 b.last_ts = t;
             } else {
-                Self::close_bulk(&mut self.dir, &self.bulk);
+                if self.bulk.pkts >= BULK_MIN_PKTS {
+                    let rare = self.rare.get_or_insert_with(Box::default);
+                    Self::close_bulk(&mut rare.bulk, &self.bulk);
+                }
                 self.bulk = BulkRun {
                     side: s as u8,
                     pkts: 1,
@@ -279,13 +369,14 @@ impl FlowStats {
 
         // Per direction.
         let d = &mut self.dir[s];
-        let first = d.payload.n == 0;
+        let first = d.n == 0;
         if !first {
             d.iat.add(gap(t, d.last_ts));
         }
         d.last_ts = t;
-        d.payload.add(payload);
-        d.ip_len.add(o.ip_len as u64);
+        d.n += 1;
+        d.payload.add(o.payload_len, first);
+        d.ip_len.add(o.ip_len, first);
         if payload > 0 {
             d.data_pkts += 1;
         }
@@ -341,37 +432,40 @@ impl FlowStats {
     /// Handshake timing for a non-RST TCP packet from side `s`.
     fn handshake(&mut self, s: u8, t: i64, syn: bool, ack: bool) {
         let h = &mut self.hs;
-        match (syn, ack, h.synack) {
+        let synack = (h.synack_side != NO_SIDE).then_some((h.synack_side, h.synack_t));
+        match (syn, ack, synack) {
             // SYN before any SYN-ACK: remember the latest.
-            (true, false, None) => h.syn = Some((s, t)),
+            (true, false, None) => {
+                h.syn_side = s;
+                h.syn_t = t;
+            }
             // The first SYN-ACK.
             (true, true, None) => {
-                h.synack = Some((s, t));
-                if let Some((ss, st)) = h.syn {
-                    if ss != s {
-                        h.rtt_syn_synack = Some(gap(t, st));
-                    }
+                h.synack_side = s;
+                h.synack_t = t;
+                if h.syn_side != NO_SIDE && h.syn_side != s {
+                    h.rtt_syn_synack = gap(t, h.syn_t);
+                    h.have_syn_synack = true;
                 }
             }
             // A repeated SYN-ACK from the same side before the ACK.
-            (true, true, Some((sa, _))) if sa == s && h.rtt_synack_ack.is_none() => {
-                h.synack = Some((s, t))
-            }
+            (true, true, Some((sa, _))) if sa == s && !h.have_synack_ack => h.synack_t = t,
             // The ACK completing the handshake.
-            (false, true, Some((sa, at))) if sa != s && h.rtt_synack_ack.is_none() => {
-                h.rtt_synack_ack = Some(gap(t, at));
+            (false, true, Some((sa, at))) if sa != s && !h.have_synack_ack => {
+                h.rtt_synack_ack = gap(t, at);
+                h.have_synack_ack = true;
             }
             _ => {}
         }
     }
 
-    fn close_bulk(dir: &mut [Dir; 2], b: &BulkRun) {
+    fn close_bulk(totals: &mut [BulkTotals; 2], b: &BulkRun) {
         if b.pkts >= BULK_MIN_PKTS {
-            let d = &mut dir[b.side as usize];
-            d.bulk_count += 1;
-            d.bulk_pkts += b.pkts;
-            d.bulk_bytes += b.bytes;
-            d.bulk_ns += b.ns;
+            let d = &mut totals[b.side as usize];
+            d.count += 1;
+            d.pkts += b.pkts;
+            d.bytes += b.bytes;
+            d.ns += b.ns;
         }
     }
 
@@ -380,11 +474,14 @@ impl FlowStats {
     pub fn flip(&mut self) {
         self.dir.swap(0, 1);
         self.bulk.side ^= 1;
-        if let Some((s, _)) = &mut self.hs.syn {
-            *s ^= 1;
+        if let Some(r) = &mut self.rare {
+            r.bulk.swap(0, 1);
         }
-        if let Some((s, _)) = &mut self.hs.synack {
-            *s ^= 1;
+        if self.hs.syn_side != NO_SIDE {
+            self.hs.syn_side ^= 1;
+        }
+        if self.hs.synack_side != NO_SIDE {
+            self.hs.synack_side ^= 1;
         }
     }
 
@@ -393,9 +490,10 @@ impl FlowStats {
     /// bulk candidates and the current active period are closed here; `self`
     /// is not changed.
     pub fn features(&self, start: Ts, last: Ts) -> FlowFeatures {
-        let mut dir = self.dir;
-        Self::close_bulk(&mut dir, &self.bulk);
-        let mut active = self.active;
+        let rare = self.rare.as_deref().copied().unwrap_or_default();
+        let mut bulk = rare.bulk;
+        Self::close_bulk(&mut bulk, &self.bulk);
+        let mut active = rare.active;
         if self.run_pkts >= 2 {
             active.add(self.run_ns);
         }
@@ -411,8 +509,9 @@ impl FlowStats {
                 0.0
             }
         };
-        let one = |d: &Dir| {
-            let n = d.payload.n;
+        let one = |d: &Dir, b: &BulkTotals| {
+            let n = d.n;
+            let payload = d.payload.moments(n);
             DirFeatures {
                 pkts: n,
                 data_pkts: d.data_pkts,
@@ -422,43 +521,43 @@ impl FlowStats {
                 hdr_max: d.hdr_max as u64,
                 psh: d.flags[3],
                 urg: d.flags[5],
-                payload: d.payload.summary(1.0),
+                payload: payload.summary(1.0),
                 iat: d.iat.summary(SEC as f64),
                 subflow_pkts: per_subflow(n as f64),
-                subflow_bytes: per_subflow(d.payload.sum as f64),
-                bulk_bytes: if d.bulk_count > 0 {
-                    d.bulk_bytes as f64 / d.bulk_count as f64
+                subflow_bytes: per_subflow(payload.sum as f64),
+                bulk_bytes: if b.count > 0 {
+                    b.bytes as f64 / b.count as f64
                 } else {
                     0.0
                 },
-                bulk_packets: if d.bulk_count > 0 {
-                    d.bulk_pkts as f64 / d.bulk_count as f64
+                bulk_packets: if b.count > 0 {
+                    b.pkts as f64 / b.count as f64
                 } else {
                     0.0
                 },
-                bulk_rate: if d.bulk_ns > 0 {
-                    d.bulk_bytes as f64 / (d.bulk_ns as f64 / SEC as f64)
+                bulk_rate: if b.ns > 0 {
+                    b.bytes as f64 / (b.ns as f64 / SEC as f64)
                 } else {
                     0.0
                 },
                 init_win: d.init_win as u64,
                 last_win: d.last_win as u64,
-                pkt_len: d.ip_len.summary(1.0),
+                pkt_len: d.ip_len.moments(n).summary(1.0),
                 retrans: d.retrans,
                 ttl_min: d.ttl_min as u64,
                 ttl_max: d.ttl_max as u64,
             }
         };
-        let (o, r) = (&dir[0], &dir[1]);
+        let (o, r) = (&self.dir[0], &self.dir[1]);
         let flag = |bit: usize| o.flags[bit] + r.flags[bit];
-        let flow_payload = o.payload.merged(&r.payload);
+        let flow_payload = o.payload.moments(o.n).merged(&r.payload.moments(r.n));
         FlowFeatures {
             duration_ns,
-            fwd: one(o),
-            bwd: one(r),
+            fwd: one(o, &bulk[0]),
+            bwd: one(r, &bulk[1]),
             flow_pkts_per_sec: per_sec(pkts as f64),
-            down_up_ratio: if o.payload.n > 0 {
-                r.payload.n as f64 / o.payload.n as f64
+            down_up_ratio: if o.n > 0 {
+                r.n as f64 / o.n as f64
             } else {
                 0.0
             },
@@ -473,9 +572,11 @@ impl FlowStats {
             payload_bytes_per_second: per_sec(flow_payload.sum as f64),
             subflows,
             active: active.summary(SEC as f64),
-            idle: self.idle.summary(SEC as f64),
-            rtt_syn_synack: self.hs.rtt_syn_synack.map(|x| x as f64 / SEC as f64),
-            rtt_synack_ack: self.hs.rtt_synack_ack.map(|x| x as f64 / SEC as f64),
+            idle: rare.idle.summary(SEC as f64),
+            rtt_syn_synack: (self.hs.have_syn_synack)
+                .then(|| self.hs.rtt_syn_synack as f64 / SEC as f64),
+            rtt_synack_ack: (self.hs.have_synack_ack)
+                .then(|| self.hs.rtt_synack_ack as f64 / SEC as f64),
         }
     }
 }

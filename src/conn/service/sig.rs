@@ -268,13 +268,45 @@ impl Default for Dir {
     }
 }
 
-/// Signature state of a connection.
+/// Stream signature state of a TCP connection (boxed by the service state
+/// while the DPD buffer is open).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sigs {
     d: [Dir; 2],
-    /// UDP: `dpd_ldap_client_udp` / `dpd_ldap_server_udp` matched, per direction.
+}
+
+/// Signature state of a UDP connection: 4 bytes, kept inline.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UdpSigs {
+    /// `dpd_ldap_client_udp` / `dpd_ldap_server_udp` matched, per direction.
     udp_ldap_client: [bool; 2],
     udp_ldap_server: [bool; 2],
+}
+
+impl UdpSigs {
+    /// Swaps the directions.
+    pub(crate) fn flip(&mut self) {
+        self.udp_ldap_client.swap(0, 1);
+        self.udp_ldap_server.swap(0, 1);
+    }
+
+    /// UDP signatures, matched per datagram (`requires-reverse-signature`
+    /// across datagrams of the two directions): the analyzers to enable.
+    pub(crate) fn udp(&mut self, is_orig: bool, p: &[u8]) -> u64 {
+        let i = usize::from(!is_orig);
+        if ldap_client(p, &[0x60, 0x63, 0x77]) == P::Yes {
+            self.udp_ldap_client[i] = true;
+        }
+        if p.first() == Some(&0x30) {
+            self.udp_ldap_server[i] = true;
+        }
+        let mut out = udp_stateless(p);
+        let (c, s) = (self.udp_ldap_client, self.udp_ldap_server);
+        if (c[0] && s[1]) || (c[1] && s[0]) {
+            out |= sbit(Service::LdapUdp);
+        }
+        out
+    }
 }
 
 /// Whether analyzer `s` has a DPD signature for this transport (otherwise it
@@ -409,26 +441,19 @@ impl Sigs {
     /// Swaps the directions.
     pub(crate) fn flip(&mut self) {
         self.d.swap(0, 1);
-        self.udp_ldap_client.swap(0, 1);
-        self.udp_ldap_server.swap(0, 1);
     }
 
-    /// UDP signatures, matched per datagram (`requires-reverse-signature`
-    /// across datagrams of the two directions): the analyzers to enable.
-    pub(crate) fn udp(&mut self, is_orig: bool, p: &[u8]) -> u64 {
-        let i = usize::from(!is_orig);
-        if ldap_client(p, &[0x60, 0x63, 0x77]) == P::Yes {
-            self.udp_ldap_client[i] = true;
+    /// Analyzers whose signature can no longer fire on this connection,
+    /// whatever bytes follow and however the roles flip: FTP once neither
+    /// direction can still show `dpd_ftp_server`'s greeting. (Other
+    /// signatures can match on any later line or stay undecided until the
+    /// DPD buffer is full.)
+    pub(crate) fn dead(&self) -> u64 {
+        if self.d.iter().all(Dir::ftp_server_dead) {
+            sbit(Service::Ftp)
+        } else {
+            0
         }
-        if p.first() == Some(&0x30) {
-            self.udp_ldap_server[i] = true;
-        }
-        let mut out = udp_stateless(p);
-        let (c, s) = (self.udp_ldap_client, self.udp_ldap_server);
-        if (c[0] && s[1]) || (c[1] && s[0]) {
-            out |= sbit(Service::LdapUdp);
-        }
-        out
     }
 
     /// Feeds stream bytes of one direction; returns the analyzers whose
@@ -781,6 +806,15 @@ const X_NS_LIT: &[u8] = b"xmlns='jabber:";
 const PG_USER_END: u32 = 7 + 256 + 5;
 
 impl Dir {
+    /// `dpd_ftp_server` can never match in this direction: its greeting
+    /// must be the first non-empty line, and that line (or its first four
+    /// bytes) was something else, or was read as the originator's.
+    fn ftp_server_dead(&self) -> bool {
+        self.matched & FTP_SERVER == 0
+            && !self.ftp_greeting
+            && (self.ftp_no_greeting || self.lines_done > 0)
+    }
+
     fn feed(&mut self, is_orig: bool, data: &[u8]) {
         // The head first (it touches no state the other two read), so that
         // `feed_extra` knows whether the PostgreSQL startup head failed.

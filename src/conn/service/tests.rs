@@ -60,9 +60,79 @@ fn names_round_trip() {
 #[test]
 fn state_is_small() {
     // Boxed per connection only while an analyzer can still change the
-    // outcome; the parsers of Zeek's whole default analyzer set.
+    // outcome; the signature state and the parsers are out of line (2,048
+    // bytes with all of them inline before).
     let n = std::mem::size_of::<ServiceState>();
-    assert!(n <= 2304, "ServiceState is {n} bytes");
+    eprintln!("size_of::<ServiceState>() = {n}");
+    assert!(n <= 136, "ServiceState is {n} bytes");
+}
+
+#[test]
+fn parsers_exist_only_while_analyzers_run() {
+    // No payload yet: neither signature state nor parsers.
+    let mut st = tcp(40000, 80);
+    assert_eq!(st.allocated(), (0, false));
+    // A first request: HTTP confirms; the shadow parsers that rejected it
+    // are gone already, the signature state stays for the DPD buffer.
+    st.on_payload(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(names(&st), ["http"]);
+    let (parsers, sigs) = st.allocated();
+    assert!(sigs);
+    assert!((1..=10).contains(&parsers), "{parsers} parsers allocated");
+    // Past the DPD buffer: signature state dropped, only the attached HTTP
+    // parser left.
+    st.on_payload(false, &[b'x'; 1100]);
+    assert_eq!(st.allocated(), (1, false));
+    assert_eq!(names(&st), ["http"]);
+}
+
+#[test]
+fn gap_before_any_payload_creates_the_http_parser() {
+    // A gap changes HTTP's default state (it stops expecting a first line),
+    // so its parser is created by the gap; other parsers are not.
+    let mut st = tcp(40000, 80);
+    st.on_gap(true);
+    assert_eq!(st.allocated(), (1, false));
+    // A flip before any payload allocates nothing.
+    let mut st = tcp(40000, 80);
+    st.flip();
+    assert_eq!(st.allocated(), (0, false));
+}
+
+#[test]
+fn ftp_stops_shadow_parsing_once_its_signature_cannot_fire() {
+    // Off port 21 FTP is attached only by `dpd_ftp_server`, whose greeting
+    // must be the server's first line: after a non-greeting first line on
+    // both sides its parser goes, and the state decides sooner.
+    let mut st = tcp(40000, 40001);
+    st.on_payload(true, b"hello there\r\n");
+    st.on_payload(false, b"500 nope\r\n");
+    assert!(!st.p.tcp_has(Service::Ftp));
+    assert_ne!(st.sig_dead & Service::Ftp.bit(), 0);
+    // With the greeting FTP still runs and confirms off its port.
+    let mut st = tcp(40000, 40001);
+    st.on_payload(false, b"220 ready\r\n");
+    st.on_payload(true, b"USER anonymous\r\n");
+    st.on_payload(false, b"331 password\r\n");
+    assert_eq!(names(&st), ["ftp"]);
+}
+
+#[test]
+fn unknown_stream_releases_everything_after_the_dpd_buffer() {
+    let mut st = tcp(40000, 40001);
+    st.on_payload(true, &[0x5a; 600]);
+    st.on_payload(false, &[0xa5; 600]);
+    assert_eq!(st.allocated(), (0, false));
+    assert!(!st.wants_payload());
+}
+
+#[test]
+fn dns_query_survives_parser_release() {
+    let mut st = udp(5353, 53);
+    // A standard query for "a.b" (id 1, one question, type A).
+    let q = hex("0001 0100 0001 0000 0000 0000 0161 0162 00 0001 0001");
+    st.on_payload(true, &q);
+    assert!(st.dns_query().is_some());
 }
 
 #[test]
