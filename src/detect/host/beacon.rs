@@ -396,23 +396,6 @@ impl Beacon {
     }
 }
 
-fn hashes(v: &serde_json::Value, k: &str) -> Result<HashSet<u64>, String> {
-    let Some(a) = v.get(k) else {
-        return Ok(HashSet::default());
-    };
-    let a = a
-        .as_array()
-        .ok_or_else(|| format!("beacon: {k} is not a list"))?;
-    a.iter()
-        .take(MAX_TRAINED)
-        .map(|x| {
-            x.as_str()
-                .and_then(|s| u64::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("beacon: bad hash in {k}"))
-        })
-        .collect()
-}
-
 fn hex_list(s: &HashSet<u64>) -> serde_json::Value {
     let mut v: Vec<u64> = s.iter().copied().collect();
     v.sort_unstable();
@@ -551,7 +534,8 @@ impl HostDetector for Beacon {
             popular: Vec<String>,
         }
         if raw.trim() == "null" {
-            return self.load(&serde_json::Value::Null);
+            self.known = Knowledge::default();
+            return Ok(());
         }
         let s: Saved = serde_json::from_str(raw).map_err(|e| format!("beacon: {e}"))?;
         let set = |v: &[String], k: &str| -> Result<HashSet<u64>, String> {
@@ -568,17 +552,10 @@ impl HostDetector for Beacon {
         Ok(())
     }
 
+    /// The same as [`load_raw`](HostDetector::load_raw) (one parser for
+    /// both forms).
     fn load(&mut self, v: &serde_json::Value) -> Result<(), String> {
-        if v.is_null() {
-            self.known = Knowledge::default();
-            return Ok(());
-        }
-        self.known = Knowledge {
-            pairs: hashes(v, "pairs")?,
-            spread: hashes(v, "spread")?,
-            popular: hashes(v, "popular")?,
-        };
-        Ok(())
+        self.load_raw(&v.to_string())
     }
 
     fn entries(&self) -> usize {

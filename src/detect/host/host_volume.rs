@@ -118,16 +118,6 @@ impl Base {
     fn to_json(self) -> serde_json::Value {
         serde_json::json!([self.n, self.mean, self.var, self.max])
     }
-
-    fn from_json(v: &serde_json::Value) -> Option<Base> {
-        let a = v.as_array()?;
-        Some(Base {
-            n: a.first()?.as_u64()?,
-            mean: a.get(1)?.as_f64()?,
-            var: a.get(2)?.as_f64()?,
-            max: a.get(3)?.as_f64()?,
-        })
-    }
 }
 
 /// One host.
@@ -508,7 +498,10 @@ impl HostDetector for HostVolume {
             hosts: std::collections::BTreeMap<String, Saved4>,
         }
         if raw.trim() == "null" {
-            return self.load(&serde_json::Value::Null);
+            self.hosts.clear();
+            self.open.clear();
+            self.pop = [Base::default(); 4];
+            return Ok(());
         }
         let s: Saved = serde_json::from_str(raw).map_err(|e| format!("host_volume: {e}"))?;
         let four = |b: &Saved4| b.map(|(n, mean, var, max)| Base { n, mean, var, max });
@@ -532,46 +525,10 @@ impl HostDetector for HostVolume {
         Ok(())
     }
 
+    /// The same as [`load_raw`](HostDetector::load_raw) (one parser for
+    /// both forms).
     fn load(&mut self, v: &serde_json::Value) -> Result<(), String> {
-        self.hosts.clear();
-        self.open.clear();
-        self.pop = [Base::default(); 4];
-        if v.is_null() {
-            return Ok(());
-        }
-        let four = |v: &serde_json::Value| -> Option<[Base; 4]> {
-            let a = v.as_array()?;
-            Some([
-                Base::from_json(a.first()?)?,
-                Base::from_json(a.get(1)?)?,
-                Base::from_json(a.get(2)?)?,
-                Base::from_json(a.get(3)?)?,
-            ])
-        };
-        self.pop = v
-            .get("population")
-            .and_then(four)
-            .ok_or("host_volume: bad population baseline")?;
-        let hosts = v
-            .get("hosts")
-            .and_then(|h| h.as_object())
-            .ok_or("host_volume: missing hosts")?;
-        for (k, b) in hosts.iter().take(MAX_HOSTS) {
-            let ip: std::net::IpAddr = k
-                .parse()
-                .map_err(|_| format!("host_volume: bad host {k}"))?;
-            let base = four(b).ok_or_else(|| format!("host_volume: bad baseline of {k}"))?;
-            self.hosts.insert(
-                Addr::from_ip(ip),
-                Host {
-                    base,
-                    trained: true,
-                    interval: NO_INTERVAL,
-                    ..Host::default()
-                },
-            );
-        }
-        Ok(())
+        self.load_raw(&v.to_string())
     }
 
     fn entries(&self) -> usize {
