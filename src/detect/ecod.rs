@@ -47,17 +47,15 @@ struct Column {
 }
 
 /// A column's tails over its distinct stored values: scoring is one binary
-/// search over the (few) distinct values and two lookups, no logarithm.
+/// search over the (few) distinct values and one lookup, no logarithm.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Tables {
     /// Distinct stored values, ascending.
     uniq: Vec<f64>,
-    /// `cnt_le[j]`: stored points `<= uniq[j - 1]` (`cnt_le[0] = 0`).
-    cnt_le: Vec<usize>,
-    /// `-ln F_left` by the number of stored points `<= v`.
-    left: Vec<f64>,
-    /// `-ln F_right` by the number of stored points `< v`.
-    right: Vec<f64>,
+    /// By `j`, the number of distinct values `<= v`: `-ln F_left(v)`,
+    /// `-ln F_right(v)` when `v` is no stored value, and `-ln F_right(v)`
+    /// when `v = uniq[j - 1]` (the one random access of a lookup).
+    tails: Vec<[f64; 3]>,
 }
 
 impl Column {
@@ -88,13 +86,13 @@ impl Column {
         self.neg_ln.get_or_init(|| {
             let d = self.n as f64 + 2.0;
             let m = self.q.len();
-            let left = (0..=m)
+            let left: Vec<f64> = (0..=m)
                 .map(|c| {
                     let le = if c == 0 { 0.0 } else { self.rank(c - 1) + 1.0 };
                     -((le + 1.0) / d).ln()
                 })
                 .collect();
-            let right = (0..=m)
+            let right: Vec<f64> = (0..=m)
                 .map(|i| {
                     let ge = if i >= m {
                         0.0
@@ -104,6 +102,7 @@ impl Column {
                     -((ge + 1.0) / d).ln()
                 })
                 .collect();
+            // uniq, and cnt_le[j] = stored points <= uniq[j - 1] (cnt_le[0] = 0)
             let mut uniq: Vec<f64> = Vec::new();
             let mut cnt_le = vec![0];
             for (k, &x) in self.q.iter().enumerate() {
@@ -116,30 +115,28 @@ impl Column {
                     cnt_le.push(k + 1);
                 }
             }
-            Tables {
-                uniq,
-                cnt_le,
-                left,
-                right,
-            }
+            let at = |t: &[f64], i: usize| t.get(i).copied().unwrap_or(0.0);
+            let tails = (0..cnt_le.len())
+                .map(|j| {
+                    let c = cnt_le[j];
+                    let below = if j > 0 { cnt_le[j - 1] } else { c };
+                    [at(&left, c), at(&right, c), at(&right, below)]
+                })
+                .collect();
+            Tables { uniq, tails }
         })
     }
 
     /// `(-ln F_left(v), -ln F_right(v))` from the tables.
+    #[inline]
     fn neg_ln_tails(&self, v: f64) -> (f64, f64) {
         let t = self.tables();
         let j = t.uniq.partition_point(|&x| x <= v);
-        let c = t.cnt_le.get(j).copied().unwrap_or(0);
         let exact = j > 0 && t.uniq.get(j - 1) == Some(&v);
-        let i = if exact {
-            t.cnt_le.get(j - 1).copied().unwrap_or(0)
-        } else {
-            c
-        };
-        (
-            t.left.get(c).copied().unwrap_or(0.0),
-            t.right.get(i).copied().unwrap_or(0.0),
-        )
+        match t.tails.get(j) {
+            Some(&[l, r, r_exact]) => (l, if exact { r_exact } else { r }),
+            None => (0.0, 0.0),
+        }
     }
 
     /// Rank (0-based, in the original `n`) of stored point `k`.

@@ -279,8 +279,35 @@ impl ServiceClass {
             len: 0,
             buf: [0; 23],
         };
-        // the longest name ("other/1023", a service name) fits
-        let _ = fmt::Write::write_fmt(&mut n, format_args!("{self}"));
+        // the longest name ("other/1023", a service name) fits; written
+        // piece by piece (no formatting machinery: once per connection)
+        let mut put = |s: &str| {
+            let _ = fmt::Write::write_str(&mut n, s);
+        };
+        match self {
+            ServiceClass::Service(s) => put(s.name()),
+            ServiceClass::Port(t, p) => {
+                put(transport_name(*t));
+                put("/");
+                let mut d = [0u8; 5];
+                let mut i = d.len();
+                let mut p = *p;
+                loop {
+                    i -= 1;
+                    d[i] = b'0' + (p % 10) as u8;
+                    p /= 10;
+                    if p == 0 {
+                        break;
+                    }
+                }
+                put(std::str::from_utf8(&d[i..]).unwrap_or("?"));
+            }
+            ServiceClass::High(t) => {
+                put(transport_name(*t));
+                put("/high");
+            }
+            ServiceClass::Icmp => put("icmp"),
+        }
         n
     }
 }
@@ -312,6 +339,37 @@ mod tests {
             assert_eq!(ServiceClass::parse(&c.to_string()), Some(c), "{c}");
         }
         assert_eq!(ServiceClass::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn class_name_is_display() {
+        use crate::conn::service::Service;
+        let mut classes = vec![
+            ServiceClass::Icmp,
+            ServiceClass::Service(Service::Http),
+            ServiceClass::Service(Service::Quic),
+        ];
+        for t in [
+            Transport::Tcp,
+            Transport::Udp,
+            Transport::Icmp,
+            Transport::Other,
+        ] {
+            classes.push(ServiceClass::High(t));
+            for p in [0, 1, 9, 10, 99, 100, 1023, 9999, 10000, 65535] {
+                classes.push(ServiceClass::Port(t, p));
+            }
+        }
+        for c in classes {
+            assert_eq!(c.name().as_str(), c.to_string());
+            // (ICMP is one class: "icmp/..." never occurs and does not parse)
+            if !matches!(
+                c,
+                ServiceClass::Port(Transport::Icmp, _) | ServiceClass::High(Transport::Icmp)
+            ) {
+                assert_eq!(ServiceClass::parse(c.name().as_str()), Some(c));
+            }
+        }
     }
 
     #[test]

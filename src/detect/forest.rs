@@ -200,6 +200,9 @@ impl Tree {
 /// to a power of two.
 const POINT: usize = (N_FEATURES + 1).next_power_of_two();
 
+/// Trees walked side by side by [`Flat::total_path_length`].
+const LANES: usize = 4;
+
 /// One node of the compiled forest. An inner node sends `x` to
 /// `next + (x[feature] >= threshold)` (left, as in [`Tree`], when below:
 /// values and thresholds are finite, JSON has no NaN); a leaf has
@@ -234,6 +237,15 @@ impl Flat {
             let root = f.push_leaf(0.0);
             f.roots.push(root);
             f.fill(t, 0, 0, root);
+        }
+        // Whole groups of LANES trees for the walk: the missing ones are
+        // one leaf of path length 0 (adding 0 to the positive sum changes
+        // nothing).
+        if f.roots.len() % LANES != 0 {
+            let pad = f.push_leaf(0.0);
+            while f.roots.len() % LANES != 0 {
+                f.roots.push(pad);
+            }
         }
         // Padded to a power of two with unreachable leaves, so the walk
         // can mask an index instead of checking it.
@@ -286,19 +298,19 @@ impl Flat {
 
     /// The sum over the trees of the path lengths of `x` (trees in order).
     fn total_path_length(&self, x: &[f64; POINT]) -> f64 {
-        const LANES: usize = 16;
         let mask = self.nodes.len().wrapping_sub(1);
         // Every index below is masked, so none can be out of bounds: the
-        // arena's length is a power of two (`compile`), and `x` has a
-        // power-of-two length too.
-        let Some(nodes) = self.nodes.get(..=mask) else {
+        // arena's length is a power of two (`compile`), `value` is as long,
+        // and `x` has a power-of-two length too.
+        let (Some(nodes), Some(value)) = (self.nodes.get(..=mask), self.value.get(..=mask)) else {
             return 0.0;
         };
         let mut sum = 0.0;
-        for roots in self.roots.chunks(LANES) {
+        // LANES trees walked side by side (independent chains of loads
+        // that overlap), a fixed count the compiler unrolls.
+        for roots in self.roots.chunks_exact(LANES) {
             let mut at = [0u32; LANES];
-            at[..roots.len()].copy_from_slice(roots);
-            let at = &mut at[..roots.len()];
+            at.copy_from_slice(roots);
             for _ in 0..self.steps {
                 for a in at.iter_mut() {
                     let n = nodes[*a as usize & mask];
@@ -306,8 +318,8 @@ impl Flat {
                     *a = n.next + u32::from(v >= n.threshold);
                 }
             }
-            for a in at.iter() {
-                sum += self.value[*a as usize];
+            for a in at {
+                sum += value[a as usize & mask];
             }
         }
         sum

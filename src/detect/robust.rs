@@ -11,10 +11,12 @@
 //! (fitting subsamples to [`MAX_SAMPLES`] per baseline; the model keeps four
 //! numbers per feature per class).
 
-use super::features::N_FEATURES;
+use super::features::{ServiceClass, N_FEATURES};
+use super::host::Map;
 use super::{ConnDetector, Sample};
 use crate::record::{Contribution, TopFeatures};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 /// At most this many samples are used per baseline (deterministic stride
 /// subsampling above it).
@@ -163,6 +165,11 @@ pub struct Robust {
     classes: BTreeMap<String, Baseline>,
     /// Every class seen in training, however rarely.
     seen: BTreeSet<String>,
+    /// `classes` and `seen` by class: the class's own baseline when it has
+    /// one, and whether it is novel (built on first use, also after loading
+    /// a model): one hash lookup per connection instead of text keys.
+    #[serde(skip)]
+    index: OnceLock<Map<ServiceClass, (Option<Baseline>, bool)>>,
 }
 
 impl Robust {
@@ -175,6 +182,7 @@ impl Robust {
                 global: None,
                 classes: BTreeMap::new(),
                 seen: BTreeSet::new(),
+                index: OnceLock::new(),
             };
         }
         let global = Baseline::fit(samples, &stride_indexes(samples.len(), MAX_SAMPLES));
@@ -198,6 +206,7 @@ impl Robust {
             global: Some(global),
             classes,
             seen,
+            index: OnceLock::new(),
         }
     }
 
@@ -210,10 +219,23 @@ impl Robust {
     /// novel (never seen in training).
     fn baseline(&self, s: &Sample) -> Option<(&Baseline, bool)> {
         let global = self.global.as_ref()?;
-        let name = s.class.name();
-        let key = name.as_str();
-        let novel = !self.seen.contains(key);
-        let b = self.classes.get(key).unwrap_or(global);
+        let index = self.index.get_or_init(|| {
+            // A name is the class whose text form it is (a hand-edited
+            // "tcp/080" is no class's name and matches none, as before).
+            self.seen
+                .iter()
+                .chain(self.classes.keys())
+                .filter_map(|name| {
+                    let c = ServiceClass::parse(name)?;
+                    let own = self.classes.get(name).cloned();
+                    (c.name().as_str() == name).then(|| (c, (own, !self.seen.contains(name))))
+                })
+                .collect()
+        });
+        let (b, novel) = match index.get(&s.class) {
+            Some((own, novel)) => (own.as_ref().unwrap_or(global), *novel),
+            None => (global, true),
+        };
         b.valid().then_some((b, novel))
     }
 
