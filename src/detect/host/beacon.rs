@@ -523,22 +523,23 @@ impl HostDetector for Beacon {
     }
 
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        /// [`HostDetector::save`]'s form: hex hashes (other keys ignored).
+        /// [`HostDetector::save`]'s form: hex hashes (other keys ignored),
+        /// borrowed from the text (no string per hash).
         #[derive(serde::Deserialize)]
-        struct Saved {
-            #[serde(default)]
-            pairs: Vec<String>,
-            #[serde(default)]
-            spread: Vec<String>,
-            #[serde(default)]
-            popular: Vec<String>,
+        struct Saved<'a> {
+            #[serde(default, borrow)]
+            pairs: Vec<&'a str>,
+            #[serde(default, borrow)]
+            spread: Vec<&'a str>,
+            #[serde(default, borrow)]
+            popular: Vec<&'a str>,
         }
         if raw.trim() == "null" {
             self.known = Knowledge::default();
             return Ok(());
         }
         let s: Saved = serde_json::from_str(raw).map_err(|e| format!("beacon: {e}"))?;
-        let set = |v: &[String], k: &str| -> Result<HashSet<u64>, String> {
+        let set = |v: &[&str], k: &str| -> Result<HashSet<u64>, String> {
             v.iter()
                 .take(MAX_TRAINED)
                 .map(|x| u64::from_str_radix(x, 16).map_err(|_| format!("beacon: bad hash in {k}")))

@@ -366,6 +366,56 @@ impl HostVolume {
     }
 }
 
+/// Reads `[[count, mean, var, max] × 4]` (JSON text, whitespace allowed)
+/// into four baselines; `None` for any other shape or a count that is no
+/// unsigned integer. Numbers are parsed by the standard library (correctly
+/// rounded, as serde's `float_roundtrip`).
+fn four_bases(text: &str) -> Option<[Base; 4]> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let ws = |i: &mut usize| {
+        while b.get(*i).is_some_and(|c| c.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    let expect = |i: &mut usize, c: u8| -> Option<()> {
+        ws(i);
+        (b.get(*i) == Some(&c)).then(|| *i += 1)
+    };
+    let token = |i: &mut usize| -> &str {
+        ws(i);
+        let start = *i;
+        while b
+            .get(*i)
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+        {
+            *i += 1;
+        }
+        text.get(start..*i).unwrap_or("")
+    };
+    let mut out = [Base::default(); 4];
+    expect(&mut i, b'[')?;
+    for (k, o) in out.iter_mut().enumerate() {
+        expect(&mut i, b'[')?;
+        let n = token(&mut i).parse::<u64>().ok()?;
+        let mut v = [0.0; 3];
+        for x in v.iter_mut() {
+            expect(&mut i, b',')?;
+            *x = token(&mut i).parse::<f64>().ok()?;
+        }
+        expect(&mut i, b']')?;
+        expect(&mut i, if k < 3 { b',' } else { b']' })?;
+        *o = Base {
+            n,
+            mean: v[0],
+            var: v[1],
+            max: v[2],
+        };
+    }
+    ws(&mut i);
+    (i == b.len()).then_some(out)
+}
+
 impl HostDetector for HostVolume {
     fn name(&self) -> &'static str {
         "host_volume"
@@ -489,13 +539,42 @@ impl HostDetector for HostVolume {
     }
 
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        /// [`Base::to_json`]'s form.
-        type Saved4 = [(u64, f64, f64, f64); 4];
-        /// [`HostDetector::save`]'s form (other keys are ignored).
+        use serde_json::value::RawValue;
+        /// [`HostDetector::save`]'s form (other keys are ignored), each
+        /// host's series as their JSON text: serde checks the JSON, and
+        /// [`four_bases`] reads the numbers with the standard library's
+        /// correctly rounded parser (the same bits as serde's
+        /// `float_roundtrip`, in a fraction of its time: a model can hold
+        /// 10^5 hosts).
         #[derive(serde::Deserialize)]
-        struct Saved {
-            population: Saved4,
-            hosts: std::collections::BTreeMap<String, Saved4>,
+        struct Saved<'a> {
+            #[serde(borrow)]
+            population: &'a RawValue,
+            #[serde(borrow, deserialize_with = "entries")]
+            hosts: Vec<(&'a str, &'a RawValue)>,
+        }
+        /// A JSON object read as its entries in document order.
+        fn entries<'de, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<(&'de str, &'de RawValue)>, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Vec<(&'de str, &'de RawValue)>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object of hosts")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut v = Vec::with_capacity(m.size_hint().unwrap_or(0).min(MAX_HOSTS));
+                    while let Some(e) = m.next_entry()? {
+                        v.push(e);
+                    }
+                    Ok(v)
+                }
+            }
+            d.deserialize_map(V)
         }
         if raw.trim() == "null" {
             self.hosts.clear();
@@ -504,18 +583,29 @@ impl HostDetector for HostVolume {
             return Ok(());
         }
         let s: Saved = serde_json::from_str(raw).map_err(|e| format!("host_volume: {e}"))?;
-        let four = |b: &Saved4| b.map(|(n, mean, var, max)| Base { n, mean, var, max });
+        let four = |what: &str, r: &RawValue| {
+            four_bases(r.get()).ok_or_else(|| {
+                format!("host_volume: {what}: expected four [count, mean, var, max] series")
+            })
+        };
         self.hosts.clear();
         self.open.clear();
-        self.pop = four(&s.population);
-        for (k, b) in s.hosts.iter().take(MAX_HOSTS) {
+        self.pop = four("population", s.population)?;
+        let mut hosts = s.hosts;
+        if hosts.len() > MAX_HOSTS {
+            // The first MAX_HOSTS names in text order (a repeated name: its
+            // last entry), as a saved file lists them.
+            let sorted: std::collections::BTreeMap<&str, &RawValue> = hosts.into_iter().collect();
+            hosts = sorted.into_iter().take(MAX_HOSTS).collect();
+        }
+        for (k, b) in &hosts {
             let ip: std::net::IpAddr = k
                 .parse()
                 .map_err(|_| format!("host_volume: bad host {k}"))?;
             self.hosts.insert(
                 Addr::from_ip(ip),
                 Host {
-                    base: four(b),
+                    base: four(k, b)?,
                     trained: true,
                     interval: NO_INTERVAL,
                     ..Host::default()
@@ -760,6 +850,39 @@ mod tests {
             .unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(f.pop, [Base::default(); 4]);
         assert!(f.load(&serde_json::json!({"population": 1})).is_err());
+        // Numbers read as serde's float_roundtrip reads them (exponents,
+        // signs, 17 digits); a count that is no integer is an error.
+        let b4 =
+            "[[3,1.2852248536455457,-2.5e-7,1E3],[0,0.0,-0.0,5],[1,1e308,4.9e-324,0.1],[2,2,2,2]]";
+        let text = format!(r#"{{"population":{b4},"hosts":{{"10.0.0.1":{b4},"fd00::1":{b4}}}}}"#);
+        f.load_raw(&text).unwrap_or_else(|err| panic!("{err}"));
+        let want: [[f64; 4]; 4] = serde_json::from_str(b4).unwrap_or_else(|e| panic!("{e}"));
+        for (b, w) in f.pop.iter().zip(&want) {
+            assert_eq!(b.n as f64, w[0]);
+            assert_eq!(
+                [b.mean, b.var, b.max].map(f64::to_bits),
+                [w[1], w[2], w[3]].map(f64::to_bits)
+            );
+        }
+        assert_eq!(f.hosts.len(), 2);
+        let bad = text.replacen("[[3,", "[[3.5,", 1);
+        assert!(f
+            .load_raw(&bad)
+            .unwrap_err()
+            .contains("population: expected four"));
+        for shape in [
+            "[[1,2,3,4]]",
+            "[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4,5]]",
+            "[1,2]",
+            "{}",
+        ] {
+            assert!(four_bases(shape).is_none(), "{shape}");
+        }
+        assert!(four_bases(" [ [1, 2,3 ,4],[1,2,3,4] ,[1,2,3,4],[1,2,3,4] ] ").is_some());
+        assert!(f
+            .load_raw(&text.replace("10.0.0.1", "10.0.0.x"))
+            .unwrap_err()
+            .contains("bad host"));
         // A loaded baseline still flags its host.
         let mut cs = Vec::new();
         for i in 0..500u32 {
