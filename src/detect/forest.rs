@@ -196,19 +196,25 @@ impl Tree {
 }
 
 /// Length of a point as the compiled forest reads it: the features, a
-/// zero slot that out-of-range features read (see [`Flat::fill`]), zeros up
-/// to a power of two.
+/// zero slot that out-of-range features read (see [`Flat::fill`]),
+/// zeros up to a power of two, and last [`LEAF_SLOT`].
 const POINT: usize = (N_FEATURES + 1).next_power_of_two();
+
+/// The point's slot that leaves read: -inf, below every value, so a leaf
+/// keeps a point on itself (see [`FlatNode`]).
+const LEAF_SLOT: usize = POINT - 1;
+const _: () = assert!(LEAF_SLOT > N_FEATURES);
 
 /// Trees walked side by side by [`Flat::total_path_length`].
 const LANES: usize = 4;
 
-/// One node of the compiled forest. An inner node sends `x` to
+/// One node of the compiled forest, 16 bytes. An inner node sends `x` to
 /// `next + (x[feature] >= threshold)` (left, as in [`Tree`], when below:
-/// values and thresholds are finite, JSON has no NaN); a leaf has
-/// `threshold` +inf (cleaned values are finite, so always below) and `next`
-/// pointing to itself, so walking it more steps stays on it. Its path
-/// length is in [`Flat::value`].
+/// values and thresholds are finite, JSON has no NaN). A leaf reads
+/// [`LEAF_SLOT`] (-inf, never `>=` a finite number) and `next` points to
+/// itself, so walking it more steps stays on it; its `threshold` holds the
+/// path length of a point ending there (depth + `c(leaf size)`), read in
+/// the same cache line as the last step.
 #[derive(Clone, Copy, Debug)]
 struct FlatNode {
     threshold: f64,
@@ -220,9 +226,6 @@ struct FlatNode {
 #[derive(Clone, Debug, Default)]
 struct Flat {
     nodes: Vec<FlatNode>,
-    /// Per node: the path length of a point ending there (leaves only:
-    /// depth + `c(leaf size)`).
-    value: Vec<f64>,
     /// Arena index of each tree's root.
     roots: Vec<u32>,
     /// Steps that bring every point to its leaf in every tree (the
@@ -258,26 +261,27 @@ impl Flat {
     fn push_leaf(&mut self, value: f64) -> u32 {
         let me = self.nodes.len() as u32;
         self.nodes.push(FlatNode {
-            threshold: f64::INFINITY,
+            threshold: value,
             next: me,
-            feature: 0,
+            feature: LEAF_SLOT as u32,
         });
-        self.value.push(value);
         me
     }
 
-    /// Compiles tree node `i` (reached at `depth`) into arena slot `at`.
+    /// Compiles tree node `i` (reached at `depth`) into arena slot `at`,
+    /// depth first with each pair of children side by side (a path's next
+    /// node is often in the cache line of the last).
     /// As [`Tree::path_length`]: a missing node ends the path at its depth;
     /// a child not after its parent (a corrupt model) ends it at the parent
     /// (guards against cycles).
     fn fill(&mut self, t: &Tree, i: usize, depth: usize, at: u32) {
         let Some(n) = t.nodes.get(i) else {
-            self.value[at as usize] = depth as f64;
+            self.nodes[at as usize].threshold = depth as f64;
             return;
         };
         let (l, r) = (n.left as usize, n.right as usize);
         if n.left == 0 || l <= i || r <= i {
-            self.value[at as usize] = depth as f64 + c_factor_small(n.size as usize);
+            self.nodes[at as usize].threshold = depth as f64 + c_factor_small(n.size as usize);
             self.steps = self.steps.max(depth);
             return;
         }
@@ -290,7 +294,6 @@ impl Flat {
             // out-of-range features read as 0 (the extra slot of the point)
             feature: (n.feature as usize).min(N_FEATURES) as u32,
         };
-        self.value[at as usize] = 0.0;
         self.steps = self.steps.max(depth + 1);
         self.fill(t, l, depth + 1, left);
         self.fill(t, r, depth + 1, right);
@@ -300,9 +303,9 @@ impl Flat {
     fn total_path_length(&self, x: &[f64; POINT]) -> f64 {
         let mask = self.nodes.len().wrapping_sub(1);
         // Every index below is masked, so none can be out of bounds: the
-        // arena's length is a power of two (`compile`), `value` is as long,
-        // and `x` has a power-of-two length too.
-        let (Some(nodes), Some(value)) = (self.nodes.get(..=mask), self.value.get(..=mask)) else {
+        // arena's length is a power of two (`compile`), and `x` has a
+        // power-of-two length too.
+        let Some(nodes) = self.nodes.get(..=mask) else {
             return 0.0;
         };
         let mut sum = 0.0;
@@ -319,7 +322,7 @@ impl Flat {
                 }
             }
             for a in at {
-                sum += value[a as usize & mask];
+                sum += nodes[a as usize & mask].threshold;
             }
         }
         sum
@@ -420,6 +423,7 @@ impl IsolationForest {
         for (d, &v) in x.iter_mut().zip(&s.x) {
             *d = clean(v);
         }
+        x[LEAF_SLOT] = f64::NEG_INFINITY;
         self.flat.total_path_length(&x) / self.trees.len() as f64
     }
 }

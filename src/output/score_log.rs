@@ -89,7 +89,10 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
             break;
         }
     }
-    buf.extend_from_slice(&d[i..]);
+    // (byte by byte: a copy of a few bytes is cheaper than a memcpy call)
+    for &c in d.get(i..).unwrap_or_default() {
+        buf.push(c);
+    }
 }
 
 /// JSON form (scores rounded to 6 decimals, as the TSV form).
