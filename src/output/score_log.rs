@@ -118,9 +118,14 @@ fn json_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
     let mut first = false;
     json::key(buf, &mut first, "service_class");
     json::string(buf, r.service_class.as_str().as_bytes());
-    for d in DETECTORS {
+    for (i, d) in DETECTORS.iter().enumerate() {
         json::key(buf, &mut first, d);
-        num6(buf, score_of(r, d));
+        // (the model gives the scores in this order: no search then)
+        let v = match r.scores.get(i) {
+            Some((n, v)) if n == d => *v,
+            _ => score_of(r, d),
+        };
+        num6(buf, v);
     }
     json::key(buf, &mut first, "score");
     num6(buf, r.score);
