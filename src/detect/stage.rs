@@ -24,20 +24,38 @@ pub const MAX_TRAIN_SAMPLES: usize = 50_000;
 /// Entries of the score memo (a power of two).
 const MEMO_SLOTS: usize = 32768;
 
+/// Lookups per window of the memo's hit-rate check.
+const MEMO_WINDOW: u32 = 4096;
+/// Below this many hits in a window the memo is bypassed (2 %).
+const MEMO_MIN_HITS: u32 = MEMO_WINDOW / 50;
+/// Connections scored without the memo before it is tried again.
+const MEMO_BYPASS: u32 = 16 * MEMO_WINDOW;
+
 /// A direct-mapped memo of the connection-level scores by exact sample
 /// (class and the bits of every feature): real traffic repeats itself
 /// (scans, probes, periodic polls), and the detectors are pure functions of
-/// the sample, so a hit returns exactly what scoring would.
+/// the sample, so a hit returns exactly what scoring would. Traffic that
+/// does not repeat (under 2 % hits in a window) turns it off for a while,
+/// so hashing, comparing and filling 12 MB of slots cost nothing there;
+/// either way the scores are the same.
 struct Memo {
     hasher: foldhash::fast::FixedState,
     slots: Vec<Option<(Sample, [f64; 4], TopFeatures)>>,
+    /// Lookups and hits in the current window.
+    lookups: u32,
+    hits: u32,
+    /// Scores left to compute without the memo.
+    bypass: u32,
 }
 
 impl Memo {
     fn new() -> Memo {
         Memo {
             hasher: foldhash::fast::FixedState::with_seed(0x5c0e),
-            slots: vec![None; MEMO_SLOTS],
+            slots: Vec::new(),
+            lookups: 0,
+            hits: 0,
+            bypass: 0,
         }
     }
 
@@ -53,19 +71,38 @@ impl Memo {
 
     /// The scores of `s`, from the memo or from `m` (then remembered).
     fn scores(&mut self, m: &Model, s: &Sample) -> ([f64; 4], TopFeatures) {
+        if self.bypass > 0 {
+            self.bypass -= 1;
+            return m.raw_and_top(s);
+        }
+        if self.slots.is_empty() {
+            // (allocated on first use: a run that never scores pays nothing)
+            self.slots = vec![None; MEMO_SLOTS];
+        }
+        self.lookups += 1;
+        if self.lookups == MEMO_WINDOW {
+            if self.hits < MEMO_MIN_HITS {
+                self.bypass = MEMO_BYPASS;
+            }
+            self.lookups = 0;
+            self.hits = 0;
+        }
         let i = self.slot(s);
-        if let Some((k, raw, top)) = &self.slots[i] {
+        if let Some((k, raw, top)) = self.slots.get(i).and_then(Option::as_ref) {
             if k.class == s.class
                 && k.x
                     .iter()
                     .zip(&s.x)
                     .all(|(a, b)| a.to_bits() == b.to_bits())
             {
+                self.hits += 1;
                 return (*raw, *top);
             }
         }
         let (raw, top) = m.raw_and_top(s);
-        self.slots[i] = Some((*s, raw, top));
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Some((*s, raw, top));
+        }
         (raw, top)
     }
 }
@@ -447,5 +484,23 @@ mod tests {
             assert_eq!(raw.map(f64::to_bits), want_raw.map(f64::to_bits));
             assert_eq!(top, want_top);
         }
+        // Traffic that does not repeat turns the memo off for a while, then
+        // it is tried again; the scores stay exact throughout.
+        let mut memo = Memo::new();
+        let distinct = (0..(MEMO_WINDOW + MEMO_BYPASS + 2 * MEMO_WINDOW) as usize).map(|i| {
+            let mut s = train[i % train.len()];
+            s.x[0] = i as f64;
+            s
+        });
+        let mut bypassed = false;
+        for (i, s) in distinct.enumerate() {
+            let (raw, _) = memo.scores(&m, &s);
+            assert_eq!(raw.map(f64::to_bits), m.raw_and_top(&s).0.map(f64::to_bits));
+            bypassed |= memo.bypass > 0;
+            if i == (MEMO_WINDOW + MEMO_BYPASS) as usize + 10 {
+                assert!(bypassed && memo.bypass == 0, "the memo is tried again");
+            }
+        }
+        assert!(bypassed);
     }
 }
