@@ -65,34 +65,34 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
     if v < 0.0 && m != 0 {
         buf.push(b'-');
     }
-    // Digits right to left: the fraction without its trailing zeros (at
-    // least one digit), the point, the whole part.
-    let mut d = [0u8; 24];
-    let mut i = d.len();
-    let mut frac_digits = 6;
+    // The fraction without its trailing zeros (at least one digit).
+    let mut frac_digits = 6usize;
     while frac_digits > 1 && m % 10 == 0 {
         m /= 10;
         frac_digits -= 1;
     }
+    // Written right to left into a fixed block whose first `len` bytes are
+    // the number, appended whole and cut back (a constant-size copy, no
+    // memcpy call): the fraction, the point, the whole part (at least "0").
+    let digits = m.checked_ilog10().unwrap_or(0) as usize + 1;
+    let len = digits.max(frac_digits + 1) + 1;
+    let mut d = [b'0'; 24];
+    let mut i = len.min(d.len());
     for _ in 0..frac_digits {
-        i -= 1;
+        i = i.saturating_sub(1);
         d[i] = b'0' + (m % 10) as u8;
         m /= 10;
     }
-    i -= 1;
+    i = i.saturating_sub(1);
     d[i] = b'.';
-    loop {
-        i -= 1;
+    while m > 0 {
+        i = i.saturating_sub(1);
         d[i] = b'0' + (m % 10) as u8;
         m /= 10;
-        if m == 0 {
-            break;
-        }
     }
-    // (byte by byte: a copy of a few bytes is cheaper than a memcpy call)
-    for &c in d.get(i..).unwrap_or_default() {
-        buf.push(c);
-    }
+    let start = buf.len();
+    buf.extend_from_slice(&d);
+    buf.truncate(start + len);
 }
 
 /// JSON form (scores rounded to 6 decimals, as the TSV form).
@@ -372,10 +372,27 @@ mod tests {
 
     #[test]
     fn six_decimal_numbers_match_std_formatting() {
+        // Fixed cases, then seeded random values of every magnitude below
+        // 10^5 (and their negatives; scores are small).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let random = (0..20_000).map(move |k| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((k % 12) - 7);
+            if k % 2 == 0 {
+                v
+            } else {
+                -v
+            }
+        });
         for v in [
             0.0, 1.0, -1.0, 0.25, 1.2345678, -0.0000004, 0.0000005, 123456.789, 1e-7, 42.000001,
             -7.5,
-        ] {
+        ]
+        .into_iter()
+        .chain(random)
+        {
             let mut b = Vec::new();
             num6(&mut b, v);
             let got: f64 = std::str::from_utf8(&b).unwrap().parse().unwrap();
