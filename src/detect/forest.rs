@@ -205,8 +205,19 @@ const POINT: usize = (N_FEATURES + 1).next_power_of_two();
 const LEAF_SLOT: usize = POINT - 1;
 const _: () = assert!(LEAF_SLOT > N_FEATURES);
 
-/// Trees walked side by side by [`Flat::total_path_length`].
+/// Trees (or points) walked side by side by [`Flat::total_path_length`]
+/// (and [`Flat::total_path_lengths`]).
 const LANES: usize = 4;
+
+/// A sample as the compiled forest reads it (see [`POINT`]).
+fn point(s: &Sample) -> [f64; POINT] {
+    let mut x = [0.0; POINT];
+    for (d, &v) in x.iter_mut().zip(&s.x) {
+        *d = clean(v);
+    }
+    x[LEAF_SLOT] = f64::NEG_INFINITY;
+    x
+}
 
 /// One node of the compiled forest, 16 bytes. An inner node sends `x` to
 /// `next + (x[feature] >= threshold)` (left, as in [`Tree`], when below:
@@ -329,6 +340,47 @@ impl Flat {
     }
 }
 
+impl Flat {
+    /// [`total_path_length`](Self::total_path_length) of every point of
+    /// `xs` into `sums` (as long): tree by tree, LANES points side by side
+    /// in each, so a tree's nodes are read from cache for the whole batch.
+    /// Each point's sum is over the trees in order, as one by one: the same
+    /// bits.
+    fn total_path_lengths(&self, xs: &[[f64; POINT]], sums: &mut [f64]) {
+        let mask = self.nodes.len().wrapping_sub(1);
+        let Some(nodes) = self.nodes.get(..=mask) else {
+            sums.iter_mut().for_each(|v| *v = 0.0);
+            return;
+        };
+        sums.iter_mut().for_each(|v| *v = 0.0);
+        for &root in &self.roots {
+            let mut pts = xs.chunks_exact(LANES);
+            let mut out = sums.chunks_exact_mut(LANES);
+            for (p, o) in (&mut pts).zip(&mut out) {
+                let mut at = [root; LANES];
+                for _ in 0..self.steps {
+                    for (a, x) in at.iter_mut().zip(p) {
+                        let n = nodes[*a as usize & mask];
+                        let v = x[n.feature as usize & (POINT - 1)];
+                        *a = n.next + u32::from(v >= n.threshold);
+                    }
+                }
+                for (a, v) in at.iter().zip(o.iter_mut()) {
+                    *v += nodes[*a as usize & mask].threshold;
+                }
+            }
+            for (x, v) in pts.remainder().iter().zip(out.into_remainder()) {
+                let mut a = root;
+                for _ in 0..self.steps {
+                    let n = nodes[a as usize & mask];
+                    a = n.next + u32::from(x[n.feature as usize & (POINT - 1)] >= n.threshold);
+                }
+                *v += nodes[a as usize & mask].threshold;
+            }
+        }
+    }
+}
+
 /// The serialized form of [`IsolationForest`].
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct ForestRepr {
@@ -419,12 +471,31 @@ impl IsolationForest {
         if self.trees.is_empty() {
             return 0.0;
         }
-        let mut x = [0.0; POINT];
-        for (d, &v) in x.iter_mut().zip(&s.x) {
-            *d = clean(v);
+        self.flat.total_path_length(&point(s)) / self.trees.len() as f64
+    }
+}
+
+impl IsolationForest {
+    /// [`score`](ConnDetector::score) of every sample of `batch` into
+    /// `out` (as long; the same bits as one by one, see
+    /// [`Flat::total_path_lengths`]).
+    pub fn score_batch(&self, batch: &[Sample], out: &mut [f64]) {
+        if self.trees.is_empty() {
+            out.iter_mut().for_each(|v| *v = 0.0);
+            return;
         }
-        x[LEAF_SLOT] = f64::NEG_INFINITY;
-        self.flat.total_path_length(&x) / self.trees.len() as f64
+        let c = c_factor(self.subsample);
+        if c <= 0.0 {
+            out.iter_mut().for_each(|v| *v = 0.5);
+            return;
+        }
+        let xs: Vec<[f64; POINT]> = batch.iter().map(point).collect();
+        self.flat.total_path_lengths(&xs, out);
+        let n = self.trees.len() as f64;
+        for v in out.iter_mut() {
+            let s = 2f64.powf(-(*v / n) / c);
+            *v = if s.is_finite() { s } else { 0.0 };
+        }
     }
 }
 
@@ -608,9 +679,23 @@ mod tests {
                 },
             ],
         };
-        let f = IsolationForest::new(vec![bad, cyc], 4);
+        let g = IsolationForest::new(vec![bad, cyc], 4);
         for s in &probe {
-            assert!(f.score(s).is_finite());
+            assert!(g.score(s).is_finite());
+        }
+        // Batches of every length (whole groups of lanes and remainders),
+        // of this forest, the corrupt one and an empty one: the bits of
+        // scoring one by one.
+        let empty = IsolationForest::new(Vec::new(), 0);
+        for forest in [&f, &g, &empty] {
+            for len in [0, 1, 3, 4, 5, 8, 13, probe.len()] {
+                let batch = &probe[..len.min(probe.len())];
+                let mut out = vec![f64::NAN; batch.len()];
+                forest.score_batch(batch, &mut out);
+                for (s, v) in batch.iter().zip(&out) {
+                    assert_eq!(v.to_bits(), forest.score(s).to_bits());
+                }
+            }
         }
     }
 

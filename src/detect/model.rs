@@ -204,6 +204,29 @@ impl Model {
         (raw, top)
     }
 
+    /// [`raw_and_top`](Self::raw_and_top) of every sample of `batch` (the
+    /// same values), the isolation forest walked tree by tree over the
+    /// whole batch (its nodes stay in cache).
+    pub fn raw_and_top_batch(&self, batch: &[Sample]) -> Vec<([f64; 4], TopFeatures)> {
+        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+        let mut forest = vec![0.0; batch.len()];
+        self.iforest.score_batch(batch, &mut forest);
+        batch
+            .iter()
+            .zip(forest)
+            .map(|(s, f)| {
+                let (robust, top) = self.robust.assess(s);
+                let raw = [
+                    finite(robust),
+                    finite(f),
+                    finite(self.ecod.score(s)),
+                    finite(self.autoencoder.score(s)),
+                ];
+                (raw, top)
+            })
+            .collect()
+    }
+
     /// The combined score of raw detector scores: the mean of each score
     /// on its calibrated scale (0 = the training median, 1 = the training
     /// 99th percentile).

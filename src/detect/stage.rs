@@ -69,11 +69,12 @@ impl Memo {
         h.finish() as usize & (MEMO_SLOTS - 1)
     }
 
-    /// The scores of `s`, from the memo or from `m` (then remembered).
-    fn scores(&mut self, m: &Model, s: &Sample) -> ([f64; 4], TopFeatures) {
+    /// The scores of `s` if remembered (`None` on a miss, and while the
+    /// memo steps aside).
+    fn lookup(&mut self, s: &Sample) -> Option<([f64; 4], TopFeatures)> {
         if self.bypass > 0 {
             self.bypass -= 1;
-            return m.raw_and_top(s);
+            return None;
         }
         if self.slots.is_empty() {
             // (allocated on first use: a run that never scores pays nothing)
@@ -87,24 +88,58 @@ impl Memo {
             self.lookups = 0;
             self.hits = 0;
         }
-        let i = self.slot(s);
-        if let Some((k, raw, top)) = self.slots.get(i).and_then(Option::as_ref) {
-            if k.class == s.class
-                && k.x
-                    .iter()
-                    .zip(&s.x)
-                    .all(|(a, b)| a.to_bits() == b.to_bits())
-            {
-                self.hits += 1;
-                return (*raw, *top);
-            }
+        let (k, raw, top) = self.slots.get(self.slot(s))?.as_ref()?;
+        let same = k.class == s.class
+            && k.x
+                .iter()
+                .zip(&s.x)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if same {
+            self.hits += 1;
+            return Some((*raw, *top));
         }
-        let (raw, top) = m.raw_and_top(s);
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = Some((*s, raw, top));
-        }
-        (raw, top)
+        None
     }
+
+    /// Remembers the scores of `s` (not while the memo steps aside).
+    fn insert(&mut self, s: &Sample, scores: ([f64; 4], TopFeatures)) {
+        if self.bypass > 0 || self.slots.is_empty() {
+            return;
+        }
+        let i = self.slot(s);
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Some((*s, scores.0, scores.1));
+        }
+    }
+
+    /// The scores of `s`, from the memo or from `m` (then remembered).
+    #[cfg(test)]
+    fn scores(&mut self, m: &Model, s: &Sample) -> ([f64; 4], TopFeatures) {
+        if let Some(hit) = self.lookup(s) {
+            return hit;
+        }
+        let r = m.raw_and_top(s);
+        self.insert(s, r);
+        r
+    }
+}
+
+/// Connections scored together (see [`DetectStage::flush`]).
+const BATCH: usize = 32;
+/// Network time a score row waits for its batch at most, as long as
+/// connections keep closing (nanoseconds; the end of input flushes).
+const BATCH_WAIT: i64 = SEC;
+
+/// A connection waiting for its score (see [`DetectStage::flush`]).
+struct Pending {
+    ts: Ts,
+    uid: crate::conn::uid::Uid,
+    id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
+    proto: crate::conn::Transport,
+    logged_at: Ts,
+    sample: Sample,
+    /// From the memo, when it remembered them.
+    scores: Option<([f64; 4], TopFeatures)>,
 }
 
 /// Most suppression entries kept.
@@ -198,6 +233,8 @@ pub struct DetectStage {
     notices: Vec<NoticeRecord>,
     suppress: host::Map<(NoticeType, String), Ts>,
     memo: Memo,
+    /// Connections whose score rows wait for their batch, in order.
+    pending: Vec<Pending>,
     slot: ModelSlot,
     report: ReportSlot,
     /// Connections scored.
@@ -239,6 +276,7 @@ impl DetectStage {
             notices: Vec::new(),
             suppress: host::Map::default(),
             memo: Memo::new(),
+            pending: Vec::with_capacity(BATCH),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
             scored: 0,
@@ -320,26 +358,77 @@ impl DetectStage {
         self.model = Some(m);
     }
 
+    /// Queues `c` for scoring: its row is written when its batch is
+    /// scored (see [`flush`](Self::flush)).
     fn score(&mut self, c: &ConnSummary, s: &Sample, out: &mut dyn Emit) {
-        let Some(m) = &self.model else {
+        if self.model.is_none() {
             return;
-        };
-        let (raw, top) = self.memo.scores(m, s);
-        let combined = m.combine(&raw);
-        let names = m.detector_names();
-        let r = ScoreRecord {
+        }
+        if self
+            .pending
+            .first()
+            .is_some_and(|p| c.logged_at.0.saturating_sub(p.logged_at.0) >= BATCH_WAIT)
+        {
+            self.flush(out);
+        }
+        let scores = self.memo.lookup(s);
+        self.pending.push(Pending {
             ts: c.start,
             uid: c.uid,
             id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
             proto: c.transport,
-            service_class: s.class.name(),
-            scores: std::array::from_fn(|i| (names[i], raw[i])),
-            score: combined,
-            anomalous: combined > m.threshold,
-            top,
+            logged_at: c.logged_at,
+            sample: *s,
+            scores,
+        });
+        if self.pending.len() >= BATCH {
+            self.flush(out);
+        }
+    }
+
+    /// Scores the waiting connections (the memo's misses as one batch,
+    /// whose forest walk reads each tree's nodes once for all of them) and
+    /// writes their rows in order. A row waits for at most [`BATCH`]
+    /// connections or [`BATCH_WAIT`] of network time while connections keep
+    /// closing, and for the end of input otherwise; the rows and their
+    /// order are those of scoring one by one.
+    fn flush(&mut self, out: &mut dyn Emit) {
+        let Some(m) = &self.model else {
+            self.pending.clear();
+            return;
         };
-        self.scored += 1;
-        out.score(&r);
+        let misses: Vec<Sample> = self
+            .pending
+            .iter()
+            .filter(|p| p.scores.is_none())
+            .map(|p| p.sample)
+            .collect();
+        let mut computed = m.raw_and_top_batch(&misses).into_iter();
+        let names = m.detector_names();
+        for p in self.pending.drain(..) {
+            let (raw, top) = match p.scores {
+                Some(hit) => hit,
+                None => {
+                    let r = computed.next().unwrap_or_else(|| m.raw_and_top(&p.sample));
+                    self.memo.insert(&p.sample, r);
+                    r
+                }
+            };
+            let combined = m.combine(&raw);
+            let r = ScoreRecord {
+                ts: p.ts,
+                uid: p.uid,
+                id: p.id,
+                proto: p.proto,
+                service_class: p.sample.class.name(),
+                scores: std::array::from_fn(|i| (names[i], raw[i])),
+                score: combined,
+                anomalous: combined > m.threshold,
+                top,
+            };
+            self.scored += 1;
+            out.score(&r);
+        }
     }
 
     fn raise(&mut self, out: &mut dyn Emit) {
@@ -405,6 +494,7 @@ impl Stage for DetectStage {
     }
 
     fn finish(&mut self, out: &mut dyn Emit) {
+        self.flush(out);
         let phase = if self.model.is_some() || self.cfg.training == Training::None {
             Phase::Score
         } else {
@@ -438,6 +528,88 @@ mod tests {
     use super::*;
     use crate::conn::service::Service;
     use crate::detect::features::N_FEATURES;
+
+    /// Collects what the stage emits.
+    #[derive(Default)]
+    struct Rows {
+        scores: Vec<ScoreRecord>,
+    }
+
+    impl Emit for Rows {
+        fn context(&mut self, _: &ConnSummary, _: &Features) {}
+        fn score(&mut self, r: &ScoreRecord) {
+            self.scores.push(r.clone());
+        }
+        fn notice(&mut self, _: &NoticeRecord) {}
+    }
+
+    #[test]
+    fn batched_rows_are_the_rows_of_scoring_one_by_one() {
+        use crate::record::ConnState;
+        // Train on a benign-looking stretch, then score connections that
+        // close in bursts (full batches) and after pauses (the wait bound),
+        // repeats included (memo hits inside and across batches).
+        let conn = |k: u32, t: f64| {
+            let resp = [10, 0, (k % 7) as u8, 1];
+            let bytes = u64::from(k % 13) * 100;
+            host::test_conn(
+                [10, 1, 0, (k % 5) as u8],
+                resp,
+                80 + (k % 3) as u16,
+                t,
+                ConnState::SF,
+                bytes,
+                2 * bytes,
+            )
+        };
+        let mut train = DetectStage::new(DetectConfig {
+            training: Training::All,
+            ..DetectConfig::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut sink = Rows::default();
+        for k in 0..400 {
+            let c = conn(k, 1000.0 + f64::from(k) * 0.01);
+            train.record(&c, &Features::default(), &mut sink);
+        }
+        train.finish(&mut sink);
+        let Some(model) = train.model_slot().lock().ok().and_then(|m| m.clone()) else {
+            panic!("no model fitted");
+        };
+        let mut stage = DetectStage::new(DetectConfig {
+            model: Some(model.clone()),
+            ..DetectConfig::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut familiar = Familiarity::default();
+        let mut want = Vec::new();
+        let mut rows = Rows::default();
+        let mut t = 2000.0;
+        for k in 0..300u32 {
+            // bursts of 50 within 0.5 s, then a 3 s pause
+            t += if k % 50 == 0 { 3.0 } else { 0.01 };
+            let c = conn(k * 7 % 97, t);
+            let s = Sample {
+                class: ServiceClass::of(&c),
+                x: extract(&c, familiar.observe(&c)),
+            };
+            want.push((c.uid, model.raw_and_top(&s)));
+            stage.record(&c, &Features::default(), &mut rows);
+            assert!(stage.pending.len() < BATCH);
+        }
+        assert!(
+            rows.scores.len() < want.len(),
+            "some rows wait for their batch"
+        );
+        stage.finish(&mut rows);
+        assert_eq!(rows.scores.len(), want.len());
+        for (r, (uid, (raw, top))) in rows.scores.iter().zip(&want) {
+            assert_eq!(r.uid, *uid);
+            assert_eq!(r.scores.map(|(_, v)| v.to_bits()), raw.map(f64::to_bits));
+            assert_eq!(r.top, *top);
+            assert_eq!(r.score.to_bits(), model.combine(raw).to_bits());
+        }
+    }
 
     #[test]
     fn memo_returns_what_scoring_would() {
