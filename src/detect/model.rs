@@ -205,21 +205,25 @@ impl Model {
     }
 
     /// [`raw_and_top`](Self::raw_and_top) of every sample of `batch` (the
-    /// same values), the isolation forest walked tree by tree over the
-    /// whole batch (its nodes stay in cache).
+    /// same values), the isolation forest walked tree by tree and ECOD's
+    /// tables read feature by feature over the whole batch (they stay in
+    /// cache).
     pub fn raw_and_top_batch(&self, batch: &[Sample]) -> Vec<([f64; 4], TopFeatures)> {
         let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         let mut forest = vec![0.0; batch.len()];
         self.iforest.score_batch(batch, &mut forest);
+        let mut ecod = vec![0.0; batch.len()];
+        self.ecod.score_batch(batch, &mut ecod);
         batch
             .iter()
             .zip(forest)
-            .map(|(s, f)| {
+            .zip(ecod)
+            .map(|((s, f), e)| {
                 let (robust, top) = self.robust.assess(s);
                 let raw = [
                     finite(robust),
                     finite(f),
-                    finite(self.ecod.score(s)),
+                    finite(e),
                     finite(self.autoencoder.score(s)),
                 ];
                 (raw, top)
