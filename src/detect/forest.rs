@@ -352,11 +352,17 @@ impl Flat {
             sums.iter_mut().for_each(|v| *v = 0.0);
             return;
         };
-        sums.iter_mut().for_each(|v| *v = 0.0);
+        // Whole groups of LANES points tree by tree; the few left over
+        // (and a batch of fewer) one by one, LANES trees side by side.
+        let full = xs.len().min(sums.len()) / LANES * LANES;
+        let (head_x, tail_x) = xs.split_at(full);
+        let (head_s, tail_s) = sums.split_at_mut(full);
+        head_s.iter_mut().for_each(|v| *v = 0.0);
         for &root in &self.roots {
-            let mut pts = xs.chunks_exact(LANES);
-            let mut out = sums.chunks_exact_mut(LANES);
-            for (p, o) in (&mut pts).zip(&mut out) {
+            for (p, o) in head_x
+                .chunks_exact(LANES)
+                .zip(head_s.chunks_exact_mut(LANES))
+            {
                 let mut at = [root; LANES];
                 for _ in 0..self.steps {
                     for (a, x) in at.iter_mut().zip(p) {
@@ -369,14 +375,9 @@ impl Flat {
                     *v += nodes[*a as usize & mask].threshold;
                 }
             }
-            for (x, v) in pts.remainder().iter().zip(out.into_remainder()) {
-                let mut a = root;
-                for _ in 0..self.steps {
-                    let n = nodes[a as usize & mask];
-                    a = n.next + u32::from(x[n.feature as usize & (POINT - 1)] >= n.threshold);
-                }
-                *v += nodes[a as usize & mask].threshold;
-            }
+        }
+        for (x, v) in tail_x.iter().zip(tail_s) {
+            *v = self.total_path_length(x);
         }
     }
 }
