@@ -72,7 +72,10 @@ fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
         out[k] = b'0' + (f % 10) as u8;
         f /= 10;
     }
-    buf.extend_from_slice(&out[..digits]);
+    // (appended whole and cut back: a constant-size copy, no memcpy call)
+    let start = buf.len();
+    buf.extend_from_slice(&out);
+    buf.truncate(start + digits);
     true
 }
 
