@@ -16,6 +16,8 @@
 
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
+#[path = "zeek_rules/quic.rs"]
+mod quic;
 
 use pcap::*;
 use serde_json::Value;
@@ -1424,4 +1426,97 @@ fn service_set(r: &Value) -> Vec<&str> {
     let mut v: Vec<&str> = service(r).split(',').collect();
     v.sort_unstable();
     v
+}
+
+/// QUIC (`src/analyzer/protocol/quic/QUIC.spicy`, `decrypt_crypto.cc`):
+/// `Packet` decrypts a client Initial with keys from its DCID (RFC 9001
+/// 5.2; `QuicPacketProtectionV2` for v2) and calls `spicy::accept_input()`
+/// on success: `quic`. Its CRYPTO frames are reassembled (`sink.write`) and
+/// `CryptoSinkUnit` hands the first handshake message to the SSL child
+/// (`protocol_handle_get_or_create("SSL")`), which confirms on the whole
+/// ClientHello (`proc-client-hello.pac`): `quic,ssl`. A tag that does not
+/// verify throws "decryption failed" (`decrypt`), an unknown version
+/// "unhandled QUIC version" (`LongHeaderPacket`), both violations
+/// (`dpd.zeek` removes a confirmed service: `analyzer_failed`).
+#[test]
+fn quic_initial_decryption() {
+    use quic::{client_hello, crypto, initial, server_hello, Hdr, V1, V2};
+    let odcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+    let scid = [0xc1, 0xc2, 0xc3, 0xc4];
+    let server_cid = [0x5e, 0x5e, 0x5e, 0x5e, 0x5e];
+    let hello = client_hello(400);
+    let client = |version| Hdr {
+        version,
+        client: true,
+        odcid: &odcid,
+        dcid: &odcid,
+        scid: &scid,
+    };
+    // A normal exchange: client Initial, server Initial (ACK + ServerHello),
+    // then short-header packets both ways.
+    let exchange = |cap: &mut Cap, t0: u64, cport: u16, sport: u16, version: u32| {
+        let ci = initial(&client(version), 0, &crypto(0, &hello), 1150);
+        let mut sframes = vec![0x02, 0x00, 0x00, 0x00, 0x00];
+        sframes.extend_from_slice(&crypto(0, &server_hello()));
+        let si = initial(
+            &Hdr {
+                version,
+                client: false,
+                odcid: &odcid,
+                dcid: &scid,
+                scid: &server_cid,
+            },
+            0,
+            &sframes,
+            0,
+        );
+        let mut short = vec![0x41];
+        short.extend_from_slice(&scid);
+        short.extend_from_slice(&[0x77; 40]);
+        udp_exchange(cap, t0, cport, sport, &ci, &si);
+        udp_exchange(cap, t0 + 10, cport, sport, &short, &short);
+    };
+    let mut cap = Cap::default();
+    exchange(&mut cap, 0, 41001, 443, V1);
+    exchange(&mut cap, 100, 41002, 443, V2);
+    // Off 443 the `dpd_quic_initial` signature attaches the analyzer.
+    exchange(&mut cap, 200, 41003, 8443, V1);
+    // The ClientHello over two Initials, second half first: SSL confirms
+    // once the message is whole (the QUIC confirmation comes first).
+    let a = initial(&client(V1), 1, &crypto(200, &hello[200..]), 1150);
+    let b = initial(&client(V1), 0, &crypto(0, &hello[..200]), 1150);
+    udp_exchange(&mut cap, 300, 41004, 443, &a, &[]);
+    udp_exchange(&mut cap, 310, 41004, 443, &b, &[]);
+    // A damaged tag: decryption fails, a violation, no service.
+    let mut bad = initial(&client(V1), 0, &crypto(0, &hello), 1150);
+    let n = bad.len();
+    bad[n - 1] ^= 0x80;
+    udp_exchange(&mut cap, 400, 41005, 443, &bad, &[]);
+    // A greased version answered by Version Negotiation (version 0): both
+    // are "unhandled QUIC version" violations.
+    let mut grease = vec![0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 8];
+    grease.extend_from_slice(&odcid);
+    grease.extend_from_slice(&[4, 1, 2, 3, 4]);
+    grease.resize(1200, 0);
+    let mut vn = vec![0xc0, 0, 0, 0, 0, 4, 1, 2, 3, 4, 8];
+    vn.extend_from_slice(&odcid);
+    vn.extend_from_slice(&[0, 0, 0, 1]);
+    udp_exchange(&mut cap, 500, 41006, 443, &grease, &vn);
+    // Confirmed (quic, ssl), then a Version Negotiation packet: the
+    // violation removes `quic` only.
+    let ci = initial(&client(V1), 0, &crypto(0, &hello), 1150);
+    udp_exchange(&mut cap, 600, 41007, 443, &ci, &vn);
+    let recs = run("quic", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(41001)), "quic,ssl");
+    assert_eq!(service(by_port(41002)), "quic,ssl");
+    assert_eq!(service(by_port(41003)), "quic,ssl");
+    assert_eq!(service(by_port(41004)), "quic,ssl");
+    assert_eq!(service(by_port(41005)), "-");
+    assert_eq!(service(by_port(41006)), "-");
+    assert_eq!(service(by_port(41007)), "ssl");
 }

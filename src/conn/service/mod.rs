@@ -306,10 +306,12 @@ pub struct ServiceState {
     pend_violation: u64,
     /// Analyzers that ever confirmed (for `wants_payload`).
     ever_confirmed: u64,
-    /// Bytes seen by the PIA (both directions); matching stops above 1024.
-    pia_bytes: u32,
+    /// Bytes seen by the PIA (both directions, saturating); matching stops
+    /// above 1024.
+    pia_bytes: u16,
     pia_open: bool,
-    total: u64,
+    /// Payload bytes seen (saturating; only compared with 10 KiB).
+    total: u32,
     partial: bool,
     resp_multicast: bool,
     /// The PIA's stream signature state (TCP): created at the first
@@ -381,7 +383,8 @@ impl ServiceState {
         if payload.is_empty() {
             return v;
         }
-        self.total = self.total.saturating_add(payload.len() as u64);
+        let n = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        self.total = self.total.saturating_add(n);
         let list = analyzers(self.transport);
 
         // 1. Signatures (PIA), only within the DPD buffer.
@@ -404,8 +407,9 @@ impl ServiceState {
                 }
                 Transport::Udp => self.udp_sigs.udp(is_orig, payload),
             } & self.enabled;
-            self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
-            if self.pia_bytes > DPD_BUFFER {
+            let n = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+            self.pia_bytes = self.pia_bytes.saturating_add(n);
+            if u32::from(self.pia_bytes) > DPD_BUFFER {
                 self.pia_open = false;
                 self.sigs = None;
                 pia_closed = true;
@@ -539,7 +543,8 @@ impl ServiceState {
         // more, unless it raises expectations, hands off, flips or confirms
         // child analyzers.
         let b = s.bit();
-        let settled = self.total > IGNORE_VIOLATIONS_AFTER && self.ever_confirmed & b != 0;
+        let settled =
+            u64::from(self.total) > IGNORE_VIOLATIONS_AFTER && self.ever_confirmed & b != 0;
         !settled || PARENTS & b != 0 || matches!(s, Service::Ntp | Service::Ftp | Service::Irc)
     }
 
@@ -622,7 +627,7 @@ impl ServiceState {
     }
 
     fn do_violation(&mut self, s: Service, v: &mut Verdict) {
-        if self.total > IGNORE_VIOLATIONS_AFTER {
+        if u64::from(self.total) > IGNORE_VIOLATIONS_AFTER {
             return;
         }
         self.disabled |= s.bit();

@@ -13,6 +13,7 @@ mod irc;
 mod krb;
 mod ldap;
 mod mail;
+mod quic;
 mod smb;
 mod sql;
 mod ssh;
@@ -427,26 +428,6 @@ fn ntp(flipped: &mut bool, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
     if !*flipped && ((mode == 4 && c.is_orig) || (mode == 3 && !c.is_orig)) {
         *flipped = true;
         ev.push(Service::Ntp, What::Flip);
-    }
-    Step::More
-}
-
-/// QUIC (`src/analyzer/protocol/quic/QUIC.spicy`): attached on 443/udp or by
-/// `dpd_quic_initial` / `dpd_quic_v2_initial`. Approximation: confirms once
-/// the originator sent a long-header v1/v2 packet and the responder answered
-/// with a long-header packet (Zeek confirms after decrypting the Initials).
-fn quic(seen: &mut [bool; 2], c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
-    if m.len() < 5 || m[0] & 0xc0 != 0xc0 {
-        return Step::More;
-    }
-    let v = [m[1], m[2], m[3], m[4]];
-    if v != [0, 0, 0, 1] && v != [0x6b, 0x33, 0x43, 0xcf] {
-        return Step::More;
-    }
-    seen[c.dir()] = true;
-    if seen[0] && seen[1] {
-        ev.push(Service::Quic, What::Confirm);
-        return Step::Done;
     }
     Step::More
 }

@@ -201,7 +201,8 @@ fn dtls_and_quic_share_443() {
     assert_eq!(names(&st), ["dtls"]);
     // A QUIC Initial is no DTLS record: DTLS stops, QUIC goes on.
     let mut st = udp(443);
-    let mut q = vec![0xc0, 0, 0, 0, 1, 8];
+    // (A Handshake packet: no decryption is tried.)
+    let mut q = vec![0xe0, 0, 0, 0, 1, 0, 0, 0x44, 0xa0];
     q.resize(1200, 0);
     st.on_payload(true, &q);
     assert!(!st.runs(Service::Dtls));

@@ -255,7 +255,8 @@ pub(crate) struct Parsers {
     dtls: ssl::Dtls,
     udp_misc: udp_misc::UdpMisc,
     ntp_flipped: bool,
-    quic: [bool; 2],
+    /// QUIC's context (created at its first datagram that wants more).
+    quic: Option<Box<quic::Quic>>,
     rdpeudp: u8,
 }
 
@@ -295,6 +296,7 @@ impl Parsers {
     /// unable to run again). The DNS state stays (its question is read at
     /// logging time).
     pub(crate) fn release(&mut self, gone: u64) {
+        drop_if(&mut self.quic, gone, bit(Service::Quic));
         if let Some(t) = &mut self.tcp {
             t.release(gone);
         }
@@ -326,7 +328,8 @@ impl Parsers {
         }
         self.dtls.flip();
         self.udp_misc.flip();
-        self.quic.swap(0, 1);
+        // QUIC's context is keyed by role at parse time, as Zeek's is: a
+        // flip does not swap it.
     }
 
     pub(crate) fn gap(&mut self, is_orig: bool) {
@@ -371,13 +374,16 @@ impl Parsers {
             Service::Dns => self.dns.get_or_insert_with(Box::default).run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
-            Service::Quic => quic(&mut self.quic, c, data, ev),
+            Service::Quic => run_boxed(&mut self.quic, |x| x.run(c, data, ev)),
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
             Service::Syslog => syslog(data, ev),
             _ => self.tcp().run(s, c, data, ev),
         };
         if step == Step::Done {
             self.done |= bit(s);
+            if s == Service::Quic {
+                self.quic = None;
+            }
             let done = self.done;
             if let Some(t) = &mut self.tcp {
                 t.release_one(s, done);

@@ -26,7 +26,7 @@ struct SslDir {
     bytes: u32,
 }
 
-fn ssl_version_ok(v: u16) -> bool {
+pub(super) fn ssl_version_ok(v: u16) -> bool {
     matches!(v, 0x0002 | 0x0300..=0x0304 | 0x7f00..=0x7fff | 0xfeff | 0xfefd | 0xfefc)
 }
 
