@@ -1520,3 +1520,99 @@ fn quic_initial_decryption() {
     assert_eq!(service(by_port(41006)), "-");
     assert_eq!(service(by_port(41007)), "ssl");
 }
+
+/// SOCKS hands the tunnelled stream to DPD (`SOCKS.cc::DeliverStream`):
+/// once the client's request (`socks4_request` / `socks5_request`) and the
+/// server's reply (`socks4_reply` / `socks5_reply`, which also confirm) have
+/// called `EndpointDone`, every later payload goes to a new `PIA_TCP`
+/// child, whose signatures attach the inner protocol's analyzer: HTTP
+/// (`dpd_http_client` + `dpd_http_server`) or SSL (`dpd_tls_client`) add
+/// their service after `socks`. SOCKS4a (`SOCKS4_Request`, address
+/// 0.0.0.x) reads a host name after the user id. SOCKS never parses a
+/// partial connection ("punt on partial").
+#[test]
+fn socks_inner_stream_goes_to_dpd() {
+    let get = b"GET /x HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let mut s5_req = vec![0x05, 0x01, 0x00, 0x03, 11];
+    s5_req.extend_from_slice(b"example.com");
+    s5_req.extend_from_slice(&[0x00, 0x50]);
+    let s5_rep = [0x05, 0x00, 0x00, 0x01, 10, 0, 0, 1, 0x04, 0x38];
+    let s4_req = b"\x04\x01\x01\xbb\x5d\xb8\xd8\x22bob\x00";
+    let s4a_req = b"\x04\x01\x00\x50\x00\x00\x00\x01bob\x00example.com\x00";
+    let s4_rep = [0x00, 0x5a, 0, 0, 0, 0, 0, 0];
+    let hello = client_hello();
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42001,
+        1080,
+        0,
+        &[
+            (true, b"\x05\x01\x00"),
+            (false, b"\x05\x00"),
+            (true, &s5_req),
+            (false, &s5_rep),
+            (true, get),
+            (false, ok),
+        ],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42002,
+        1080,
+        1000,
+        &[(true, s4_req), (false, &s4_rep), (true, &hello)],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42003,
+        1080,
+        2000,
+        &[(true, s4a_req), (false, &s4_rep), (true, get), (false, ok)],
+    );
+    // Nothing the inner PIA recognises.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42004,
+        1080,
+        3000,
+        &[(true, s4_req), (false, &s4_rep), (true, b"\x00\x01binary")],
+    );
+    // A partial connection (first packet without SYN).
+    let mut t = Tcp {
+        cap: &mut cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a(CLIENT),
+            port: 42005,
+            seq: 1000,
+        },
+        s: Side {
+            addr: a(SERVER),
+            port: 1080,
+            seq: 5000,
+        },
+    };
+    t.send(4000, true, ACK, &[]);
+    let end = t.talk(
+        4010,
+        &[(true, s4_req), (false, &s4_rep), (true, get), (false, ok)],
+    );
+    t.close(end);
+    let recs = run("socks-inner", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(42001)), "socks,http");
+    assert_eq!(service(by_port(42002)), "socks,ssl");
+    assert_eq!(service(by_port(42003)), "socks,http");
+    assert_eq!(service(by_port(42004)), "socks");
+    assert_eq!(service(by_port(42005)), "-");
+}

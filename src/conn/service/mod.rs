@@ -314,6 +314,9 @@ pub struct ServiceState {
     total: u32,
     partial: bool,
     resp_multicast: bool,
+    /// SOCKS finished its handshake: the next payload starts the inner
+    /// stream, seen by a fresh PIA ([`ServiceState::restart_dpd`]).
+    inner_pending: bool,
     /// The PIA's stream signature state (TCP): created at the first
     /// payload, dropped when matching stops (`pia_open` false).
     sigs: Option<Box<sig::Sigs>>,
@@ -385,6 +388,10 @@ impl ServiceState {
         }
         let n = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         self.total = self.total.saturating_add(n);
+        if self.inner_pending {
+            self.inner_pending = false;
+            self.restart_dpd();
+        }
         let list = analyzers(self.transport);
 
         // 1. Signatures (PIA), only within the DPD buffer.
@@ -515,6 +522,7 @@ impl ServiceState {
         let pending =
             self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
         pending
+            || self.inner_pending
             || analyzers(self.transport).iter().any(|&s| self.live(s))
             || self.handoff_possible()
     }
@@ -602,6 +610,12 @@ impl ServiceState {
             }
         }
         ev.n = 0;
+        if std::mem::take(&mut ev.inner_dpd) {
+            let b = Service::Socks.bit();
+            if self.attached & b != 0 && self.disabled & b == 0 {
+                self.inner_pending = true;
+            }
+        }
         if let Some(e) = ev.expect.take() {
             let b = e.service_owner().bit();
             if self.attached & b != 0 && self.disabled & b == 0 {
@@ -617,6 +631,31 @@ impl ServiceState {
                 ev.handoff = None;
             }
         }
+    }
+
+    /// SOCKS hands the rest of the connection to a new PIA as a child
+    /// (`SOCKS_Analyzer::DeliverStream`: `new PIA_TCP`, `FirstPacket` both
+    /// ways, then `ForwardStream`): signature matching starts over on the
+    /// inner stream (first 1024 bytes), and every analyzer can be attached
+    /// by its signature as a new child of SOCKS, parsing the inner stream
+    /// from its start. Analyzers attached to the outer stream (HTTP, also
+    /// registered for 1080) are dropped: on the SOCKS bytes followed by the
+    /// inner stream they meet a line or header that does not parse (a
+    /// violation, or nothing) — an approximation, as one analyzer per
+    /// protocol is modelled where Zeek can run both instances.
+    fn restart_dpd(&mut self) {
+        let socks = Service::Socks.bit();
+        let all = analyzers(self.transport).iter().fold(0, |m, s| m | s.bit());
+        let fresh = all & !socks;
+        self.attached &= !fresh;
+        self.disabled &= !fresh;
+        self.pend_confirm &= !fresh;
+        self.pend_violation &= !fresh;
+        self.sig_dead &= !fresh;
+        self.pia_open = true;
+        self.pia_bytes = 0;
+        self.sigs = None;
+        self.p.restart(fresh);
     }
 
     fn do_confirm(&mut self, s: Service, v: &mut Verdict) {

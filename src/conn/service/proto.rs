@@ -15,6 +15,7 @@ mod ldap;
 mod mail;
 mod quic;
 mod smb;
+mod socks;
 mod sql;
 mod ssh;
 mod ssl;
@@ -52,6 +53,9 @@ pub(crate) struct Events {
     pub(crate) handoff: Option<(Service, usize)>,
     /// The analyzer that raised `handoff`.
     pub(crate) handoff_from: Option<Service>,
+    /// SOCKS finished its handshake: later payloads are a new inner stream
+    /// for a fresh PIA (`SOCKS_Analyzer::DeliverStream`).
+    pub(crate) inner_dpd: bool,
 }
 
 impl Default for Events {
@@ -62,6 +66,7 @@ impl Default for Events {
             expect: None,
             handoff: None,
             handoff_from: None,
+            inner_dpd: false,
         }
     }
 }

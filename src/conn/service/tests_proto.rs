@@ -239,3 +239,32 @@ fn dnp3_crc_check_value() {
     // CRC-16/DNP catalogue check value over "123456789".
     assert_eq!(proto::dnp3_crc_for_test(b"123456789"), 0xea82);
 }
+
+#[test]
+fn socks_inner_stream_gets_a_fresh_pia() {
+    // SOCKS5 on 1080 (also an HTTP port), then HTTP inside.
+    let mut st = tcp(1080);
+    st.on_payload(true, b"\x05\x01\x00");
+    st.on_payload(false, b"\x05\x00");
+    st.on_payload(true, b"\x05\x01\x00\x03\x0bexample.com\x00\x50");
+    st.on_payload(false, b"\x05\x00\x00\x01\x0a\x00\x00\x01\x04\x38");
+    assert_eq!(names(&st), ["socks"]);
+    assert!(st.wants_payload());
+    st.on_payload(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    st.on_payload(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(names(&st), ["socks", "http"]);
+}
+
+#[test]
+fn socks4a_reads_the_host_name() {
+    let mut st = tcp(1080);
+    st.on_payload(
+        true,
+        b"\x04\x01\x00\x50\x00\x00\x00\x01bob\x00example.com\x00",
+    );
+    st.on_payload(false, &[0, 0x5a, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(names(&st), ["socks"]);
+    st.on_payload(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    st.on_payload(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(names(&st), ["socks", "http"]);
+}

@@ -16,8 +16,9 @@
 
 use super::{bit, ftp};
 use super::{
-    dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, sql, ssh, ssl,
-    syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf, Redis, Step,
+    dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, socks, sql,
+    ssh, ssl, syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf,
+    Redis, Step,
 };
 use crate::conn::service::Service;
 
@@ -47,10 +48,8 @@ fn drop_if<T>(p: &mut Option<Box<T>>, gone: u64, mask: u64) {
 }
 
 /// The services that share [`Parsers::tcp_misc`].
-const TCP_MISC: u64 = (1 << Service::Socks as u32)
-    | (1 << Service::Rfb as u32)
-    | (1 << Service::Mqtt as u32)
-    | (1 << Service::Dnp3Tcp as u32);
+const TCP_MISC: u64 =
+    (1 << Service::Rfb as u32) | (1 << Service::Mqtt as u32) | (1 << Service::Dnp3Tcp as u32);
 
 /// The stream parsers' states of a TCP connection (`None` = not created
 /// yet, or released).
@@ -70,6 +69,7 @@ struct TcpParsers {
     mysql: Option<Box<sql::Mysql>>,
     krb_tcp: Option<Box<krb::KrbTcp>>,
     smb: Option<Box<smb::Smb>>,
+    socks: Option<Box<socks::Socks>>,
     tcp_misc: Option<Box<tcp_misc::TcpMisc>>,
     redis: Option<Box<Redis>>,
     modbus: Option<Box<[Framed<7>; 2]>>,
@@ -96,6 +96,7 @@ impl TcpParsers {
         drop_if(&mut self.mysql, gone, b(Service::Mysql));
         drop_if(&mut self.krb_tcp, gone, b(Service::KrbTcp));
         drop_if(&mut self.smb, gone, b(Service::Smb));
+        drop_if(&mut self.socks, gone, b(Service::Socks));
         drop_if(&mut self.tcp_misc, gone, TCP_MISC);
         drop_if(&mut self.redis, gone, b(Service::Redis));
         drop_if(&mut self.modbus, gone, b(Service::Modbus));
@@ -120,7 +121,8 @@ impl TcpParsers {
             Service::Mysql => self.mysql = None,
             Service::KrbTcp => self.krb_tcp = None,
             Service::Smb => self.smb = None,
-            Service::Socks | Service::Rfb | Service::Mqtt | Service::Dnp3Tcp => {
+            Service::Socks => self.socks = None,
+            Service::Rfb | Service::Mqtt | Service::Dnp3Tcp => {
                 drop_if(&mut self.tcp_misc, done, TCP_MISC)
             }
             Service::Redis => self.redis = None,
@@ -148,6 +150,7 @@ impl TcpParsers {
             self.mysql.is_some(),
             self.krb_tcp.is_some(),
             self.smb.is_some(),
+            self.socks.is_some(),
             self.tcp_misc.is_some(),
             self.redis.is_some(),
             self.modbus.is_some(),
@@ -179,6 +182,7 @@ impl TcpParsers {
         f(&mut self.mysql, |x| x.flip());
         f(&mut self.krb_tcp, |x| x.flip());
         f(&mut self.smb, |x| x.flip());
+        f(&mut self.socks, |x| x.flip());
         f(&mut self.tcp_misc, |x| x.flip());
         f(&mut self.modbus, |x| x.swap(0, 1));
         f(&mut self.dce, |x| x.swap(0, 1));
@@ -226,7 +230,7 @@ impl TcpParsers {
             Service::Mysql => run_boxed(&mut self.mysql, |x| x.run(c, data, ev)),
             Service::KrbTcp => run_boxed(&mut self.krb_tcp, |x| x.run(c, data, ev)),
             Service::Smb => run_boxed(&mut self.smb, |x| x.run(c, data, ev)),
-            Service::Socks => run_boxed(&mut self.tcp_misc, |x| x.socks(c, data, ev)),
+            Service::Socks => run_boxed(&mut self.socks, |x| x.run(c, data, ev)),
             Service::Rfb => run_boxed(&mut self.tcp_misc, |x| x.rfb(c, data, ev)),
             Service::Mqtt => run_boxed(&mut self.tcp_misc, |x| x.mqtt(c, data, ev)),
             Service::Dnp3Tcp => run_boxed(&mut self.tcp_misc, |x| x.dnp3(c, data, ev)),
@@ -290,6 +294,23 @@ impl Parsers {
             }
         }
         self.done &= !bit(s);
+    }
+
+    /// Fresh parsers for the analyzers in `fresh` (an inner stream starts:
+    /// SOCKS's PIA); SOCKS itself stays done.
+    pub(crate) fn restart(&mut self, fresh: u64) {
+        self.release(fresh | bit(Service::Socks));
+        if let Some(t) = &mut self.tcp {
+            // The inline states.
+            if fresh & bit(Service::Xmpp) != 0 {
+                t.xmpp = xmpp::Xmpp::default();
+            }
+            if fresh & bit(Service::Rdp) != 0 {
+                t.rdp_seen = false;
+            }
+        }
+        self.done &= !fresh;
+        self.done |= bit(Service::Socks);
     }
 
     /// Drops the parser states whose analyzers are all in `gone` (done, or
