@@ -1616,3 +1616,40 @@ fn socks_inner_stream_goes_to_dpd() {
     assert_eq!(service(by_port(42004)), "socks");
     assert_eq!(service(by_port(42005)), "-");
 }
+
+/// HTTP authentication does not start GSSAPI or NTLM analyzers: Zeek's
+/// HTTP analyzer (`src/analyzer/protocol/http/HTTP.cc`) instantiates no
+/// child for `Authorization: NTLM` / `Negotiate` headers (they only reach
+/// the scripts as `http_header` events); NTLM and GSSAPI are instantiated by
+/// SMB (`smb-gssapi.pac`), DCE-RPC (`dce_rpc-auth.pac`) and GSSAPI itself
+/// (`gssapi-analyzer.pac`). So `service` stays `http`.
+#[test]
+fn http_ntlm_and_negotiate_auth_add_no_service() {
+    let mut cap = Cap::default();
+    for (i, scheme) in ["NTLM", "Negotiate"].iter().enumerate() {
+        // NTLMSSP NEGOTIATE (type 1), base64; for Negotiate a SPNEGO token
+        // around it.
+        let token = if *scheme == "NTLM" {
+            "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
+        } else {
+            "YEAGBisGAQUFAqA2MDSgDjAMBgorBgEEAYI3AgIKoiIEIE5UTE1TU1AAAQAAAJeCCOIAAAAAAAAAAAAAAAAAAAAA"
+        };
+        let req = format!(
+            "GET /auth HTTP/1.1\r\nHost: intranet\r\nAuthorization: {scheme} {token}\r\n\r\n"
+        );
+        let resp = format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {scheme} TlRMTVNTUAACAAAA\r\nContent-Length: 0\r\n\r\n");
+        conversation(
+            &mut cap,
+            Link::Eth,
+            43001 + i as u16,
+            80,
+            i as u64 * 1000,
+            &[(true, req.as_bytes()), (false, resp.as_bytes())],
+        );
+    }
+    let recs = run("http-ntlm", &cap, &[]);
+    for r in &recs {
+        assert_eq!(service(r), "http", "{r}");
+    }
+    assert_eq!(recs.len(), 2);
+}
