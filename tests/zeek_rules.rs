@@ -1653,3 +1653,56 @@ fn http_ntlm_and_negotiate_auth_add_no_service() {
     }
     assert_eq!(recs.len(), 2);
 }
+
+/// SMB violations (`SMB.cc::DeliverStream`): a binpac exception is a
+/// `ProtocolViolation` (and a resync); `SMB_TCP` is `&length=len+4`, so a
+/// session message too short for `SMB2_Header` (64 bytes,
+/// `smb2-protocol.pac`) or for its command's fixed fields throws. Within
+/// `DPD::ignore_violations_after` the analyzer is disabled and
+/// `analyzer_failed` deletes a confirmed `smb` (`dpd.zeek`); the GSSAPI and
+/// NTLM analyzers it instantiated keep their services. Before the third
+/// good chunk (`++chunks == 3`) nothing was confirmed, so nothing is listed.
+#[test]
+fn smb_violation_removes_smb() {
+    let blob = spnego_ntlm();
+    let truncated = {
+        let mut m = vec![0, 0, 0, 8];
+        m.extend_from_slice(b"\xfeSMB\x40\0\0\0");
+        m
+    };
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        44001,
+        445,
+        0,
+        &[
+            (true, &smb2_negotiate_request()),
+            (false, &smb2_negotiate_response(&blob)),
+            (true, &smb2_session_setup_request(&blob)),
+            (false, &truncated),
+        ],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        44002,
+        445,
+        1000,
+        &[
+            (true, &smb2_negotiate_request()),
+            (false, &truncated),
+            (true, &smb2_negotiate_request()),
+            (true, &smb2_negotiate_request()),
+        ],
+    );
+    let recs = run("smb-violation", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(44001)), "gssapi,ntlm");
+    assert_eq!(service(by_port(44002)), "-");
+}

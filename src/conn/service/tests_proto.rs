@@ -214,13 +214,59 @@ fn smb_confirms_on_third_chunk_after_sync() {
     let mut st = tcp(445);
     st.on_payload(true, b"no smb header here");
     st.on_payload(true, b"still nothing");
-    let mut m = vec![0, 0, 0, 8];
-    m.extend_from_slice(b"\xfeSMB\0\0\0\0");
-    st.on_payload(true, &m);
-    st.on_payload(false, &m);
+    st.on_payload(true, &smb2_echo());
+    st.on_payload(false, &smb2_echo());
     assert!(names(&st).is_empty());
-    st.on_payload(true, &m);
+    st.on_payload(true, &smb2_echo());
     assert_eq!(names(&st), ["smb"]);
+}
+
+/// An SMB2 ECHO request in NBSS framing: 64-byte header, 4-byte body.
+fn smb2_echo() -> Vec<u8> {
+    let mut m = vec![0, 0, 0, 68];
+    m.extend_from_slice(b"\xfeSMB");
+    m.extend_from_slice(&[64, 0, 0, 0, 0, 0, 0, 0, 13, 0]);
+    m.resize(4 + 64, 0);
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    m
+}
+
+#[test]
+fn smb_message_shorter_than_its_header_is_a_violation() {
+    // An 8-byte SMB2 message: binpac runs out of data in SMB2_Header.
+    let mut st = tcp(445);
+    let mut short = vec![0, 0, 0, 8];
+    short.extend_from_slice(b"\xfeSMB\0\0\0\0");
+    st.on_payload(true, &short);
+    assert!(!st.runs(Service::Smb));
+    // Confirmed first, then an ECHO response without its body: removed.
+    let mut st = tcp(445);
+    for _ in 0..3 {
+        st.on_payload(true, &smb2_echo());
+    }
+    assert_eq!(names(&st), ["smb"]);
+    let mut resp = smb2_echo();
+    resp[3] = 64;
+    resp.truncate(4 + 64);
+    st.on_payload(false, &resp);
+    assert!(names(&st).is_empty());
+    // An error status needs the 8-byte error body; SMB1 its 32-byte header.
+    let mut st = tcp(445);
+    let mut err = smb2_echo();
+    err[4 + 8..4 + 12].copy_from_slice(&0xc000_0022u32.to_le_bytes());
+    st.on_payload(false, &err);
+    assert!(!st.runs(Service::Smb));
+    let mut st = tcp(139);
+    let mut smb1 = vec![0, 0, 0, 20];
+    smb1.extend_from_slice(b"\xffSMB");
+    smb1.resize(24, 0);
+    st.on_payload(true, &smb1);
+    assert!(!st.runs(Service::Smb));
+    // Other NBSS message types and protocol ids are not parsed.
+    let mut st = tcp(139);
+    st.on_payload(true, b"\x81\0\0\x04\xfeSMB");
+    st.on_payload(true, b"\0\0\0\x06\xfdSMB\0\0");
+    assert!(st.runs(Service::Smb));
 }
 
 #[test]
