@@ -1706,3 +1706,82 @@ fn smb_violation_removes_smb() {
     assert_eq!(service(by_port(44001)), "gssapi,ntlm");
     assert_eq!(service(by_port(44002)), "-");
 }
+
+/// RDP (`rdp-analyzer.pac`, `rdp-protocol.pac`, `RDP.cc`): the X.224
+/// Connection Request does not confirm; `Client_Core_Data` in the MCS
+/// Connect-Initial does (`proc_rdp_client_core_data`). A negotiation
+/// response selecting TLS (`go_encrypted(selected_protocol)`, > 0) sends
+/// every later payload to a new `PIA_TCP` (`RDP_Analyzer::DeliverStream`),
+/// where `dpd_tls_client` attaches SSL and the ClientHello confirms it: the
+/// session logs `ssl` only. A request without `Cookie: mstshash=` fails the
+/// binpac `RE` field (a violation: no RDP, no PIA).
+#[test]
+fn rdp_confirmation_and_tls() {
+    let tpkt = |body: &[u8]| {
+        let mut v = vec![3, 0];
+        v.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
+        v.extend_from_slice(body);
+        v
+    };
+    let mut cr = vec![0x26, 0xe0, 0, 0, 0, 0, 0];
+    cr.extend_from_slice(b"Cookie: mstshash=alice\r\n");
+    cr.extend_from_slice(&[1, 0, 8, 0, 3, 0, 0, 0]);
+    let cr = tpkt(&cr);
+    let cc = |proto: u8| tpkt(&[0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0, proto, 0, 0, 0]);
+    // MCS Connect-Initial: GCC create request ("Duca"), then client core
+    // data (block 0xc001, 216 bytes of fixed fields).
+    let mut ci = vec![0x02, 0xf0, 0x80, 0x7f, 0x65, 0x82, 0x01, 0x00];
+    ci.extend_from_slice(
+        b"\x00\x05\x00\x14\x7c\x00\x01\x81\x2a\x00\x08\x00\x10\x00\x01\xc0\x00Duca\x81\x1c",
+    );
+    ci.extend_from_slice(&[0x01, 0xc0, 0xdc, 0x00]);
+    ci.resize(ci.len() + 216, 0);
+    let ci = tpkt(&ci);
+    let hello = client_hello();
+    let mut no_cookie = vec![0x0e, 0xe0, 0, 0, 0, 0, 0];
+    no_cookie.extend_from_slice(&[1, 0, 8, 0, 3, 0, 0, 0]);
+    let no_cookie = tpkt(&no_cookie);
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45001,
+        3389,
+        0,
+        &[(true, &cr), (false, &cc(0)), (true, &ci)],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45002,
+        3389,
+        1000,
+        &[(true, &cr), (false, &cc(1)), (true, &hello)],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45003,
+        3389,
+        2000,
+        &[(true, &cr), (false, &cc(0))],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45004,
+        3389,
+        3000,
+        &[(true, &no_cookie), (false, &cc(1)), (true, &hello)],
+    );
+    let recs = run("rdp", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(45001)), "rdp");
+    assert_eq!(service(by_port(45002)), "ssl");
+    assert_eq!(service(by_port(45003)), "-");
+    assert_eq!(service(by_port(45004)), "-");
+}

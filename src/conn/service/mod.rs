@@ -314,9 +314,10 @@ pub struct ServiceState {
     total: u32,
     partial: bool,
     resp_multicast: bool,
-    /// SOCKS finished its handshake: the next payload starts the inner
-    /// stream, seen by a fresh PIA ([`ServiceState::restart_dpd`]).
-    inner_pending: bool,
+    /// SOCKS finished its handshake, or RDP negotiated TLS: the next payload
+    /// starts the inner stream, seen by a fresh PIA
+    /// ([`ServiceState::restart_dpd`]); the analyzer that hands it over.
+    inner_pending: Option<Service>,
     /// The PIA's stream signature state (TCP): created at the first
     /// payload, dropped when matching stops (`pia_open` false).
     sigs: Option<Box<sig::Sigs>>,
@@ -388,9 +389,8 @@ impl ServiceState {
         }
         let n = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         self.total = self.total.saturating_add(n);
-        if self.inner_pending {
-            self.inner_pending = false;
-            self.restart_dpd();
+        if let Some(parent) = self.inner_pending.take() {
+            self.restart_dpd(parent);
         }
         let list = analyzers(self.transport);
 
@@ -522,7 +522,7 @@ impl ServiceState {
         let pending =
             self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
         pending
-            || self.inner_pending
+            || self.inner_pending.is_some()
             || analyzers(self.transport).iter().any(|&s| self.live(s))
             || self.handoff_possible()
     }
@@ -610,10 +610,10 @@ impl ServiceState {
             }
         }
         ev.n = 0;
-        if std::mem::take(&mut ev.inner_dpd) {
-            let b = Service::Socks.bit();
+        if let Some(parent) = ev.inner_dpd.take() {
+            let b = parent.bit();
             if self.attached & b != 0 && self.disabled & b == 0 {
-                self.inner_pending = true;
+                self.inner_pending = Some(parent);
             }
         }
         if let Some(e) = ev.expect.take() {
@@ -633,20 +633,21 @@ impl ServiceState {
         }
     }
 
-    /// SOCKS hands the rest of the connection to a new PIA as a child
-    /// (`SOCKS_Analyzer::DeliverStream`: `new PIA_TCP`, `FirstPacket` both
-    /// ways, then `ForwardStream`): signature matching starts over on the
-    /// inner stream (first 1024 bytes), and every analyzer can be attached
-    /// by its signature as a new child of SOCKS, parsing the inner stream
-    /// from its start. Analyzers attached to the outer stream (HTTP, also
-    /// registered for 1080) are dropped: on the SOCKS bytes followed by the
-    /// inner stream they meet a line or header that does not parse (a
-    /// violation, or nothing) — an approximation, as one analyzer per
-    /// protocol is modelled where Zeek can run both instances.
-    fn restart_dpd(&mut self) {
-        let socks = Service::Socks.bit();
+    /// SOCKS (after its handshake) and RDP (once TLS or CredSSP was
+    /// negotiated) hand the rest of the connection to a new PIA as a child
+    /// (`SOCKS_Analyzer` / `RDP_Analyzer::DeliverStream`: `new PIA_TCP`,
+    /// `FirstPacket` both ways, then `ForwardStream`): signature matching
+    /// starts over on the inner stream (first 1024 bytes), and every
+    /// analyzer can be attached by its signature as a new child of
+    /// `parent`, parsing the inner stream from its start. Analyzers attached
+    /// to the outer stream (HTTP, also registered for 1080) are dropped: on
+    /// the SOCKS bytes followed by the inner stream they meet a line or
+    /// header that does not parse (a violation, or nothing) — an
+    /// approximation, as one analyzer per protocol is modelled where Zeek
+    /// can run both instances.
+    fn restart_dpd(&mut self, parent: Service) {
         let all = analyzers(self.transport).iter().fold(0, |m, s| m | s.bit());
-        let fresh = all & !socks;
+        let fresh = all & !parent.bit();
         self.attached &= !fresh;
         self.disabled &= !fresh;
         self.pend_confirm &= !fresh;
@@ -655,7 +656,7 @@ impl ServiceState {
         self.pia_open = true;
         self.pia_bytes = 0;
         self.sigs = None;
-        self.p.restart(fresh);
+        self.p.restart(fresh, parent);
     }
 
     fn do_confirm(&mut self, s: Service, v: &mut Verdict) {

@@ -14,6 +14,7 @@ mod krb;
 mod ldap;
 mod mail;
 mod quic;
+mod rdp;
 mod smb;
 mod socks;
 mod sql;
@@ -53,9 +54,10 @@ pub(crate) struct Events {
     pub(crate) handoff: Option<(Service, usize)>,
     /// The analyzer that raised `handoff`.
     pub(crate) handoff_from: Option<Service>,
-    /// SOCKS finished its handshake: later payloads are a new inner stream
-    /// for a fresh PIA (`SOCKS_Analyzer::DeliverStream`).
-    pub(crate) inner_dpd: bool,
+    /// This analyzer (SOCKS after its handshake, RDP once TLS/CredSSP was
+    /// negotiated) hands every later payload to a fresh PIA as an inner
+    /// stream (`SOCKS_Analyzer` / `RDP_Analyzer::DeliverStream`).
+    pub(crate) inner_dpd: Option<Service>,
 }
 
 impl Default for Events {
@@ -66,7 +68,7 @@ impl Default for Events {
             expect: None,
             handoff: None,
             handoff_from: None,
-            inner_dpd: false,
+            inner_dpd: None,
         }
     }
 }
@@ -526,20 +528,6 @@ impl Redis {
             ev.push(Service::Redis, What::Confirm);
         }
     }
-}
-
-/// RDP (`src/analyzer/protocol/rdp/rdp-analyzer.pac`): attached on 3389/tcp
-/// or by `dpd_rdp_client` with `dpd_rdp_server`. Confirms on the client's
-/// X.224 Connection Request inside TPKT.
-fn rdp(seen: &mut bool, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-    if !c.is_orig || *seen {
-        return Step::More;
-    }
-    *seen = true;
-    if data.len() >= 6 && data[0] == 3 && data[1] == 0 && data[5] & 0xf0 == 0xe0 {
-        ev.push(Service::Rdp, What::Confirm);
-    }
-    Step::Done
 }
 
 /// RDPEUDP (`src/analyzer/protocol/rdp/rdpeudp-analyzer.pac`): attached on

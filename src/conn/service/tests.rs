@@ -646,12 +646,22 @@ fn redis_by_signature() {
 
 #[test]
 fn rdp_connect_request() {
+    // The X.224 request alone does not confirm (`rdp-analyzer.pac` confirms
+    // on the MCS Connect-Initial/-Response); a cookie-less one is a
+    // violation.
     let mut st = tcp(1, 3389);
     st.on_payload(
         true,
         b"\x03\x00\x00\x2b\x26\xe0\x00\x00\x00\x00\x00Cookie: mstshash=a\r\n",
     );
-    assert_eq!(names(&st), ["rdp"]);
+    assert!(names(&st).is_empty());
+    assert!(st.runs(Service::Rdp));
+    let mut st = tcp(1, 3389);
+    st.on_payload(
+        true,
+        b"\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00",
+    );
+    assert!(!st.runs(Service::Rdp));
 }
 
 #[test]

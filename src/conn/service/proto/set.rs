@@ -76,7 +76,7 @@ struct TcpParsers {
     syslog_tcp: Option<Box<LineBuf<16>>>,
     dce: Option<Box<[Framed<10>; 2]>>,
     xmpp: xmpp::Xmpp,
-    rdp_seen: bool,
+    rdp: Option<Box<rdp::Rdp>>,
 }
 
 impl TcpParsers {
@@ -97,6 +97,7 @@ impl TcpParsers {
         drop_if(&mut self.krb_tcp, gone, b(Service::KrbTcp));
         drop_if(&mut self.smb, gone, b(Service::Smb));
         drop_if(&mut self.socks, gone, b(Service::Socks));
+        drop_if(&mut self.rdp, gone, b(Service::Rdp));
         drop_if(&mut self.tcp_misc, gone, TCP_MISC);
         drop_if(&mut self.redis, gone, b(Service::Redis));
         drop_if(&mut self.modbus, gone, b(Service::Modbus));
@@ -122,6 +123,7 @@ impl TcpParsers {
             Service::KrbTcp => self.krb_tcp = None,
             Service::Smb => self.smb = None,
             Service::Socks => self.socks = None,
+            Service::Rdp => self.rdp = None,
             Service::Rfb | Service::Mqtt | Service::Dnp3Tcp => {
                 drop_if(&mut self.tcp_misc, done, TCP_MISC)
             }
@@ -151,6 +153,7 @@ impl TcpParsers {
             self.krb_tcp.is_some(),
             self.smb.is_some(),
             self.socks.is_some(),
+            self.rdp.is_some(),
             self.tcp_misc.is_some(),
             self.redis.is_some(),
             self.modbus.is_some(),
@@ -183,6 +186,7 @@ impl TcpParsers {
         f(&mut self.krb_tcp, |x| x.flip());
         f(&mut self.smb, |x| x.flip());
         f(&mut self.socks, |x| x.flip());
+        f(&mut self.rdp, |x| x.flip());
         f(&mut self.tcp_misc, |x| x.flip());
         f(&mut self.modbus, |x| x.swap(0, 1));
         f(&mut self.dce, |x| x.swap(0, 1));
@@ -235,7 +239,7 @@ impl TcpParsers {
             Service::Mqtt => run_boxed(&mut self.tcp_misc, |x| x.mqtt(c, data, ev)),
             Service::Dnp3Tcp => run_boxed(&mut self.tcp_misc, |x| x.dnp3(c, data, ev)),
             Service::Redis => run_boxed(&mut self.redis, |x| x.run(c, data, ev)),
-            Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
+            Service::Rdp => run_boxed(&mut self.rdp, |x| x.run(c, data, ev)),
             Service::Modbus => run_boxed(&mut self.modbus, |x| modbus(&mut x[c.dir()], data, ev)),
             Service::SyslogTcp => run_boxed(&mut self.syslog_tcp, |x| syslog_tcp(x, c, data, ev)),
             Service::DceRpc => run_boxed(&mut self.dce, |x| dce_rpc(&mut x[c.dir()], data, ev)),
@@ -297,20 +301,17 @@ impl Parsers {
     }
 
     /// Fresh parsers for the analyzers in `fresh` (an inner stream starts:
-    /// SOCKS's PIA); SOCKS itself stays done.
-    pub(crate) fn restart(&mut self, fresh: u64) {
-        self.release(fresh | bit(Service::Socks));
+    /// the PIA of SOCKS or RDP); the `parent` itself stays done.
+    pub(crate) fn restart(&mut self, fresh: u64, parent: Service) {
+        self.release(fresh | bit(parent));
         if let Some(t) = &mut self.tcp {
             // The inline states.
             if fresh & bit(Service::Xmpp) != 0 {
                 t.xmpp = xmpp::Xmpp::default();
             }
-            if fresh & bit(Service::Rdp) != 0 {
-                t.rdp_seen = false;
-            }
         }
         self.done &= !fresh;
-        self.done |= bit(Service::Socks);
+        self.done |= bit(parent);
     }
 
     /// Drops the parser states whose analyzers are all in `gone` (done, or
@@ -362,6 +363,7 @@ impl Parsers {
             Service::Ssh,
             Service::Modbus,
             Service::DceRpc,
+            Service::Rdp,
             Service::Dns,
             Service::Imap,
             Service::Xmpp,

@@ -109,7 +109,7 @@ impl Socks {
             }
         }
         if self.done == [true, true] {
-            ev.inner_dpd = true;
+            ev.inner_dpd = Some(Service::Socks);
             return Step::Done;
         }
         Step::More
