@@ -1785,3 +1785,61 @@ fn rdp_confirmation_and_tls() {
     assert_eq!(service(by_port(45003)), "-");
     assert_eq!(service(by_port(45004)), "-");
 }
+
+/// HTTP CONNECT (`HTTP.cc`: `HTTP_Request` sets `connect_request`, a reply
+/// other than 200 clears it, and at the end of the 200 reply's headers a
+/// `PIA_TCP` child gets every later payload, `ForwardStream`): the tunnelled
+/// protocol is found by its signatures, TLS (`http,ssl`) or anything else,
+/// e.g. SMTP (`dpd_smtp_client` + `dpd_smtp_server`: `http,smtp`). A
+/// refused CONNECT sets up nothing.
+#[test]
+fn http_connect_tunnel_goes_to_dpd() {
+    let connect = b"CONNECT mail.example.com:25 HTTP/1.1\r\nHost: mail.example.com:25\r\n\r\n";
+    let ok = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    let refused = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+    let hello = client_hello();
+    let mut server_hello = vec![
+        0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03,
+    ];
+    server_hello.extend_from_slice(&[0x11; 32]);
+    server_hello.extend_from_slice(&[0x00, 0xc0, 0x2f, 0x00]);
+    let smtp: [(bool, &[u8]); 3] = [
+        (false, b"220 mail.example.com ESMTP\r\n"),
+        (true, b"EHLO client.example.com\r\n"),
+        (false, b"250 mail.example.com\r\n"),
+    ];
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        46001,
+        3128,
+        0,
+        &[
+            (true, connect),
+            (false, ok),
+            (true, &hello),
+            (false, &server_hello),
+        ],
+    );
+    let mut msgs: Vec<(bool, &[u8])> = vec![(true, connect), (false, ok)];
+    msgs.extend_from_slice(&smtp);
+    conversation(&mut cap, Link::Eth, 46002, 3128, 1000, &msgs);
+    conversation(
+        &mut cap,
+        Link::Eth,
+        46003,
+        3128,
+        2000,
+        &[(true, connect), (false, refused)],
+    );
+    let recs = run("http-connect", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(46001)), "http,ssl");
+    assert_eq!(service(by_port(46002)), "http,smtp");
+    assert_eq!(service(by_port(46003)), "http");
+}
