@@ -1843,3 +1843,27 @@ fn http_connect_tunnel_goes_to_dpd() {
     assert_eq!(service(by_port(46002)), "http,smtp");
     assert_eq!(service(by_port(46003)), "http");
 }
+
+/// `DPD::ignore_violations`: `base/protocols/dce-rpc/main.zeek` adds
+/// `ANALYZER_DCE_RPC` (and `base/protocols/ntlm/main.zeek` `ANALYZER_NTLM`),
+/// so `analyzer_violation_info` in `dpd.zeek` returns before disabling the
+/// analyzer: a confirmed `dce_rpc` stays listed after a PDU that is not
+/// DCE/RPC v5.
+#[test]
+fn dce_rpc_violation_is_ignored() {
+    let bind = dce_bind_ntlm();
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        47001,
+        135,
+        0,
+        &[
+            (true, &bind),
+            (false, b"\x07\x00garbage that is no PDU header"),
+        ],
+    );
+    let recs = run("dce-ignore", &cap, &[]);
+    assert_eq!(service_set(rec(&recs, "tcp", 135)), ["dce_rpc", "ntlm"]);
+}

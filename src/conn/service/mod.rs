@@ -670,6 +670,10 @@ impl ServiceState {
         if u64::from(self.total) > IGNORE_VIOLATIONS_AFTER {
             return;
         }
+        if IGNORE_VIOLATIONS & s.bit() != 0 {
+            // `DPD::ignore_violations`: neither disabled nor removed.
+            return;
+        }
         self.disabled |= s.bit();
         if self.remove_listed(s) {
             v.removed = Some(s);
@@ -701,6 +705,15 @@ impl ServiceState {
         }
     }
 }
+
+/// `DPD::ignore_violations` with the default scripts: the DCE-RPC and NTLM
+/// scripts add their analyzers (`redef DPD::ignore_violations += {
+/// Analyzer::ANALYZER_DCE_RPC }` in `base/protocols/dce-rpc/main.zeek`,
+/// `ANALYZER_NTLM` in `base/protocols/ntlm/main.zeek`), so their violations
+/// neither disable them nor remove their service (`dpd.zeek`,
+/// `analyzer_violation_info`). Both analyzers only run when those packages
+/// are loaded (or as children, whose scripts come with their parents').
+const IGNORE_VIOLATIONS: u64 = (1 << Service::DceRpc as u32) | (1 << Service::Ntlm as u32);
 
 /// Analyzers that hand the stream to a child or confirm children.
 const PARENTS: u64 = (1 << Service::Ftp as u32)

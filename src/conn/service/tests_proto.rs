@@ -314,3 +314,19 @@ fn socks4a_reads_the_host_name() {
     st.on_payload(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     assert_eq!(names(&st), ["socks", "http"]);
 }
+
+#[test]
+fn dce_rpc_violations_are_ignored() {
+    // `redef DPD::ignore_violations += { Analyzer::ANALYZER_DCE_RPC }`: a
+    // confirmed dce_rpc stays after a PDU header that is no DCE/RPC v5.
+    let mut bind = vec![
+        5, 0, 11, 3, 0x10, 0, 0, 0, 72, 0, 0, 0, 1, 0, 0, 0, 0xb8, 0x10, 0xb8, 0x10,
+    ];
+    bind.resize(72, 0);
+    let mut st = tcp(135);
+    st.on_payload(true, &bind);
+    assert_eq!(names(&st), ["dce_rpc"]);
+    st.on_payload(false, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    assert_eq!(names(&st), ["dce_rpc"]);
+    assert!(st.attached & Service::DceRpc.bit() != 0 && st.disabled & Service::DceRpc.bit() == 0);
+}
