@@ -256,6 +256,16 @@ fn smb_message_shorter_than_its_header_is_a_violation() {
     err[4 + 8..4 + 12].copy_from_slice(&0xc000_0022u32.to_le_bytes());
     st.on_payload(false, &err);
     assert!(!st.runs(Service::Smb));
+    // An error response with a byte count (e.g. STATUS_BUFFER_TOO_SMALL's
+    // 4 bytes): binpac reads a 28-byte SMB2_symlink_error and runs out.
+    let mut st = tcp(445);
+    let mut err = smb2_echo();
+    err[4 + 8..4 + 12].copy_from_slice(&0xc000_0023u32.to_le_bytes());
+    err[3] = 64 + 8 + 4;
+    err.truncate(4 + 64);
+    err.extend_from_slice(&[9, 0, 0, 0, 4, 0, 0, 0, 0x10, 0, 0, 0]);
+    st.on_payload(false, &err);
+    assert!(!st.runs(Service::Smb));
     let mut st = tcp(139);
     let mut smb1 = vec![0, 0, 0, 20];
     smb1.extend_from_slice(b"\xffSMB");

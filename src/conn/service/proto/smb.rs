@@ -197,7 +197,8 @@ impl Smb {
 /// the 4-byte protocol id (`SMB_Protocol_Identifier`), SMB1's 32-byte
 /// header (`SMB_Header`), SMB2's 64-byte header (`SMB2_Header`) and the
 /// fixed part of its body (`smb2-protocol.pac`, `smb2-com-*.pac`: an error
-/// response's 8 bytes, else each command's fixed fields). Other protocol
+/// response's 8 bytes, plus a symlink error's 28 when its byte count is not
+/// zero, else each command's fixed fields). Other protocol
 /// ids parse as `empty`. Only decided when the header's first 20 bytes are
 /// in the chunk.
 fn truncated(len: usize, part: &[u8], is_orig: bool) -> bool {
@@ -219,8 +220,13 @@ fn truncated(len: usize, part: &[u8], is_orig: bool) -> bool {
             let status = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
             let command = u16::from_le_bytes([h[12], h[13]]);
             let body = if !matches!(status, 0 | 0x8000_0005 | 0xc000_0016) {
-                // SMB2_error_response: structure size, reserved, byte count.
-                8
+                // SMB2_error_response: structure size, reserved, byte count;
+                // a non-zero byte count makes binpac read an
+                // `SMB2_symlink_error` (28 fixed bytes) whatever the status.
+                match part.get(68..72) {
+                    Some(b) if b != [0, 0, 0, 0] => 8 + 28,
+                    _ => 8,
+                }
             } else {
                 // `SMB2_Message`: request or response by direction.
                 smb2_fixed(command, !is_orig)
