@@ -1867,3 +1867,44 @@ fn dce_rpc_violation_is_ignored() {
     let recs = run("dce-ignore", &cap, &[]);
     assert_eq!(service_set(rec(&recs, "tcp", 135)), ["dce_rpc", "ntlm"]);
 }
+
+/// SSL confirms in `proc_client_hello` (`proc-client-hello.pac`), which
+/// runs on a whole record: `SSLRecord` is the binpac flow unit
+/// (`ssl-protocol.pac`, `&length`). A ClientHello record cut short (the
+/// capture ends after its first segment) confirms nothing.
+#[test]
+fn ssl_needs_the_whole_client_hello_record() {
+    let mut hello = client_hello();
+    // Grow it to two segments' worth: a padding extension.
+    let extra = 1500usize;
+    let body_len = hello.len() - 5 + extra;
+    hello[3..5].copy_from_slice(&(body_len as u16).to_be_bytes());
+    let hs_len = body_len - 4;
+    hello[6..9].copy_from_slice(&(hs_len as u32).to_be_bytes()[1..]);
+    hello.resize(hello.len() + extra, 0);
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        48001,
+        443,
+        0,
+        &[(true, &hello[..1000]), (true, &hello[1000..])],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        48002,
+        443,
+        1000,
+        &[(true, &hello[..1000])],
+    );
+    let recs = run("ssl-record", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(48001)), "ssl");
+    assert_eq!(service(by_port(48002)), "-");
+}

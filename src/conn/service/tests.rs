@@ -36,6 +36,8 @@ fn client_hello() -> Vec<u8> {
     let mut v = hex("1603010200 010001fc 0303");
     v.extend_from_slice(&[0x7d; 32]);
     v.extend_from_slice(&hex("00 0002 c02f 0100"));
+    // The whole 0x200-byte record (padding extension data).
+    v.resize(5 + 0x200, 0);
     v
 }
 
@@ -835,4 +837,16 @@ fn find_any_equals_a_plain_scan() {
         let eight = [b'C', b'D', b'r', b'd', b'c', b'M', b'\r', b'\n'];
         assert_eq!(find_any(&data, eight), plain(&eight), "round {round}");
     }
+}
+
+#[test]
+fn ssl_confirms_once_the_client_hello_record_is_whole() {
+    // `SSLRecord` is the flow unit: `proc_client_hello` runs on the whole
+    // record.
+    let hello = client_hello();
+    let mut st = tcp(1, 443);
+    st.on_payload(true, &hello[..300]);
+    assert!(names(&st).is_empty());
+    st.on_payload(true, &hello[300..]);
+    assert_eq!(names(&st), ["ssl"]);
 }
