@@ -340,3 +340,52 @@ fn dce_rpc_violations_are_ignored() {
     assert_eq!(names(&st), ["dce_rpc"]);
     assert!(st.attached & Service::DceRpc.bit() != 0 && st.disabled & Service::DceRpc.bit() == 0);
 }
+
+#[test]
+fn new_parsers_never_panic() {
+    // SOCKS, RDP, SMB and QUIC on their ports with mutated valid starts,
+    // random cuts and both directions.
+    let seeds: [(Transport, u16, &[u8]); 5] = [
+        (
+            Transport::Tcp,
+            1080,
+            b"\x05\x01\x00\x05\x00\x05\x01\x00\x03\x0bexample.com\x00\x50",
+        ),
+        (
+            Transport::Tcp,
+            1080,
+            b"\x04\x01\x00\x50\x00\x00\x00\x01bob\x00host\x00",
+        ),
+        (
+            Transport::Tcp,
+            3389,
+            b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00",
+        ),
+        (
+            Transport::Tcp,
+            445,
+            b"\x00\x00\x00\x48\xfeSMB\x40\x00\x00\x00\x00\x00\x00\x00\x0d\x00",
+        ),
+        (
+            Transport::Udp,
+            443,
+            b"\xc3\x00\x00\x00\x01\x08\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x44\xd0",
+        ),
+    ];
+    let mut rnd = super::test_rng(0x51ed_270b_a9e3_7c11);
+    for round in 0..4000 {
+        let (t, port, seed) = seeds[round % seeds.len()];
+        let mut st = ServiceState::new(ServiceSet::all(), t, 40000, port);
+        for _ in 0..(1 + rnd() % 5) {
+            let mut p = seed.to_vec();
+            for _ in 0..(rnd() % 4) {
+                let i = (rnd() as usize) % p.len();
+                p[i] = rnd() as u8;
+            }
+            p.extend((0..(rnd() % 64)).map(|_| rnd() as u8));
+            let cut = (rnd() as usize) % (p.len() + 1);
+            st.on_payload(rnd() % 2 == 0, &p[..cut]);
+            st.on_payload(rnd() % 2 == 0, &p[cut..]);
+        }
+    }
+}
