@@ -16,6 +16,8 @@
 
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
+#[path = "zeek_rules/quic.rs"]
+mod quic;
 
 use pcap::*;
 use serde_json::Value;
@@ -1424,4 +1426,485 @@ fn service_set(r: &Value) -> Vec<&str> {
     let mut v: Vec<&str> = service(r).split(',').collect();
     v.sort_unstable();
     v
+}
+
+/// QUIC (`src/analyzer/protocol/quic/QUIC.spicy`, `decrypt_crypto.cc`):
+/// `Packet` decrypts a client Initial with keys from its DCID (RFC 9001
+/// 5.2; `QuicPacketProtectionV2` for v2) and calls `spicy::accept_input()`
+/// on success: `quic`. Its CRYPTO frames are reassembled (`sink.write`) and
+/// `CryptoSinkUnit` hands the first handshake message to the SSL child
+/// (`protocol_handle_get_or_create("SSL")`), which confirms on the whole
+/// ClientHello (`proc-client-hello.pac`): `quic,ssl`. A tag that does not
+/// verify throws "decryption failed" (`decrypt`), an unknown version
+/// "unhandled QUIC version" (`LongHeaderPacket`), both violations
+/// (`dpd.zeek` removes a confirmed service: `analyzer_failed`).
+#[test]
+fn quic_initial_decryption() {
+    use quic::{client_hello, crypto, initial, server_hello, Hdr, V1, V2};
+    let odcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+    let scid = [0xc1, 0xc2, 0xc3, 0xc4];
+    let server_cid = [0x5e, 0x5e, 0x5e, 0x5e, 0x5e];
+    let hello = client_hello(400);
+    let client = |version| Hdr {
+        version,
+        client: true,
+        odcid: &odcid,
+        dcid: &odcid,
+        scid: &scid,
+    };
+    // A normal exchange: client Initial, server Initial (ACK + ServerHello),
+    // then short-header packets both ways.
+    let exchange = |cap: &mut Cap, t0: u64, cport: u16, sport: u16, version: u32| {
+        let ci = initial(&client(version), 0, &crypto(0, &hello), 1150);
+        let mut sframes = vec![0x02, 0x00, 0x00, 0x00, 0x00];
+        sframes.extend_from_slice(&crypto(0, &server_hello()));
+        let si = initial(
+            &Hdr {
+                version,
+                client: false,
+                odcid: &odcid,
+                dcid: &scid,
+                scid: &server_cid,
+            },
+            0,
+            &sframes,
+            0,
+        );
+        let mut short = vec![0x41];
+        short.extend_from_slice(&scid);
+        short.extend_from_slice(&[0x77; 40]);
+        udp_exchange(cap, t0, cport, sport, &ci, &si);
+        udp_exchange(cap, t0 + 10, cport, sport, &short, &short);
+    };
+    let mut cap = Cap::default();
+    exchange(&mut cap, 0, 41001, 443, V1);
+    exchange(&mut cap, 100, 41002, 443, V2);
+    // Off 443 the `dpd_quic_initial` signature attaches the analyzer.
+    exchange(&mut cap, 200, 41003, 8443, V1);
+    // The ClientHello over two Initials, second half first: SSL confirms
+    // once the message is whole (the QUIC confirmation comes first).
+    let a = initial(&client(V1), 1, &crypto(200, &hello[200..]), 1150);
+    let b = initial(&client(V1), 0, &crypto(0, &hello[..200]), 1150);
+    udp_exchange(&mut cap, 300, 41004, 443, &a, &[]);
+    udp_exchange(&mut cap, 310, 41004, 443, &b, &[]);
+    // A damaged tag: decryption fails, a violation, no service.
+    let mut bad = initial(&client(V1), 0, &crypto(0, &hello), 1150);
+    let n = bad.len();
+    bad[n - 1] ^= 0x80;
+    udp_exchange(&mut cap, 400, 41005, 443, &bad, &[]);
+    // A greased version answered by Version Negotiation (version 0): both
+    // are "unhandled QUIC version" violations.
+    let mut grease = vec![0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 8];
+    grease.extend_from_slice(&odcid);
+    grease.extend_from_slice(&[4, 1, 2, 3, 4]);
+    grease.resize(1200, 0);
+    let mut vn = vec![0xc0, 0, 0, 0, 0, 4, 1, 2, 3, 4, 8];
+    vn.extend_from_slice(&odcid);
+    vn.extend_from_slice(&[0, 0, 0, 1]);
+    udp_exchange(&mut cap, 500, 41006, 443, &grease, &vn);
+    // Confirmed (quic, ssl), then a Version Negotiation packet: the
+    // violation removes `quic` only.
+    let ci = initial(&client(V1), 0, &crypto(0, &hello), 1150);
+    udp_exchange(&mut cap, 600, 41007, 443, &ci, &vn);
+    let recs = run("quic", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(41001)), "quic,ssl");
+    assert_eq!(service(by_port(41002)), "quic,ssl");
+    assert_eq!(service(by_port(41003)), "quic,ssl");
+    assert_eq!(service(by_port(41004)), "quic,ssl");
+    assert_eq!(service(by_port(41005)), "-");
+    assert_eq!(service(by_port(41006)), "-");
+    assert_eq!(service(by_port(41007)), "ssl");
+}
+
+/// SOCKS hands the tunnelled stream to DPD (`SOCKS.cc::DeliverStream`):
+/// once the client's request (`socks4_request` / `socks5_request`) and the
+/// server's reply (`socks4_reply` / `socks5_reply`, which also confirm) have
+/// called `EndpointDone`, every later payload goes to a new `PIA_TCP`
+/// child, whose signatures attach the inner protocol's analyzer: HTTP
+/// (`dpd_http_client` + `dpd_http_server`) or SSL (`dpd_tls_client`) add
+/// their service after `socks`. SOCKS4a (`SOCKS4_Request`, address
+/// 0.0.0.x) reads a host name after the user id. SOCKS never parses a
+/// partial connection ("punt on partial").
+#[test]
+fn socks_inner_stream_goes_to_dpd() {
+    let get = b"GET /x HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let mut s5_req = vec![0x05, 0x01, 0x00, 0x03, 11];
+    s5_req.extend_from_slice(b"example.com");
+    s5_req.extend_from_slice(&[0x00, 0x50]);
+    let s5_rep = [0x05, 0x00, 0x00, 0x01, 10, 0, 0, 1, 0x04, 0x38];
+    let s4_req = b"\x04\x01\x01\xbb\x5d\xb8\xd8\x22bob\x00";
+    let s4a_req = b"\x04\x01\x00\x50\x00\x00\x00\x01bob\x00example.com\x00";
+    let s4_rep = [0x00, 0x5a, 0, 0, 0, 0, 0, 0];
+    let hello = client_hello();
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42001,
+        1080,
+        0,
+        &[
+            (true, b"\x05\x01\x00"),
+            (false, b"\x05\x00"),
+            (true, &s5_req),
+            (false, &s5_rep),
+            (true, get),
+            (false, ok),
+        ],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42002,
+        1080,
+        1000,
+        &[(true, s4_req), (false, &s4_rep), (true, &hello)],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42003,
+        1080,
+        2000,
+        &[(true, s4a_req), (false, &s4_rep), (true, get), (false, ok)],
+    );
+    // Nothing the inner PIA recognises.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        42004,
+        1080,
+        3000,
+        &[(true, s4_req), (false, &s4_rep), (true, b"\x00\x01binary")],
+    );
+    // A partial connection (first packet without SYN).
+    let mut t = Tcp {
+        cap: &mut cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a(CLIENT),
+            port: 42005,
+            seq: 1000,
+        },
+        s: Side {
+            addr: a(SERVER),
+            port: 1080,
+            seq: 5000,
+        },
+    };
+    t.send(4000, true, ACK, &[]);
+    let end = t.talk(
+        4010,
+        &[(true, s4_req), (false, &s4_rep), (true, get), (false, ok)],
+    );
+    t.close(end);
+    let recs = run("socks-inner", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(42001)), "socks,http");
+    assert_eq!(service(by_port(42002)), "socks,ssl");
+    assert_eq!(service(by_port(42003)), "socks,http");
+    assert_eq!(service(by_port(42004)), "socks");
+    assert_eq!(service(by_port(42005)), "-");
+}
+
+/// HTTP authentication does not start GSSAPI or NTLM analyzers: Zeek's
+/// HTTP analyzer (`src/analyzer/protocol/http/HTTP.cc`) instantiates no
+/// child for `Authorization: NTLM` / `Negotiate` headers (they only reach
+/// the scripts as `http_header` events); NTLM and GSSAPI are instantiated by
+/// SMB (`smb-gssapi.pac`), DCE-RPC (`dce_rpc-auth.pac`) and GSSAPI itself
+/// (`gssapi-analyzer.pac`). So `service` stays `http`.
+#[test]
+fn http_ntlm_and_negotiate_auth_add_no_service() {
+    let mut cap = Cap::default();
+    for (i, scheme) in ["NTLM", "Negotiate"].iter().enumerate() {
+        // NTLMSSP NEGOTIATE (type 1), base64; for Negotiate a SPNEGO token
+        // around it.
+        let token = if *scheme == "NTLM" {
+            "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
+        } else {
+            "YEAGBisGAQUFAqA2MDSgDjAMBgorBgEEAYI3AgIKoiIEIE5UTE1TU1AAAQAAAJeCCOIAAAAAAAAAAAAAAAAAAAAA"
+        };
+        let req = format!(
+            "GET /auth HTTP/1.1\r\nHost: intranet\r\nAuthorization: {scheme} {token}\r\n\r\n"
+        );
+        let resp = format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {scheme} TlRMTVNTUAACAAAA\r\nContent-Length: 0\r\n\r\n");
+        conversation(
+            &mut cap,
+            Link::Eth,
+            43001 + i as u16,
+            80,
+            i as u64 * 1000,
+            &[(true, req.as_bytes()), (false, resp.as_bytes())],
+        );
+    }
+    let recs = run("http-ntlm", &cap, &[]);
+    for r in &recs {
+        assert_eq!(service(r), "http", "{r}");
+    }
+    assert_eq!(recs.len(), 2);
+}
+
+/// SMB violations (`SMB.cc::DeliverStream`): a binpac exception is a
+/// `ProtocolViolation` (and a resync); `SMB_TCP` is `&length=len+4`, so a
+/// session message too short for `SMB2_Header` (64 bytes,
+/// `smb2-protocol.pac`) or for its command's fixed fields throws. Within
+/// `DPD::ignore_violations_after` the analyzer is disabled and
+/// `analyzer_failed` deletes a confirmed `smb` (`dpd.zeek`); the GSSAPI and
+/// NTLM analyzers it instantiated keep their services. Before the third
+/// good chunk (`++chunks == 3`) nothing was confirmed, so nothing is listed.
+#[test]
+fn smb_violation_removes_smb() {
+    let blob = spnego_ntlm();
+    let truncated = {
+        let mut m = vec![0, 0, 0, 8];
+        m.extend_from_slice(b"\xfeSMB\x40\0\0\0");
+        m
+    };
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        44001,
+        445,
+        0,
+        &[
+            (true, &smb2_negotiate_request()),
+            (false, &smb2_negotiate_response(&blob)),
+            (true, &smb2_session_setup_request(&blob)),
+            (false, &truncated),
+        ],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        44002,
+        445,
+        1000,
+        &[
+            (true, &smb2_negotiate_request()),
+            (false, &truncated),
+            (true, &smb2_negotiate_request()),
+            (true, &smb2_negotiate_request()),
+        ],
+    );
+    let recs = run("smb-violation", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(44001)), "gssapi,ntlm");
+    assert_eq!(service(by_port(44002)), "-");
+}
+
+/// RDP (`rdp-analyzer.pac`, `rdp-protocol.pac`, `RDP.cc`): the X.224
+/// Connection Request does not confirm; `Client_Core_Data` in the MCS
+/// Connect-Initial does (`proc_rdp_client_core_data`). A negotiation
+/// response selecting TLS (`go_encrypted(selected_protocol)`, > 0) sends
+/// every later payload to a new `PIA_TCP` (`RDP_Analyzer::DeliverStream`),
+/// where `dpd_tls_client` attaches SSL and the ClientHello confirms it: the
+/// session logs `ssl` only. A request without `Cookie: mstshash=` fails the
+/// binpac `RE` field (a violation: no RDP, no PIA).
+#[test]
+fn rdp_confirmation_and_tls() {
+    let tpkt = |body: &[u8]| {
+        let mut v = vec![3, 0];
+        v.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
+        v.extend_from_slice(body);
+        v
+    };
+    let mut cr = vec![0x26, 0xe0, 0, 0, 0, 0, 0];
+    cr.extend_from_slice(b"Cookie: mstshash=alice\r\n");
+    cr.extend_from_slice(&[1, 0, 8, 0, 3, 0, 0, 0]);
+    let cr = tpkt(&cr);
+    let cc = |proto: u8| tpkt(&[0x0e, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0, proto, 0, 0, 0]);
+    // MCS Connect-Initial: GCC create request ("Duca"), then client core
+    // data (block 0xc001, 216 bytes of fixed fields).
+    let mut ci = vec![0x02, 0xf0, 0x80, 0x7f, 0x65, 0x82, 0x01, 0x00];
+    ci.extend_from_slice(
+        b"\x00\x05\x00\x14\x7c\x00\x01\x81\x2a\x00\x08\x00\x10\x00\x01\xc0\x00Duca\x81\x1c",
+    );
+    ci.extend_from_slice(&[0x01, 0xc0, 0xdc, 0x00]);
+    ci.resize(ci.len() + 216, 0);
+    let ci = tpkt(&ci);
+    let hello = client_hello();
+    let mut no_cookie = vec![0x0e, 0xe0, 0, 0, 0, 0, 0];
+    no_cookie.extend_from_slice(&[1, 0, 8, 0, 3, 0, 0, 0]);
+    let no_cookie = tpkt(&no_cookie);
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45001,
+        3389,
+        0,
+        &[(true, &cr), (false, &cc(0)), (true, &ci)],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45002,
+        3389,
+        1000,
+        &[(true, &cr), (false, &cc(1)), (true, &hello)],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45003,
+        3389,
+        2000,
+        &[(true, &cr), (false, &cc(0))],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        45004,
+        3389,
+        3000,
+        &[(true, &no_cookie), (false, &cc(1)), (true, &hello)],
+    );
+    let recs = run("rdp", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(45001)), "rdp");
+    assert_eq!(service(by_port(45002)), "ssl");
+    assert_eq!(service(by_port(45003)), "-");
+    assert_eq!(service(by_port(45004)), "-");
+}
+
+/// HTTP CONNECT (`HTTP.cc`: `HTTP_Request` sets `connect_request`, a reply
+/// other than 200 clears it, and at the end of the 200 reply's headers a
+/// `PIA_TCP` child gets every later payload, `ForwardStream`): the tunnelled
+/// protocol is found by its signatures, TLS (`http,ssl`) or anything else,
+/// e.g. SMTP (`dpd_smtp_client` + `dpd_smtp_server`: `http,smtp`). A
+/// refused CONNECT sets up nothing.
+#[test]
+fn http_connect_tunnel_goes_to_dpd() {
+    let connect = b"CONNECT mail.example.com:25 HTTP/1.1\r\nHost: mail.example.com:25\r\n\r\n";
+    let ok = b"HTTP/1.1 200 Connection established\r\n\r\n";
+    let refused = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+    let hello = client_hello();
+    let mut server_hello = vec![
+        0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03,
+    ];
+    server_hello.extend_from_slice(&[0x11; 32]);
+    server_hello.extend_from_slice(&[0x00, 0xc0, 0x2f, 0x00]);
+    let smtp: [(bool, &[u8]); 3] = [
+        (false, b"220 mail.example.com ESMTP\r\n"),
+        (true, b"EHLO client.example.com\r\n"),
+        (false, b"250 mail.example.com\r\n"),
+    ];
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        46001,
+        3128,
+        0,
+        &[
+            (true, connect),
+            (false, ok),
+            (true, &hello),
+            (false, &server_hello),
+        ],
+    );
+    let mut msgs: Vec<(bool, &[u8])> = vec![(true, connect), (false, ok)];
+    msgs.extend_from_slice(&smtp);
+    conversation(&mut cap, Link::Eth, 46002, 3128, 1000, &msgs);
+    conversation(
+        &mut cap,
+        Link::Eth,
+        46003,
+        3128,
+        2000,
+        &[(true, connect), (false, refused)],
+    );
+    let recs = run("http-connect", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(46001)), "http,ssl");
+    assert_eq!(service(by_port(46002)), "http,smtp");
+    assert_eq!(service(by_port(46003)), "http");
+}
+
+/// `DPD::ignore_violations`: `base/protocols/dce-rpc/main.zeek` adds
+/// `ANALYZER_DCE_RPC` (and `base/protocols/ntlm/main.zeek` `ANALYZER_NTLM`),
+/// so `analyzer_violation_info` in `dpd.zeek` returns before disabling the
+/// analyzer: a confirmed `dce_rpc` stays listed after a PDU that is not
+/// DCE/RPC v5.
+#[test]
+fn dce_rpc_violation_is_ignored() {
+    let bind = dce_bind_ntlm();
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        47001,
+        135,
+        0,
+        &[
+            (true, &bind),
+            (false, b"\x07\x00garbage that is no PDU header"),
+        ],
+    );
+    let recs = run("dce-ignore", &cap, &[]);
+    assert_eq!(service_set(rec(&recs, "tcp", 135)), ["dce_rpc", "ntlm"]);
+}
+
+/// SSL confirms in `proc_client_hello` (`proc-client-hello.pac`), which
+/// runs on a whole record: `SSLRecord` is the binpac flow unit
+/// (`ssl-protocol.pac`, `&length`). A ClientHello record cut short (the
+/// capture ends after its first segment) confirms nothing.
+#[test]
+fn ssl_needs_the_whole_client_hello_record() {
+    let mut hello = client_hello();
+    // Grow it to two segments' worth: a padding extension.
+    let extra = 1500usize;
+    let body_len = hello.len() - 5 + extra;
+    hello[3..5].copy_from_slice(&(body_len as u16).to_be_bytes());
+    let hs_len = body_len - 4;
+    hello[6..9].copy_from_slice(&(hs_len as u32).to_be_bytes()[1..]);
+    hello.resize(hello.len() + extra, 0);
+    let mut cap = Cap::default();
+    conversation(
+        &mut cap,
+        Link::Eth,
+        48001,
+        443,
+        0,
+        &[(true, &hello[..1000]), (true, &hello[1000..])],
+    );
+    conversation(
+        &mut cap,
+        Link::Eth,
+        48002,
+        443,
+        1000,
+        &[(true, &hello[..1000])],
+    );
+    let recs = run("ssl-record", &cap, &[]);
+    let by_port = |p: u16| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p}"))
+    };
+    assert_eq!(service(by_port(48001)), "ssl");
+    assert_eq!(service(by_port(48002)), "-");
 }

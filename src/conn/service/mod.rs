@@ -306,12 +306,18 @@ pub struct ServiceState {
     pend_violation: u64,
     /// Analyzers that ever confirmed (for `wants_payload`).
     ever_confirmed: u64,
-    /// Bytes seen by the PIA (both directions); matching stops above 1024.
-    pia_bytes: u32,
+    /// Bytes seen by the PIA (both directions, saturating); matching stops
+    /// above 1024.
+    pia_bytes: u16,
     pia_open: bool,
-    total: u64,
+    /// Payload bytes seen (saturating; only compared with 10 KiB).
+    total: u32,
     partial: bool,
     resp_multicast: bool,
+    /// SOCKS finished its handshake, or RDP negotiated TLS: the next payload
+    /// starts the inner stream, seen by a fresh PIA
+    /// ([`ServiceState::restart_dpd`]); the analyzer that hands it over.
+    inner_pending: Option<Service>,
     /// The PIA's stream signature state (TCP): created at the first
     /// payload, dropped when matching stops (`pia_open` false).
     sigs: Option<Box<sig::Sigs>>,
@@ -381,7 +387,11 @@ impl ServiceState {
         if payload.is_empty() {
             return v;
         }
-        self.total = self.total.saturating_add(payload.len() as u64);
+        let n = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        self.total = self.total.saturating_add(n);
+        if let Some(parent) = self.inner_pending.take() {
+            self.restart_dpd(parent);
+        }
         let list = analyzers(self.transport);
 
         // 1. Signatures (PIA), only within the DPD buffer.
@@ -404,8 +414,9 @@ impl ServiceState {
                 }
                 Transport::Udp => self.udp_sigs.udp(is_orig, payload),
             } & self.enabled;
-            self.pia_bytes = self.pia_bytes.saturating_add(payload.len() as u32);
-            if self.pia_bytes > DPD_BUFFER {
+            let n = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+            self.pia_bytes = self.pia_bytes.saturating_add(n);
+            if u32::from(self.pia_bytes) > DPD_BUFFER {
                 self.pia_open = false;
                 self.sigs = None;
                 pia_closed = true;
@@ -511,6 +522,7 @@ impl ServiceState {
         let pending =
             self.pia_open && (self.pend_confirm | self.pend_violation) & !self.attached != 0;
         pending
+            || self.inner_pending.is_some()
             || analyzers(self.transport).iter().any(|&s| self.live(s))
             || self.handoff_possible()
     }
@@ -539,7 +551,8 @@ impl ServiceState {
         // more, unless it raises expectations, hands off, flips or confirms
         // child analyzers.
         let b = s.bit();
-        let settled = self.total > IGNORE_VIOLATIONS_AFTER && self.ever_confirmed & b != 0;
+        let settled =
+            u64::from(self.total) > IGNORE_VIOLATIONS_AFTER && self.ever_confirmed & b != 0;
         !settled || PARENTS & b != 0 || matches!(s, Service::Ntp | Service::Ftp | Service::Irc)
     }
 
@@ -597,6 +610,12 @@ impl ServiceState {
             }
         }
         ev.n = 0;
+        if let Some(parent) = ev.inner_dpd.take() {
+            let b = parent.bit();
+            if self.attached & b != 0 && self.disabled & b == 0 {
+                self.inner_pending = Some(parent);
+            }
+        }
         if let Some(e) = ev.expect.take() {
             let b = e.service_owner().bit();
             if self.attached & b != 0 && self.disabled & b == 0 {
@@ -614,6 +633,32 @@ impl ServiceState {
         }
     }
 
+    /// SOCKS (after its handshake) and RDP (once TLS or CredSSP was
+    /// negotiated) hand the rest of the connection to a new PIA as a child
+    /// (`SOCKS_Analyzer` / `RDP_Analyzer::DeliverStream`: `new PIA_TCP`,
+    /// `FirstPacket` both ways, then `ForwardStream`): signature matching
+    /// starts over on the inner stream (first 1024 bytes), and every
+    /// analyzer can be attached by its signature as a new child of
+    /// `parent`, parsing the inner stream from its start. Analyzers attached
+    /// to the outer stream (HTTP, also registered for 1080) are dropped: on
+    /// the SOCKS bytes followed by the inner stream they meet a line or
+    /// header that does not parse (a violation, or nothing) — an
+    /// approximation, as one analyzer per protocol is modelled where Zeek
+    /// can run both instances.
+    fn restart_dpd(&mut self, parent: Service) {
+        let all = analyzers(self.transport).iter().fold(0, |m, s| m | s.bit());
+        let fresh = all & !parent.bit();
+        self.attached &= !fresh;
+        self.disabled &= !fresh;
+        self.pend_confirm &= !fresh;
+        self.pend_violation &= !fresh;
+        self.sig_dead &= !fresh;
+        self.pia_open = true;
+        self.pia_bytes = 0;
+        self.sigs = None;
+        self.p.restart(fresh, parent);
+    }
+
     fn do_confirm(&mut self, s: Service, v: &mut Verdict) {
         self.ever_confirmed |= s.bit();
         if self.add_listed(s) {
@@ -622,7 +667,11 @@ impl ServiceState {
     }
 
     fn do_violation(&mut self, s: Service, v: &mut Verdict) {
-        if self.total > IGNORE_VIOLATIONS_AFTER {
+        if u64::from(self.total) > IGNORE_VIOLATIONS_AFTER {
+            return;
+        }
+        if IGNORE_VIOLATIONS & s.bit() != 0 {
+            // `DPD::ignore_violations`: neither disabled nor removed.
             return;
         }
         self.disabled |= s.bit();
@@ -656,6 +705,15 @@ impl ServiceState {
         }
     }
 }
+
+/// `DPD::ignore_violations` with the default scripts: the DCE-RPC and NTLM
+/// scripts add their analyzers (`redef DPD::ignore_violations += {
+/// Analyzer::ANALYZER_DCE_RPC }` in `base/protocols/dce-rpc/main.zeek`,
+/// `ANALYZER_NTLM` in `base/protocols/ntlm/main.zeek`), so their violations
+/// neither disable them nor remove their service (`dpd.zeek`,
+/// `analyzer_violation_info`). Both analyzers only run when those packages
+/// are loaded (or as children, whose scripts come with their parents').
+const IGNORE_VIOLATIONS: u64 = (1 << Service::DceRpc as u32) | (1 << Service::Ntlm as u32);
 
 /// Analyzers that hand the stream to a child or confirm children.
 const PARENTS: u64 = (1 << Service::Ftp as u32)

@@ -13,7 +13,10 @@ mod irc;
 mod krb;
 mod ldap;
 mod mail;
+mod quic;
+mod rdp;
 mod smb;
+mod socks;
 mod sql;
 mod ssh;
 mod ssl;
@@ -51,6 +54,10 @@ pub(crate) struct Events {
     pub(crate) handoff: Option<(Service, usize)>,
     /// The analyzer that raised `handoff`.
     pub(crate) handoff_from: Option<Service>,
+    /// This analyzer (SOCKS after its handshake, RDP once TLS/CredSSP was
+    /// negotiated) hands every later payload to a fresh PIA as an inner
+    /// stream (`SOCKS_Analyzer` / `RDP_Analyzer::DeliverStream`).
+    pub(crate) inner_dpd: Option<Service>,
 }
 
 impl Default for Events {
@@ -61,6 +68,7 @@ impl Default for Events {
             expect: None,
             handoff: None,
             handoff_from: None,
+            inner_dpd: None,
         }
     }
 }
@@ -431,26 +439,6 @@ fn ntp(flipped: &mut bool, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
     Step::More
 }
 
-/// QUIC (`src/analyzer/protocol/quic/QUIC.spicy`): attached on 443/udp or by
-/// `dpd_quic_initial` / `dpd_quic_v2_initial`. Approximation: confirms once
-/// the originator sent a long-header v1/v2 packet and the responder answered
-/// with a long-header packet (Zeek confirms after decrypting the Initials).
-fn quic(seen: &mut [bool; 2], c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
-    if m.len() < 5 || m[0] & 0xc0 != 0xc0 {
-        return Step::More;
-    }
-    let v = [m[1], m[2], m[3], m[4]];
-    if v != [0, 0, 0, 1] && v != [0x6b, 0x33, 0x43, 0xcf] {
-        return Step::More;
-    }
-    seen[c.dir()] = true;
-    if seen[0] && seen[1] {
-        ev.push(Service::Quic, What::Confirm);
-        return Step::Done;
-    }
-    Step::More
-}
-
 /// Redis (`src/analyzer/protocol/redis/resp.spicy`, `zeek_resp.spicy`):
 /// attached on 6379/tcp (plus `Redis::ports` redefs) or by
 /// `resp-serialized-server`. The server side is a sequence of RESP values:
@@ -540,20 +528,6 @@ impl Redis {
             ev.push(Service::Redis, What::Confirm);
         }
     }
-}
-
-/// RDP (`src/analyzer/protocol/rdp/rdp-analyzer.pac`): attached on 3389/tcp
-/// or by `dpd_rdp_client` with `dpd_rdp_server`. Confirms on the client's
-/// X.224 Connection Request inside TPKT.
-fn rdp(seen: &mut bool, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-    if !c.is_orig || *seen {
-        return Step::More;
-    }
-    *seen = true;
-    if data.len() >= 6 && data[0] == 3 && data[1] == 0 && data[5] & 0xf0 == 0xe0 {
-        ev.push(Service::Rdp, What::Confirm);
-    }
-    Step::Done
 }
 
 /// RDPEUDP (`src/analyzer/protocol/rdp/rdpeudp-analyzer.pac`): attached on

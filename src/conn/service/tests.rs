@@ -36,6 +36,8 @@ fn client_hello() -> Vec<u8> {
     let mut v = hex("1603010200 010001fc 0303");
     v.extend_from_slice(&[0x7d; 32]);
     v.extend_from_slice(&hex("00 0002 c02f 0100"));
+    // The whole 0x200-byte record (padding extension data).
+    v.resize(5 + 0x200, 0);
     v
 }
 
@@ -646,12 +648,22 @@ fn redis_by_signature() {
 
 #[test]
 fn rdp_connect_request() {
+    // The X.224 request alone does not confirm (`rdp-analyzer.pac` confirms
+    // on the MCS Connect-Initial/-Response); a cookie-less one is a
+    // violation.
     let mut st = tcp(1, 3389);
     st.on_payload(
         true,
         b"\x03\x00\x00\x2b\x26\xe0\x00\x00\x00\x00\x00Cookie: mstshash=a\r\n",
     );
-    assert_eq!(names(&st), ["rdp"]);
+    assert!(names(&st).is_empty());
+    assert!(st.runs(Service::Rdp));
+    let mut st = tcp(1, 3389);
+    st.on_payload(
+        true,
+        b"\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00",
+    );
+    assert!(!st.runs(Service::Rdp));
 }
 
 #[test]
@@ -687,14 +699,14 @@ fn syslog_udp_and_tcp() {
 
 #[test]
 fn quic_initials() {
+    // Long headers that do not decrypt: a client Initial whose tag fails
+    // is a violation (`decrypt_crypto.cc`), so no service.
     let mut st = udp(42834, 443);
-    let mut ci = hex("c00000000108");
+    let mut ci = hex("c000000001 08 0001020304050607 00 00 4420");
     ci.resize(1200, 0);
     st.on_payload(true, &ci);
-    let mut si = hex("c10000000108");
-    si.resize(100, 0);
-    st.on_payload(false, &si);
-    assert_eq!(names(&st), ["quic"]);
+    assert!(names(&st).is_empty());
+    assert!(!st.runs(Service::Quic));
 }
 
 #[test]
@@ -825,4 +837,16 @@ fn find_any_equals_a_plain_scan() {
         let eight = [b'C', b'D', b'r', b'd', b'c', b'M', b'\r', b'\n'];
         assert_eq!(find_any(&data, eight), plain(&eight), "round {round}");
     }
+}
+
+#[test]
+fn ssl_confirms_once_the_client_hello_record_is_whole() {
+    // `SSLRecord` is the flow unit: `proc_client_hello` runs on the whole
+    // record.
+    let hello = client_hello();
+    let mut st = tcp(1, 443);
+    st.on_payload(true, &hello[..300]);
+    assert!(names(&st).is_empty());
+    st.on_payload(true, &hello[300..]);
+    assert_eq!(names(&st), ["ssl"]);
 }

@@ -201,7 +201,8 @@ fn dtls_and_quic_share_443() {
     assert_eq!(names(&st), ["dtls"]);
     // A QUIC Initial is no DTLS record: DTLS stops, QUIC goes on.
     let mut st = udp(443);
-    let mut q = vec![0xc0, 0, 0, 0, 1, 8];
+    // (A Handshake packet: no decryption is tried.)
+    let mut q = vec![0xe0, 0, 0, 0, 1, 0, 0, 0x44, 0xa0];
     q.resize(1200, 0);
     st.on_payload(true, &q);
     assert!(!st.runs(Service::Dtls));
@@ -213,13 +214,69 @@ fn smb_confirms_on_third_chunk_after_sync() {
     let mut st = tcp(445);
     st.on_payload(true, b"no smb header here");
     st.on_payload(true, b"still nothing");
-    let mut m = vec![0, 0, 0, 8];
-    m.extend_from_slice(b"\xfeSMB\0\0\0\0");
-    st.on_payload(true, &m);
-    st.on_payload(false, &m);
+    st.on_payload(true, &smb2_echo());
+    st.on_payload(false, &smb2_echo());
     assert!(names(&st).is_empty());
-    st.on_payload(true, &m);
+    st.on_payload(true, &smb2_echo());
     assert_eq!(names(&st), ["smb"]);
+}
+
+/// An SMB2 ECHO request in NBSS framing: 64-byte header, 4-byte body.
+fn smb2_echo() -> Vec<u8> {
+    let mut m = vec![0, 0, 0, 68];
+    m.extend_from_slice(b"\xfeSMB");
+    m.extend_from_slice(&[64, 0, 0, 0, 0, 0, 0, 0, 13, 0]);
+    m.resize(4 + 64, 0);
+    m.extend_from_slice(&[4, 0, 0, 0]);
+    m
+}
+
+#[test]
+fn smb_message_shorter_than_its_header_is_a_violation() {
+    // An 8-byte SMB2 message: binpac runs out of data in SMB2_Header.
+    let mut st = tcp(445);
+    let mut short = vec![0, 0, 0, 8];
+    short.extend_from_slice(b"\xfeSMB\0\0\0\0");
+    st.on_payload(true, &short);
+    assert!(!st.runs(Service::Smb));
+    // Confirmed first, then an ECHO response without its body: removed.
+    let mut st = tcp(445);
+    for _ in 0..3 {
+        st.on_payload(true, &smb2_echo());
+    }
+    assert_eq!(names(&st), ["smb"]);
+    let mut resp = smb2_echo();
+    resp[3] = 64;
+    resp.truncate(4 + 64);
+    st.on_payload(false, &resp);
+    assert!(names(&st).is_empty());
+    // An error status needs the 8-byte error body; SMB1 its 32-byte header.
+    let mut st = tcp(445);
+    let mut err = smb2_echo();
+    err[4 + 8..4 + 12].copy_from_slice(&0xc000_0022u32.to_le_bytes());
+    st.on_payload(false, &err);
+    assert!(!st.runs(Service::Smb));
+    // An error response with a byte count (e.g. STATUS_BUFFER_TOO_SMALL's
+    // 4 bytes): binpac reads a 28-byte SMB2_symlink_error and runs out.
+    let mut st = tcp(445);
+    let mut err = smb2_echo();
+    err[4 + 8..4 + 12].copy_from_slice(&0xc000_0023u32.to_le_bytes());
+    err[3] = 64 + 8 + 4;
+    err.truncate(4 + 64);
+    err.extend_from_slice(&[9, 0, 0, 0, 4, 0, 0, 0, 0x10, 0, 0, 0]);
+    st.on_payload(false, &err);
+    assert!(!st.runs(Service::Smb));
+    let mut st = tcp(139);
+    let mut smb1 = vec![0, 0, 0, 20];
+    smb1.extend_from_slice(b"\xffSMB");
+    smb1.resize(24, 0);
+    st.on_payload(true, &smb1);
+    assert!(!st.runs(Service::Smb));
+    // Other NBSS message types and protocol ids are not parsed.
+    let mut st = tcp(139);
+    st.on_payload(true, b"\x81\0\0\x04\xfeSMB");
+    st.on_payload(true, b"\0\0\0\x06\xfdSMB\0\0");
+    assert!(st.runs(Service::Smb));
 }
 
 #[test]
@@ -237,4 +294,98 @@ fn mqtt_and_rfb() {
 fn dnp3_crc_check_value() {
     // CRC-16/DNP catalogue check value over "123456789".
     assert_eq!(proto::dnp3_crc_for_test(b"123456789"), 0xea82);
+}
+
+#[test]
+fn socks_inner_stream_gets_a_fresh_pia() {
+    // SOCKS5 on 1080 (also an HTTP port), then HTTP inside.
+    let mut st = tcp(1080);
+    st.on_payload(true, b"\x05\x01\x00");
+    st.on_payload(false, b"\x05\x00");
+    st.on_payload(true, b"\x05\x01\x00\x03\x0bexample.com\x00\x50");
+    st.on_payload(false, b"\x05\x00\x00\x01\x0a\x00\x00\x01\x04\x38");
+    assert_eq!(names(&st), ["socks"]);
+    assert!(st.wants_payload());
+    st.on_payload(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    st.on_payload(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(names(&st), ["socks", "http"]);
+}
+
+#[test]
+fn socks4a_reads_the_host_name() {
+    let mut st = tcp(1080);
+    st.on_payload(
+        true,
+        b"\x04\x01\x00\x50\x00\x00\x00\x01bob\x00example.com\x00",
+    );
+    st.on_payload(false, &[0, 0x5a, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(names(&st), ["socks"]);
+    st.on_payload(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    st.on_payload(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(names(&st), ["socks", "http"]);
+}
+
+#[test]
+fn dce_rpc_violations_are_ignored() {
+    // `redef DPD::ignore_violations += { Analyzer::ANALYZER_DCE_RPC }`: a
+    // confirmed dce_rpc stays after a PDU header that is no DCE/RPC v5.
+    let mut bind = vec![
+        5, 0, 11, 3, 0x10, 0, 0, 0, 72, 0, 0, 0, 1, 0, 0, 0, 0xb8, 0x10, 0xb8, 0x10,
+    ];
+    bind.resize(72, 0);
+    let mut st = tcp(135);
+    st.on_payload(true, &bind);
+    assert_eq!(names(&st), ["dce_rpc"]);
+    st.on_payload(false, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    assert_eq!(names(&st), ["dce_rpc"]);
+    assert!(st.attached & Service::DceRpc.bit() != 0 && st.disabled & Service::DceRpc.bit() == 0);
+}
+
+#[test]
+fn new_parsers_never_panic() {
+    // SOCKS, RDP, SMB and QUIC on their ports with mutated valid starts,
+    // random cuts and both directions.
+    let seeds: [(Transport, u16, &[u8]); 5] = [
+        (
+            Transport::Tcp,
+            1080,
+            b"\x05\x01\x00\x05\x00\x05\x01\x00\x03\x0bexample.com\x00\x50",
+        ),
+        (
+            Transport::Tcp,
+            1080,
+            b"\x04\x01\x00\x50\x00\x00\x00\x01bob\x00host\x00",
+        ),
+        (
+            Transport::Tcp,
+            3389,
+            b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00",
+        ),
+        (
+            Transport::Tcp,
+            445,
+            b"\x00\x00\x00\x48\xfeSMB\x40\x00\x00\x00\x00\x00\x00\x00\x0d\x00",
+        ),
+        (
+            Transport::Udp,
+            443,
+            b"\xc3\x00\x00\x00\x01\x08\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x44\xd0",
+        ),
+    ];
+    let mut rnd = super::test_rng(0x51ed_270b_a9e3_7c11);
+    for round in 0..4000 {
+        let (t, port, seed) = seeds[round % seeds.len()];
+        let mut st = ServiceState::new(ServiceSet::all(), t, 40000, port);
+        for _ in 0..(1 + rnd() % 5) {
+            let mut p = seed.to_vec();
+            for _ in 0..(rnd() % 4) {
+                let i = (rnd() as usize) % p.len();
+                p[i] = rnd() as u8;
+            }
+            p.extend((0..(rnd() % 64)).map(|_| rnd() as u8));
+            let cut = (rnd() as usize) % (p.len() + 1);
+            st.on_payload(rnd() % 2 == 0, &p[..cut]);
+            st.on_payload(rnd() % 2 == 0, &p[cut..]);
+        }
+    }
 }

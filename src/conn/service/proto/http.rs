@@ -9,7 +9,8 @@ use crate::conn::service::{Service, Transport};
 /// `dpd_http_server`. Confirms on a valid request line (`HTTP_Request`);
 /// "not a http request line" / "not a http reply line" violations on an
 /// unparsable first line. Partial connections are never parsed. After a
-/// `CONNECT` answered by 200 the rest of the stream goes to SSL; after a
+/// `CONNECT` answered by 200, every later payload goes to a fresh PIA
+/// (signatures find the tunnelled protocol: usually SSL); after a
 /// `101 Switching Protocols` reply whose `Upgrade` header names
 /// `websocket` (`HTTP::upgrade_analyzers`, filled by
 /// `base/protocols/websocket`) it goes to the WebSocket analyzer.
@@ -92,9 +93,11 @@ impl Http {
             let l = d.line.line();
             if self.connect_ok {
                 if total == 0 {
-                    // End of the 200 reply's headers: SSL takes over.
+                    // End of the 200 reply's headers: a new PIA gets every
+                    // later payload (`HTTP_Analyzer::DeliverStream`: "set up
+                    // tunnel decapsulation", `ForwardStream`).
                     self.connect_ok = false;
-                    ev.hand_off(Service::Http, Service::Ssl, pos);
+                    ev.inner_dpd = Some(Service::Http);
                     return Step::Done;
                 }
             } else if self.switching {

@@ -16,8 +16,9 @@
 
 use super::{bit, ftp};
 use super::{
-    dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, sql, ssh, ssl,
-    syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf, Redis, Step,
+    dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, socks, sql,
+    ssh, ssl, syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf,
+    Redis, Step,
 };
 use crate::conn::service::Service;
 
@@ -47,10 +48,8 @@ fn drop_if<T>(p: &mut Option<Box<T>>, gone: u64, mask: u64) {
 }
 
 /// The services that share [`Parsers::tcp_misc`].
-const TCP_MISC: u64 = (1 << Service::Socks as u32)
-    | (1 << Service::Rfb as u32)
-    | (1 << Service::Mqtt as u32)
-    | (1 << Service::Dnp3Tcp as u32);
+const TCP_MISC: u64 =
+    (1 << Service::Rfb as u32) | (1 << Service::Mqtt as u32) | (1 << Service::Dnp3Tcp as u32);
 
 /// The stream parsers' states of a TCP connection (`None` = not created
 /// yet, or released).
@@ -70,13 +69,14 @@ struct TcpParsers {
     mysql: Option<Box<sql::Mysql>>,
     krb_tcp: Option<Box<krb::KrbTcp>>,
     smb: Option<Box<smb::Smb>>,
+    socks: Option<Box<socks::Socks>>,
     tcp_misc: Option<Box<tcp_misc::TcpMisc>>,
     redis: Option<Box<Redis>>,
     modbus: Option<Box<[Framed<7>; 2]>>,
     syslog_tcp: Option<Box<LineBuf<16>>>,
     dce: Option<Box<[Framed<10>; 2]>>,
     xmpp: xmpp::Xmpp,
-    rdp_seen: bool,
+    rdp: Option<Box<rdp::Rdp>>,
 }
 
 impl TcpParsers {
@@ -96,6 +96,8 @@ impl TcpParsers {
         drop_if(&mut self.mysql, gone, b(Service::Mysql));
         drop_if(&mut self.krb_tcp, gone, b(Service::KrbTcp));
         drop_if(&mut self.smb, gone, b(Service::Smb));
+        drop_if(&mut self.socks, gone, b(Service::Socks));
+        drop_if(&mut self.rdp, gone, b(Service::Rdp));
         drop_if(&mut self.tcp_misc, gone, TCP_MISC);
         drop_if(&mut self.redis, gone, b(Service::Redis));
         drop_if(&mut self.modbus, gone, b(Service::Modbus));
@@ -120,7 +122,9 @@ impl TcpParsers {
             Service::Mysql => self.mysql = None,
             Service::KrbTcp => self.krb_tcp = None,
             Service::Smb => self.smb = None,
-            Service::Socks | Service::Rfb | Service::Mqtt | Service::Dnp3Tcp => {
+            Service::Socks => self.socks = None,
+            Service::Rdp => self.rdp = None,
+            Service::Rfb | Service::Mqtt | Service::Dnp3Tcp => {
                 drop_if(&mut self.tcp_misc, done, TCP_MISC)
             }
             Service::Redis => self.redis = None,
@@ -148,6 +152,8 @@ impl TcpParsers {
             self.mysql.is_some(),
             self.krb_tcp.is_some(),
             self.smb.is_some(),
+            self.socks.is_some(),
+            self.rdp.is_some(),
             self.tcp_misc.is_some(),
             self.redis.is_some(),
             self.modbus.is_some(),
@@ -179,6 +185,8 @@ impl TcpParsers {
         f(&mut self.mysql, |x| x.flip());
         f(&mut self.krb_tcp, |x| x.flip());
         f(&mut self.smb, |x| x.flip());
+        f(&mut self.socks, |x| x.flip());
+        f(&mut self.rdp, |x| x.flip());
         f(&mut self.tcp_misc, |x| x.flip());
         f(&mut self.modbus, |x| x.swap(0, 1));
         f(&mut self.dce, |x| x.swap(0, 1));
@@ -226,12 +234,12 @@ impl TcpParsers {
             Service::Mysql => run_boxed(&mut self.mysql, |x| x.run(c, data, ev)),
             Service::KrbTcp => run_boxed(&mut self.krb_tcp, |x| x.run(c, data, ev)),
             Service::Smb => run_boxed(&mut self.smb, |x| x.run(c, data, ev)),
-            Service::Socks => run_boxed(&mut self.tcp_misc, |x| x.socks(c, data, ev)),
+            Service::Socks => run_boxed(&mut self.socks, |x| x.run(c, data, ev)),
             Service::Rfb => run_boxed(&mut self.tcp_misc, |x| x.rfb(c, data, ev)),
             Service::Mqtt => run_boxed(&mut self.tcp_misc, |x| x.mqtt(c, data, ev)),
             Service::Dnp3Tcp => run_boxed(&mut self.tcp_misc, |x| x.dnp3(c, data, ev)),
             Service::Redis => run_boxed(&mut self.redis, |x| x.run(c, data, ev)),
-            Service::Rdp => rdp(&mut self.rdp_seen, c, data, ev),
+            Service::Rdp => run_boxed(&mut self.rdp, |x| x.run(c, data, ev)),
             Service::Modbus => run_boxed(&mut self.modbus, |x| modbus(&mut x[c.dir()], data, ev)),
             Service::SyslogTcp => run_boxed(&mut self.syslog_tcp, |x| syslog_tcp(x, c, data, ev)),
             Service::DceRpc => run_boxed(&mut self.dce, |x| dce_rpc(&mut x[c.dir()], data, ev)),
@@ -255,7 +263,8 @@ pub(crate) struct Parsers {
     dtls: ssl::Dtls,
     udp_misc: udp_misc::UdpMisc,
     ntp_flipped: bool,
-    quic: [bool; 2],
+    /// QUIC's context (created at its first datagram that wants more).
+    quic: Option<Box<quic::Quic>>,
     rdpeudp: u8,
 }
 
@@ -291,10 +300,25 @@ impl Parsers {
         self.done &= !bit(s);
     }
 
+    /// Fresh parsers for the analyzers in `fresh` (an inner stream starts:
+    /// the PIA of SOCKS or RDP); the `parent` itself stays done.
+    pub(crate) fn restart(&mut self, fresh: u64, parent: Service) {
+        self.release(fresh | bit(parent));
+        if let Some(t) = &mut self.tcp {
+            // The inline states.
+            if fresh & bit(Service::Xmpp) != 0 {
+                t.xmpp = xmpp::Xmpp::default();
+            }
+        }
+        self.done &= !fresh;
+        self.done |= bit(parent);
+    }
+
     /// Drops the parser states whose analyzers are all in `gone` (done, or
     /// unable to run again). The DNS state stays (its question is read at
     /// logging time).
     pub(crate) fn release(&mut self, gone: u64) {
+        drop_if(&mut self.quic, gone, bit(Service::Quic));
         if let Some(t) = &mut self.tcp {
             t.release(gone);
         }
@@ -326,7 +350,8 @@ impl Parsers {
         }
         self.dtls.flip();
         self.udp_misc.flip();
-        self.quic.swap(0, 1);
+        // QUIC's context is keyed by role at parse time, as Zeek's is: a
+        // flip does not swap it.
     }
 
     pub(crate) fn gap(&mut self, is_orig: bool) {
@@ -338,6 +363,7 @@ impl Parsers {
             Service::Ssh,
             Service::Modbus,
             Service::DceRpc,
+            Service::Rdp,
             Service::Dns,
             Service::Imap,
             Service::Xmpp,
@@ -371,13 +397,16 @@ impl Parsers {
             Service::Dns => self.dns.get_or_insert_with(Box::default).run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
-            Service::Quic => quic(&mut self.quic, c, data, ev),
+            Service::Quic => run_boxed(&mut self.quic, |x| x.run(c, data, ev)),
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
             Service::Syslog => syslog(data, ev),
             _ => self.tcp().run(s, c, data, ev),
         };
         if step == Step::Done {
             self.done |= bit(s);
+            if s == Service::Quic {
+                self.quic = None;
+            }
             let done = self.done;
             if let Some(t) = &mut self.tcp {
                 t.release_one(s, done);

@@ -111,7 +111,10 @@ struct SmbDir {
 /// SMB (`src/analyzer/protocol/smb/SMB.cc`): attached on 139, 445/tcp or by
 /// `dpd_smb`. Parsing starts at a delivered chunk with an SMB header at
 /// offset 4 (resynchronised after a gap) and the analyzer confirms after
-/// three chunks without a binpac exception. Security blobs of SMB2
+/// three chunks without a binpac exception. An exception (a message too
+/// short for its headers, [`truncated`]) is a violation and needs a resync;
+/// within the first 10 KiB the violation removes the analyzer (and `smb`,
+/// if confirmed: `dpd.zeek`'s `analyzer_failed`). Security blobs of SMB2
 /// NEGOTIATE / SESSION_SETUP and SMB1 NEGOTIATE / SESSION_SETUP_ANDX
 /// (extended security) go to GSSAPI / NTLM ([`forward_gssapi`]) when the
 /// message's start is in one chunk.
@@ -158,6 +161,14 @@ impl Smb {
                 let start = pos + 4;
                 let msg = &data[start..data.len().min(start + len as usize)];
                 if h[0] == 0 {
+                    if truncated(len as usize, msg, c.is_orig) {
+                        // A binpac exception: `ProtocolViolation`, then
+                        // `NeedResync` (the chunk does not count).
+                        ev.push(Service::Smb, What::Violation);
+                        self.synced = false;
+                        self.d = Default::default();
+                        return Step::More;
+                    }
                     message(msg, ev);
                 }
                 pos = start;
@@ -177,6 +188,86 @@ impl Smb {
             ev.push(Service::Smb, What::Confirm);
         }
         Step::More
+    }
+}
+
+/// Whether an NBSS session message of `len` bytes (`part` = its bytes in
+/// this chunk) is too short for what binpac reads unconditionally, which
+/// throws `ExceptionOutOfBound` (`smb.pac`: `SMB_TCP` is `&length=len+4`):
+/// the 4-byte protocol id (`SMB_Protocol_Identifier`), SMB1's 32-byte
+/// header (`SMB_Header`), SMB2's 64-byte header (`SMB2_Header`) and the
+/// fixed part of its body (`smb2-protocol.pac`, `smb2-com-*.pac`: an error
+/// response's 8 bytes, plus a symlink error's 28 when its byte count is not
+/// zero, else each command's fixed fields). Other protocol
+/// ids parse as `empty`. Only decided when the header's first 20 bytes are
+/// in the chunk.
+fn truncated(len: usize, part: &[u8], is_orig: bool) -> bool {
+    if len < 4 {
+        return true;
+    }
+    let Some(proto) = part.get(..4) else {
+        return false;
+    };
+    match proto {
+        b"\xffSMB" => len < 32,
+        b"\xfeSMB" => {
+            if len < 64 {
+                return true;
+            }
+            let Some(h) = part.get(..20) else {
+                return false;
+            };
+            let status = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+            let command = u16::from_le_bytes([h[12], h[13]]);
+            let body = if !matches!(status, 0 | 0x8000_0005 | 0xc000_0016) {
+                // SMB2_error_response: structure size, reserved, byte count;
+                // a non-zero byte count makes binpac read an
+                // `SMB2_symlink_error` (28 fixed bytes) whatever the status.
+                match part.get(68..72) {
+                    Some(b) if b != [0, 0, 0, 0] => 8 + 28,
+                    _ => 8,
+                }
+            } else {
+                // `SMB2_Message`: request or response by direction.
+                smb2_fixed(command, !is_orig)
+            };
+            len < 64 + body
+        }
+        _ => false,
+    }
+}
+
+/// Bytes of an SMB2 body's fixed part (MS-SMB2 2.2: the structure size
+/// without its variable buffer), 0 for commands binpac parses as `empty`.
+fn smb2_fixed(command: u16, response: bool) -> usize {
+    match (command, response) {
+        (0, false) => 36,
+        (0, true) => 64,
+        (1, false) => 24,
+        (1, true) => 8,
+        (2 | 4 | 12 | 13, _) => 4,
+        (3, false) => 8,
+        (3, true) => 16,
+        (5, false) => 56,
+        (5, true) => 88,
+        (6, false) => 24,
+        (6, true) => 60,
+        (7, false) => 24,
+        (7, true) => 4,
+        (8 | 9, false) => 48,
+        (8 | 9, true) => 16,
+        (10, false) => 24,
+        (10, true) => 4,
+        (11, false) => 56,
+        (11, true) => 48,
+        (14 | 15, false) => 32,
+        (14 | 15, true) => 8,
+        (16, false) => 40,
+        (16, true) => 8,
+        (17, false) => 32,
+        (17, true) => 2,
+        (18, _) => 24,
+        _ => 0,
     }
 }
 

@@ -7,9 +7,11 @@ use crate::conn::service::{Service, Transport};
 /// `tls-handshake-analyzer.pac`): attached on 443, 465, 563, 585, 614, 636,
 /// 989-995, 5223/tcp, by `dpd_tls_client` / `dpd_tls_server`, or by a
 /// STARTTLS handoff (FTP `AUTH TLS`+234, IRC 670, SMTP STARTTLS+220, HTTP
-/// CONNECT+200). Confirms on a ClientHello with a supported version; a
-/// record header that is neither TLS nor SSLv2 is a violation. Partial
-/// connections and streams with gaps are not parsed.
+/// CONNECT+200). Confirms on a ClientHello with a supported version once
+/// the record holding it is complete (`SSLRecord` is binpac's flow unit,
+/// `&length`: `proc_client_hello` runs on the whole record); a record header
+/// that is neither TLS nor SSLv2 is a violation. Partial connections and
+/// streams with gaps are not parsed.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Ssl {
     d: [SslDir; 2],
@@ -24,9 +26,12 @@ struct SslDir {
     /// First handshake message of this direction examined.
     hs_seen: bool,
     bytes: u32,
+    /// The ClientHello's verdict, applied once its record is complete (the
+    /// record is binpac's flow unit): 1 = confirm, 2 = violation.
+    pending: u8,
 }
 
-fn ssl_version_ok(v: u16) -> bool {
+pub(super) fn ssl_version_ok(v: u16) -> bool {
     matches!(v, 0x0002 | 0x0300..=0x0304 | 0x7f00..=0x7fff | 0xfeff | 0xfefd | 0xfefc)
 }
 
@@ -47,6 +52,15 @@ impl Ssl {
                 let n = (d.skip as usize).min(data.len() - pos);
                 pos += n;
                 d.skip -= n as u32;
+                if d.skip == 0 && d.pending != 0 {
+                    let bad = d.pending == 2;
+                    d.pending = 0;
+                    if bad {
+                        ev.push(Service::Ssl, What::Violation);
+                        return Step::Done;
+                    }
+                    ev.push(Service::Ssl, What::Confirm);
+                }
                 continue;
             }
             let want = if d.hlen >= 5 && d.hdr[0] == 22 && !d.hs_seen {
@@ -77,12 +91,7 @@ impl Ssl {
                     if h[2] == 1 && !d.hs_seen {
                         d.hs_seen = true;
                         let v = u16::from(h[3]) << 8 | u16::from(h[4]);
-                        if ssl_version_ok(v) {
-                            ev.push(Service::Ssl, What::Confirm);
-                        } else {
-                            ev.push(Service::Ssl, What::Violation);
-                            return Step::Done;
-                        }
+                        d.pending = if ssl_version_ok(v) { 1 } else { 2 };
                     }
                     d.skip = len;
                     d.hlen = 0;
@@ -96,15 +105,19 @@ impl Ssl {
                 let len = u32::from(h[3]) << 8 | u32::from(h[4]);
                 if h[5] == 1 {
                     let v = u16::from(h[9]) << 8 | u16::from(h[10]);
-                    if ssl_version_ok(v) {
-                        ev.push(Service::Ssl, What::Confirm);
-                    } else {
-                        ev.push(Service::Ssl, What::Violation);
-                        return Step::Done;
-                    }
+                    d.pending = if ssl_version_ok(v) { 1 } else { 2 };
                 }
                 d.skip = len.saturating_sub(6);
                 d.hlen = 0;
+                if d.skip == 0 && d.pending != 0 {
+                    let bad = d.pending == 2;
+                    d.pending = 0;
+                    if bad {
+                        ev.push(Service::Ssl, What::Violation);
+                        return Step::Done;
+                    }
+                    ev.push(Service::Ssl, What::Confirm);
+                }
             }
         }
         // Nothing after the violation window can change the outcome.

@@ -1,4 +1,4 @@
-//! Small TCP protocols: SOCKS, RFB, MQTT, DNP3 over TCP.
+//! Small TCP protocols: RFB, MQTT, DNP3 over TCP.
 
 use super::{Ctx, Events, Step, What};
 use crate::conn::service::{Service, Transport};
@@ -35,15 +35,6 @@ pub(super) fn dnp3_header(h: &[u8]) -> Option<bool> {
 /// Per-connection state of the small TCP analyzers.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct TcpMisc {
-    /// SOCKS: per direction, bytes of the current message kept.
-    socks_buf: [[u8; 24]; 2],
-    socks_len: [u8; 2],
-    /// SOCKS: 0 = unknown, 4 or 5 once the client's version byte was read.
-    socks_version: u8,
-    /// SOCKS5 progress: per direction, messages completed.
-    socks_msgs: [u8; 2],
-    /// SOCKS5: the method the server chose.
-    socks_method: u8,
     /// RFB: client version bytes kept.
     rfb: [u8; 12],
     rfb_len: u8,
@@ -57,150 +48,10 @@ pub(super) struct TcpMisc {
 
 impl TcpMisc {
     pub(super) fn flip(&mut self) {
-        self.socks_buf.swap(0, 1);
-        self.socks_len.swap(0, 1);
-        self.socks_msgs.swap(0, 1);
         self.mqtt.swap(0, 1);
         self.mqtt_len.swap(0, 1);
         self.dnp3.swap(0, 1);
         self.dnp3_len.swap(0, 1);
-    }
-
-    /// SOCKS (`src/analyzer/protocol/socks/socks-analyzer.pac`): attached on
-    /// 1080/tcp or by the `dpd_socks4*` / `dpd_socks5*` signatures. The
-    /// client's first byte is the version (4 or 5, else a violation). A
-    /// SOCKS4 reply (8 bytes) or a SOCKS5 reply to the connect request
-    /// confirms; a SOCKS5 request with a non-zero reserved byte, an
-    /// undefined command or address type, or a reply with an undefined
-    /// address type is a violation.
-    pub(super) fn socks(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Tcp {
-            return Step::Done;
-        }
-        let di = c.dir();
-        for &b in data {
-            if self.socks_version == 0 {
-                if !c.is_orig {
-                    return Step::More;
-                }
-                if b != 4 && b != 5 {
-                    ev.push(Service::Socks, What::Violation);
-                    return Step::Done;
-                }
-                self.socks_version = b;
-            }
-            let n = usize::from(self.socks_len[di]);
-            if n < self.socks_buf[di].len() {
-                self.socks_buf[di][n] = b;
-            }
-            self.socks_len[di] = self.socks_len[di].saturating_add(1);
-            let buf = self.socks_buf[di];
-            let m = &buf[..usize::from(self.socks_len[di]).min(24)];
-            let got = usize::from(self.socks_len[di]);
-            let done = if self.socks_version == 4 {
-                if c.is_orig {
-                    // version, command, port, address, user id up to NUL.
-                    got > 8 && b == 0
-                } else if got == 8 {
-                    ev.push(Service::Socks, What::Confirm);
-                    return Step::Done;
-                } else {
-                    false
-                }
-            } else {
-                match self.socks5_message(c.is_orig, m, got, ev) {
-                    Err(()) => return Step::Done,
-                    Ok(Some(true)) => return Step::Done,
-                    Ok(Some(false)) => true,
-                    Ok(None) => false,
-                }
-            };
-            if done {
-                self.socks_len[di] = 0;
-                self.socks_msgs[di] = self.socks_msgs[di].saturating_add(1);
-            }
-        }
-        Step::More
-    }
-
-    /// One SOCKS5 message so far: `Ok(Some(true))` = confirmed (done),
-    /// `Ok(Some(false))` = message complete, `Ok(None)` = more bytes.
-    fn socks5_message(
-        &mut self,
-        is_orig: bool,
-        m: &[u8],
-        got: usize,
-        ev: &mut Events,
-    ) -> Result<Option<bool>, ()> {
-        let di = usize::from(!is_orig);
-        let k = self.socks_msgs[di];
-        // Address length of an (atyp, ...) field at m[3..].
-        let addr_end = |m: &[u8]| -> Option<Result<usize, ()>> {
-            let atyp = *m.get(3)?;
-            Some(match atyp {
-                1 => Ok(4 + 4 + 2),
-                4 => Ok(4 + 16 + 2),
-                3 => Ok(4 + 1 + usize::from(*m.get(4)?) + 2),
-                _ => Err(()),
-            })
-        };
-        if is_orig {
-            match k {
-                // Greeting: version, method count, methods.
-                0 => Ok((got >= 2 && got == 2 + usize::from(m[1])).then_some(false)),
-                // Username/password sub-negotiation when method 2 was chosen.
-                1 if self.socks_method == 2 => {
-                    let ul = usize::from(*m.get(1).unwrap_or(&0));
-                    let pl = m.get(2 + ul).map(|&x| usize::from(x));
-                    Ok(pl.is_some_and(|pl| got == 3 + ul + pl).then_some(false))
-                }
-                _ => {
-                    if got < 4 {
-                        return Ok(None);
-                    }
-                    if m[2] != 0 || m[1] == 0 || m[1] > 3 {
-                        ev.push(Service::Socks, What::Violation);
-                        return Err(());
-                    }
-                    match addr_end(m) {
-                        None => Ok(None),
-                        Some(Err(())) => {
-                            ev.push(Service::Socks, What::Violation);
-                            Err(())
-                        }
-                        Some(Ok(end)) => Ok((got >= end).then_some(false)),
-                    }
-                }
-            }
-        } else {
-            match k {
-                0 => {
-                    if got == 2 {
-                        self.socks_method = m[1];
-                        return Ok(Some(false));
-                    }
-                    Ok(None)
-                }
-                1 if self.socks_method == 2 => Ok((got == 2).then_some(false)),
-                _ => {
-                    if got < 4 {
-                        return Ok(None);
-                    }
-                    match addr_end(m) {
-                        None => Ok(None),
-                        Some(Err(())) => {
-                            ev.push(Service::Socks, What::Violation);
-                            Err(())
-                        }
-                        Some(Ok(end)) if got >= end => {
-                            ev.push(Service::Socks, What::Confirm);
-                            Ok(Some(true))
-                        }
-                        Some(Ok(_)) => Ok(None),
-                    }
-                }
-            }
-        }
     }
 
     /// RFB (`src/analyzer/protocol/rfb/rfb-analyzer.pac`): only attached by
