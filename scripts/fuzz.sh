@@ -51,11 +51,11 @@ for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
     if [ -d "fuzz/seeds/$t" ]; then cp -n fuzz/seeds/"$t"/* "fuzz/corpus/$t/" 2>/dev/null || true; fi
 done
-# A full model file seed from the binary when one is built (fuzz/seeds has
-# a cut-down one: two trees).
+# A full model file seed from the binary when one is built and model_json
+# is fuzzed (fuzz/seeds has a cut-down one: two trees).
 bin=""
 for b in target/release/connscope target/debug/connscope; do [ -x "$b" ] && bin=$b && break; done
-if [ -n "$bin" ] && [ ! -e fuzz/corpus/model_json/trained-tcp_states.json ]; then
+if [ -n "$bin" ] && [ -d fuzz/corpus/model_json ] && [ ! -e fuzz/corpus/model_json/trained-tcp_states.json ]; then
     tmp=$(mktemp -d)
     "$bin" train -r pcaps/tcp_states.pcap -o "$tmp/m.json" -w "$tmp" >/dev/null 2>&1 &&
         cp "$tmp/m.json" fuzz/corpus/model_json/trained-tcp_states.json || true
