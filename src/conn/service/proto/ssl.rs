@@ -31,6 +31,20 @@ struct SslDir {
     pending: u8,
 }
 
+impl SslDir {
+    /// At the end of a record: applies a pending ClientHello verdict
+    /// (confirm, or a violation: then true, the analyzer is done).
+    fn verdict(&mut self, ev: &mut Events) -> bool {
+        let pending = std::mem::take(&mut self.pending);
+        match pending {
+            1 => ev.push(Service::Ssl, What::Confirm),
+            2 => ev.push(Service::Ssl, What::Violation),
+            _ => {}
+        }
+        pending == 2
+    }
+}
+
 pub(super) fn ssl_version_ok(v: u16) -> bool {
     matches!(v, 0x0002 | 0x0300..=0x0304 | 0x7f00..=0x7fff | 0xfeff | 0xfefd | 0xfefc)
 }
@@ -52,14 +66,8 @@ impl Ssl {
                 let n = (d.skip as usize).min(data.len() - pos);
                 pos += n;
                 d.skip -= n as u32;
-                if d.skip == 0 && d.pending != 0 {
-                    let bad = d.pending == 2;
-                    d.pending = 0;
-                    if bad {
-                        ev.push(Service::Ssl, What::Violation);
-                        return Step::Done;
-                    }
-                    ev.push(Service::Ssl, What::Confirm);
+                if d.skip == 0 && d.verdict(ev) {
+                    return Step::Done;
                 }
                 continue;
             }
@@ -109,14 +117,8 @@ impl Ssl {
                 }
                 d.skip = len.saturating_sub(6);
                 d.hlen = 0;
-                if d.skip == 0 && d.pending != 0 {
-                    let bad = d.pending == 2;
-                    d.pending = 0;
-                    if bad {
-                        ev.push(Service::Ssl, What::Violation);
-                        return Step::Done;
-                    }
-                    ev.push(Service::Ssl, What::Confirm);
+                if d.skip == 0 && d.verdict(ev) {
+                    return Step::Done;
                 }
             }
         }
