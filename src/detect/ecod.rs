@@ -127,6 +127,16 @@ impl Column {
         })
     }
 
+    /// Adds this feature's `-ln` tails of `v` to the sums
+    /// `[O_left, O_right, O_auto]` (see [`Ecod::parts`]).
+    #[inline]
+    fn add_tails(&self, o: &mut [f64; 3], v: f64) {
+        let (nl, nr) = self.neg_ln_tails(clean(v));
+        o[0] += nl;
+        o[1] += nr;
+        o[2] += if self.left_auto { nl } else { nr };
+    }
+
     /// `(-ln F_left(v), -ln F_right(v))` from the tables.
     #[inline]
     fn neg_ln_tails(&self, v: f64) -> (f64, f64) {
@@ -234,12 +244,20 @@ impl Ecod {
     pub fn parts(&self, s: &Sample) -> [f64; 3] {
         let mut o = [0.0; 3];
         for (c, &v) in self.cols.iter().zip(s.x.iter()) {
-            let (nl, nr) = c.neg_ln_tails(clean(v));
-            o[0] += nl;
-            o[1] += nr;
-            o[2] += if c.left_auto { nl } else { nr };
+            c.add_tails(&mut o, v);
         }
         o
+    }
+}
+
+/// The score of the sums `[O_left, O_right, O_auto]`: their largest (0
+/// when not finite).
+fn score_of_parts([l, r, a]: [f64; 3]) -> f64 {
+    let v = l.max(r).max(a);
+    if v.is_finite() {
+        v
+    } else {
+        0.0
     }
 }
 
@@ -252,16 +270,11 @@ impl Ecod {
         let mut o = vec![[0.0f64; 3]; batch.len()];
         for (j, c) in self.cols.iter().enumerate().take(N_FEATURES) {
             for (oi, s) in o.iter_mut().zip(batch) {
-                let v = s.x.get(j).copied().unwrap_or(0.0);
-                let (nl, nr) = c.neg_ln_tails(clean(v));
-                oi[0] += nl;
-                oi[1] += nr;
-                oi[2] += if c.left_auto { nl } else { nr };
+                c.add_tails(oi, s.x.get(j).copied().unwrap_or(0.0));
             }
         }
-        for (v, [l, r, a]) in out.iter_mut().zip(o) {
-            let m = l.max(r).max(a);
-            *v = if m.is_finite() { m } else { 0.0 };
+        for (v, parts) in out.iter_mut().zip(o) {
+            *v = score_of_parts(parts);
         }
     }
 }
@@ -273,13 +286,7 @@ impl ConnDetector for Ecod {
 
     /// `max(O_left, O_right, O_auto)`; 0 for an empty model.
     fn score(&self, s: &Sample) -> f64 {
-        let [l, r, a] = self.parts(s);
-        let v = l.max(r).max(a);
-        if v.is_finite() {
-            v
-        } else {
-            0.0
-        }
+        score_of_parts(self.parts(s))
     }
 }
 

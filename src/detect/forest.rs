@@ -481,21 +481,33 @@ impl IsolationForest {
     /// `out` (as long; the same bits as one by one, see
     /// [`Flat::total_path_lengths`]).
     pub fn score_batch(&self, batch: &[Sample], out: &mut [f64]) {
-        if self.trees.is_empty() {
-            out.iter_mut().for_each(|v| *v = 0.0);
-            return;
-        }
-        let c = c_factor(self.subsample);
-        if c <= 0.0 {
-            out.iter_mut().for_each(|v| *v = 0.5);
+        if self.trees.is_empty() || c_factor(self.subsample) <= 0.0 {
+            out.iter_mut().for_each(|v| *v = self.score_of_total(0.0));
             return;
         }
         let xs: Vec<[f64; POINT]> = batch.iter().map(point).collect();
         self.flat.total_path_lengths(&xs, out);
-        let n = self.trees.len() as f64;
         for v in out.iter_mut() {
-            let s = 2f64.powf(-(*v / n) / c);
-            *v = if s.is_finite() { s } else { 0.0 };
+            *v = self.score_of_total(*v);
+        }
+    }
+
+    /// The score of a point whose path lengths over the trees sum to
+    /// `total`: `2^(-E[h(x)] / c(ψ))`; 0 for an empty model, 0.5 when
+    /// trained on a single sample (no information), 0 if not finite.
+    fn score_of_total(&self, total: f64) -> f64 {
+        if self.trees.is_empty() {
+            return 0.0;
+        }
+        let c = c_factor(self.subsample);
+        if c <= 0.0 {
+            return 0.5;
+        }
+        let v = 2f64.powf(-(total / self.trees.len() as f64) / c);
+        if v.is_finite() {
+            v
+        } else {
+            0.0
         }
     }
 }
@@ -511,16 +523,7 @@ impl ConnDetector for IsolationForest {
         if self.trees.is_empty() {
             return 0.0;
         }
-        let c = c_factor(self.subsample);
-        if c <= 0.0 {
-            return 0.5;
-        }
-        let v = 2f64.powf(-self.mean_path_length(s) / c);
-        if v.is_finite() {
-            v
-        } else {
-            0.0
-        }
+        self.score_of_total(self.flat.total_path_length(&point(s)))
     }
 }
 

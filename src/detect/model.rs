@@ -193,12 +193,18 @@ impl Model {
     /// [`raw`](Self::raw) and the robust baseline's top features
     /// ([`Robust::explain`]) in one pass.
     pub fn raw_and_top(&self, s: &Sample) -> ([f64; 4], TopFeatures) {
+        self.assemble(s, self.iforest.score(s), self.ecod.score(s))
+    }
+
+    /// A sample's raw scores and top features, given its forest and ECOD
+    /// scores (computed one by one or over a batch).
+    fn assemble(&self, s: &Sample, forest: f64, ecod: f64) -> ([f64; 4], TopFeatures) {
         let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         let (robust, top) = self.robust.assess(s);
         let raw = [
             finite(robust),
-            finite(self.iforest.score(s)),
-            finite(self.ecod.score(s)),
+            finite(forest),
+            finite(ecod),
             finite(self.autoencoder.score(s)),
         ];
         (raw, top)
@@ -209,7 +215,6 @@ impl Model {
     /// tables read feature by feature over the whole batch (they stay in
     /// cache).
     pub fn raw_and_top_batch(&self, batch: &[Sample]) -> Vec<([f64; 4], TopFeatures)> {
-        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         let mut forest = vec![0.0; batch.len()];
         self.iforest.score_batch(batch, &mut forest);
         let mut ecod = vec![0.0; batch.len()];
@@ -218,16 +223,7 @@ impl Model {
             .iter()
             .zip(forest)
             .zip(ecod)
-            .map(|((s, f), e)| {
-                let (robust, top) = self.robust.assess(s);
-                let raw = [
-                    finite(robust),
-                    finite(f),
-                    finite(e),
-                    finite(self.autoencoder.score(s)),
-                ];
-                (raw, top)
-            })
+            .map(|((s, f), e)| self.assemble(s, f, e))
             .collect()
     }
 
