@@ -72,10 +72,7 @@ fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
         out[k] = b'0' + (f % 10) as u8;
         f /= 10;
     }
-    // (appended whole and cut back: a constant-size copy, no memcpy call)
-    let start = buf.len();
-    buf.extend_from_slice(&out);
-    buf.truncate(start + digits);
+    push_prefix(buf, &out, digits);
     true
 }
 
@@ -104,9 +101,7 @@ pub fn addr(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
         if let Some(c) = b.get_mut(i) {
             *c = b'"';
         }
-        let start = buf.len();
-        buf.extend_from_slice(&b);
-        buf.truncate(start + i + 1);
+        push_prefix(buf, &b, i + 1);
     } else {
         buf.push(b'"');
         v6(buf, &a.0);
@@ -381,6 +376,17 @@ fn double_std(buf: &mut Vec<u8>, v: f64) {
     }
 }
 
+/// Appends the first `len` bytes of `block`: the block is copied whole
+/// (a constant-size copy the compiler inlines, no memcpy call for a few
+/// bytes) and cut back. The writers build short numbers and addresses in a
+/// fixed stack block and append them with this.
+#[inline]
+pub fn push_prefix<const N: usize>(buf: &mut Vec<u8>, block: &[u8; N], len: usize) {
+    let start = buf.len();
+    buf.extend_from_slice(block);
+    buf.truncate(start + len.min(N));
+}
+
 /// Appends an unsigned integer.
 #[inline]
 pub fn uint(buf: &mut Vec<u8>, v: u64) {
@@ -393,9 +399,7 @@ pub fn uint(buf: &mut Vec<u8>, v: u64) {
         b[i] = b'0' + (x % 10) as u8;
         x /= 10;
     }
-    let start = buf.len();
-    buf.extend_from_slice(&b);
-    buf.truncate(start + n);
+    push_prefix(buf, &b, n);
 }
 
 fn itoa_buf() -> [u8; 20] {

@@ -37,11 +37,18 @@ pub fn columns() -> Vec<(&'static str, &'static str)> {
     c
 }
 
-fn score_of(r: &ScoreRecord, name: &str) -> f64 {
-    r.scores
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(0.0, |(_, v)| *v)
+/// The score of detector `name`, the `i`-th of [`DETECTORS`]: read by
+/// position when the record has it there (the model gives the scores in
+/// this order), else searched by name (0 when missing).
+fn score_of(r: &ScoreRecord, i: usize, name: &str) -> f64 {
+    match r.scores.get(i) {
+        Some((n, v)) if *n == name => *v,
+        _ => r
+            .scores
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0.0, |(_, v)| *v),
+    }
 }
 
 fn feature_name(i: usize) -> &'static str {
@@ -90,9 +97,7 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
         d[i] = b'0' + (m % 10) as u8;
         m /= 10;
     }
-    let start = buf.len();
-    buf.extend_from_slice(&d);
-    buf.truncate(start + len);
+    json::push_prefix(buf, &d, len);
 }
 
 /// JSON form (scores rounded to 6 decimals, as the TSV form).
@@ -120,12 +125,7 @@ fn json_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
     json::string(buf, r.service_class.as_str().as_bytes());
     for (i, d) in DETECTORS.iter().enumerate() {
         json::key(buf, &mut first, d);
-        // (the model gives the scores in this order: no search then)
-        let v = match r.scores.get(i) {
-            Some((n, v)) if n == d => *v,
-            _ => score_of(r, d),
-        };
-        num6(buf, v);
+        num6(buf, score_of(r, i, d));
     }
     json::key(buf, &mut first, "score");
     num6(buf, r.score);
@@ -282,8 +282,8 @@ fn tsv_head(buf: &mut Vec<u8>, r: &ScoreRecord) {
 /// `service_class` through the last column.
 fn tsv_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
     super::tsv::string(buf, r.service_class.as_str().as_bytes(), false);
-    for d in DETECTORS {
-        let _ = write!(buf, "\t{:.6}", score_of(r, d));
+    for (i, d) in DETECTORS.iter().enumerate() {
+        let _ = write!(buf, "\t{:.6}", score_of(r, i, d));
     }
     let _ = write!(
         buf,
