@@ -193,38 +193,49 @@ impl Model {
     /// [`raw`](Self::raw) and the robust baseline's top features
     /// ([`Robust::explain`]) in one pass.
     pub fn raw_and_top(&self, s: &Sample) -> ([f64; 4], TopFeatures) {
-        self.assemble(s, self.iforest.score(s), self.ecod.score(s))
+        self.assemble(
+            s,
+            self.iforest.score(s),
+            self.ecod.score(s),
+            self.autoencoder.score(s),
+        )
     }
 
-    /// A sample's raw scores and top features, given its forest and ECOD
-    /// scores (computed one by one or over a batch).
-    fn assemble(&self, s: &Sample, forest: f64, ecod: f64) -> ([f64; 4], TopFeatures) {
+    /// A sample's raw scores and top features, given its forest, ECOD and
+    /// autoencoder scores (computed one by one or over a batch).
+    fn assemble(&self, s: &Sample, forest: f64, ecod: f64, ae: f64) -> ([f64; 4], TopFeatures) {
         let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         let (robust, top) = self.robust.assess(s);
         let raw = [
             finite(robust),
             finite(forest),
             finite(ecod),
-            finite(self.autoencoder.score(s)),
+            finite(ae),
         ];
         (raw, top)
     }
 
     /// [`raw_and_top`](Self::raw_and_top) of every sample of `batch` (the
-    /// same values), the isolation forest walked tree by tree and ECOD's
-    /// tables read feature by feature over the whole batch (they stay in
-    /// cache).
-    pub fn raw_and_top_batch(&self, batch: &[Sample]) -> Vec<([f64; 4], TopFeatures)> {
-        let mut forest = vec![0.0; batch.len()];
-        self.iforest.score_batch(batch, &mut forest);
-        let mut ecod = vec![0.0; batch.len()];
-        self.ecod.score_batch(batch, &mut ecod);
-        batch
-            .iter()
-            .zip(forest)
-            .zip(ecod)
-            .map(|((s, f), e)| self.assemble(s, f, e))
-            .collect()
+    /// same values) appended to `out`: the isolation forest walked tree by
+    /// tree and ECOD's tables read feature by feature over the whole batch
+    /// (they stay in cache), the autoencoder's weights read once per group
+    /// of points.
+    pub fn raw_and_top_batch(&self, batch: &[Sample], out: &mut Vec<([f64; 4], TopFeatures)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut scratch = vec![0.0; 3 * batch.len()];
+        let (forest, rest) = scratch.split_at_mut(batch.len());
+        let (ecod, ae) = rest.split_at_mut(batch.len());
+        self.iforest.score_batch(batch, forest);
+        self.ecod.score_batch(batch, ecod);
+        self.autoencoder.score_batch(batch, ae);
+        out.extend(
+            batch
+                .iter()
+                .zip(forest.iter().zip(ecod.iter()).zip(ae.iter()))
+                .map(|(s, ((&f, &e), &a))| self.assemble(s, f, e, a)),
+        );
     }
 
     /// The combined score of raw detector scores: the mean of each score

@@ -235,6 +235,9 @@ pub struct DetectStage {
     memo: Memo,
     /// Connections whose score rows wait for their batch, in order.
     pending: Vec<Pending>,
+    /// The batch's memo misses and their scores (kept for their capacity).
+    misses: Vec<Sample>,
+    computed: Vec<([f64; 4], TopFeatures)>,
     slot: ModelSlot,
     report: ReportSlot,
     /// Connections scored.
@@ -277,6 +280,8 @@ impl DetectStage {
             suppress: host::Map::default(),
             memo: Memo::new(),
             pending: Vec::with_capacity(BATCH),
+            misses: Vec::with_capacity(BATCH),
+            computed: Vec::with_capacity(BATCH),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
             scored: 0,
@@ -397,13 +402,16 @@ impl DetectStage {
             self.pending.clear();
             return;
         };
-        let misses: Vec<Sample> = self
-            .pending
-            .iter()
-            .filter(|p| p.scores.is_none())
-            .map(|p| p.sample)
-            .collect();
-        let mut computed = m.raw_and_top_batch(&misses).into_iter();
+        self.misses.clear();
+        self.misses.extend(
+            self.pending
+                .iter()
+                .filter(|p| p.scores.is_none())
+                .map(|p| p.sample),
+        );
+        self.computed.clear();
+        m.raw_and_top_batch(&self.misses, &mut self.computed);
+        let mut computed = self.computed.iter().copied();
         let names = m.detector_names();
         for p in self.pending.drain(..) {
             let (raw, top) = match p.scores {
