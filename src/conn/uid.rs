@@ -98,6 +98,12 @@ impl Uid {
         Uid::from_words(b'C', mix(h) >> 32, mix(h ^ 0x9E37_79B9_7F4A_7C15))
     }
 
+    /// Its characters in a fixed block (the first `len` bytes; the rest
+    /// zero), for writers that copy a constant size and cut back.
+    pub fn block(&self) -> (&[u8; 24], usize) {
+        (&self.buf, (self.len as usize).min(self.buf.len()))
+    }
+
     /// The uid text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("C")

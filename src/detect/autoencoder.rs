@@ -244,10 +244,7 @@ const _: () = assert!(POINTS == 4);
 /// independent, so they vectorize without horizontal sums. On a CPU with
 /// AVX2 the same code is compiled for it (a group is one register per
 /// sum; multiplies and adds stay separate, so the bits do not change).
-fn reconstruct_lanes(
-    p: &[f64],
-    x: &[[f64; POINTS]; N_FEATURES],
-) -> [[f64; POINTS]; N_FEATURES] {
+fn reconstruct_lanes(p: &[f64], x: &[[f64; POINTS]; N_FEATURES]) -> [[f64; POINTS]; N_FEATURES] {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
@@ -816,7 +813,10 @@ mod tests {
         // model: the bits of scoring one by one.
         let m = Autoencoder::fit(&manifold(300, 5), 3);
         let mut probe = manifold(40, 6);
-        for (k, big) in [1e9, -1e9, f64::NAN, f64::INFINITY, 0.0].into_iter().enumerate() {
+        for (k, big) in [1e9, -1e9, f64::NAN, f64::INFINITY, 0.0]
+            .into_iter()
+            .enumerate()
+        {
             let mut s = probe[k];
             s.x.iter_mut().step_by(k + 1).for_each(|v| *v = big);
             probe.push(s);

@@ -206,12 +206,7 @@ impl Model {
     fn assemble(&self, s: &Sample, forest: f64, ecod: f64, ae: f64) -> ([f64; 4], TopFeatures) {
         let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         let (robust, top) = self.robust.assess(s);
-        let raw = [
-            finite(robust),
-            finite(forest),
-            finite(ecod),
-            finite(ae),
-        ];
+        let raw = [finite(robust), finite(forest), finite(ecod), finite(ae)];
         (raw, top)
     }
 

@@ -162,7 +162,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: Tim
     buf.push(b'{');
     json::time(buf, &mut first, "ts", c.start, tf);
     json::key(buf, &mut first, "uid");
-    json::string(buf, c.uid.as_str().as_bytes());
+    json::uid(buf, &c.uid);
     json::conn_id(buf, &mut first, &(c.orig_h, c.orig_p, c.resp_h, c.resp_p));
     json::key(buf, &mut first, "proto");
     json::string(buf, c.transport.name().as_bytes());

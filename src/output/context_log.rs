@@ -138,7 +138,7 @@ pub fn write_json(buf: &mut Vec<u8>, c: &ConnInfo, f: &Features, tf: TimeFormat)
     let mut first = true;
     buf.push(b'{');
     json::key(buf, &mut first, "uid");
-    json::string(buf, c.uid.as_str().as_bytes());
+    json::uid(buf, &c.uid);
     visit(c, f, &mut |n, v| {
         json::key(buf, &mut first, n);
         match v {

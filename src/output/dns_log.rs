@@ -80,7 +80,7 @@ pub fn write_json(buf: &mut Vec<u8>, r: &DnsRecord, c: &DnsConfig, tf: TimeForma
     buf.push(b'{');
     json::time(buf, &mut first, "ts", r.ts, tf);
     json::key(buf, &mut first, "uid");
-    json::string(buf, r.uid.as_str().as_bytes());
+    json::uid(buf, &r.uid);
     json::conn_id(buf, &mut first, &r.id);
     json::key(buf, &mut first, "proto");
     json::string(buf, if r.tcp { b"tcp" } else { b"udp" });

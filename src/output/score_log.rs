@@ -58,6 +58,17 @@ fn feature_name(i: usize) -> &'static str {
         .unwrap_or("?")
 }
 
+/// The two-digit forms of 0..100 (`"00"` to `"99"`).
+const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
 /// A score rounded to 6 decimals, written without float formatting
 /// (trailing zeros trimmed, at least one decimal: `0.25`, `3.0`).
 fn num6(buf: &mut Vec<u8>, v: f64) {
@@ -68,34 +79,23 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
         json::double(buf, v);
         return;
     }
-    let mut m = (a + 0.5) as u64;
+    let m = (a + 0.5) as u64;
     if v < 0.0 && m != 0 {
         buf.push(b'-');
     }
-    // The fraction without its trailing zeros (at least one digit).
-    let mut frac_digits = 6usize;
-    while frac_digits > 1 && m % 10 == 0 {
-        m /= 10;
-        frac_digits -= 1;
+    json::uint(buf, m / 1_000_000);
+    // The point and six digits of fraction in a fixed block, two digits
+    // per table read, cut back past the trailing zeros (one digit kept).
+    let f = (m % 1_000_000) as usize;
+    let mut d = [b'.'; 7];
+    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
+        let [hi, lo] = PAIRS[part % 100];
+        d[1 + 2 * k] = hi;
+        d[2 + 2 * k] = lo;
     }
-    // Written right to left into a fixed block whose first `len` bytes are
-    // the number, appended whole and cut back (a constant-size copy, no
-    // memcpy call): the fraction, the point, the whole part (at least "0").
-    let digits = m.checked_ilog10().unwrap_or(0) as usize + 1;
-    let len = digits.max(frac_digits + 1) + 1;
-    let mut d = [b'0'; 24];
-    let mut i = len.min(d.len());
-    for _ in 0..frac_digits {
-        i = i.saturating_sub(1);
-        d[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-    }
-    i = i.saturating_sub(1);
-    d[i] = b'.';
-    while m > 0 {
-        i = i.saturating_sub(1);
-        d[i] = b'0' + (m % 10) as u8;
-        m /= 10;
+    let mut len = d.len();
+    while len > 2 && d[len - 1] == b'0' {
+        len -= 1;
     }
     json::push_prefix(buf, &d, len);
 }
@@ -112,52 +112,57 @@ fn json_head(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     buf.push(b'{');
     json::time(buf, &mut first, "ts", r.ts, tf);
     json::key(buf, &mut first, "uid");
-    json::string(buf, r.uid.as_str().as_bytes());
+    json::uid(buf, &r.uid);
     json::conn_id(buf, &mut first, &r.id);
     json::key(buf, &mut first, "proto");
     json::string(buf, r.proto.name().as_bytes());
 }
 
-/// `service_class` through `}`: a function of the scores alone.
+/// `service_class` through `}`: a function of the scores alone. The keys
+/// and the feature names are fixed ASCII without anything to escape
+/// (checked by a test against [`json::string`]), so they are copied as
+/// they are, each key with its punctuation in one constant-size copy.
 fn json_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
-    let mut first = false;
-    json::key(buf, &mut first, "service_class");
+    buf.extend_from_slice(b",\"service_class\":");
     json::string(buf, r.service_class.as_str().as_bytes());
-    for (i, d) in DETECTORS.iter().enumerate() {
-        json::key(buf, &mut first, d);
-        num6(buf, score_of(r, i, d));
-    }
-    json::key(buf, &mut first, "score");
+    buf.extend_from_slice(b",\"robust\":");
+    num6(buf, score_of(r, 0, DETECTORS[0]));
+    buf.extend_from_slice(b",\"iforest\":");
+    num6(buf, score_of(r, 1, DETECTORS[1]));
+    buf.extend_from_slice(b",\"ecod\":");
+    num6(buf, score_of(r, 2, DETECTORS[2]));
+    buf.extend_from_slice(b",\"autoencoder\":");
+    num6(buf, score_of(r, 3, DETECTORS[3]));
+    buf.extend_from_slice(b",\"score\":");
     num6(buf, r.score);
-    json::key(buf, &mut first, "anomalous");
-    buf.extend_from_slice(if r.anomalous { b"true" } else { b"false" });
-    json::key(buf, &mut first, "top_features");
-    buf.push(b'[');
+    if r.anomalous {
+        buf.extend_from_slice(b",\"anomalous\":true,\"top_features\":[");
+    } else {
+        buf.extend_from_slice(b",\"anomalous\":false,\"top_features\":[");
+    }
     for (i, c) in r.top.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        json::string(buf, feature_name(c.feature).as_bytes());
+        buf.push(b'"');
+        buf.extend_from_slice(feature_name(c.feature).as_bytes());
+        buf.push(b'"');
     }
-    buf.push(b']');
-    for (k, f) in [
-        (
-            "top_values",
-            (|c: &crate::record::Contribution| c.value) as fn(_) -> f64,
-        ),
-        ("top_baselines", |c| c.baseline),
-    ] {
-        json::key(buf, &mut first, k);
-        buf.push(b'[');
-        for (i, c) in r.top.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            num6(buf, f(c));
+    buf.extend_from_slice(b"],\"top_values\":[");
+    for (i, c) in r.top.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
         }
-        buf.push(b']');
+        num6(buf, c.value);
     }
-    buf.push(b'}');
+    buf.extend_from_slice(b"],\"top_baselines\":[");
+    for (i, c) in r.top.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        num6(buf, c.baseline);
+    }
+    buf.extend_from_slice(b"]}");
 }
 
 /// Slots of a [`TailCache`] (a power of two).
@@ -349,6 +354,50 @@ mod tests {
                     z: 0.0,
                 })
                 .collect::<TopFeatures>(),
+        }
+    }
+
+    #[test]
+    fn json_rows_are_the_columns_in_order() {
+        // The row read back by serde_json: the keys are columns() in
+        // order, every value is the record's (numbers to 6 decimals).
+        for name in crate::detect::features::FEATURE_NAMES {
+            let mut b = Vec::new();
+            json::string(&mut b, name.as_bytes());
+            assert_eq!(b, format!("\"{name}\"").into_bytes(), "needs escaping");
+        }
+        for k in 0..64u64 {
+            let r = record(k);
+            let mut b = Vec::new();
+            write_json(&mut b, &r, TimeFormat::Epoch);
+            let v: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&b).expect("valid JSON");
+            // (serde_json's map is sorted: the order from the text, each
+            // key the string before a `":`)
+            let text = String::from_utf8(b.clone()).expect("utf-8");
+            let keys: Vec<&str> = text
+                .match_indices("\":")
+                .filter_map(|(end, _)| {
+                    let start = text[..end].rfind('"')? + 1;
+                    Some(&text[start..end])
+                })
+                .collect();
+            assert_eq!(keys.len(), v.len());
+            let cols: Vec<&str> = columns().iter().map(|(n, _)| *n).collect();
+            assert_eq!(keys, cols);
+            assert_eq!(v["service_class"], r.service_class.as_str());
+            let six = |x: f64| (x * 1e6).round() / 1e6;
+            for (i, d) in DETECTORS.iter().enumerate() {
+                assert_eq!(v[*d].as_f64(), Some(six(r.scores[i].1)), "{d}");
+            }
+            assert_eq!(v["score"].as_f64(), Some(six(r.score)));
+            assert_eq!(v["anomalous"].as_bool(), Some(r.anomalous));
+            let names: Vec<&str> = r.top.iter().map(|c| feature_name(c.feature)).collect();
+            assert_eq!(v["top_features"], serde_json::json!(names));
+            let vals: Vec<f64> = r.top.iter().map(|c| six(c.value)).collect();
+            assert_eq!(v["top_values"], serde_json::json!(vals));
+            let base: Vec<f64> = r.top.iter().map(|c| six(c.baseline)).collect();
+            assert_eq!(v["top_baselines"], serde_json::json!(base));
         }
     }
 
