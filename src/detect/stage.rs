@@ -124,8 +124,10 @@ impl Memo {
     }
 }
 
-/// Connections scored together (see [`DetectStage::flush`]).
+/// Memo misses scored together (see [`DetectStage::flush`]).
 const BATCH: usize = 32;
+/// Rows waiting for their batch at most (memo hits wait beside misses).
+const MAX_PENDING: usize = 8 * BATCH;
 /// Network time a score row waits for its batch at most, as long as
 /// connections keep closing (nanoseconds; the end of input flushes).
 const BATCH_WAIT: i64 = SEC;
@@ -235,6 +237,8 @@ pub struct DetectStage {
     memo: Memo,
     /// Connections whose score rows wait for their batch, in order.
     pending: Vec<Pending>,
+    /// Memo misses among `pending`.
+    pending_misses: usize,
     /// The batch's memo misses and their scores (kept for their capacity).
     misses: Vec<Sample>,
     computed: Vec<([f64; 4], TopFeatures)>,
@@ -279,7 +283,8 @@ impl DetectStage {
             notices: Vec::new(),
             suppress: host::Map::default(),
             memo: Memo::new(),
-            pending: Vec::with_capacity(BATCH),
+            pending: Vec::with_capacity(MAX_PENDING),
+            pending_misses: 0,
             misses: Vec::with_capacity(BATCH),
             computed: Vec::with_capacity(BATCH),
             slot: Arc::new(Mutex::new(None)),
@@ -377,6 +382,7 @@ impl DetectStage {
             self.flush(out);
         }
         let scores = self.memo.lookup(s);
+        self.pending_misses += usize::from(scores.is_none());
         self.pending.push(Pending {
             ts: c.start,
             uid: c.uid,
@@ -386,7 +392,7 @@ impl DetectStage {
             sample: *s,
             scores,
         });
-        if self.pending.len() >= BATCH {
+        if self.pending_misses >= BATCH || self.pending.len() >= MAX_PENDING {
             self.flush(out);
         }
     }
@@ -394,10 +400,11 @@ impl DetectStage {
     /// Scores the waiting connections (the memo's misses as one batch,
     /// whose forest walk reads each tree's nodes once for all of them) and
     /// writes their rows in order. A row waits for at most [`BATCH`]
-    /// connections or [`BATCH_WAIT`] of network time while connections keep
-    /// closing, and for the end of input otherwise; the rows and their
-    /// order are those of scoring one by one.
+    /// misses, [`MAX_PENDING`] rows or [`BATCH_WAIT`] of network time while
+    /// connections keep closing, and for the end of input otherwise; the
+    /// rows and their order are those of scoring one by one.
     fn flush(&mut self, out: &mut dyn Emit) {
+        self.pending_misses = 0;
         let Some(m) = &self.model else {
             self.pending.clear();
             return;
@@ -603,7 +610,7 @@ mod tests {
             };
             want.push((c.uid, model.raw_and_top(&s)));
             stage.record(&c, &Features::default(), &mut rows);
-            assert!(stage.pending.len() < BATCH);
+            assert!(stage.pending_misses < BATCH && stage.pending.len() < MAX_PENDING);
         }
         assert!(
             rows.scores.len() < want.len(),
