@@ -67,6 +67,21 @@ fn ln1p(x: f64) -> f64 {
     }
 }
 
+/// Counts below this read [`ln1p`] from a table.
+const COUNT_TABLE: usize = 4096;
+
+/// [`ln1p`] of a count: small counts (packets, retransmissions, name
+/// lengths, small byte counts) from a table filled by [`ln1p`] itself
+/// (the same bits), larger ones computed.
+fn ln1p_count(n: u64) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| (0..COUNT_TABLE).map(|i| ln1p(i as f64)).collect());
+    match t.get(n as usize) {
+        Some(v) if n < COUNT_TABLE as u64 => *v,
+        _ => ln1p(n as f64),
+    }
+}
+
 fn flag(b: bool) -> f64 {
     if b {
         1.0
@@ -146,15 +161,16 @@ pub fn extract(c: &ConnSummary, seen: Seen) -> FeatureVec {
     };
     let reset = c.history.has(b'R') || c.history.has(b'r');
     let dns = c.dns.unwrap_or_default();
+    let (orig_bytes, resp_bytes) = (ln1p_count(c.orig_bytes), ln1p_count(c.resp_bytes));
     let x = [
         ln1p(c.duration()),
-        ln1p(c.orig_bytes as f64),
-        ln1p(c.resp_bytes as f64),
-        ln1p(c.orig_pkts as f64),
-        ln1p(c.resp_pkts as f64),
+        orig_bytes,
+        resp_bytes,
+        ln1p_count(c.orig_pkts),
+        ln1p_count(c.resp_pkts),
         per(c.orig_ip_bytes, c.orig_pkts),
         per(c.resp_ip_bytes, c.resp_pkts),
-        ln1p(c.resp_bytes as f64) - ln1p(c.orig_bytes as f64),
+        resp_bytes - orig_bytes,
         flag(c.conn_state.established()),
         flag(c.conn_state.is_syn_error()),
         flag(c.conn_state.is_rejected()),
@@ -171,8 +187,8 @@ pub fn extract(c: &ConnSummary, seen: Seen) -> FeatureVec {
         ln1p(fl.payload_bytes_per_second),
         ln1p(fl.flow_pkts_per_sec),
         ln1p(fl.rtt_syn_synack.unwrap_or(0.0) * 1000.0),
-        ln1p((fl.fwd.retrans + fl.bwd.retrans) as f64),
-        ln1p(dns.name_len as f64),
+        ln1p_count(fl.fwd.retrans + fl.bwd.retrans),
+        ln1p_count(u64::from(dns.name_len)),
         dns.entropy as f64,
         dns.labels as f64,
         flag(seen.resp == 0),
@@ -326,6 +342,13 @@ impl fmt::Display for ServiceClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_from_the_table_are_ln1p() {
+        for n in (0..2 * COUNT_TABLE as u64).chain([1 << 20, u64::MAX]) {
+            assert_eq!(ln1p_count(n).to_bits(), ln1p(n as f64).to_bits(), "{n}");
+        }
+    }
 
     #[test]
     fn class_text_round_trips() {

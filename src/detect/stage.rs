@@ -139,8 +139,9 @@ struct Pending {
     id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
     proto: crate::conn::Transport,
     logged_at: Ts,
-    sample: Sample,
-    /// From the memo, when it remembered them.
+    class: ServiceClass,
+    /// From the memo, when it remembered them (else the sample waits in
+    /// [`DetectStage::misses`], in the same order).
     scores: Option<([f64; 4], TopFeatures)>,
 }
 
@@ -237,9 +238,8 @@ pub struct DetectStage {
     memo: Memo,
     /// Connections whose score rows wait for their batch, in order.
     pending: Vec<Pending>,
-    /// Memo misses among `pending`.
-    pending_misses: usize,
-    /// The batch's memo misses and their scores (kept for their capacity).
+    /// The samples of the memo misses among `pending`, in order, and
+    /// their scores (kept for their capacity).
     misses: Vec<Sample>,
     computed: Vec<([f64; 4], TopFeatures)>,
     slot: ModelSlot,
@@ -284,7 +284,6 @@ impl DetectStage {
             suppress: host::Map::default(),
             memo: Memo::new(),
             pending: Vec::with_capacity(MAX_PENDING),
-            pending_misses: 0,
             misses: Vec::with_capacity(BATCH),
             computed: Vec::with_capacity(BATCH),
             slot: Arc::new(Mutex::new(None)),
@@ -382,17 +381,19 @@ impl DetectStage {
             self.flush(out);
         }
         let scores = self.memo.lookup(s);
-        self.pending_misses += usize::from(scores.is_none());
+        if scores.is_none() {
+            self.misses.push(*s);
+        }
         self.pending.push(Pending {
             ts: c.start,
             uid: c.uid,
             id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
             proto: c.transport,
             logged_at: c.logged_at,
-            sample: *s,
+            class: s.class,
             scores,
         });
-        if self.pending_misses >= BATCH || self.pending.len() >= MAX_PENDING {
+        if self.misses.len() >= BATCH || self.pending.len() >= MAX_PENDING {
             self.flush(out);
         }
     }
@@ -404,30 +405,26 @@ impl DetectStage {
     /// connections keep closing, and for the end of input otherwise; the
     /// rows and their order are those of scoring one by one.
     fn flush(&mut self, out: &mut dyn Emit) {
-        self.pending_misses = 0;
         let Some(m) = &self.model else {
             self.pending.clear();
+            self.misses.clear();
             return;
         };
-        self.misses.clear();
-        self.misses.extend(
-            self.pending
-                .iter()
-                .filter(|p| p.scores.is_none())
-                .map(|p| p.sample),
-        );
         self.computed.clear();
         m.raw_and_top_batch(&self.misses, &mut self.computed);
-        let mut computed = self.computed.iter().copied();
+        let mut computed = self.computed.iter().copied().zip(&self.misses);
         let names = m.detector_names();
         for p in self.pending.drain(..) {
             let (raw, top) = match p.scores {
                 Some(hit) => hit,
-                None => {
-                    let r = computed.next().unwrap_or_else(|| m.raw_and_top(&p.sample));
-                    self.memo.insert(&p.sample, r);
-                    r
-                }
+                None => match computed.next() {
+                    Some((r, s)) => {
+                        self.memo.insert(s, r);
+                        r
+                    }
+                    // (every miss has its sample and scores)
+                    None => continue,
+                },
             };
             let combined = m.combine(&raw);
             let r = ScoreRecord {
@@ -435,7 +432,7 @@ impl DetectStage {
                 uid: p.uid,
                 id: p.id,
                 proto: p.proto,
-                service_class: p.sample.class.name(),
+                service_class: p.class.name(),
                 scores: std::array::from_fn(|i| (names[i], raw[i])),
                 score: combined,
                 anomalous: combined > m.threshold,
@@ -444,6 +441,7 @@ impl DetectStage {
             self.scored += 1;
             out.score(&r);
         }
+        self.misses.clear();
     }
 
     fn raise(&mut self, out: &mut dyn Emit) {
@@ -610,7 +608,7 @@ mod tests {
             };
             want.push((c.uid, model.raw_and_top(&s)));
             stage.record(&c, &Features::default(), &mut rows);
-            assert!(stage.pending_misses < BATCH && stage.pending.len() < MAX_PENDING);
+            assert!(stage.misses.len() < BATCH && stage.pending.len() < MAX_PENDING);
         }
         assert!(
             rows.scores.len() < want.len(),
