@@ -180,14 +180,10 @@ fn new_acts() -> Acts {
 fn forward(p: &[f64], x: &[f64], a: &mut Acts) {
     a[0].copy_from_slice(x);
     for l in 0..LAYERS {
-        let (ni, no) = (SIZES[l], SIZES[l + 1]);
-        let off = offset(l);
-        let w = &p[off..off + ni * no];
-        let b = &p[off + ni * no..off + ni * no + no];
+        let (w, b, last) = layer(p, l);
         let (prev, next) = a.split_at_mut(l + 1);
         let input = &prev[l];
-        let last = l + 1 == LAYERS;
-        for ((out, row), bias) in next[0].iter_mut().zip(w.chunks_exact(ni)).zip(b) {
+        for ((out, row), bias) in next[0].iter_mut().zip(w.chunks_exact(SIZES[l])).zip(b) {
             let s = bias + dot(row, input);
             *out = if last { s } else { tanh(s) };
         }
@@ -207,6 +203,15 @@ const WIDTH: usize = {
     w
 };
 
+/// Layer `l`'s weights (`out × in`, row-major) and biases in `p`, and
+/// whether it is the last (no activation). `p` has [`n_params`] values.
+fn layer(p: &[f64], l: usize) -> (&[f64], &[f64], bool) {
+    let (ni, no) = (SIZES[l], SIZES[l + 1]);
+    let off = offset(l);
+    let (w, b) = p[off..off + ni * no + no].split_at(ni * no);
+    (w, b, l + 1 == LAYERS)
+}
+
 /// [`forward`] for scoring: the reconstruction of `x`, with the
 /// activations on the stack (same arithmetic, same order).
 fn reconstruct(p: &[f64], x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
@@ -214,12 +219,9 @@ fn reconstruct(p: &[f64], x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
     let mut next = [0.0; WIDTH];
     cur[..N_FEATURES].copy_from_slice(x);
     for l in 0..LAYERS {
+        let (w, b, last) = layer(p, l);
         let (ni, no) = (SIZES[l], SIZES[l + 1]);
-        let off = offset(l);
-        let w = &p[off..off + ni * no];
-        let b = &p[off + ni * no..off + ni * no + no];
         let input = &cur[..ni];
-        let last = l + 1 == LAYERS;
         for ((out, row), bias) in next[..no].iter_mut().zip(w.chunks_exact(ni)).zip(b) {
             let s = bias + dot(row, input);
             *out = if last { s } else { tanh(s) };
@@ -295,12 +297,9 @@ unsafe fn reconstruct_lanes_avx2(
         *c = _mm256_loadu_pd(xi.as_ptr());
     }
     for l in 0..LAYERS {
+        let (w, b, last) = layer(p, l);
         let (ni, no) = (SIZES[l], SIZES[l + 1]);
-        let off = offset(l);
-        let w = &p[off..off + ni * no];
-        let b = &p[off + ni * no..off + ni * no + no];
         let input = &cur[..ni];
-        let last = l + 1 == LAYERS;
         for ((out, row), &bias) in next[..no].iter_mut().zip(w.chunks_exact(ni)).zip(b) {
             let mut acc = [zero; 4];
             let (wc, xc) = (row.chunks_exact(4), input.chunks_exact(4));
@@ -335,12 +334,9 @@ fn lanes(p: &[f64], x: &[[f64; POINTS]; N_FEATURES]) -> [[f64; POINTS]; N_FEATUR
     let mut next = [[0.0; POINTS]; WIDTH];
     cur[..N_FEATURES].copy_from_slice(x);
     for l in 0..LAYERS {
+        let (w, b, last) = layer(p, l);
         let (ni, no) = (SIZES[l], SIZES[l + 1]);
-        let off = offset(l);
-        let w = &p[off..off + ni * no];
-        let b = &p[off + ni * no..off + ni * no + no];
         let input = &cur[..ni];
-        let last = l + 1 == LAYERS;
         for ((out, row), &bias) in next[..no].iter_mut().zip(w.chunks_exact(ni)).zip(b) {
             let mut acc = [[0.0f64; POINTS]; 4];
             let (wc, xc) = (row.chunks_exact(4), input.chunks_exact(4));
