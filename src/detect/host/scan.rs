@@ -54,39 +54,75 @@ const INLINE: usize = 2;
 /// counts would decide nothing.
 const COUNT_FROM: usize = MIN_DISTINCT / 2;
 
-/// Distinct targets, hosts and ports in an originator's window, over all
-/// its connections and over the failed ones (a count per key).
+/// A key's connections in an originator's window: all of them and the
+/// failed ones.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    all: u32,
+    failed: u32,
+}
+
+/// Distinct targets, hosts and ports in an originator's window (a
+/// [`Tally`] per key), and how many of each have failed connections: one
+/// map update per kind of key and connection.
 #[derive(Default)]
 struct Counts {
-    targets: HashMap<(Addr, (u16, u8)), u32>,
-    hosts: HashMap<Addr, u32>,
-    ports: HashMap<(u16, u8), u32>,
-    failed_targets: HashMap<(Addr, (u16, u8)), u32>,
-    failed_hosts: HashMap<Addr, u32>,
-    failed_ports: HashMap<(u16, u8), u32>,
+    targets: HashMap<(Addr, (u16, u8)), Tally>,
+    hosts: HashMap<Addr, Tally>,
+    ports: HashMap<(u16, u8), Tally>,
+    failed_targets: usize,
+    failed_hosts: usize,
+    failed_ports: usize,
+}
+
+/// Counts one connection of key `k`; true when it is the key's first
+/// failed one.
+fn bump<K: Eq + std::hash::Hash>(m: &mut HashMap<K, Tally>, k: K, failed: bool) -> bool {
+    let t = m.entry(k).or_default();
+    t.all += 1;
+    t.failed += u32::from(failed);
+    failed && t.failed == 1
+}
+
+/// Forgets one connection of key `k` (the key when it has none left);
+/// true when it was the key's last failed one.
+fn dec<K: Eq + std::hash::Hash>(m: &mut HashMap<K, Tally>, k: &K, failed: bool) -> bool {
+    let Some(t) = m.get_mut(k) else {
+        return false;
+    };
+    t.all = t.all.saturating_sub(1);
+    let last_failed = failed && t.failed == 1;
+    if failed {
+        t.failed = t.failed.saturating_sub(1);
+    }
+    if t.all == 0 {
+        m.remove(k);
+    }
+    last_failed
 }
 
 impl Counts {
     fn add(&mut self, e: &Entry) {
-        *self.targets.entry((e.host, e.port)).or_default() += 1;
-        *self.hosts.entry(e.host).or_default() += 1;
-        *self.ports.entry(e.port).or_default() += 1;
-        if e.failed {
-            *self.failed_targets.entry((e.host, e.port)).or_default() += 1;
-            *self.failed_hosts.entry(e.host).or_default() += 1;
-            *self.failed_ports.entry(e.port).or_default() += 1;
-        }
+        let f = e.failed;
+        self.failed_targets += usize::from(bump(&mut self.targets, (e.host, e.port), f));
+        self.failed_hosts += usize::from(bump(&mut self.hosts, e.host, f));
+        self.failed_ports += usize::from(bump(&mut self.ports, e.port, f));
     }
 
     fn remove(&mut self, e: &Entry) {
-        dec(&mut self.targets, &(e.host, e.port));
-        dec(&mut self.hosts, &e.host);
-        dec(&mut self.ports, &e.port);
-        if e.failed {
-            dec(&mut self.failed_targets, &(e.host, e.port));
-            dec(&mut self.failed_hosts, &e.host);
-            dec(&mut self.failed_ports, &e.port);
-        }
+        let f = e.failed;
+        self.failed_targets -= usize::from(dec(&mut self.targets, &(e.host, e.port), f));
+        self.failed_hosts -= usize::from(dec(&mut self.hosts, &e.host, f));
+        self.failed_ports -= usize::from(dec(&mut self.ports, &e.port, f));
+    }
+
+    /// The key of `m` with the most failed connections (ties: the larger
+    /// key), and that count.
+    fn top_failed<K: Copy + Ord>(m: &HashMap<K, Tally>) -> Option<(K, u32)> {
+        m.iter()
+            .filter(|(_, t)| t.failed > 0)
+            .max_by_key(|(k, t)| (t.failed, **k))
+            .map(|(k, t)| (*k, t.failed))
     }
 }
 
@@ -102,15 +138,6 @@ struct Originator {
     episode: u64,
     /// This episode's last notice.
     quiet: super::Quiet,
-}
-
-fn dec<K: Eq + std::hash::Hash>(m: &mut HashMap<K, u32>, k: &K) {
-    if let Some(n) = m.get_mut(k) {
-        *n -= 1;
-        if *n == 0 {
-            m.remove(k);
-        }
-    }
 }
 
 impl Originator {
@@ -212,11 +239,7 @@ impl HostDetector for Scan {
         }
         let k = o.counts();
         let (hosts, ports, targets) = (k.hosts.len(), k.ports.len(), k.targets.len());
-        let (fh, fp, ft) = (
-            k.failed_hosts.len(),
-            k.failed_ports.len(),
-            k.failed_targets.len(),
-        );
+        let (fh, fp, ft) = (k.failed_hosts, k.failed_ports, k.failed_targets);
         let n = o.entries.len();
         let share = ft as f64 / targets.max(1) as f64;
         let scanning = (fh >= MIN_DISTINCT || fp >= MIN_DISTINCT) && share >= MIN_FAILED_SHARE;
@@ -235,16 +258,8 @@ impl HostDetector for Scan {
         // Described by its failed part (the probes): the dominant host (a
         // port scan of one host) and port (a sweep) among the failed targets.
         let k = o.counts();
-        let top_host = k
-            .failed_hosts
-            .iter()
-            .max_by_key(|(a, n)| (**n, **a))
-            .map(|(a, n)| (*a, *n));
-        let top_port = k
-            .failed_ports
-            .iter()
-            .max_by_key(|(p, n)| (**n, **p))
-            .map(|(p, n)| (*p, *n));
+        let top_host = Counts::top_failed(&k.hosts);
+        let top_port = Counts::top_failed(&k.ports);
         let nf = o.failed;
         let span = o
             .entries
@@ -311,6 +326,63 @@ mod tests {
             d.observe(c, &Features::default(), Phase::Score, &mut out);
         }
         out
+    }
+
+    #[test]
+    fn kept_counts_are_the_window_counted_again() {
+        // Seeded entries pushed through an originator's window (old ones
+        // leave by time and by the entry cap): the counts kept
+        // incrementally equal the distinct keys of the window counted from
+        // scratch, over all and over the failed connections.
+        use std::collections::BTreeSet;
+        let mut o = Originator::default();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for k in 0..20_000i64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            o.push(Entry {
+                at: Ts(k * SEC / 50 + (x % 7) as i64),
+                host: Addr::v4([10, 0, (x >> 8) as u8 % 3, (x >> 16) as u8 % 40]),
+                port: ((x >> 24) as u16 % 30, (x >> 40) as u8 % 2),
+                failed: x % 3 != 0,
+            });
+            if k % 97 != 0 || o.entries.len() < COUNT_FROM {
+                continue;
+            }
+            let es: Vec<Entry> = o.entries.iter().copied().collect();
+            let distinct = |failed_only: bool| {
+                let keep = |e: &&Entry| !failed_only || e.failed;
+                let t: BTreeSet<_> = es.iter().filter(keep).map(|e| (e.host, e.port)).collect();
+                let h: BTreeSet<_> = es.iter().filter(keep).map(|e| e.host).collect();
+                let p: BTreeSet<_> = es.iter().filter(keep).map(|e| e.port).collect();
+                (t.len(), h.len(), p.len())
+            };
+            let c = o.counts();
+            assert_eq!(
+                (c.targets.len(), c.hosts.len(), c.ports.len()),
+                distinct(false)
+            );
+            assert_eq!(
+                (c.failed_targets, c.failed_hosts, c.failed_ports),
+                distinct(true)
+            );
+            let top = Counts::top_failed(&c.hosts);
+            let want = es
+                .iter()
+                .filter(|e| e.failed)
+                .map(|e| e.host)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|h| {
+                    (
+                        h,
+                        es.iter().filter(|e| e.failed && e.host == h).count() as u32,
+                    )
+                })
+                .max_by_key(|(h, n)| (*n, *h));
+            assert_eq!(top, want);
+        }
     }
 
     #[test]
