@@ -60,22 +60,47 @@ fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
     if diff.abs() * 2 >= 1_000_000 {
         return false;
     }
-    uint(buf, secs as u64);
-    buf.push(b'.');
-    let mut f = usec as u64;
-    let mut digits = 6;
-    while digits > 1 && f % 10 == 0 {
-        f /= 10;
-        digits -= 1;
+    // Seconds (1 to 2^33: at most ten digits), the point and six digits of
+    // fraction in one block, two digits per table read, cut back past the
+    // fraction's trailing zeros (one kept) and appended at once.
+    let mut secs = secs as u64;
+    let digits = (secs.checked_ilog10().unwrap_or(0) as usize + 1).min(10);
+    let mut d = [b'.'; 18];
+    let mut i = digits;
+    while i >= 2 {
+        let [hi, lo] = PAIRS[(secs % 100) as usize];
+        d[i - 2] = hi;
+        d[i - 1] = lo;
+        secs /= 100;
+        i -= 2;
     }
-    let mut out = [b'0'; 6];
-    for k in (0..digits).rev() {
-        out[k] = b'0' + (f % 10) as u8;
-        f /= 10;
+    if i == 1 {
+        d[0] = b'0' + (secs % 10) as u8;
     }
-    push_prefix(buf, &out, digits);
+    let f = usec as usize;
+    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
+        let [hi, lo] = PAIRS[part % 100];
+        d[digits + 1 + 2 * k] = hi;
+        d[digits + 2 + 2 * k] = lo;
+    }
+    let mut len = digits + 7;
+    while len > digits + 2 && d[len - 1] == b'0' {
+        len -= 1;
+    }
+    push_prefix(buf, &d, len);
     true
 }
+
+/// The two-digit forms of 0..100 (`"00"` to `"99"`).
+pub(crate) const PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
 
 /// Appends an address as a JSON string (IPv4 without the formatting
 /// machinery; IPv6 as the standard library writes it, RFC 5952).
@@ -701,6 +726,14 @@ mod tests {
             };
             check((secs * 1_000_000 + frac) as i64 * 1000);
             check(((x >> 20) % (1 << 40)) as i64 * 977);
+        }
+        // every digit count of the seconds, at its edges
+        for k in 0..10u32 {
+            for secs in [10i64.pow(k) - 1, 10i64.pow(k), 10i64.pow(k) + 7] {
+                for usec in [0, 5, 120_000, 999_999, 314_159] {
+                    check((secs * 1_000_000 + usec) * 1000);
+                }
+            }
         }
         for ns in [
             0,

@@ -58,16 +58,7 @@ fn feature_name(i: usize) -> &'static str {
         .unwrap_or("?")
 }
 
-/// The two-digit forms of 0..100 (`"00"` to `"99"`).
-const PAIRS: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    t
-};
+use json::PAIRS;
 
 /// A score rounded to 6 decimals, written without float formatting
 /// (trailing zeros trimmed, at least one decimal: `0.25`, `3.0`).
