@@ -126,6 +126,7 @@ impl Baseline {
     }
 
     /// max(1.4826 MAD, IQR/1.349, 0.1).
+    #[inline]
     fn scale(&self, j: usize) -> f64 {
         let s = (1.4826 * self.mad[j])
             .max(self.iqr(j) / 1.349)
@@ -137,6 +138,7 @@ impl Baseline {
         }
     }
 
+    #[inline]
     fn z(&self, j: usize, v: f64) -> f64 {
         let z = (clean(v) - self.median[j]) / self.scale(j);
         if z.is_finite() {

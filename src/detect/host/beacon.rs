@@ -540,10 +540,15 @@ impl HostDetector for Beacon {
         }
         let s: Saved = serde_json::from_str(raw).map_err(|e| format!("beacon: {e}"))?;
         let set = |v: &[&str], k: &str| -> Result<HashSet<u64>, String> {
-            v.iter()
-                .take(MAX_TRAINED)
-                .map(|x| u64::from_str_radix(x, 16).map_err(|_| format!("beacon: bad hash in {k}")))
-                .collect()
+            // (sized once: no rehashing while tens of thousands go in)
+            let mut out =
+                HashSet::with_capacity_and_hasher(v.len().min(MAX_TRAINED), Default::default());
+            for x in v.iter().take(MAX_TRAINED) {
+                out.insert(
+                    u64::from_str_radix(x, 16).map_err(|_| format!("beacon: bad hash in {k}"))?,
+                );
+            }
+            Ok(out)
         };
         self.known = Knowledge {
             pairs: set(&s.pairs, "pairs")?,
