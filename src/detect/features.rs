@@ -121,7 +121,8 @@ impl Familiarity {
     pub fn observe(&mut self, c: &ConnSummary) -> Seen {
         use crate::detect::host::evict_oldest;
         let t = c.logged_at;
-        if !self.resp.contains_key(&c.resp_h) {
+        // (the lookup only when full: below the cap nothing is evicted)
+        if self.resp.len() >= MAX_FAMILIAR && !self.resp.contains_key(&c.resp_h) {
             evict_oldest(&mut self.resp, MAX_FAMILIAR, |v| v.1);
         }
         let key = if c.orig_h <= c.resp_h {
@@ -129,7 +130,7 @@ impl Familiarity {
         } else {
             (c.resp_h, c.orig_h)
         };
-        if !self.pair.contains_key(&key) {
+        if self.pair.len() >= MAX_FAMILIAR && !self.pair.contains_key(&key) {
             evict_oldest(&mut self.pair, MAX_FAMILIAR, |v| v.1);
         }
         let r = self.resp.entry(c.resp_h).or_insert((0, t));

@@ -83,7 +83,7 @@ impl HostDetector for Flood {
             return;
         }
         let key = (c.resp_h, c.resp_p, c.transport);
-        if !self.services.contains_key(&key) {
+        if self.services.len() >= MAX_SERVICES && !self.services.contains_key(&key) {
             evict_oldest(&mut self.services, MAX_SERVICES, |s| s.last_seen);
         }
         let s = self.services.entry(key).or_default();

@@ -47,7 +47,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     pub(crate) fn touch(&mut self, k: &K, new: impl FnOnce() -> V) -> &mut V {
         self.seq += 1;
         let seq = self.seq;
-        if !self.map.contains_key(k) {
+        if self.map.len() >= self.cap && !self.map.contains_key(k) {
             while self.map.len() >= self.cap {
                 let Some((s, old)) = self.order.pop_front() else {
                     break;

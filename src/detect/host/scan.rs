@@ -211,7 +211,7 @@ impl HostDetector for Scan {
         phase: Phase,
         out: &mut Vec<NoticeRecord>,
     ) {
-        if !self.origs.contains_key(&c.orig_h) {
+        if self.origs.len() >= MAX_ORIGINATORS && !self.origs.contains_key(&c.orig_h) {
             evict_oldest(&mut self.origs, MAX_ORIGINATORS, |o| o.last_seen);
         }
         let o = self.origs.entry(c.orig_h).or_default();
