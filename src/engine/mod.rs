@@ -821,10 +821,11 @@ impl<S: RecordSink> Engine<S> {
             return;
         }
         self.expects.retain(|e| e.3 > ts);
+        // (the port first: most expectations differ there, and it costs
+        // no address conversion)
         let pos = self.expects.iter().position(|(x, o, r, _)| {
-            let want_resp = x.resp_host.map(Addr::from_ip).unwrap_or(*r);
-            want_resp == conn.resp_h
-                && x.resp_port == conn.resp_p
+            x.resp_port == conn.resp_p
+                && x.resp_host.map(Addr::from_ip).unwrap_or(*r) == conn.resp_h
                 && (x.any_orig || *o == conn.orig_h)
         });
         if let Some(i) = pos {

@@ -60,39 +60,56 @@ fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
     if diff.abs() * 2 >= 1_000_000 {
         return false;
     }
-    // Seconds (1 to 2^33: at most ten digits), the point and six digits of
-    // fraction in one block, two digits per table read, cut back past the
-    // fraction's trailing zeros (one kept) and appended at once.
-    let mut secs = secs as u64;
-    let digits = (secs.checked_ilog10().unwrap_or(0) as usize + 1).min(10);
-    let mut d = [b'.'; 18];
-    let mut i = digits;
-    while i >= 2 {
-        let [hi, lo] = PAIRS[(secs % 100) as usize];
-        d[i - 2] = hi;
-        d[i - 1] = lo;
-        secs /= 100;
-        i -= 2;
-    }
-    if i == 1 {
-        d[0] = b'0' + (secs % 10) as u8;
-    }
-    let f = usec as usize;
-    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
-        let [hi, lo] = PAIRS[part % 100];
-        d[digits + 1 + 2 * k] = hi;
-        d[digits + 2 + 2 * k] = lo;
-    }
-    let mut len = digits + 7;
-    while len > digits + 2 && d[len - 1] == b'0' {
-        len -= 1;
-    }
+    // Seconds (1 to 2^33), the point and six digits of fraction in one
+    // block, appended at once.
+    let mut d = [0u8; 24];
+    let at = whole_digits(&mut d, 0, secs as u64);
+    let len = fraction6(&mut d, at, usec as u64);
     push_prefix(buf, &d, len);
     true
 }
 
+/// Writes the decimal digits of `v` (at most 10^10) into `d` from `at`,
+/// two per table read; returns where they end. `d` has room for them
+/// (24 bytes: a sign, ten digits and [`fraction6`]'s seven).
+pub(crate) fn whole_digits(d: &mut [u8; 24], at: usize, mut v: u64) -> usize {
+    let digits = (v.checked_ilog10().unwrap_or(0) as usize + 1).min(11);
+    let end = (at + digits).min(d.len() - 7);
+    let mut i = end;
+    while i >= at + 2 {
+        let [hi, lo] = PAIRS[(v % 100) as usize];
+        d[i - 2] = hi;
+        d[i - 1] = lo;
+        v /= 100;
+        i -= 2;
+    }
+    if i > at {
+        d[at] = b'0' + (v % 10) as u8;
+    }
+    end
+}
+
+/// Writes the point and the six digits of `micros` (below 10^6) into `d`
+/// from `at` (at most 17), two per table read; returns the length up to
+/// the last nonzero digit, one digit after the point kept.
+pub(crate) fn fraction6(d: &mut [u8; 24], at: usize, micros: u64) -> usize {
+    let at = at.min(d.len() - 7);
+    d[at] = b'.';
+    let f = (micros % 1_000_000) as usize;
+    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
+        let [hi, lo] = PAIRS[part % 100];
+        d[at + 1 + 2 * k] = hi;
+        d[at + 2 + 2 * k] = lo;
+    }
+    let mut len = at + 7;
+    while len > at + 2 && d[len - 1] == b'0' {
+        len -= 1;
+    }
+    len
+}
+
 /// The two-digit forms of 0..100 (`"00"` to `"99"`).
-pub(crate) const PAIRS: [[u8; 2]; 100] = {
+const PAIRS: [[u8; 2]; 100] = {
     let mut t = [[0u8; 2]; 100];
     let mut i = 0;
     while i < 100 {

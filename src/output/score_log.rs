@@ -58,8 +58,6 @@ fn feature_name(i: usize) -> &'static str {
         .unwrap_or("?")
 }
 
-use json::PAIRS;
-
 /// A score rounded to 6 decimals, written without float formatting
 /// (trailing zeros trimmed, at least one decimal: `0.25`, `3.0`).
 fn num6(buf: &mut Vec<u8>, v: f64) {
@@ -72,32 +70,15 @@ fn num6(buf: &mut Vec<u8>, v: f64) {
     }
     let m = (a + 0.5) as u64;
     // Sign, whole part (at most 10^9 here), point and six digits of
-    // fraction built left to right in one fixed block, cut back past the
-    // fraction's trailing zeros (one digit kept) and appended at once.
+    // fraction in one block, appended at once.
     let mut d = [0u8; 24];
-    let mut n = 0;
+    let mut at = 0;
     if v < 0.0 && m != 0 {
         d[0] = b'-';
-        n = 1;
+        at = 1;
     }
-    let mut whole = m / 1_000_000;
-    let digits = (whole.checked_ilog10().unwrap_or(0) as usize + 1).min(10);
-    for i in (n..n + digits).rev() {
-        d[i] = b'0' + (whole % 10) as u8;
-        whole /= 10;
-    }
-    n += digits;
-    d[n] = b'.';
-    let f = (m % 1_000_000) as usize;
-    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
-        let [hi, lo] = PAIRS[part % 100];
-        d[n + 1 + 2 * k] = hi;
-        d[n + 2 + 2 * k] = lo;
-    }
-    let mut len = n + 7;
-    while len > n + 2 && d[len - 1] == b'0' {
-        len -= 1;
-    }
+    let at = json::whole_digits(&mut d, at, m / 1_000_000);
+    let len = json::fraction6(&mut d, at, m % 1_000_000);
     json::push_prefix(buf, &d, len);
 }
 
