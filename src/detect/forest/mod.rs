@@ -15,6 +15,8 @@
 use super::features::N_FEATURES;
 use super::{ConnDetector, Sample};
 
+mod ranked;
+
 /// Number of trees.
 pub const N_TREES: usize = 100;
 /// Subsample size per tree (fewer when training is smaller).
@@ -204,6 +206,11 @@ const POINT: usize = (N_FEATURES + 1).next_power_of_two();
 /// keeps a point on itself (see [`FlatNode`]).
 const LEAF_SLOT: usize = POINT - 1;
 const _: () = assert!(LEAF_SLOT > N_FEATURES);
+
+/// Points scored together by [`IsolationForest::score_batch`] (the
+/// rest of a larger batch in further chunks; each point's sum is its own,
+/// so the bits do not depend on the chunking).
+const CHUNK: usize = 32;
 
 /// Trees (or points) walked side by side by [`Flat::total_path_length`]
 /// (and [`Flat::total_path_lengths`]).
@@ -415,6 +422,9 @@ pub struct IsolationForest {
     subsample: usize,
     /// The trees compiled for scoring.
     flat: Flat,
+    /// The trees compiled for batches (`None` for a forest too deep or
+    /// with a NaN threshold, see [`ranked`]).
+    ranked: Option<ranked::Ranked>,
 }
 
 impl IsolationForest {
@@ -459,8 +469,10 @@ impl IsolationForest {
     }
 
     fn new(trees: Vec<Tree>, subsample: usize) -> Self {
+        let flat = Flat::compile(&trees);
         IsolationForest {
-            flat: Flat::compile(&trees),
+            ranked: ranked::Ranked::compile(&flat),
+            flat,
             trees,
             subsample,
         }
@@ -485,8 +497,21 @@ impl IsolationForest {
             out.iter_mut().for_each(|v| *v = self.score_of_total(0.0));
             return;
         }
-        let xs: Vec<[f64; POINT]> = batch.iter().map(point).collect();
-        self.flat.total_path_lengths(&xs, out);
+        // (a chunk of points on the stack: no allocation per batch)
+        let mut xs = [[0.0; POINT]; CHUNK];
+        for (batch, out) in batch.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            for (x, s) in xs.iter_mut().zip(batch) {
+                *x = point(s);
+            }
+            let xs = &xs[..batch.len()];
+            match &self.ranked {
+                // a small batch is walked faster (and to the same bits) by
+                // the trees side by side: the ranked walk's chains of
+                // gathers need many points to overlap
+                Some(r) if xs.len() >= ranked::MIN_BATCH => r.total_path_lengths(xs, out),
+                _ => self.flat.total_path_lengths(xs, out),
+            }
+        }
         for v in out.iter_mut() {
             *v = self.score_of_total(*v);
         }
