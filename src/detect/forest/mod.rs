@@ -497,6 +497,14 @@ impl IsolationForest {
             out.iter_mut().for_each(|v| *v = self.score_of_total(0.0));
             return;
         }
+        if batch.len() < ranked::MIN_BATCH {
+            // a few points (most batches on traffic that repeats itself):
+            // one by one, the trees side by side (the same bits)
+            for (s, v) in batch.iter().zip(out.iter_mut()) {
+                *v = self.score_of_total(self.flat.total_path_length(&point(s)));
+            }
+            return;
+        }
         // (a chunk of points on the stack: no allocation per batch)
         let mut xs = [[0.0; POINT]; CHUNK];
         for (batch, out) in batch.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
