@@ -22,6 +22,10 @@ use crate::detect::features::N_FEATURES;
 /// Deepest forest compiled this way (complete trees of `2^depth` leaves:
 /// at 10, 12 KiB of tables per tree; grown trees have depth 8).
 const MAX_DEPTH: usize = 10;
+/// Most nodes (and leaves) of the compiled trees: a model file with very
+/// many deep trees (not one this crate writes: 100 trees of 256 leaves)
+/// keeps the arena walk rather than growing the tables past 12 MiB.
+const MAX_ENTRIES: usize = 1 << 20;
 /// Slots of a point the trees read: the features and the zero slot that
 /// out-of-range features read (see [`Flat::fill`]).
 const SLOTS: usize = N_FEATURES + 1;
@@ -62,7 +66,11 @@ impl Ranked {
     /// header).
     pub(super) fn compile(flat: &Flat) -> Option<Ranked> {
         let depth = flat.steps;
-        if depth > MAX_DEPTH || flat.nodes.is_empty() || flat.roots.is_empty() {
+        if depth > MAX_DEPTH
+            || flat.nodes.is_empty()
+            || flat.roots.is_empty()
+            || flat.roots.len().saturating_mul(1 << depth) > MAX_ENTRIES
+        {
             return None;
         }
         let mut thresholds = vec![Vec::new(); SLOTS];
@@ -338,6 +346,16 @@ mod tests {
                 assert_eq!(w.to_bits(), g.to_bits());
             }
         }
+    }
+
+    #[test]
+    fn too_many_deep_trees_are_not_compiled() {
+        let f = IsolationForest::fit(&samples(1000, 4), 2);
+        assert!(Ranked::compile(&f.flat).is_some());
+        // 8,192 copies of depth-8 trees: 2^21 leaves, past the bound
+        let many = super::super::Flat::compile(&vec![f.trees[0].clone(); 8192]);
+        assert!(many.steps >= 8);
+        assert!(Ranked::compile(&many).is_none());
     }
 
     #[test]
