@@ -12,7 +12,8 @@
 //! passes, so fitting takes a bounded time).
 
 use super::features::N_FEATURES;
-use super::{ConnDetector, Sample};
+use super::rng::Rng;
+use super::{clean, ConnDetector, Sample};
 
 /// At most this many training samples are used (stride subsampling).
 pub const MAX_SAMPLES: usize = 5_000;
@@ -33,8 +34,6 @@ const STD_FLOOR: f64 = 0.1;
 const CLIP: f64 = 10.0;
 /// Global gradient-norm clip (keeps Adam steps sane on odd data).
 const GRAD_CLIP: f64 = 5.0;
-/// Bound on raw feature values (huge or non-finite inputs are clamped).
-const VALUE_BOUND: f64 = 1e12;
 
 /// Layer widths: input, encoder, bottleneck, decoder, output.
 const SIZES: [usize; 5] = [N_FEATURES, 16, 6, 16, N_FEATURES];
@@ -56,47 +55,6 @@ const fn n_params() -> usize {
 /// parameter vector; its biases follow them.
 fn offset(l: usize) -> usize {
     (0..l).map(|k| SIZES[k] * SIZES[k + 1] + SIZES[k + 1]).sum()
-}
-
-/// Maps NaN to 0 and clamps to a finite range.
-fn clean(v: f64) -> f64 {
-    if v.is_nan() {
-        0.0
-    } else {
-        v.clamp(-VALUE_BOUND, VALUE_BOUND)
-    }
-}
-
-/// xorshift64: small deterministic RNG.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [0, n) (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// The dot product of `w` and `x` (equal lengths) with four running sums,

@@ -10,7 +10,7 @@
 //! (fitting reads at most [`MAX_SAMPLES`] samples).
 
 use super::features::N_FEATURES;
-use super::{ConnDetector, Sample};
+use super::{clean, ConnDetector, Sample};
 
 /// At most this many sorted values are kept per feature (evenly spaced
 /// order statistics, min and max included).
@@ -18,18 +18,6 @@ pub const MAX_QUANTILES: usize = 1024;
 /// At most this many training samples are read (stride subsampling above
 /// it).
 pub const MAX_SAMPLES: usize = 100_000;
-
-/// Bound on feature values (huge or non-finite inputs are clamped).
-const VALUE_BOUND: f64 = 1e12;
-
-/// Maps NaN to 0 and clamps to a finite range.
-fn clean(v: f64) -> f64 {
-    if v.is_nan() {
-        0.0
-    } else {
-        v.clamp(-VALUE_BOUND, VALUE_BOUND)
-    }
-}
 
 /// One feature's empirical distribution.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -21,10 +21,25 @@ pub mod features;
 pub mod forest;
 pub mod host;
 pub mod model;
+mod rng;
 pub mod robust;
 pub mod stage;
 
 use features::{FeatureVec, ServiceClass};
+
+/// Bound on feature values as the connection-level detectors read them.
+const VALUE_BOUND: f64 = 1e12;
+
+/// A feature value as the connection-level detectors read it: NaN as 0,
+/// huge values clamped to ±[`VALUE_BOUND`] (one rule for fitting and
+/// scoring, in every detector).
+fn clean(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-VALUE_BOUND, VALUE_BOUND)
+    }
+}
 
 /// One connection as the connection-level detectors see it.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -13,7 +13,7 @@
 
 use super::features::{ServiceClass, N_FEATURES};
 use super::host::Map;
-use super::{ConnDetector, Sample};
+use super::{clean, ConnDetector, Sample};
 use crate::record::{Contribution, TopFeatures};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -38,17 +38,6 @@ const Z_CLIP: f64 = 30.0;
 const TOP_K: usize = 5;
 /// Fence multiplier of the IQR.
 const FENCE_K: f64 = 3.0;
-/// Bound on feature values (huge or non-finite inputs are clamped).
-const VALUE_BOUND: f64 = 1e12;
-
-/// Maps NaN to 0 and clamps to a finite range.
-fn clean(v: f64) -> f64 {
-    if v.is_nan() {
-        0.0
-    } else {
-        v.clamp(-VALUE_BOUND, VALUE_BOUND)
-    }
-}
 
 /// Indexes `0..n` thinned to at most `cap` by an even stride.
 fn stride_indexes(n: usize, cap: usize) -> Vec<usize> {

@@ -13,7 +13,8 @@
 //! [`MAX_SAMPLES`] samples.
 
 use super::features::N_FEATURES;
-use super::{ConnDetector, Sample};
+use super::rng::Rng;
+use super::{clean, ConnDetector, Sample};
 
 mod ranked;
 
@@ -27,50 +28,6 @@ pub const MAX_SAMPLES: usize = 100_000;
 
 /// Euler–Mascheroni constant used by the harmonic-number approximation.
 const EULER_GAMMA: f64 = 0.577_215_664_9;
-/// Bound on feature values (huge or non-finite inputs are clamped).
-const VALUE_BOUND: f64 = 1e12;
-
-/// Maps NaN to 0 and clamps to a finite range.
-fn clean(v: f64) -> f64 {
-    if v.is_nan() {
-        0.0
-    } else {
-        v.clamp(-VALUE_BOUND, VALUE_BOUND)
-    }
-}
-
-/// xorshift64: small deterministic RNG.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix the seed so that 0 and small seeds are fine
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// Uniform in [0, n) (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// Uniform in the open interval (0, 1).
-    fn open01(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-}
 
 /// `c(n)`: the average path length of an unsuccessful search in a binary
 /// search tree of `n` points, `2 H(n-1) - 2 (n-1)/n` with
