@@ -1,6 +1,7 @@
 //! The model file: `Model::from_json`, then everything a loaded model is
 //! used for (the detect stage restoring host-detector state, scoring,
-//! combining, explaining) on a few samples.
+//! combining, explaining) on a few samples, and a batch scored to the bits
+//! of scoring its samples one by one.
 #![no_main]
 use connscope::conn::service::Service;
 use connscope::detect::features::{ServiceClass, N_FEATURES};
@@ -38,6 +39,21 @@ fuzz_target!(|data: &[u8]| {
         std::hint::black_box(m.robust.fence_violations(s));
         std::hint::black_box(m.ecod.parts(s));
         std::hint::black_box(m.iforest.mean_path_length(s));
+    }
+    // A batch (large enough for the forest's ranked walk, with odd values)
+    // scores to the bits of scoring one by one.
+    let mut batch: Vec<Sample> = samples.iter().cycle().take(40).copied().collect();
+    for (k, s) in batch.iter_mut().enumerate() {
+        s.x[k % N_FEATURES] = [f64::NAN, f64::INFINITY, -1e300, 1e-300, -0.0][k % 5];
+    }
+    let mut got = Vec::new();
+    m.raw_and_top_batch(&batch, &mut got);
+    assert_eq!(got.len(), batch.len());
+    for (s, (raw, _)) in batch.iter().zip(&got) {
+        let (want, _) = m.raw_and_top(s);
+        for (a, b) in raw.iter().zip(&want) {
+            assert_eq!(a.to_bits(), b.to_bits(), "batch and one-by-one scores differ");
+        }
     }
     let cfg = DetectConfig {
         model: Some(m),

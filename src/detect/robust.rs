@@ -73,6 +73,11 @@ struct Baseline {
     mad: Vec<f64>,
     q1: Vec<f64>,
     q3: Vec<f64>,
+    /// [`scale`](Self::scale) of every feature, computed once for the
+    /// copies the scorer reads ([`prepared`](Self::prepared)); empty in a
+    /// fitted or loaded baseline (then computed on each use: the same bits).
+    #[serde(skip)]
+    scales: Vec<f64>,
 }
 
 impl Baseline {
@@ -83,6 +88,7 @@ impl Baseline {
             mad: vec![0.0; N_FEATURES],
             q1: vec![0.0; N_FEATURES],
             q3: vec![0.0; N_FEATURES],
+            scales: Vec::new(),
         };
         let mut col: Vec<f64> = Vec::with_capacity(idx.len());
         for j in 0..N_FEATURES {
@@ -127,9 +133,21 @@ impl Baseline {
         }
     }
 
+    /// This baseline with its scales computed (what the scorer reads).
+    fn prepared(mut self) -> Baseline {
+        if self.valid() {
+            self.scales = (0..N_FEATURES).map(|j| self.scale(j)).collect();
+        }
+        self
+    }
+
     #[inline]
     fn z(&self, j: usize, v: f64) -> f64 {
-        let z = (clean(v) - self.median[j]) / self.scale(j);
+        let scale = match self.scales.get(j) {
+            Some(&s) => s,
+            None => self.scale(j),
+        };
+        let z = (clean(v) - self.median[j]) / scale;
         if z.is_finite() {
             z
         } else {
@@ -157,10 +175,12 @@ pub struct Robust {
     /// Every class seen in training, however rarely.
     seen: BTreeSet<String>,
     /// `classes` and `seen` by class: the class's own baseline when it has
-    /// one, and whether it is novel (built on first use, also after loading
-    /// a model): one hash lookup per connection instead of text keys.
+    /// one, and whether it is novel, then the global baseline, all
+    /// [`prepared`](Baseline::prepared) (built on first use, also after
+    /// loading a model): one hash lookup per connection instead of text
+    /// keys, and no scale computed per feature and connection.
     #[serde(skip)]
-    index: OnceLock<Map<ServiceClass, (Option<Baseline>, bool)>>,
+    index: OnceLock<(Map<ServiceClass, (Option<Baseline>, bool)>, Baseline)>,
 }
 
 impl Robust {
@@ -210,18 +230,20 @@ impl Robust {
     /// novel (never seen in training).
     fn baseline(&self, s: &Sample) -> Option<(&Baseline, bool)> {
         let global = self.global.as_ref()?;
-        let index = self.index.get_or_init(|| {
+        let (index, global) = self.index.get_or_init(|| {
             // A name is the class whose text form it is (a hand-edited
             // "tcp/080" is no class's name and matches none, as before).
-            self.seen
+            let index = self
+                .seen
                 .iter()
                 .chain(self.classes.keys())
                 .filter_map(|name| {
                     let c = ServiceClass::parse(name)?;
-                    let own = self.classes.get(name).cloned();
+                    let own = self.classes.get(name).cloned().map(Baseline::prepared);
                     (c.name().as_str() == name).then(|| (c, (own, !self.seen.contains(name))))
                 })
-                .collect()
+                .collect();
+            (index, global.clone().prepared())
         });
         let (b, novel) = match index.get(&s.class) {
             Some((own, novel)) => (own.as_ref().unwrap_or(global), *novel),
@@ -565,5 +587,37 @@ mod tests {
         assert_eq!(idx[0], 0);
         assert!(idx.windows(2).all(|w| w[0] < w[1]));
         assert!(*idx.last().unwrap_or(&0) < 50_000);
+    }
+
+    #[test]
+    fn prepared_scales_give_the_same_bits() {
+        let mut st = 0x1234_5678_9abc_def1u64;
+        let mut next = || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            (st >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let samples: Vec<Sample> = (0..400)
+            .map(|k| Sample {
+                class: ServiceClass::Icmp,
+                x: std::array::from_fn(|j| {
+                    if j % 3 == 0 {
+                        (k % 4) as f64
+                    } else {
+                        next() * 50.0
+                    }
+                }),
+            })
+            .collect();
+        let idx: Vec<usize> = (0..samples.len()).collect();
+        let b = Baseline::fit(&samples, &idx);
+        let p = b.clone().prepared();
+        assert_eq!(p.scales.len(), N_FEATURES);
+        for _ in 0..2000 {
+            let j = (next() * N_FEATURES as f64) as usize % N_FEATURES;
+            let v = (next() - 0.3) * 1e3;
+            assert_eq!(b.z(j, v).to_bits(), p.z(j, v).to_bits());
+        }
     }
 }
