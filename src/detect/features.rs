@@ -150,9 +150,110 @@ impl Familiarity {
     }
 }
 
+/// Everything [`extract`] reads of a connection and its familiarity,
+/// gathered once into a plain copyable value: the features are a function
+/// of these alone, so equal inputs give equal features (the stage's score
+/// memo keys on them and skips the extraction for a connection it has
+/// scored before).
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs {
+    /// The connection's service class.
+    pub class: ServiceClass,
+    /// Duration, seconds.
+    duration: f64,
+    /// Orig and resp bytes, packets and IP bytes, then retransmissions.
+    counts: [u64; 7],
+    /// Flow statistics: IAT mean and std, forward and backward payload
+    /// std, payload bytes and packets per second, SYN to SYN-ACK (s).
+    rates: [f64; 7],
+    /// DNS question name length, label count, entropy (0 without one).
+    dns: (u16, u8, f32),
+    /// The flag features, one bit each (see [`Inputs::of`]).
+    flags: u16,
+}
+
+impl Inputs {
+    /// The inputs of `c`, whose responder and host pair were `seen` so
+    /// often before.
+    pub fn of(c: &ConnSummary, seen: Seen) -> Inputs {
+        let fl = &c.flow;
+        let dns = c.dns.unwrap_or_default();
+        let bits = [
+            c.conn_state.established(),
+            c.conn_state.is_syn_error(),
+            c.conn_state.is_rejected(),
+            c.history.has(b'R') || c.history.has(b'r'),
+            c.resp_pkts == 0,
+            c.service.is_some(),
+            c.transport == Transport::Tcp,
+            c.transport == Transport::Udp,
+            c.transport == Transport::Icmp,
+            seen.resp == 0,
+            seen.pair == 0,
+        ];
+        Inputs {
+            class: ServiceClass::of(c),
+            duration: c.duration(),
+            counts: [
+                c.orig_bytes,
+                c.resp_bytes,
+                c.orig_pkts,
+                c.resp_pkts,
+                c.orig_ip_bytes,
+                c.resp_ip_bytes,
+                fl.fwd.retrans + fl.bwd.retrans,
+            ],
+            rates: [
+                fl.flow_iat.avg,
+                fl.flow_iat.std,
+                fl.fwd.payload.std,
+                fl.bwd.payload.std,
+                fl.payload_bytes_per_second,
+                fl.flow_pkts_per_sec,
+                fl.rtt_syn_synack.unwrap_or(0.0),
+            ],
+            dns: (dns.name_len, dns.labels, dns.entropy),
+            flags: bits
+                .iter()
+                .enumerate()
+                .fold(0, |f, (i, &b)| f | u16::from(b) << i),
+        }
+    }
+
+    /// Flag `i` (in [`Inputs::of`]'s order) as a feature value.
+    fn flag(&self, i: u32) -> f64 {
+        flag(self.flags >> i & 1 == 1)
+    }
+
+    /// The inputs as words (floats by their bits) besides the class: equal
+    /// words and class are equal inputs, bit for bit.
+    pub fn words(&self) -> [u64; 17] {
+        let mut w = [0u64; 17];
+        w[0] = self.duration.to_bits();
+        w[1..8].copy_from_slice(&self.counts);
+        for (d, r) in w[8..15].iter_mut().zip(&self.rates) {
+            *d = r.to_bits();
+        }
+        w[15] = u64::from(self.dns.0)
+            | u64::from(self.dns.1) << 16
+            | u64::from(self.dns.2.to_bits()) << 32;
+        w[16] = u64::from(self.flags);
+        w
+    }
+
+    /// Whether `other` is the same inputs, bit for bit.
+    pub fn same(&self, other: &Inputs) -> bool {
+        self.class == other.class && self.words() == other.words()
+    }
+}
+
 /// The features of a connection with its context.
 pub fn extract(c: &ConnSummary, seen: Seen) -> FeatureVec {
-    let fl = &c.flow;
+    features(&Inputs::of(c, seen))
+}
+
+/// The features of gathered [`Inputs`].
+pub fn features(i: &Inputs) -> FeatureVec {
     let per = |bytes: u64, pkts: u64| {
         if pkts == 0 {
             0.0
@@ -160,40 +261,40 @@ pub fn extract(c: &ConnSummary, seen: Seen) -> FeatureVec {
             ln1p(bytes as f64 / pkts as f64)
         }
     };
-    let reset = c.history.has(b'R') || c.history.has(b'r');
-    let dns = c.dns.unwrap_or_default();
-    let (orig_bytes, resp_bytes) = (ln1p_count(c.orig_bytes), ln1p_count(c.resp_bytes));
+    let [ob, rb, op, rp, oip, rip, retrans] = i.counts;
+    let [iat_avg, iat_std, fwd_std, bwd_std, payload_rate, pkt_rate, rtt] = i.rates;
+    let (orig_bytes, resp_bytes) = (ln1p_count(ob), ln1p_count(rb));
     let x = [
-        ln1p(c.duration()),
+        ln1p(i.duration),
         orig_bytes,
         resp_bytes,
-        ln1p_count(c.orig_pkts),
-        ln1p_count(c.resp_pkts),
-        per(c.orig_ip_bytes, c.orig_pkts),
-        per(c.resp_ip_bytes, c.resp_pkts),
+        ln1p_count(op),
+        ln1p_count(rp),
+        per(oip, op),
+        per(rip, rp),
         resp_bytes - orig_bytes,
-        flag(c.conn_state.established()),
-        flag(c.conn_state.is_syn_error()),
-        flag(c.conn_state.is_rejected()),
-        flag(reset),
-        flag(c.resp_pkts == 0),
-        flag(c.service.is_some()),
-        flag(c.transport == Transport::Tcp),
-        flag(c.transport == Transport::Udp),
-        flag(c.transport == Transport::Icmp),
-        ln1p(fl.flow_iat.avg),
-        ln1p(fl.flow_iat.std),
-        ln1p(fl.fwd.payload.std),
-        ln1p(fl.bwd.payload.std),
-        ln1p(fl.payload_bytes_per_second),
-        ln1p(fl.flow_pkts_per_sec),
-        ln1p(fl.rtt_syn_synack.unwrap_or(0.0) * 1000.0),
-        ln1p_count(fl.fwd.retrans + fl.bwd.retrans),
-        ln1p_count(u64::from(dns.name_len)),
-        dns.entropy as f64,
-        dns.labels as f64,
-        flag(seen.resp == 0),
-        flag(seen.pair == 0),
+        i.flag(0),
+        i.flag(1),
+        i.flag(2),
+        i.flag(3),
+        i.flag(4),
+        i.flag(5),
+        i.flag(6),
+        i.flag(7),
+        i.flag(8),
+        ln1p(iat_avg),
+        ln1p(iat_std),
+        ln1p(fwd_std),
+        ln1p(bwd_std),
+        ln1p(payload_rate),
+        ln1p(pkt_rate),
+        ln1p(rtt * 1000.0),
+        ln1p_count(retrans),
+        ln1p_count(u64::from(i.dns.0)),
+        i.dns.2 as f64,
+        i.dns.1 as f64,
+        i.flag(9),
+        i.flag(10),
     ];
     x.map(|v| if v.is_finite() { v } else { 0.0 })
 }
@@ -343,6 +444,135 @@ impl fmt::Display for ServiceClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The extraction as it was written before [`Inputs`] (the oracle).
+    fn extract_reference(c: &ConnSummary, seen: Seen) -> FeatureVec {
+        let fl = &c.flow;
+        let per = |bytes: u64, pkts: u64| {
+            if pkts == 0 {
+                0.0
+            } else {
+                ln1p(bytes as f64 / pkts as f64)
+            }
+        };
+        let reset = c.history.has(b'R') || c.history.has(b'r');
+        let dns = c.dns.unwrap_or_default();
+        let (orig_bytes, resp_bytes) = (ln1p_count(c.orig_bytes), ln1p_count(c.resp_bytes));
+        let x = [
+            ln1p(c.duration()),
+            orig_bytes,
+            resp_bytes,
+            ln1p_count(c.orig_pkts),
+            ln1p_count(c.resp_pkts),
+            per(c.orig_ip_bytes, c.orig_pkts),
+            per(c.resp_ip_bytes, c.resp_pkts),
+            resp_bytes - orig_bytes,
+            flag(c.conn_state.established()),
+            flag(c.conn_state.is_syn_error()),
+            flag(c.conn_state.is_rejected()),
+            flag(reset),
+            flag(c.resp_pkts == 0),
+            flag(c.service.is_some()),
+            flag(c.transport == Transport::Tcp),
+            flag(c.transport == Transport::Udp),
+            flag(c.transport == Transport::Icmp),
+            ln1p(fl.flow_iat.avg),
+            ln1p(fl.flow_iat.std),
+            ln1p(fl.fwd.payload.std),
+            ln1p(fl.bwd.payload.std),
+            ln1p(fl.payload_bytes_per_second),
+            ln1p(fl.flow_pkts_per_sec),
+            ln1p(fl.rtt_syn_synack.unwrap_or(0.0) * 1000.0),
+            ln1p_count(fl.fwd.retrans + fl.bwd.retrans),
+            ln1p_count(u64::from(dns.name_len)),
+            dns.entropy as f64,
+            dns.labels as f64,
+            flag(seen.resp == 0),
+            flag(seen.pair == 0),
+        ];
+        x.map(|v| if v.is_finite() { v } else { 0.0 })
+    }
+
+    #[test]
+    fn features_of_inputs_are_the_extraction_of_the_connection() {
+        use crate::conn::service::DnsQuery;
+        use crate::record::{ConnState, HistorySet};
+        let states = [
+            ConnState::S0,
+            ConnState::SF,
+            ConnState::REJ,
+            ConnState::RSTO,
+            ConnState::SH,
+            ConnState::OTH,
+        ];
+        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            z
+        };
+        let odd = [
+            0.0,
+            -0.0,
+            1e-300,
+            0.5,
+            3.0,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            -1.0,
+        ];
+        for k in 0..3000usize {
+            let mut c = crate::detect::host::test_conn(
+                [10, 0, 0, (k % 7) as u8],
+                [10, 0, 1, (k % 5) as u8],
+                [22u16, 53, 80, 443, 5000, 40000][k % 6],
+                1000.0 + k as f64 * 0.37,
+                states[k % states.len()],
+                next() % 100_000,
+                if k % 3 == 0 { 0 } else { next() % 10_000_000 },
+            );
+            c.last.0 = c.start.0 + (next() % 10_000_000_000) as i64;
+            c.orig_pkts = next() % 50;
+            c.resp_pkts = if k % 4 == 0 { 0 } else { next() % 5000 };
+            c.orig_ip_bytes = c.orig_bytes + 40 * c.orig_pkts;
+            c.resp_ip_bytes = c.resp_bytes + 40 * c.resp_pkts;
+            c.transport = [Transport::Tcp, Transport::Udp, Transport::Icmp][k % 3];
+            c.service = [None, Some(Service::Http), Some(Service::Dns)][k % 3];
+            c.history = HistorySet::of([&b"ShADad"[..], b"ShR", b"Dr", b""][k % 4]);
+            let pick = |n: u64| odd[(n % odd.len() as u64) as usize];
+            c.flow.flow_iat.avg = (next() % 1000) as f64 / 7.0;
+            c.flow.flow_iat.std = pick(next());
+            c.flow.fwd.payload.std = (next() % 1500) as f64 / 3.0;
+            c.flow.bwd.payload.std = pick(next());
+            c.flow.payload_bytes_per_second = (next() % 100_000) as f64 * 1.5;
+            c.flow.flow_pkts_per_sec = pick(next());
+            c.flow.rtt_syn_synack = (k % 2 == 0).then(|| (next() % 500) as f64 / 1e4);
+            c.flow.fwd.retrans = next() % 3;
+            c.flow.bwd.retrans = next() % 3;
+            c.dns = (k % 5 == 0).then(|| DnsQuery {
+                name_len: (next() % 250) as u16,
+                labels: (next() % 9) as u8,
+                entropy: (next() % 500) as f32 / 100.0,
+                ..DnsQuery::default()
+            });
+            let seen = Seen {
+                resp: next() % 3,
+                pair: next() % 2,
+            };
+            let want = extract_reference(&c, seen);
+            let got = features(&Inputs::of(&c, seen));
+            for (w, g) in want.iter().zip(&got) {
+                assert_eq!(w.to_bits(), g.to_bits(), "connection {k}");
+            }
+            // equal inputs, bit for bit, for the same connection
+            assert!(Inputs::of(&c, seen).same(&Inputs::of(&c, seen)));
+            let mut d = c;
+            d.flow.flow_iat.avg += 1.0;
+            assert!(!Inputs::of(&d, seen).same(&Inputs::of(&c, seen)));
+        }
+    }
 
     #[test]
     fn counts_read_from_the_table_are_ln1p() {

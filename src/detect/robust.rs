@@ -64,6 +64,9 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// Per class, its own baseline (if it has one) and whether it is novel.
+type ClassIndex = Map<ServiceClass, (Option<Baseline>, bool)>;
+
 /// One baseline: per-feature robust statistics of a set of samples.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Baseline {
@@ -180,7 +183,7 @@ pub struct Robust {
     /// loading a model): one hash lookup per connection instead of text
     /// keys, and no scale computed per feature and connection.
     #[serde(skip)]
-    index: OnceLock<(Map<ServiceClass, (Option<Baseline>, bool)>, Baseline)>,
+    index: OnceLock<(ClassIndex, Baseline)>,
 }
 
 impl Robust {

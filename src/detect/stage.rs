@@ -9,7 +9,7 @@
 //! Must not: see packets or connection state, read a clock, or write files
 //! (rows go to [`Emit`]).
 
-use super::features::{extract, Familiarity, ServiceClass};
+use super::features::{features, Familiarity, Inputs, ServiceClass};
 use super::host::{self, HostDetector, Phase};
 use super::model::{Model, TrainInfo};
 use super::Sample;
@@ -40,7 +40,7 @@ const MEMO_BYPASS: u32 = 16 * MEMO_WINDOW;
 /// either way the scores are the same.
 struct Memo {
     hasher: foldhash::fast::FixedState,
-    slots: Vec<Option<(Sample, [f64; 4], TopFeatures)>>,
+    slots: Vec<Option<(Inputs, [f64; 4], TopFeatures)>>,
     /// Lookups and hits in the current window.
     lookups: u32,
     hits: u32,
@@ -59,19 +59,19 @@ impl Memo {
         }
     }
 
-    fn slot(&self, s: &Sample) -> usize {
+    fn slot(&self, s: &Inputs) -> usize {
         use std::hash::{BuildHasher, Hash, Hasher};
         let mut h = self.hasher.build_hasher();
         s.class.hash(&mut h);
-        for v in &s.x {
-            h.write_u64(v.to_bits());
+        for w in s.words() {
+            h.write_u64(w);
         }
         h.finish() as usize & (MEMO_SLOTS - 1)
     }
 
     /// The scores of `s` if remembered (`None` on a miss, and while the
     /// memo steps aside).
-    fn lookup(&mut self, s: &Sample) -> Option<([f64; 4], TopFeatures)> {
+    fn lookup(&mut self, s: &Inputs) -> Option<([f64; 4], TopFeatures)> {
         if self.bypass > 0 {
             self.bypass -= 1;
             return None;
@@ -89,12 +89,7 @@ impl Memo {
             self.hits = 0;
         }
         let (k, raw, top) = self.slots.get(self.slot(s))?.as_ref()?;
-        let same = k.class == s.class
-            && k.x
-                .iter()
-                .zip(&s.x)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
-        if same {
+        if k.same(s) {
             self.hits += 1;
             return Some((*raw, *top));
         }
@@ -102,7 +97,7 @@ impl Memo {
     }
 
     /// Remembers the scores of `s` (not while the memo steps aside).
-    fn insert(&mut self, s: &Sample, scores: ([f64; 4], TopFeatures)) {
+    fn insert(&mut self, s: &Inputs, scores: ([f64; 4], TopFeatures)) {
         if self.bypass > 0 || self.slots.is_empty() {
             return;
         }
@@ -114,11 +109,14 @@ impl Memo {
 
     /// The scores of `s`, from the memo or from `m` (then remembered).
     #[cfg(test)]
-    fn scores(&mut self, m: &Model, s: &Sample) -> ([f64; 4], TopFeatures) {
+    fn scores(&mut self, m: &Model, s: &Inputs) -> ([f64; 4], TopFeatures) {
         if let Some(hit) = self.lookup(s) {
             return hit;
         }
-        let r = m.raw_and_top(s);
+        let r = m.raw_and_top(&Sample {
+            class: s.class,
+            x: features(s),
+        });
         self.insert(s, r);
         r
     }
@@ -241,6 +239,8 @@ pub struct DetectStage {
     /// The samples of the memo misses among `pending`, in order, and
     /// their scores (kept for their capacity).
     misses: Vec<Sample>,
+    /// The inputs of those samples (the memo's keys).
+    miss_inputs: Vec<Inputs>,
     computed: Vec<([f64; 4], TopFeatures)>,
     slot: ModelSlot,
     report: ReportSlot,
@@ -285,6 +285,7 @@ impl DetectStage {
             memo: Memo::new(),
             pending: Vec::with_capacity(MAX_PENDING),
             misses: Vec::with_capacity(BATCH),
+            miss_inputs: Vec::with_capacity(BATCH),
             computed: Vec::with_capacity(BATCH),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
@@ -369,7 +370,7 @@ impl DetectStage {
 
     /// Queues `c` for scoring: its row is written when its batch is
     /// scored (see [`flush`](Self::flush)).
-    fn score(&mut self, c: &ConnSummary, s: &Sample, out: &mut dyn Emit) {
+    fn score(&mut self, c: &ConnSummary, s: &Inputs, out: &mut dyn Emit) {
         if self.model.is_none() {
             return;
         }
@@ -382,7 +383,11 @@ impl DetectStage {
         }
         let scores = self.memo.lookup(s);
         if scores.is_none() {
-            self.misses.push(*s);
+            self.misses.push(Sample {
+                class: s.class,
+                x: features(s),
+            });
+            self.miss_inputs.push(*s);
         }
         self.pending.push(Pending {
             ts: c.start,
@@ -408,11 +413,12 @@ impl DetectStage {
         let Some(m) = &self.model else {
             self.pending.clear();
             self.misses.clear();
+            self.miss_inputs.clear();
             return;
         };
         self.computed.clear();
         m.raw_and_top_batch(&self.misses, &mut self.computed);
-        let mut computed = self.computed.iter().copied().zip(&self.misses);
+        let mut computed = self.computed.iter().copied().zip(&self.miss_inputs);
         let names = m.detector_names();
         for p in self.pending.drain(..) {
             let (raw, top) = match p.scores {
@@ -442,6 +448,7 @@ impl DetectStage {
             out.score(&r);
         }
         self.misses.clear();
+        self.miss_inputs.clear();
     }
 
     fn raise(&mut self, out: &mut dyn Emit) {
@@ -473,10 +480,9 @@ impl Stage for DetectStage {
             return;
         }
         self.first_start = Some(self.first_start.map_or(c.start, |t| t.min(c.start)));
-        let s = Sample {
-            class: ServiceClass::of(c),
-            x: extract(c, self.familiar.observe(c)),
-        };
+        // (the features are extracted when needed: for learning, and for
+        // scoring only on a memo miss)
+        let inputs = Inputs::of(c, self.familiar.observe(c));
         let training = match self.cfg.training {
             Training::All => true,
             Training::None => false,
@@ -491,9 +497,13 @@ impl Stage for DetectStage {
         }
         let phase = if training { Phase::Train } else { Phase::Score };
         if training {
+            let s = Sample {
+                class: inputs.class,
+                x: features(&inputs),
+            };
             self.learn(c, s);
         } else {
-            self.score(c, &s, out);
+            self.score(c, &inputs, out);
         }
         let mut notices = std::mem::take(&mut self.notices);
         for h in self.hosts.iter_mut() {
@@ -540,7 +550,6 @@ impl Stage for DetectStage {
 mod tests {
     use super::*;
     use crate::conn::service::Service;
-    use crate::detect::features::N_FEATURES;
 
     /// Collects what the stage emits.
     #[derive(Default)]
@@ -604,7 +613,7 @@ mod tests {
             let c = conn(k * 7 % 97, t);
             let s = Sample {
                 class: ServiceClass::of(&c),
-                x: extract(&c, familiar.observe(&c)),
+                x: crate::detect::features::extract(&c, familiar.observe(&c)),
             };
             want.push((c.uid, model.raw_and_top(&s)));
             stage.record(&c, &Features::default(), &mut rows);
@@ -649,23 +658,45 @@ mod tests {
             seed: 1,
         };
         let m = Model::fit(&train, info);
-        let mut memo = Memo::new();
-        // repeats, near-duplicates (one bit, -0.0 against 0.0, another
-        // class) and more samples than slots (collisions)
-        let mut probe: Vec<Sample> = train.iter().take(50).copied().collect();
-        for (k, t) in train.iter().enumerate().take(50) {
-            let mut s = *t;
-            s.x[k % N_FEATURES] = f64::from_bits(s.x[k % N_FEATURES].to_bits() + 1);
-            probe.push(s);
-            s.x[3] = if k % 2 == 0 { 0.0 } else { -0.0 };
-            probe.push(s);
-            s.class = ServiceClass::Icmp;
-            probe.push(s);
+        // Inputs of varied connections: repeats, near-duplicates (one ulp,
+        // -0.0 against 0.0, another class) and more than there are slots
+        // (collisions).
+        let conn = |k: usize| {
+            let mut c = host::test_conn(
+                [10, 1, 0, (k % 5) as u8],
+                [10, 0, (k % 7) as u8, 1],
+                [80u16, 443, 53, 40000][k % 4],
+                1000.0 + k as f64,
+                crate::record::ConnState::SF,
+                (k % 13) as u64 * 100,
+                (k % 17) as u64 * 1000,
+            );
+            c.last.0 = c.start.0 + (k as i64 % 9) * 250_000_000;
+            c.orig_pkts = 1 + (k % 6) as u64;
+            c.resp_pkts = (k % 8) as u64;
+            c.flow.flow_iat.avg = (k % 11) as f64 / 10.0;
+            c
+        };
+        let seen = crate::detect::features::Seen { resp: 1, pair: 0 };
+        let mut probe: Vec<Inputs> = (0..50).map(|k| Inputs::of(&conn(k), seen)).collect();
+        for k in 0..50 {
+            let mut c = conn(k);
+            c.flow.flow_iat.avg = c.flow.flow_iat.avg.next_up();
+            probe.push(Inputs::of(&c, seen));
+            c.flow.flow_iat.std = if k % 2 == 0 { 0.0 } else { -0.0 };
+            probe.push(Inputs::of(&c, seen));
+            c.transport = crate::conn::Transport::Icmp;
+            probe.push(Inputs::of(&c, seen));
         }
-        probe.extend((0..3 * MEMO_SLOTS).map(|i| train[i % train.len()]));
+        probe.extend((0..3 * MEMO_SLOTS).map(|i| Inputs::of(&conn(i % 997), seen)));
+        let sample = |i: &Inputs| Sample {
+            class: i.class,
+            x: features(i),
+        };
+        let mut memo = Memo::new();
         for s in probe.iter().chain(probe.iter().rev()) {
             let (raw, top) = memo.scores(&m, s);
-            let (want_raw, want_top) = m.raw_and_top(s);
+            let (want_raw, want_top) = m.raw_and_top(&sample(s));
             assert_eq!(raw.map(f64::to_bits), want_raw.map(f64::to_bits));
             assert_eq!(top, want_top);
         }
@@ -673,14 +704,17 @@ mod tests {
         // it is tried again; the scores stay exact throughout.
         let mut memo = Memo::new();
         let distinct = (0..(MEMO_WINDOW + MEMO_BYPASS + 2 * MEMO_WINDOW) as usize).map(|i| {
-            let mut s = train[i % train.len()];
-            s.x[0] = i as f64;
-            s
+            let mut c = conn(i);
+            c.orig_bytes = i as u64;
+            Inputs::of(&c, seen)
         });
         let mut bypassed = false;
         for (i, s) in distinct.enumerate() {
             let (raw, _) = memo.scores(&m, &s);
-            assert_eq!(raw.map(f64::to_bits), m.raw_and_top(&s).0.map(f64::to_bits));
+            assert_eq!(
+                raw.map(f64::to_bits),
+                m.raw_and_top(&sample(&s)).0.map(f64::to_bits)
+            );
             bypassed |= memo.bypass > 0;
             if i == (MEMO_WINDOW + MEMO_BYPASS) as usize + 10 {
                 assert!(bypassed && memo.bypass == 0, "the memo is tried again");
