@@ -477,6 +477,11 @@ pub struct ScoreRecord {
     pub anomalous: bool,
     /// The top contributing features (at most three).
     pub top: TopFeatures,
+    /// An identity of everything after `proto` (class, scores, anomalous,
+    /// top features): rows with the same identity have the same values
+    /// there (the detect stage's memo fill they were scored from), so a
+    /// writer may reuse their text; `None` when unknown.
+    pub tail_id: Option<u64>,
 }
 
 // The periodic and per-event records of the engine (stats.log,

@@ -38,9 +38,16 @@ const MEMO_BYPASS: u32 = 16 * MEMO_WINDOW;
 /// does not repeat (under 2 % hits in a window) turns it off for a while,
 /// so hashing, comparing and filling 12 MB of slots cost nothing there;
 /// either way the scores are the same.
+///
+/// Each fill of a slot gets an identity, unique in the process
+/// ([`MemoScores::fill`]): rows scored from the same fill have the same
+/// scores and features, so score.log's writer can reuse their rendered
+/// text by it ([`ScoreRecord::tail_id`]).
 struct Memo {
     hasher: foldhash::fast::FixedState,
-    slots: Vec<Option<(Inputs, [f64; 4], TopFeatures)>>,
+    slots: Vec<Option<(Inputs, MemoScores)>>,
+    /// The identity of the next fill (this memo's number in its high bits).
+    next_fill: u64,
     /// Lookups and hits in the current window.
     lookups: u32,
     hits: u32,
@@ -50,9 +57,13 @@ struct Memo {
 
 impl Memo {
     fn new() -> Memo {
+        /// Memos created so far (the high bits of their fill identities).
+        static MEMOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = MEMOS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Memo {
             hasher: foldhash::fast::FixedState::with_seed(0x5c0e),
             slots: Vec::new(),
+            next_fill: n << 40,
             lookups: 0,
             hits: 0,
             bypass: 0,
@@ -71,7 +82,7 @@ impl Memo {
 
     /// The scores of `s` if remembered (`None` on a miss, and while the
     /// memo steps aside).
-    fn lookup(&mut self, s: &Inputs) -> Option<([f64; 4], TopFeatures)> {
+    fn lookup(&mut self, s: &Inputs) -> Option<MemoScores> {
         if self.bypass > 0 {
             self.bypass -= 1;
             return None;
@@ -88,38 +99,50 @@ impl Memo {
             self.lookups = 0;
             self.hits = 0;
         }
-        let (k, raw, top) = self.slots.get(self.slot(s))?.as_ref()?;
+        let (k, scores) = self.slots.get(self.slot(s))?.as_ref()?;
         if k.same(s) {
             self.hits += 1;
-            return Some((*raw, *top));
+            return Some(*scores);
         }
         None
     }
 
-    /// Remembers the scores of `s` (not while the memo steps aside).
-    fn insert(&mut self, s: &Inputs, scores: ([f64; 4], TopFeatures)) {
+    /// Remembers the scores of `s` (not while the memo steps aside), and
+    /// returns the fill's identity.
+    fn insert(&mut self, s: &Inputs, raw: [f64; 4], top: TopFeatures) -> Option<u64> {
         if self.bypass > 0 || self.slots.is_empty() {
-            return;
+            return None;
         }
         let i = self.slot(s);
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = Some((*s, scores.0, scores.1));
-        }
+        let slot = self.slots.get_mut(i)?;
+        let fill = self.next_fill;
+        self.next_fill += 1;
+        *slot = Some((*s, MemoScores { raw, top, fill }));
+        Some(fill)
     }
 
     /// The scores of `s`, from the memo or from `m` (then remembered).
     #[cfg(test)]
     fn scores(&mut self, m: &Model, s: &Inputs) -> ([f64; 4], TopFeatures) {
         if let Some(hit) = self.lookup(s) {
-            return hit;
+            return (hit.raw, hit.top);
         }
         let r = m.raw_and_top(&Sample {
             class: s.class,
             x: features(s),
         });
-        self.insert(s, r);
+        self.insert(s, r.0, r.1);
         r
     }
+}
+
+/// What the memo keeps of a connection's scores.
+#[derive(Clone, Copy, Debug)]
+struct MemoScores {
+    raw: [f64; 4],
+    top: TopFeatures,
+    /// The identity of the fill that stored them.
+    fill: u64,
 }
 
 /// Memo misses scored together (see [`DetectStage::flush`]).
@@ -140,7 +163,7 @@ struct Pending {
     class: ServiceClass,
     /// From the memo, when it remembered them (else the sample waits in
     /// [`DetectStage::misses`], in the same order).
-    scores: Option<([f64; 4], TopFeatures)>,
+    scores: Option<MemoScores>,
 }
 
 /// Most suppression entries kept.
@@ -421,13 +444,10 @@ impl DetectStage {
         let mut computed = self.computed.iter().copied().zip(&self.miss_inputs);
         let names = m.detector_names();
         for p in self.pending.drain(..) {
-            let (raw, top) = match p.scores {
-                Some(hit) => hit,
+            let (raw, top, tail_id) = match p.scores {
+                Some(hit) => (hit.raw, hit.top, Some(hit.fill)),
                 None => match computed.next() {
-                    Some((r, s)) => {
-                        self.memo.insert(s, r);
-                        r
-                    }
+                    Some(((raw, top), s)) => (raw, top, self.memo.insert(s, raw, top)),
                     // (every miss has its sample and scores)
                     None => continue,
                 },
@@ -443,6 +463,7 @@ impl DetectStage {
                 score: combined,
                 anomalous: combined > m.threshold,
                 top,
+                tail_id,
             };
             self.scored += 1;
             out.score(&r);

@@ -147,74 +147,29 @@ fn json_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
     buf.extend_from_slice(b"]}");
 }
 
-/// Slots of a [`TailCache`] (a power of two).
-const TAIL_SLOTS: usize = 4096;
-/// Words of a [`TailCache`] key.
-const KEY_WORDS: usize = 21;
+/// Slots of a [`TailCache`] per format (a power of two).
+const TAIL_SLOTS: usize = 8192;
 
 /// The rendered columns after `proto` (service class, scores, top
-/// features) by their exact values. Connections with the same sample get
-/// the same scores (scans, probes, polls repeat themselves), so a hit
-/// copies the bytes instead of formatting eleven numbers again; the text
-/// is exactly what [`write_json`] / [`write_tsv`] write. Direct-mapped,
-/// bounded, no allocation once its slots are warm.
+/// features) by the record's [`tail_id`](ScoreRecord::tail_id): rows
+/// scored from the same memo fill have the same values there (scans,
+/// probes, polls repeat themselves), so a hit copies the bytes instead of
+/// formatting eleven numbers again; the text is exactly what
+/// [`write_json`] / [`write_tsv`] write. Direct-mapped by identity (no
+/// hashing or comparing of values), bounded, no allocation once its slots
+/// are warm; a row without an identity is rendered directly.
+#[derive(Default)]
 pub struct TailCache {
-    hasher: foldhash::fast::FixedState,
-    slots: Vec<Option<([u64; KEY_WORDS], Vec<u8>)>>,
-    /// Lookups and hits in the current window (see [`TAIL_WINDOW`]).
-    lookups: u32,
-    hits: u32,
-    /// Rows rendered directly before the cache is tried again.
-    bypass: u32,
+    /// Per format (JSON, TSV): the identity and text of each slot.
+    slots: [TailSlots; 2],
+    /// Rows whose tail was copied (for tests).
+    hits: u64,
 }
 
-/// Lookups per window of the cache's hit-rate check: under 2 % hits in a
-/// window (traffic whose scores do not repeat), the next
-/// [`TAIL_BYPASS`] rows are rendered directly (no key, hash or copy); the
-/// text is the same either way.
-const TAIL_WINDOW: u32 = 4096;
-/// Rows rendered directly after a window with too few hits.
-const TAIL_BYPASS: u32 = 16 * TAIL_WINDOW;
-
-impl Default for TailCache {
-    fn default() -> Self {
-        TailCache {
-            hasher: foldhash::fast::FixedState::with_seed(0x7a11),
-            slots: vec![None; TAIL_SLOTS],
-            lookups: 0,
-            hits: 0,
-            bypass: 0,
-        }
-    }
-}
+/// A [`TailCache`]'s slots of one format.
+type TailSlots = Vec<Option<(u64, Vec<u8>)>>;
 
 impl TailCache {
-    fn key(r: &ScoreRecord, tsv: bool) -> [u64; KEY_WORDS] {
-        let mut k = [0u64; KEY_WORDS];
-        let name = r.service_class.as_str().as_bytes();
-        let mut packed = [0u8; 24];
-        let n = name.len().min(23);
-        packed[0] = n as u8;
-        packed[1..=n].copy_from_slice(&name[..n]);
-        for (w, chunk) in k.iter_mut().zip(packed.chunks_exact(8)) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(chunk);
-            *w = u64::from_le_bytes(b);
-        }
-        for (w, (_, v)) in k[3..7].iter_mut().zip(&r.scores) {
-            *w = v.to_bits();
-        }
-        k[7] = r.score.to_bits();
-        k[8] = u64::from(r.anomalous) | u64::from(tsv) << 1 | (r.top.len() as u64) << 2;
-        for (i, c) in r.top.iter().enumerate() {
-            k[9 + 4 * i] = c.feature as u64;
-            k[10 + 4 * i] = c.value.to_bits();
-            k[11 + 4 * i] = c.baseline.to_bits();
-            k[12 + 4 * i] = 1;
-        }
-        k
-    }
-
     /// Appends the tail of `r`, from the cache or rendered by `render`.
     fn tail(
         &mut self,
@@ -223,37 +178,26 @@ impl TailCache {
         tsv: bool,
         render: fn(&mut Vec<u8>, &ScoreRecord),
     ) {
-        use std::hash::{BuildHasher, Hasher};
-        if self.bypass > 0 {
-            self.bypass -= 1;
+        let Some(id) = r.tail_id else {
             render(buf, r);
             return;
+        };
+        let slots = &mut self.slots[usize::from(tsv)];
+        if slots.is_empty() {
+            // (allocated on first use: rows without identities pay nothing)
+            slots.resize(TAIL_SLOTS, None);
         }
-        self.lookups += 1;
-        if self.lookups == TAIL_WINDOW {
-            if self.hits < TAIL_WINDOW / 50 {
-                self.bypass = TAIL_BYPASS;
-            }
-            self.lookups = 0;
-            self.hits = 0;
-        }
-        let key = Self::key(r, tsv);
-        let mut h = self.hasher.build_hasher();
-        for w in &key {
-            h.write_u64(*w);
-        }
-        let i = h.finish() as usize & (TAIL_SLOTS - 1);
-        let Some(slot) = self.slots.get_mut(i) else {
+        let Some(slot) = slots.get_mut(id as usize & (TAIL_SLOTS - 1)) else {
             render(buf, r);
             return;
         };
         match slot {
-            Some((k, text)) if *k == key => {
+            Some((k, text)) if *k == id => {
                 self.hits += 1;
                 buf.extend_from_slice(text);
             }
             Some((k, text)) => {
-                *k = key;
+                *k = id;
                 text.clear();
                 render(text, r);
                 buf.extend_from_slice(text);
@@ -262,7 +206,7 @@ impl TailCache {
                 let mut text = Vec::with_capacity(256);
                 render(&mut text, r);
                 buf.extend_from_slice(&text);
-                *slot = Some((key, text));
+                *slot = Some((id, text));
             }
         }
     }
@@ -368,6 +312,7 @@ mod tests {
                     z: 0.0,
                 })
                 .collect::<TopFeatures>(),
+            tail_id: None,
         }
     }
 
@@ -418,9 +363,12 @@ mod tests {
     #[test]
     fn cached_tails_are_the_uncached_text() {
         let mut cache = TailCache::default();
-        for k in 0..20_000u64 {
-            // Many repeats, and more distinct tails than slots.
-            let r = record(if k % 3 == 0 { k } else { k % 11 });
+        for k in 0..40_000u64 {
+            // Many repeats (the same identity for the same values), more
+            // identities than slots, and rows without one.
+            let j = if k % 3 == 0 { k } else { k % 11 };
+            let mut r = record(j);
+            r.tail_id = (k % 7 != 0).then_some(j);
             let (mut a, mut b) = (Vec::new(), Vec::new());
             cache.write_json(&mut a, &r, TimeFormat::Epoch);
             write_json(&mut b, &r, TimeFormat::Epoch);
@@ -431,23 +379,7 @@ mod tests {
             write_tsv(&mut b, &r);
             assert_eq!(a, b, "{k}");
         }
-        // Tails that never repeat turn the cache off for a while, and
-        // repeats turn it on again: the same text throughout.
-        let mut stepped_aside = false;
-        for k in 0..3 * TAIL_BYPASS as u64 {
-            let mut r = record(k % 5);
-            if k < 2 * TAIL_WINDOW as u64 {
-                r.score = k as f64;
-            }
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            cache.write_json(&mut a, &r, TimeFormat::Epoch);
-            write_json(&mut b, &r, TimeFormat::Epoch);
-            assert_eq!(a, b, "{k}");
-            stepped_aside |= cache.bypass > 0;
-        }
-        assert!(stepped_aside);
-        assert_eq!(cache.bypass, 0);
-        assert!(cache.hits > 0);
+        assert!(cache.hits > 20_000);
     }
 
     #[test]
