@@ -127,6 +127,10 @@ struct Series {
     /// Connections seen for the key (not only those in the ring).
     total: u64,
     last_notice: Option<f64>,
+    /// Whether the trained knowledge covers the key (a known pair, a
+    /// popular destination, or an originator's common class): fixed once
+    /// scoring starts, so looked up once per series.
+    known: Option<bool>,
 }
 
 /// The components of a series' beacon score (each 0..1, 1 = beacon-like).
@@ -454,13 +458,15 @@ impl HostDetector for Beacon {
         {
             return;
         }
-        // New and rare: checked before any scoring work.
+        // New and rare: checked before any scoring work (what training
+        // knew of the key, once per series: it no longer changes).
         let k = &self.known;
-        if k.pairs.contains(&h_pair(&c.orig_h, &c.resp_h))
-            || prev > MAX_PREVALENCE
-            || k.popular.contains(&hr)
-            || k.spread.contains(&h_class(&c.orig_h, class))
-        {
+        let known = *s.known.get_or_insert_with(|| {
+            k.pairs.contains(&h_pair(&c.orig_h, &c.resp_h))
+                || k.popular.contains(&hr)
+                || k.spread.contains(&h_class(&c.orig_h, class))
+        });
+        if known || prev > MAX_PREVALENCE {
             return;
         }
         let mut hits = [(0.0, 0u64, 0u64); RING];
