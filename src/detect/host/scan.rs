@@ -48,10 +48,11 @@ struct Entry {
 /// Connections kept inline per originator before its window moves to the
 /// heap (most originators make one or two connections a minute).
 const INLINE: usize = 2;
-/// Entries from which the distinct counts are kept ([`Counts`]): with fewer
-/// entries the failed connections cannot reach [`MIN_DISTINCT`] distinct
-/// hosts or ports, and an episode ends (below half the threshold), so the
-/// counts would decide nothing.
+/// Failed connections in the window from which the distinct counts are
+/// kept ([`Counts`]): with fewer, the failed connections cannot reach
+/// [`MIN_DISTINCT`] distinct hosts or ports, and an episode ends (its
+/// failed targets are below half the threshold), so the counts would
+/// decide nothing. An originator whose connections succeed keeps none.
 const COUNT_FROM: usize = MIN_DISTINCT / 2;
 
 /// A key's connections in an originator's window: all of them and the
@@ -129,8 +130,9 @@ impl Counts {
 #[derive(Default)]
 struct Originator {
     entries: SmallRing<Entry, INLINE>,
-    /// Kept only while the window holds [`COUNT_FROM`] entries or more
-    /// (dropped below half of that), rebuilt from `entries` when needed.
+    /// Kept only while the window holds [`COUNT_FROM`] failed connections
+    /// or more (dropped below half of that), rebuilt from `entries` when
+    /// needed.
     counts: Option<Box<Counts>>,
     failed: usize,
     last_seen: Ts,
@@ -166,7 +168,7 @@ impl Originator {
             c.add(&e);
         }
         self.entries.push_back(e);
-        if self.entries.len() < COUNT_FROM / 2 {
+        if self.failed < COUNT_FROM / 2 {
             self.counts = None;
         }
     }
@@ -228,7 +230,7 @@ impl HostDetector for Scan {
             port: (c.resp_p, t),
             failed: failed(c),
         });
-        if o.entries.len() < COUNT_FROM {
+        if o.failed < COUNT_FROM {
             // Not a scan, and an episode in progress is over (see COUNT_FROM).
             if o.in_episode {
                 o.in_episode = false;
