@@ -13,7 +13,7 @@
 
 use super::features::N_FEATURES;
 use super::rng::Rng;
-use super::{clean, ConnDetector, Sample};
+use super::{clean, cleaned_rows, ConnDetector, Sample};
 
 /// At most this many training samples are used (stride subsampling).
 pub const MAX_SAMPLES: usize = 5_000;
@@ -400,16 +400,7 @@ impl Autoencoder {
                 loss_history: Vec::new(),
             };
         }
-        let raw: Vec<[f64; N_FEATURES]> = (0..n)
-            .map(|i| {
-                let k = if n_all <= MAX_SAMPLES {
-                    i
-                } else {
-                    ((i as u128 * n_all as u128) / n as u128) as usize
-                };
-                samples[k].x.map(clean)
-            })
-            .collect();
+        let raw = cleaned_rows(samples, MAX_SAMPLES);
         let mut mean = vec![0.0; N_FEATURES];
         let mut std = vec![0.0; N_FEATURES];
         for j in 0..N_FEATURES {

@@ -41,6 +41,27 @@ fn clean(v: f64) -> f64 {
     }
 }
 
+/// Indexes of at most `cap` of `n` items, evenly strided (all of them
+/// when `n <= cap`): the training subsample every detector fits on.
+fn stride_indexes(n: usize, cap: usize) -> Vec<usize> {
+    if n <= cap {
+        (0..n).collect()
+    } else {
+        (0..cap)
+            .map(|i| ((i as u128 * n as u128) / cap as u128) as usize)
+            .collect()
+    }
+}
+
+/// The [`clean`] feature rows of at most `cap` of `samples`, strided as
+/// [`stride_indexes`].
+fn cleaned_rows(samples: &[Sample], cap: usize) -> Vec<FeatureVec> {
+    stride_indexes(samples.len(), cap)
+        .into_iter()
+        .map(|k| samples[k].x.map(clean))
+        .collect()
+}
+
 /// One connection as the connection-level detectors see it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample {

@@ -13,7 +13,7 @@
 
 use super::features::{ServiceClass, N_FEATURES};
 use super::host::Map;
-use super::{clean, ConnDetector, Sample};
+use super::{clean, stride_indexes, ConnDetector, Sample};
 use crate::record::{Contribution, TopFeatures};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -38,17 +38,6 @@ const Z_CLIP: f64 = 30.0;
 const TOP_K: usize = 5;
 /// Fence multiplier of the IQR.
 const FENCE_K: f64 = 3.0;
-
-/// Indexes `0..n` thinned to at most `cap` by an even stride.
-fn stride_indexes(n: usize, cap: usize) -> Vec<usize> {
-    if n <= cap {
-        (0..n).collect()
-    } else {
-        (0..cap)
-            .map(|i| ((i as u128 * n as u128) / cap as u128) as usize)
-            .collect()
-    }
-}
 
 /// Quantile `p` of sorted values, linear interpolation between order
 /// statistics (`h = (n-1)p`); 0 for an empty slice.

@@ -14,7 +14,7 @@
 
 use super::features::N_FEATURES;
 use super::rng::Rng;
-use super::{clean, ConnDetector, Sample};
+use super::{clean, cleaned_rows, ConnDetector, Sample};
 
 mod ranked;
 
@@ -394,16 +394,7 @@ impl IsolationForest {
         if n == 0 {
             return IsolationForest::new(Vec::new(), 0);
         }
-        let data: Vec<[f64; N_FEATURES]> = (0..n)
-            .map(|i| {
-                let k = if n_all <= MAX_SAMPLES {
-                    i
-                } else {
-                    ((i as u128 * n_all as u128) / n as u128) as usize
-                };
-                samples[k].x.map(clean)
-            })
-            .collect();
+        let data = cleaned_rows(samples, MAX_SAMPLES);
         let psi = n.min(MAX_SUBSAMPLE);
         let limit = (psi as f64).log2().ceil().max(0.0) as usize;
         let mut rng = Rng::new(seed);
