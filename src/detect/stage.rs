@@ -9,7 +9,7 @@
 //! Must not: see packets or connection state, read a clock, or write files
 //! (rows go to [`Emit`]).
 
-use super::features::{features, Familiarity, Inputs, ServiceClass};
+use super::features::{features, ClassName, Familiarity, Inputs};
 use super::host::{self, HostDetector, Phase};
 use super::model::{Model, TrainInfo};
 use super::Sample;
@@ -109,7 +109,7 @@ impl Memo {
 
     /// Remembers the scores of `s` (not while the memo steps aside), and
     /// returns the fill's identity.
-    fn insert(&mut self, s: &Inputs, raw: [f64; 4], top: TopFeatures) -> Option<u64> {
+    fn insert(&mut self, s: &Inputs, scores: MemoScores) -> Option<u64> {
         if self.bypass > 0 || self.slots.is_empty() {
             return None;
         }
@@ -117,7 +117,7 @@ impl Memo {
         let slot = self.slots.get_mut(i)?;
         let fill = self.next_fill;
         self.next_fill += 1;
-        *slot = Some((*s, MemoScores { raw, top, fill }));
+        *slot = Some((*s, MemoScores { fill, ..scores }));
         Some(fill)
     }
 
@@ -131,18 +131,35 @@ impl Memo {
             class: s.class,
             x: features(s),
         });
-        self.insert(s, r.0, r.1);
+        self.insert(s, MemoScores::new(m, s, r.0, r.1));
         r
     }
 }
 
-/// What the memo keeps of a connection's scores.
-#[derive(Clone, Copy, Debug)]
+/// What the memo keeps of a connection's scores: the detectors' raw
+/// scores and top features, and what the row derives from them and the
+/// class alone (the combined score, the class's name).
+#[derive(Clone, Copy)]
 struct MemoScores {
     raw: [f64; 4],
     top: TopFeatures,
+    combined: f64,
+    name: ClassName,
     /// The identity of the fill that stored them.
     fill: u64,
+}
+
+impl MemoScores {
+    /// The scores of a connection with inputs `s` (no fill yet).
+    fn new(m: &Model, s: &Inputs, raw: [f64; 4], top: TopFeatures) -> MemoScores {
+        MemoScores {
+            raw,
+            top,
+            combined: m.combine(&raw),
+            name: s.class.name(),
+            fill: 0,
+        }
+    }
 }
 
 /// Memo misses scored together (see [`DetectStage::flush`]).
@@ -160,7 +177,6 @@ struct Pending {
     id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
     proto: crate::conn::Transport,
     logged_at: Ts,
-    class: ServiceClass,
     /// From the memo, when it remembered them (else the sample waits in
     /// [`DetectStage::misses`], in the same order).
     scores: Option<MemoScores>,
@@ -418,7 +434,6 @@ impl DetectStage {
             id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
             proto: c.transport,
             logged_at: c.logged_at,
-            class: s.class,
             scores,
         });
         if self.misses.len() >= BATCH || self.pending.len() >= MAX_PENDING {
@@ -444,25 +459,27 @@ impl DetectStage {
         let mut computed = self.computed.iter().copied().zip(&self.miss_inputs);
         let names = m.detector_names();
         for p in self.pending.drain(..) {
-            let (raw, top, tail_id) = match p.scores {
-                Some(hit) => (hit.raw, hit.top, Some(hit.fill)),
+            let (sc, tail_id) = match p.scores {
+                Some(hit) => (hit, Some(hit.fill)),
                 None => match computed.next() {
-                    Some(((raw, top), s)) => (raw, top, self.memo.insert(s, raw, top)),
+                    Some(((raw, top), s)) => {
+                        let sc = MemoScores::new(m, s, raw, top);
+                        (sc, self.memo.insert(s, sc))
+                    }
                     // (every miss has its sample and scores)
                     None => continue,
                 },
             };
-            let combined = m.combine(&raw);
             let r = ScoreRecord {
                 ts: p.ts,
                 uid: p.uid,
                 id: p.id,
                 proto: p.proto,
-                service_class: p.class.name(),
-                scores: std::array::from_fn(|i| (names[i], raw[i])),
-                score: combined,
-                anomalous: combined > m.threshold,
-                top,
+                service_class: sc.name,
+                scores: std::array::from_fn(|i| (names[i], sc.raw[i])),
+                score: sc.combined,
+                anomalous: sc.combined > m.threshold,
+                top: sc.top,
                 tail_id,
             };
             self.scored += 1;
@@ -571,6 +588,7 @@ impl Stage for DetectStage {
 mod tests {
     use super::*;
     use crate::conn::service::Service;
+    use crate::detect::features::ServiceClass;
 
     /// Collects what the stage emits.
     #[derive(Default)]
