@@ -241,6 +241,18 @@ pub fn conn_id(
     uint(buf, *bp as u64);
 }
 
+/// Appends a transport's `proto` value as a JSON string (Zeek's names
+/// need no escaping: one constant copy, the text of [`string`]).
+pub fn proto(buf: &mut Vec<u8>, t: crate::conn::Transport) {
+    use crate::conn::Transport;
+    buf.extend_from_slice(match t {
+        Transport::Tcp => b"\"tcp\"".as_slice(),
+        Transport::Udp => b"\"udp\"",
+        Transport::Icmp => b"\"icmp\"",
+        Transport::Other => b"\"unknown_transport\"",
+    });
+}
+
 /// Appends a uid as a JSON string: its characters (a letter and base62
 /// digits) need no escaping, so they are copied as one constant-size
 /// block, cut back to the uid's length.
@@ -846,5 +858,21 @@ mod tests {
         assert_eq!(b, b"\"2019-03-01T21:16:50.629660Z\"");
         assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
         assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+    }
+
+    #[test]
+    fn proto_is_the_escaped_name() {
+        use crate::conn::Transport;
+        for t in [
+            Transport::Tcp,
+            Transport::Udp,
+            Transport::Icmp,
+            Transport::Other,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            proto(&mut a, t);
+            string(&mut b, t.name().as_bytes());
+            assert_eq!(a, b);
+        }
     }
 }

@@ -97,7 +97,7 @@ fn json_head(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
     json::uid(buf, &r.uid);
     json::conn_id(buf, &mut first, &r.id);
     json::key(buf, &mut first, "proto");
-    json::string(buf, r.proto.name().as_bytes());
+    json::proto(buf, r.proto);
 }
 
 /// `service_class` through `}`: a function of the scores alone. The keys
