@@ -226,7 +226,8 @@ impl Inputs {
     }
 
     /// The inputs as words (floats by their bits) besides the class: equal
-    /// words and class are equal inputs, bit for bit.
+    /// words and class are equal inputs, bit for bit (the score memo's
+    /// key).
     pub fn words(&self) -> [u64; 17] {
         let mut w = [0u64; 17];
         w[0] = self.duration.to_bits();
@@ -241,9 +242,12 @@ impl Inputs {
         w
     }
 
-    /// Whether `other` is the same inputs, bit for bit.
-    pub fn same(&self, other: &Inputs) -> bool {
-        self.class == other.class && self.words() == other.words()
+    /// The connection as the connection-level detectors see it.
+    pub fn sample(&self) -> crate::detect::Sample {
+        crate::detect::Sample {
+            class: self.class,
+            x: features(self),
+        }
     }
 }
 
@@ -567,10 +571,11 @@ mod tests {
                 assert_eq!(w.to_bits(), g.to_bits(), "connection {k}");
             }
             // equal inputs, bit for bit, for the same connection
-            assert!(Inputs::of(&c, seen).same(&Inputs::of(&c, seen)));
+            let key = |i: Inputs| (i.class, i.words());
+            assert!(key(Inputs::of(&c, seen)) == key(Inputs::of(&c, seen)));
             let mut d = c;
             d.flow.flow_iat.avg += 1.0;
-            assert!(!Inputs::of(&d, seen).same(&Inputs::of(&c, seen)));
+            assert!(key(Inputs::of(&d, seen)) != key(Inputs::of(&c, seen)));
         }
     }
 

@@ -9,7 +9,7 @@
 //! Must not: see packets or connection state, read a clock, or write files
 //! (rows go to [`Emit`]).
 
-use super::features::{features, ClassName, Familiarity, Inputs};
+use super::features::{ClassName, Familiarity, Inputs, ServiceClass};
 use super::host::{self, HostDetector, Phase};
 use super::model::{Model, TrainInfo};
 use super::Sample;
@@ -45,7 +45,8 @@ const MEMO_BYPASS: u32 = 16 * MEMO_WINDOW;
 /// text by it ([`ScoreRecord::tail_id`]).
 struct Memo {
     hasher: foldhash::fast::FixedState,
-    slots: Vec<Option<(Inputs, MemoScores)>>,
+    /// Each slot's key (the class and [`Inputs::words`]) and scores.
+    slots: Vec<Option<(MemoKey, MemoScores)>>,
     /// The identity of the next fill (this memo's number in its high bits).
     next_fill: u64,
     /// Lookups and hits in the current window.
@@ -70,14 +71,17 @@ impl Memo {
         }
     }
 
-    fn slot(&self, s: &Inputs) -> usize {
+    /// The key of `s` and its slot (the inputs' words built once).
+    fn key(&self, s: &Inputs) -> (MemoKey, usize) {
         use std::hash::{BuildHasher, Hash, Hasher};
+        let key = (s.class, s.words());
         let mut h = self.hasher.build_hasher();
-        s.class.hash(&mut h);
-        for w in s.words() {
+        key.0.hash(&mut h);
+        for &w in &key.1 {
             h.write_u64(w);
         }
-        h.finish() as usize & (MEMO_SLOTS - 1)
+        let slot = h.finish() as usize & (MEMO_SLOTS - 1);
+        (key, slot)
     }
 
     /// The scores of `s` if remembered (`None` on a miss, and while the
@@ -99,8 +103,9 @@ impl Memo {
             self.lookups = 0;
             self.hits = 0;
         }
-        let (k, scores) = self.slots.get(self.slot(s))?.as_ref()?;
-        if k.same(s) {
+        let (key, i) = self.key(s);
+        let (k, scores) = self.slots.get(i)?.as_ref()?;
+        if *k == key {
             self.hits += 1;
             return Some(*scores);
         }
@@ -113,11 +118,11 @@ impl Memo {
         if self.bypass > 0 || self.slots.is_empty() {
             return None;
         }
-        let i = self.slot(s);
+        let (key, i) = self.key(s);
         let slot = self.slots.get_mut(i)?;
         let fill = self.next_fill;
         self.next_fill += 1;
-        *slot = Some((*s, MemoScores { fill, ..scores }));
+        *slot = Some((key, MemoScores { fill, ..scores }));
         Some(fill)
     }
 
@@ -127,14 +132,15 @@ impl Memo {
         if let Some(hit) = self.lookup(s) {
             return (hit.raw, hit.top);
         }
-        let r = m.raw_and_top(&Sample {
-            class: s.class,
-            x: features(s),
-        });
+        let r = m.raw_and_top(&s.sample());
         self.insert(s, MemoScores::new(m, s, r.0, r.1));
         r
     }
 }
+
+/// A memo key: the class and the bits of the other inputs
+/// ([`Inputs::words`]).
+type MemoKey = (ServiceClass, [u64; 17]);
 
 /// What the memo keeps of a connection's scores: the detectors' raw
 /// scores and top features, and what the row derives from them and the
@@ -275,11 +281,11 @@ pub struct DetectStage {
     memo: Memo,
     /// Connections whose score rows wait for their batch, in order.
     pending: Vec<Pending>,
-    /// The samples of the memo misses among `pending`, in order, and
-    /// their scores (kept for their capacity).
-    misses: Vec<Sample>,
-    /// The inputs of those samples (the memo's keys).
-    miss_inputs: Vec<Inputs>,
+    /// The inputs of the memo misses among `pending`, in order.
+    misses: Vec<Inputs>,
+    /// Their samples and scores while a batch is scored (kept for their
+    /// capacity).
+    samples_of_misses: Vec<Sample>,
     computed: Vec<([f64; 4], TopFeatures)>,
     slot: ModelSlot,
     report: ReportSlot,
@@ -324,7 +330,7 @@ impl DetectStage {
             memo: Memo::new(),
             pending: Vec::with_capacity(MAX_PENDING),
             misses: Vec::with_capacity(BATCH),
-            miss_inputs: Vec::with_capacity(BATCH),
+            samples_of_misses: Vec::with_capacity(BATCH),
             computed: Vec::with_capacity(BATCH),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
@@ -422,11 +428,7 @@ impl DetectStage {
         }
         let scores = self.memo.lookup(s);
         if scores.is_none() {
-            self.misses.push(Sample {
-                class: s.class,
-                x: features(s),
-            });
-            self.miss_inputs.push(*s);
+            self.misses.push(*s);
         }
         self.pending.push(Pending {
             ts: c.start,
@@ -451,12 +453,14 @@ impl DetectStage {
         let Some(m) = &self.model else {
             self.pending.clear();
             self.misses.clear();
-            self.miss_inputs.clear();
             return;
         };
+        self.samples_of_misses.clear();
+        self.samples_of_misses
+            .extend(self.misses.iter().map(Inputs::sample));
         self.computed.clear();
-        m.raw_and_top_batch(&self.misses, &mut self.computed);
-        let mut computed = self.computed.iter().copied().zip(&self.miss_inputs);
+        m.raw_and_top_batch(&self.samples_of_misses, &mut self.computed);
+        let mut computed = self.computed.iter().copied().zip(&self.misses);
         let names = m.detector_names();
         for p in self.pending.drain(..) {
             let (sc, tail_id) = match p.scores {
@@ -486,7 +490,6 @@ impl DetectStage {
             out.score(&r);
         }
         self.misses.clear();
-        self.miss_inputs.clear();
     }
 
     fn raise(&mut self, out: &mut dyn Emit) {
@@ -535,11 +538,7 @@ impl Stage for DetectStage {
         }
         let phase = if training { Phase::Train } else { Phase::Score };
         if training {
-            let s = Sample {
-                class: inputs.class,
-                x: features(&inputs),
-            };
-            self.learn(c, s);
+            self.learn(c, inputs.sample());
         } else {
             self.score(c, &inputs, out);
         }
@@ -588,7 +587,6 @@ impl Stage for DetectStage {
 mod tests {
     use super::*;
     use crate::conn::service::Service;
-    use crate::detect::features::ServiceClass;
 
     /// Collects what the stage emits.
     #[derive(Default)]
@@ -728,14 +726,10 @@ mod tests {
             probe.push(Inputs::of(&c, seen));
         }
         probe.extend((0..3 * MEMO_SLOTS).map(|i| Inputs::of(&conn(i % 997), seen)));
-        let sample = |i: &Inputs| Sample {
-            class: i.class,
-            x: features(i),
-        };
         let mut memo = Memo::new();
         for s in probe.iter().chain(probe.iter().rev()) {
             let (raw, top) = memo.scores(&m, s);
-            let (want_raw, want_top) = m.raw_and_top(&sample(s));
+            let (want_raw, want_top) = m.raw_and_top(&s.sample());
             assert_eq!(raw.map(f64::to_bits), want_raw.map(f64::to_bits));
             assert_eq!(top, want_top);
         }
@@ -752,7 +746,7 @@ mod tests {
             let (raw, _) = memo.scores(&m, &s);
             assert_eq!(
                 raw.map(f64::to_bits),
-                m.raw_and_top(&sample(&s)).0.map(f64::to_bits)
+                m.raw_and_top(&s.sample()).0.map(f64::to_bits)
             );
             bypassed |= memo.bypass > 0;
             if i == (MEMO_WINDOW + MEMO_BYPASS) as usize + 10 {
