@@ -3,12 +3,14 @@
 //! splits is anomalous. Trees are flat node vectors (the serialized form);
 //! scoring walks a compiled copy ([`Flat`]): every tree's nodes in one
 //! arena of 16-byte nodes, siblings adjacent, leaves holding their
-//! precomputed path length, all trees stepped in lock-step.
+//! precomputed path length, all trees stepped in lock-step. Batches of
+//! 16 points and more walk a second compilation (`ranked.rs`) to the same
+//! bits.
 //!
 //! Owns: the [`IsolationForest`] model, its fitting and scoring.
 //! Must not: re-fit on what it scores, panic or return a non-finite score
 //! on any input, or depend on anything but the samples and the seed
-//! (its RNG is a private xorshift64). Memory is bounded: [`N_TREES`] trees
+//! (the detectors' deterministic `Rng`). Memory is bounded: [`N_TREES`] trees
 //! of at most `2 * MAX_SUBSAMPLE - 1` nodes; fitting reads at most
 //! [`MAX_SAMPLES`] samples.
 
@@ -163,11 +165,6 @@ const POINT: usize = (N_FEATURES + 1).next_power_of_two();
 /// keeps a point on itself (see [`FlatNode`]).
 const LEAF_SLOT: usize = POINT - 1;
 const _: () = assert!(LEAF_SLOT > N_FEATURES);
-
-/// Points scored together by [`IsolationForest::score_batch`] (the
-/// rest of a larger batch in further chunks; each point's sum is its own,
-/// so the bits do not depend on the chunking).
-const CHUNK: usize = 32;
 
 /// Trees (or points) walked side by side by [`Flat::total_path_length`]
 /// (and [`Flat::total_path_lengths`]).
@@ -453,9 +450,13 @@ impl IsolationForest {
             }
             return;
         }
-        // (a chunk of points on the stack: no allocation per batch)
-        let mut xs = [[0.0; POINT]; CHUNK];
-        for (batch, out) in batch.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        // (a chunk of points on the stack: no allocation per batch; each
+        // point's sum is its own, so the bits do not depend on the chunks)
+        let mut xs = [[0.0; POINT]; ranked::CHUNK];
+        for (batch, out) in batch
+            .chunks(ranked::CHUNK)
+            .zip(out.chunks_mut(ranked::CHUNK))
+        {
             for (x, s) in xs.iter_mut().zip(batch) {
                 *x = point(s);
             }

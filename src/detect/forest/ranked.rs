@@ -1,8 +1,8 @@
 //! The isolation forest compiled for batches of points: every comparison
 //! `x[f] >= t` of a tree becomes a comparison of small integers,
-//! `rank_f(x) > k`, where `rank_f(x)` counts the distinct thresholds on feature `f`
-//! (over all trees) that are `<= x[f]` and `k` is the position of `t` among
-//! them. A point's ranks are computed once (one binary search per feature);
+//! `rank_f(x) > k`, where `rank_f(x)` counts the distinct thresholds on
+//! feature `f` (over all trees) that are `<= x[f]` and `k` is the position
+//! of `t` among them. A point's ranks are computed once (one binary search per feature);
 //! then each tree is a complete binary tree of 4-byte nodes (children of
 //! node `i` at `2i + 1` and `2i + 2`, leaves shallower than the deepest
 //! copied down to its depth), walked without branches for eight points at
@@ -37,7 +37,7 @@ const _: () = assert!(SLOTS <= STRIDE && SLOTS <= LEAF_SLOT && STRIDE.is_power_o
 const GROUP: usize = 8;
 /// Points ranked and walked together (whole groups; a larger call is cut
 /// into chunks, each point's sum being its own).
-const CHUNK: usize = 4 * GROUP;
+pub(super) const CHUNK: usize = 4 * GROUP;
 /// Fewest points for which the ranked walk is used (below it the
 /// latency of its gathers, not their number, decides; measured).
 pub(super) const MIN_BATCH: usize = 16;
