@@ -17,6 +17,7 @@ pub mod scan;
 pub mod slow_http;
 
 mod lru;
+mod pool_ring;
 mod ring;
 
 use crate::context::Features;
@@ -216,13 +217,30 @@ pub fn evict_oldest<K: Clone + Eq + std::hash::Hash, V, S: std::hash::BuildHashe
     cap: usize,
     last_seen: impl Fn(&V) -> crate::time::Ts,
 ) {
+    evict_oldest_with(map, cap, last_seen, |_| {});
+}
+
+/// [`evict_oldest`], handing each evicted value to `on_evict` first (to
+/// give back what it holds elsewhere, e.g. its [`pool_ring`] blocks).
+pub(crate) fn evict_oldest_with<K: Clone + Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
+    map: &mut std::collections::HashMap<K, V, S>,
+    cap: usize,
+    last_seen: impl Fn(&V) -> crate::time::Ts,
+    mut on_evict: impl FnMut(&mut V),
+) {
     if map.len() < cap.max(2) {
         return;
     }
     let mut ages: Vec<crate::time::Ts> = map.values().map(&last_seen).collect();
     ages.sort_unstable();
     let cut = ages.get(ages.len() / 2).copied().unwrap_or_default();
-    map.retain(|_, v| last_seen(v) > cut);
+    map.retain(|_, v| {
+        let keep = last_seen(v) > cut;
+        if !keep {
+            on_evict(v);
+        }
+        keep
+    });
 }
 
 /// Whether a connection failed: the responder never answered (no

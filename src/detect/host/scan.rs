@@ -18,9 +18,9 @@
 //! Must not: see packets or connection state, or keep more than
 //! [`MAX_ORIGINATORS`] originators (the least recently seen are dropped).
 
-use super::ring::SmallRing;
+use super::pool_ring::{Pool, PoolRing};
 use super::Map as HashMap;
-use super::{evict_oldest, failed, notice, thousands, HostDetector, Phase};
+use super::{evict_oldest_with, failed, notice, thousands, HostDetector, Phase};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
@@ -129,7 +129,7 @@ impl Counts {
 
 #[derive(Default)]
 struct Originator {
-    entries: SmallRing<Entry, INLINE>,
+    entries: PoolRing<Entry, INLINE>,
     /// Kept only while the window holds [`COUNT_FROM`] failed connections
     /// or more (dropped below half of that), rebuilt from `entries` when
     /// needed.
@@ -143,8 +143,8 @@ struct Originator {
 }
 
 impl Originator {
-    fn pop(&mut self) {
-        if let Some(e) = self.entries.pop_front() {
+    fn pop(&mut self, pool: &mut Pool<Entry>) {
+        if let Some(e) = self.entries.pop_front(pool) {
             if e.failed {
                 self.failed -= 1;
             }
@@ -154,12 +154,12 @@ impl Originator {
         }
     }
 
-    fn push(&mut self, e: Entry) {
+    fn push(&mut self, pool: &mut Pool<Entry>, e: Entry) {
         let oldest = e.at.0 - WINDOW * SEC;
-        while self.entries.front().is_some_and(|f| f.at.0 < oldest)
+        while self.entries.front(pool).is_some_and(|f| f.at.0 < oldest)
             || self.entries.len() >= MAX_ENTRIES
         {
-            self.pop();
+            self.pop(pool);
         }
         if e.failed {
             self.failed += 1;
@@ -167,18 +167,18 @@ impl Originator {
         if let Some(c) = &mut self.counts {
             c.add(&e);
         }
-        self.entries.push_back(e);
+        self.entries.push_back(pool, e);
         if self.failed < COUNT_FROM / 2 {
             self.counts = None;
         }
     }
 
     /// The distinct counts, built from the window if they are not kept.
-    fn counts(&mut self) -> &Counts {
+    fn counts(&mut self, pool: &Pool<Entry>) -> &Counts {
         let entries = &self.entries;
         self.counts.get_or_insert_with(|| {
             let mut c = Box::<Counts>::default();
-            for e in entries.iter() {
+            for e in entries.iter(pool) {
                 c.add(e);
             }
             c
@@ -190,6 +190,8 @@ impl Originator {
 #[derive(Default)]
 pub struct Scan {
     origs: HashMap<Addr, Originator>,
+    /// The blocks of the originators' windows.
+    pool: Pool<Entry>,
 }
 
 fn proto_name(t: u8) -> &'static str {
@@ -214,7 +216,13 @@ impl HostDetector for Scan {
         out: &mut Vec<NoticeRecord>,
     ) {
         if self.origs.len() >= MAX_ORIGINATORS && !self.origs.contains_key(&c.orig_h) {
-            evict_oldest(&mut self.origs, MAX_ORIGINATORS, |o| o.last_seen);
+            let pool = &mut self.pool;
+            evict_oldest_with(
+                &mut self.origs,
+                MAX_ORIGINATORS,
+                |o| o.last_seen,
+                |o| o.entries.clear(pool),
+            );
         }
         let o = self.origs.entry(c.orig_h).or_default();
         o.last_seen = c.logged_at;
@@ -224,12 +232,15 @@ impl HostDetector for Scan {
             crate::conn::Transport::Icmp => 2,
             crate::conn::Transport::Other => 3,
         };
-        o.push(Entry {
-            at: c.logged_at,
-            host: c.resp_h,
-            port: (c.resp_p, t),
-            failed: failed(c),
-        });
+        o.push(
+            &mut self.pool,
+            Entry {
+                at: c.logged_at,
+                host: c.resp_h,
+                port: (c.resp_p, t),
+                failed: failed(c),
+            },
+        );
         if o.failed < COUNT_FROM {
             // Not a scan, and an episode in progress is over (see COUNT_FROM).
             if o.in_episode {
@@ -239,7 +250,7 @@ impl HostDetector for Scan {
             }
             return;
         }
-        let k = o.counts();
+        let k = o.counts(&self.pool);
         let (hosts, ports, targets) = (k.hosts.len(), k.ports.len(), k.targets.len());
         let (fh, fp, ft) = (k.failed_hosts, k.failed_ports, k.failed_targets);
         let n = o.entries.len();
@@ -259,13 +270,13 @@ impl HostDetector for Scan {
         }
         // Described by its failed part (the probes): the dominant host (a
         // port scan of one host) and port (a sweep) among the failed targets.
-        let k = o.counts();
+        let k = o.counts(&self.pool);
         let top_host = Counts::top_failed(&k.hosts);
         let top_port = Counts::top_failed(&k.ports);
         let nf = o.failed;
         let span = o
             .entries
-            .iter()
+            .iter(&self.pool)
             .find(|e| e.failed)
             .map_or(0.0, |f| (c.logged_at.0 - f.at.0) as f64 / SEC as f64);
         let dst = top_host
@@ -338,21 +349,25 @@ mod tests {
         // scratch, over all and over the failed connections.
         use std::collections::BTreeSet;
         let mut o = Originator::default();
+        let mut pool = Pool::default();
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for k in 0..20_000i64 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            o.push(Entry {
-                at: Ts(k * SEC / 50 + (x % 7) as i64),
-                host: Addr::v4([10, 0, (x >> 8) as u8 % 3, (x >> 16) as u8 % 40]),
-                port: ((x >> 24) as u16 % 30, (x >> 40) as u8 % 2),
-                failed: x % 3 != 0,
-            });
+            o.push(
+                &mut pool,
+                Entry {
+                    at: Ts(k * SEC / 50 + (x % 7) as i64),
+                    host: Addr::v4([10, 0, (x >> 8) as u8 % 3, (x >> 16) as u8 % 40]),
+                    port: ((x >> 24) as u16 % 30, (x >> 40) as u8 % 2),
+                    failed: x % 3 != 0,
+                },
+            );
             if k % 97 != 0 || o.entries.len() < COUNT_FROM {
                 continue;
             }
-            let es: Vec<Entry> = o.entries.iter().copied().collect();
+            let es: Vec<Entry> = o.entries.iter(&pool).copied().collect();
             let distinct = |failed_only: bool| {
                 let keep = |e: &&Entry| !failed_only || e.failed;
                 let t: BTreeSet<_> = es.iter().filter(keep).map(|e| (e.host, e.port)).collect();
@@ -360,7 +375,7 @@ mod tests {
                 let p: BTreeSet<_> = es.iter().filter(keep).map(|e| e.port).collect();
                 (t.len(), h.len(), p.len())
             };
-            let c = o.counts();
+            let c = o.counts(&pool);
             assert_eq!(
                 (c.targets.len(), c.hosts.len(), c.ports.len()),
                 distinct(false)
