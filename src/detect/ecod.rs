@@ -255,14 +255,19 @@ impl Ecod {
     /// read from cache for all of them. Each sample's sums are over the
     /// features in order, as one by one: the same bits.
     pub fn score_batch(&self, batch: &[Sample], out: &mut [f64]) {
-        let mut o = vec![[0.0f64; 3]; batch.len()];
-        for (j, c) in self.cols.iter().enumerate().take(N_FEATURES) {
-            for (oi, s) in o.iter_mut().zip(batch) {
-                c.add_tails(oi, s.x.get(j).copied().unwrap_or(0.0));
+        // (chunks with their sums on the stack: no allocation per batch;
+        // each sample's sums are its own)
+        const CHUNK: usize = 64;
+        for (batch, out) in batch.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            let mut o = [[0.0f64; 3]; CHUNK];
+            for (j, c) in self.cols.iter().enumerate().take(N_FEATURES) {
+                for (oi, s) in o.iter_mut().zip(batch) {
+                    c.add_tails(oi, s.x.get(j).copied().unwrap_or(0.0));
+                }
             }
-        }
-        for (v, parts) in out.iter_mut().zip(o) {
-            *v = score_of_parts(parts);
+            for (v, parts) in out.iter_mut().zip(o) {
+                *v = score_of_parts(parts);
+            }
         }
     }
 }

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Points a batch is scored in at once by [`Model::raw_and_top_batch`].
+const BATCH_CHUNK: usize = 64;
 /// The `format` value of a model file.
 pub const FORMAT: &str = "connscope-model";
 /// The model file version this build reads and writes.
@@ -216,21 +218,23 @@ impl Model {
     /// (they stay in cache), the autoencoder's weights read once per group
     /// of points.
     pub fn raw_and_top_batch(&self, batch: &[Sample], out: &mut Vec<([f64; 4], TopFeatures)>) {
-        if batch.is_empty() {
-            return;
+        // (chunks with their scores on the stack: no allocation per batch;
+        // every score is its point's own, so the chunks change no bit)
+        for batch in batch.chunks(BATCH_CHUNK) {
+            let n = batch.len();
+            let mut forest = [0.0; BATCH_CHUNK];
+            let mut ecod = [0.0; BATCH_CHUNK];
+            let mut ae = [0.0; BATCH_CHUNK];
+            self.iforest.score_batch(batch, &mut forest[..n]);
+            self.ecod.score_batch(batch, &mut ecod[..n]);
+            self.autoencoder.score_batch(batch, &mut ae[..n]);
+            out.extend(
+                batch
+                    .iter()
+                    .zip(forest.iter().zip(ecod.iter()).zip(ae.iter()))
+                    .map(|(s, ((&f, &e), &a))| self.assemble(s, f, e, a)),
+            );
         }
-        let mut scratch = vec![0.0; 3 * batch.len()];
-        let (forest, rest) = scratch.split_at_mut(batch.len());
-        let (ecod, ae) = rest.split_at_mut(batch.len());
-        self.iforest.score_batch(batch, forest);
-        self.ecod.score_batch(batch, ecod);
-        self.autoencoder.score_batch(batch, ae);
-        out.extend(
-            batch
-                .iter()
-                .zip(forest.iter().zip(ecod.iter()).zip(ae.iter()))
-                .map(|(s, ((&f, &e), &a))| self.assemble(s, f, e, a)),
-        );
     }
 
     /// The combined score of raw detector scores: the mean of each score

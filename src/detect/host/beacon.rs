@@ -17,7 +17,7 @@
 //! at their cap).
 
 use super::lru::{fnv1a, Lru, FNV_OFFSET};
-use super::ring::SmallRing;
+use super::pool_ring::{Pool, PoolRing};
 use super::Set as HashSet;
 use super::{notice, HostDetector, Phase, SUPPRESS_FOR};
 use crate::context::Features;
@@ -123,7 +123,7 @@ struct Key {
 
 #[derive(Clone, Debug, Default)]
 struct Series {
-    ring: SmallRing<Hit, 2>,
+    ring: PoolRing<Hit, 2>,
     /// Connections seen for the key (not only those in the ring).
     total: u64,
     last_notice: Option<f64>,
@@ -359,6 +359,8 @@ fn h_class(o: &Addr, c: ServiceClass) -> u64 {
 #[derive(Clone, Debug)]
 pub struct Beacon {
     series: Lru<Key, Series>,
+    /// The blocks of the series' rings.
+    pool: Pool<Hit>,
     /// Distinct originators per destination (saturating at
     /// `MAX_PREVALENCE + 1`), both phases.
     prevalence: Lru<u64, Few<{ MAX_PREVALENCE + 1 }>>,
@@ -378,6 +380,7 @@ impl Beacon {
     pub fn new() -> Beacon {
         Beacon {
             series: Lru::new(MAX_SERIES),
+            pool: Pool::default(),
             prevalence: Lru::new(MAX_DESTS),
             peers: Lru::new(MAX_DESTS),
             known: Knowledge::default(),
@@ -440,15 +443,21 @@ impl HostDetector for Beacon {
             class,
         };
         let t = c.start.as_secs_f64();
-        let s = self.series.touch(&key, Series::default);
+        let pool = &mut self.pool;
+        let s = self
+            .series
+            .touch_with(&key, Series::default, |mut s| s.ring.clear(pool));
         if s.ring.len() >= RING {
-            s.ring.pop_front();
+            s.ring.pop_front(pool);
         }
-        s.ring.push_back(Hit {
-            t,
-            orig_bytes: c.orig_bytes,
-            resp_bytes: c.resp_bytes,
-        });
+        s.ring.push_back(
+            pool,
+            Hit {
+                t,
+                orig_bytes: c.orig_bytes,
+                resp_bytes: c.resp_bytes,
+            },
+        );
         s.total += 1;
         if phase != Phase::Score || s.ring.len() < MIN_CONNS {
             return;
@@ -470,7 +479,7 @@ impl HostDetector for Beacon {
             return;
         }
         let mut hits = [(0.0, 0u64, 0u64); RING];
-        for (h, x) in hits.iter_mut().zip(s.ring.iter()) {
+        for (h, x) in hits.iter_mut().zip(s.ring.iter(&self.pool)) {
             *h = (x.t, x.orig_bytes, x.resp_bytes);
         }
         let n = s.ring.len();

@@ -45,6 +45,18 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
     /// The value of `k`, made most recent; created with `new` if absent
     /// (evicting the least recent key when full).
     pub(crate) fn touch(&mut self, k: &K, new: impl FnOnce() -> V) -> &mut V {
+        self.touch_with(k, new, |_| {})
+    }
+
+    /// [`touch`](Self::touch), handing each evicted value to `on_evict`
+    /// (to give back what it holds elsewhere, e.g. its
+    /// [`pool_ring`](super::pool_ring) blocks).
+    pub(crate) fn touch_with(
+        &mut self,
+        k: &K,
+        new: impl FnOnce() -> V,
+        mut on_evict: impl FnMut(V),
+    ) -> &mut V {
         self.seq += 1;
         let seq = self.seq;
         if self.map.len() >= self.cap && !self.map.contains_key(k) {
@@ -53,7 +65,9 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
                     break;
                 };
                 if self.map.get(&old).is_some_and(|(cur, _)| *cur == s) {
-                    self.map.remove(&old);
+                    if let Some((_, v)) = self.map.remove(&old) {
+                        on_evict(v);
+                    }
                 }
             }
         }
