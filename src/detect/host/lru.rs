@@ -15,10 +15,15 @@ pub(crate) struct Lru<K, V> {
     cap: usize,
     seq: u64,
     map: Map<K, (u64, V)>,
-    /// Every touch as `(seq, key)`, oldest first. An entry is live while
-    /// its seq is the key's current one; stale entries are skipped when
-    /// evicting and swept once they outnumber the live ones.
+    /// Every touch as `(seq, key)`, oldest first, once the map has been
+    /// full (before, the map's own seqs are the order: it is built from
+    /// them when the first eviction needs it, so a map that never fills
+    /// keeps no queue). An entry is live while its seq is the key's
+    /// current one; stale entries are skipped when evicting and swept once
+    /// they outnumber the live ones.
     order: VecDeque<(u64, K)>,
+    /// Whether `order` holds every live key (the map has been full).
+    ordered: bool,
 }
 
 impl<K: Clone + Eq + Hash, V> Lru<K, V> {
@@ -29,6 +34,7 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
             seq: 0,
             map: Map::default(),
             order: VecDeque::new(),
+            ordered: false,
         }
     }
 
@@ -60,6 +66,13 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
         self.seq += 1;
         let seq = self.seq;
         if self.map.len() >= self.cap && !self.map.contains_key(k) {
+            if !self.ordered {
+                let mut all: Vec<(u64, K)> =
+                    self.map.iter().map(|(k, (s, _))| (*s, k.clone())).collect();
+                all.sort_unstable_by_key(|(s, _)| *s);
+                self.order = all.into();
+                self.ordered = true;
+            }
             while self.map.len() >= self.cap {
                 let Some((s, old)) = self.order.pop_front() else {
                     break;
@@ -70,6 +83,11 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
                     }
                 }
             }
+        }
+        if !self.ordered {
+            let e = self.map.entry(k.clone()).or_insert_with(|| (seq, new()));
+            e.0 = seq;
+            return &mut e.1;
         }
         self.order.push_back((seq, k.clone()));
         if self.order.len() > 2 * self.cap + 64 {
@@ -117,15 +135,16 @@ mod tests {
         assert_eq!(m.peek(&3), Some(&30));
     }
 
-    #[test]
-    fn matches_a_naive_lru_and_stays_bounded() {
-        // Oracle: a vector in recency order.
-        let mut m: Lru<u32, u32> = Lru::new(8);
+    /// Touches keys drawn by `key(i, x)` for `n` steps on an Lru of `cap`
+    /// and on a vector in recency order (the oracle); they agree at every
+    /// step, and the queue stays bounded.
+    fn against_naive(cap: usize, n: u32, key: impl Fn(u32, u32) -> u32) {
+        let mut m: Lru<u32, u32> = Lru::new(cap);
         let mut naive: Vec<(u32, u32)> = Vec::new();
         let mut x: u32 = 12345;
-        for _ in 0..20_000 {
+        for i in 0..n {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let k = (x >> 16) % 13;
+            let k = key(i, x >> 16);
             *m.touch(&k, || 0) += 1;
             match naive.iter().position(|(key, _)| *key == k) {
                 Some(i) => {
@@ -134,17 +153,39 @@ mod tests {
                     naive.push(e);
                 }
                 None => {
-                    if naive.len() == 8 {
+                    if naive.len() == cap {
                         naive.remove(0);
                     }
                     naive.push((k, 1));
                 }
             }
             assert_eq!(m.len(), naive.len());
-            assert!(m.order.len() <= 2 * 8 + 64 + 1);
+            assert!(m.order.len() <= 2 * cap + 64 + 1);
         }
         for (k, v) in &naive {
             assert_eq!(m.peek(k), Some(v));
         }
+    }
+
+    #[test]
+    fn matches_a_naive_lru_and_stays_bounded() {
+        against_naive(8, 20_000, |_, x| x % 13);
+    }
+
+    #[test]
+    fn matches_a_naive_lru_when_it_fills_late() {
+        // Many touches of fewer keys than the capacity (no queue kept),
+        // then more keys: the first eviction takes the order from the
+        // map's own recency, then the queue keeps it.
+        against_naive(
+            100,
+            30_000,
+            |i, x| if i < 10_000 { x % 90 } else { x % 300 },
+        );
+        let mut m: Lru<u32, u32> = Lru::new(4);
+        for k in 0..4 {
+            m.touch(&k, || k);
+        }
+        assert!(m.order.is_empty(), "no queue before the map is full");
     }
 }
