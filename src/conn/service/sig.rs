@@ -163,12 +163,23 @@ const FAIL: [[u8; MAX_NEEDLE]; NEEDLES.len()] = {
     }
     f
 };
-/// Bytes that start one of `NEEDLES` (a cheap filter before the matchers).
+/// By byte, the needles (bit `k`: `NEEDLES[k]`) that it starts.
+const NEEDLE_STARTS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < NEEDLES.len() {
+        t[NEEDLES[i][0] as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
+/// Bytes that start one of `NEEDLES`.
+#[cfg(test)]
 const NEEDLE_FIRST: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
-    while i < NEEDLES.len() {
-        t[NEEDLES[i][0] as usize] = true;
+    while i < 256 {
+        t[i] = NEEDLE_STARTS[i] != 0;
         i += 1;
     }
     t
@@ -228,6 +239,8 @@ struct Dir {
     ftp_greeting: bool,
     /// Progress on each of `NEEDLES`.
     needle: [u8; NEEDLES.len()],
+    /// The needles in progress (bit `k`: `needle[k] != 0`).
+    in_progress: u8,
     found: u8,
     /// "Duca" seen before one of the channel names.
     duca: bool,
@@ -259,6 +272,7 @@ impl Default for Dir {
             irc_state: 0,
             ftp_greeting: false,
             needle: [0; NEEDLES.len()],
+            in_progress: 0,
             found: 0,
             duca: false,
             xmpp: 0,
@@ -959,7 +973,7 @@ impl Dir {
     /// counters: inside a line whose start decided every line pattern, no
     /// needle in progress, past the fixed RDP offset.
     fn can_skip(&self, is_orig: bool) -> bool {
-        if !self.line_body || self.prev_cr || self.seen <= 5 || self.needle != [0; NEEDLES.len()] {
+        if !self.line_body || self.prev_cr || self.seen <= 5 || self.in_progress != 0 {
             return false;
         }
         let n = self.line_len as usize;
@@ -1077,11 +1091,15 @@ impl Dir {
     }
 
     fn needles(&mut self, b: u8) {
-        // Nothing in progress and `b` starts no needle: no state can change.
-        if !NEEDLE_FIRST[b as usize] && self.needle == [0; NEEDLES.len()] {
-            return;
-        }
-        for (k, n) in NEEDLES.iter().enumerate() {
+        // Only the needles in progress and those `b` starts can change
+        // state (any other stays at 0): nothing to do for most bytes.
+        let mut todo = NEEDLE_STARTS[b as usize] | self.in_progress;
+        while todo != 0 {
+            let k = todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            let (Some(n), Some(fail)) = (NEEDLES.get(k), FAIL.get(k)) else {
+                break;
+            };
             let mut p = self.needle[k] as usize;
             // Longest prefix of `n` that is a suffix of the text + b.
             loop {
@@ -1093,7 +1111,7 @@ impl Dir {
                     break;
                 }
                 // Fall back to the next shorter border of n[..p].
-                p = FAIL[k][p - 1] as usize;
+                p = fail[p - 1] as usize;
             }
             if p == n.len() {
                 self.found |= 1 << k;
@@ -1108,6 +1126,11 @@ impl Dir {
                 p = 0;
             }
             self.needle[k] = p as u8;
+            if p == 0 {
+                self.in_progress &= !(1 << k);
+            } else {
+                self.in_progress |= 1 << k;
+            }
         }
     }
 
