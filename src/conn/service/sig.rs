@@ -1266,8 +1266,11 @@ mod tests {
     #[test]
     fn skipping_equals_bytewise() {
         let mut rnd = super::super::test_rng(0x9e37_79b9_7f4a_7c15);
-        let words: [&[u8]; 12] = [
+        let words: [&[u8]; 15] = [
             b"USER bob\r\n",
+            b"Duca..drdynvc",
+            b"rdprdpsnd",
+            b"cliprdrdynvcMcD",
             b"NICK x\r\n",
             b"Cookie: mstshash=a",
             b"Duca rdpdr",
