@@ -173,32 +173,84 @@ const NEEDLE_STARTS: [u8; 256] = {
     }
     t
 };
-/// Bytes that start one of `NEEDLES`.
-#[cfg(test)]
-const NEEDLE_FIRST: [bool; 256] = {
-    let mut t = [false; 256];
+/// The first two bytes of each needle (one entry per distinct pair).
+const PAIRS: [[u8; 2]; 6] = [*b"Co", *b"Du", *b"rd", *b"dr", *b"cl", *b"Mc"];
+const _: () = {
+    // every needle starts with one of the pairs
+    let mut k = 0;
+    while k < NEEDLES.len() {
+        let (a, b) = (NEEDLES[k][0], NEEDLES[k][1]);
+        let mut found = false;
+        let mut j = 0;
+        while j < PAIRS.len() {
+            found |= PAIRS[j][0] == a && PAIRS[j][1] == b;
+            j += 1;
+        }
+        assert!(found);
+        k += 1;
+    }
+};
+
+/// Whether position `i` of `data` may change matcher state inside a
+/// decided line (see `Dir::can_skip`): a line end, or the start of one of
+/// [`PAIRS`] (the last byte when it may start one). At any other position
+/// no needle can start, so with none in progress every needle stays at 0.
+fn is_stop(data: &[u8], i: usize) -> bool {
+    let Some(&c) = data.get(i) else {
+        return false;
+    };
+    if c == b'\r' || c == b'\n' {
+        return true;
+    }
+    if NEEDLE_STARTS[c as usize] == 0 {
+        return false;
+    }
+    match data.get(i + 1) {
+        None => true,
+        Some(&d) => PAIRS.contains(&[c, d]),
+    }
+}
+
+/// Index of the first stop of `data` ([`is_stop`]), or `data.len()`
+/// (SSE2 on x86_64, 16 positions a step).
+fn find_stop(data: &[u8]) -> usize {
+    #[allow(unused_mut)]
     let mut i = 0;
-    while i < 256 {
-        t[i] = NEEDLE_STARTS[i] != 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; both loads are
+        // unaligned 16-byte reads inside `data` (i + 17 <= len).
+        unsafe {
+            let cr = _mm_set1_epi8(b'\r' as i8);
+            let lf = _mm_set1_epi8(b'\n' as i8);
+            let firsts = PAIRS.map(|p| _mm_set1_epi8(p[0] as i8));
+            let seconds = PAIRS.map(|p| _mm_set1_epi8(p[1] as i8));
+            while i + 17 <= data.len() {
+                let a = _mm_loadu_si128(data.as_ptr().add(i) as *const __m128i);
+                let b = _mm_loadu_si128(data.as_ptr().add(i + 1) as *const __m128i);
+                let mut m = _mm_or_si128(_mm_cmpeq_epi8(a, cr), _mm_cmpeq_epi8(a, lf));
+                for (f, s) in firsts.iter().zip(&seconds) {
+                    m = _mm_or_si128(
+                        m,
+                        _mm_and_si128(_mm_cmpeq_epi8(a, *f), _mm_cmpeq_epi8(b, *s)),
+                    );
+                }
+                let bits = _mm_movemask_epi8(m);
+                if bits != 0 {
+                    return i + bits.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    while i < data.len() && !is_stop(data, i) {
         i += 1;
     }
-    t
-};
-/// Bytes that may change matcher state inside a decided line: line ends and
-/// needle starts (see `Dir::can_skip`).
-#[cfg(test)]
-const STOP: [bool; 256] = {
-    let mut t = NEEDLE_FIRST;
-    t[b'\r' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-};
-/// The bytes of [`STOP`], for the vectorised search.
-const STOP_BYTES: [u8; 8] = [b'\r', b'\n', b'C', b'D', b'r', b'd', b'c', b'M'];
-
-/// Index of the first byte of `data` in [`STOP`], or `data.len()`.
-fn find_stop(data: &[u8]) -> usize {
-    super::find_any(data, STOP_BYTES)
+    i
 }
 
 const N_COOKIE: usize = 0;
@@ -969,7 +1021,7 @@ impl Dir {
         }
     }
 
-    /// Whether the next bytes, unless one is in [`STOP`], can only advance
+    /// Whether the next bytes, up to a stop ([`is_stop`]), can only advance
     /// counters: inside a line whose start decided every line pattern, no
     /// needle in progress, past the fixed RDP offset.
     fn can_skip(&self, is_orig: bool) -> bool {
@@ -990,7 +1042,7 @@ impl Dir {
         }
     }
 
-    /// Consumes bytes none of which is in [`STOP`] while [`Self::can_skip`]
+    /// Consumes bytes up to a stop ([`is_stop`]) while [`Self::can_skip`]
     /// holds: the effect of [`Self::byte`] on each, without the matchers.
     fn skip(&mut self, run: &[u8]) {
         let at = self.line_len as usize;
@@ -1249,15 +1301,29 @@ mod tests {
     }
 
     #[test]
-    fn stop_search_finds_exactly_the_stop_bytes() {
+    fn stop_search_finds_exactly_the_stops() {
+        // Every byte, and every needle pair, at every offset around the
+        // vector steps, also cut short: the search finds the first
+        // position `is_stop` names, and `is_stop` is a line end or the
+        // start of two bytes some needle starts with (the last byte: one).
+        let starts_needle = |w: &[u8]| NEEDLES.iter().any(|n| n.starts_with(w));
         for b in 0..=255u8 {
-            assert_eq!(STOP[b as usize], STOP_BYTES.contains(&b), "byte {b}");
-            for at in [0usize, 5, 15, 16, 17, 31, 40] {
-                let mut v = vec![b'x'; 41];
-                v[at] = b;
-                let want = if STOP[b as usize] { at } else { v.len() };
-                assert_eq!(find_stop(&v), want, "byte {b} at {at}");
-                assert_eq!(find_stop(&v[..at]), at);
+            for next in [b'x', b'o', b'u', b'd', b'r', b'l', b'c'] {
+                for at in [0usize, 5, 15, 16, 17, 31, 39, 40] {
+                    let mut v = vec![b'x'; 41];
+                    v[at] = b;
+                    if at + 1 < v.len() {
+                        v[at + 1] = next;
+                    }
+                    let stop = |v: &[u8], i: usize| {
+                        v[i] == b'\r' || v[i] == b'\n' || starts_needle(&v[i..(i + 2).min(v.len())])
+                    };
+                    let want = (0..v.len()).find(|&i| stop(&v, i)).unwrap_or(v.len());
+                    assert_eq!(find_stop(&v), want, "byte {b} then {next} at {at}");
+                    let cut = &v[..at + 1];
+                    let want = (0..cut.len()).find(|&i| stop(cut, i)).unwrap_or(cut.len());
+                    assert_eq!(find_stop(cut), want, "cut after byte {b} at {at}");
+                }
             }
         }
     }
