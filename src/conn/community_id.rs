@@ -5,6 +5,7 @@
 //! except for one-way ICMP messages; prefixed with `1:`.
 
 use crate::decode::Addr;
+use sha1::{Digest, Sha1};
 
 /// Computes the Community ID string.
 pub fn community_id(
@@ -19,7 +20,8 @@ pub fn community_id(
     } else {
         (resp, orig)
     };
-    let mut h = sha1_smol::Sha1::new();
+    // (the sha1 crate uses the CPU's SHA instructions when it has them)
+    let mut h = Sha1::new();
     h.update(&seed.to_be_bytes());
     let v4 = a.0.is_v4() && b.0.is_v4();
     if v4 {
@@ -34,7 +36,7 @@ pub fn community_id(
         h.update(&a.1.to_be_bytes());
         h.update(&b.1.to_be_bytes());
     }
-    let digest = h.digest().bytes();
+    let digest: [u8; 20] = h.finalize().into();
     let mut s = String::from("1:");
     base64(&digest, &mut s);
     s
