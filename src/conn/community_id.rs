@@ -22,19 +22,19 @@ pub fn community_id(
     };
     // (the sha1 crate uses the CPU's SHA instructions when it has them)
     let mut h = Sha1::new();
-    h.update(&seed.to_be_bytes());
+    h.update(seed.to_be_bytes());
     let v4 = a.0.is_v4() && b.0.is_v4();
     if v4 {
         h.update(&a.0 .0[12..]);
         h.update(&b.0 .0[12..]);
     } else {
-        h.update(&a.0 .0);
-        h.update(&b.0 .0);
+        h.update(a.0 .0);
+        h.update(b.0 .0);
     }
-    h.update(&[proto, 0]);
+    h.update([proto, 0]);
     if matches!(proto, 1 | 6 | 17 | 58 | 132) {
-        h.update(&a.1.to_be_bytes());
-        h.update(&b.1.to_be_bytes());
+        h.update(a.1.to_be_bytes());
+        h.update(b.1.to_be_bytes());
     }
     let digest: [u8; 20] = h.finalize().into();
     let mut s = String::from("1:");
