@@ -217,10 +217,7 @@ impl<T: Copy, const N: usize> PoolRing<T, N> {
         match self {
             PoolRing::Empty => None,
             PoolRing::Inline(n, a) => {
-                let k = usize::from(*n);
-                let first = a[0];
-                a.copy_within(1..k, 0);
-                *n -= 1;
+                let first = super::ring::pop_inline(n, a);
                 if *n == 0 {
                     *self = PoolRing::Empty;
                 }

@@ -104,10 +104,7 @@ impl<T: Copy, const N: usize> SmallRing<T, N> {
         match self {
             SmallRing::Empty => None,
             SmallRing::Inline(n, a) => {
-                let k = usize::from(*n);
-                let first = a[0];
-                a.copy_within(1..k, 0);
-                *n -= 1;
+                let first = pop_inline(n, a);
                 if *n == 0 {
                     *self = SmallRing::Empty;
                 }
@@ -116,6 +113,17 @@ impl<T: Copy, const N: usize> SmallRing<T, N> {
             SmallRing::Heap(d) => d.pop_front(),
         }
     }
+}
+
+/// Removes the first of the `n` (at least one) items at the front of `a`
+/// (the inline form of a ring here and of
+/// [`PoolRing`](super::pool_ring::PoolRing)).
+pub(super) fn pop_inline<T: Copy, const N: usize>(n: &mut u8, a: &mut [T; N]) -> T {
+    let k = usize::from(*n).clamp(1, N);
+    let first = a[0];
+    a.copy_within(1..k, 0);
+    *n = n.saturating_sub(1);
+    first
 }
 
 #[cfg(test)]
