@@ -72,9 +72,17 @@ fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
 /// Writes the decimal digits of `v` (at most 10^10) into `d` from `at`,
 /// two per table read; returns where they end. `d` has room for them
 /// (24 bytes: a sign, ten digits and [`fraction6`]'s seven).
-pub(crate) fn whole_digits(d: &mut [u8; 24], at: usize, mut v: u64) -> usize {
+pub(crate) fn whole_digits(d: &mut [u8; 24], at: usize, v: u64) -> usize {
     let digits = (v.checked_ilog10().unwrap_or(0) as usize + 1).min(11);
     let end = (at + digits).min(d.len() - 7);
+    digits_into(d, at, end, v);
+    end
+}
+
+/// Writes the last `end - at` decimal digits of `v` into `d[at..end]`,
+/// two per table read from the right (`end <= d.len()`).
+#[inline]
+fn digits_into(d: &mut [u8], at: usize, end: usize, mut v: u64) {
     let mut i = end;
     while i >= at + 2 {
         let [hi, lo] = PAIRS[(v % 100) as usize];
@@ -86,7 +94,6 @@ pub(crate) fn whole_digits(d: &mut [u8; 24], at: usize, mut v: u64) -> usize {
     if i > at {
         d[at] = b'0' + (v % 10) as u8;
     }
-    end
 }
 
 /// Writes the point and the six digits of `micros` (below 10^6) into `d`
@@ -458,21 +465,9 @@ pub fn push_prefix<const N: usize>(buf: &mut Vec<u8>, block: &[u8; N], len: usiz
 pub fn uint(buf: &mut Vec<u8>, v: u64) {
     // The digits are built left-aligned in a fixed 20-byte block that is
     // appended whole and cut back: a constant-size copy, no memcpy call.
-    // (two digits per table read, from the right)
     let n = v.checked_ilog10().unwrap_or(0) as usize + 1;
     let mut b = itoa_buf();
-    let mut x = v;
-    let mut i = n.min(b.len());
-    while i >= 2 {
-        let [hi, lo] = PAIRS[(x % 100) as usize];
-        b[i - 2] = hi;
-        b[i - 1] = lo;
-        x /= 100;
-        i -= 2;
-    }
-    if i == 1 {
-        b[0] = b'0' + (x % 10) as u8;
-    }
+    digits_into(&mut b, 0, n.min(20), v);
     push_prefix(buf, &b, n);
 }
 
