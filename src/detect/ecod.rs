@@ -461,13 +461,8 @@ mod tests {
     fn table_lookup_matches_the_tail_formula() {
         // Duplicates, downsampling and values between, on and beyond the
         // stored points: the lookup equals -ln of the smoothed tails.
-        let mut st = 0x1234_5678_9abc_def1u64;
-        let mut next = || {
-            st ^= st << 13;
-            st ^= st >> 7;
-            st ^= st << 17;
-            st
-        };
+        let mut rng = crate::detect::rng::Rng::new(4);
+        let mut next = || rng.next();
         for n in [1usize, 7, 300, 5000] {
             let vals: Vec<f64> = (0..n).map(|_| (next() % 13) as f64 * 0.5).collect();
             let c = Column::fit(vals);

@@ -509,13 +509,8 @@ mod tests {
             ConnState::SH,
             ConnState::OTH,
         ];
-        let mut z = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            z ^= z << 13;
-            z ^= z >> 7;
-            z ^= z << 17;
-            z
-        };
+        let mut rng = crate::detect::rng::Rng::new(2);
+        let mut next = move || rng.next();
         let odd = [
             0.0,
             -0.0,

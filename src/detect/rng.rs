@@ -16,6 +16,12 @@ impl Rng {
         Rng(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
     }
 
+    /// A generator continuing from state `x` as it is (no mixing; a zero
+    /// state, which xorshift never leaves, is replaced as in [`new`](Self::new)).
+    pub(crate) fn from_state(x: u64) -> Rng {
+        Rng(if x == 0 { 0x2545_F491_4F6C_DD1D } else { x })
+    }
+
     /// The next 64 random bits.
     pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
@@ -62,5 +68,7 @@ mod tests {
             assert!(o > 0.0 && o < 1.0);
         }
         assert_eq!(r.below(0), 0);
+        // a state taken as it is: one xorshift step of 5, by hand
+        assert_eq!(Rng::from_state(5).next(), 5_411_348_805);
     }
 }

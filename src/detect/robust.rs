@@ -583,13 +583,8 @@ mod tests {
 
     #[test]
     fn prepared_scales_give_the_same_bits() {
-        let mut st = 0x1234_5678_9abc_def1u64;
-        let mut next = || {
-            st ^= st << 13;
-            st ^= st >> 7;
-            st ^= st << 17;
-            (st >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::detect::rng::Rng::new(1);
+        let mut next = || rng.unit();
         let samples: Vec<Sample> = (0..400)
             .map(|k| Sample {
                 class: ServiceClass::Icmp,

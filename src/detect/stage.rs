@@ -12,6 +12,7 @@
 use super::features::{ClassName, Familiarity, Inputs, ServiceClass};
 use super::host::{self, HostDetector, Phase};
 use super::model::{Model, TrainInfo};
+use super::rng::Rng;
 use super::Sample;
 use crate::context::Features;
 use crate::pipeline::stages::{Emit, Stage};
@@ -271,7 +272,8 @@ pub struct DetectStage {
     first_start: Option<Ts>,
     samples: Vec<Sample>,
     seen: u64,
-    rng: u64,
+    /// The training reservoir's random numbers.
+    rng: Rng,
     train_first: Option<Ts>,
     train_last: Ts,
     hosts: Vec<Box<dyn HostDetector>>,
@@ -316,7 +318,7 @@ impl DetectStage {
         }
         Ok(DetectStage {
             model,
-            rng: cfg.seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
+            rng: Rng::from_state(cfg.seed ^ 0x9e37_79b9_7f4a_7c15 | 1),
             cfg,
             first_start: None,
             samples: Vec::new(),
@@ -363,15 +365,6 @@ impl DetectStage {
         }
     }
 
-    fn next_rand(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
-    }
-
     fn learn(&mut self, c: &ConnSummary, s: Sample) {
         self.seen += 1;
         self.train_first = Some(self.train_first.map_or(c.start, |f| f.min(c.start)));
@@ -380,7 +373,7 @@ impl DetectStage {
             self.samples.push(s);
         } else {
             // Reservoir sampling (deterministic for a seed).
-            let j = self.next_rand() % self.seen;
+            let j = self.rng.next() % self.seen;
             if let Some(slot) = self.samples.get_mut(j as usize) {
                 *slot = s;
             }
@@ -673,13 +666,8 @@ mod tests {
     #[test]
     fn memo_returns_what_scoring_would() {
         let class = ServiceClass::Service(Service::Http);
-        let mut st = 9u64;
-        let mut next = || {
-            st ^= st << 13;
-            st ^= st >> 7;
-            st ^= st << 17;
-            (st >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = Rng::new(9);
+        let mut next = || rng.unit();
         let train: Vec<Sample> = (0..300)
             .map(|_| Sample {
                 class,

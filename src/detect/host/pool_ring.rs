@@ -276,11 +276,9 @@ mod tests {
         let mut pool = Pool::default();
         let mut rings: Vec<PoolRing<u32, 2>> = vec![PoolRing::default(); 5];
         let mut oracle: Vec<VecDeque<u32>> = vec![VecDeque::new(); 5];
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::detect::rng::Rng::new(3);
         for i in 0..50_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next();
             let k = (x >> 32) as usize % rings.len();
             let (r, d) = (&mut rings[k], &mut oracle[k]);
             match x % 100 {
