@@ -2,12 +2,12 @@
 //! `x[f] >= t` of a tree becomes a comparison of small integers,
 //! `rank_f(x) > k`, where `rank_f(x)` counts the distinct thresholds on
 //! feature `f` (over all trees) that are `<= x[f]` and `k` is the position
-//! of `t` among them. A point's ranks are computed once (one binary search per feature);
-//! then each tree is a complete binary tree of 4-byte nodes (children of
-//! node `i` at `2i + 1` and `2i + 2`, leaves shallower than the deepest
-//! copied down to its depth), walked without branches for eight points at
-//! once (AVX2 gathers when the CPU has them, the same steps in scalar code
-//! otherwise). The walk reaches the same leaf as [`Flat`]'s, and each
+//! of `t` among them. A point's ranks are computed once (one binary
+//! search per feature); then each tree is a complete binary tree of 4-byte
+//! nodes (children of node `i` at `2i + 1` and `2i + 2`, leaves shallower
+//! than the deepest copied down to its depth), walked without branches for
+//! eight points at once (AVX2 gathers when the CPU has them, the same
+//! steps in scalar code otherwise). The walk reaches the same leaf as [`Flat`]'s, and each
 //! point's path lengths are added tree by tree in the same order: the same
 //! bits as one by one.
 //!
