@@ -84,16 +84,13 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
                 }
             }
         }
-        if !self.ordered {
-            let e = self.map.entry(k.clone()).or_insert_with(|| (seq, new()));
-            e.0 = seq;
-            return &mut e.1;
-        }
-        self.order.push_back((seq, k.clone()));
-        if self.order.len() > 2 * self.cap + 64 {
-            let map = &self.map;
-            self.order
-                .retain(|(s, key)| key == k || map.get(key).is_some_and(|(cur, _)| cur == s));
+        if self.ordered {
+            self.order.push_back((seq, k.clone()));
+            if self.order.len() > 2 * self.cap + 64 {
+                let map = &self.map;
+                self.order
+                    .retain(|(s, key)| key == k || map.get(key).is_some_and(|(cur, _)| cur == s));
+            }
         }
         let e = self.map.entry(k.clone()).or_insert_with(|| (seq, new()));
         e.0 = seq;
