@@ -285,9 +285,9 @@ pub struct DetectStage {
     pending: Vec<Pending>,
     /// The inputs of the memo misses among `pending`, in order.
     misses: Vec<Inputs>,
-    /// Their samples and scores while a batch is scored (kept for their
-    /// capacity).
+    /// Their samples while a batch is scored (kept for its capacity).
     samples_of_misses: Vec<Sample>,
+    /// Their scores while a batch is written (kept for its capacity).
     computed: Vec<([f64; 4], TopFeatures)>,
     slot: ModelSlot,
     report: ReportSlot,
