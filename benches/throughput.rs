@@ -32,8 +32,9 @@
 
 use connscope::capture::file::FileSource;
 use connscope::engine::{Engine, EngineConfig, RecordSink};
-use connscope::output::conn_log::{self, ConnLogOptions};
-use connscope::output::flowmeter_log;
+use connscope::output::conn_log::{ConnLogOptions, ConnRow};
+use connscope::output::flowmeter_log::FlowRow;
+use connscope::output::row;
 use connscope::output::weird_log::WeirdRecord;
 use connscope::output::{LogFormat, TimeFormat, WriterOptions};
 use connscope::record::ConnRecord;
@@ -54,14 +55,18 @@ impl RecordSink for FormatOnly {
         if self.stats {
             let c = &rec.conn;
             let f = c.flow_features();
-            flowmeter_log::write_json(&mut self.buf, c.uid.as_str(), &f);
+            let r = FlowRow {
+                uid: &c.uid,
+                features: &f,
+            };
+            row::json(&mut self.buf, &r, TimeFormat::Epoch);
         }
-        conn_log::write_json(
-            &mut self.buf,
-            &rec,
-            &ConnLogOptions::default(),
-            TimeFormat::Epoch,
-        );
+        let r = ConnRow {
+            rec: &rec,
+            opts: &ConnLogOptions::default(),
+            names: None,
+        };
+        row::json(&mut self.buf, &r, TimeFormat::Epoch);
         self.bytes += self.buf.len() as u64;
         self.conns += 1;
     }

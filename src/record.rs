@@ -558,7 +558,7 @@ pub struct KafkaCounts {
 }
 
 /// One weird.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct WeirdRecord {
     /// Time.
     pub ts: crate::time::Ts,

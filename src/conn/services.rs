@@ -40,6 +40,24 @@ impl Services {
         }
     }
 
+    /// Calls `f` with each confirmed service, in confirmation order
+    /// (nothing allocated, unlike [`Services::iter`]).
+    pub fn for_each(&self, f: impl FnMut(Service)) {
+        match &self.analyzers {
+            Some(a) => a.services().for_each(f),
+            None => self.list.iter().flatten().copied().for_each(f),
+        }
+    }
+
+    /// Whether no service is confirmed.
+    pub fn is_empty(&self) -> bool {
+        match &self.analyzers {
+            Some(a) => a.services().next().is_none(),
+            // (filled from the front)
+            None => self.list[0].is_none(),
+        }
+    }
+
     /// The first DNS question the originator asked (when the DNS analyzer
     /// parsed one).
     pub fn dns_query(&self) -> Option<service::DnsQuery> {

@@ -1,43 +1,23 @@
 //! capture_loss.log: Zeek's format (`policy/misc/capture-loss.zeek`): per
 //! interval, how many TCP acknowledgements revealed data that was never seen.
 
-use super::{json, TimeFormat};
-use crate::time::Secs6;
-use std::io::Write;
+use super::row::{self, Columns, Row, Val};
 
 pub use crate::record::{capture_loss_percent as percent, CaptureLossRecord};
 
-/// `(name, type)` columns.
-pub const COLUMNS: &[(&str, &str)] = &[
-    ("ts", "time"),
-    ("ts_delta", "interval"),
-    ("peer", "string"),
-    ("gaps", "count"),
-    ("acks", "count"),
-    ("percent_lost", "double"),
-];
-
-/// JSON form.
-pub fn write_json(buf: &mut Vec<u8>, r: &CaptureLossRecord, tf: TimeFormat) {
-    let mut first = true;
-    buf.push(b'{');
-    json::time(buf, &mut first, "ts", r.ts, tf);
-    json::key(buf, &mut first, "ts_delta");
-    json::double(buf, r.ts_delta as f64 / 1e9);
-    json::key(buf, &mut first, "peer");
-    json::string(buf, r.peer.as_bytes());
-    json::key(buf, &mut first, "gaps");
-    json::uint(buf, r.gaps);
-    json::key(buf, &mut first, "acks");
-    json::uint(buf, r.acks);
-    json::key(buf, &mut first, "percent_lost");
-    json::double(buf, r.percent_lost);
-    buf.push(b'}');
+impl Row for CaptureLossRecord {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        v.col("ts", Val::Time(self.ts));
+        v.col("ts_delta", Val::Nanos(self.ts_delta));
+        v.col("peer", Val::Str(self.peer.as_bytes()));
+        v.col("gaps", Val::Count(self.gaps));
+        v.col("acks", Val::Count(self.acks));
+        v.col("percent_lost", Val::Double(self.percent_lost));
+    }
 }
 
-/// TSV form.
-pub fn write_tsv(buf: &mut Vec<u8>, r: &CaptureLossRecord) {
-    let _ = write!(buf, "{}\t{}\t", Secs6(r.ts.0), Secs6(r.ts_delta));
-    super::tsv::string(buf, r.peer.as_bytes(), false);
-    let _ = write!(buf, "\t{}\t{}\t{:.6}", r.gaps, r.acks, r.percent_lost);
+/// `(name, type)` columns.
+pub fn columns() -> Vec<(&'static str, &'static str)> {
+    row::columns(&CaptureLossRecord::default())
 }

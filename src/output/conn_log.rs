@@ -3,9 +3,9 @@
 //! columns (`community_id`, `vlan`/`inner_vlan`, `orig_l2_addr`/`resp_l2_addr`),
 //! connscope's `--conn-extras` and the GeoIP/ASN columns (`orig_cc` ...).
 
-use super::{json, tsv, TimeFormat};
+use super::row::{self, Columns, Item, Row, Val};
+use crate::dns::names::NameCache;
 use crate::record::ConnRecord;
-use std::io::Write;
 
 /// Optional conn.log columns.
 #[derive(Clone, Copy, Debug, Default)]
@@ -31,336 +31,170 @@ pub struct ConnLogOptions {
     pub asn: bool,
 }
 
-const BASE_FIELDS: &[(&str, &str)] = &[
-    ("ts", "time"),
-    ("uid", "string"),
-    ("id.orig_h", "addr"),
-    ("id.orig_p", "port"),
-    ("id.resp_h", "addr"),
-    ("id.resp_p", "port"),
-    ("proto", "enum"),
-    ("service", "string"),
-    ("duration", "interval"),
-    ("orig_bytes", "count"),
-    ("resp_bytes", "count"),
-    ("conn_state", "string"),
-    ("local_orig", "bool"),
-    ("local_resp", "bool"),
-    ("missed_bytes", "count"),
-    ("history", "string"),
-    ("orig_pkts", "count"),
-    ("orig_ip_bytes", "count"),
-    ("resp_pkts", "count"),
-    ("resp_ip_bytes", "count"),
-    ("tunnel_parents", "set[string]"),
-    ("ip_proto", "count"),
-];
+/// A conn.log row: the record with the log's options, and the names seen
+/// resolving to its addresses when `orig_name` / `resp_name` are on.
+pub struct ConnRow<'a> {
+    /// The connection.
+    pub rec: &'a ConnRecord,
+    /// Which optional columns the log has.
+    pub opts: &'a ConnLogOptions,
+    /// Passive DNS names by address (`--conn-names`); the name columns are
+    /// unset without it.
+    pub names: Option<&'a NameCache>,
+}
+
+impl Row for ConnRow<'_> {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        let (r, o) = (self.rec, self.opts);
+        let c = &r.conn;
+        v.col("ts", Val::Time(c.start));
+        v.col("uid", Val::Uid(&c.uid));
+        v.col("id.orig_h", Val::Addr(&c.orig_h));
+        v.col("id.orig_p", Val::Port(c.orig_p));
+        v.col("id.resp_h", Val::Addr(&c.resp_h));
+        v.col("id.resp_p", Val::Port(c.resp_p));
+        v.col("proto", Val::Enum(c.transport.name()));
+        let services = |f: &mut dyn FnMut(Item<'_>)| {
+            c.service.for_each(|s| f(Item::Str(s.name().as_bytes())));
+        };
+        v.col(
+            "service",
+            if c.service.is_empty() {
+                Val::Unset("string")
+            } else {
+                Val::Joined(&services)
+            },
+        );
+        if c.last > c.start {
+            let (ob, rb) = c.sizes();
+            v.col("duration", Val::Span(c.start, c.last));
+            v.col("orig_bytes", Val::Count(ob));
+            v.col("resp_bytes", Val::Count(rb));
+        } else {
+            v.col("duration", Val::Unset("interval"));
+            v.col("orig_bytes", Val::Unset("count"));
+            v.col("resp_bytes", Val::Unset("count"));
+        }
+        v.col("conn_state", Val::Str(c.conn_state().as_bytes()));
+        v.col(
+            "local_orig",
+            r.local_orig.map_or(Val::Unset("bool"), Val::Bool),
+        );
+        v.col(
+            "local_resp",
+            r.local_resp.map_or(Val::Unset("bool"), Val::Bool),
+        );
+        v.col("missed_bytes", Val::Count(c.missed_bytes));
+        let history = c.history.as_bytes();
+        v.col(
+            "history",
+            if history.is_empty() {
+                Val::Unset("string")
+            } else {
+                Val::Str(history)
+            },
+        );
+        v.col("orig_pkts", Val::Count(c.orig_pkts));
+        v.col("orig_ip_bytes", Val::Count(c.orig_ip_bytes));
+        v.col("resp_pkts", Val::Count(c.resp_pkts));
+        v.col("resp_ip_bytes", Val::Count(c.resp_ip_bytes));
+        let parents = |f: &mut dyn FnMut(Item<'_>)| {
+            c.tunnel_parents()
+                .for_each(|u| f(Item::Str(u.as_str().as_bytes())));
+        };
+        v.col(
+            "tunnel_parents",
+            if c.tunnel_parents().next().is_none() {
+                Val::Unset("set[string]")
+            } else {
+                Val::List("set[string]", &parents)
+            },
+        );
+        v.col("ip_proto", Val::Count(u64::from(c.ip_proto)));
+        if o.community_id {
+            let cid = r.community_id.as_deref();
+            v.col(
+                "community_id",
+                cid.map_or(Val::Unset("string"), |s| Val::Str(s.as_bytes())),
+            );
+        }
+        if o.vlan {
+            for (name, id) in [("vlan", c.vlan), ("inner_vlan", c.inner_vlan)] {
+                v.col(
+                    name,
+                    id.map_or(Val::Unset("int"), |id| Val::Int(i64::from(id))),
+                );
+            }
+        }
+        if o.l2_addrs {
+            for (name, mac) in [("orig_l2_addr", &c.l2.0), ("resp_l2_addr", &c.l2.1)] {
+                let text = mac.map(|m| mac_text(&m));
+                v.col(
+                    name,
+                    text.as_ref().map_or(Val::Unset("string"), |t| Val::Str(t)),
+                );
+            }
+        }
+        if o.extras {
+            super::flowmeter_log::visit_conn_extras(&c.flow_features(), v);
+        }
+        if o.dns.names {
+            for (name, a) in [("orig_name", &c.orig_h), ("resp_name", &c.resp_h)] {
+                let cache = self.names.filter(|n| n.get(a).next().is_some());
+                let names = |f: &mut dyn FnMut(Item<'_>)| {
+                    if let Some(n) = cache {
+                        n.get(a).for_each(|s| f(Item::Str(s)));
+                    }
+                };
+                v.col(
+                    name,
+                    match cache {
+                        Some(_) => Val::List("set[string]", &names),
+                        None => Val::Unset("set[string]"),
+                    },
+                );
+            }
+        }
+        super::geo_fields::visit_conn(r, o, v);
+    }
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+fn mac_text(m: &[u8; 6]) -> [u8; 17] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [b':'; 17];
+    for (i, b) in m.iter().enumerate() {
+        t[3 * i] = HEX[usize::from(b >> 4)];
+        t[3 * i + 1] = HEX[usize::from(b & 15)];
+    }
+    t
+}
 
 /// The `(name, type)` columns for these options.
 pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
-    let mut v = BASE_FIELDS.to_vec();
-    if o.community_id {
-        v.push(("community_id", "string"));
+    struct NoTimers;
+    impl crate::conn::Timers for NoTimers {
+        fn add(&mut self, _: crate::time::Ts, _: crate::conn::TimerKind, _: u32) {}
     }
-    if o.vlan {
-        v.push(("vlan", "int"));
-        v.push(("inner_vlan", "int"));
-    }
-    if o.l2_addrs {
-        v.push(("orig_l2_addr", "string"));
-        v.push(("resp_l2_addr", "string"));
-    }
-    if o.extras {
-        v.extend(super::flowmeter_log::conn_extras_columns());
-    }
-    if o.dns.names {
-        v.push(("orig_name", "set[string]"));
-        v.push(("resp_name", "set[string]"));
-    }
-    v.extend(super::geo_fields::conn_columns(o));
-    v
-}
-
-/// Appends `orig_name` and `resp_name` (names seen resolving to each
-/// address, most recent first; unset when none) to a JSON object written by
-/// [`write_json`].
-pub fn append_names_json<'a>(
-    buf: &mut Vec<u8>,
-    orig: impl Iterator<Item = &'a [u8]>,
-    resp: impl Iterator<Item = &'a [u8]>,
-) {
-    if buf.last() != Some(&b'}') {
-        return;
-    }
-    buf.pop();
-    let mut first = buf.last() == Some(&b'{');
-    for (k, names) in [
-        (
-            "orig_name",
-            &mut orig.peekable() as &mut dyn Iterator<Item = &[u8]>,
-        ),
-        ("resp_name", &mut resp.peekable()),
-    ] {
-        let mut any = false;
-        for n in names {
-            if !any {
-                json::key(buf, &mut first, k);
-                buf.push(b'[');
-                any = true;
-            } else {
-                buf.push(b',');
-            }
-            json::string(buf, n);
-        }
-        if any {
-            buf.push(b']');
-        }
-    }
-    buf.push(b'}');
-}
-
-/// Appends `orig_name` and `resp_name` to a TSV line written by [`write_tsv`].
-pub fn append_names_tsv<'a>(
-    buf: &mut Vec<u8>,
-    orig: impl Iterator<Item = &'a [u8]>,
-    resp: impl Iterator<Item = &'a [u8]>,
-) {
-    for names in [
-        &mut orig.into_iter() as &mut dyn Iterator<Item = &[u8]>,
-        &mut resp.into_iter(),
-    ] {
-        buf.push(b'\t');
-        let mut any = false;
-        for n in names {
-            if any {
-                buf.push(b',');
-            }
-            tsv::string(buf, n, true);
-            any = true;
-        }
-        if !any {
-            buf.push(b'-');
-        }
-    }
-}
-
-fn fmt_mac(m: &[u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
-}
-
-fn service_names(r: &ConnRecord) -> impl Iterator<Item = &'static str> + '_ {
-    r.conn.service.iter().map(|s| s.name())
-}
-
-/// Writes one conn.log record as a Zeek JSON object.
-pub fn write_json(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions, tf: TimeFormat) {
-    let c = &r.conn;
-    let mut first = true;
-    buf.push(b'{');
-    json::time(buf, &mut first, "ts", c.start, tf);
-    json::key(buf, &mut first, "uid");
-    json::uid(buf, &c.uid);
-    json::conn_id(buf, &mut first, &(c.orig_h, c.orig_p, c.resp_h, c.resp_p));
-    json::key(buf, &mut first, "proto");
-    json::string(buf, c.transport.name().as_bytes());
-    let mut svc = service_names(r).peekable();
-    if svc.peek().is_some() {
-        json::key(buf, &mut first, "service");
-        buf.push(b'"');
-        for (i, s) in svc.enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            buf.extend_from_slice(s.as_bytes());
-        }
-        buf.push(b'"');
-    }
-    let dur = c.last.zeek_f64() - c.start.zeek_f64();
-    if c.last > c.start {
-        let (ob, rb) = c.sizes();
-        json::key(buf, &mut first, "duration");
-        json::double(buf, dur);
-        json::key(buf, &mut first, "orig_bytes");
-        json::uint(buf, ob);
-        json::key(buf, &mut first, "resp_bytes");
-        json::uint(buf, rb);
-    }
-    json::key(buf, &mut first, "conn_state");
-    json::string(buf, c.conn_state().as_bytes());
-    if let Some(l) = r.local_orig {
-        json::key(buf, &mut first, "local_orig");
-        buf.extend_from_slice(if l { b"true" } else { b"false" });
-    }
-    if let Some(l) = r.local_resp {
-        json::key(buf, &mut first, "local_resp");
-        buf.extend_from_slice(if l { b"true" } else { b"false" });
-    }
-    json::key(buf, &mut first, "missed_bytes");
-    json::uint(buf, c.missed_bytes);
-    if !c.history.as_bytes().is_empty() {
-        json::key(buf, &mut first, "history");
-        json::string(buf, c.history.as_bytes());
-    }
-    json::key(buf, &mut first, "orig_pkts");
-    json::uint(buf, c.orig_pkts);
-    json::key(buf, &mut first, "orig_ip_bytes");
-    json::uint(buf, c.orig_ip_bytes);
-    json::key(buf, &mut first, "resp_pkts");
-    json::uint(buf, c.resp_pkts);
-    json::key(buf, &mut first, "resp_ip_bytes");
-    json::uint(buf, c.resp_ip_bytes);
-    let mut tp = c.tunnel_parents().peekable();
-    if tp.peek().is_some() {
-        json::key(buf, &mut first, "tunnel_parents");
-        buf.push(b'[');
-        for (i, u) in tp.enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            json::string(buf, u.as_str().as_bytes());
-        }
-        buf.push(b']');
-    }
-    json::key(buf, &mut first, "ip_proto");
-    json::uint(buf, c.ip_proto as u64);
-    if o.community_id {
-        if let Some(cid) = &r.community_id {
-            json::key(buf, &mut first, "community_id");
-            json::string(buf, cid.as_bytes());
-        }
-    }
-    if o.vlan {
-        if let Some(v) = c.vlan {
-            json::key(buf, &mut first, "vlan");
-            json::uint(buf, v as u64);
-        }
-        if let Some(v) = c.inner_vlan {
-            json::key(buf, &mut first, "inner_vlan");
-            json::uint(buf, v as u64);
-        }
-    }
-    if o.l2_addrs {
-        if let Some(m) = &c.l2.0 {
-            json::key(buf, &mut first, "orig_l2_addr");
-            json::string(buf, fmt_mac(m).as_bytes());
-        }
-        if let Some(m) = &c.l2.1 {
-            json::key(buf, &mut first, "resp_l2_addr");
-            json::string(buf, fmt_mac(m).as_bytes());
-        }
-    }
-    if o.extras {
-        let f = c.flow_features();
-        super::flowmeter_log::write_conn_extras_json(buf, &mut first, &f);
-    }
-    super::geo_fields::write_conn_json(buf, &mut first, r, o);
-    buf.push(b'}');
-}
-
-/// Writes one conn.log record as a Zeek TSV line (no newline).
-pub fn write_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
-    let c = &r.conn;
-    let t = b'\t';
-    let _ = write!(buf, "{}", crate::time::Secs6(c.start.0));
-    buf.push(t);
-    buf.extend_from_slice(c.uid.as_str().as_bytes());
-    let _ = write!(
-        buf,
-        "\t{}\t{}\t{}\t{}\t",
-        c.orig_h, c.orig_p, c.resp_h, c.resp_p
-    );
-    buf.extend_from_slice(c.transport.name().as_bytes());
-    buf.push(t);
-    let mut any = false;
-    for (i, s) in service_names(r).enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(s.as_bytes());
-        any = true;
-    }
-    if !any {
-        buf.push(b'-');
-    }
-    buf.push(t);
-    if c.last > c.start {
-        let (ob, rb) = c.sizes();
-        let _ = write!(
-            buf,
-            "{}\t{}\t{}\t",
-            crate::time::Secs6(c.last.0 - c.start.0),
-            ob,
-            rb
-        );
-    } else {
-        buf.extend_from_slice(b"-\t-\t-\t");
-    }
-    buf.extend_from_slice(c.conn_state().as_bytes());
-    buf.push(t);
-    for l in [r.local_orig, r.local_resp] {
-        buf.extend_from_slice(match l {
-            Some(true) => b"T",
-            Some(false) => b"F",
-            None => b"-",
-        });
-        buf.push(t);
-    }
-    let _ = write!(buf, "{}\t", c.missed_bytes);
-    if c.history.as_bytes().is_empty() {
-        buf.push(b'-');
-    } else {
-        tsv::string(buf, c.history.as_bytes(), false);
-    }
-    let _ = write!(
-        buf,
-        "\t{}\t{}\t{}\t{}\t",
-        c.orig_pkts, c.orig_ip_bytes, c.resp_pkts, c.resp_ip_bytes
-    );
-    let mut any = false;
-    for (i, u) in c.tunnel_parents().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(u.as_str().as_bytes());
-        any = true;
-    }
-    if !any {
-        buf.push(b'-');
-    }
-    let _ = write!(buf, "\t{}", c.ip_proto);
-    if o.community_id {
-        buf.push(t);
-        match &r.community_id {
-            Some(s) => tsv::string(buf, s.as_bytes(), false),
-            None => buf.push(b'-'),
-        }
-    }
-    if o.vlan {
-        for v in [c.vlan, c.inner_vlan] {
-            buf.push(t);
-            match v {
-                Some(v) => {
-                    let _ = write!(buf, "{v}");
-                }
-                None => buf.push(b'-'),
-            }
-        }
-    }
-    if o.l2_addrs {
-        for m in [&c.l2.0, &c.l2.1] {
-            buf.push(t);
-            match m {
-                Some(m) => buf.extend_from_slice(fmt_mac(m).as_bytes()),
-                None => buf.push(b'-'),
-            }
-        }
-    }
-    if o.extras {
-        let f = c.flow_features();
-        super::flowmeter_log::write_conn_extras_tsv(buf, &f);
-    }
-    super::geo_fields::write_conn_tsv(buf, r, o);
+    let cfg = crate::conn::ConnConfig::zeek_bare();
+    let init = crate::conn::ConnInit {
+        transport: crate::conn::Transport::Tcp,
+        ip_proto: 6,
+        orig: (crate::decode::Addr::default(), 0),
+        resp: (crate::decode::Addr::default(), 0),
+        ts: crate::time::Ts(0),
+        icmp_one_way: false,
+        vlan: None,
+        inner_vlan: None,
+        l2: (None, None),
+    };
+    let encap = crate::conn::Encap::default();
+    let conn = crate::conn::Conn::new(&cfg, &init, &encap, false, &mut NoTimers);
+    let rec = ConnRecord::new(conn, &cfg);
+    row::columns(&ConnRow {
+        rec: &rec,
+        opts: o,
+        names: None,
+    })
 }

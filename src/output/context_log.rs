@@ -3,107 +3,84 @@
 //!
 //! Rows are written in the context order (by `logged_at`, then conn.log `ts`,
 //! then uid), not in conn.log's order, so the file is identical whatever the
-//! number of workers. Formatting follows [`super::conn_log`]: JSON times as
-//! epoch seconds (or ISO 8601), doubles via [`json::double`]; TSV times and
-//! doubles with six decimals (Zeek's `%.6f`), counts as integers.
+//! number of workers. The columns are one [`Row`] visit, written by
+//! [`super::row`] in either format.
 
-use super::{json, TimeFormat};
+use super::row::{self, Columns, Row, Val};
 use crate::context::{ConnInfo, Features};
-use crate::time::{Secs6, Ts};
-use std::io::Write;
+use crate::time::Ts;
 
 /// The log's path (`#path` and the file name stem).
 pub const PATH: &str = "context";
 
-/// One field value.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Val {
-    /// A Zeek `time`.
-    Time(Ts),
-    /// A Zeek `count`.
-    Count(u64),
-    /// A Zeek `double`.
-    Double(f64),
-}
-
-impl Val {
-    fn type_name(self) -> &'static str {
-        match self {
-            Val::Time(_) => "time",
-            Val::Count(_) => "count",
-            Val::Double(_) => "double",
-        }
-    }
-}
-
 /// Calls `v` with every column after `uid`, in log order: the single source
 /// of the column list.
-pub fn visit(c: &ConnInfo, f: &Features, v: &mut dyn FnMut(&'static str, Val)) {
-    v("logged_at", Val::Time(c.logged_at));
+pub fn visit<C: Columns>(c: &ConnInfo, f: &Features, v: &mut C) {
+    v.col("logged_at", Val::Time(c.logged_at));
     // KDD'99 time-based traffic features (time window).
-    v("count", Val::Count(f.count));
-    v("srv_count", Val::Count(f.srv_count));
-    v("serror_rate", Val::Double(f.serror_rate));
-    v("srv_serror_rate", Val::Double(f.srv_serror_rate));
-    v("rerror_rate", Val::Double(f.rerror_rate));
-    v("srv_rerror_rate", Val::Double(f.srv_rerror_rate));
-    v("same_srv_rate", Val::Double(f.same_srv_rate));
-    v("diff_srv_rate", Val::Double(f.diff_srv_rate));
-    v("srv_diff_host_rate", Val::Double(f.srv_diff_host_rate));
+    v.col("count", Val::Count(f.count));
+    v.col("srv_count", Val::Count(f.srv_count));
+    v.col("serror_rate", Val::Double(f.serror_rate));
+    v.col("srv_serror_rate", Val::Double(f.srv_serror_rate));
+    v.col("rerror_rate", Val::Double(f.rerror_rate));
+    v.col("srv_rerror_rate", Val::Double(f.srv_rerror_rate));
+    v.col("same_srv_rate", Val::Double(f.same_srv_rate));
+    v.col("diff_srv_rate", Val::Double(f.diff_srv_rate));
+    v.col("srv_diff_host_rate", Val::Double(f.srv_diff_host_rate));
     // KDD'99 host-based traffic features (count window).
-    v("dst_host_count", Val::Count(f.dst_host_count));
-    v("dst_host_srv_count", Val::Count(f.dst_host_srv_count));
-    v(
+    v.col("dst_host_count", Val::Count(f.dst_host_count));
+    v.col("dst_host_srv_count", Val::Count(f.dst_host_srv_count));
+    v.col(
         "dst_host_same_srv_rate",
         Val::Double(f.dst_host_same_srv_rate),
     );
-    v(
+    v.col(
         "dst_host_diff_srv_rate",
         Val::Double(f.dst_host_diff_srv_rate),
     );
-    v(
+    v.col(
         "dst_host_same_src_port_rate",
         Val::Double(f.dst_host_same_src_port_rate),
     );
-    v(
+    v.col(
         "dst_host_srv_diff_host_rate",
         Val::Double(f.dst_host_srv_diff_host_rate),
     );
-    v("dst_host_serror_rate", Val::Double(f.dst_host_serror_rate));
-    v(
+    v.col("dst_host_serror_rate", Val::Double(f.dst_host_serror_rate));
+    v.col(
         "dst_host_srv_serror_rate",
         Val::Double(f.dst_host_srv_serror_rate),
     );
-    v("dst_host_rerror_rate", Val::Double(f.dst_host_rerror_rate));
-    v(
+    v.col("dst_host_rerror_rate", Val::Double(f.dst_host_rerror_rate));
+    v.col(
         "dst_host_srv_rerror_rate",
         Val::Double(f.dst_host_srv_rerror_rate),
     );
     // Originator fan-out.
-    v("src_count", Val::Count(f.src_count));
-    v(
+    v.col("src_count", Val::Count(f.src_count));
+    v.col(
         "src_distinct_dst_hosts",
         Val::Count(f.src_distinct_dst_hosts),
     );
-    v(
+    v.col(
         "src_distinct_dst_ports",
         Val::Count(f.src_distinct_dst_ports),
     );
-    v("src_host_count", Val::Count(f.src_host_count));
-    v(
+    v.col("src_host_count", Val::Count(f.src_host_count));
+    v.col(
         "src_host_distinct_dst_hosts",
         Val::Count(f.src_host_distinct_dst_hosts),
     );
-    v(
+    v.col(
         "src_host_distinct_dst_ports",
         Val::Count(f.src_host_distinct_dst_ports),
     );
     // Per-originator series.
-    v("interval", Val::Time(f.interval));
-    v("src_interval_conns", Val::Count(f.series.conns));
-    v("src_interval_bytes", Val::Count(f.series.bytes));
-    v("src_prev_interval_conns", Val::Count(f.series.prev_conns));
-    v("src_prev_interval_bytes", Val::Count(f.series.prev_bytes));
+    v.col("interval", Val::Time(f.interval));
+    v.col("src_interval_conns", Val::Count(f.series.conns));
+    v.col("src_interval_bytes", Val::Count(f.series.bytes));
+    v.col("src_prev_interval_conns", Val::Count(f.series.prev_conns));
+    v.col("src_prev_interval_bytes", Val::Count(f.series.prev_bytes));
 }
 
 fn dummy() -> ConnInfo {
@@ -124,52 +101,35 @@ fn dummy() -> ConnInfo {
     }
 }
 
+/// A context.log row: the connection's uid and its context features.
+pub struct ContextRow<'a> {
+    /// The connection.
+    pub info: &'a ConnInfo,
+    /// Its features.
+    pub features: &'a Features,
+}
+
+impl Row for ContextRow<'_> {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        v.col("uid", Val::Uid(&self.info.uid));
+        visit(self.info, self.features, v);
+    }
+}
+
 /// The `(name, type)` columns of context.log, `uid` first.
 pub fn columns() -> Vec<(&'static str, &'static str)> {
-    let mut c = vec![("uid", "string")];
-    visit(&dummy(), &Features::default(), &mut |n, v| {
-        c.push((n, v.type_name()))
-    });
-    c
-}
-
-/// Writes one context.log record as a Zeek JSON object.
-pub fn write_json(buf: &mut Vec<u8>, c: &ConnInfo, f: &Features, tf: TimeFormat) {
-    let mut first = true;
-    buf.push(b'{');
-    json::key(buf, &mut first, "uid");
-    json::uid(buf, &c.uid);
-    visit(c, f, &mut |n, v| {
-        json::key(buf, &mut first, n);
-        match v {
-            Val::Time(t) => match tf {
-                TimeFormat::Epoch => json::epoch(buf, t),
-                TimeFormat::Iso8601 => json::iso8601(buf, t),
-            },
-            Val::Count(x) => json::uint(buf, x),
-            Val::Double(x) => json::double(buf, x),
-        }
-    });
-    buf.push(b'}');
-}
-
-/// Writes one context.log record as a Zeek TSV line (no newline).
-pub fn write_tsv(buf: &mut Vec<u8>, c: &ConnInfo, f: &Features) {
-    super::tsv::string(buf, c.uid.as_str().as_bytes(), false);
-    visit(c, f, &mut |_, v| {
-        buf.push(b'\t');
-        let _ = match v {
-            Val::Time(t) => write!(buf, "{}", Secs6(t.0)),
-            Val::Count(x) => write!(buf, "{x}"),
-            Val::Double(x) => write!(buf, "{x:.6}"),
-        };
-    });
+    row::columns(&ContextRow {
+        info: &dummy(),
+        features: &Features::default(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::context::SeriesValue;
+    use crate::output::TimeFormat;
     use crate::time::SEC;
 
     fn sample() -> (ConnInfo, Features) {
@@ -208,8 +168,12 @@ mod tests {
     #[test]
     fn json_and_tsv() {
         let (c, f) = sample();
+        let row = ContextRow {
+            info: &c,
+            features: &f,
+        };
         let mut j = Vec::new();
-        write_json(&mut j, &c, &f, TimeFormat::Epoch);
+        row::json(&mut j, &row, TimeFormat::Epoch);
         let text = String::from_utf8(j.clone()).unwrap();
         assert!(text.contains("\"logged_at\":1300475167.096535,"), "{text}");
         assert!(text.contains("\"count\":3,"), "{text}");
@@ -220,7 +184,7 @@ mod tests {
         assert_eq!(v["serror_rate"].as_f64(), Some(1.0 / 3.0));
         assert_eq!(v["src_interval_bytes"].as_u64(), Some(1200));
         let mut t = Vec::new();
-        write_tsv(&mut t, &c, &f);
+        row::tsv(&mut t, &row);
         let t = String::from_utf8(t).unwrap();
         let fields: Vec<&str> = t.split('\t').collect();
         assert_eq!(fields.len(), columns().len());
@@ -229,7 +193,7 @@ mod tests {
         assert_eq!(fields[4], "0.333333");
         assert_eq!(fields[27], "1300475160.000000");
         let mut i = Vec::new();
-        write_json(&mut i, &c, &f, TimeFormat::Iso8601);
+        row::json(&mut i, &row, TimeFormat::Iso8601);
         let i = String::from_utf8(i).unwrap();
         assert!(
             i.contains("\"logged_at\":\"2011-03-18T19:06:07.096535Z\""),

@@ -5,57 +5,16 @@
 //! written with at most 100 elements and strings with at most 4096 bytes
 //! (Zeek's `Log::default_max_field_*` limits).
 
-use super::{json, tsv, TimeFormat};
+use super::row::{self, Columns, Item, Row, Val};
+use crate::conn::uid::Uid;
+use crate::decode::Addr;
 use crate::dns::consts;
 use crate::dns::record::{DnsRecord, Span, MAX_CONTAINER_ELEMENTS, MAX_STRING_BYTES};
 use crate::dns::DnsConfig;
-use crate::time::Secs6;
-use std::io::Write;
+use crate::time::Ts;
 
 /// The log's name.
 pub const PATH: &str = "dns";
-
-const BASE_FIELDS: &[(&str, &str)] = &[
-    ("ts", "time"),
-    ("uid", "string"),
-    ("id.orig_h", "addr"),
-    ("id.orig_p", "port"),
-    ("id.resp_h", "addr"),
-    ("id.resp_p", "port"),
-    ("proto", "enum"),
-    ("trans_id", "count"),
-    ("rtt", "interval"),
-    ("query", "string"),
-    ("qclass", "count"),
-    ("qclass_name", "string"),
-    ("qtype", "count"),
-    ("qtype_name", "string"),
-    ("rcode", "count"),
-    ("rcode_name", "string"),
-    ("AA", "bool"),
-    ("TC", "bool"),
-    ("RD", "bool"),
-    ("RA", "bool"),
-    ("Z", "count"),
-    ("answers", "vector[string]"),
-    ("TTLs", "vector[interval]"),
-    ("rejected", "bool"),
-    ("opcode", "count"),
-    ("opcode_name", "string"),
-];
-
-/// The `(name, type)` columns for these settings.
-pub fn columns(c: &DnsConfig) -> Vec<(&'static str, &'static str)> {
-    let mut v = BASE_FIELDS.to_vec();
-    if c.auth_addl {
-        v.push(("auth", "set[string]"));
-        v.push(("addl", "set[string]"));
-    }
-    if c.original_query {
-        v.push(("original_query", "string"));
-    }
-    v
-}
 
 fn limited(b: &[u8]) -> &[u8] {
     &b[..b.len().min(MAX_STRING_BYTES)]
@@ -69,216 +28,132 @@ fn qtype_name(r: &DnsRecord, t: u16) -> std::borrow::Cow<'static, str> {
     }
 }
 
-/// `rtt` as Zeek computes it (a difference of double times), when set.
-fn rtt_secs(r: &DnsRecord) -> Option<f64> {
-    r.answered.map(|a| a.zeek_f64() - r.ts.zeek_f64())
+/// A dns.log row: the record with the log's optional columns.
+pub struct DnsRow<'a> {
+    /// The transaction.
+    pub rec: &'a DnsRecord,
+    /// Which optional columns the log has.
+    pub cfg: &'a DnsConfig,
 }
 
-/// Writes one row as a Zeek JSON object.
-pub fn write_json(buf: &mut Vec<u8>, r: &DnsRecord, c: &DnsConfig, tf: TimeFormat) {
-    let mut first = true;
-    buf.push(b'{');
-    json::time(buf, &mut first, "ts", r.ts, tf);
-    json::key(buf, &mut first, "uid");
-    json::uid(buf, &r.uid);
-    json::conn_id(buf, &mut first, &r.id);
-    json::key(buf, &mut first, "proto");
-    json::string(buf, if r.tcp { b"tcp" } else { b"udp" });
-    json::key(buf, &mut first, "trans_id");
-    json::uint(buf, u64::from(r.trans_id));
-    if let Some(rtt) = rtt_secs(r) {
-        json::key(buf, &mut first, "rtt");
-        json::double(buf, rtt);
-    }
-    let str_field = |buf: &mut Vec<u8>, first: &mut bool, k: &str, s: Option<Span>| {
-        if let Some(s) = s {
-            json::key(buf, first, k);
-            json::string(buf, limited(r.bytes(s)));
+/// A code column and its name column (`qtype`, `qtype_name`), both unset
+/// without a code.
+#[inline(always)]
+fn coded<C: Columns>(
+    v: &mut C,
+    names: [&'static str; 2],
+    code: Option<u16>,
+    name: impl Fn(u16) -> std::borrow::Cow<'static, str>,
+) {
+    match code {
+        Some(x) => {
+            v.col(names[0], Val::Count(u64::from(x)));
+            v.col(names[1], Val::Str(name(x).as_bytes()));
         }
-    };
-    str_field(buf, &mut first, "query", r.query);
-    if let Some(q) = r.qclass {
-        json::key(buf, &mut first, "qclass");
-        json::uint(buf, u64::from(q));
-        json::key(buf, &mut first, "qclass_name");
-        json::string(buf, consts::class_name(q).as_bytes());
+        None => {
+            v.col(names[0], Val::Unset("count"));
+            v.col(names[1], Val::Unset("string"));
+        }
     }
-    if let Some(t) = r.qtype {
-        json::key(buf, &mut first, "qtype");
-        json::uint(buf, u64::from(t));
-        json::key(buf, &mut first, "qtype_name");
-        json::string(buf, qtype_name(r, t).as_bytes());
-    }
-    if let Some(rc) = r.rcode {
-        json::key(buf, &mut first, "rcode");
-        json::uint(buf, u64::from(rc));
-        json::key(buf, &mut first, "rcode_name");
-        json::string(buf, consts::rcode_name(u16::from(rc)).as_bytes());
-    }
-    for (k, v) in [("AA", r.aa), ("TC", r.tc), ("RD", r.rd), ("RA", r.ra)] {
-        json::key(buf, &mut first, k);
-        buf.extend_from_slice(if v { b"true" } else { b"false" });
-    }
-    json::key(buf, &mut first, "Z");
-    json::uint(buf, u64::from(r.z));
-    if !r.answers.is_empty() {
+}
+
+impl Row for DnsRow<'_> {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        let r = self.rec;
+        v.col("ts", Val::Time(r.ts));
+        v.col("uid", Val::Uid(&r.uid));
+        super::visit_conn_id(Some(&r.id), v);
+        v.col("proto", Val::Enum(if r.tcp { "tcp" } else { "udp" }));
+        v.col("trans_id", Val::Count(u64::from(r.trans_id)));
+        v.col(
+            "rtt",
+            r.answered
+                .map_or(Val::Unset("interval"), |a| Val::Span(r.ts, a)),
+        );
+        let text =
+            |s: Option<Span>| s.map_or(Val::Unset("string"), |s| Val::Str(limited(r.bytes(s))));
+        v.col("query", text(r.query));
+        coded(v, ["qclass", "qclass_name"], r.qclass, consts::class_name);
+        coded(v, ["qtype", "qtype_name"], r.qtype, |t| qtype_name(r, t));
+        coded(
+            v,
+            ["rcode", "rcode_name"],
+            r.rcode.map(u16::from),
+            consts::rcode_name,
+        );
+        for (k, b) in [("AA", r.aa), ("TC", r.tc), ("RD", r.rd), ("RA", r.ra)] {
+            v.col(k, Val::Bool(b));
+        }
+        v.col("Z", Val::Count(u64::from(r.z)));
         let n = r.answers.len().min(MAX_CONTAINER_ELEMENTS);
-        json::key(buf, &mut first, "answers");
-        buf.push(b'[');
-        for (i, (s, _)) in r.answers[..n].iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            json::string(buf, limited(r.bytes(*s)));
+        let answers = r.answers.get(..n).unwrap_or_default();
+        let names = |f: &mut dyn FnMut(Item<'_>)| {
+            answers
+                .iter()
+                .for_each(|(s, _)| f(Item::Str(limited(r.bytes(*s)))));
+        };
+        let ttls = |f: &mut dyn FnMut(Item<'_>)| {
+            answers
+                .iter()
+                .for_each(|(_, ttl)| f(Item::Interval(f64::from(*ttl))));
+        };
+        if answers.is_empty() {
+            v.col("answers", Val::Unset("vector[string]"));
+            v.col("TTLs", Val::Unset("vector[interval]"));
+        } else {
+            v.col("answers", Val::List("vector[string]", &names));
+            v.col("TTLs", Val::List("vector[interval]", &ttls));
         }
-        buf.push(b']');
-        json::key(buf, &mut first, "TTLs");
-        buf.push(b'[');
-        for (i, (_, ttl)) in r.answers[..n].iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            json::double(buf, f64::from(*ttl));
-        }
-        buf.push(b']');
-    }
-    json::key(buf, &mut first, "rejected");
-    buf.extend_from_slice(if r.rejected { b"true" } else { b"false" });
-    if let Some(op) = r.opcode {
-        json::key(buf, &mut first, "opcode");
-        json::uint(buf, u64::from(op));
-        json::key(buf, &mut first, "opcode_name");
-        json::string(buf, consts::opcode_name(op, r.netbios).as_bytes());
-    }
-    if c.auth_addl {
-        for (k, set) in [("auth", &r.auth), ("addl", &r.addl)] {
-            if set.is_empty() {
-                continue;
-            }
-            json::key(buf, &mut first, k);
-            buf.push(b'[');
-            for (i, s) in set.iter().take(MAX_CONTAINER_ELEMENTS).enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                json::string(buf, limited(r.bytes(*s)));
-            }
-            buf.push(b']');
-        }
-    }
-    if c.original_query {
-        str_field(buf, &mut first, "original_query", r.original_query);
-    }
-    buf.push(b'}');
-}
-
-/// Writes one row as a Zeek TSV line (no newline).
-pub fn write_tsv(buf: &mut Vec<u8>, r: &DnsRecord, c: &DnsConfig) {
-    let t = b'\t';
-    let (oh, op, rh, rp) = r.id;
-    let _ = write!(buf, "{}\t", Secs6(r.ts.0));
-    buf.extend_from_slice(r.uid.as_str().as_bytes());
-    let _ = write!(buf, "\t{oh}\t{op}\t{rh}\t{rp}\t");
-    buf.extend_from_slice(if r.tcp { b"tcp" } else { b"udp" });
-    let _ = write!(buf, "\t{}\t", r.trans_id);
-    match r.answered {
-        Some(a) => {
-            let _ = write!(buf, "{}", Secs6(a.0 - r.ts.0));
-        }
-        None => buf.push(b'-'),
-    }
-    buf.push(t);
-    opt_str(buf, r, r.query);
-    buf.push(t);
-    match r.qclass {
-        Some(q) => {
-            let _ = write!(buf, "{q}\t");
-            tsv::string(buf, consts::class_name(q).as_bytes(), false);
-        }
-        None => buf.extend_from_slice(b"-\t-"),
-    }
-    buf.push(t);
-    match r.qtype {
-        Some(q) => {
-            let _ = write!(buf, "{q}\t");
-            tsv::string(buf, qtype_name(r, q).as_bytes(), false);
-        }
-        None => buf.extend_from_slice(b"-\t-"),
-    }
-    buf.push(t);
-    match r.rcode {
-        Some(rc) => {
-            let _ = write!(buf, "{rc}\t");
-            tsv::string(buf, consts::rcode_name(u16::from(rc)).as_bytes(), false);
-        }
-        None => buf.extend_from_slice(b"-\t-"),
-    }
-    for v in [r.aa, r.tc, r.rd, r.ra] {
-        buf.push(t);
-        buf.push(if v { b'T' } else { b'F' });
-    }
-    let _ = write!(buf, "\t{}\t", r.z);
-    if r.answers.is_empty() {
-        buf.extend_from_slice(b"-\t-");
-    } else {
-        let n = r.answers.len().min(MAX_CONTAINER_ELEMENTS);
-        for (i, (s, _)) in r.answers[..n].iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            tsv::string(buf, limited(r.bytes(*s)), true);
-        }
-        buf.push(t);
-        for (i, (_, ttl)) in r.answers[..n].iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            let _ = write!(buf, "{}", Secs6(i64::from(*ttl) * crate::time::SEC));
-        }
-    }
-    buf.push(t);
-    buf.push(if r.rejected { b'T' } else { b'F' });
-    buf.push(t);
-    match r.opcode {
-        Some(op) => {
-            let _ = write!(buf, "{op}\t");
-            tsv::string(buf, consts::opcode_name(op, r.netbios).as_bytes(), false);
-        }
-        None => buf.extend_from_slice(b"-\t-"),
-    }
-    if c.auth_addl {
-        for set in [&r.auth, &r.addl] {
-            buf.push(t);
-            if set.is_empty() {
-                buf.push(b'-');
-            }
-            for (i, s) in set.iter().take(MAX_CONTAINER_ELEMENTS).enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                tsv::string(buf, limited(r.bytes(*s)), true);
+        v.col("rejected", Val::Bool(r.rejected));
+        coded(
+            v,
+            ["opcode", "opcode_name"],
+            r.opcode.map(u16::from),
+            |op| consts::opcode_name(op as u8, r.netbios),
+        );
+        if self.cfg.auth_addl {
+            for (k, set) in [("auth", &r.auth), ("addl", &r.addl)] {
+                let items = |f: &mut dyn FnMut(Item<'_>)| {
+                    set.iter()
+                        .take(MAX_CONTAINER_ELEMENTS)
+                        .for_each(|s| f(Item::Str(limited(r.bytes(*s)))));
+                };
+                v.col(
+                    k,
+                    if set.is_empty() {
+                        Val::Unset("set[string]")
+                    } else {
+                        Val::List("set[string]", &items)
+                    },
+                );
             }
         }
-    }
-    if c.original_query {
-        buf.push(t);
-        opt_str(buf, r, r.original_query);
+        if self.cfg.original_query {
+            v.col("original_query", text(r.original_query));
+        }
     }
 }
 
-fn opt_str(buf: &mut Vec<u8>, r: &DnsRecord, s: Option<Span>) {
-    match s {
-        Some(s) => tsv::string(buf, limited(r.bytes(s)), false),
-        None => buf.push(b'-'),
-    }
+/// The `(name, type)` columns for these settings.
+pub fn columns(c: &DnsConfig) -> Vec<(&'static str, &'static str)> {
+    let id = (Addr::default(), 0, Addr::default(), 0);
+    let r = DnsRecord::new(Ts(0), Uid::from_words(b'C', 0, 0), id, false, 0);
+    row::columns(&DnsRow { rec: &r, cfg: c })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::uid::Uid;
-    use crate::decode::Addr;
-    use crate::time::Ts;
+    use crate::output::TimeFormat;
+
+    fn write_tsv(b: &mut Vec<u8>, r: &DnsRecord, cfg: &DnsConfig) {
+        row::tsv(b, &DnsRow { rec: r, cfg });
+    }
+
+    fn write_json(b: &mut Vec<u8>, r: &DnsRecord, cfg: &DnsConfig, tf: TimeFormat) {
+        row::json(b, &DnsRow { rec: r, cfg }, tf);
+    }
 
     fn rec() -> DnsRecord {
         let id = (Addr::v4([10, 0, 0, 1]), 40000, Addr::v4([10, 0, 0, 53]), 53);
@@ -305,7 +180,8 @@ mod tests {
         write_tsv(&mut b, &r, &DnsConfig::default());
         let line = String::from_utf8(b).unwrap();
         let f: Vec<&str> = line.split('\t').collect();
-        assert_eq!(f.len(), BASE_FIELDS.len());
+        assert_eq!(f.len(), columns(&DnsConfig::default()).len());
+        assert_eq!(f.len(), 26);
         assert_eq!(f[0], "1704067200.000000");
         assert_eq!(
             &f[2..8],

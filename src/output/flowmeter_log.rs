@@ -6,63 +6,20 @@
 //! `fwd_pkts_payload.min`); connscope's own columns follow them. Definitions
 //! of every field are in `docs/FEATURES.md`. Times are in seconds.
 //!
-//! Formatting follows [`super::conn_log`]: JSON doubles via
-//! [`json::double`], unset fields omitted; TSV doubles and intervals with six
-//! decimals (Zeek's `%.6f`), counts as integers, unset as `-`.
+//! The columns are one [`Row`] visit; [`super::row`] writes them in either
+//! format (JSON doubles shortest round-trip, unset fields omitted; TSV
+//! doubles and intervals with six decimals, Zeek's `%.6f`, unset as `-`).
 
-use super::json;
+use super::row::{self, Columns, Row, Val};
+use crate::conn::uid::Uid;
 use crate::stats::moments::Summary;
 use crate::stats::FlowFeatures;
-use crate::time::{Secs6, SEC};
-use std::io::Write;
 
 /// The log's path (`#path` and the file name stem).
 pub const PATH: &str = "flowmeter";
 
-/// One field value.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Val {
-    /// A Zeek `count`.
-    Count(u64),
-    /// A Zeek `double`.
-    Double(f64),
-    /// A Zeek `interval` in seconds.
-    Interval(f64),
-    /// A Zeek `interval` given in nanoseconds (printed exactly as conn.log
-    /// prints `duration`).
-    Nanos(i64),
-    /// Unset (`-` in TSV, omitted in JSON), with the Zeek type of the column.
-    Unset(&'static str),
-}
-
-impl Val {
-    fn type_name(self) -> &'static str {
-        match self {
-            Val::Count(_) => "count",
-            Val::Double(_) => "double",
-            Val::Interval(_) | Val::Nanos(_) => "interval",
-            Val::Unset(t) => t,
-        }
-    }
-}
-
-/// Receives the columns of a row from [`visit`], in log order. Closures
-/// `FnMut(name, value)` are one; the JSON writer is its own type so that
-/// each column's write is inlined with its name as a constant.
-pub trait Columns {
-    /// One column.
-    fn col(&mut self, name: &'static str, v: Val);
-}
-
-impl<F: FnMut(&'static str, Val)> Columns for F {
-    #[inline(always)]
-    fn col(&mut self, name: &'static str, v: Val) {
-        self(name, v)
-    }
-}
-
 #[inline(always)]
-fn stats5<C: Columns + ?Sized>(v: &mut C, names: [&'static str; 5], s: &Summary) {
+fn stats5<C: Columns>(v: &mut C, names: [&'static str; 5], s: &Summary) {
     v.col(names[0], Val::Double(s.min));
     v.col(names[1], Val::Double(s.max));
     v.col(names[2], Val::Double(s.tot));
@@ -82,7 +39,7 @@ macro_rules! five {
     };
 }
 
-fn opt_interval(x: Option<f64>) -> Val {
+fn opt_interval(x: Option<f64>) -> Val<'static> {
     x.map_or(Val::Unset("interval"), Val::Interval)
 }
 
@@ -91,7 +48,7 @@ fn opt_interval(x: Option<f64>) -> Val {
 /// Generic and inlined, so that each writer is specialised for the columns:
 /// every name is a constant at its call, and copying it is a few moves.
 #[inline(always)]
-pub fn visit<C: Columns + ?Sized>(f: &FlowFeatures, v: &mut C) {
+pub fn visit<C: Columns>(f: &FlowFeatures, v: &mut C) {
     let (o, r) = (&f.fwd, &f.bwd);
     // zeek-flowmeter's columns.
     v.col("flow_duration", Val::Nanos(f.duration_ns));
@@ -164,89 +121,34 @@ pub fn visit<C: Columns + ?Sized>(f: &FlowFeatures, v: &mut C) {
     v.col("bwd_ttl_max", Val::Count(r.ttl_max));
 }
 
+/// A flowmeter.log row: the connection's uid and its flow features.
+pub struct FlowRow<'a> {
+    /// The conn.log uid.
+    pub uid: &'a Uid,
+    /// From [`crate::stats::FlowStats::features`] with the connection's
+    /// start and last time.
+    pub features: &'a FlowFeatures,
+}
+
+impl Row for FlowRow<'_> {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        v.col("uid", Val::Uid(self.uid));
+        visit(self.features, v);
+    }
+}
+
 /// The `(name, type)` columns of flowmeter.log, `uid` first.
 pub fn columns() -> Vec<(&'static str, &'static str)> {
-    let mut c = vec![("uid", "string")];
-    visit(&FlowFeatures::default(), &mut |n, v: Val| {
-        c.push((n, v.type_name()))
-    });
-    c
-}
-
-#[inline(always)]
-fn json_val(buf: &mut Vec<u8>, first: &mut bool, name: &str, v: Val) {
-    match v {
-        Val::Unset(_) => {}
-        Val::Count(x) => {
-            json::key(buf, first, name);
-            json::uint(buf, x);
-        }
-        Val::Double(x) | Val::Interval(x) => {
-            json::key(buf, first, name);
-            json::double(buf, x);
-        }
-        Val::Nanos(ns) => {
-            json::key(buf, first, name);
-            json::double(buf, ns as f64 / SEC as f64);
-        }
-    }
-}
-
-fn tsv_val(buf: &mut Vec<u8>, v: Val) {
-    match v {
-        Val::Unset(_) => buf.push(b'-'),
-        Val::Count(x) => {
-            let _ = write!(buf, "{x}");
-        }
-        Val::Double(x) | Val::Interval(x) => {
-            let _ = write!(buf, "{x:.6}");
-        }
-        Val::Nanos(ns) => {
-            let _ = write!(buf, "{}", Secs6(ns));
-        }
-    }
-}
-
-/// [`Columns`] writing JSON members.
-struct JsonRow<'a> {
-    buf: &'a mut Vec<u8>,
-    first: bool,
-}
-
-impl Columns for JsonRow<'_> {
-    #[inline(always)]
-    fn col(&mut self, name: &'static str, v: Val) {
-        json_val(self.buf, &mut self.first, name, v);
-    }
-}
-
-/// Writes one flowmeter.log record as a Zeek JSON object. `f` comes from
-/// [`crate::stats::FlowStats::features`] with the connection's start and
-/// last time.
-pub fn write_json(buf: &mut Vec<u8>, uid: &str, f: &FlowFeatures) {
-    // A row is about 3 KB: one reservation, not one per field.
-    buf.reserve(4096);
-    let mut first = true;
-    buf.push(b'{');
-    json::key(buf, &mut first, "uid");
-    json::string(buf, uid.as_bytes());
-    let mut row = JsonRow { buf, first };
-    visit(f, &mut row);
-    row.buf.push(b'}');
-}
-
-/// Writes one flowmeter.log record as a Zeek TSV line (no newline).
-pub fn write_tsv(buf: &mut Vec<u8>, uid: &str, f: &FlowFeatures) {
-    super::tsv::string(buf, uid.as_bytes(), false);
-    visit(f, &mut |_, v: Val| {
-        buf.push(b'\t');
-        tsv_val(buf, v);
-    });
+    row::columns(&FlowRow {
+        uid: &Uid::from_words(b'C', 0, 0),
+        features: &FlowFeatures::default(),
+    })
 }
 
 /// Calls `v` with the eight `--conn-extras` conn.log columns, in order.
 #[inline(always)]
-pub fn visit_conn_extras<C: Columns + ?Sized>(f: &FlowFeatures, v: &mut C) {
+pub fn visit_conn_extras<C: Columns>(f: &FlowFeatures, v: &mut C) {
     v.col("orig_pkt_size_mean", Val::Double(f.fwd.pkt_len.avg));
     v.col("resp_pkt_size_mean", Val::Double(f.bwd.pkt_len.avg));
     v.col("orig_pkt_size_std", Val::Double(f.fwd.pkt_len.std));
@@ -260,32 +162,17 @@ pub fn visit_conn_extras<C: Columns + ?Sized>(f: &FlowFeatures, v: &mut C) {
 /// The `(name, type)` of the `--conn-extras` columns (appended to conn.log's).
 pub fn conn_extras_columns() -> Vec<(&'static str, &'static str)> {
     let mut c = Vec::new();
-    visit_conn_extras(&FlowFeatures::default(), &mut |n, v: Val| {
+    visit_conn_extras(&FlowFeatures::default(), &mut |n, v: Val<'_>| {
         c.push((n, v.type_name()))
     });
     c
-}
-
-/// Appends the `--conn-extras` fields to a conn.log JSON object being written
-/// (`first` is the object's key state; call before the closing `}`).
-pub fn write_conn_extras_json(buf: &mut Vec<u8>, first: &mut bool, f: &FlowFeatures) {
-    visit_conn_extras(f, &mut |n, v: Val| json_val(buf, first, n, v));
-}
-
-/// Appends the `--conn-extras` fields to a conn.log TSV line, each preceded
-/// by a tab.
-pub fn write_conn_extras_tsv(buf: &mut Vec<u8>, f: &FlowFeatures) {
-    visit_conn_extras(f, &mut |_, v: Val| {
-        buf.push(b'\t');
-        tsv_val(buf, v);
-    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::stats::{FlowStats, PacketObs, TcpObs};
-    use crate::time::Ts;
+    use crate::time::{Ts, SEC};
 
     const FLOWMETER: &str = "uid flow_duration fwd_pkts_tot bwd_pkts_tot fwd_data_pkts_tot bwd_data_pkts_tot fwd_pkts_per_sec bwd_pkts_per_sec flow_pkts_per_sec down_up_ratio fwd_header_size_tot fwd_header_size_min fwd_header_size_max bwd_header_size_tot bwd_header_size_min bwd_header_size_max flow_FIN_flag_count flow_SYN_flag_count flow_RST_flag_count fwd_PSH_flag_count bwd_PSH_flag_count flow_ACK_flag_count fwd_URG_flag_count bwd_URG_flag_count flow_CWR_flag_count flow_ECE_flag_count";
 
@@ -351,15 +238,20 @@ mod tests {
     #[test]
     fn json_and_tsv_agree_with_columns() {
         let f = features();
+        let uid = Uid::from_words(b'C', 1, 2);
+        let row = FlowRow {
+            uid: &uid,
+            features: &f,
+        };
         let mut j = Vec::new();
-        write_json(&mut j, "CabcXYZ", &f);
+        row::json(&mut j, &row, crate::output::TimeFormat::Epoch);
         let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
         let obj = v.as_object().unwrap();
         let cols = columns();
         // The handshake completed, so nothing is unset: every column present, in order.
         let keys: Vec<&String> = obj.keys().collect();
         assert_eq!(keys.len(), cols.len());
-        assert_eq!(obj["uid"], "CabcXYZ");
+        assert_eq!(obj["uid"], uid.as_str());
         assert_eq!(obj["flow_duration"].as_f64(), Some(0.75));
         assert_eq!(obj["fwd_pkts_tot"].as_u64(), Some(3));
         assert_eq!(obj["flow_SYN_flag_count"].as_u64(), Some(2));
@@ -370,11 +262,11 @@ mod tests {
         assert!(text.contains("\"fwd_pkts_per_sec\":4.0,"), "{text}");
         assert!(text.contains("\"fwd_pkts_tot\":3,"), "{text}");
         let mut t = Vec::new();
-        write_tsv(&mut t, "CabcXYZ", &f);
+        row::tsv(&mut t, &row);
         let t = String::from_utf8(t).unwrap();
         let fields: Vec<&str> = t.split('\t').collect();
         assert_eq!(fields.len(), cols.len());
-        assert_eq!(fields[0], "CabcXYZ");
+        assert_eq!(fields[0], uid.as_str());
         assert_eq!(fields[1], "0.750000");
         assert_eq!(fields[2], "3");
         assert_eq!(fields[6], "4.000000");
@@ -394,14 +286,19 @@ mod tests {
             ttl: 1,
         });
         let f = s.features(Ts(SEC), Ts(SEC));
+        let uid = Uid::from_words(b'C', 1, 2);
+        let row = FlowRow {
+            uid: &uid,
+            features: &f,
+        };
         let mut j = Vec::new();
-        write_json(&mut j, "C1", &f);
+        row::json(&mut j, &row, crate::output::TimeFormat::Epoch);
         let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
         assert!(v.get("tcp_rtt_syn_synack").is_none());
         assert_eq!(v["flow_duration"].as_f64(), Some(0.0));
         assert_eq!(v["fwd_pkts_payload.std"].as_f64(), Some(0.0));
         let mut t = Vec::new();
-        write_tsv(&mut t, "C1", &f);
+        row::tsv(&mut t, &row);
         let t = String::from_utf8(t).unwrap();
         let cols = columns();
         let i = cols
@@ -421,8 +318,10 @@ mod tests {
         );
         let f = features();
         let mut j = b"{\"uid\":\"C\"".to_vec();
-        let mut first = false;
-        write_conn_extras_json(&mut j, &mut first, &f);
+        visit_conn_extras(
+            &f,
+            &mut row::Json::new(&mut j, crate::output::TimeFormat::Epoch, false),
+        );
         j.push(b'}');
         let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
         // fwd IP lengths 40, 40, 45.
@@ -431,7 +330,7 @@ mod tests {
         assert_eq!(v["orig_data_pkts"].as_u64(), Some(1));
         assert_eq!(v["iat_mean"].as_f64(), Some(0.25));
         let mut t = Vec::new();
-        write_conn_extras_tsv(&mut t, &f);
+        visit_conn_extras(&f, &mut row::Tsv::new(&mut t, false));
         let t = String::from_utf8(t).unwrap();
         assert_eq!(
             t,

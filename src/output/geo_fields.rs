@@ -8,162 +8,60 @@
 //! [`crate::geoip`]; this module only formats them.
 
 use super::conn_log::ConnLogOptions;
-use super::json;
-use super::tsv;
-use crate::geoip::Location;
+use super::row::{Columns, Val};
+use crate::geoip::{HostInfo, Location};
 use crate::record::ConnRecord;
-use std::io::Write;
 
-/// The conn.log GeoIP/ASN columns for these options (appended after every
-/// other column; values of non-local endpoints, unset for local ones).
-pub fn conn_columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
-    let mut v = Vec::new();
-    if o.geo {
-        v.extend([
-            ("orig_cc", "string"),
-            ("resp_cc", "string"),
-            ("orig_city", "string"),
-            ("resp_city", "string"),
-        ]);
-    }
-    if o.asn {
-        v.extend([
-            ("orig_asn", "count"),
-            ("resp_asn", "count"),
-            ("orig_as_org", "string"),
-            ("resp_as_org", "string"),
-        ]);
-    }
-    v
+fn text(s: Option<&str>) -> Val<'_> {
+    s.map_or(Val::Unset("string"), |s| Val::Str(s.as_bytes()))
 }
 
-/// One GeoIP/ASN value of an endpoint.
-enum GeoVal<'a> {
-    Str(Option<&'a str>),
-    Count(Option<u32>),
-}
-
-/// Calls `v` with each GeoIP/ASN column's name and value, in column order.
-fn visit_geo<'a>(r: &'a ConnRecord, o: &ConnLogOptions, v: &mut dyn FnMut(&str, GeoVal<'a>)) {
+/// Calls `v` with the conn.log GeoIP/ASN columns for these options, in
+/// column order (values of non-local endpoints, unset for local ones).
+#[inline(always)]
+pub fn visit_conn<C: Columns>(r: &ConnRecord, o: &ConnLogOptions, v: &mut C) {
     let (orig, resp) = (r.geo.orig.as_deref(), r.geo.resp.as_deref());
     if o.geo {
-        v(
-            "orig_cc",
-            GeoVal::Str(orig.and_then(|h| h.location.country_code.as_deref())),
-        );
-        v(
-            "resp_cc",
-            GeoVal::Str(resp.and_then(|h| h.location.country_code.as_deref())),
-        );
-        v(
-            "orig_city",
-            GeoVal::Str(orig.and_then(|h| h.location.city.as_deref())),
-        );
-        v(
-            "resp_city",
-            GeoVal::Str(resp.and_then(|h| h.location.city.as_deref())),
-        );
+        fn cc(h: Option<&HostInfo>) -> Option<&str> {
+            h.and_then(|h| h.location.country_code.as_deref())
+        }
+        fn city(h: Option<&HostInfo>) -> Option<&str> {
+            h.and_then(|h| h.location.city.as_deref())
+        }
+        v.col("orig_cc", text(cc(orig)));
+        v.col("resp_cc", text(cc(resp)));
+        v.col("orig_city", text(city(orig)));
+        v.col("resp_city", text(city(resp)));
     }
     if o.asn {
-        v("orig_asn", GeoVal::Count(orig.and_then(|h| h.asn)));
-        v("resp_asn", GeoVal::Count(resp.and_then(|h| h.asn)));
-        v(
-            "orig_as_org",
-            GeoVal::Str(orig.and_then(|h| h.as_org.as_deref())),
-        );
-        v(
-            "resp_as_org",
-            GeoVal::Str(resp.and_then(|h| h.as_org.as_deref())),
-        );
+        fn asn(h: Option<&HostInfo>) -> Val<'static> {
+            h.and_then(|h| h.asn)
+                .map_or(Val::Unset("count"), |n| Val::Count(u64::from(n)))
+        }
+        fn org(h: Option<&HostInfo>) -> Option<&str> {
+            h.and_then(|h| h.as_org.as_deref())
+        }
+        v.col("orig_asn", asn(orig));
+        v.col("resp_asn", asn(resp));
+        v.col("orig_as_org", text(org(orig)));
+        v.col("resp_as_org", text(org(resp)));
     }
 }
 
-/// Appends the conn.log GeoIP/ASN fields to a JSON object being written
-/// (before its closing `}`; unset values omitted).
-pub fn write_conn_json(buf: &mut Vec<u8>, first: &mut bool, r: &ConnRecord, o: &ConnLogOptions) {
-    visit_geo(r, o, &mut |name, val| match val {
-        GeoVal::Str(Some(s)) => {
-            json::key(buf, first, name);
-            json::string(buf, s.as_bytes());
-        }
-        GeoVal::Count(Some(n)) => {
-            json::key(buf, first, name);
-            json::uint(buf, u64::from(n));
-        }
-        GeoVal::Str(None) | GeoVal::Count(None) => {}
-    });
-}
-
-/// Appends the conn.log GeoIP/ASN fields to a TSV line, each after a tab.
-pub fn write_conn_tsv(buf: &mut Vec<u8>, r: &ConnRecord, o: &ConnLogOptions) {
-    visit_geo(r, o, &mut |_, val| {
-        buf.push(b'\t');
-        match val {
-            GeoVal::Str(Some(s)) => tsv::string(buf, s.as_bytes(), false),
-            GeoVal::Count(Some(n)) => {
-                let _ = write!(buf, "{n}");
-            }
-            GeoVal::Str(None) | GeoVal::Count(None) => buf.push(b'-'),
-        }
-    });
-}
-
-/// notice.log's `remote_location` columns (with `--geoip-db`).
-pub const NOTICE_COLUMNS: &[(&str, &str)] = &[
-    ("remote_location.country_code", "string"),
-    ("remote_location.region", "string"),
-    ("remote_location.city", "string"),
-    ("remote_location.latitude", "double"),
-    ("remote_location.longitude", "double"),
-];
-
-/// Appends a notice's `remote_location.*` fields to a JSON object being
-/// written (unset values omitted, as Zeek's JSON writer does).
-pub fn write_notice_json(buf: &mut Vec<u8>, first: &mut bool, l: Option<&Location>) {
-    let Some(l) = l else { return };
-    let strs = [
-        ("remote_location.country_code", &l.country_code),
-        ("remote_location.region", &l.region),
-        ("remote_location.city", &l.city),
-    ];
-    for (k, v) in strs {
-        if let Some(v) = v {
-            json::key(buf, first, k);
-            json::string(buf, v.as_bytes());
-        }
-    }
-    for (k, v) in [
-        ("remote_location.latitude", l.latitude),
-        ("remote_location.longitude", l.longitude),
-    ] {
-        if let Some(v) = v {
-            json::key(buf, first, k);
-            json::double(buf, v);
-        }
-    }
-}
-
-/// Appends a notice's five `remote_location.*` fields to a TSV line, each
-/// after a tab (`-` when unset).
-pub fn write_notice_tsv(buf: &mut Vec<u8>, l: Option<&Location>) {
+/// Calls `v` with notice.log's five `remote_location.*` columns (unset
+/// when there is no location or no such value).
+pub fn visit_notice<C: Columns>(l: Option<&Location>, v: &mut C) {
     let none = Location::default();
     let l = l.unwrap_or(&none);
-    for s in [&l.country_code, &l.region, &l.city] {
-        buf.push(b'\t');
-        match s {
-            Some(s) => tsv::string(buf, s.as_bytes(), false),
-            None => buf.push(b'-'),
-        }
-    }
-    for d in [l.latitude, l.longitude] {
-        buf.push(b'\t');
-        match d {
-            Some(d) => {
-                let _ = write!(buf, "{d:.6}");
-            }
-            None => buf.push(b'-'),
-        }
-    }
+    let double = |d: Option<f64>| d.map_or(Val::Unset("double"), Val::Double);
+    v.col(
+        "remote_location.country_code",
+        text(l.country_code.as_deref()),
+    );
+    v.col("remote_location.region", text(l.region.as_deref()));
+    v.col("remote_location.city", text(l.city.as_deref()));
+    v.col("remote_location.latitude", double(l.latitude));
+    v.col("remote_location.longitude", double(l.longitude));
 }
 
 #[cfg(test)]
@@ -182,30 +80,44 @@ mod tests {
 
     #[test]
     fn notice_remote_location_json_and_tsv() {
+        use crate::output::row::{Json, Tsv};
+        use crate::output::TimeFormat;
         let mut j = b"{\"note\":\"x\"".to_vec();
-        let mut first = false;
-        write_notice_json(&mut j, &mut first, Some(&loc()));
+        visit_notice(
+            Some(&loc()),
+            &mut Json::new(&mut j, TimeFormat::Epoch, false),
+        );
         j.push(b'}');
         assert_eq!(
             String::from_utf8(j).unwrap(),
             "{\"note\":\"x\",\"remote_location.country_code\":\"GB\",\"remote_location.region\":\"ENG\",\"remote_location.city\":\"St Albans\\t\",\"remote_location.latitude\":51.75}"
         );
         let mut none = Vec::new();
-        write_notice_json(&mut none, &mut first, None);
+        visit_notice(None, &mut Json::new(&mut none, TimeFormat::Epoch, false));
         assert!(none.is_empty());
         let mut t = Vec::new();
-        write_notice_tsv(&mut t, Some(&loc()));
+        visit_notice(Some(&loc()), &mut Tsv::new(&mut t, false));
         assert_eq!(t, b"\tGB\tENG\tSt Albans\\x09\t51.750000\t-");
         t.clear();
-        write_notice_tsv(&mut t, None);
+        visit_notice(None, &mut Tsv::new(&mut t, false));
         assert_eq!(t, b"\t-\t-\t-\t-\t-");
-        assert_eq!(NOTICE_COLUMNS.len(), 5);
+        let cols = crate::output::notice_log::columns(true);
+        assert_eq!(
+            cols[cols.len() - 5],
+            ("remote_location.country_code", "string")
+        );
+        assert_eq!(
+            cols[cols.len() - 1],
+            ("remote_location.longitude", "double")
+        );
     }
 
     #[test]
     fn conn_columns_follow_the_options() {
         let names = |o: &ConnLogOptions| {
-            conn_columns(o)
+            let all = crate::output::conn_log::columns(o);
+            let at = all.iter().position(|c| c.0 == "ip_proto").unwrap();
+            all[at + 1..]
                 .iter()
                 .map(|c| c.0)
                 .collect::<Vec<_>>()

@@ -274,6 +274,12 @@ pub fn uid(buf: &mut Vec<u8>, u: &crate::conn::uid::Uid) {
 /// Appends a JSON string with escaping.
 pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
     buf.push(b'"');
+    string_body(buf, s);
+    buf.push(b'"');
+}
+
+/// Appends the escaped text of a JSON string, without its quotes.
+pub fn string_body(buf: &mut Vec<u8>, s: &[u8]) {
     // Runs of plain bytes are copied at once; only escapes are written singly.
     let mut plain = 0;
     for (i, &c) in s.iter().enumerate() {
@@ -294,7 +300,31 @@ pub fn string(buf: &mut Vec<u8>, s: &[u8]) {
         }
     }
     buf.extend_from_slice(s.get(plain..).unwrap_or_default());
-    buf.push(b'"');
+}
+
+/// Appends a double rounded to six decimals (as TSV's `%.6f` rounds it),
+/// written without float formatting: trailing zeros trimmed, at least one
+/// decimal (`0.25`, `3.0`). Values too large for that go to [`double`].
+pub fn rounded6(buf: &mut Vec<u8>, v: f64) {
+    let a = v.abs() * 1e6;
+    // Below 10^15 adding one half is exact, so the cast rounds half away
+    // from zero as `f64::round` does, without a libm call.
+    if a.is_nan() || a >= 1.0e15 {
+        double(buf, v);
+        return;
+    }
+    let m = (a + 0.5) as u64;
+    // Sign, whole part (at most 10^9 here), point and six digits of
+    // fraction in one block, appended at once.
+    let mut d = [0u8; 24];
+    let mut at = 0;
+    if v < 0.0 && m != 0 {
+        d[0] = b'-';
+        at = 1;
+    }
+    let at = whole_digits(&mut d, at, m / 1_000_000);
+    let len = fraction6(&mut d, at, m % 1_000_000);
+    push_prefix(buf, &d, len);
 }
 
 /// Appends a double the way Zeek's JSON writer does (shortest round-trip

@@ -1,13 +1,16 @@
 //! Log schemas and writers: Zeek TSV and Zeek JSON, byte for byte.
 //!
-//! Owns how records become lines: [`conn_log`] (conn.log), [`flowmeter_log`]
-//! (flowmeter.log and the conn.log extras), [`context_log`] (context.log),
-//! [`weird_log`] (weird.log), the shared TSV header and escaping ([`tsv`]) and JSON value formatting
-//! ([`json`]), Parquet files built from the TSV rows ([`parquet`]), and
-//! [`LogFile`], a buffered file writer that reuses
-//! one line buffer (no intermediate JSON values, nothing allocated per record
-//! beyond the buffer's growth). Must not: change a record or decide what is
-//! logged.
+//! Owns how records become lines. Each log module ([`conn_log`],
+//! [`dns_log`], [`flowmeter_log`] with the conn.log extras, [`context_log`],
+//! [`score_log`], [`notice_log`], [`weird_log`], [`stats_log`],
+//! [`capture_loss_log`], [`geo_fields`]) states its columns once, as a
+//! [`row::Row`] visit over typed values; [`row`] writes any row as Zeek
+//! JSON or TSV and gives its header, with the value formatting of [`json`]
+//! and [`tsv`] (escaping, header). Parquet files are built from the TSV
+//! rows ([`parquet`]); [`LogFile`] is a buffered file writer that reuses
+//! one line buffer (no intermediate JSON values, nothing allocated per
+//! record beyond the buffer's growth). Must not: change a record or decide
+//! what is logged.
 
 pub mod capture_loss_log;
 pub mod conn_log;
@@ -19,6 +22,7 @@ pub mod json;
 pub mod kafka;
 pub mod notice_log;
 pub mod parquet;
+pub mod row;
 pub mod score_log;
 pub mod stats_log;
 pub mod tsv;
@@ -29,6 +33,30 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// Calls `v` with the four `id.*` columns of a connection's 4-tuple (all
+/// unset when there is none).
+#[inline(always)]
+pub fn visit_conn_id<C: row::Columns>(
+    id: Option<&(crate::decode::Addr, u16, crate::decode::Addr, u16)>,
+    v: &mut C,
+) {
+    use row::Val;
+    match id {
+        Some((a, ap, b, bp)) => {
+            v.col("id.orig_h", Val::Addr(a));
+            v.col("id.orig_p", Val::Port(*ap));
+            v.col("id.resp_h", Val::Addr(b));
+            v.col("id.resp_p", Val::Port(*bp));
+        }
+        None => {
+            v.col("id.orig_h", Val::Unset("addr"));
+            v.col("id.orig_p", Val::Unset("port"));
+            v.col("id.resp_h", Val::Unset("addr"));
+            v.col("id.resp_p", Val::Unset("port"));
+        }
+    }
+}
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,10 +3,10 @@
 //! above the calibrated threshold, and the three features that contributed
 //! most (value against the benign baseline of its service class).
 
-use super::{json, TimeFormat};
-use crate::record::ScoreRecord;
-use crate::time::Secs6;
-use std::io::Write;
+use super::row::{self, Columns, Item, Row, Val};
+use super::{LogFormat, TimeFormat};
+use crate::decode::Addr;
+use crate::record::{ScoreRecord, TopFeatures};
 
 /// The log's path (`score.log`).
 pub const PATH: &str = "score";
@@ -16,25 +16,19 @@ pub const DETECTORS: [&str; 4] = ["robust", "iforest", "ecod", "autoencoder"];
 
 /// `(name, type)` columns.
 pub fn columns() -> Vec<(&'static str, &'static str)> {
-    let mut c = vec![
-        ("ts", "time"),
-        ("uid", "string"),
-        ("id.orig_h", "addr"),
-        ("id.orig_p", "port"),
-        ("id.resp_h", "addr"),
-        ("id.resp_p", "port"),
-        ("proto", "enum"),
-        ("service_class", "string"),
-    ];
-    c.extend(DETECTORS.iter().map(|d| (*d, "double")));
-    c.extend([
-        ("score", "double"),
-        ("anomalous", "bool"),
-        ("top_features", "vector[string]"),
-        ("top_values", "vector[double]"),
-        ("top_baselines", "vector[double]"),
-    ]);
-    c
+    let r = ScoreRecord {
+        ts: crate::time::Ts(0),
+        uid: crate::conn::uid::Uid::from_words(b'C', 0, 0),
+        id: (Addr::default(), 0, Addr::default(), 0),
+        proto: crate::conn::Transport::Tcp,
+        service_class: crate::detect::features::ServiceClass::Icmp.name(),
+        scores: std::array::from_fn(|i| (DETECTORS[i], 0.0)),
+        score: 0.0,
+        anomalous: false,
+        top: TopFeatures::default(),
+        tail_id: None,
+    };
+    row::columns(&r)
 }
 
 /// The score of detector `name`, the `i`-th of [`DETECTORS`]: read by
@@ -58,93 +52,60 @@ fn feature_name(i: usize) -> &'static str {
         .unwrap_or("?")
 }
 
-/// A score rounded to 6 decimals, written without float formatting
-/// (trailing zeros trimmed, at least one decimal: `0.25`, `3.0`).
-fn num6(buf: &mut Vec<u8>, v: f64) {
-    let a = v.abs() * 1e6;
-    // Below 10^15 adding one half is exact, so the cast rounds half away
-    // from zero as `f64::round` does, without a libm call.
-    if a.is_nan() || a >= 1.0e15 {
-        json::double(buf, v);
-        return;
+/// `ts` through `proto`: what differs for every connection.
+struct Head<'a>(&'a ScoreRecord);
+
+impl Row for Head<'_> {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        let r = self.0;
+        v.col("ts", Val::Time(r.ts));
+        v.col("uid", Val::Uid(&r.uid));
+        super::visit_conn_id(Some(&r.id), v);
+        v.col("proto", Val::Enum(r.proto.name()));
     }
-    let m = (a + 0.5) as u64;
-    // Sign, whole part (at most 10^9 here), point and six digits of
-    // fraction in one block, appended at once.
-    let mut d = [0u8; 24];
-    let mut at = 0;
-    if v < 0.0 && m != 0 {
-        d[0] = b'-';
-        at = 1;
-    }
-    let at = json::whole_digits(&mut d, at, m / 1_000_000);
-    let len = json::fraction6(&mut d, at, m % 1_000_000);
-    json::push_prefix(buf, &d, len);
 }
 
-/// JSON form (scores rounded to 6 decimals, as the TSV form).
-pub fn write_json(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
-    json_head(buf, r, tf);
-    json_tail(buf, r);
+/// `service_class` through the last column: a function of the scores
+/// alone (numbers rounded to six decimals in both formats).
+struct Tail<'a>(&'a ScoreRecord);
+
+impl Row for Tail<'_> {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        let r = self.0;
+        v.col(
+            "service_class",
+            Val::Str(r.service_class.as_str().as_bytes()),
+        );
+        for (i, d) in DETECTORS.iter().enumerate() {
+            v.col(d, Val::Rounded(score_of(r, i, d)));
+        }
+        v.col("score", Val::Rounded(r.score));
+        v.col("anomalous", Val::Bool(r.anomalous));
+        let names = |f: &mut dyn FnMut(Item<'_>)| {
+            r.top
+                .iter()
+                .for_each(|c| f(Item::Str(feature_name(c.feature).as_bytes())));
+        };
+        let values = |f: &mut dyn FnMut(Item<'_>)| {
+            r.top.iter().for_each(|c| f(Item::Rounded(c.value)));
+        };
+        let baselines = |f: &mut dyn FnMut(Item<'_>)| {
+            r.top.iter().for_each(|c| f(Item::Rounded(c.baseline)));
+        };
+        v.col("top_features", Val::List("vector[string]", &names));
+        v.col("top_values", Val::List("vector[double]", &values));
+        v.col("top_baselines", Val::List("vector[double]", &baselines));
+    }
 }
 
-/// `{` through `proto`: what differs for every connection.
-fn json_head(buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
-    let mut first = true;
-    buf.push(b'{');
-    json::time(buf, &mut first, "ts", r.ts, tf);
-    json::key(buf, &mut first, "uid");
-    json::uid(buf, &r.uid);
-    json::conn_id(buf, &mut first, &r.id);
-    json::key(buf, &mut first, "proto");
-    json::proto(buf, r.proto);
-}
-
-/// `service_class` through `}`: a function of the scores alone. The keys
-/// and the feature names are fixed ASCII without anything to escape
-/// (checked by a test against [`json::string`]), so they are copied as
-/// they are, each key with its punctuation in one constant-size copy.
-fn json_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
-    buf.extend_from_slice(b",\"service_class\":");
-    json::string(buf, r.service_class.as_str().as_bytes());
-    buf.extend_from_slice(b",\"robust\":");
-    num6(buf, score_of(r, 0, DETECTORS[0]));
-    buf.extend_from_slice(b",\"iforest\":");
-    num6(buf, score_of(r, 1, DETECTORS[1]));
-    buf.extend_from_slice(b",\"ecod\":");
-    num6(buf, score_of(r, 2, DETECTORS[2]));
-    buf.extend_from_slice(b",\"autoencoder\":");
-    num6(buf, score_of(r, 3, DETECTORS[3]));
-    buf.extend_from_slice(b",\"score\":");
-    num6(buf, r.score);
-    if r.anomalous {
-        buf.extend_from_slice(b",\"anomalous\":true,\"top_features\":[");
-    } else {
-        buf.extend_from_slice(b",\"anomalous\":false,\"top_features\":[");
+impl Row for ScoreRecord {
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        Head(self).visit(v);
+        Tail(self).visit(v);
     }
-    for (i, c) in r.top.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.push(b'"');
-        buf.extend_from_slice(feature_name(c.feature).as_bytes());
-        buf.push(b'"');
-    }
-    buf.extend_from_slice(b"],\"top_values\":[");
-    for (i, c) in r.top.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        num6(buf, c.value);
-    }
-    buf.extend_from_slice(b"],\"top_baselines\":[");
-    for (i, c) in r.top.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        num6(buf, c.baseline);
-    }
-    buf.extend_from_slice(b"]}");
 }
 
 /// Slots of a [`TailCache`] per format (a power of two).
@@ -170,25 +131,24 @@ pub struct TailCache {
 type TailSlots = Vec<Option<(u64, Vec<u8>)>>;
 
 impl TailCache {
-    /// Appends the tail of `r`, from the cache or rendered by `render`.
-    fn tail(
-        &mut self,
-        buf: &mut Vec<u8>,
-        r: &ScoreRecord,
-        tsv: bool,
-        render: fn(&mut Vec<u8>, &ScoreRecord),
-    ) {
+    /// Appends the tail of `r` (`first`: whether it starts the row), from
+    /// the cache or rendered.
+    fn tail(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord, fmt: LogFormat) {
+        let render = |b: &mut Vec<u8>| match fmt {
+            LogFormat::Json => Tail(r).visit(&mut row::Json::new(b, TimeFormat::Epoch, false)),
+            LogFormat::Tsv => Tail(r).visit(&mut row::Tsv::new(b, false)),
+        };
         let Some(id) = r.tail_id else {
-            render(buf, r);
+            render(buf);
             return;
         };
-        let slots = &mut self.slots[usize::from(tsv)];
+        let slots = &mut self.slots[usize::from(fmt == LogFormat::Tsv)];
         if slots.is_empty() {
             // (allocated on first use: rows without identities pay nothing)
             slots.resize(TAIL_SLOTS, None);
         }
         let Some(slot) = slots.get_mut(id as usize & (TAIL_SLOTS - 1)) else {
-            render(buf, r);
+            render(buf);
             return;
         };
         match slot {
@@ -199,81 +159,31 @@ impl TailCache {
             Some((k, text)) => {
                 *k = id;
                 text.clear();
-                render(text, r);
+                render(text);
                 buf.extend_from_slice(text);
             }
             None => {
                 let mut text = Vec::with_capacity(256);
-                render(&mut text, r);
+                render(&mut text);
                 buf.extend_from_slice(&text);
                 *slot = Some((id, text));
             }
         }
     }
 
-    /// [`write_json`], with the tail from the cache.
-    pub fn write_json(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord, tf: TimeFormat) {
-        json_head(buf, r, tf);
-        self.tail(buf, r, false, json_tail);
-    }
-
-    /// [`write_tsv`], with the tail from the cache.
-    pub fn write_tsv(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord) {
-        tsv_head(buf, r);
-        self.tail(buf, r, true, tsv_tail);
-    }
-}
-
-/// TSV form.
-pub fn write_tsv(buf: &mut Vec<u8>, r: &ScoreRecord) {
-    tsv_head(buf, r);
-    tsv_tail(buf, r);
-}
-
-/// `ts` through `proto` and the tab after it.
-fn tsv_head(buf: &mut Vec<u8>, r: &ScoreRecord) {
-    let (a, ap, b, bp) = r.id;
-    let _ = write!(
-        buf,
-        "{}\t{}\t{a}\t{ap}\t{b}\t{bp}\t{}\t",
-        Secs6(r.ts.0),
-        r.uid.as_str(),
-        r.proto.name()
-    );
-}
-
-/// `service_class` through the last column.
-fn tsv_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
-    super::tsv::string(buf, r.service_class.as_str().as_bytes(), false);
-    for (i, d) in DETECTORS.iter().enumerate() {
-        let _ = write!(buf, "\t{:.6}", score_of(r, i, d));
-    }
-    let _ = write!(
-        buf,
-        "\t{:.6}\t{}\t",
-        r.score,
-        if r.anomalous { "T" } else { "F" }
-    );
-    if r.top.is_empty() {
-        buf.extend_from_slice(b"(empty)\t(empty)\t(empty)");
-        return;
-    }
-    for (i, c) in r.top.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(feature_name(c.feature).as_bytes());
-    }
-    for f in [
-        (|c: &crate::record::Contribution| c.value) as fn(_) -> f64,
-        |c| c.baseline,
-    ] {
-        buf.push(b'\t');
-        for (i, c) in r.top.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
+    /// Writes `r` as [`row::write`] does, with the tail from the cache.
+    pub fn write(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord, fmt: LogFormat, tf: TimeFormat) {
+        match fmt {
+            LogFormat::Json => {
+                buf.push(b'{');
+                Head(r).visit(&mut row::Json::new(buf, tf, true));
+                self.tail(buf, r, fmt);
+                buf.push(b'}');
             }
-            let _ = write!(buf, "{:.6}", f(c));
+            LogFormat::Tsv => {
+                Head(r).visit(&mut row::Tsv::new(buf, true));
+                self.tail(buf, r, fmt);
+            }
         }
     }
 }
@@ -281,7 +191,8 @@ fn tsv_tail(buf: &mut Vec<u8>, r: &ScoreRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Contribution, TopFeatures};
+    use crate::output::json;
+    use crate::record::Contribution;
 
     fn record(k: u64) -> ScoreRecord {
         let class = crate::detect::features::ServiceClass::Port(
@@ -328,7 +239,7 @@ mod tests {
         for k in 0..64u64 {
             let r = record(k);
             let mut b = Vec::new();
-            write_json(&mut b, &r, TimeFormat::Epoch);
+            row::json(&mut b, &r, TimeFormat::Epoch);
             let v: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_slice(&b).expect("valid JSON");
             // (serde_json's map is sorted: the order from the text, each
@@ -370,13 +281,13 @@ mod tests {
             let mut r = record(j);
             r.tail_id = (k % 7 != 0).then_some(j);
             let (mut a, mut b) = (Vec::new(), Vec::new());
-            cache.write_json(&mut a, &r, TimeFormat::Epoch);
-            write_json(&mut b, &r, TimeFormat::Epoch);
+            cache.write(&mut a, &r, LogFormat::Json, TimeFormat::Epoch);
+            row::json(&mut b, &r, TimeFormat::Epoch);
             assert_eq!(a, b, "{k}");
             a.clear();
             b.clear();
-            cache.write_tsv(&mut a, &r);
-            write_tsv(&mut b, &r);
+            cache.write(&mut a, &r, LogFormat::Tsv, TimeFormat::Epoch);
+            row::tsv(&mut b, &r);
             assert_eq!(a, b, "{k}");
         }
         assert!(cache.hits > 20_000);
@@ -421,7 +332,7 @@ mod tests {
         .chain(random)
         {
             let mut b = Vec::new();
-            num6(&mut b, v);
+            json::rounded6(&mut b, v);
             let got: f64 = std::str::from_utf8(&b).unwrap().parse().unwrap();
             let want: f64 = format!("{v:.6}").parse().unwrap();
             // (one unit of the sixth decimal apart at most: a product

@@ -1,35 +1,9 @@
 //! stats.log: Zeek's fields where they apply (`policy/misc/stats.zeek`), one
 //! row per worker per interval of network time, plus connscope's counters.
 
-use super::{json, TimeFormat};
-use crate::time::Secs6;
-use std::io::Write;
+use super::row::{self, Columns, Row, Val};
 
 pub use crate::record::StatsRecord;
-
-/// `(name, type)` columns.
-pub const COLUMNS: &[(&str, &str)] = &[
-    ("ts", "time"),
-    ("peer", "string"),
-    ("mem", "count"),
-    ("pkts_proc", "count"),
-    ("bytes_recv", "count"),
-    ("pkts_dropped", "count"),
-    ("pkts_link", "count"),
-    ("active_tcp_conns", "count"),
-    ("active_udp_conns", "count"),
-    ("active_icmp_conns", "count"),
-    ("tcp_conns", "count"),
-    ("udp_conns", "count"),
-    ("icmp_conns", "count"),
-    ("active_timers", "count"),
-    ("reassem_frag_size", "count"),
-    ("decode_errors", "count"),
-    ("evictions", "count"),
-    ("queue_drops", "count"),
-    ("frag_evictions", "count"),
-    ("conn_state_limits", "count"),
-];
 
 fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 18] {
     [
@@ -54,51 +28,38 @@ fn counts(s: &StatsRecord) -> [(&'static str, Option<u64>); 18] {
     ]
 }
 
-/// JSON form.
-pub fn write_json(buf: &mut Vec<u8>, s: &StatsRecord, tf: TimeFormat) {
-    let mut first = true;
-    buf.push(b'{');
-    json::time(buf, &mut first, "ts", s.ts, tf);
-    json::key(buf, &mut first, "peer");
-    json::string(buf, s.peer.as_bytes());
-    for (k, v) in counts(s) {
-        if let Some(v) = v {
-            json::key(buf, &mut first, k);
-            json::uint(buf, v);
+impl Row for StatsRecord {
+    /// Zeek's columns and connscope's counters; the Kafka producer's
+    /// counters after them when the row has them (`--kafka`).
+    #[inline(always)]
+    fn visit<C: Columns>(&self, v: &mut C) {
+        v.col("ts", Val::Time(self.ts));
+        v.col("peer", Val::Str(self.peer.as_bytes()));
+        for (k, n) in counts(self) {
+            v.col(k, n.map_or(Val::Unset("count"), Val::Count));
+        }
+        if let Some(k) = &self.kafka {
+            for ((name, _), n) in super::kafka::STATS_COLUMNS.iter().zip(k.values()) {
+                v.col(name, Val::Count(n));
+            }
         }
     }
-    if let Some(k) = &s.kafka {
-        for ((name, _), v) in super::kafka::STATS_COLUMNS.iter().zip(k.values()) {
-            json::key(buf, &mut first, name);
-            json::uint(buf, v);
-        }
-    }
-    buf.push(b'}');
 }
 
-/// TSV form.
-pub fn write_tsv(buf: &mut Vec<u8>, s: &StatsRecord) {
-    let _ = write!(buf, "{}\t", Secs6(s.ts.0));
-    super::tsv::string(buf, s.peer.as_bytes(), false);
-    for (_, v) in counts(s) {
-        match v {
-            Some(v) => {
-                let _ = write!(buf, "\t{v}");
-            }
-            None => buf.extend_from_slice(b"\t-"),
-        }
-    }
-    if let Some(k) = &s.kafka {
-        for v in k.values() {
-            let _ = write!(buf, "\t{v}");
-        }
-    }
+/// `(name, type)` columns (with the Kafka producer's counters when
+/// `kafka`).
+pub fn columns(kafka: bool) -> Vec<(&'static str, &'static str)> {
+    row::columns(&StatsRecord {
+        kafka: kafka.then(Default::default),
+        ..StatsRecord::default()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::output::kafka::{KafkaCounts, STATS_COLUMNS};
+    use crate::output::TimeFormat;
     use crate::time::Ts;
 
     fn row(kafka: Option<KafkaCounts>) -> StatsRecord {
@@ -120,19 +81,24 @@ mod tests {
             failed: 1,
         };
         let mut off = Vec::new();
-        write_tsv(&mut off, &row(None));
+        row::tsv(&mut off, &row(None));
         let off = String::from_utf8(off).unwrap();
-        assert_eq!(off.split('\t').count(), COLUMNS.len());
+        assert_eq!(off.split('\t').count(), columns(false).len());
+        assert_eq!(columns(false).len(), 20);
+        assert_eq!(columns(true).len(), 24);
         assert!(!off.contains("kafka"));
         let mut on = Vec::new();
-        write_tsv(&mut on, &row(Some(k)));
+        row::tsv(&mut on, &row(Some(k)));
         let on = String::from_utf8(on).unwrap();
-        assert_eq!(on.split('\t').count(), COLUMNS.len() + STATS_COLUMNS.len());
+        assert_eq!(
+            on.split('\t').count(),
+            columns(false).len() + STATS_COLUMNS.len()
+        );
         assert!(on.starts_with(&off), "{on}");
         assert!(on.ends_with("\t5\t4\t2\t1"), "{on}");
 
         let mut j = Vec::new();
-        write_json(&mut j, &row(Some(k)), TimeFormat::Epoch);
+        row::json(&mut j, &row(Some(k)), TimeFormat::Epoch);
         let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
         assert_eq!(v["kafka_sent"], 5);
         assert_eq!(v["kafka_acked"], 4);
@@ -144,7 +110,7 @@ mod tests {
             "{s}"
         );
         let mut j = Vec::new();
-        write_json(&mut j, &row(None), TimeFormat::Epoch);
+        row::json(&mut j, &row(None), TimeFormat::Epoch);
         assert!(!String::from_utf8(j).unwrap().contains("kafka"));
     }
 }

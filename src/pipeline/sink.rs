@@ -23,15 +23,16 @@ use crate::dns::{DnsRecord, NameBatch};
 use crate::engine::RecordSink;
 use crate::geoip::{EnrichStats, Enricher};
 use crate::output::capture_loss_log::{self, CaptureLossRecord};
-use crate::output::conn_log::{self, ConnLogOptions};
-use crate::output::context_log;
-use crate::output::dns_log;
-use crate::output::flowmeter_log;
+use crate::output::conn_log::{self, ConnLogOptions, ConnRow};
+use crate::output::context_log::{self, ContextRow};
+use crate::output::dns_log::{self, DnsRow};
+use crate::output::flowmeter_log::{self, FlowRow};
 use crate::output::kafka::{KafkaCounts, KafkaOutput};
+use crate::output::notice_log::{self, NoticeRow};
+use crate::output::score_log;
 use crate::output::stats_log::{self, StatsRecord};
 use crate::output::weird_log::{self, WeirdRecord};
-use crate::output::{geo_fields, notice_log, score_log};
-use crate::output::{tsv, LogFile, LogFormat, WriteError, WriterOptions};
+use crate::output::{row, tsv, LogFile, LogFormat, WriteError, WriterOptions};
 use crate::record::ConnRecord;
 use crate::record::{ConnSummary, NoticeRecord, ScoreRecord};
 use crate::time::Ts;
@@ -84,12 +85,12 @@ impl Log {
         match self {
             Log::Flowmeter => flowmeter_log::columns(),
             Log::Context => context_log::columns(),
-            Log::Weird => weird_log::COLUMNS.to_vec(),
-            Log::Stats => stats_log::COLUMNS.to_vec(),
-            Log::CaptureLoss => capture_loss_log::COLUMNS.to_vec(),
+            Log::Weird => weird_log::columns(),
+            Log::Stats => stats_log::columns(false),
+            Log::CaptureLoss => capture_loss_log::columns(),
             Log::ConnLong => Vec::new(), // set from the conn options in `header_columns`
             Log::Score => score_log::columns(),
-            Log::Notice => notice_log::COLUMNS.to_vec(),
+            Log::Notice => notice_log::columns(false),
             Log::Dns => Vec::new(), // set from the DNS options in `columns_of`
         }
     }
@@ -460,17 +461,9 @@ impl LogSink {
     fn columns_of(&self, log: Log) -> Vec<(&'static str, &'static str)> {
         match log {
             Log::ConnLong => conn_log::columns(&self.conn_opts),
-            Log::Notice if self.conn_opts.geo => {
-                let mut c = log.columns();
-                c.extend_from_slice(geo_fields::NOTICE_COLUMNS);
-                c
-            }
+            Log::Notice => notice_log::columns(self.conn_opts.geo),
             Log::Dns => dns_log::columns(&self.conn_opts.dns),
-            Log::Stats if self.kafka.is_some() => {
-                let mut c = log.columns();
-                c.extend_from_slice(crate::output::kafka::STATS_COLUMNS);
-                c
-            }
+            Log::Stats => stats_log::columns(self.kafka.is_some()),
             _ => log.columns(),
         }
     }
@@ -543,19 +536,17 @@ impl Emit for LogSink {
     fn context(&mut self, c: &ConnSummary, f: &Features) {
         let tf = self.opts.time_format;
         let c = ConnInfo::from_summary(c);
-        self.row(Log::Context, |buf, fmt| match fmt {
-            LogFormat::Json => context_log::write_json(buf, &c, f, tf),
-            LogFormat::Tsv => context_log::write_tsv(buf, &c, f),
-        });
+        let r = ContextRow {
+            info: &c,
+            features: f,
+        };
+        self.row(Log::Context, |buf, fmt| row::write(buf, &r, fmt, tf));
     }
 
     fn score(&mut self, r: &ScoreRecord) {
         let tf = self.opts.time_format;
         let mut cache = self.score_tail.take().unwrap_or_default();
-        self.row(Log::Score, |buf, fmt| match fmt {
-            LogFormat::Json => cache.write_json(buf, r, tf),
-            LogFormat::Tsv => cache.write_tsv(buf, r),
-        });
+        self.row(Log::Score, |buf, fmt| cache.write(buf, r, fmt, tf));
         self.score_tail = Some(cache);
     }
 
@@ -572,15 +563,11 @@ impl Emit for LogSink {
             }
             None => n,
         };
-        self.row(Log::Notice, |buf, fmt| match fmt {
-            LogFormat::Json => notice_log::write_json(buf, n, tf),
-            LogFormat::Tsv => {
-                notice_log::write_tsv(buf, n);
-                if geo_cols {
-                    geo_fields::write_notice_tsv(buf, n.remote_location.as_ref());
-                }
-            }
-        });
+        let r = NoticeRow {
+            notice: n,
+            geo: geo_cols,
+        };
+        self.row(Log::Notice, |buf, fmt| row::write(buf, &r, fmt, tf));
     }
 }
 
@@ -599,11 +586,12 @@ impl RecordSink for LogSink {
         if self.conn_opts.flowmeter {
             let c = &rec.conn;
             let feat = c.flow_features();
-            let uid = c.uid;
-            self.row(Log::Flowmeter, |buf, fmt| match fmt {
-                LogFormat::Json => flowmeter_log::write_json(buf, uid.as_str(), &feat),
-                LogFormat::Tsv => flowmeter_log::write_tsv(buf, uid.as_str(), &feat),
-            });
+            let r = FlowRow {
+                uid: &c.uid,
+                features: &feat,
+            };
+            let tf = self.opts.time_format;
+            self.row(Log::Flowmeter, |buf, fmt| row::write(buf, &r, fmt, tf));
         }
         match self.names.as_mut() {
             Some(n) => n.push_conn(rec.logged_at, rec),
@@ -613,10 +601,7 @@ impl RecordSink for LogSink {
 
     fn weird(&mut self, w: WeirdRecord) {
         let tf = self.opts.time_format;
-        self.row(Log::Weird, |buf, fmt| match fmt {
-            LogFormat::Json => weird_log::write_json(buf, &w, tf),
-            LogFormat::Tsv => weird_log::write_tsv(buf, &w),
-        });
+        self.row(Log::Weird, |buf, fmt| row::write(buf, &w, fmt, tf));
     }
 
     fn stats(&mut self, mut s: StatsRecord) {
@@ -628,18 +613,12 @@ impl RecordSink for LogSink {
             s.kafka = Some(k.interval_counts());
         }
         let tf = self.opts.time_format;
-        self.row(Log::Stats, |buf, fmt| match fmt {
-            LogFormat::Json => stats_log::write_json(buf, &s, tf),
-            LogFormat::Tsv => stats_log::write_tsv(buf, &s),
-        });
+        self.row(Log::Stats, |buf, fmt| row::write(buf, &s, fmt, tf));
     }
 
     fn capture_loss(&mut self, r: CaptureLossRecord) {
         let tf = self.opts.time_format;
-        self.row(Log::CaptureLoss, |buf, fmt| match fmt {
-            LogFormat::Json => capture_loss_log::write_json(buf, &r, tf),
-            LogFormat::Tsv => capture_loss_log::write_tsv(buf, &r),
-        });
+        self.row(Log::CaptureLoss, |buf, fmt| row::write(buf, &r, fmt, tf));
     }
 
     fn interim(&mut self, mut rec: ConnRecord) {
@@ -649,25 +628,22 @@ impl RecordSink for LogSink {
         let (opts, tf) = (self.conn_opts, self.opts.time_format);
         // Interim rows are written at once: their names are what is known now.
         let names = self.names.take();
-        let cache = names.as_ref().map(|n| n.cache());
-        self.row(Log::ConnLong, |buf, fmt| {
-            match fmt {
-                LogFormat::Json => conn_log::write_json(buf, &rec, &opts, tf),
-                LogFormat::Tsv => conn_log::write_tsv(buf, &rec, &opts),
-            }
-            if let Some(c) = cache {
-                append_names(buf, fmt, &rec, c);
-            }
-        });
+        let r = ConnRow {
+            rec: &rec,
+            opts: &opts,
+            names: names.as_ref().map(|n| n.cache()),
+        };
+        self.row(Log::ConnLong, |buf, fmt| row::write(buf, &r, fmt, tf));
         self.names = names;
     }
 
     fn dns(&mut self, rec: DnsRecord) {
-        let (opts, tf) = (self.conn_opts.dns, self.opts.time_format);
-        self.row(Log::Dns, |buf, fmt| match fmt {
-            LogFormat::Json => dns_log::write_json(buf, &rec, &opts, tf),
-            LogFormat::Tsv => dns_log::write_tsv(buf, &rec, &opts),
-        });
+        let (cfg, tf) = (self.conn_opts.dns, self.opts.time_format);
+        let r = DnsRow {
+            rec: &rec,
+            cfg: &cfg,
+        };
+        self.row(Log::Dns, |buf, fmt| row::write(buf, &r, fmt, tf));
     }
 
     fn dns_names(&mut self, names: NameBatch) {
@@ -692,15 +668,6 @@ fn open_log(
     }
 }
 
-/// Appends a connection's `orig_name` / `resp_name` from the cache.
-fn append_names(buf: &mut Vec<u8>, fmt: LogFormat, rec: &ConnRecord, cache: &NameCache) {
-    let (o, r) = (cache.get(&rec.conn.orig_h), cache.get(&rec.conn.resp_h));
-    match fmt {
-        LogFormat::Json => conn_log::append_names_json(buf, o, r),
-        LogFormat::Tsv => conn_log::append_names_tsv(buf, o, r),
-    }
-}
-
 impl LogSink {
     /// Writes one conn.log line (with names from `cache` when the names
     /// columns are on).
@@ -713,22 +680,16 @@ impl LogSink {
             self.header(&mut f, "conn", &cols);
         }
         let fmt = self.opts.format;
-        match fmt {
-            LogFormat::Json => {
-                conn_log::write_json(&mut f.line, rec, &self.conn_opts, self.opts.time_format)
-            }
-            LogFormat::Tsv => conn_log::write_tsv(&mut f.line, rec, &self.conn_opts),
-        }
-        if let Some(c) = cache {
-            append_names(&mut f.line, fmt, rec, c);
-        }
+        let tf = self.opts.time_format;
+        let r = ConnRow {
+            rec,
+            opts: &self.conn_opts,
+            names: cache,
+        };
+        row::write(&mut f.line, &r, fmt, tf);
         if let Some((k, _)) = self.kafka.as_mut() {
-            let (opts, tf) = (&self.conn_opts, self.opts.time_format);
             k.send_row("conn", &f.line, fmt == LogFormat::Json, |b| {
-                conn_log::write_json(b, rec, opts, tf);
-                if let Some(c) = cache {
-                    append_names(b, LogFormat::Json, rec, c);
-                }
+                row::json(b, &r, tf)
             });
         }
         f.commit_line();

@@ -296,15 +296,11 @@ pub fn known_columns(log: &str) -> Vec<(&'static str, &'static str)> {
         "dns" => output::dns_log::columns(&all_dns),
         "flowmeter" => output::flowmeter_log::columns(),
         "context" => output::context_log::columns(),
-        "weird" => output::weird_log::COLUMNS.to_vec(),
-        "stats" => output::stats_log::COLUMNS.to_vec(),
-        "capture_loss" => output::capture_loss_log::COLUMNS.to_vec(),
+        "weird" => output::weird_log::columns(),
+        "stats" => output::stats_log::columns(false),
+        "capture_loss" => output::capture_loss_log::columns(),
         "score" => output::score_log::columns(),
-        "notice" => {
-            let mut c = output::notice_log::COLUMNS.to_vec();
-            c.extend_from_slice(output::geo_fields::NOTICE_COLUMNS);
-            c
-        }
+        "notice" => output::notice_log::columns(true),
         _ => Vec::new(),
     }
 }
