@@ -287,6 +287,33 @@ impl connscope::pipeline::Control for Signals {
     }
 }
 
+/// What `read` and `live` set up before opening their input.
+struct Setup {
+    signals: Signals,
+    dir: std::path::PathBuf,
+    cfg: connscope::engine::EngineConfig,
+    wopts: connscope::output::WriterOptions,
+    copts: connscope::output::conn_log::ConnLogOptions,
+}
+
+/// The signal handlers (first, so a signal that arrives once the log
+/// directory exists is handled; `interrupt_reads` as for
+/// [`Signals::install`]), the log directory (created) and the settings.
+fn set_up(r: &cli::ReadArgs, interrupt_reads: bool) -> Result<Setup> {
+    let signals = Signals::install(interrupt_reads)?;
+    let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating log directory {}", dir.display()))?;
+    let (cfg, wopts, copts) = r.settings()?;
+    Ok(Setup {
+        signals,
+        dir,
+        cfg,
+        wopts,
+        copts,
+    })
+}
+
 fn read(r: cli::ReadArgs) -> Result<ExitCode> {
     let save = r.save_model.clone();
     let report = report_request(&r);
@@ -304,12 +331,13 @@ fn read_with(
     r: cli::ReadArgs,
     train_all: bool,
 ) -> Result<(ExitCode, Option<connscope::detect::stage::ModelSlot>)> {
-    // First, so a signal that arrives once the log directory exists is handled.
-    let signals = Signals::install(true)?;
-    let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating log directory {}", dir.display()))?;
-    let (cfg, wopts, copts) = r.settings()?;
+    let Setup {
+        signals,
+        dir,
+        cfg,
+        wopts,
+        copts,
+    } = set_up(&r, true)?;
     let Some(input) = r.read.clone() else {
         anyhow::bail!("read needs -r FILE");
     };
@@ -386,11 +414,13 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
             f.display()
         );
     }
-    let signals = Signals::install(false)?;
-    let dir = r.log_dir.clone().unwrap_or_else(|| ".".into());
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating log directory {}", dir.display()))?;
-    let (cfg, wopts, copts) = r.settings()?;
+    let Setup {
+        signals,
+        dir,
+        cfg,
+        wopts,
+        copts,
+    } = set_up(r, false)?;
     let several = l.interface.len() > 1;
     let workers = r.workers.max(1);
     let label = match l.source {
@@ -410,11 +440,7 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
             );
         }
         let (summary, drops) = connscope::pipeline::run_each(rings, sink, cfg, &signals)?;
-        let fitted = fitted_threshold(slot.as_ref());
-        save_model(r.save_model.as_deref(), slot)?;
-        let code = finish_live(r, &dir, summary, drops)?;
-        finish_report(report_request(r), r.model.as_deref(), fitted)?;
-        return Ok(code);
+        return finish_live(r, &dir, summary, drops, slot);
     }
     let mut sources = Vec::new();
     for iface in &l.interface {
@@ -434,12 +460,8 @@ fn live(l: cli::LiveArgs) -> Result<ExitCode> {
         );
     }
     let summary = connscope::pipeline::run(&mut src, sink, cfg, workers, &signals)?;
-    let fitted = fitted_threshold(slot.as_ref());
-    save_model(r.save_model.as_deref(), slot)?;
     let drops = src.stats();
-    let code = finish_live(r, &dir, summary, drops)?;
-    finish_report(report_request(r), r.model.as_deref(), fitted)?;
-    Ok(code)
+    finish_live(r, &dir, summary, drops, slot)
 }
 
 /// Once the capture is open: drops privileges (`--user`), then creates the
@@ -489,13 +511,29 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The end-of-capture summary on stderr and the exit code.
+/// The end of a capture: the model it learned (`--save-model`), the
+/// summary on stderr, the `--report` page; the exit code.
 fn finish_live(
     r: &cli::ReadArgs,
     dir: &std::path::Path,
     summary: connscope::pipeline::ReadSummary,
     drops: Option<connscope::capture::SourceStats>,
+    slot: Option<connscope::detect::stage::ModelSlot>,
 ) -> Result<ExitCode> {
+    let fitted = fitted_threshold(slot.as_ref());
+    save_model(r.save_model.as_deref(), slot)?;
+    let code = live_summary(r, dir, summary, drops);
+    finish_report(report_request(r), r.model.as_deref(), fitted)?;
+    Ok(code)
+}
+
+/// The end-of-capture summary on stderr and the exit code.
+fn live_summary(
+    r: &cli::ReadArgs,
+    dir: &std::path::Path,
+    summary: connscope::pipeline::ReadSummary,
+    drops: Option<connscope::capture::SourceStats>,
+) -> ExitCode {
     print_kafka(r);
     if !r.quiet {
         let s = summary.stats;
@@ -514,9 +552,9 @@ fn finish_live(
     }
     if let Some(e) = summary.input_error {
         eprintln!("connscope: error: {e}");
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// Opens one interface with the chosen mechanism. With several interfaces

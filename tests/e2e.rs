@@ -102,21 +102,24 @@ fn not_a_capture_is_a_clear_error() {
 
 #[test]
 fn live_refuses_a_capture_file() {
-    // `live` shares `read`'s options; -r must not be accepted and ignored.
-    let out = tmpdir("live-r");
-    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
-        .args(["live", "-i", "lo", "-r", "pcaps/udp.pcap", "-w"])
-        .arg(&out)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert_eq!(r.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert!(
-        err.contains("does not read files (-r pcaps/udp.pcap)"),
-        "{err}"
-    );
-    assert!(!out.join("conn.log").exists());
+    // `live` shares `read`'s options; -r / --read must not be accepted and
+    // ignored. Refused before anything is set up: no log directory, no capture.
+    for flag in ["-r", "--read"] {
+        let out = tmpdir("live-r").join("logs");
+        let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
+            .args(["live", "-i", "lo", flag, "pcaps/udp.pcap", "-w"])
+            .arg(&out)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(1), "{flag}");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            err.contains("does not read files (-r pcaps/udp.pcap)"),
+            "{flag}: {err}"
+        );
+        assert!(!out.exists(), "{flag}: the log directory was created");
+    }
 }
 
 fn sorted_lines(p: &Path) -> Vec<String> {

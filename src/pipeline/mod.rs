@@ -10,15 +10,20 @@
 //! - [`run_each`]: one engine thread per source (AF_PACKET fanout rings),
 //!   one writer thread.
 //!
+//! Each shape reads its source with the one loop of [`driver`] (the `next()`
+//! match, the polling cadence, end / stop / input error); this module says
+//! what a packet and a poll do in each shape.
+//!
 //! It must not interpret packets beyond the shard hash.
 
+mod driver;
 mod sink;
 pub mod stages;
 
 pub use sink::{GeoReport, KafkaReport, LogSink, Rotation, RotationNaming};
 
 use crate::capture::file::{CaptureError, FileSource};
-use crate::capture::{Next, PacketSource, SourceStats};
+use crate::capture::{Packet, PacketSource, SourceStats};
 use crate::engine::{Engine, EngineConfig, EngineStats, RecordSink};
 use crate::output::capture_loss_log::CaptureLossRecord;
 use crate::output::conn_log::ConnLogOptions;
@@ -189,56 +194,71 @@ pub fn run<S: PacketSource>(
     if workers > 1 {
         return parallel::run(src, sink, cfg, workers, ctl);
     }
-    let mut rows = CaptureRows::new(cfg.stats_interval);
-    let mut engine = Engine::new(cfg, sink);
-    let mut input_error = None;
-    let mut n: u64 = 0;
-    let poll = |engine: &mut Engine<LogSink>, src: &mut S, rows: &mut CaptureRows| {
-        if ctl.stats_now() {
-            let now = engine.now();
-            engine.write_stats_now();
-            if let Some(r) = rows.due(src, now, true) {
-                engine.sink().stats(r);
-            }
-        }
-        ctl.stop()
+    let mut one = OneWorker {
+        rows: CaptureRows::new(cfg.stats_interval),
+        engine: Engine::new(cfg, sink),
+        ctl,
+        ts: Ts(0),
     };
-    loop {
-        match src.next() {
-            Ok(Next::Packet(p)) => {
-                let ts = p.ts;
-                engine.sink().saw_time(ts);
-                // Every record still to come is logged at or after p.ts.
-                engine.sink().watermark(ts);
-                engine.process(&p);
-                n += 1;
-                if let Some(r) = rows.due(src, ts, false) {
-                    engine.sink().stats(r);
-                }
-                if n % 4096 == 0 && poll(&mut engine, src, &mut rows) {
-                    break;
-                }
-            }
-            Ok(Next::Idle) => {
-                if poll(&mut engine, src, &mut rows) {
-                    break;
-                }
-            }
-            Ok(Next::End) => break,
-            // A stop requested while the source waited for bytes: the same
-            // clean end as a stop seen between packets.
-            Err(CaptureError::Stopped { .. }) => break,
-            Err(e) => {
-                input_error = Some(e);
-                break;
-            }
-        }
-    }
+    let Ok(end) = driver::drive(src, POLL_EVERY, &mut one);
+    let input_error = end.input_error();
+    let OneWorker {
+        mut engine,
+        mut rows,
+        ..
+    } = one;
     finish_engine(&mut engine, src, &mut rows);
     let stats = engine.stats;
     let mut sink = engine.into_sink();
     sink.finish()?;
     Ok(ReadSummary { stats, input_error })
+}
+
+/// Packets between two polls of the `Control` (and of the capture row)
+/// with one worker; an idle source is polled at once.
+const POLL_EVERY: u64 = 4096;
+
+/// [`run`] with one worker: source, engine and writer on the calling thread.
+struct OneWorker<'a> {
+    engine: Engine<LogSink>,
+    rows: CaptureRows,
+    ctl: &'a dyn Control,
+    /// The last packet's time.
+    ts: Ts,
+}
+
+impl<S: PacketSource> driver::Shape<S> for OneWorker<'_> {
+    type Error = std::convert::Infallible;
+
+    #[inline]
+    fn packet(&mut self, p: Packet<'_>) -> Result<(), Self::Error> {
+        let ts = p.ts;
+        self.engine.sink().saw_time(ts);
+        // Every record still to come is logged at or after p.ts.
+        self.engine.sink().watermark(ts);
+        self.engine.process(&p);
+        self.ts = ts;
+        Ok(())
+    }
+
+    #[inline]
+    fn settle(&mut self, src: &mut S) -> Result<(), Self::Error> {
+        if let Some(r) = self.rows.due(src, self.ts, false) {
+            self.engine.sink().stats(r);
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, src: &mut S, _why: driver::Poll) -> bool {
+        if self.ctl.stats_now() {
+            let now = self.engine.now();
+            self.engine.write_stats_now();
+            if let Some(r) = self.rows.due(src, now, true) {
+                self.engine.sink().stats(r);
+            }
+        }
+        self.ctl.stop()
+    }
 }
 
 /// Runs one engine thread per source (e.g. the sockets of one AF_PACKET
@@ -264,10 +284,10 @@ pub fn run_each<S: PacketSource + Send + 'static>(
 /// Multi-worker processing.
 mod parallel {
     use super::*;
-    use crate::capture::Packet;
     use crossbeam_channel::{bounded, Receiver, Sender};
     use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
     use std::sync::Arc;
+    use std::thread::JoinHandle;
 
     /// Packets per batch handed to the workers.
     const BATCH: usize = 512;
@@ -520,38 +540,214 @@ mod parallel {
         out_rx: Receiver<Out>,
         empty_tx: Sender<Vec<ConnRecord>>,
         workers: usize,
-    ) -> Result<std::thread::JoinHandle<LogSink>, ReadError> {
-        std::thread::Builder::new()
-            .name("connscope-writer".into())
-            .spawn(move || {
-                // Each shard's clock; context rows are released below the slowest.
-                let mut clocks = vec![Ts(i64::MIN); workers];
-                for m in out_rx.iter() {
-                    match m {
-                        Out::Conns(mut v) => {
-                            v.drain(..).for_each(|r| sink.conn(r));
-                            let _ = empty_tx.try_send(v);
+    ) -> Result<JoinHandle<LogSink>, ReadError> {
+        spawn("connscope-writer".into(), move || {
+            // Each shard's clock; context rows are released below the slowest.
+            let mut clocks = vec![Ts(i64::MIN); workers];
+            for m in out_rx.iter() {
+                match m {
+                    Out::Conns(mut v) => {
+                        v.drain(..).for_each(|r| sink.conn(r));
+                        let _ = empty_tx.try_send(v);
+                    }
+                    Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
+                    Out::Stats(s) => sink.stats(s),
+                    Out::Loss(r) => sink.capture_loss(r),
+                    Out::Interim(r) => sink.interim(*r),
+                    Out::Dns(v) => v.into_iter().for_each(|r| sink.dns(r)),
+                    Out::Names(v) => v.into_iter().for_each(|n| sink.dns_names(n)),
+                    Out::Start(t) => sink.saw_time(t),
+                    Out::Clock(w, t) => {
+                        if let Some(c) = clocks.get_mut(w as usize) {
+                            *c = t;
                         }
-                        Out::Weirds(v) => v.into_iter().for_each(|w| sink.weird(w)),
-                        Out::Stats(s) => sink.stats(s),
-                        Out::Loss(r) => sink.capture_loss(r),
-                        Out::Interim(r) => sink.interim(*r),
-                        Out::Dns(v) => v.into_iter().for_each(|r| sink.dns(r)),
-                        Out::Names(v) => v.into_iter().for_each(|n| sink.dns_names(n)),
-                        Out::Start(t) => sink.saw_time(t),
-                        Out::Clock(w, t) => {
-                            if let Some(c) = clocks.get_mut(w as usize) {
-                                *c = t;
-                            }
-                            if let Some(min) = clocks.iter().min() {
-                                sink.watermark(*min);
-                            }
+                        if let Some(min) = clocks.iter().min() {
+                            sink.watermark(*min);
                         }
                     }
                 }
-                sink
-            })
+            }
+            sink
+        })
+    }
+
+    /// A shard thread's engine settings: its `peer` in stats.log.
+    fn shard_config(cfg: &EngineConfig, w: usize) -> EngineConfig {
+        let mut c = cfg.clone();
+        c.peer = format!("worker-{w}");
+        c
+    }
+
+    /// Starts shard thread `w`.
+    fn spawn_shard<T: Send + 'static>(
+        w: usize,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<JoinHandle<T>, ReadError> {
+        spawn(format!("connscope-shard-{w}"), f)
+    }
+
+    /// Starts a named thread; failing to start one is a [`ReadError::Worker`].
+    fn spawn<T: Send + 'static>(
+        name: String,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<JoinHandle<T>, ReadError> {
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(f)
             .map_err(|e| ReadError::Worker(e.to_string()))
+    }
+
+    /// Waits for a thread; its panic is a [`ReadError::Worker`]
+    /// ("`who` panicked").
+    fn join<T>(h: JoinHandle<T>, who: &str) -> Result<T, ReadError> {
+        h.join()
+            .map_err(|_| ReadError::Worker(format!("{who} panicked")))
+    }
+
+    /// The capture thread of [`run`] with N workers: reads, hashes each
+    /// packet to a shard and hands batches to every shard.
+    struct Capture<'a> {
+        ctl: &'a dyn Control,
+        workers: usize,
+        /// The capture thread's own stats rows, sent straight to the writer.
+        rows: CaptureRows,
+        rows_tx: Sender<Out>,
+        inputs: Vec<Sender<Arc<Batch>>>,
+        batch: Batch,
+        pool: Pool,
+        /// Files apply back-pressure (nothing is lost); live sources must not
+        /// stall the capture, so a worker whose queue is full misses the batch
+        /// and the loss is counted (stats.log `queue_drops`).
+        live: bool,
+        /// Files read into shared blocks: batches point into them, no copy.
+        zero_copy: bool,
+        pending_drops: Vec<u64>,
+        first: Option<Ts>,
+        last: Ts,
+        n: u64,
+        /// Where the last packet's bytes are (`ptr`, `len`), until
+        /// [`Capture::settle`] places them in the source's shared block.
+        at: (usize, usize),
+    }
+
+    impl Capture<'_> {
+        /// Hands the batch to every worker and starts a new one.
+        fn hand_over(&mut self) {
+            let next = self.pool.take();
+            let b = std::mem::replace(&mut self.batch, next);
+            self.send(b);
+        }
+
+        fn send(&mut self, mut b: Batch) {
+            b.dropped_for.extend_from_slice(&self.pending_drops);
+            self.pending_drops.iter_mut().for_each(|d| *d = 0);
+            let b = Arc::new(b);
+            for (w, tx) in self.inputs.iter().enumerate() {
+                if self.live {
+                    if tx.try_send(b.clone()).is_err() {
+                        let lost = b.shard.iter().filter(|s| **s as usize == w).count();
+                        self.pending_drops[w] += lost as u64;
+                    }
+                } else {
+                    let _ = tx.send(b.clone());
+                }
+            }
+            self.pool.keep(b);
+        }
+
+        /// A capture row now, straight to the writer.
+        fn force_row<S: PacketSource>(&mut self, src: &mut S) {
+            if let Some(r) = self.rows.due(src, self.last, true) {
+                let _ = self.rows_tx.send(Out::Stats(r));
+            }
+        }
+
+        /// End of input: the last batch and the last capture row; closes
+        /// the workers' queues. Returns the first and last packet times.
+        fn finish<S: PacketSource>(mut self, src: &mut S) -> (Option<Ts>, Ts) {
+            if !self.batch.ts.is_empty() {
+                let b = std::mem::take(&mut self.batch);
+                self.send(b);
+            }
+            self.inputs.clear();
+            if self.rows.enabled() {
+                self.force_row(src);
+            }
+            (self.first, self.last)
+        }
+    }
+
+    impl<S: PacketSource> driver::Shape<S> for Capture<'_> {
+        type Error = ReadError;
+
+        #[inline]
+        fn packet(&mut self, p: Packet<'_>) -> Result<(), ReadError> {
+            self.first.get_or_insert(p.ts);
+            if p.ts > self.last {
+                self.last = p.ts;
+            }
+            let shard =
+                (crate::engine::shard_hash(p.linktype, p.data) % self.workers as u64) as u16;
+            let batch = &mut self.batch;
+            batch.ts.push(p.ts);
+            batch.shard.push(shard);
+            batch.linktype.push(p.linktype);
+            batch.wire.push(p.wire_len);
+            if self.zero_copy {
+                self.at = (p.data.as_ptr() as usize, p.data.len());
+            } else {
+                let s = batch.data.len() as u32;
+                batch.data.extend_from_slice(p.data);
+                batch.range.push((COPIED, s, batch.data.len() as u32));
+            }
+            Ok(())
+        }
+
+        #[inline]
+        fn settle(&mut self, src: &mut S) -> Result<(), ReadError> {
+            let (ptr, len) = self.at;
+            if self.zero_copy
+                && !src
+                    .shared_block()
+                    .is_some_and(|blk| self.batch.place_in_block(blk, ptr, len))
+            {
+                return Err(ReadError::Worker(
+                    "capture source handed out a packet outside its shared buffer".into(),
+                ));
+            }
+            self.n += 1;
+            if let Some(r) = self.rows.due(src, self.last, false) {
+                let _ = self.rows_tx.send(Out::Stats(r));
+            }
+            Ok(())
+        }
+
+        fn poll(&mut self, src: &mut S, why: driver::Poll) -> bool {
+            match why {
+                // A full batch (the driver polls every `BATCH` packets).
+                driver::Poll::Packets => {
+                    let stop = self.n % 4096 < BATCH as u64 && self.ctl.stop();
+                    self.batch.stats_now = !stop && self.ctl.stats_now();
+                    if self.batch.stats_now && !stop {
+                        self.force_row(src);
+                    }
+                    self.hand_over();
+                    stop
+                }
+                driver::Poll::Idle => {
+                    // Hand over what is buffered so live traffic is not held back.
+                    let stop = self.ctl.stop();
+                    if self.ctl.stats_now() {
+                        self.batch.stats_now = true;
+                        self.force_row(src);
+                    }
+                    if !self.batch.ts.is_empty() || self.batch.stats_now {
+                        self.hand_over();
+                    }
+                    stop
+                }
+            }
+        }
     }
 
     pub(super) fn run<S: PacketSource>(
@@ -562,7 +758,6 @@ mod parallel {
         ctl: &dyn Control,
     ) -> Result<ReadSummary, ReadError> {
         let workers = workers.min(u16::MAX as usize);
-        let mut rows = CaptureRows::new(cfg.stats_interval);
         let (out_tx, out_rx) = bounded::<Out>(64);
         let (empty_tx, empty_rx) = bounded::<Vec<ConnRecord>>(64 + 2 * workers);
         let mut inputs = Vec::new();
@@ -572,137 +767,34 @@ mod parallel {
             inputs.push(tx);
             let otx = out_tx.clone();
             let erx = empty_rx.clone();
-            let mut c = cfg.clone();
-            c.peer = format!("worker-{w}");
-            handles.push(
-                std::thread::Builder::new()
-                    .name(format!("connscope-shard-{w}"))
-                    .spawn(move || worker(w as u16, rx, otx, erx, c))
-                    .map_err(|e| ReadError::Worker(e.to_string()))?,
-            );
+            let c = shard_config(&cfg, w);
+            handles.push(spawn_shard(w, move || worker(w as u16, rx, otx, erx, c))?);
         }
-        // The capture thread's own stats rows go straight to the writer.
-        let rows_tx = out_tx;
         let writer = spawn_writer(sink, out_rx, empty_tx, workers)?;
 
-        let mut input_error = None;
-        let mut batch = Batch::default();
-        let (mut first, mut last) = (None, Ts(0));
-        let mut n = 0u64;
-        // Files apply back-pressure (nothing is lost); live sources must not
-        // stall the capture, so a worker whose queue is full misses the batch
-        // and the loss is counted (stats.log `queue_drops`).
-        let live = src.is_live();
-        // Files read into shared blocks: batches point into them, no copy.
-        let zero_copy = src.shared_block().is_some();
-        let mut pending_drops = vec![0u64; workers];
-        let mut pool = Pool::default();
-        let mut send = |mut b: Batch, inputs: &[Sender<Arc<Batch>>], pool: &mut Pool| {
-            b.dropped_for.extend_from_slice(&pending_drops);
-            pending_drops.iter_mut().for_each(|d| *d = 0);
-            let b = Arc::new(b);
-            for (w, tx) in inputs.iter().enumerate() {
-                if live {
-                    if tx.try_send(b.clone()).is_err() {
-                        let lost = b.shard.iter().filter(|s| **s as usize == w).count();
-                        pending_drops[w] += lost as u64;
-                    }
-                } else {
-                    let _ = tx.send(b.clone());
-                }
-            }
-            pool.keep(b);
+        let mut cap = Capture {
+            ctl,
+            workers,
+            rows: CaptureRows::new(cfg.stats_interval),
+            rows_tx: out_tx,
+            inputs,
+            batch: Batch::default(),
+            pool: Pool::default(),
+            live: src.is_live(),
+            zero_copy: src.shared_block().is_some(),
+            pending_drops: vec![0u64; workers],
+            first: None,
+            last: Ts(0),
+            n: 0,
+            at: (0, 0),
         };
-        loop {
-            match src.next() {
-                Ok(Next::Packet(p)) => {
-                    first.get_or_insert(p.ts);
-                    if p.ts > last {
-                        last = p.ts;
-                    }
-                    let shard =
-                        (crate::engine::shard_hash(p.linktype, p.data) % workers as u64) as u16;
-                    batch.ts.push(p.ts);
-                    batch.shard.push(shard);
-                    batch.linktype.push(p.linktype);
-                    batch.wire.push(p.wire_len);
-                    let (ptr, len) = (p.data.as_ptr() as usize, p.data.len());
-                    if !zero_copy {
-                        let s = batch.data.len() as u32;
-                        batch.data.extend_from_slice(p.data);
-                        batch.range.push((COPIED, s, batch.data.len() as u32));
-                    } else if !src
-                        .shared_block()
-                        .is_some_and(|blk| batch.place_in_block(blk, ptr, len))
-                    {
-                        return Err(ReadError::Worker(
-                            "capture source handed out a packet outside its shared buffer".into(),
-                        ));
-                    }
-                    n += 1;
-                    if let Some(r) = rows.due(src, last, false) {
-                        let _ = rows_tx.send(Out::Stats(r));
-                    }
-                    if batch.ts.len() >= BATCH {
-                        let stop = n % 4096 < BATCH as u64 && ctl.stop();
-                        batch.stats_now = !stop && ctl.stats_now();
-                        if batch.stats_now && !stop {
-                            if let Some(r) = rows.due(src, last, true) {
-                                let _ = rows_tx.send(Out::Stats(r));
-                            }
-                        }
-                        let next = pool.take();
-                        send(std::mem::replace(&mut batch, next), &inputs, &mut pool);
-                        if stop {
-                            break;
-                        }
-                    }
-                }
-                Ok(Next::Idle) => {
-                    // Hand over what is buffered so live traffic is not held back.
-                    let stop = ctl.stop();
-                    if ctl.stats_now() {
-                        batch.stats_now = true;
-                        if let Some(r) = rows.due(src, last, true) {
-                            let _ = rows_tx.send(Out::Stats(r));
-                        }
-                    }
-                    if !batch.ts.is_empty() || batch.stats_now {
-                        let next = pool.take();
-                        send(std::mem::replace(&mut batch, next), &inputs, &mut pool);
-                    }
-                    if stop {
-                        break;
-                    }
-                }
-                Ok(Next::End) => break,
-                Err(CaptureError::Stopped { .. }) => break,
-                Err(e) => {
-                    input_error = Some(e);
-                    break;
-                }
-            }
-        }
-        if !batch.ts.is_empty() {
-            send(batch, &inputs, &mut pool);
-        }
-        drop(inputs);
-        if rows.enabled() {
-            if let Some(r) = rows.due(src, last, true) {
-                let _ = rows_tx.send(Out::Stats(r));
-            }
-        }
-        drop(rows_tx);
+        let input_error = driver::drive(src, BATCH as u64, &mut cap)?.input_error();
+        let (first, last) = cap.finish(src);
         let mut stats = EngineStats::default();
         for h in handles {
-            let s = h
-                .join()
-                .map_err(|_| ReadError::Worker("a shard panicked".into()))?;
-            stats.add(&s);
+            stats.add(&join(h, "a shard")?);
         }
-        let mut sink = writer
-            .join()
-            .map_err(|_| ReadError::Worker("the writer panicked".into()))?;
+        let mut sink = join(writer, "the writer")?;
         if let Some(f) = first {
             sink.saw_time(f);
             sink.saw_time(last);
@@ -721,6 +813,73 @@ mod parallel {
 
     type WorkerEnd = (EngineStats, Option<SourceStats>, Option<CaptureError>);
 
+    /// Packets between two hand-overs of an own-source worker (records
+    /// flushed to the writer, its clock, the stop and stats flags).
+    const HAND_OVER_EVERY: u64 = 512;
+
+    /// A worker of [`run_each`]: its own source, engine and capture row.
+    struct OwnSource<'a> {
+        me: u16,
+        engine: Engine<ChannelSink>,
+        rows: CaptureRows,
+        flags: &'a Flags,
+        started: bool,
+        /// The last packet's time.
+        ts: Ts,
+    }
+
+    impl<S: PacketSource> driver::Shape<S> for OwnSource<'_> {
+        type Error = std::convert::Infallible;
+
+        #[inline]
+        fn packet(&mut self, p: Packet<'_>) -> Result<(), Self::Error> {
+            let ts = p.ts;
+            if !self.started {
+                self.started = true;
+                let _ = self.engine.sink().tx.send(Out::Start(ts));
+            }
+            self.engine.process(&p);
+            self.flags.latest.fetch_max(ts.0, Ordering::Relaxed);
+            self.ts = ts;
+            Ok(())
+        }
+
+        #[inline]
+        fn settle(&mut self, src: &mut S) -> Result<(), Self::Error> {
+            if let Some(r) = self.rows.due(src, self.ts, false) {
+                self.engine.sink().stats(r);
+            }
+            Ok(())
+        }
+
+        fn poll(&mut self, src: &mut S, why: driver::Poll) -> bool {
+            let (me, flags) = (self.me, self.flags);
+            let engine = &mut self.engine;
+            if why == driver::Poll::Idle {
+                // Network time moves on elsewhere: let this shard's timers run.
+                let latest = Ts(flags.latest.load(Ordering::Relaxed));
+                if self.started && latest > engine.now() {
+                    engine.advance(latest);
+                }
+            }
+            if flags
+                .stats
+                .get(me as usize)
+                .is_some_and(|f| f.swap(false, Ordering::Relaxed))
+            {
+                let now = engine.now();
+                engine.write_stats_now();
+                if let Some(r) = self.rows.due(src, now, true) {
+                    engine.sink().stats(r);
+                }
+            }
+            engine.sink().flush();
+            let now = engine.now();
+            let _ = engine.sink().tx.send(Out::Clock(me, now));
+            flags.stop.load(Ordering::Relaxed)
+        }
+    }
+
     fn own_source_worker<S: PacketSource>(
         me: u16,
         mut src: S,
@@ -730,66 +889,23 @@ mod parallel {
     ) -> WorkerEnd {
         let mut rows = CaptureRows::new(cfg.stats_interval);
         rows.peer = format!("capture-{me}");
-        let mut engine = Engine::new(cfg, sink);
-        let mut started = false;
-        let mut n = 0u64;
-        let mut err = None;
-        let hand_over =
-            |engine: &mut Engine<ChannelSink>, src: &mut S, rows: &mut CaptureRows| -> bool {
-                if flags
-                    .stats
-                    .get(me as usize)
-                    .is_some_and(|f| f.swap(false, Ordering::Relaxed))
-                {
-                    let now = engine.now();
-                    engine.write_stats_now();
-                    if let Some(r) = rows.due(src, now, true) {
-                        engine.sink().stats(r);
-                    }
-                }
-                engine.sink().flush();
-                let now = engine.now();
-                let _ = engine.sink().tx.send(Out::Clock(me, now));
-                flags.stop.load(Ordering::Relaxed)
-            };
-        loop {
-            match src.next() {
-                Ok(Next::Packet(p)) => {
-                    let ts = p.ts;
-                    if !started {
-                        started = true;
-                        let _ = engine.sink().tx.send(Out::Start(ts));
-                    }
-                    engine.process(&p);
-                    flags.latest.fetch_max(ts.0, Ordering::Relaxed);
-                    if let Some(r) = rows.due(&mut src, ts, false) {
-                        engine.sink().stats(r);
-                    }
-                    n += 1;
-                    if n % 512 == 0 && hand_over(&mut engine, &mut src, &mut rows) {
-                        break;
-                    }
-                }
-                Ok(Next::Idle) => {
-                    // Network time moves on elsewhere: let this shard's timers run.
-                    let latest = Ts(flags.latest.load(Ordering::Relaxed));
-                    if started && latest > engine.now() {
-                        engine.advance(latest);
-                    }
-                    if hand_over(&mut engine, &mut src, &mut rows) {
-                        break;
-                    }
-                }
-                Ok(Next::End) => break,
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
+        let mut w = OwnSource {
+            me,
+            engine: Engine::new(cfg, sink),
+            rows,
+            flags,
+            started: false,
+            ts: Ts(0),
+        };
+        let Ok(end) = driver::drive(&mut src, HAND_OVER_EVERY, &mut w);
+        let OwnSource {
+            mut engine,
+            mut rows,
+            ..
+        } = w;
         finish_engine(&mut engine, &mut src, &mut rows);
         engine.sink().flush();
-        (engine.stats, src.stats(), err)
+        (engine.stats, src.stats(), end.input_error())
     }
 
     pub(super) fn run_each<S: PacketSource + Send + 'static>(
@@ -809,15 +925,11 @@ mod parallel {
         let mut handles = Vec::new();
         for (w, src) in sources.into_iter().enumerate().take(workers) {
             let sink = ChannelSink::new(out_tx.clone(), empty_rx.clone());
-            let mut c = cfg.clone();
-            c.peer = format!("worker-{w}");
+            let c = shard_config(&cfg, w);
             let f = Arc::clone(&flags);
-            handles.push(
-                std::thread::Builder::new()
-                    .name(format!("connscope-shard-{w}"))
-                    .spawn(move || own_source_worker(w as u16, src, sink, c, &f))
-                    .map_err(|e| ReadError::Worker(e.to_string()))?,
-            );
+            handles.push(spawn_shard(w, move || {
+                own_source_worker(w as u16, src, sink, c, &f)
+            })?);
         }
         drop(out_tx);
         let writer = spawn_writer(sink, out_rx, empty_tx, workers)?;
@@ -838,9 +950,7 @@ mod parallel {
         let mut source: Option<SourceStats> = None;
         let mut input_error = None;
         for h in handles {
-            let (s, src, err) = h
-                .join()
-                .map_err(|_| ReadError::Worker("a shard panicked".into()))?;
+            let (s, src, err) = join(h, "a shard")?;
             stats.add(&s);
             if let Some(x) = src {
                 let t = source.get_or_insert_with(SourceStats::default);
@@ -850,9 +960,7 @@ mod parallel {
             }
             input_error = input_error.or(err);
         }
-        let mut sink = writer
-            .join()
-            .map_err(|_| ReadError::Worker("the writer panicked".into()))?;
+        let mut sink = join(writer, "the writer")?;
         sink.finish()?;
         Ok((ReadSummary { stats, input_error }, source))
     }
