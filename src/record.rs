@@ -15,7 +15,7 @@ pub struct ConnRecord {
     /// `local_resp`.
     pub local_resp: Option<bool>,
     /// `community_id`, when enabled.
-    pub community_id: Option<String>,
+    pub community_id: Option<crate::conn::community_id::CommunityId>,
     /// Network time at which the connection was removed and logged (the
     /// engine's clock, so the same for any number of workers).
     pub logged_at: crate::time::Ts,

@@ -6,27 +6,30 @@
 use crate::decode::Addr;
 use std::str::FromStr;
 
-/// A subnet in 16-byte (IPv4-mapped) form.
+/// A subnet in 16-byte (IPv4-mapped) form, as one 128-bit number and the
+/// mask of its prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subnet {
-    addr: [u8; 16],
-    /// Prefix length in the 128-bit space.
-    len: u8,
+    /// The address, big-endian (the same order as its bytes), masked.
+    net: u128,
+    /// The prefix's bits set.
+    mask: u128,
 }
 
 impl Subnet {
+    /// The subnet of `addr` with a prefix of `len` bits of the 128.
+    fn new(addr: [u8; 16], len: u8) -> Subnet {
+        let mask = u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0);
+        Subnet {
+            net: u128::from_be_bytes(addr) & mask,
+            mask,
+        }
+    }
+
     /// Whether `a` is inside.
+    #[inline]
     pub fn contains(&self, a: &Addr) -> bool {
-        let full = (self.len / 8) as usize;
-        if a.0[..full] != self.addr[..full] {
-            return false;
-        }
-        let rem = self.len % 8;
-        if rem == 0 {
-            return true;
-        }
-        let mask = 0xffu8 << (8 - rem);
-        (a.0[full] & mask) == (self.addr[full] & mask)
+        u128::from_be_bytes(a.0) & self.mask == self.net
     }
 }
 
@@ -58,7 +61,7 @@ impl FromStr for Subnet {
                 (Addr::from_ip(ip).0, l)
             }
         };
-        Ok(Subnet { addr, len })
+        Ok(Subnet::new(addr, len))
     }
 }
 
@@ -180,5 +183,42 @@ mod tests {
         ] {
             assert!(!n.contains(&a(r)), "{r}");
         }
+    }
+
+    /// The mask test against the prefix compared bit by bit, for seeded
+    /// random addresses and every prefix length, with addresses that
+    /// agree with the subnet up to a chosen bit.
+    #[test]
+    fn contains_is_the_bitwise_prefix_test() {
+        let bit = |a: &[u8; 16], i: usize| a[i / 8] >> (7 - i % 8) & 1;
+        let mut rng = crate::detect::rng::Rng::new(7);
+        let mut bytes = || {
+            let mut b = [0u8; 16];
+            for x in b.iter_mut() {
+                *x = rng.next() as u8;
+            }
+            b
+        };
+        for _ in 0..300 {
+            let net = bytes();
+            let other = bytes();
+            for len in 0..=128u8 {
+                let sub = Subnet::new(net, len);
+                for agree in [0usize, len as usize / 2, len as usize, 128] {
+                    // the subnet's first `agree` bits, then `other`'s
+                    let mut b = other;
+                    for i in 0..agree {
+                        let m = 0x80u8 >> (i % 8);
+                        b[i / 8] = (b[i / 8] & !m) | (net[i / 8] & m);
+                    }
+                    let want = (0..len as usize).all(|i| bit(&b, i) == bit(&net, i));
+                    assert_eq!(sub.contains(&Addr(b)), want, "{len} {agree}");
+                }
+            }
+        }
+        assert!(Subnet::new([0; 16], 0).contains(&a("8.8.8.8")));
+        assert!("10.0.0.0/8".parse::<Subnet>().unwrap().contains(&a("10.255.0.1")));
+        assert!(!"10.0.0.0/8".parse::<Subnet>().unwrap().contains(&a("11.0.0.1")));
+        assert!("::1/128".parse::<Subnet>().unwrap().contains(&a("::1")));
     }
 }

@@ -21,7 +21,7 @@ pub mod features;
 pub mod forest;
 pub mod host;
 pub mod model;
-mod rng;
+pub(crate) mod rng;
 pub mod robust;
 pub mod stage;
 

@@ -113,7 +113,7 @@ impl Row for ConnRow<'_> {
         );
         v.col("ip_proto", Val::Count(u64::from(c.ip_proto)));
         if o.community_id {
-            let cid = r.community_id.as_deref();
+            let cid = r.community_id.as_ref();
             v.col(
                 "community_id",
                 cid.map_or(Val::Unset("string"), |s| Val::Str(s.as_bytes())),

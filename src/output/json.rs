@@ -349,10 +349,14 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
     // library's, several times faster), except where two shortest
     // candidates lie exactly as close to the value: zmij rounds those ties
     // to even, the standard library away from zero, so they keep its
-    // formatting. zmij prints exponents from 1e16 and below 1e-5, which the
-    // standard library's `Display` (and Zeek's JSON) spells out in full:
-    // those are rewritten.
-    if may_tie(v) {
+    // formatting. A tie at n digits needs the exact value to have n + 1
+    // significant digits (the last a 5), so it is one only when zmij's
+    // shortest form is one digit shorter than the exact value. zmij prints
+    // exponents from 1e16 and below 1e-5, which the standard library's
+    // `Display` (and Zeek's JSON) spells out in full: those are rewritten.
+    let mut b = zmij::Buffer::new();
+    let s = b.format_finite(v).as_bytes();
+    if exact_digits(v).is_some_and(|d| significant_digits(s) + 1 == d) {
         let start = buf.len();
         let _ = write!(buf, "{v}");
         if !buf[start..].contains(&b'.') {
@@ -360,8 +364,6 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
         }
         return;
     }
-    let mut b = zmij::Buffer::new();
-    let s = b.format_finite(v).as_bytes();
     match s.iter().position(|&c| c == b'e') {
         None => {
             buf.extend_from_slice(s);
@@ -373,13 +375,33 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
     }
 }
 
-/// True when the exact decimal value of `v` (finite, non-zero) has 16 to
-/// 18 significant digits: the only doubles whose shortest round-trip form
-/// (at most 17 digits) can be a tie between two candidates. A tie at n
-/// digits needs an exact expansion of n + 1 digits ending in 5, and two
-/// distinct decimals of at most 15 digits never read back as the same
-/// double (`DBL_DIG`), so n is 16 or 17; 16 to 18 leaves a digit of margin.
-fn may_tie(v: f64) -> bool {
+/// The number of significant digits of a decimal as zmij prints it
+/// (`-d.ddde±x` or plain): its digits before any exponent, without
+/// leading or trailing zeros.
+fn significant_digits(s: &[u8]) -> u32 {
+    let mantissa = match s.iter().position(|&c| c == b'e') {
+        Some(e) => s.get(..e).unwrap_or_default(),
+        None => s,
+    };
+    let (mut n, mut zeros, mut started) = (0u32, 0u32, false);
+    for &c in mantissa.iter().filter(|c| c.is_ascii_digit()) {
+        if c == b'0' && !started {
+            continue;
+        }
+        started = true;
+        n += 1;
+        zeros = if c == b'0' { zeros + 1 } else { 0 };
+    }
+    n - zeros
+}
+
+/// The number of significant digits of the exact decimal value of `v`
+/// (finite, non-zero) when it is 16 to 18, else `None`: the only doubles
+/// whose shortest round-trip form (at most 17 digits) can be a tie between
+/// two candidates. A tie at n digits needs an exact expansion of n + 1
+/// digits ending in 5, and two distinct decimals of at most 15 digits never
+/// read back as the same double (`DBL_DIG`), so n + 1 is 16 to 18.
+fn exact_digits(v: f64) -> Option<u32> {
     let bits = v.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;
     let frac = bits & ((1u64 << 52) - 1);
@@ -389,7 +411,7 @@ fn may_tie(v: f64) -> bool {
         (frac | (1u64 << 52), exp - 1075)
     };
     if m == 0 {
-        return false;
+        return None;
     }
     let t = m.trailing_zeros();
     let (m, f) = (m >> t, e + t as i32);
@@ -399,13 +421,13 @@ fn may_tie(v: f64) -> bool {
     let n = if f < 0 {
         // v = m / 2^-f = m * 5^-f / 10^-f; m odd, so N = m * 5^-f.
         if f < -26 {
-            return false;
+            return None;
         }
         u128::from(m) * 5u128.pow((-f) as u32)
     } else {
         // v = m * 2^f; each factor 5 of m pairs with a 2 into a trailing zero.
         if f > 64 {
-            return false;
+            return None;
         }
         let mut m = m;
         let mut z = 0;
@@ -415,7 +437,14 @@ fn may_tie(v: f64) -> bool {
         }
         u128::from(m) << (f - z)
     };
-    (LO..HI).contains(&n)
+    const D16: u128 = 10_000_000_000_000_000; // 10^16
+    const D17: u128 = 100_000_000_000_000_000; // 10^17
+    match n {
+        n if !(LO..HI).contains(&n) => None,
+        n if n < D16 => Some(16),
+        n if n < D17 => Some(17),
+        _ => Some(18),
+    }
 }
 
 /// Writes `mantissa` × 10^`exp` (zmij's `-d.ddde±x` form, split at the `e`)
@@ -732,6 +761,27 @@ mod tests {
         b.clear();
         double(&mut b, 1.25e20);
         assert_eq!(b, b"125000000000000000000.0");
+    }
+
+    #[test]
+    fn durations_match_the_standard_library() {
+        // conn.log's duration and dns.log's rtt: differences of two times
+        // as Zeek's doubles, from microseconds to days apart, in the
+        // epoch range of real captures.
+        let mut x: u64 = 0x6a09_e667_f3bc_c909;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..500_000 {
+            let start = 1_000_000_000_000_000_000 + (next() % 900_000_000_000_000_000) as i64;
+            let r = next();
+            let gap = ((r >> 8) % 10u64.pow(1 + (r % 14) as u32)) as i64 * 1_000;
+            let d = Ts(start + gap).zeek_f64() - Ts(start).zeek_f64();
+            same_as_std(d);
+        }
     }
 
     #[test]
