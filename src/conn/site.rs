@@ -19,7 +19,9 @@ pub struct Subnet {
 impl Subnet {
     /// The subnet of `addr` with a prefix of `len` bits of the 128.
     fn new(addr: [u8; 16], len: u8) -> Subnet {
-        let mask = u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0);
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(len.min(128)))
+            .unwrap_or(0);
         Subnet {
             net: u128::from_be_bytes(addr) & mask,
             mask,
@@ -217,8 +219,14 @@ mod tests {
             }
         }
         assert!(Subnet::new([0; 16], 0).contains(&a("8.8.8.8")));
-        assert!("10.0.0.0/8".parse::<Subnet>().unwrap().contains(&a("10.255.0.1")));
-        assert!(!"10.0.0.0/8".parse::<Subnet>().unwrap().contains(&a("11.0.0.1")));
+        assert!("10.0.0.0/8"
+            .parse::<Subnet>()
+            .unwrap()
+            .contains(&a("10.255.0.1")));
+        assert!(!"10.0.0.0/8"
+            .parse::<Subnet>()
+            .unwrap()
+            .contains(&a("11.0.0.1")));
         assert!("::1/128".parse::<Subnet>().unwrap().contains(&a("::1")));
     }
 }

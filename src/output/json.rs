@@ -348,21 +348,43 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
     // zmij's shortest round-trip digits (the same digits as the standard
     // library's, several times faster), except where two shortest
     // candidates lie exactly as close to the value: zmij rounds those ties
-    // to even, the standard library away from zero, so they keep its
-    // formatting. A tie at n digits needs the exact value to have n + 1
-    // significant digits (the last a 5), so it is one only when zmij's
-    // shortest form is one digit shorter than the exact value. zmij prints
-    // exponents from 1e16 and below 1e-5, which the standard library's
-    // `Display` (and Zeek's JSON) spells out in full: those are rewritten.
+    // to even, the standard library up in magnitude, so the standard
+    // library's choice is made here. A tie at n digits needs the exact
+    // value to have n + 1 significant digits, the last a 5 (then zmij's
+    // shortest form is one digit shorter than the exact value). zmij
+    // prints exponents from 1e16 and below 1e-5, which the standard
+    // library's `Display` (and Zeek's JSON) spells out in full: those are
+    // rewritten.
     let mut b = zmij::Buffer::new();
-    let s = b.format_finite(v).as_bytes();
-    if exact_digits(v).is_some_and(|d| significant_digits(s) + 1 == d) {
-        let start = buf.len();
-        let _ = write!(buf, "{v}");
-        if !buf[start..].contains(&b'.') {
-            buf.extend_from_slice(b".0");
+    let mut s = b.format_finite(v).as_bytes();
+    let mut bumped = [0u8; 40];
+    if let Some((n, d)) = exact_significand(v) {
+        if n % 10 == 5 && significant_digits(s) + 1 == d {
+            // A tie: the exact value lies halfway between two shortest
+            // candidates, n / 10 and n / 10 + 1 (in units of their last
+            // digit). The standard library takes the upper one, zmij the
+            // even one; where they differ zmij's last digit is even and
+            // nonzero, so the upper one is that digit plus one (no carry).
+            let up = n / 10 + 1;
+            let (digits, last) = digits_of(s);
+            match last {
+                _ if digits == up => {}
+                Some(i) if digits + 1 == up && s.len() <= bumped.len() && s[i] < b'9' => {
+                    bumped[..s.len()].copy_from_slice(s);
+                    bumped[i] += 1;
+                    s = &bumped[..s.len()];
+                }
+                _ => {
+                    // (not reached: zmij's digits are one of the two)
+                    let start = buf.len();
+                    let _ = write!(buf, "{v}");
+                    if !buf[start..].contains(&b'.') {
+                        buf.extend_from_slice(b".0");
+                    }
+                    return;
+                }
+            }
         }
-        return;
     }
     match s.iter().position(|&c| c == b'e') {
         None => {
@@ -395,13 +417,33 @@ fn significant_digits(s: &[u8]) -> u32 {
     n - zeros
 }
 
-/// The number of significant digits of the exact decimal value of `v`
-/// (finite, non-zero) when it is 16 to 18, else `None`: the only doubles
-/// whose shortest round-trip form (at most 17 digits) can be a tie between
-/// two candidates. A tie at n digits needs an exact expansion of n + 1
-/// digits ending in 5, and two distinct decimals of at most 15 digits never
-/// read back as the same double (`DBL_DIG`), so n + 1 is 16 to 18.
-fn exact_digits(v: f64) -> Option<u32> {
+/// The significant digits of a decimal as zmij prints it, as an integer
+/// (trailing zeros dropped), and the index in `s` of the last of them.
+fn digits_of(s: &[u8]) -> (u128, Option<usize>) {
+    let end = s.iter().position(|&c| c == b'e').unwrap_or(s.len());
+    let mut last = None;
+    for (i, c) in s.iter().enumerate().take(end) {
+        if (b'1'..=b'9').contains(c) {
+            last = Some(i);
+        }
+    }
+    let mut n: u128 = 0;
+    for &c in s.iter().take(last.map_or(0, |i| i + 1)) {
+        if c.is_ascii_digit() {
+            n = n * 10 + u128::from(c - b'0');
+        }
+    }
+    (n, last)
+}
+
+/// The significant digits N of the exact decimal value of `v` (finite,
+/// non-zero) as an integer (no trailing zeros) and their number d, when d
+/// is 16 to 18, else `None`: the only doubles whose shortest round-trip
+/// form (at most 17 digits) can be a tie between two candidates. A tie at
+/// n digits needs an exact expansion of n + 1 digits ending in 5, and two
+/// distinct decimals of at most 15 digits never read back as the same
+/// double (`DBL_DIG`), so n + 1 is 16 to 18.
+fn exact_significand(v: f64) -> Option<(u128, u32)> {
     let bits = v.to_bits();
     let exp = ((bits >> 52) & 0x7ff) as i32;
     let frac = bits & ((1u64 << 52) - 1);
@@ -441,9 +483,9 @@ fn exact_digits(v: f64) -> Option<u32> {
     const D17: u128 = 100_000_000_000_000_000; // 10^17
     match n {
         n if !(LO..HI).contains(&n) => None,
-        n if n < D16 => Some(16),
-        n if n < D17 => Some(17),
-        _ => Some(18),
+        n if n < D16 => Some((n, 16)),
+        n if n < D17 => Some((n, 17)),
+        _ => Some((n, 18)),
     }
 }
 
