@@ -44,13 +44,21 @@ pub fn string(out: &mut Vec<u8>, s: &[u8], in_set: bool) {
         out.extend_from_slice(b"\\x2d");
         return;
     }
-    for &c in s {
+    // Runs of plain bytes are found eight at a time and copied at once.
+    // (A tab is below 0x20; outside a set `\\` stands in for `,`.)
+    let special = [b'\\', if in_set { b',' } else { b'\\' }];
+    let (mut plain, mut i) = (0, 0);
+    loop {
+        i = super::json::plain_run(s, i, special);
+        let Some(&c) = s.get(i) else { break };
+        i += 1;
         if c == b'\t' || c == b'\\' || !(0x20..0x7f).contains(&c) || (in_set && c == b',') {
+            out.extend_from_slice(s.get(plain..i - 1).unwrap_or_default());
+            plain = i;
             let _ = write!(out, "\\x{c:02x}");
-        } else {
-            out.push(c);
         }
     }
+    out.extend_from_slice(s.get(plain..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -68,6 +76,31 @@ mod tests {
         o.clear();
         string(&mut o, b"", false);
         assert_eq!(o, b"(empty)");
+        // Every byte value at every position of a plain 24-byte run, in
+        // and out of a set, against the rule byte by byte.
+        for in_set in [false, true] {
+            for at in 0..24 {
+                for c in 0..=255u8 {
+                    let mut s = b"abcdefghijklmnopqrstuvwx".to_vec();
+                    s[at] = c;
+                    let mut want = Vec::new();
+                    for &b in &s {
+                        if b == b'\t'
+                            || b == b'\\'
+                            || !(0x20..0x7f).contains(&b)
+                            || (in_set && b == b',')
+                        {
+                            want.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+                        } else {
+                            want.push(b);
+                        }
+                    }
+                    o.clear();
+                    string(&mut o, &s, in_set);
+                    assert_eq!(o, want, "{in_set} {at} {c}");
+                }
+            }
+        }
         assert_eq!(meta_time(1_704_067_200), "2024-01-01-00-00-00");
     }
 }
