@@ -22,6 +22,15 @@ struct Group {
     rerror: u64,
 }
 
+/// One originator's connections in the window, and how many distinct
+/// responder hosts and services they go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Src {
+    conns: u64,
+    hosts: u64,
+    ports: u64,
+}
+
 /// Adds `d` (±1) to `m[k]`; returns the new count, removing zero entries.
 fn bump<K: Hash + Eq>(m: &mut Map<K, u64>, k: K, up: bool) -> u64 {
     if up {
@@ -72,11 +81,10 @@ pub struct WindowAgg {
     srv: Map<Service, Group>,
     host_srv: Map<(Addr, Service), u64>,
     srv_sport: Map<(Service, u16), u64>,
-    src: Map<Addr, u64>,
+    /// Per originator: its connections, distinct hosts and services.
+    src: Map<Addr, Src>,
     src_host: Map<(Addr, Addr), u64>,
-    src_hosts: Map<Addr, u64>,
     src_port: Map<(Addr, Service), u64>,
-    src_ports: Map<Addr, u64>,
 }
 
 impl Default for WindowAgg {
@@ -88,9 +96,7 @@ impl Default for WindowAgg {
             srv_sport: map(),
             src: map(),
             src_host: map(),
-            src_hosts: map(),
             src_port: map(),
-            src_ports: map(),
         }
     }
 }
@@ -130,16 +136,26 @@ impl WindowAgg {
         bump_group(&mut self.srv, s, c, up);
         bump(&mut self.host_srv, (c.resp_h, s), up);
         bump(&mut self.srv_sport, (s, c.orig_p), up);
-        bump(&mut self.src, c.orig_h, up);
         // A pair entering (count 0 -> 1) or leaving (1 -> 0) changes the
         // originator's number of distinct responders / services.
         let n = bump(&mut self.src_host, (c.orig_h, c.resp_h), up);
-        if (up && n == 1) || (!up && n == 0) {
-            bump(&mut self.src_hosts, c.orig_h, up);
-        }
+        let new_host = u64::from((up && n == 1) || (!up && n == 0));
         let n = bump(&mut self.src_port, (c.orig_h, s), up);
-        if (up && n == 1) || (!up && n == 0) {
-            bump(&mut self.src_ports, c.orig_h, up);
+        let new_port = u64::from((up && n == 1) || (!up && n == 0));
+        if up {
+            let e = self.src.entry(c.orig_h).or_default();
+            e.conns += 1;
+            e.hosts += new_host;
+            e.ports += new_port;
+        } else if let Some(e) = self.src.get_mut(&c.orig_h) {
+            e.conns = e.conns.saturating_sub(1);
+            e.hosts = e.hosts.saturating_sub(new_host);
+            e.ports = e.ports.saturating_sub(new_port);
+            if e.conns == 0 {
+                self.src.remove(&c.orig_h);
+            }
+        } else {
+            debug_assert!(false, "removing an originator not in the window");
         }
     }
 
@@ -158,6 +174,7 @@ impl WindowAgg {
         let s = c.service();
         let h = self.host.get(&c.resp_h).copied().unwrap_or_default();
         let v = self.srv.get(&s).copied().unwrap_or_default();
+        let src = self.src.get(&c.orig_h).copied().unwrap_or_default();
         WindowCounts {
             host: h.n,
             host_serror: h.serror,
@@ -167,9 +184,9 @@ impl WindowAgg {
             srv_rerror: v.rerror,
             host_srv: get(&self.host_srv, &(c.resp_h, s)),
             srv_sport: get(&self.srv_sport, &(s, c.orig_p)),
-            src: get(&self.src, &c.orig_h),
-            src_hosts: get(&self.src_hosts, &c.orig_h),
-            src_ports: get(&self.src_ports, &c.orig_h),
+            src: src.conns,
+            src_hosts: src.hosts,
+            src_ports: src.ports,
         }
     }
 
@@ -181,8 +198,6 @@ impl WindowAgg {
             && self.srv_sport.is_empty()
             && self.src.is_empty()
             && self.src_host.is_empty()
-            && self.src_hosts.is_empty()
             && self.src_port.is_empty()
-            && self.src_ports.is_empty()
     }
 }

@@ -362,6 +362,15 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
         buf.extend_from_slice(b"null");
         return;
     }
+    // The most common values of the logs' rates and shares.
+    if v.to_bits() == 0 {
+        buf.extend_from_slice(b"0.0");
+        return;
+    }
+    if v == 1.0 {
+        buf.extend_from_slice(b"1.0");
+        return;
+    }
     // Fast path for integral values (counts, zeros): same text, no float formatting.
     // (A round trip through i64 instead of `fract`, which is a libm call
     // on baseline x86-64.)
