@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod base64;
 pub mod capture;
 pub mod conn;
 pub mod context;

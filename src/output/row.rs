@@ -160,6 +160,24 @@ impl<F: FnMut(&'static str, Val<'_>)> Columns for F {
     }
 }
 
+/// Writes each of `items` with `write`, a `,` between two; returns how
+/// many there were.
+fn join(
+    buf: &mut Vec<u8>,
+    items: &dyn Items,
+    mut write: impl FnMut(&mut Vec<u8>, Item<'_>),
+) -> usize {
+    let mut n = 0;
+    items.each(&mut |it| {
+        if n > 0 {
+            buf.push(b',');
+        }
+        n += 1;
+        write(buf, it);
+    });
+    n
+}
+
 /// [`Columns`] writing the members of a JSON object (without its braces):
 /// unset columns omitted, as Zeek's JSON writer does.
 pub struct Json<'b> {
@@ -204,12 +222,7 @@ impl Columns for Json<'_> {
             Val::Enum(s) => json::string(buf, s.as_bytes()),
             Val::Joined(items) => {
                 buf.push(b'"');
-                let mut i = 0;
-                items.each(&mut |it| {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    i += 1;
+                join(buf, items, |buf, it| {
                     if let Item::Str(s) = it {
                         json::string_body(buf, s);
                     }
@@ -221,17 +234,10 @@ impl Columns for Json<'_> {
             Val::Uid(u) => json::uid(buf, u),
             Val::List(_, items) => {
                 buf.push(b'[');
-                let mut i = 0;
-                items.each(&mut |it| {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    i += 1;
-                    match it {
-                        Item::Str(s) => json::string(buf, s),
-                        Item::Double(x) | Item::Interval(x) => json::double(buf, x),
-                        Item::Rounded(x) => json::rounded6(buf, x),
-                    }
+                join(buf, items, |buf, it| match it {
+                    Item::Str(s) => json::string(buf, s),
+                    Item::Double(x) | Item::Interval(x) => json::double(buf, x),
+                    Item::Rounded(x) => json::rounded6(buf, x),
                 });
                 buf.push(b']');
             }
@@ -285,17 +291,12 @@ impl Columns for Tsv<'_> {
                 Ok(())
             }
             Val::Joined(items) => {
-                let mut i = 0;
-                items.each(&mut |it| {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    i += 1;
+                let n = join(buf, items, |buf, it| {
                     if let Item::Str(s) = it {
                         tsv::string(buf, s, false);
                     }
                 });
-                if i == 0 {
+                if n == 0 {
                     buf.extend_from_slice(b"(empty)");
                 }
                 Ok(())
@@ -310,23 +311,13 @@ impl Columns for Tsv<'_> {
                 Ok(())
             }
             Val::List(_, items) => {
-                let mut i = 0;
-                items.each(&mut |it| {
-                    if i > 0 {
-                        buf.push(b',');
+                let n = join(buf, items, |buf, it| match it {
+                    Item::Str(s) => tsv::string(buf, s, true),
+                    Item::Double(x) | Item::Rounded(x) | Item::Interval(x) => {
+                        let _ = write!(buf, "{x:.6}");
                     }
-                    i += 1;
-                    let _ = match it {
-                        Item::Str(s) => {
-                            tsv::string(buf, s, true);
-                            Ok(())
-                        }
-                        Item::Double(x) | Item::Rounded(x) | Item::Interval(x) => {
-                            write!(buf, "{x:.6}")
-                        }
-                    };
                 });
-                if i == 0 {
+                if n == 0 {
                     buf.extend_from_slice(b"(empty)");
                 }
                 Ok(())
