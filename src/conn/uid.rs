@@ -67,7 +67,8 @@ impl Uid {
 
     /// The uid of a connection.
     pub fn for_conn(seed: u64, a: (Addr, u16), b: (Addr, u16), proto: u8, first_ns: i64) -> Uid {
-        let (lo, hi) = if (a.0 .0, a.1) <= (b.0 .0, b.1) {
+        // (`Addr` is ordered like its bytes, compared as one number)
+        let (lo, hi) = if (a.0, a.1) <= (b.0, b.1) {
             (a, b)
         } else {
             (b, a)
