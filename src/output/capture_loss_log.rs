@@ -21,3 +21,24 @@ impl Row for CaptureLossRecord {
 pub fn columns() -> Vec<(&'static str, &'static str)> {
     row::columns(&CaptureLossRecord::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_agree() {
+        let r = CaptureLossRecord {
+            ts_delta: 900_000_000_000,
+            peer: "worker-0".into(),
+            gaps: 3,
+            acks: 400,
+            percent_lost: 0.75,
+            ..CaptureLossRecord::default()
+        };
+        row::check_formats_agree(&r);
+        let mut t = Vec::new();
+        row::tsv(&mut t, &r);
+        assert!(t.ends_with(b"\t900.000000\tworker-0\t3\t400\t0.750000"));
+    }
+}

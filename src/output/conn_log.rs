@@ -171,8 +171,9 @@ fn mac_text(m: &[u8; 6]) -> [u8; 17] {
     t
 }
 
-/// The `(name, type)` columns for these options.
-pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
+/// A connection record with every value at its default (the header's
+/// source: the columns do not depend on the values).
+fn sample_record() -> ConnRecord {
     struct NoTimers;
     impl crate::conn::Timers for NoTimers {
         fn add(&mut self, _: crate::time::Ts, _: crate::conn::TimerKind, _: u32) {}
@@ -191,10 +192,71 @@ pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
     };
     let encap = crate::conn::Encap::default();
     let conn = crate::conn::Conn::new(&cfg, &init, &encap, false, &mut NoTimers);
-    let rec = ConnRecord::new(conn, &cfg);
+    ConnRecord::new(conn, &cfg)
+}
+
+/// The `(name, type)` columns for these options.
+pub fn columns(o: &ConnLogOptions) -> Vec<(&'static str, &'static str)> {
     row::columns(&ConnRow {
-        rec: &rec,
+        rec: &sample_record(),
         opts: o,
         names: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_agree_with_every_option() {
+        let all = ConnLogOptions {
+            community_id: true,
+            vlan: true,
+            l2_addrs: true,
+            extras: true,
+            geo: true,
+            asn: true,
+            ..ConnLogOptions::default()
+        };
+        let mut rec = sample_record();
+        for opts in [ConnLogOptions::default(), all] {
+            row::check_formats_agree(&ConnRow {
+                rec: &rec,
+                opts: &opts,
+                names: None,
+            });
+        }
+        rec.conn.vlan = Some(7);
+        rec.conn.l2 = (Some([0, 1, 2, 0xab, 0xcd, 0xef]), None);
+        rec.local_orig = Some(true);
+        rec.local_resp = None;
+        rec.community_id = Some(crate::conn::community_id::community_id(
+            0,
+            (rec.conn.orig_h, 1),
+            (rec.conn.resp_h, 2),
+            6,
+            false,
+        ));
+        let r = ConnRow {
+            rec: &rec,
+            opts: &all,
+            names: None,
+        };
+        row::check_formats_agree(&r);
+        let mut t = Vec::new();
+        row::tsv(&mut t, &r);
+        let t = String::from_utf8(t).unwrap();
+        let cols = columns(&all);
+        let field = |name: &str| {
+            let i = cols.iter().position(|c| c.0 == name).unwrap();
+            t.split('\t').nth(i).unwrap().to_string()
+        };
+        assert_eq!(field("vlan"), "7");
+        assert_eq!(field("inner_vlan"), "-");
+        assert_eq!(field("orig_l2_addr"), "00:01:02:ab:cd:ef");
+        assert_eq!(field("local_orig"), "T");
+        assert_eq!(field("local_resp"), "-");
+        assert!(field("community_id").starts_with("1:"));
+    }
 }

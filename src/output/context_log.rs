@@ -172,6 +172,7 @@ mod tests {
             info: &c,
             features: &f,
         };
+        row::check_formats_agree(&row);
         let mut j = Vec::new();
         row::json(&mut j, &row, TimeFormat::Epoch);
         let text = String::from_utf8(j.clone()).unwrap();

@@ -177,6 +177,14 @@ mod tests {
     fn tsv_row_matches_zeek_layout() {
         let mut b = Vec::new();
         let r = rec();
+        row::check_formats_agree(&DnsRow {
+            rec: &r,
+            cfg: &DnsConfig {
+                auth_addl: true,
+                original_query: true,
+                ..DnsConfig::default()
+            },
+        });
         write_tsv(&mut b, &r, &DnsConfig::default());
         let line = String::from_utf8(b).unwrap();
         let f: Vec<&str> = line.split('\t').collect();

@@ -247,6 +247,7 @@ mod tests {
         row::json(&mut j, &row, crate::output::TimeFormat::Epoch);
         let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
         let obj = v.as_object().unwrap();
+        row::check_formats_agree(&row);
         let cols = columns();
         // The handshake completed, so nothing is unset: every column present, in order.
         let keys: Vec<&String> = obj.keys().collect();

@@ -60,7 +60,15 @@ impl Row for NoticeRow<'_> {
 /// `(name, type)` columns, as Zeek writes notice.log (with the
 /// `remote_location.*` columns when `geo`).
 pub fn columns(geo: bool) -> Vec<(&'static str, &'static str)> {
-    let n = NoticeRecord {
+    row::columns(&NoticeRow {
+        notice: &sample(),
+        geo,
+    })
+}
+
+/// A notice with nothing optional set.
+fn sample() -> NoticeRecord {
+    NoticeRecord {
         ts: crate::time::Ts(0),
         uid: None,
         id: None,
@@ -75,6 +83,47 @@ pub fn columns(geo: bool) -> Vec<(&'static str, &'static str)> {
         suppress_for: 0.0,
         identifier: String::new(),
         remote_location: None,
-    };
-    row::columns(&NoticeRow { notice: &n, geo })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Addr;
+
+    #[test]
+    fn formats_agree_and_zeek_fields() {
+        let mut n = sample();
+        for geo in [false, true] {
+            row::check_formats_agree(&NoticeRow { notice: &n, geo });
+        }
+        n.uid = Some(crate::conn::uid::Uid::from_words(b'C', 1, 2));
+        n.id = Some((Addr::v4([10, 0, 0, 1]), 40000, Addr::v4([10, 0, 0, 2]), 22));
+        n.proto = Some(crate::conn::Transport::Tcp);
+        n.msg = "10.0.0.1 made 10 short connections".into();
+        n.src = n.id.map(|i| i.0);
+        n.p = Some((22, crate::conn::Transport::Tcp));
+        n.n = Some(10);
+        n.suppress_for = 3600.0;
+        let r = NoticeRow {
+            notice: &n,
+            geo: false,
+        };
+        row::check_formats_agree(&r);
+        let mut j = Vec::new();
+        row::json(&mut j, &r, crate::output::TimeFormat::Epoch);
+        let j = String::from_utf8(j).unwrap();
+        // As Zeek's JSON writer prints a notice (an empty set is `[]`).
+        assert!(
+            j.ends_with(",\"peer_descr\":\"connscope\",\"actions\":[\"Notice::ACTION_LOG\"],\"email_dest\":[],\"suppress_for\":3600.0}"),
+            "{j}"
+        );
+        let mut t = Vec::new();
+        row::tsv(&mut t, &r);
+        let t = String::from_utf8(t).unwrap();
+        assert!(
+            t.ends_with("\tconnscope\tNotice::ACTION_LOG\t(empty)\t3600.000000"),
+            "{t}"
+        );
+    }
 }

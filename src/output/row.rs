@@ -330,6 +330,41 @@ impl Columns for Tsv<'_> {
     }
 }
 
+/// Checks that `r`'s JSON object, TSV line and header agree: one TSV field
+/// per column, a JSON member exactly for the columns whose TSV field is
+/// not `-` (unset), in column order, and the JSON valid. For the logs'
+/// tests.
+#[cfg(test)]
+pub(crate) fn check_formats_agree<R: Row>(r: &R) {
+    let cols = columns(r);
+    let mut t = Vec::new();
+    tsv(&mut t, r);
+    let t = String::from_utf8(t).expect("TSV is UTF-8");
+    let fields: Vec<&str> = t.split('\t').collect();
+    assert_eq!(fields.len(), cols.len(), "{t}");
+    let mut j = Vec::new();
+    json(&mut j, r, TimeFormat::Epoch);
+    let v: serde_json::Value = serde_json::from_slice(&j).expect("valid JSON");
+    let obj = v.as_object().expect("an object");
+    let text = String::from_utf8(j.clone()).expect("JSON is UTF-8");
+    let mut last = 0;
+    for ((name, _), field) in cols.iter().zip(&fields) {
+        let key = format!("\"{name}\":");
+        if *field == "-" {
+            assert!(obj.get(*name).is_none(), "{name} unset in TSV, set in JSON");
+        } else {
+            assert!(obj.get(*name).is_some(), "{name} set in TSV, not in JSON");
+            let at = text[last..].find(&key).expect("in column order") + last;
+            last = at + key.len();
+        }
+    }
+    assert_eq!(
+        obj.len(),
+        fields.iter().filter(|f| **f != "-").count(),
+        "members that are no column: {text}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,6 +490,12 @@ mod tests {
         let mut u = Vec::new();
         tsv(&mut u, &Sample { unset: true });
         assert_eq!(u, b"-\t-\t-\t-\t-");
+    }
+
+    #[test]
+    fn sample_formats_agree() {
+        check_formats_agree(&Sample { unset: false });
+        check_formats_agree(&Sample { unset: true });
     }
 
     #[test]

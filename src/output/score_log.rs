@@ -238,6 +238,7 @@ mod tests {
         }
         for k in 0..64u64 {
             let r = record(k);
+            row::check_formats_agree(&r);
             let mut b = Vec::new();
             row::json(&mut b, &r, TimeFormat::Epoch);
             let v: serde_json::Map<String, serde_json::Value> =

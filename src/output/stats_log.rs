@@ -74,12 +74,18 @@ mod tests {
 
     #[test]
     fn kafka_counts_are_appended_only_when_on() {
+        row::check_formats_agree(&row(None));
+        row::check_formats_agree(&StatsRecord {
+            mem: Some(12),
+            ..row(None)
+        });
         let k = KafkaCounts {
             sent: 5,
             acked: 4,
             dropped: 2,
             failed: 1,
         };
+        row::check_formats_agree(&row(Some(k)));
         let mut off = Vec::new();
         row::tsv(&mut off, &row(None));
         let off = String::from_utf8(off).unwrap();

@@ -32,3 +32,23 @@ impl Row for WeirdRecord {
 pub fn columns() -> Vec<(&'static str, &'static str)> {
     row::columns(&WeirdRecord::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_agree() {
+        let mut w = WeirdRecord {
+            name: "bad_TCP_checksum",
+            ..WeirdRecord::default()
+        };
+        row::check_formats_agree(&w);
+        w.uid = Some("C12".into());
+        w.addl = Some("x\ty".into());
+        row::check_formats_agree(&w);
+        let mut t = Vec::new();
+        row::tsv(&mut t, &w);
+        assert!(t.ends_with(b"\tbad_TCP_checksum\tx\\x09y\tF\tconnscope\t-"));
+    }
+}
