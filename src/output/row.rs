@@ -21,7 +21,7 @@
 use super::{json, tsv, LogFormat, TimeFormat};
 use crate::conn::uid::Uid;
 use crate::decode::Addr;
-use crate::time::{Secs6, Ts, SEC};
+use crate::time::{Ts, SEC};
 use std::io::Write;
 
 /// One column's value, with its Zeek type.
@@ -269,9 +269,18 @@ impl Columns for Tsv<'_> {
         }
         self.first = false;
         let _ = match v {
-            Val::Time(t) => write!(buf, "{}", Secs6(t.0)),
-            Val::Span(a, b) => write!(buf, "{}", Secs6(b.0 - a.0)),
-            Val::Nanos(ns) => write!(buf, "{}", Secs6(ns)),
+            Val::Time(t) => {
+                json::secs6(buf, t.0);
+                Ok(())
+            }
+            Val::Span(a, b) => {
+                json::secs6(buf, b.0 - a.0);
+                Ok(())
+            }
+            Val::Nanos(ns) => {
+                json::secs6(buf, ns);
+                Ok(())
+            }
             Val::Interval(x) | Val::Double(x) | Val::Rounded(x) => write!(buf, "{x:.6}"),
             Val::Count(x) => {
                 json::uint(buf, x);
@@ -301,7 +310,10 @@ impl Columns for Tsv<'_> {
                 }
                 Ok(())
             }
-            Val::Addr(a) => write!(buf, "{a}"),
+            Val::Addr(a) => {
+                json::addr_text(buf, a);
+                Ok(())
+            }
             Val::Port(p) => {
                 json::uint(buf, u64::from(p));
                 Ok(())

@@ -73,6 +73,30 @@ fn epoch_six_decimals(buf: &mut Vec<u8>, t: Ts) -> bool {
     true
 }
 
+/// Appends a time or interval in nanoseconds as Zeek's TSV writer prints
+/// it: seconds with exactly six decimals, rounded to the microsecond (the
+/// text of [`crate::time::Secs6`], without the formatting machinery; an
+/// `i64` of nanoseconds is below 10^10 s, the digits' room).
+pub fn secs6(buf: &mut Vec<u8>, ns: i64) {
+    let us = Ts(ns).as_micros_rounded();
+    let a = us.unsigned_abs();
+    let whole = a / 1_000_000;
+    if whole >= 10_000_000_000 {
+        let _ = write!(buf, "{}", crate::time::Secs6(ns));
+        return;
+    }
+    let mut d = [0u8; 24];
+    let mut at = 0;
+    if us < 0 {
+        d[0] = b'-';
+        at = 1;
+    }
+    let at = whole_digits(&mut d, at, whole);
+    // (all six decimals: TSV keeps trailing zeros)
+    fraction6(&mut d, at, a % 1_000_000);
+    push_prefix(buf, &d, at + 7);
+}
+
 /// Writes the decimal digits of `v` (at most 10^10) into `d` from `at`,
 /// two per table read; returns where they end. `d` has room for them
 /// (24 bytes: a sign, ten digits and [`fraction6`]'s seven).
@@ -133,12 +157,23 @@ const PAIRS: [[u8; 2]; 100] = {
 /// Appends an address as a JSON string (IPv4 without the formatting
 /// machinery; IPv6 as the standard library writes it, RFC 5952).
 pub fn addr(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
+    addr_into(buf, a, true);
+}
+
+/// Appends an address's text without quotes (TSV), as [`addr`] writes it.
+pub fn addr_text(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
+    addr_into(buf, a, false);
+}
+
+#[inline]
+fn addr_into(buf: &mut Vec<u8>, a: &crate::decode::Addr, quoted: bool) {
+    let q = usize::from(quoted);
     if a.is_v4() {
         // Built in a fixed block from a table of the 256 octets' digits,
         // appended whole and cut back (no per-octet division, no memcpy call).
-        let mut b = [0u8; 20];
-        b[0] = b'"';
-        let mut i = 1;
+        let mut b = [b'"'; 20];
+        // (the opening quote at 0 when quoted; the closing one after the digits)
+        let mut i = q;
         for (k, &o) in a.0[12..].iter().enumerate() {
             if k > 0 {
                 if let Some(c) = b.get_mut(i) {
@@ -155,11 +190,15 @@ pub fn addr(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
         if let Some(c) = b.get_mut(i) {
             *c = b'"';
         }
-        push_prefix(buf, &b, i + 1);
+        push_prefix(buf, &b, i + q);
     } else {
-        buf.push(b'"');
+        if quoted {
+            buf.push(b'"');
+        }
         v6(buf, &a.0);
-        buf.push(b'"');
+        if quoted {
+            buf.push(b'"');
+        }
     }
 }
 
@@ -463,6 +502,54 @@ mod tests {
             let mut b = Vec::new();
             addr(&mut b, &a);
             assert_eq!(String::from_utf8(b).unwrap(), format!("\"{a}\""));
+            let mut t = b"x".to_vec();
+            addr_text(&mut t, &a);
+            assert_eq!(String::from_utf8(t).unwrap(), format!("x{a}"));
+        }
+        for o in 0..=255u8 {
+            let a = Addr::from_ip(std::net::IpAddr::from([o, 1, o, 100]));
+            let mut t = Vec::new();
+            addr_text(&mut t, &a);
+            assert_eq!(String::from_utf8(t).unwrap(), a.to_string());
+        }
+    }
+
+    #[test]
+    fn secs6_prints_as_the_display_form() {
+        // Oracle: `Secs6`'s Display (the formatting machinery).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let check = |ns: i64| {
+            let mut b = Vec::new();
+            secs6(&mut b, ns);
+            assert_eq!(
+                String::from_utf8(b).unwrap(),
+                crate::time::Secs6(ns).to_string(),
+                "{ns}"
+            );
+        };
+        for ns in [
+            0,
+            1,
+            499,
+            500,
+            -500,
+            -501,
+            999_999_500,
+            1_000_000_000,
+            -1_500_000_000,
+            1_700_000_000_123_456_789,
+            9_223_372_036_854_499_999,
+            9_223_372_036_854_500_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            check(ns);
+        }
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            check((x >> (x % 50)) as i64 * if x & 1 == 0 { 1 } else { -1 });
         }
     }
 
