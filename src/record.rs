@@ -242,10 +242,10 @@ impl ConnSummary {
         let (orig_bytes, resp_bytes) = c.sizes();
         let mut services = crate::conn::service::ServiceSet::none();
         let mut service = None;
-        for s in c.service.iter() {
+        c.service.for_each(|s| {
             services.insert(s);
             service.get_or_insert(s);
-        }
+        });
         ConnSummary {
             uid: c.uid,
             start: c.start,

@@ -32,16 +32,8 @@ impl Services {
         }
     }
 
-    /// Confirmed services in confirmation order.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = Service> + '_> {
-        match &self.analyzers {
-            Some(a) => Box::new(a.services()),
-            None => Box::new(self.list.iter().flatten().copied()),
-        }
-    }
-
     /// Calls `f` with each confirmed service, in confirmation order
-    /// (nothing allocated, unlike [`Services::iter`]).
+    /// (nothing allocated).
     pub fn for_each(&self, f: impl FnMut(Service)) {
         match &self.analyzers {
             Some(a) => a.services().for_each(f),
@@ -69,7 +61,9 @@ impl Services {
 
     /// Whether `s` is confirmed.
     pub fn contains(&self, s: Service) -> bool {
-        self.iter().any(|x| x == s)
+        let mut found = false;
+        self.for_each(|x| found |= x == s);
+        found
     }
 
     pub(super) fn confirm(&mut self, s: Service) {
