@@ -268,37 +268,18 @@ impl Columns for Tsv<'_> {
             buf.push(b'\t');
         }
         self.first = false;
-        let _ = match v {
-            Val::Time(t) => {
-                json::secs6(buf, t.0);
-                Ok(())
+        match v {
+            Val::Time(t) => json::secs6(buf, t.0),
+            Val::Span(a, b) => json::secs6(buf, b.0 - a.0),
+            Val::Nanos(ns) => json::secs6(buf, ns),
+            Val::Interval(x) | Val::Double(x) | Val::Rounded(x) => six_decimals(buf, x),
+            Val::Count(x) => json::uint(buf, x),
+            Val::Int(x) => {
+                let _ = write!(buf, "{x}");
             }
-            Val::Span(a, b) => {
-                json::secs6(buf, b.0 - a.0);
-                Ok(())
-            }
-            Val::Nanos(ns) => {
-                json::secs6(buf, ns);
-                Ok(())
-            }
-            Val::Interval(x) | Val::Double(x) | Val::Rounded(x) => write!(buf, "{x:.6}"),
-            Val::Count(x) => {
-                json::uint(buf, x);
-                Ok(())
-            }
-            Val::Int(x) => write!(buf, "{x}"),
-            Val::Bool(b) => {
-                buf.push(if b { b'T' } else { b'F' });
-                Ok(())
-            }
-            Val::Str(s) => {
-                tsv::string(buf, s, false);
-                Ok(())
-            }
-            Val::Enum(s) => {
-                buf.extend_from_slice(s.as_bytes());
-                Ok(())
-            }
+            Val::Bool(b) => buf.push(if b { b'T' } else { b'F' }),
+            Val::Str(s) => tsv::string(buf, s, false),
+            Val::Enum(s) => buf.extend_from_slice(s.as_bytes()),
             Val::Joined(items) => {
                 let n = join(buf, items, |buf, it| {
                     if let Item::Str(s) = it {
@@ -308,38 +289,27 @@ impl Columns for Tsv<'_> {
                 if n == 0 {
                     buf.extend_from_slice(b"(empty)");
                 }
-                Ok(())
             }
-            Val::Addr(a) => {
-                json::addr_text(buf, a);
-                Ok(())
-            }
-            Val::Port(p) => {
-                json::uint(buf, u64::from(p));
-                Ok(())
-            }
-            Val::Uid(u) => {
-                buf.extend_from_slice(u.as_str().as_bytes());
-                Ok(())
-            }
+            Val::Addr(a) => json::addr_text(buf, a),
+            Val::Port(p) => json::uint(buf, u64::from(p)),
+            Val::Uid(u) => buf.extend_from_slice(u.as_str().as_bytes()),
             Val::List(_, items) => {
                 let n = join(buf, items, |buf, it| match it {
                     Item::Str(s) => tsv::string(buf, s, true),
-                    Item::Double(x) | Item::Rounded(x) | Item::Interval(x) => {
-                        let _ = write!(buf, "{x:.6}");
-                    }
+                    Item::Double(x) | Item::Rounded(x) | Item::Interval(x) => six_decimals(buf, x),
                 });
                 if n == 0 {
                     buf.extend_from_slice(b"(empty)");
                 }
-                Ok(())
             }
-            Val::Unset(_) => {
-                buf.push(b'-');
-                Ok(())
-            }
-        };
+            Val::Unset(_) => buf.push(b'-'),
+        }
     }
+}
+
+/// A double with six decimals (Zeek's TSV `%.6f`).
+fn six_decimals(buf: &mut Vec<u8>, x: f64) {
+    let _ = write!(buf, "{x:.6}");
 }
 
 /// Checks that `r`'s JSON object, TSV line and header agree: one TSV field
