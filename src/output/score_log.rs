@@ -116,7 +116,7 @@ const TAIL_SLOTS: usize = 8192;
 /// scored from the same memo fill have the same values there (scans,
 /// probes, polls repeat themselves), so a hit copies the bytes instead of
 /// formatting eleven numbers again; the text is exactly what
-/// [`write_json`] / [`write_tsv`] write. Direct-mapped by identity (no
+/// [`row::json`] / [`row::tsv`] write. Direct-mapped by identity (no
 /// hashing or comparing of values), bounded, no allocation once its slots
 /// are warm; a row without an identity is rendered directly.
 #[derive(Default)]
@@ -131,8 +131,8 @@ pub struct TailCache {
 type TailSlots = Vec<Option<(u64, Vec<u8>)>>;
 
 impl TailCache {
-    /// Appends the tail of `r` (`first`: whether it starts the row), from
-    /// the cache or rendered.
+    /// Appends the tail of `r` in `fmt` (after the head's columns: with its
+    /// leading `,` or tab), from the cache or rendered.
     fn tail(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord, fmt: LogFormat) {
         let render = |b: &mut Vec<u8>| match fmt {
             LogFormat::Json => Tail(r).visit(&mut row::Json::new(b, TimeFormat::Epoch, false)),

@@ -80,20 +80,6 @@ impl Log {
             Log::Dns => dns_log::PATH,
         }
     }
-
-    fn columns(self) -> Vec<(&'static str, &'static str)> {
-        match self {
-            Log::Flowmeter => flowmeter_log::columns(),
-            Log::Context => context_log::columns(),
-            Log::Weird => weird_log::columns(),
-            Log::Stats => stats_log::columns(false),
-            Log::CaptureLoss => capture_loss_log::columns(),
-            Log::ConnLong => Vec::new(), // set from the conn options in `header_columns`
-            Log::Score => score_log::columns(),
-            Log::Notice => notice_log::columns(false),
-            Log::Dns => Vec::new(), // set from the DNS options in `columns_of`
-        }
-    }
 }
 
 /// A log file to close, with its path and columns (for a header when empty).
@@ -458,13 +444,18 @@ impl LogSink {
         }
     }
 
+    /// A log's `(name, type)` columns with this sink's options.
     fn columns_of(&self, log: Log) -> Vec<(&'static str, &'static str)> {
         match log {
+            Log::Flowmeter => flowmeter_log::columns(),
+            Log::Context => context_log::columns(),
+            Log::Weird => weird_log::columns(),
+            Log::Stats => stats_log::columns(self.kafka.is_some()),
+            Log::CaptureLoss => capture_loss_log::columns(),
             Log::ConnLong => conn_log::columns(&self.conn_opts),
+            Log::Score => score_log::columns(),
             Log::Notice => notice_log::columns(self.conn_opts.geo),
             Log::Dns => dns_log::columns(&self.conn_opts.dns),
-            Log::Stats => stats_log::columns(self.kafka.is_some()),
-            _ => log.columns(),
         }
     }
 
