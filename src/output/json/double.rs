@@ -73,15 +73,17 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
     let mut b = zmij::Buffer::new();
     let mut s = b.format_finite(v).as_bytes();
     let mut bumped = [0u8; 40];
-    if let Some((n, d)) = exact_significand(v) {
-        if n % 10 == 5 && significant_digits(s) + 1 == d {
+    if let Some((n, d)) = exact_significand(v).filter(|(n, _)| n % 10 == 5) {
+        let (digits, last) = digits_of(s);
+        // (zmij's significant digits, counted)
+        let shortest = digits.checked_ilog10().map_or(0, |l| l + 1);
+        if shortest + 1 == d {
             // A tie: the exact value lies halfway between two shortest
             // candidates, n / 10 and n / 10 + 1 (in units of their last
             // digit). The standard library takes the upper one, zmij the
             // even one; where they differ zmij's last digit is even and
             // nonzero, so the upper one is that digit plus one (no carry).
             let up = n / 10 + 1;
-            let (digits, last) = digits_of(s);
             match last {
                 _ if digits == up => {}
                 Some(i) if digits + 1 == up && s.len() <= bumped.len() && s[i] < b'9' => {
@@ -110,26 +112,6 @@ pub fn double(buf: &mut Vec<u8>, v: f64) {
         }
         Some(e) => expand_exponent(buf, &s[..e], &s[e + 1..]),
     }
-}
-
-/// The number of significant digits of a decimal as zmij prints it
-/// (`-d.ddde±x` or plain): its digits before any exponent, without
-/// leading or trailing zeros.
-fn significant_digits(s: &[u8]) -> u32 {
-    let mantissa = match s.iter().position(|&c| c == b'e') {
-        Some(e) => s.get(..e).unwrap_or_default(),
-        None => s,
-    };
-    let (mut n, mut zeros, mut started) = (0u32, 0u32, false);
-    for &c in mantissa.iter().filter(|c| c.is_ascii_digit()) {
-        if c == b'0' && !started {
-            continue;
-        }
-        started = true;
-        n += 1;
-        zeros = if c == b'0' { zeros + 1 } else { 0 };
-    }
-    n - zeros
 }
 
 /// The significant digits of a decimal as zmij prints it, as an integer
