@@ -120,6 +120,31 @@ impl CaptureRows {
     }
 }
 
+impl CaptureRows {
+    /// Writes the row [`due`](Self::due) at `now` (or now, with `force`)
+    /// into `engine`'s sink.
+    #[inline]
+    fn write_due<S: PacketSource, K: RecordSink>(
+        &mut self,
+        src: &mut S,
+        engine: &mut Engine<K>,
+        now: Ts,
+        force: bool,
+    ) {
+        if let Some(r) = self.due(src, now, force) {
+            engine.sink().stats(r);
+        }
+    }
+
+    /// A stats request (SIGUSR1): the engine's rows and the capture row,
+    /// now.
+    fn stats_now<S: PacketSource, K: RecordSink>(&mut self, src: &mut S, engine: &mut Engine<K>) {
+        let now = engine.now();
+        engine.write_stats_now();
+        self.write_due(src, engine, now, true);
+    }
+}
+
 /// End of input: flushes every open connection and writes the last capture
 /// row (when stats rows are on).
 fn finish_engine<S: PacketSource, K: RecordSink>(
@@ -130,9 +155,7 @@ fn finish_engine<S: PacketSource, K: RecordSink>(
     engine.finish();
     let now = engine.now();
     if rows.enabled() {
-        if let Some(r) = rows.due(src, now, true) {
-            engine.sink().stats(r);
-        }
+        rows.write_due(src, engine, now, true);
     }
 }
 
@@ -244,19 +267,13 @@ impl<S: PacketSource> driver::Shape<S> for OneWorker<'_> {
 
     #[inline]
     fn settle(&mut self, src: &mut S) -> Result<(), Self::Error> {
-        if let Some(r) = self.rows.due(src, self.ts, false) {
-            self.engine.sink().stats(r);
-        }
+        self.rows.write_due(src, &mut self.engine, self.ts, false);
         Ok(())
     }
 
     fn poll(&mut self, src: &mut S, _why: driver::Poll) -> bool {
         if self.ctl.stats_now() {
-            let now = self.engine.now();
-            self.engine.write_stats_now();
-            if let Some(r) = self.rows.due(src, now, true) {
-                self.engine.sink().stats(r);
-            }
+            self.rows.stats_now(src, &mut self.engine);
         }
         self.ctl.stop()
     }

@@ -569,9 +569,7 @@ impl<S: PacketSource> driver::Shape<S> for OwnSource<'_> {
 
     #[inline]
     fn settle(&mut self, src: &mut S) -> Result<(), Self::Error> {
-        if let Some(r) = self.rows.due(src, self.ts, false) {
-            self.engine.sink().stats(r);
-        }
+        self.rows.write_due(src, &mut self.engine, self.ts, false);
         Ok(())
     }
 
@@ -590,11 +588,7 @@ impl<S: PacketSource> driver::Shape<S> for OwnSource<'_> {
             .get(me as usize)
             .is_some_and(|f| f.swap(false, Ordering::Relaxed))
         {
-            let now = engine.now();
-            engine.write_stats_now();
-            if let Some(r) = self.rows.due(src, now, true) {
-                engine.sink().stats(r);
-            }
+            self.rows.stats_now(src, engine);
         }
         engine.sink().flush();
         let now = engine.now();
