@@ -309,7 +309,7 @@ impl Columns for Tsv<'_> {
 
 /// A double with six decimals (Zeek's TSV `%.6f`).
 fn six_decimals(buf: &mut Vec<u8>, x: f64) {
-    let _ = write!(buf, "{x:.6}");
+    tsv::fixed6(buf, x);
 }
 
 /// Checks that `r`'s JSON object, TSV line and header agree: one TSV field
