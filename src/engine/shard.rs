@@ -112,7 +112,9 @@ fn v4_anchor(ip: &[u8]) -> Option<Endpoint> {
     if ihl < 20 || fragment {
         return None;
     }
-    let l4 = ip.get(ihl..)?;
+    // The bytes the IPv4 header counts (not the link layer's padding).
+    let end = (crate::decode::be16(ip, 2) as usize).min(ip.len());
+    let l4 = ip.get(ihl..end)?;
     match ip[9] {
         17 => {
             let src = [ip[12], ip[13], ip[14], ip[15]];
@@ -446,6 +448,14 @@ mod tests {
         assert_eq!(h(&eth_udp(c, 3544, s, 4789, &inner)), pair);
         // A UDP connection between two port-3544 endpoints without Teredo.
         assert_eq!(h(&eth_udp(c, 3544, s, 3544, b"x")), pair);
+        // Bytes past the IPv4 total length (link padding) are not payload.
+        let mut padded = eth_udp(c, 40000, s, 40001, b"");
+        padded.extend_from_slice(&inner);
+        assert_eq!(h(&padded), pair);
+        let mut counted = eth_udp(c, 40000, s, 40001, &inner);
+        assert_ne!(h(&counted), pair);
+        counted.truncate(14 + 20 + 8 + 39);
+        assert_eq!(h(&counted), pair, "an inner header cut short");
     }
 
     #[test]
