@@ -444,9 +444,51 @@ pub fn teredo_detect(b: &[u8]) -> bool {
     false
 }
 
+/// The inner IPv6 header (its first 40 bytes) of a datagram that looks like
+/// Teredo: after an optional authentication header and an optional origin
+/// indication (in that order, as [`teredo`] reads them), an IPv6 version
+/// nibble and 40 captured bytes. Unlike [`teredo`] it does not check the
+/// inner length, so it answers the same for a datagram cut by the snap
+/// length (the shard hash needs one answer for every packet of a
+/// connection). Bounded work, no allocation.
+pub fn teredo_inner_header(b: &[u8]) -> Option<&[u8]> {
+    let mut off = 0;
+    if b.len() >= 4 && be16(b, 0) == 1 {
+        off += 13 + b[2] as usize + b[3] as usize;
+    }
+    if b.len() >= off + 2 && be16(b, off) == 0 {
+        off += 8;
+    }
+    let h = b.get(off..off + 40)?;
+    (h[0] >> 4 == 6).then_some(h)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn teredo_inner_header_after_auth_and_origin() {
+        let mut ip = vec![0x60, 0, 0, 0, 0, 0, 59, 64];
+        ip.resize(40, 0);
+        assert_eq!(teredo_inner_header(&ip), Some(&ip[..]));
+        // Origin indication, then the header; trailing bytes do not matter.
+        let mut o = vec![0, 0, 1, 2, 3, 4, 5, 6];
+        o.extend_from_slice(&ip);
+        o.extend_from_slice(b"cut or trailing");
+        assert_eq!(teredo_inner_header(&o), Some(&ip[..]));
+        // Authentication (client id 2, auth value 3 bytes), then origin.
+        let mut a = vec![0, 1, 2, 3, 9, 9, 9, 9, 9];
+        a.extend_from_slice(&[0; 8]);
+        a.push(0);
+        a.extend_from_slice(&o);
+        assert_eq!(teredo_inner_header(&a), Some(&ip[..]));
+        // Too short, or not IPv6 after the headers.
+        assert_eq!(teredo_inner_header(&o[..47]), None);
+        let mut v4 = o.clone();
+        v4[8] = 0x45;
+        assert_eq!(teredo_inner_header(&v4), None);
+    }
 
     #[test]
     fn gre_plain_ip_and_erspan() {

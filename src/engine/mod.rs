@@ -7,7 +7,8 @@
 //! timers due at or before a packet run before it (Zeek's rule).
 //!
 //! Split: `transport` (the per-transport handlers, UDP tunnel choice,
-//! passive DNS hand-off), `periodic` (the schedule of periodic rows).
+//! passive DNS hand-off), `periodic` (the schedule of periodic rows),
+//! `shard` (which shard a packet goes to with `-j N`: [`shard_hash`]).
 //!
 //! Must not: know about threads, files or formats (the pipeline and the
 //! writers do), or allocate per packet on the common path.
@@ -858,28 +859,6 @@ impl<S: RecordSink> Engine<S> {
     }
 }
 
-/// A direction-independent hash of a frame's outermost IP address pair, used
-/// to pick a shard (so both directions, all fragments and every connection
-/// between two hosts land on the same shard). Non-IP frames hash to 0.
-pub fn shard_hash(linktype: u32, frame: &[u8]) -> u64 {
-    let Ok(Some(l3)) = link::decode(linktype, frame) else {
-        return 0;
-    };
-    let ip = l3.ip;
-    let (a, b): (&[u8], &[u8]) = match ip.first().map(|v| v >> 4) {
-        Some(4) if ip.len() >= 20 => (&ip[12..16], &ip[16..20]),
-        Some(6) if ip.len() >= 40 => (&ip[8..24], &ip[24..40]),
-        _ => return 0,
-    };
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &x in lo.iter().chain(hi.iter()) {
-        h ^= x as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    crate::conn::uid::mix(h)
-}
-
 fn l2ctx(l3: &L3<'_>) -> L2Ctx {
     L2Ctx {
         vlan: l3.vlan,
@@ -889,8 +868,10 @@ fn l2ctx(l3: &L3<'_>) -> L2Ctx {
     }
 }
 
+mod shard;
 mod transport;
 
+pub use shard::shard_hash;
 use transport::dns_out;
 pub use transport::udp_tunnel_kind;
 
