@@ -69,7 +69,23 @@ pub fn string(out: &mut Vec<u8>, s: &[u8], in_set: bool) {
 /// standard library's float formatting (Grisu with a Dragon fallback) cost
 /// hundreds of instructions a number and was most of a TSV run with
 /// flowmeter.log. Non-finite and larger values go to the standard library.
+#[inline]
 pub fn fixed6(out: &mut Vec<u8>, x: f64) {
+    if x == 0.0 {
+        // (the most common value of the statistics' columns: written here,
+        // inlined, without the call)
+        out.extend_from_slice(if x.is_sign_negative() {
+            b"-0.000000"
+        } else {
+            b"0.000000"
+        });
+        return;
+    }
+    fixed6_nonzero(out, x);
+}
+
+/// [`fixed6`] of a nonzero `x`.
+fn fixed6_nonzero(out: &mut Vec<u8>, x: f64) {
     /// 2^53: below it the whole part fits and `m * 10^6` fits in 128 bits.
     const LIMIT: f64 = 9_007_199_254_740_992.0;
     if !x.is_finite() || x.abs() >= LIMIT {
@@ -101,17 +117,28 @@ pub fn fixed6(out: &mut Vec<u8>, x: f64) {
             q + u128::from(r > half || (r == half && q & 1 == 1))
         }
     };
-    if x.is_sign_negative() {
-        out.push(b'-');
+    // (below 2^64 micros, the usual case, the division is by a constant
+    // on 64 bits: no 128-bit division call)
+    let (whole, f) = match u64::try_from(micros) {
+        Ok(v) => (v / 1_000_000, (v % 1_000_000) as u32),
+        Err(_) => ((micros / 1_000_000) as u64, (micros % 1_000_000) as u32),
+    };
+    // Sign, whole part (at most 16 digits), point and six decimals in one
+    // block, appended at once.
+    let mut d = [0u8; 32];
+    let mut at = usize::from(x.is_sign_negative());
+    d[0] = b'-';
+    let digits = whole.checked_ilog10().unwrap_or(0) as usize + 1;
+    super::json::digits_into(&mut d, at, at + digits, whole);
+    at += digits;
+    d[at] = b'.';
+    let pairs = &super::json::PAIRS;
+    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
+        let [hi, lo] = pairs[part as usize % 100];
+        d[at + 1 + 2 * k] = hi;
+        d[at + 2 + 2 * k] = lo;
     }
-    super::json::uint(out, (micros / 1_000_000) as u64);
-    let mut f = (micros % 1_000_000) as u32;
-    let mut d = *b".000000";
-    for c in d[1..].iter_mut().rev() {
-        *c = b'0' + (f % 10) as u8;
-        f /= 10;
-    }
-    out.extend_from_slice(&d);
+    super::json::push_prefix(out, &d, at + 7);
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ pub(crate) fn whole_digits(d: &mut [u8; 24], at: usize, v: u64) -> usize {
 /// Writes the last `end - at` decimal digits of `v` into `d[at..end]`,
 /// two per table read from the right (`end <= d.len()`).
 #[inline]
-fn digits_into(d: &mut [u8], at: usize, end: usize, mut v: u64) {
+pub(crate) fn digits_into(d: &mut [u8], at: usize, end: usize, mut v: u64) {
     let mut i = end;
     while i >= at + 2 {
         let [hi, lo] = PAIRS[(v % 100) as usize];
@@ -144,7 +144,7 @@ pub(crate) fn fraction6(d: &mut [u8; 24], at: usize, micros: u64) -> usize {
 }
 
 /// The two-digit forms of 0..100 (`"00"` to `"99"`).
-const PAIRS: [[u8; 2]; 100] = {
+pub(crate) const PAIRS: [[u8; 2]; 100] = {
     let mut t = [[0u8; 2]; 100];
     let mut i = 0;
     while i < 100 {
