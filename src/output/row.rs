@@ -22,7 +22,6 @@ use super::{json, tsv, LogFormat, TimeFormat};
 use crate::conn::uid::Uid;
 use crate::decode::Addr;
 use crate::time::{Ts, SEC};
-use std::io::Write;
 
 /// One column's value, with its Zeek type.
 #[derive(Clone, Copy)]
@@ -275,7 +274,10 @@ impl Columns for Tsv<'_> {
             Val::Interval(x) | Val::Double(x) | Val::Rounded(x) => six_decimals(buf, x),
             Val::Count(x) => json::uint(buf, x),
             Val::Int(x) => {
-                let _ = write!(buf, "{x}");
+                if x < 0 {
+                    buf.push(b'-');
+                }
+                json::uint(buf, x.unsigned_abs());
             }
             Val::Bool(b) => buf.push(if b { b'T' } else { b'F' }),
             Val::Str(s) => tsv::string(buf, s, false),
@@ -498,5 +500,23 @@ mod tests {
         let u = columns(&Sample { unset: true });
         assert_eq!(u[1], ("u", "interval"));
         assert_eq!(u[4], ("u", "set[string]"));
+    }
+
+    #[test]
+    fn ints_are_their_decimal_text() {
+        struct R(i64);
+        impl Row for R {
+            fn visit<C: Columns>(&self, v: &mut C) {
+                v.col("i", Val::Int(self.0));
+            }
+        }
+        for x in [0, 1, -1, 42, -4094, i64::MAX, i64::MIN] {
+            let mut t = Vec::new();
+            tsv(&mut t, &R(x));
+            assert_eq!(t, x.to_string().into_bytes());
+            let mut j = Vec::new();
+            json(&mut j, &R(x), TimeFormat::Epoch);
+            assert_eq!(j, format!("{{\"i\":{x}}}").into_bytes());
+        }
     }
 }
