@@ -405,10 +405,34 @@ pub fn iso8601(buf: &mut Vec<u8>, t: Ts) {
     let secs = us.div_euclid(1_000_000);
     let frac = us.rem_euclid(1_000_000);
     let (y, mo, d, h, mi, s) = civil(secs);
-    let _ = write!(
-        buf,
-        "\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z\""
-    );
+    let Ok(y @ 0..=9999) = u32::try_from(y) else {
+        let _ = write!(
+            buf,
+            "\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z\""
+        );
+        return;
+    };
+    // Four-digit years (every capture's): the fields' digit pairs into one
+    // fixed block, without the formatting machinery.
+    let mut b = *b"\"0000-00-00T00:00:00.000000Z\"";
+    let f = frac as usize;
+    for (at, v) in [
+        (1, y as usize / 100),
+        (3, y as usize % 100),
+        (6, mo as usize),
+        (9, d as usize),
+        (12, h as usize),
+        (15, mi as usize),
+        (18, s as usize),
+        (21, f / 10_000),
+        (23, f / 100 % 100),
+        (25, f % 100),
+    ] {
+        let [hi, lo] = PAIRS[v % 100];
+        b[at] = hi;
+        b[at + 1] = lo;
+    }
+    buf.extend_from_slice(&b);
 }
 
 /// UTC calendar fields of a Unix time (Howard Hinnant's days-from-civil inverse).
@@ -692,6 +716,27 @@ mod tests {
         let mut b = Vec::new();
         iso8601(&mut b, Ts(1_551_475_010_629_660_000));
         assert_eq!(b, b"\"2019-03-01T21:16:50.629660Z\"");
+        // Against the formatting machinery: seeded times over the whole
+        // range of nanoseconds (years 1677 to 2262).
+        let mut z = 0x9e37_79b9_7f4a_7c15u64;
+        for k in 0..50_000 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            let ns = match k % 3 {
+                0 => (z >> 2) as i64,
+                1 => (z >> 1) as i64 - (1 << 62),
+                _ => (z % 2_000_000_000_000_000_000) as i64,
+            };
+            let t = Ts(ns);
+            let us = t.as_micros_rounded();
+            let (y, mo, d, h, mi, s) = civil(us.div_euclid(1_000_000));
+            let frac = us.rem_euclid(1_000_000);
+            let want = format!("\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:06}Z\"");
+            let mut b = Vec::new();
+            iso8601(&mut b, t);
+            assert_eq!(String::from_utf8(b).unwrap(), want, "{ns}");
+        }
         assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
         assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
     }
