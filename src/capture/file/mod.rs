@@ -182,14 +182,12 @@ impl<R: Read> FileSource<R> {
         &self.path
     }
 
-    /// The reference-counted read buffer the last packet lies in (classic
-    /// pcap; pcapng packets are assembled in a separate buffer: `None`). A
-    /// holder may keep it: the reader never writes a shared buffer again.
+    /// The reference-counted read buffer the last packet lies in (both
+    /// formats hand out packets in place). A holder may keep it: the
+    /// reader never writes a shared buffer again.
     pub fn shared_block(&self) -> Option<&Arc<Vec<u8>>> {
-        match self.format {
-            Format::Pcap { .. } => Some(&self.reader.buf),
-            Format::PcapNg { .. } => None,
-        }
+        // (both formats hand out packets in place in this buffer)
+        Some(&self.reader.buf)
     }
 
     /// Byte offset of the next record.

@@ -7,7 +7,7 @@
 //! `MAX_RECORD` and the block body before use, and bodies are read as the
 //! bytes arrive.
 
-use super::reader::{io_error, read_full};
+use super::reader::io_error;
 use super::{u16_at, u32_at, CaptureError, FileSource, Format, Interface, MAX_RECORD};
 use crate::capture::Packet;
 use crate::time::{Ts, MAX_TS, SEC};
@@ -38,30 +38,37 @@ impl<R: Read> FileSource<R> {
         Ok(())
     }
 
+    /// The next packet of a pcapng file. Blocks are parsed in place in the
+    /// read-ahead buffer, as classic pcap records are: a packet's data is
+    /// handed out without a copy (and can be kept by reference to its
+    /// shared block), and the block is consumed at the next call. A new
+    /// section header is read through the copying path (it is rare).
     pub(super) fn next_pcapng(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         loop {
+            // Release the block handed out or skipped last.
+            self.reader.consume(std::mem::take(&mut self.pending));
             let start = self.offset;
-            let mut hdr = [0u8; 8];
-            let n = read_full(&mut self.reader, &mut hdr)
-                .map_err(|e| io_error(&self.path, self.offset, e))?;
-            self.offset += n as u64;
+            let n = self
+                .reader
+                .ensure(8)
+                .map_err(|e| io_error(&self.path, start, e))?;
             if n == 0 {
                 return Ok(None);
             }
             if n < 8 {
+                self.offset += n as u64;
                 return Err(CaptureError::Truncated {
                     file: self.path.clone(),
                     offset: start,
                     reason: format!("pcapng block header: needed 8 bytes, file ends after {n}"),
                 });
             }
-            let btype_raw = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-            if btype_raw == 0x0a0d0d0a {
+            let hdr = self.reader.peek();
+            let hdr: [u8; 8] = std::array::from_fn(|i| hdr.get(i).copied().unwrap_or(0));
+            if u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) == 0x0a0d0d0a {
                 // New section: the byte order may change.
-                self.offset = start + 4;
-                // Push back the 4 length bytes: re-read them as part of the SHB.
-                let mut shb_len = [0u8; 4];
-                shb_len.copy_from_slice(&hdr[4..8]);
+                self.reader.consume(8);
+                self.offset = start + 8;
                 let mut bom = [0u8; 4];
                 self.read_exact_at(&mut bom, start, "pcapng section header")?;
                 let bomv = u32::from_le_bytes(bom);
@@ -73,7 +80,7 @@ impl<R: Read> FileSource<R> {
                             .corrupt(start, format!("bad pcapng byte-order magic {bomv:#010x}")))
                     }
                 };
-                let total = u32_at(&shb_len, swapped) as usize;
+                let total = u32_at(&hdr[4..8], swapped) as usize;
                 if !(28..=MAX_RECORD).contains(&total) || total % 4 != 0 {
                     return Err(self.corrupt(start, format!("bad section header length {total}")));
                 }
@@ -96,7 +103,28 @@ impl<R: Read> FileSource<R> {
                     format!("bad pcapng block length {total} (block type {btype:#x})"),
                 ));
             }
-            self.read_body(total - 8, start, "pcapng block")?;
+            // The whole block in the buffer (it grows only as the bytes
+            // arrive: a length the file does not back allocates no more
+            // than the file holds).
+            let n = self
+                .reader
+                .ensure(total)
+                .map_err(|e| io_error(&self.path, start, e))?;
+            if n < total {
+                self.offset += n as u64;
+                self.reader.consume(n);
+                return Err(CaptureError::Truncated {
+                    file: self.path.clone(),
+                    offset: start,
+                    reason: format!(
+                        "pcapng block: {} bytes expected, the file ends after {}",
+                        total - 8,
+                        n - 8
+                    ),
+                });
+            }
+            self.offset += total as u64;
+            self.pending = total;
             let body_len = total - 12;
             match btype {
                 1 => {
@@ -106,8 +134,9 @@ impl<R: Read> FileSource<R> {
                             self.corrupt(start, "interface description block too short".into())
                         );
                     }
-                    let linktype = u16_at(&self.buf[0..2], swapped) as u32;
-                    let (ts_units, ts_offset) = parse_idb_options(&self.buf[8..body_len], swapped);
+                    let body = &self.reader.peek()[8..8 + body_len];
+                    let linktype = u16_at(&body[0..2], swapped) as u32;
+                    let (ts_units, ts_offset) = parse_idb_options(&body[8..], swapped);
                     if let Format::PcapNg { interfaces, .. } = &mut self.format {
                         interfaces.push(Interface {
                             linktype,
@@ -121,15 +150,16 @@ impl<R: Read> FileSource<R> {
                     if body_len < 20 {
                         return Err(self.corrupt(start, "packet block too short".into()));
                     }
+                    let body = &self.reader.peek()[8..8 + body_len];
                     let ifid = if btype == 6 {
-                        u32_at(&self.buf[0..4], swapped) as usize
+                        u32_at(&body[0..4], swapped) as usize
                     } else {
-                        u16_at(&self.buf[0..2], swapped) as usize
+                        u16_at(&body[0..2], swapped) as usize
                     };
-                    let hi = u32_at(&self.buf[4..8], swapped) as u64;
-                    let lo = u32_at(&self.buf[8..12], swapped) as u64;
-                    let caplen = u32_at(&self.buf[12..16], swapped) as usize;
-                    let wire_len = u32_at(&self.buf[16..20], swapped);
+                    let hi = u32_at(&body[4..8], swapped) as u64;
+                    let lo = u32_at(&body[8..12], swapped) as u64;
+                    let caplen = u32_at(&body[12..16], swapped) as usize;
+                    let wire_len = u32_at(&body[16..20], swapped);
                     if 20 + caplen > body_len {
                         return Err(self.corrupt(
                             start,
@@ -152,11 +182,12 @@ impl<R: Read> FileSource<R> {
                     let raw = (hi << 32) | lo;
                     let ts = units_to_ts(raw, iface.ts_units, iface.ts_offset);
                     self.packets += 1;
+                    // The slice stays valid until the next call, which consumes it.
                     return Ok(Some(Packet {
                         ts,
                         wire_len: wire_len.max(caplen as u32),
                         linktype: iface.linktype,
-                        data: &self.buf[20..20 + caplen],
+                        data: &self.reader.peek()[8 + 20..8 + 20 + caplen],
                     }));
                 }
                 3 => {
@@ -164,7 +195,6 @@ impl<R: Read> FileSource<R> {
                     if body_len < 4 {
                         return Err(self.corrupt(start, "simple packet block too short".into()));
                     }
-                    let wire_len = u32_at(&self.buf[0..4], swapped);
                     let iface = match &self.format {
                         Format::PcapNg { interfaces, .. } => interfaces.first().copied(),
                         Format::Pcap { .. } => None,
@@ -174,13 +204,14 @@ impl<R: Read> FileSource<R> {
                             self.corrupt(start, "simple packet block before any interface".into())
                         );
                     };
+                    let wire_len = u32_at(&self.reader.peek()[8..12], swapped);
                     let caplen = (wire_len as usize).min(body_len - 4);
                     self.packets += 1;
                     return Ok(Some(Packet {
                         ts: Ts(0),
                         wire_len,
                         linktype: iface.linktype,
-                        data: &self.buf[4..4 + caplen],
+                        data: &self.reader.peek()[8 + 4..8 + 4 + caplen],
                     }));
                 }
                 _ => {} // Name resolution, statistics, custom blocks...: skipped.
