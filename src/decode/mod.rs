@@ -11,6 +11,7 @@
 //! (fragment reassembly is the one bounded exception: it owns buffers for
 //! datagrams under reassembly).
 
+mod addr_text;
 pub mod frag;
 pub mod ip;
 pub mod link;
@@ -114,6 +115,17 @@ impl Addr {
         } else {
             self.0[0] == 0xff
         }
+    }
+}
+
+impl Addr {
+    /// Appends the address's text, as `Display` writes it (see `addr_text`).
+    pub fn push_text(&self, buf: &mut Vec<u8>) {
+        addr_text::push(buf, self, false);
+    }
+    /// Appends the address's text in double quotes (a JSON string).
+    pub fn push_quoted(&self, buf: &mut Vec<u8>) {
+        addr_text::push(buf, self, true);
     }
 }
 

@@ -552,7 +552,7 @@ fn address(rr: &Rr, m: &MsgCtx, a: Addr, kind: &str, ev: bool, text: &mut Vec<u8
         text.extend_from_slice(rr.owner.as_bytes());
         text.push(b' ');
     }
-    let _ = write!(text, "{a}");
+    a.push_text(text);
     RrOut {
         addr: Some(a),
         ..reply()

@@ -157,122 +157,13 @@ pub(crate) const PAIRS: [[u8; 2]; 100] = {
 /// Appends an address as a JSON string (IPv4 without the formatting
 /// machinery; IPv6 as the standard library writes it, RFC 5952).
 pub fn addr(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
-    addr_into(buf, a, true);
+    a.push_quoted(buf);
 }
 
 /// Appends an address's text without quotes (TSV), as [`addr`] writes it.
 pub fn addr_text(buf: &mut Vec<u8>, a: &crate::decode::Addr) {
-    addr_into(buf, a, false);
+    a.push_text(buf);
 }
-
-#[inline]
-fn addr_into(buf: &mut Vec<u8>, a: &crate::decode::Addr, quoted: bool) {
-    let q = usize::from(quoted);
-    if a.is_v4() {
-        // Built in a fixed block from a table of the 256 octets' digits,
-        // appended whole and cut back (no per-octet division, no memcpy call).
-        let mut b = [b'"'; 20];
-        // (the opening quote at 0 when quoted; the closing one after the digits)
-        let mut i = q;
-        for (k, &o) in a.0[12..].iter().enumerate() {
-            if k > 0 {
-                if let Some(c) = b.get_mut(i) {
-                    *c = b'.';
-                }
-                i += 1;
-            }
-            let e = OCTETS[usize::from(o)];
-            if let Some(d) = b.get_mut(i..i + 3) {
-                d.copy_from_slice(&e[..3]);
-            }
-            i += usize::from(e[3]);
-        }
-        if let Some(c) = b.get_mut(i) {
-            *c = b'"';
-        }
-        push_prefix(buf, &b, i + q);
-    } else {
-        if quoted {
-            buf.push(b'"');
-        }
-        v6(buf, &a.0);
-        if quoted {
-            buf.push(b'"');
-        }
-    }
-}
-
-/// Appends an IPv6 address as the standard library's `Display` writes one
-/// that is not IPv4-mapped (RFC 5952: lowercase hex groups without leading
-/// zeros, the first longest run of two or more zero groups as `::`),
-/// without the formatting machinery.
-pub fn v6(buf: &mut Vec<u8>, a: &[u8; 16]) {
-    let g: [u16; 8] = std::array::from_fn(|i| u16::from_be_bytes([a[2 * i], a[2 * i + 1]]));
-    // the first longest run of zero groups
-    let (mut best_at, mut best_len, mut run_at, mut run_len) = (0, 0, 0, 0);
-    for (i, &x) in g.iter().enumerate() {
-        if x == 0 {
-            if run_len == 0 {
-                run_at = i;
-            }
-            run_len += 1;
-            if run_len > best_len {
-                best_at = run_at;
-                best_len = run_len;
-            }
-        } else {
-            run_len = 0;
-        }
-    }
-    let hex = |buf: &mut Vec<u8>, x: u16| {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut started = false;
-        for shift in [12, 8, 4, 0] {
-            let d = (x >> shift) & 0xf;
-            if d != 0 || started || shift == 0 {
-                started = true;
-                buf.push(DIGITS[d as usize]);
-            }
-        }
-    };
-    let groups = |buf: &mut Vec<u8>, gs: &[u16]| {
-        for (i, &x) in gs.iter().enumerate() {
-            if i > 0 {
-                buf.push(b':');
-            }
-            hex(buf, x);
-        }
-    };
-    if best_len > 1 {
-        groups(buf, g.get(..best_at).unwrap_or_default());
-        buf.extend_from_slice(b"::");
-        groups(buf, g.get(best_at + best_len..).unwrap_or_default());
-    } else {
-        groups(buf, &g);
-    }
-}
-
-/// Each octet's decimal digits (left-aligned) and, last, how many there are.
-const OCTETS: [[u8; 4]; 256] = {
-    let mut t = [[0u8; 4]; 256];
-    let mut v = 0;
-    while v < 256 {
-        t[v] = if v >= 100 {
-            [
-                b'0' + (v / 100) as u8,
-                b'0' + (v / 10 % 10) as u8,
-                b'0' + (v % 10) as u8,
-                3,
-            ]
-        } else if v >= 10 {
-            [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8, 0, 2]
-        } else {
-            [b'0' + v as u8, 0, 0, 1]
-        };
-        v += 1;
-    }
-    t
-};
 
 /// Appends the four `id.*` members of a connection id.
 pub fn conn_id(
