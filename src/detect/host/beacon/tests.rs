@@ -1,5 +1,7 @@
 //! Unit tests of the beacon detector (and a real-data check, ignored by
 //! default).
+//!
+//! Must not: read files outside the ignored real-data check.
 
 use super::*;
 use crate::record::ConnState;
