@@ -12,9 +12,16 @@
 //! Must not: look up flows (the flow table does), decode packets (the decode
 //! stage does), read clocks, or write logs. Timers are requested through
 //! [`Timers`]; the flow table runs them.
+//!
+//! Files: `mod.rs` the connection ([`Conn`]: creation and the flip at
+//! creation, weirds, role flips, payload to the analyzers, sizes);
+//! `timer.rs` its timers; `tunnel.rs` its tunnel state; `datagram.rs` the
+//! UDP, ICMP and other-protocol packet paths and the shared packet counts;
+//! the TCP path is [`tcp`]'s machine.
 
 pub mod community_id;
 mod config;
+mod datagram;
 mod encap;
 pub mod history;
 pub mod icmp;
@@ -23,6 +30,8 @@ mod services;
 pub mod site;
 pub mod state;
 pub mod tcp;
+mod timer;
+mod tunnel;
 pub mod uid;
 mod weird;
 
@@ -32,15 +41,17 @@ pub use config::{
 };
 pub use encap::{Encap, EncapLayer, MAX_TUNNEL_DEPTH};
 pub use services::Services;
+pub use timer::{TimerKind, TimerOutcome, Timers};
 pub use weird::ConnWeird;
 
-use crate::decode::ip::{tcp_flags as F, IpPacket};
+use crate::decode::ip::tcp_flags as F;
 use crate::decode::Addr;
-use crate::stats::{FlowStats, PacketObs, TcpObs};
+use crate::stats::FlowStats;
 use crate::time::Ts;
-use history::{bit, History, Scaled};
+use history::{History, Scaled};
 use service::{Service, ServiceSet};
-use tcp::{EndpointState as ES, TcpState};
+use tcp::TcpState;
+use tunnel::TunnelState;
 use uid::Uid;
 
 /// The transport of a connection (conn.log's `proto`).
@@ -64,68 +75,6 @@ impl Transport {
             Transport::Udp => "udp",
             Transport::Icmp => "icmp",
             Transport::Other => "unknown_transport",
-        }
-    }
-}
-
-/// Kinds of connection timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TimerKind {
-    /// Inactivity timeout (`Connection::InactivityTimer`).
-    Inactivity,
-    /// TCP connection attempt (`AttemptTimer`).
-    TcpAttempt,
-    /// TCP expire sweep (`ExpireTimer`).
-    TcpExpire,
-    /// Removal after a completed close (`ConnDeleteTimer`).
-    TcpDelete,
-    /// The DNS analyzer's session expiry on UDP (`DNS_Analyzer::ExpireTimer`).
-    DnsExpire,
-}
-
-/// Where a connection asks for timers. `epoch` lets the table ignore timers
-/// that were cancelled since.
-pub trait Timers {
-    /// Schedules `kind` at `at`.
-    fn add(&mut self, at: Ts, kind: TimerKind, epoch: u32);
-}
-
-/// What a due timer decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimerOutcome {
-    /// Remove (log) the connection now.
-    Remove,
-    /// Nothing to do.
-    Keep,
-}
-
-/// `TunnelState::dirs` bit: Teredo analyzed a packet of the connection.
-const TEREDO_STATE: u8 = 4;
-
-/// Maximum distinct tunnel parents remembered.
-const MAX_TUNNEL_PARENTS: usize = 16;
-
-/// A connection's tunnel state: rarely used, so out of line.
-#[derive(Clone, Debug, Default)]
-struct TunnelState {
-    /// Current encapsulation.
-    encap: Encap,
-    /// Tunnel parents, in order.
-    parents: Vec<Uid>,
-    /// Encapsulation changes seen (`Tunnel::max_changes_per_connection`).
-    changes: u32,
-    /// Directions in which a tunnel header was seen (bit 1 orig, bit 2 resp;
-    /// bit 4: Teredo keeps state for the connection).
-    dirs: u8,
-    /// A tunnel packet analyzer raised a violation on this connection
-    /// (`AnalyzerViolated`): it is not tried again.
-    violated: bool,
-}
-
-impl TunnelState {
-    fn add_parent(&mut self, u: Uid) {
-        if !self.parents.contains(&u) && self.parents.len() < MAX_TUNNEL_PARENTS {
-            self.parents.push(u);
         }
     }
 }
@@ -414,155 +363,6 @@ impl Conn {
         }
     }
 
-    fn tunnel_mut(&mut self) -> &mut TunnelState {
-        self.tunnel.get_or_insert_with(Box::default)
-    }
-
-    /// Teredo analyzed a packet of this connection (it keeps state for it).
-    pub fn teredo_state(&self) -> bool {
-        self.tunnel
-            .as_ref()
-            .is_some_and(|t| t.dirs & TEREDO_STATE != 0)
-    }
-
-    /// Marks that Teredo analyzed a packet of this connection.
-    pub fn set_teredo_state(&mut self) {
-        self.tunnel_mut().dirs |= TEREDO_STATE;
-    }
-
-    /// Notes valid Teredo from one side; true once both sides sent it
-    /// (`Tunnel::delay_teredo_confirmation`).
-    pub fn teredo_valid_from(&mut self, is_orig: bool) -> bool {
-        let t = self.tunnel_mut();
-        t.dirs |= if is_orig { 1 } else { 2 };
-        t.dirs & 3 == 3
-    }
-
-    /// A tunnel packet analyzer raised a violation on this connection.
-    pub fn tunnel_violated(&self) -> bool {
-        self.tunnel.as_ref().is_some_and(|t| t.violated)
-    }
-
-    /// Records a tunnel analyzer's violation (`AnalyzerViolated`): it is not
-    /// tried again on this connection.
-    pub fn set_tunnel_violated(&mut self) {
-        self.tunnel_mut().violated = true;
-    }
-
-    /// Tunnel parents in the order they were added.
-    pub fn tunnel_parents(&self) -> impl Iterator<Item = &Uid> {
-        self.tunnel.iter().flat_map(|t| t.parents.iter())
-    }
-
-    /// Zeek's `SetInactivityTimeout`: replaces the inactivity timer.
-    pub fn set_inactivity_timeout(&mut self, secs: i64, timers: &mut dyn Timers) {
-        if secs == self.inactivity_timeout {
-            return;
-        }
-        self.inact_epoch = self.inact_epoch.wrapping_add(1);
-        if secs > 0 {
-            timers.add(
-                self.last.plus_secs(secs),
-                TimerKind::Inactivity,
-                self.inact_epoch,
-            );
-        }
-        self.inactivity_timeout = secs;
-    }
-
-    /// Zeek's `CancelTimers`.
-    fn cancel_timers(&mut self) {
-        self.timer_epoch = self.timer_epoch.wrapping_add(1);
-        self.inact_epoch = self.inact_epoch.wrapping_add(1);
-        self.inactivity_timeout = -1;
-    }
-
-    /// Whether a scheduled timer is still current.
-    pub fn timer_valid(&self, kind: TimerKind, epoch: u32) -> bool {
-        match kind {
-            TimerKind::Inactivity => epoch == self.inact_epoch && self.inactivity_timeout > 0,
-            _ => epoch == self.timer_epoch,
-        }
-    }
-
-    /// Runs a due timer at network time `now`.
-    pub fn on_timer(
-        &mut self,
-        cfg: &ConnConfig,
-        kind: TimerKind,
-        now: Ts,
-        timers: &mut dyn Timers,
-    ) -> TimerOutcome {
-        let t = &cfg.timeouts;
-        match kind {
-            TimerKind::Inactivity => {
-                if self.last.plus_secs(self.inactivity_timeout) <= now {
-                    TimerOutcome::Remove
-                } else {
-                    timers.add(
-                        self.last.plus_secs(self.inactivity_timeout),
-                        TimerKind::Inactivity,
-                        self.inact_epoch,
-                    );
-                    TimerOutcome::Keep
-                }
-            }
-            TimerKind::TcpAttempt => {
-                if !self.tcp.is_active {
-                    return TimerOutcome::Keep;
-                }
-                if matches!(self.tcp.orig.state, ES::SynSent | ES::SynAckSent)
-                    && self.tcp.resp.state == ES::Inactive
-                {
-                    self.tcp.is_active = false;
-                    TimerOutcome::Remove
-                } else {
-                    TimerOutcome::Keep
-                }
-            }
-            TimerKind::TcpExpire => {
-                if !self.tcp.is_active {
-                    return TimerOutcome::Keep;
-                }
-                let (o, r) = (&self.tcp.orig, &self.tcp.resp);
-                if self.last.plus_secs(t.tcp_connection_linger) < now {
-                    if (o.did_close || r.did_close)
-                        && ((o.did_close && r.did_close)
-                            || o.state == ES::Reset
-                            || r.state == ES::Reset
-                            || o.state == ES::Inactive
-                            || r.state == ES::Inactive)
-                    {
-                        self.tcp.is_active = false;
-                        return TimerOutcome::Remove;
-                    }
-                    if r.state == ES::Inactive && o.state == ES::Inactive {
-                        return TimerOutcome::Remove;
-                    }
-                }
-                timers.add(
-                    now.plus_secs(t.tcp_session_timer),
-                    TimerKind::TcpExpire,
-                    self.timer_epoch,
-                );
-                TimerOutcome::Keep
-            }
-            TimerKind::TcpDelete => TimerOutcome::Remove,
-            TimerKind::DnsExpire => {
-                if now.0 - self.last.0 >= (t.dns_session - 1) * crate::time::SEC {
-                    TimerOutcome::Remove
-                } else {
-                    timers.add(
-                        now.plus_secs(t.dns_session),
-                        TimerKind::DnsExpire,
-                        self.timer_epoch,
-                    );
-                    TimerOutcome::Keep
-                }
-            }
-        }
-    }
-
     /// The originator's (`is_orig`) or the responder's address and port.
     pub fn endpoint(&self, is_orig: bool) -> (Addr, u16) {
         if is_orig {
@@ -597,165 +397,6 @@ impl Conn {
         if let Some(s) = self.stats.as_mut() {
             s.flip();
         }
-    }
-
-    /// Zeek's `CheckEncapsulation`, plus the tunnel-parent bookkeeping of
-    /// `conn/main.zeek` and the analysis-limit history letter.
-    pub fn check_encap(&mut self, cfg: &ConnConfig, encap: &Encap, is_orig: bool) {
-        let same = match &self.tunnel {
-            Some(t) => t.encap == *encap,
-            None => encap.depth == 0 && *encap == Encap::default(),
-        };
-        if same {
-            return;
-        }
-        let limit = cfg.tunnel_max_changes;
-        let t = self.tunnel.get_or_insert_with(Box::default);
-        if encap.depth > 0 && t.encap.depth > 0 {
-            if limit == 0 || t.changes < limit {
-                t.changes += 1;
-                if let Some(u) = encap.last_uid() {
-                    t.add_parent(u);
-                }
-            } else {
-                // Analysis limit: one letter per connection, cased by the packet's side.
-                self.history
-                    .check(bit::LIMIT, if is_orig { b'X' } else { b'x' });
-            }
-        } else if let Some(u) = encap.last_uid() {
-            t.add_parent(u);
-        }
-        t.encap = *encap;
-    }
-
-    fn count(
-        &mut self,
-        now: Ts,
-        is_orig: bool,
-        ip: &IpPacket<'_>,
-        l4_hdr_len: u32,
-        tcp: Option<TcpObs>,
-    ) {
-        if let Some(s) = self.stats.as_mut() {
-            s.observe(&PacketObs::from_ip(now, is_orig, ip, l4_hdr_len, tcp));
-        }
-        let ip_len = ip.total_len;
-        if is_orig {
-            self.orig_pkts += 1;
-            self.orig_ip_bytes += ip_len as u64;
-        } else {
-            self.resp_pkts += 1;
-            self.resp_ip_bytes += ip_len as u64;
-        }
-    }
-
-    fn bad_checksum(&mut self, is_orig: bool) {
-        let hit = if is_orig {
-            self.orig_chk.hit()
-        } else {
-            self.resp_chk.hit()
-        };
-        if hit {
-            self.history.add(if is_orig { b'C' } else { b'c' });
-        }
-    }
-
-    /// Processes a UDP packet. Returns the payload to show analyzers, if accepted.
-    #[allow(clippy::too_many_arguments)]
-    pub fn udp_packet<'a>(
-        &mut self,
-        cfg: &ConnConfig,
-        now: Ts,
-        is_orig: bool,
-        ip: &IpPacket<'a>,
-        ulen: u16,
-        checksum: u16,
-        wire_complete: bool,
-    ) -> bool {
-        let len = ip.payload_len;
-        let mut validate = !cfg.ignore_checksums && ip.payload.len() as u32 >= len && wire_complete;
-        // VXLAN-looking payload to the VXLAN port (`UDP.cc`): a zero checksum
-        // is accepted (also over IPv6); a non-zero one is checked, as
-        // `Tunnel::validate_vxlan_checksums` defaults to T.
-        if validate
-            && len > 8 + 8 + 14
-            && ip.payload.get(8).is_some_and(|b| b & 0x08 == 0x08)
-            && crate::decode::be16(ip.payload, 2) == 4789
-        {
-            validate = checksum != 0;
-        }
-        if validate {
-            let bad = if ip.is_v6 {
-                !ip.transport_checksum_ok(17)
-            } else {
-                checksum != 0 && !ip.transport_checksum_ok(17)
-            };
-            if bad {
-                self.bad_checksum(is_orig);
-                self.raise(ConnWeird::BadUdpChecksum);
-                return false;
-            }
-        }
-        if ulen as u32 != len {
-            self.raise(ConnWeird::UdpDatagramLengthMismatch);
-        }
-        self.last = now;
-        let plen = ulen as i64 - 8;
-        if is_orig {
-            self.history.check(bit::UDP_ORIG_DATA, b'D');
-            self.orig_len = if self.orig_len < 0 {
-                plen
-            } else {
-                self.orig_len + plen
-            };
-        } else {
-            self.history.check(bit::UDP_RESP_DATA << 16, b'd');
-            self.resp_len = if self.resp_len < 0 {
-                plen
-            } else {
-                self.resp_len + plen
-            };
-        }
-        self.count(now, is_orig, ip, 8, None);
-        true
-    }
-
-    /// Processes an ICMP/ICMPv6 packet.
-    pub fn icmp_packet(&mut self, cfg: &ConnConfig, now: Ts, is_orig: bool, ip: &IpPacket<'_>) {
-        let len = ip.payload_len;
-        if !cfg.ignore_checksums && ip.payload.len() as u32 >= len {
-            let ok = if ip.is_v6 {
-                ip.transport_checksum_ok(58)
-            } else {
-                crate::decode::fold(crate::decode::ones_sum(ip.payload, 0)) == 0xffff
-            };
-            if !ok {
-                self.raise(ConnWeird::BadIcmpChecksum);
-                return;
-            }
-        }
-        self.last = now;
-        let plen = len as i64 - 8;
-        if is_orig {
-            self.orig_len = if self.orig_len < 0 {
-                plen
-            } else {
-                self.orig_len + plen
-            };
-        } else {
-            self.resp_len = if self.resp_len < 0 {
-                plen
-            } else {
-                self.resp_len + plen
-            };
-        }
-        self.count(now, is_orig, ip, 8, None);
-    }
-
-    /// Processes a packet of another IP protocol.
-    pub fn other_packet(&mut self, now: Ts, is_orig: bool, ip: &IpPacket<'_>) {
-        self.last = now;
-        self.count(now, is_orig, ip, 0, None);
     }
 
     /// Shows payload to the service analyzers; applies flips and returns an
