@@ -92,15 +92,8 @@ fn fixed6_nonzero(out: &mut Vec<u8>, x: f64) {
         let _ = write!(out, "{x:.6}");
         return;
     }
-    let bits = x.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    let frac = bits & ((1u64 << 52) - 1);
-    // x = m * 2^e (subnormals: no implicit bit, the least exponent)
-    let (m, e) = if biased == 0 {
-        (frac, -1074)
-    } else {
-        (frac | (1u64 << 52), biased - 1075)
-    };
+    // |x| = m * 2^e
+    let (m, e) = super::json::decompose(x);
     let n = u128::from(m) * 1_000_000;
     let micros = if e >= 0 {
         // (only e = 0 below 2^53, where m < 2^53)

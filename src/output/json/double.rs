@@ -133,6 +133,19 @@ fn digits_of(s: &[u8]) -> (u128, Option<usize>) {
     (n, last)
 }
 
+/// A finite double's magnitude as `m * 2^e`: `m` below 2^53 (a
+/// subnormal without the implicit bit, at the least exponent), exactly.
+pub(crate) fn decompose(v: f64) -> (u64, i32) {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), exp - 1075)
+    }
+}
+
 /// The significant digits N of the exact decimal value of `v` (finite,
 /// non-zero) as an integer (no trailing zeros) and their number d, when d
 /// is 16 to 18, else `None`: the only doubles whose shortest round-trip
@@ -141,14 +154,7 @@ fn digits_of(s: &[u8]) -> (u128, Option<usize>) {
 /// distinct decimals of at most 15 digits never read back as the same
 /// double (`DBL_DIG`), so n + 1 is 16 to 18.
 fn exact_significand(v: f64) -> Option<(u128, u32)> {
-    let bits = v.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i32;
-    let frac = bits & ((1u64 << 52) - 1);
-    let (m, e) = if exp == 0 {
-        (frac, -1074)
-    } else {
-        (frac | (1u64 << 52), exp - 1075)
-    };
+    let (m, e) = decompose(v);
     if m == 0 {
         return None;
     }

@@ -2,6 +2,7 @@
 
 mod double;
 
+pub(crate) use double::decompose;
 pub use double::{double, rounded6};
 
 use crate::time::Ts;
