@@ -271,7 +271,7 @@ impl Columns for Tsv<'_> {
             Val::Time(t) => json::secs6(buf, t.0),
             Val::Span(a, b) => json::secs6(buf, b.0 - a.0),
             Val::Nanos(ns) => json::secs6(buf, ns),
-            Val::Interval(x) | Val::Double(x) | Val::Rounded(x) => six_decimals(buf, x),
+            Val::Interval(x) | Val::Double(x) | Val::Rounded(x) => tsv::fixed6(buf, x),
             Val::Count(x) => json::uint(buf, x),
             Val::Int(x) => {
                 if x < 0 {
@@ -298,7 +298,7 @@ impl Columns for Tsv<'_> {
             Val::List(_, items) => {
                 let n = join(buf, items, |buf, it| match it {
                     Item::Str(s) => tsv::string(buf, s, true),
-                    Item::Double(x) | Item::Rounded(x) | Item::Interval(x) => six_decimals(buf, x),
+                    Item::Double(x) | Item::Rounded(x) | Item::Interval(x) => tsv::fixed6(buf, x),
                 });
                 if n == 0 {
                     buf.extend_from_slice(b"(empty)");
@@ -307,11 +307,6 @@ impl Columns for Tsv<'_> {
             Val::Unset(_) => buf.push(b'-'),
         }
     }
-}
-
-/// A double with six decimals (Zeek's TSV `%.6f`).
-fn six_decimals(buf: &mut Vec<u8>, x: f64) {
-    tsv::fixed6(buf, x);
 }
 
 /// Checks that `r`'s JSON object, TSV line and header agree: one TSV field

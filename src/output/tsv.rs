@@ -116,21 +116,15 @@ fn fixed6_nonzero(out: &mut Vec<u8>, x: f64) {
         Ok(v) => (v / 1_000_000, (v % 1_000_000) as u32),
         Err(_) => ((micros / 1_000_000) as u64, (micros % 1_000_000) as u32),
     };
-    // Sign, whole part (at most 16 digits), point and six decimals in one
-    // block, appended at once.
-    let mut d = [0u8; 32];
+    // Sign, whole part (at most 16 digits), point and six decimals (all
+    // kept, as `secs6` keeps them) in one 24-byte block, appended at once.
+    let mut d = [0u8; 24];
     let mut at = usize::from(x.is_sign_negative());
     d[0] = b'-';
     let digits = whole.checked_ilog10().unwrap_or(0) as usize + 1;
     super::json::digits_into(&mut d, at, at + digits, whole);
     at += digits;
-    d[at] = b'.';
-    let pairs = &super::json::PAIRS;
-    for (k, part) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
-        let [hi, lo] = pairs[part as usize % 100];
-        d[at + 1 + 2 * k] = hi;
-        d[at + 2 + 2 * k] = lo;
-    }
+    super::json::fraction6(&mut d, at, u64::from(f));
     super::json::push_prefix(out, &d, at + 7);
 }
 

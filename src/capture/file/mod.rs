@@ -186,7 +186,6 @@ impl<R: Read> FileSource<R> {
     /// formats hand out packets in place). A holder may keep it: the
     /// reader never writes a shared buffer again.
     pub fn shared_block(&self) -> Option<&Arc<Vec<u8>>> {
-        // (both formats hand out packets in place in this buffer)
         Some(&self.reader.buf)
     }
 

@@ -145,7 +145,7 @@ pub(crate) fn fraction6(d: &mut [u8; 24], at: usize, micros: u64) -> usize {
 }
 
 /// The two-digit forms of 0..100 (`"00"` to `"99"`).
-pub(crate) const PAIRS: [[u8; 2]; 100] = {
+const PAIRS: [[u8; 2]; 100] = {
     let mut t = [[0u8; 2]; 100];
     let mut i = 0;
     while i < 100 {
