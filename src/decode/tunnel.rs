@@ -345,45 +345,58 @@ pub fn ayiya_detect(b: &[u8]) -> bool {
     b.len() >= 3 && b[1] == 0x52 && b[2] == 0x11
 }
 
+/// Where the inner IPv6 header of a Teredo datagram starts: after an
+/// optional authentication header and an optional origin indication, in
+/// that order, each whole; the weird of a datagram laid out otherwise (the
+/// IPv6 header itself is not checked here). Shared by [`teredo`] and
+/// [`teredo_inner_header`].
+fn teredo_ipv6_at(b: &[u8]) -> Result<usize, Weird> {
+    let mut off = 0;
+    let (mut origin, mut auth) = (false, false);
+    loop {
+        let rest = &b[off.min(b.len())..];
+        if rest.len() < 2 {
+            return Err(Weird::TruncatedTunnelHeader);
+        }
+        let tag = be16(rest, 0);
+        if tag == 0 {
+            if origin || rest.len() < 8 {
+                return Err(Weird::TruncatedTunnelHeader);
+            }
+            origin = true;
+            off += 8;
+        } else if tag == 1 {
+            if origin || auth || rest.len() < 4 {
+                return Err(Weird::TruncatedTunnelHeader);
+            }
+            let tot = 4 + rest[2] as usize + rest[3] as usize + 8 + 1;
+            if rest.len() < tot {
+                return Err(Weird::TruncatedTunnelHeader);
+            }
+            auth = true;
+            off += tot;
+        } else if tag >> 12 == 6 {
+            return Ok(off);
+        } else {
+            return Err(Weird::InvalidInnerIp);
+        }
+    }
+}
+
 /// Teredo (`packet_analysis/protocol/teredo/Teredo.cc`): optional
 /// authentication and origin indication headers, then an IPv6 packet that
 /// must be exactly as long as the rest of the datagram; a bubble (no next
 /// header, empty payload) followed by more bytes is accepted with a weird.
 /// Anything else is a violation.
 pub fn teredo(b: &[u8]) -> Decap<'_> {
-    let mut off = 0;
-    let (mut origin, mut auth) = (false, false);
-    let ip = loop {
-        let rest = &b[off.min(b.len())..];
-        if rest.len() < 2 {
-            return Decap::Violation(Weird::TruncatedTunnelHeader);
-        }
-        let tag = be16(rest, 0);
-        if tag == 0 {
-            if origin || rest.len() < 8 {
-                return Decap::Violation(Weird::TruncatedTunnelHeader);
-            }
-            origin = true;
-            off += 8;
-        } else if tag == 1 {
-            if origin || auth || rest.len() < 4 {
-                return Decap::Violation(Weird::TruncatedTunnelHeader);
-            }
-            let tot = 4 + rest[2] as usize + rest[3] as usize + 8 + 1;
-            if rest.len() < tot {
-                return Decap::Violation(Weird::TruncatedTunnelHeader);
-            }
-            auth = true;
-            off += tot;
-        } else if tag >> 12 == 6 {
-            if rest.len() < 40 {
-                return Decap::Violation(Weird::TruncatedTunnelHeader);
-            }
-            break rest;
-        } else {
-            return Decap::Violation(Weird::InvalidInnerIp);
-        }
+    let off = match teredo_ipv6_at(b) {
+        Ok(off) => off,
+        Err(w) => return Decap::Violation(w),
     };
+    let ip = &b[off.min(b.len())..];
+    if ip.len() < 40 {
+        return Decap::Violation(Weird::TruncatedTunnelHeader);
+    }
     let total = 40 + be16(ip, 4) as usize;
     let mut weird = None;
     let data = if total > ip.len() {
@@ -452,15 +465,8 @@ pub fn teredo_detect(b: &[u8]) -> bool {
 /// length (the shard hash needs one answer for every packet of a
 /// connection). Bounded work, no allocation.
 pub fn teredo_inner_header(b: &[u8]) -> Option<&[u8]> {
-    let mut off = 0;
-    if b.len() >= 4 && be16(b, 0) == 1 {
-        off += 13 + b[2] as usize + b[3] as usize;
-    }
-    if b.len() >= off + 2 && be16(b, off) == 0 {
-        off += 8;
-    }
-    let h = b.get(off..off + 40)?;
-    (h[0] >> 4 == 6).then_some(h)
+    let off = teredo_ipv6_at(b).ok()?;
+    b.get(off..off + 40)
 }
 
 #[cfg(test)]
