@@ -116,7 +116,6 @@ impl std::hash::Hash for FlowKey {
 
 struct Slot {
     key: FlowKey,
-    serial: u64,
     conn: Conn,
 }
 
@@ -128,6 +127,11 @@ pub struct FlowTable {
     map: SlotIndex,
     hasher: foldhash::fast::FixedState,
     slots: Vec<Option<Slot>>,
+    /// The serial of each slot's connection (0 = free), beside the slab:
+    /// whether a timer or age entry is still current is a read of these 8
+    /// bytes, not of the connection's slot (a cache miss per stale timer
+    /// of a removed connection).
+    serials: Vec<u64>,
     free: Vec<u32>,
     queue: TimerQueue,
     order: u64,
@@ -188,6 +192,7 @@ impl FlowTable {
             map: SlotIndex::new(),
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
             slots: Vec::new(),
+            serials: Vec::new(),
             free: Vec::new(),
             queue: TimerQueue::default(),
             order: 0,
@@ -208,12 +213,17 @@ impl FlowTable {
         self.timer_bound = n;
     }
 
+    /// Whether `serial` is the connection in `slot` (serials start at 1).
+    #[inline]
+    fn current(serials: &[u64], slot: u32, serial: u64) -> bool {
+        serials.get(slot as usize) == Some(&serial)
+    }
+
     fn sweep_timers(&mut self) {
-        let slots = &self.slots;
+        let serials = &self.serials;
         let before = self.queue.len();
-        self.queue.retain(
-            |e| matches!(slots.get(e.slot as usize), Some(Some(s)) if s.serial == e.serial),
-        );
+        self.queue
+            .retain(|e| Self::current(serials, e.slot, e.serial));
         self.timers_swept += (before - self.queue.len()) as u64;
     }
 
@@ -251,6 +261,7 @@ impl FlowTable {
             Some(s) => s,
             None => {
                 self.slots.push(None);
+                self.serials.push(0);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -282,28 +293,32 @@ impl FlowTable {
             None => self.map.insert(h, slot),
         }
         self.age.push_back((serial, slot));
-        if let Some(x) = self.slots.get_mut(slot as usize) {
-            *x = Some(Slot { key, serial, conn });
+        if let (Some(x), Some(n)) = (
+            self.slots.get_mut(slot as usize),
+            self.serials.get_mut(slot as usize),
+        ) {
+            *x = Some(Slot { key, conn });
+            *n = serial;
         }
         if self.age.len() > 2 * self.map.len() + 1024 {
             // Mostly removed connections: keep the queue proportional to the table.
-            let slots = &self.slots;
-            self.age.retain(|&(serial, slot)| {
-                matches!(slots.get(slot as usize), Some(Some(s)) if s.serial == serial)
-            });
+            let serials = &self.serials;
+            self.age
+                .retain(|&(serial, slot)| Self::current(serials, slot, serial));
         }
     }
 
     /// The connection in a slot and a timers handle for it.
     pub fn get(&mut self, slot: u32) -> Option<(&mut Conn, SlotTimers<'_>)> {
         let s = self.slots.get_mut(slot as usize)?.as_mut()?;
+        let serial = self.serials.get(slot as usize).copied().unwrap_or(0);
         Some((
             &mut s.conn,
             SlotTimers {
                 queue: &mut self.queue,
                 order: &mut self.order,
                 slot,
-                serial: s.serial,
+                serial,
             },
         ))
     }
@@ -311,6 +326,9 @@ impl FlowTable {
     /// Removes a connection.
     pub fn remove(&mut self, slot: u32) -> Option<Conn> {
         let s = self.slots.get_mut(slot as usize)?.take()?;
+        if let Some(n) = self.serials.get_mut(slot as usize) {
+            *n = 0;
+        }
         let h = self.hash(&s.key);
         self.map.remove(h, slot);
         self.free.push(slot);
@@ -319,11 +337,19 @@ impl FlowTable {
 
     /// Pops the next timer due at or before `now` that is still current.
     pub fn next_due(&mut self, now: Ts) -> Option<DueTimer> {
-        while let Some(top) = self.queue.pop_due(now) {
+        let serials = &self.serials;
+        // (most stale entries are of removed connections: told apart by
+        // their serial, without touching the slab, and dropped before they
+        // are ordered)
+        let current = |e: &TimerEntry| Self::current(serials, e.slot, e.serial);
+        while let Some(top) = self.queue.pop_due(now, current) {
+            if !current(&top) {
+                continue;
+            }
             let Some(Some(s)) = self.slots.get(top.slot as usize) else {
                 continue;
             };
-            if s.serial != top.serial || !s.conn.timer_valid(top.kind, top.epoch) {
+            if !s.conn.timer_valid(top.kind, top.epoch) {
                 continue;
             }
             return Some(DueTimer {
@@ -338,12 +364,10 @@ impl FlowTable {
     /// The oldest connection still in the table (amortised O(1)).
     pub fn oldest(&mut self) -> Option<u32> {
         while let Some(&(serial, slot)) = self.age.front() {
-            match self.slots.get(slot as usize) {
-                Some(Some(s)) if s.serial == serial => return Some(slot),
-                _ => {
-                    self.age.pop_front();
-                }
+            if Self::current(&self.serials, slot, serial) {
+                return Some(slot);
             }
+            self.age.pop_front();
         }
         None
     }
@@ -351,10 +375,11 @@ impl FlowTable {
     /// All occupied slots in creation order (for the final flush).
     pub fn slots_by_age(&self) -> Vec<u32> {
         let mut v: Vec<(u64, u32)> = self
-            .slots
+            .serials
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (s.serial, i as u32)))
+            .filter(|&(_, &n)| n != 0)
+            .map(|(i, &n)| (n, i as u32))
             .collect();
         v.sort_unstable();
         v.into_iter().map(|(_, i)| i).collect()

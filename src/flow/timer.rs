@@ -74,8 +74,10 @@ impl TimerQueue {
         }
     }
 
-    /// Moves every timer due at or before `now` into the near heap.
-    fn reach(&mut self, now: Ts) {
+    /// Moves every timer due at or before `now` that `keep` accepts into
+    /// the near heap (the others are dropped: a timer of a removed
+    /// connection never applies again, so it need not be ordered).
+    fn reach(&mut self, now: Ts, keep: &impl Fn(&TimerEntry) -> bool) {
         let Some(mut base) = self.base else {
             return;
         };
@@ -86,7 +88,7 @@ impl TimerQueue {
                 // Draining them at once keeps the catch-up O(timers), not
                 // one step per elapsed second.
                 for b in self.far.iter_mut() {
-                    for e in b.drain(..) {
+                    for e in b.drain(..).filter(keep) {
                         self.near.push(e);
                     }
                 }
@@ -103,7 +105,7 @@ impl TimerQueue {
             } else {
                 let mut b = self.far.pop_front().unwrap_or_default();
                 self.far_len -= b.len();
-                for e in b.drain(..) {
+                for e in b.drain(..).filter(keep) {
                     self.near.push(e);
                 }
                 self.far.push_back(b);
@@ -147,10 +149,16 @@ impl TimerQueue {
         }
     }
 
-    /// The next timer due at or before `now`, removed; ties in insertion order.
-    pub(super) fn pop_due(&mut self, now: Ts) -> Option<TimerEntry> {
+    /// The next timer due at or before `now`, removed; ties in insertion
+    /// order. Timers that `keep` rejects may be dropped on the way (the
+    /// caller skips them anyway; `keep` must stay false for them).
+    pub(super) fn pop_due(
+        &mut self,
+        now: Ts,
+        keep: impl Fn(&TimerEntry) -> bool,
+    ) -> Option<TimerEntry> {
         if self.base.is_some_and(|b| now.0 >= b) {
-            self.reach(now);
+            self.reach(now, &keep);
         }
         if self.near.peek()?.at > now {
             return None;
@@ -281,7 +289,7 @@ mod tests {
         want.sort();
         let far = Ts(t0 + 50 * 365 * 86_400 * SEC);
         let mut got = Vec::new();
-        while let Some(e) = q.pop_due(far) {
+        while let Some(e) = q.pop_due(far, |_| true) {
             got.push((e.at, e.order));
         }
         assert_eq!(got, want);
@@ -289,8 +297,43 @@ mod tests {
         assert!(q.due_bound() > far);
         // Timers set after the jump still fire at their time.
         q.push(entry(far.0 + 5 * SEC, 9));
-        assert!(q.pop_due(Ts(far.0 + 4 * SEC)).is_none());
-        assert_eq!(q.pop_due(Ts(far.0 + 5 * SEC)).map(|e| e.order), Some(9));
+        assert!(q.pop_due(Ts(far.0 + 4 * SEC), |_| true).is_none());
+        assert_eq!(
+            q.pop_due(Ts(far.0 + 5 * SEC), |_| true).map(|e| e.order),
+            Some(9)
+        );
+    }
+
+    /// Timers `keep` rejects are dropped on their way to the near heap;
+    /// the rest still fire in `(at, order)` order, stepping second by
+    /// second or jumping past every bucket.
+    #[test]
+    fn rejected_timers_are_dropped_and_the_rest_keep_their_order() {
+        for step in [SEC / 2, 2000 * SEC] {
+            let mut q = TimerQueue::default();
+            let t0 = 1_600_000_000 * SEC;
+            let mut want = Vec::new();
+            for i in 0..2000u64 {
+                let at = t0 + (i as i64 * 7919) % (1500 * SEC) + 1;
+                q.push(entry(at, i));
+                if i % 3 != 0 {
+                    want.push((Ts(at), i));
+                }
+            }
+            want.sort();
+            let mut got = Vec::new();
+            let mut now = t0;
+            while now <= t0 + 4000 * SEC {
+                while let Some(e) = q.pop_due(Ts(now), |e| e.order % 3 != 0) {
+                    if e.order % 3 != 0 {
+                        got.push((e.at, e.order));
+                    }
+                }
+                now += step;
+            }
+            assert_eq!(got, want, "step {step}");
+            assert_eq!(q.len(), 0);
+        }
     }
 
     proptest! {
@@ -342,7 +385,7 @@ mod tests {
                         let due: Vec<_> = model.iter().copied().take_while(|&(t, _)| t.0 <= now).collect();
                         model.drain(..due.len());
                         let mut got = Vec::new();
-                        while let Some(e) = q.pop_due(Ts(now)) {
+                        while let Some(e) = q.pop_due(Ts(now), |_| true) {
                             got.push((e.at, e.order));
                         }
                         prop_assert_eq!(got, due);
@@ -354,7 +397,7 @@ mod tests {
             }
             model.sort();
             let mut got = Vec::new();
-            while let Some(e) = q.pop_due(Ts(i64::MAX)) {
+            while let Some(e) = q.pop_due(Ts(i64::MAX), |_| true) {
                 got.push((e.at, e.order));
             }
             prop_assert_eq!(got, model);
