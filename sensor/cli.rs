@@ -181,6 +181,9 @@ pub struct ReadArgs {
     /// Attach an analyzer to an extra port, like Zeek's `Redis::ports += {10625/tcp}` (NAME:PORT/PROTO, repeatable).
     #[arg(long, value_delimiter = ',', value_name = "NAME:PORT/PROTO")]
     pub analyzer_port: Vec<String>,
+    /// Set one of Zeek's connection timeouts, as `redef NAME = VALUE;` does, e.g. tcp_inactivity_timeout=60min (repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "NAME=INTERVAL")]
+    pub timeout: Vec<String>,
     /// Do not validate IP/TCP/UDP/ICMP checksums (Zeek's -C).
     #[arg(short = 'C', long)]
     pub ignore_checksums: bool,
@@ -484,6 +487,14 @@ impl ReadArgs {
             };
             let (n, tcp) = parse_port(port)?;
             conn.analyzer_ports.push((s, n, tcp));
+        }
+        for t in &self.timeout {
+            let (name, value) = t
+                .split_once('=')
+                .with_context(|| format!("--timeout {t:?}: expected NAME=INTERVAL"))?;
+            conn.timeouts
+                .set(name.trim(), value)
+                .with_context(|| format!("--timeout {t:?}"))?;
         }
         conn.ignore_checksums = self.ignore_checksums;
         conn.report_gaps_for_partial = self.report_gaps_for_partial;

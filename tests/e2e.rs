@@ -84,6 +84,51 @@ fn truncated_capture_names_file_offset_and_reason() {
     assert!(err.contains("truncated"), "{err}");
 }
 
+/// `--timeout` is Zeek's `redef udp_inactivity_timeout = 1 hr;`: in
+/// `pcaps/timeout.pcap` the UDP pair 40101 -> 4211 is quiet for 70 s
+/// between two exchanges (`pcaps/README.md`), two records under Zeek's
+/// default 60 s and one record of 70.5 s with 2/2 packets under an hour.
+#[test]
+fn zeek_timeouts_can_be_set() {
+    let udp_4211 = |dir: &Path| -> Vec<(String, u64, u64)> {
+        std::fs::read_to_string(dir.join("conn.log"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["id.resp_p"] == 4211)
+            .map(|r| {
+                (
+                    format!("{}", r["duration"]),
+                    r["orig_pkts"].as_u64().unwrap(),
+                    r["resp_pkts"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let pcap = root().join("pcaps/timeout.pcap");
+    let default = tmpdir("timeout-default");
+    assert!(run(&pcap, &default, &["-q"]).status.success());
+    assert_eq!(
+        udp_4211(&default),
+        [("0.5".to_string(), 1, 1), ("0.5".to_string(), 1, 1)]
+    );
+    let hour = tmpdir("timeout-hour");
+    let r = run(
+        &pcap,
+        &hour,
+        &["-q", "--timeout", "udp_inactivity_timeout=1 hr"],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(udp_4211(&hour), [("70.5".to_string(), 2, 2)]);
+    // A name Zeek does not have, or a value that is no interval: a clear error.
+    for bad in ["udp_timeout=5", "udp_inactivity_timeout=soon"] {
+        let r = run(&pcap, &hour, &["-q", "--timeout", bad]);
+        assert_eq!(r.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains(bad), "{err}");
+    }
+}
+
 #[test]
 fn not_a_capture_is_a_clear_error() {
     let out = tmpdir("notcap");

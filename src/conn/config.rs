@@ -97,6 +97,99 @@ impl Default for Timeouts {
     }
 }
 
+/// A timeout setting that cannot be applied ([`Timeouts::set`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeoutError {
+    /// Not one of Zeek's timeout globals that connscope keeps.
+    #[error("unknown timeout {0:?} (one of {names})", names = Timeouts::NAMES.join(", "))]
+    UnknownName(String),
+    /// Not a Zeek interval (`60 min`, `5 secs`, `1hr`, `300`).
+    #[error("{0:?} is not an interval such as 60min, 5 secs or 300")]
+    BadInterval(String),
+    /// Negative, or not a whole number of seconds.
+    #[error("{0:?}: connscope keeps timeouts in whole, non-negative seconds")]
+    NotWholeSeconds(String),
+}
+
+impl Timeouts {
+    /// The Zeek globals [`Timeouts::set`] accepts (`init-bare.zeek`).
+    pub const NAMES: [&'static str; 10] = [
+        "tcp_inactivity_timeout",
+        "udp_inactivity_timeout",
+        "icmp_inactivity_timeout",
+        "unknown_ip_inactivity_timeout",
+        "tcp_attempt_delay",
+        "tcp_close_delay",
+        "tcp_SYN_timeout",
+        "tcp_session_timer",
+        "tcp_connection_linger",
+        "dns_session_timeout",
+    ];
+
+    /// Sets the timeout Zeek calls `name` (as `redef name = value;` does)
+    /// to `value`, a Zeek interval: a number with an optional unit `usec`,
+    /// `msec`, `sec`, `min`, `hr` or `day` (each also plural), space or
+    /// none between; a bare number is seconds. An inactivity timeout of 0
+    /// turns that inactivity expiry off, as in Zeek.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), TimeoutError> {
+        let field = match name {
+            "tcp_inactivity_timeout" => &mut self.tcp_inactivity,
+            "udp_inactivity_timeout" => &mut self.udp_inactivity,
+            "icmp_inactivity_timeout" => &mut self.icmp_inactivity,
+            "unknown_ip_inactivity_timeout" => &mut self.other_inactivity,
+            "tcp_attempt_delay" => &mut self.tcp_attempt,
+            "tcp_close_delay" => &mut self.tcp_close_delay,
+            "tcp_SYN_timeout" => &mut self.tcp_syn_timeout,
+            "tcp_session_timer" => &mut self.tcp_session_timer,
+            "tcp_connection_linger" => &mut self.tcp_connection_linger,
+            "dns_session_timeout" => &mut self.dns_session,
+            _ => return Err(TimeoutError::UnknownName(name.to_string())),
+        };
+        *field = interval_secs(value)?;
+        Ok(())
+    }
+}
+
+/// A Zeek interval literal in whole seconds (see [`Timeouts::set`]).
+fn interval_secs(text: &str) -> Result<i64, TimeoutError> {
+    let bad = || TimeoutError::BadInterval(text.to_string());
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') {
+        return Err(bad());
+    }
+    // Whole seconds are checked in integers (µs), so `0.5 min` is 30 s and
+    // `1.5 sec` is refused, without float rounding.
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if frac.contains('.') || frac.len() > 6 {
+        return Err(bad());
+    }
+    let micros_per: i128 = match unit.trim() {
+        "" | "sec" | "secs" => 1_000_000,
+        "usec" | "usecs" => 1,
+        "msec" | "msecs" => 1_000,
+        "min" | "mins" => 60_000_000,
+        "hr" | "hrs" => 3_600_000_000,
+        "day" | "days" => 86_400_000_000,
+        _ => return Err(bad()),
+    };
+    let whole: i128 = int.parse().map_err(|_| bad())?;
+    let mut frac_micros: i128 = 0;
+    for (i, d) in frac.bytes().enumerate() {
+        frac_micros += i128::from(d - b'0') * 10i128.pow(5 - i as u32);
+    }
+    let micros = (whole * 1_000_000 + frac_micros)
+        .checked_mul(micros_per)
+        .ok_or_else(bad)?;
+    if micros % 1_000_000_000_000 != 0 {
+        return Err(TimeoutError::NotWholeSeconds(text.to_string()));
+    }
+    i64::try_from(micros / 1_000_000_000_000).map_err(|_| bad())
+}
+
 /// Settings that change connection semantics.
 #[derive(Clone, Debug)]
 pub struct ConnConfig {
@@ -160,5 +253,66 @@ impl ConnConfig {
             flow_stats: false,
             analyzer_ports: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn zeek_intervals() {
+        for (text, secs) in [
+            ("300", 300),
+            ("60 min", 3600),
+            ("60min", 3600),
+            ("1hr", 3600),
+            ("2 hrs", 7200),
+            ("5 secs", 5),
+            ("1 sec", 1),
+            ("0.5 min", 30),
+            ("1 day", 86_400),
+            ("0", 0),
+            ("2000 msec", 2),
+            ("3000000 usecs", 3),
+        ] {
+            assert_eq!(interval_secs(text), Ok(secs), "{text}");
+        }
+        for text in [
+            "",
+            "min",
+            "1.5 sec",
+            "1 fortnight",
+            "-5",
+            "1..2 sec",
+            ".5 min",
+            "5. sec",
+        ] {
+            assert!(interval_secs(text).is_err(), "{text}");
+        }
+        assert_eq!(
+            interval_secs("1.5 sec"),
+            Err(TimeoutError::NotWholeSeconds("1.5 sec".into()))
+        );
+    }
+
+    #[test]
+    fn names_set_their_fields() {
+        let mut t = Timeouts::default();
+        t.set("tcp_inactivity_timeout", "60 min").unwrap();
+        t.set("udp_inactivity_timeout", "15 secs").unwrap();
+        t.set("tcp_SYN_timeout", "1 sec").unwrap();
+        assert_eq!(
+            (t.tcp_inactivity, t.udp_inactivity, t.tcp_syn_timeout),
+            (3600, 15, 1)
+        );
+        for n in Timeouts::NAMES {
+            let mut t = Timeouts::default();
+            t.set(n, "7").unwrap();
+        }
+        assert!(matches!(
+            Timeouts::default().set("tcp_inactivity", "1"),
+            Err(TimeoutError::UnknownName(_))
+        ));
     }
 }

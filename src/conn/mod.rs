@@ -36,7 +36,7 @@ pub mod uid;
 mod weird;
 
 pub use config::{
-    ConnConfig, PortSet, Timeouts, BARE_UDP_SERVER_PORTS, DEFAULT_TCP_SERVER_PORTS,
+    ConnConfig, PortSet, TimeoutError, Timeouts, BARE_UDP_SERVER_PORTS, DEFAULT_TCP_SERVER_PORTS,
     DEFAULT_UDP_SERVER_PORTS,
 };
 pub use encap::{Encap, EncapLayer, MAX_TUNNEL_DEPTH};
