@@ -623,6 +623,114 @@ fn tcp_protocols_by_port() {
     assert_eq!(service(rec(&recs, "tcp", 143)), "imap");
 }
 
+/// Finger, Zeek's Spicy analyzer (`src/analyzer/protocol/finger/
+/// finger.spicy`, `finger.evt`), attached on 79/tcp only (`Finger::ports` in
+/// `scripts/base/protocols/finger/main.zeek`; no `dpd.sig`). It confirms
+/// through `spicy::accept_input()`: the originator's `Request` in `%done`,
+/// once `arg` (`/[^\r\n]*/`) ended at the line end, when the user part
+/// before the first `@` is not empty or `/W` was given; the responder's
+/// `ReplyLine` in `%done` when its `data` has more than 10 characters. A
+/// parse error is a violation (`ProtocolAnalyzer::Process`), which within
+/// 10 KiB removes the service again (`dpd.zeek`, `analyzer_failed`). Every
+/// connection here ends its lines before the FIN, so Zeek's end-of-data
+/// handling decides nothing more.
+#[test]
+fn finger_on_port_79() {
+    let mut cap = Cap::default();
+    // A user query and its answer: the request line confirms.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43001,
+        79,
+        0,
+        &[
+            (true, b"julien\r\n"),
+            (false, b"Login: julien\t\t\t\tName: \r\n"),
+            (false, b"Directory: /home/julien\r\nNo Plan.\r\n"),
+        ],
+    );
+    // `/W` alone confirms (`whois`), whatever the reply's length.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43002,
+        79,
+        1000,
+        &[(true, b"/W\r\n"), (false, b"lost?\r\n")],
+    );
+    // An empty request (list users) confirms nothing; a reply line of more
+    // than 10 characters does.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43003,
+        79,
+        2000,
+        &[(true, b"\r\n"), (false, b"Login     Name       Tty\r\n")],
+    );
+    // The same request with only short reply lines: no service.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43004,
+        79,
+        3000,
+        &[(true, b"\r\n"), (false, b"no one\r\n\r\n")],
+    );
+    // Binary garbage: `decode()` replaces what is not UTF-8 (U+FFFD), so the
+    // request's user part confirms at its `\r` (the originator's later bytes
+    // are ignored: the unit is done); the reply's `\r` followed by `\x02`
+    // fails `NewLine` (`/\r?\n/`): a violation, and the service is removed.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43005,
+        79,
+        4000,
+        &[
+            (true, b"\x9c\x02\xfe\xff\x00\r\x00\x80"),
+            (false, b"\x8a\x01\x00\r\x02\x03binary"),
+        ],
+    );
+    // A surrogate (`ED A0 80`) in the user part: `utf8::next` throws
+    // `invalid_code_point`, which `Bytes::decode` turns into a
+    // `RuntimeError`: a violation before anything confirmed.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43006,
+        79,
+        5000,
+        &[(true, b"\xed\xa0\x80root\r\n"), (false, b"Login: root\r\n")],
+    );
+    // The first request on another port: Finger is not attached.
+    conversation(
+        &mut cap,
+        Link::Eth,
+        43007,
+        7979,
+        6000,
+        &[(true, b"julien\r\n"), (false, b"Login: julien\r\n")],
+    );
+    let recs = run("finger", &cap, &[]);
+    let by_orig = |p: u64| {
+        recs.iter()
+            .find(|r| r["id.orig_p"] == p)
+            .unwrap_or_else(|| panic!("no record from port {p} in {recs:#?}"))
+    };
+    assert_eq!(service(by_orig(43001)), "finger");
+    assert_eq!(service(by_orig(43002)), "finger");
+    assert_eq!(service(by_orig(43003)), "finger");
+    assert_eq!(service(by_orig(43004)), "-");
+    assert_eq!(service(by_orig(43005)), "-");
+    assert_eq!(service(by_orig(43006)), "-");
+    assert_eq!(service(by_orig(43007)), "-");
+    // 79/tcp is a likely server port (`register_for_ports` adds it to
+    // `likely_server_ports`): no flip.
+    assert_eq!(by_orig(43001)["id.resp_p"], 79);
+}
+
 /// Signature-only analyzers on ports nobody registered: RFB (`dpd_rfb_server`
 /// needs `dpd_rfb_client` from the originator; the client's version banner
 /// confirms), XMPP (`dpd_xmpp`; the client's `stream:stream` confirms), SMB

@@ -156,7 +156,12 @@ const IGNORE_VIOLATIONS_AFTER: u64 = 10 * 1024;
 /// A parent comes before the child it may hand the rest of the stream to
 /// (STARTTLS-style upgrades to SSL, HTTP's upgrade to WebSocket), so the
 /// child sees the bytes after the handoff point in the same payload.
-const TCP_ANALYZERS: [Service; 27] = [
+const TCP_ANALYZERS: [Service; 28] = [
+    // Finger first: it runs only when attached by its port (79/tcp, no
+    // signature), and Zeek's port-registered analyzers are children of the
+    // TCP analyzer ahead of the PIA (`Manager::BuildInitialAnalyzerTree`),
+    // so on one segment it confirms before anything a signature attaches.
+    Service::Finger,
     Service::Ftp,
     Service::Irc,
     Service::Smtp,
@@ -231,6 +236,7 @@ fn port_analyzers(t: Transport, port: u16) -> u64 {
         (Transport::Tcp, 22) => &[Service::Ssh],
         (Transport::Tcp, 25 | 587) => &[Service::Smtp],
         (Transport::Tcp, 53) => &[Service::Dns],
+        (Transport::Tcp, 79) => &[Service::Finger],
         // SOCKS and HTTP both register 1080/tcp.
         (Transport::Tcp, 1080) => &[Service::Http, Service::Socks],
         (Transport::Tcp, 80 | 81 | 631 | 3128 | 8000 | 8080 | 8888) => &[Service::Http],

@@ -103,10 +103,12 @@ pub enum Service {
     Dtls,
     /// WebSocket (a child of HTTP after `101 Switching Protocols`).
     Websocket,
+    /// Finger (Spicy analyzer `Finger`).
+    Finger,
 }
 
 /// Number of [`Service`] variants.
-pub const SERVICE_COUNT: usize = 46;
+pub const SERVICE_COUNT: usize = 47;
 
 impl Service {
     /// Every analyzer, in declaration order.
@@ -157,6 +159,7 @@ impl Service {
         Service::Radius,
         Service::Dtls,
         Service::Websocket,
+        Service::Finger,
     ];
 
     /// The name Zeek writes in conn.log's `service`.
@@ -208,6 +211,7 @@ impl Service {
             Service::Radius => "radius",
             Service::Dtls => "dtls",
             Service::Websocket => "websocket",
+            Service::Finger => "finger",
         }
     }
 

@@ -14,7 +14,7 @@
 //! Must not: decide attachment, confirmation or violation (the service state
 //! does), or allocate more than once per analyzer and connection.
 
-use super::{bit, ftp};
+use super::{bit, finger, ftp};
 use super::{
     dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, socks, sql,
     ssh, ssl, syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf,
@@ -76,6 +76,8 @@ struct TcpParsers {
     syslog_tcp: Option<Box<LineBuf<16>>>,
     dce: Option<Box<[Framed<10>; 2]>>,
     xmpp: xmpp::Xmpp,
+    /// Finger's few bytes (both endpoints), inline.
+    finger: finger::Finger,
     rdp: Option<Box<rdp::Rdp>>,
 }
 
@@ -191,6 +193,7 @@ impl TcpParsers {
         f(&mut self.modbus, |x| x.swap(0, 1));
         f(&mut self.dce, |x| x.swap(0, 1));
         self.xmpp.flip();
+        self.finger.flip();
     }
 
     fn gap(&mut self, d: usize, http_done: bool) {
@@ -229,6 +232,7 @@ impl TcpParsers {
             Service::Pop3 => run_boxed(&mut self.pop3, |x| x.run(c, data, ev)),
             Service::Imap => run_boxed(&mut self.imap, |x| x.run(c, data, ev)),
             Service::Xmpp => self.xmpp.run(c, data, ev),
+            Service::Finger => self.finger.run(c, data, ev),
             Service::LdapTcp => run_boxed(&mut self.ldap, |x| x.run_tcp(c, data, ev)),
             Service::Postgresql => run_boxed(&mut self.pg, |x| x.run(c, data, ev)),
             Service::Mysql => run_boxed(&mut self.mysql, |x| x.run(c, data, ev)),
@@ -309,6 +313,9 @@ impl Parsers {
             if fresh & bit(Service::Xmpp) != 0 {
                 t.xmpp = xmpp::Xmpp::default();
             }
+            if fresh & bit(Service::Finger) != 0 {
+                t.finger = finger::Finger::default();
+            }
         }
         self.done &= !fresh;
         self.done |= bit(parent);
@@ -357,7 +364,8 @@ impl Parsers {
     pub(crate) fn gap(&mut self, is_orig: bool) {
         let d = usize::from(!is_orig);
         // Binary framings cannot resync; SSL and SSH stop after any gap,
-        // IMAP and XMPP stop parsing (`had_gap`).
+        // IMAP and XMPP stop parsing (`had_gap`); a Spicy unit (LDAP,
+        // PostgreSQL, Finger, ...) meets missing data and is skipped.
         for s in [
             Service::Ssl,
             Service::Ssh,
@@ -376,6 +384,7 @@ impl Parsers {
             Service::Mqtt,
             Service::Dnp3Tcp,
             Service::Websocket,
+            Service::Finger,
         ] {
             self.done |= bit(s);
         }

@@ -56,6 +56,11 @@ fn state_is_small() {
     let n = std::mem::size_of::<ServiceState>();
     eprintln!("size_of::<ServiceState>() = {n}");
     assert!(n <= 136, "ServiceState is {n} bytes");
+    // The stream parsers' slots (one box per TCP connection with payload):
+    // a pointer per parser, XMPP's and Finger's few bytes inline.
+    let s = proto::Parsers::stream_slots_bytes();
+    eprintln!("stream parser slots = {s}");
+    assert!(s <= 184, "TcpParsers is {s} bytes");
 }
 
 #[test]
