@@ -26,11 +26,22 @@ pub struct L3<'a> {
 }
 
 /// Strips the link layer of a frame with link type `lt`.
+///
+/// A link type without a link-layer analyzer, raw IP (101, 12, 14, 228,
+/// 229) and any unknown one alike, is a raw IP packet from its first
+/// byte, as in Zeek: `packet_mgr->ProcessPacket` forwards every frame to
+/// the root analyzer by link type (`src/packet_analysis/Manager.cc`),
+/// whose dispatch map (`register_packet_analyzer(ANALYZER_ROOT, DLT_*)` in
+/// `scripts/base/packet-protocols/*/main.zeek`) holds only the link
+/// layers decoded here, and `Analyzer::ForwardPacket`
+/// (`src/packet_analysis/Analyzer.cc`) falls back to the root's
+/// `default_analyzer`, `ANALYZER_IP`
+/// (`scripts/base/packet-protocols/root/main.zeek`). The IP parser then
+/// reports `truncated_IP` (under 20 bytes) or `unknown_ip_version`.
 pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
     let mut l3 = L3::default();
     let r = match lt {
         linktype::ETHERNET => ethernet(frame, 0, &mut l3),
-        linktype::RAW | 12 | 14 | linktype::IPV4 | linktype::IPV6 => ip_by_version(frame, 0),
         linktype::NULL | linktype::LOOP => {
             if frame.len() < 4 {
                 return Err(Weird::TruncatedLinkHeader);
@@ -87,7 +98,8 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
         linktype::IEEE802_11 => ieee80211(frame, 0, &mut l3),
         linktype::NFLOG => nflog(frame, false),
         linktype::NFLOG_BE => nflog(frame, true),
-        _ => Err(Weird::UnknownLinkProtocol),
+        // Raw IP and unknown link types: the root's default analyzer, IP.
+        _ => Ok(Some(0)),
     };
     match r? {
         Some(off) => {
@@ -615,6 +627,51 @@ mod tests {
             linktype::from_host(linktype::NFLOG) == linktype::NFLOG_BE,
             cfg!(target_endian = "big")
         );
+    }
+
+    /// Raw IP and link types Zeek's root analyzer has no entry for go to
+    /// its default analyzer, IP, from the frame's first byte
+    /// (`scripts/base/packet-protocols/root/main.zeek`); the IP parser
+    /// names what is not IP, checking the length before the version
+    /// (`IP.cc`: `truncated_IP`, then `unknown_ip_version`).
+    #[test]
+    fn raw_and_unknown_link_types_are_raw_ip() {
+        use super::super::ip;
+        for lt in [
+            linktype::RAW,
+            12,
+            14,
+            linktype::IPV4,
+            linktype::IPV6,
+            2,
+            147,
+            9999,
+            u32::MAX,
+        ] {
+            let l3 = decode(lt, &V4).unwrap().unwrap();
+            assert_eq!((l3.link_len, l3.ip), (0, &V4[..]), "{lt}");
+            assert_eq!((l3.src_mac, l3.vlan), (None, None));
+            let p = ip::parse(l3.ip, V4.len(), true).unwrap();
+            assert_eq!(p.dst, crate::decode::Addr::v4([10, 0, 0, 2]));
+            // Garbage: under 20 bytes truncated_IP, whatever its first
+            // nibble; 20 or more with a version other than 4 or 6,
+            // unknown_ip_version.
+            for (g, want) in [
+                (&[][..], Weird::TruncatedIp),
+                (&[0x00, 1, 2], Weird::TruncatedIp),
+                (&[0x45; 19], Weird::TruncatedIp),
+                (&[0x00; 20], Weird::UnknownIpVersion),
+                (&[0xff; 64], Weird::UnknownIpVersion),
+            ] {
+                let l3 = decode(lt, g).unwrap().unwrap();
+                assert_eq!(l3.ip, g);
+                assert_eq!(
+                    ip::parse(l3.ip, g.len(), true).unwrap_err(),
+                    want,
+                    "{lt} {g:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -378,6 +378,7 @@ mod tests {
         assert_eq!(shard_hash(linktype::NFLOG_BE, &nflog(true)), want);
         assert_eq!(shard_hash(linktype::NFLOG, &nflog(true)), 0);
         assert_eq!(shard_hash(linktype::RAW, ip), want);
+        assert_eq!(shard_hash(9999, ip), want);
     }
 
     #[test]
