@@ -29,11 +29,12 @@ pub mod linktype {
     pub const RAW: u32 = 101;
     /// PPP in HDLC-like framing.
     pub const PPP_HDLC: u32 = 50;
-    /// PPP over serial with HDLC framing (Cisco).
+    /// Cisco HDLC (no analyzer in Zeek: decoded as raw IP, as Zeek does).
     pub const C_HDLC: u32 = 104;
     /// IEEE 802.11 without radio header.
     pub const IEEE802_11: u32 = 105;
-    /// OpenBSD loopback (`DLT_LOOP`): 4-byte address family, network order.
+    /// OpenBSD loopback (`DLT_LOOP`): 4-byte address family, network order
+    /// (no analyzer in Zeek: decoded as raw IP, as Zeek does).
     pub const LOOP: u32 = 108;
     /// Linux cooked capture v1.
     pub const LINUX_SLL: u32 = 113;

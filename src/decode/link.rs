@@ -2,8 +2,9 @@
 //!
 //! Handles Ethernet (with 802.1Q/802.1ad/0x9100 VLAN tags, MPLS, PPPoE,
 //! 802.1ah PBB, VN-Tag, Cisco FabricPath, 802.3 LLC/SNAP), Linux cooked
-//! capture v1/v2, BSD null/loop, raw IP, PPP, FDDI, 802.11 with radiotap
-//! and Linux NFLOG. Non-IP frames (ARP, LLDP, ...) give `Ok(None)`.
+//! capture v1/v2, BSD null, raw IP, PPP, FDDI, 802.11 with radiotap and
+//! Linux NFLOG; every other link type is raw IP, as in Zeek (see
+//! [`decode`]). Non-IP frames (ARP, LLDP, ...) give `Ok(None)`.
 
 use super::{be16, Weird};
 use crate::capture::linktype;
@@ -28,8 +29,9 @@ pub struct L3<'a> {
 /// Strips the link layer of a frame with link type `lt`.
 ///
 /// A link type without a link-layer analyzer, raw IP (101, 12, 14, 228,
-/// 229) and any unknown one alike, is a raw IP packet from its first
-/// byte, as in Zeek: `packet_mgr->ProcessPacket` forwards every frame to
+/// 229), OpenBSD loopback (108) and Cisco HDLC (104) (Zeek has no analyzer
+/// for either) and any unknown one alike, is a raw IP packet from its
+/// first byte, as in Zeek: `packet_mgr->ProcessPacket` forwards every frame to
 /// the root analyzer by link type (`src/packet_analysis/Manager.cc`),
 /// whose dispatch map (`register_packet_analyzer(ANALYZER_ROOT, DLT_*)` in
 /// `scripts/base/packet-protocols/*/main.zeek`) holds only the link
@@ -42,28 +44,20 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
     let mut l3 = L3::default();
     let r = match lt {
         linktype::ETHERNET => ethernet(frame, 0, &mut l3),
-        linktype::NULL | linktype::LOOP => {
+        linktype::NULL => {
             if frame.len() < 4 {
                 return Err(Weird::TruncatedLinkHeader);
             }
             let b = [frame[0], frame[1], frame[2], frame[3]];
-            let fam = if lt == linktype::LOOP {
-                u32::from_be_bytes(b)
-            } else {
-                // Host byte order of the capturing machine: accept either.
-                let le = u32::from_le_bytes(b);
-                if le < 256 {
-                    le
-                } else {
-                    u32::from_be_bytes(b)
-                }
-            };
+            // Host byte order of the capturing machine: accept either.
+            let le = u32::from_le_bytes(b);
+            let fam = if le < 256 { le } else { u32::from_be_bytes(b) };
             match fam {
                 2 | 24 | 28 | 30 => Ok(Some(4)),
                 _ => Ok(None),
             }
         }
-        linktype::PPP | linktype::PPP_HDLC | linktype::C_HDLC => ppp_serial(frame),
+        linktype::PPP | linktype::PPP_HDLC => ppp_serial(frame),
         linktype::FDDI => fddi(frame, &mut l3),
         linktype::LINUX_SLL => {
             if frame.len() < 16 {
@@ -671,6 +665,27 @@ mod tests {
                     "{lt} {g:?}"
                 );
             }
+        }
+    }
+
+    /// OpenBSD loopback (108) and Cisco HDLC (104) register no analyzer
+    /// in Zeek's root dispatch map (`scripts/base/packet-protocols/`: null
+    /// registers DLT_NULL 0 only, ppp_serial 50, ppp 9), so their frames
+    /// are raw IP to it: the 4-byte headers make them `unknown_ip_version`.
+    #[test]
+    fn loop_and_cisco_hdlc_are_raw_ip_as_in_zeek() {
+        use super::super::ip;
+        let mut lo = vec![0, 0, 0, 2];
+        lo.extend_from_slice(&V4);
+        let mut hdlc = vec![0x0f, 0, 0x08, 0];
+        hdlc.extend_from_slice(&V4);
+        for (lt, f) in [(linktype::LOOP, &lo), (linktype::C_HDLC, &hdlc)] {
+            let l3 = decode(lt, f).unwrap().unwrap();
+            assert_eq!(l3.link_len, 0);
+            assert_eq!(
+                ip::parse(l3.ip, f.len(), true).unwrap_err(),
+                Weird::UnknownIpVersion
+            );
         }
     }
 
