@@ -5,7 +5,9 @@
 pub enum Weird {
     /// Link layer shorter than its header.
     TruncatedLinkHeader,
-    /// Ethernet type / protocol we do not decode (not IP).
+    /// More than 16 VLAN/PBB/VN-Tag headers in a row (connscope's own cap;
+    /// an unknown link type is raw IP and an unknown EtherType no weird,
+    /// as in Zeek).
     UnknownLinkProtocol,
     /// A VLAN header cut short.
     TruncatedVlanHeader,
