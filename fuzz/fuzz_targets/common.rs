@@ -5,7 +5,7 @@ use connscope::capture::linktype;
 use std::io::{self, Read};
 
 /// Link types the decoder knows, plus one it does not (index by a byte).
-pub const LINKTYPES: [u32; 18] = [
+pub const LINKTYPES: [u32; 19] = [
     linktype::NULL,
     linktype::ETHERNET,
     linktype::PPP,
@@ -24,6 +24,8 @@ pub const LINKTYPES: [u32; 18] = [
     linktype::NFLOG,
     linktype::LINUX_SLL2,
     999,
+    // Appended, so the selectors of existing corpus inputs keep their meaning.
+    linktype::NFLOG_BE,
 ];
 
 /// The link type a selector byte names.

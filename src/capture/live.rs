@@ -182,7 +182,8 @@ impl PcapLive {
         // pcap_get_tstamp_precision only reads it.
         let nanos = unsafe { pcap_get_tstamp_precision(cap.as_ptr() as *mut std::ffi::c_void) }
             == PCAP_TSTAMP_PRECISION_NANO;
-        let linktype = cap.get_datalink().0 as u32;
+        // NFLOG's TLV headers come in this host's byte order.
+        let linktype = crate::capture::linktype::from_host(cap.get_datalink().0 as u32);
         let fd = cap.as_raw_fd();
         Ok(PcapLive {
             cap,
@@ -203,7 +204,8 @@ impl PcapLive {
         &self.iface
     }
 
-    /// The link type libpcap reports for the interface (`LINKTYPE_*`).
+    /// The link type libpcap reports for the interface (`LINKTYPE_*`; NFLOG
+    /// on a big-endian host as [`crate::capture::linktype::NFLOG_BE`]).
     pub fn linktype(&self) -> u32 {
         self.linktype
     }

@@ -29,11 +29,12 @@ pub mod linktype {
     pub const RAW: u32 = 101;
     /// PPP in HDLC-like framing.
     pub const PPP_HDLC: u32 = 50;
-    /// PPP over serial with HDLC framing (Cisco).
+    /// Cisco HDLC (no analyzer in Zeek: decoded as raw IP, as Zeek does).
     pub const C_HDLC: u32 = 104;
     /// IEEE 802.11 without radio header.
     pub const IEEE802_11: u32 = 105;
-    /// OpenBSD loopback (`DLT_LOOP`): 4-byte address family, network order.
+    /// OpenBSD loopback (`DLT_LOOP`): 4-byte address family, network order
+    /// (no analyzer in Zeek: decoded as raw IP, as Zeek does).
     pub const LOOP: u32 = 108;
     /// Linux cooked capture v1.
     pub const LINUX_SLL: u32 = 113;
@@ -43,10 +44,43 @@ pub mod linktype {
     pub const IPV4: u32 = 228;
     /// Raw IPv6.
     pub const IPV6: u32 = 229;
-    /// Linux netfilter NFLOG.
+    /// Linux netfilter NFLOG, its TLV headers (type and length) little-endian.
     pub const NFLOG: u32 = 239;
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: u32 = 276;
+
+    /// Internal, never in a file: NFLOG whose TLV headers are big-endian.
+    ///
+    /// NFLOG's TLV type and length fields are in the byte order of the host
+    /// that captured them; libpcap swaps them to the reading host's order
+    /// when a savefile's byte order differs (`swap_nflog_header`, called
+    /// through `pcap_post_process` for pcap and pcapng alike), and Zeek's
+    /// NFLog analyzer reads them in host order. In effect they are in the
+    /// file's byte order, so the file readers hand out packets of NFLOG
+    /// interfaces of big-endian files (pcap magic, pcapng section) with
+    /// this value ([`from_file`]), and live captures on a big-endian host
+    /// too ([`from_host`]); the packet bytes stay as captured. Link-type
+    /// values in files are at most 28 bits (pcap) or 16 bits (pcapng), so
+    /// bit 31 cannot collide with one.
+    pub const NFLOG_BE: u32 = 0x8000_0000 | NFLOG;
+
+    /// The link type to hand out for packets of an interface of link type
+    /// `lt` in a capture file written in big-endian (`big_endian`) or
+    /// little-endian byte order: `lt` itself, except NFLOG from a
+    /// big-endian file ([`NFLOG_BE`]).
+    pub const fn from_file(lt: u32, big_endian: bool) -> u32 {
+        if lt == NFLOG && big_endian {
+            NFLOG_BE
+        } else {
+            lt
+        }
+    }
+
+    /// The link type to hand out for packets libpcap captures live with
+    /// link type `lt`: NFLOG's TLV headers are in this host's byte order.
+    pub const fn from_host(lt: u32) -> u32 {
+        from_file(lt, cfg!(target_endian = "big"))
+    }
 }
 
 /// One captured packet, borrowed from the source's buffer.

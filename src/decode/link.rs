@@ -2,8 +2,9 @@
 //!
 //! Handles Ethernet (with 802.1Q/802.1ad/0x9100 VLAN tags, MPLS, PPPoE,
 //! 802.1ah PBB, VN-Tag, Cisco FabricPath, 802.3 LLC/SNAP), Linux cooked
-//! capture v1/v2, BSD null/loop, raw IP, PPP, FDDI and 802.11 with radiotap.
-//! Non-IP frames (ARP, LLDP, ...) give `Ok(None)`.
+//! capture v1/v2, BSD null, raw IP, PPP, FDDI, 802.11 with radiotap and
+//! Linux NFLOG; every other link type is raw IP, as in Zeek (see
+//! [`decode`]). Non-IP frames (ARP, LLDP, ...) give `Ok(None)`.
 
 use super::{be16, Weird};
 use crate::capture::linktype;
@@ -26,33 +27,37 @@ pub struct L3<'a> {
 }
 
 /// Strips the link layer of a frame with link type `lt`.
+///
+/// A link type without a link-layer analyzer, raw IP (101, 12, 14, 228,
+/// 229), OpenBSD loopback (108) and Cisco HDLC (104) (Zeek has no analyzer
+/// for either) and any unknown one alike, is a raw IP packet from its
+/// first byte, as in Zeek: `packet_mgr->ProcessPacket` forwards every frame to
+/// the root analyzer by link type (`src/packet_analysis/Manager.cc`),
+/// whose dispatch map (`register_packet_analyzer(ANALYZER_ROOT, DLT_*)` in
+/// `scripts/base/packet-protocols/*/main.zeek`) holds only the link
+/// layers decoded here, and `Analyzer::ForwardPacket`
+/// (`src/packet_analysis/Analyzer.cc`) falls back to the root's
+/// `default_analyzer`, `ANALYZER_IP`
+/// (`scripts/base/packet-protocols/root/main.zeek`). The IP parser then
+/// reports `truncated_IP` (under 20 bytes) or `unknown_ip_version`.
 pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
     let mut l3 = L3::default();
     let r = match lt {
         linktype::ETHERNET => ethernet(frame, 0, &mut l3),
-        linktype::RAW | 12 | 14 | linktype::IPV4 | linktype::IPV6 => ip_by_version(frame, 0),
-        linktype::NULL | linktype::LOOP => {
+        linktype::NULL => {
             if frame.len() < 4 {
                 return Err(Weird::TruncatedLinkHeader);
             }
             let b = [frame[0], frame[1], frame[2], frame[3]];
-            let fam = if lt == linktype::LOOP {
-                u32::from_be_bytes(b)
-            } else {
-                // Host byte order of the capturing machine: accept either.
-                let le = u32::from_le_bytes(b);
-                if le < 256 {
-                    le
-                } else {
-                    u32::from_be_bytes(b)
-                }
-            };
+            // Host byte order of the capturing machine: accept either.
+            let le = u32::from_le_bytes(b);
+            let fam = if le < 256 { le } else { u32::from_be_bytes(b) };
             match fam {
                 2 | 24 | 28 | 30 => Ok(Some(4)),
                 _ => Ok(None),
             }
         }
-        linktype::PPP | linktype::PPP_HDLC | linktype::C_HDLC => ppp_serial(frame),
+        linktype::PPP | linktype::PPP_HDLC => ppp_serial(frame),
         linktype::FDDI => fddi(frame, &mut l3),
         linktype::LINUX_SLL => {
             if frame.len() < 16 {
@@ -85,7 +90,10 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
             ieee80211(frame, rlen, &mut l3)
         }
         linktype::IEEE802_11 => ieee80211(frame, 0, &mut l3),
-        _ => Err(Weird::UnknownLinkProtocol),
+        linktype::NFLOG => nflog(frame, false),
+        linktype::NFLOG_BE => nflog(frame, true),
+        // Raw IP and unknown link types: the root's default analyzer, IP.
+        _ => Ok(Some(0)),
     };
     match r? {
         Some(off) => {
@@ -253,6 +261,79 @@ pub fn ppp_protocol(frame: &[u8], off: usize) -> Result<Option<usize>, Weird> {
     }
 }
 
+/// NFLOG's TLV type of the packet payload (`NFULA_PAYLOAD`).
+const NFULA_PAYLOAD: u16 = 9;
+
+/// Linux netfilter NFLOG (`LINKTYPE_NFLOG`), as Zeek's NFLog analyzer
+/// (`src/packet_analysis/protocol/nflog/NFLog.cc`) reads it; returns the
+/// offset of the packet after the payload TLV's 4-byte header.
+///
+/// - 4 bytes or fewer: `truncated_nflog_header`. Then a 4-byte header:
+///   address family (`data[0]`), version (`data[1]`, must be 0, else
+///   `unknown_nflog_version`), resource id.
+/// - TLVs follow: 16-bit length (counting the 4-byte TLV header) and
+///   16-bit type, in the byte order `big_endian` names (see
+///   `capture::linktype::NFLOG_BE`). Before each TLV, 4 bytes or fewer
+///   left: `nflog_no_pcap_payload`. Type 9 (`NFULA_PAYLOAD`): the packet
+///   follows its header and runs to the end of the frame (its length is
+///   not used). Any other type with a length below 4: `nflog_bad_tlv_len`;
+///   else it is skipped, its length rounded up to a multiple of 4.
+/// - A skipped TLV running past the end of the frame is the end of the
+///   TLVs: `nflog_no_pcap_payload`. (Zeek subtracts the length from what
+///   is left unchecked, an unsigned underflow after which it reads past
+///   the buffer; the weird it would give had it stopped there is this one.)
+///   The length is rounded in full width: Zeek's 16-bit rounding turns
+///   0xfffd..=0xffff into 0 and then loops on that TLV forever.
+/// - The family picks the next analyzer
+///   (`scripts/base/packet-protocols/nflog/main.zeek`): 2 (AF_INET) and 10
+///   (AF_INET6) go to the IP analyzer, which goes by the version nibble
+///   whatever the family said. Another family has no dispatch entry and
+///   the NFLog analyzer no default analyzer: `Analyzer::ForwardPacket`
+///   (`src/packet_analysis/Analyzer.cc`) calls `ReportUnknownProtocol`,
+///   an `unknown_protocol` event (unknown_protocols.log, a policy script),
+///   and no weird: `Ok(None)`, a non-IP frame.
+fn nflog(frame: &[u8], big_endian: bool) -> Result<Option<usize>, Weird> {
+    if frame.len() <= 4 {
+        return Err(Weird::TruncatedNflogHeader);
+    }
+    let family = frame[0];
+    if frame[1] != 0 {
+        return Err(Weird::UnknownNflogVersion);
+    }
+    let u16_at = |o: usize| {
+        let b = [frame[o], frame[o + 1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let mut off = 4;
+    loop {
+        let left = frame.len() - off;
+        if left <= 4 {
+            return Err(Weird::NflogNoPcapPayload);
+        }
+        let (tlv_len, tlv_type) = (u16_at(off), u16_at(off + 2));
+        if tlv_type == NFULA_PAYLOAD {
+            off += 4;
+            break;
+        }
+        if tlv_len < 4 {
+            return Err(Weird::NflogBadTlvLen);
+        }
+        let padded = (tlv_len as usize + 3) & !3;
+        if padded > left {
+            return Err(Weird::NflogNoPcapPayload);
+        }
+        off += padded;
+    }
+    match family {
+        2 | 10 => Ok(Some(off)),
+        _ => Ok(None),
+    }
+}
+
 fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     // Frame control (1), destination (6), source (6), then LLC/SNAP (8).
     if frame.len() < 21 {
@@ -351,6 +432,261 @@ mod tests {
             decode(linktype::ETHERNET, &[0u8; 14][..]).unwrap_err(),
             Weird::TruncatedLinkHeader
         );
+    }
+
+    /// A minimal IPv4 header (total length 20, no payload).
+    const V4: [u8; 20] = [
+        0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+
+    /// An NFLOG frame: header (`family`, `version`, resource id 0), then
+    /// each TLV as (type, length field, value), padded with zeros to 4
+    /// bytes, its type and length in big-endian (`be`) or little-endian
+    /// order. A payload TLV is the last one and needs no padding.
+    fn nflog_frame(family: u8, version: u8, tlvs: &[(u16, u16, &[u8])], be: bool) -> Vec<u8> {
+        let mut f = vec![family, version, 0, 0];
+        let b16 = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        for &(t, len, value) in tlvs {
+            f.extend_from_slice(&b16(len));
+            f.extend_from_slice(&b16(t));
+            f.extend_from_slice(value);
+            while t != NFULA_PAYLOAD && f.len() % 4 != 0 {
+                f.push(0);
+            }
+        }
+        f
+    }
+
+    /// The TLVs of a typical NFLOG packet (`NFULA_PACKET_HDR`, a 5-byte
+    /// `NFULA_PREFIX` whose length 9 leaves 3 bytes of padding, a 4-byte
+    /// `NFULA_UID`) and the payload `pkt`.
+    fn typical_tlvs(pkt: &[u8]) -> Vec<(u16, u16, &[u8])> {
+        vec![
+            (1, 8, &[0x08, 0x00, 3, 0][..]),
+            (10, 9, b"drop\0"),
+            (11, 8, &[0, 0, 3, 0xe8]),
+            (NFULA_PAYLOAD, 4 + pkt.len() as u16, pkt),
+        ]
+    }
+
+    #[test]
+    fn nflog_skips_padded_and_unpadded_tlvs_to_the_payload() {
+        // 4 (header) + 8 + 12 (9, padded) + 8 + 4 (payload TLV header).
+        let f = nflog_frame(2, 0, &typical_tlvs(&V4), false);
+        let l3 = decode(linktype::NFLOG, &f).unwrap().unwrap();
+        assert_eq!(l3.link_len, 36);
+        assert_eq!(l3.ip, &V4[..]);
+        assert_eq!((l3.src_mac, l3.vlan), (None, None));
+        // A payload TLV first.
+        let f = nflog_frame(2, 0, &[(NFULA_PAYLOAD, 24, &V4)], false);
+        assert_eq!(decode(linktype::NFLOG, &f).unwrap().unwrap().link_len, 8);
+        // The payload TLV's own length is not used: the packet runs to the end.
+        let f = nflog_frame(2, 0, &[(NFULA_PAYLOAD, 0, &V4)], false);
+        assert_eq!(decode(linktype::NFLOG, &f).unwrap().unwrap().ip, &V4[..]);
+    }
+
+    #[test]
+    fn nflog_ipv6_and_the_family_byte() {
+        let mut v6 = [0u8; 40];
+        v6[0] = 0x60;
+        v6[6] = 59;
+        let f = nflog_frame(10, 0, &typical_tlvs(&v6), false);
+        let l3 = decode(linktype::NFLOG, &f).unwrap().unwrap();
+        assert_eq!(l3.ip, &v6[..]);
+        // AF_INET and AF_INET6 both go to the IP analyzer, which goes by the
+        // version nibble.
+        let f = nflog_frame(2, 0, &typical_tlvs(&v6), false);
+        assert_eq!(decode(linktype::NFLOG, &f).unwrap().unwrap().ip, &v6[..]);
+        // Another family: no analyzer, no weird (unknown_protocol only).
+        for fam in [0, 1, 7, 24, 255] {
+            let f = nflog_frame(fam, 0, &typical_tlvs(&V4), false);
+            assert!(decode(linktype::NFLOG, &f).unwrap().is_none(), "{fam}");
+        }
+        // The family is looked at only after the TLVs.
+        let f = nflog_frame(7, 0, &[(1, 2, &[]), (NFULA_PAYLOAD, 24, &V4)], false);
+        assert_eq!(
+            decode(linktype::NFLOG, &f).unwrap_err(),
+            Weird::NflogBadTlvLen
+        );
+    }
+
+    #[test]
+    fn nflog_header_weirds() {
+        // Four bytes or fewer: truncated, whatever the version byte says.
+        for f in [&[][..], &[2], &[2, 0, 0], &[2, 0, 0, 0], &[2, 1, 0, 0]] {
+            assert_eq!(
+                decode(linktype::NFLOG, f).unwrap_err(),
+                Weird::TruncatedNflogHeader,
+                "{f:?}"
+            );
+            assert_eq!(
+                decode(linktype::NFLOG_BE, f).unwrap_err(),
+                Weird::TruncatedNflogHeader
+            );
+        }
+        for version in [1, 2, 0xff] {
+            let f = nflog_frame(2, version, &typical_tlvs(&V4), false);
+            assert_eq!(
+                decode(linktype::NFLOG, &f).unwrap_err(),
+                Weird::UnknownNflogVersion
+            );
+        }
+    }
+
+    #[test]
+    fn nflog_tlv_weirds() {
+        let no_payload = |f: &[u8]| {
+            assert_eq!(
+                decode(linktype::NFLOG, f).unwrap_err(),
+                Weird::NflogNoPcapPayload,
+                "{f:?}"
+            )
+        };
+        // A TLV length below 4 (other than the payload's).
+        for len in 0..4 {
+            let f = nflog_frame(2, 0, &[(1, len, &[]), (NFULA_PAYLOAD, 24, &V4)], false);
+            assert_eq!(
+                decode(linktype::NFLOG, &f).unwrap_err(),
+                Weird::NflogBadTlvLen
+            );
+        }
+        // TLVs that end with the frame, or leave 4 bytes or fewer: no payload.
+        no_payload(&nflog_frame(2, 0, &[(1, 8, &[0; 4])], false));
+        no_payload(&nflog_frame(
+            2,
+            0,
+            &[(1, 8, &[0; 4]), (11, 8, &[0; 4])],
+            false,
+        ));
+        let mut f = nflog_frame(2, 0, &[(1, 8, &[0; 4])], false);
+        f.extend_from_slice(&[1, 2, 3, 4]);
+        no_payload(&f);
+        // A payload TLV with nothing after its header.
+        no_payload(&nflog_frame(2, 0, &[(NFULA_PAYLOAD, 4, &[])], false));
+        // A TLV running past the end (Zeek underflows here): no payload,
+        // whether its length or only its padding runs past.
+        no_payload(&nflog_frame(2, 0, &[(1, 200, &[0; 8])], false));
+        no_payload(&nflog_frame(2, 0, &[(1, 0xffff, &[0; 8])], false));
+        let mut f = nflog_frame(2, 0, &[(10, 11, &[0; 7])], false);
+        f.truncate(15); // 4 + 11 bytes: the TLV's 11 fit, rounded to 12 they do not.
+        no_payload(&f);
+        // Exactly 5 bytes after a TLV: the payload is one byte (not IP,
+        // which the IP parser then reports).
+        let f = nflog_frame(2, 0, &[(1, 8, &[0; 4]), (NFULA_PAYLOAD, 5, &[0x45])], false);
+        let l3 = decode(linktype::NFLOG, &f).unwrap().unwrap();
+        assert_eq!(l3.ip, &[0x45]);
+        assert_eq!(
+            super::super::ip::parse(l3.ip, 1, false).unwrap_err(),
+            Weird::TruncatedIp
+        );
+    }
+
+    #[test]
+    fn nflog_tlv_headers_in_the_file_byte_order() {
+        let be = nflog_frame(2, 0, &typical_tlvs(&V4), true);
+        let l3 = decode(linktype::NFLOG_BE, &be).unwrap().unwrap();
+        assert_eq!((l3.link_len, l3.ip), (36, &V4[..]));
+        // Read in the other order: 0x0800 (2048) bytes, past the end.
+        assert_eq!(
+            decode(linktype::NFLOG, &be).unwrap_err(),
+            Weird::NflogNoPcapPayload
+        );
+        let le = nflog_frame(2, 0, &typical_tlvs(&V4), false);
+        assert_eq!(
+            decode(linktype::NFLOG_BE, &le).unwrap_err(),
+            Weird::NflogNoPcapPayload
+        );
+        // Big-endian weirds as little-endian ones.
+        let f = nflog_frame(2, 0, &[(1, 3, &[]), (NFULA_PAYLOAD, 24, &V4)], true);
+        assert_eq!(
+            decode(linktype::NFLOG_BE, &f).unwrap_err(),
+            Weird::NflogBadTlvLen
+        );
+        let f = nflog_frame(2, 0, &[(1, 200, &[0; 8])], true);
+        assert_eq!(
+            decode(linktype::NFLOG_BE, &f).unwrap_err(),
+            Weird::NflogNoPcapPayload
+        );
+        // What the readers hand out.
+        assert_eq!(
+            linktype::from_file(linktype::NFLOG, true),
+            linktype::NFLOG_BE
+        );
+        assert_eq!(linktype::from_file(linktype::NFLOG, false), linktype::NFLOG);
+        assert_eq!(
+            linktype::from_file(linktype::ETHERNET, true),
+            linktype::ETHERNET
+        );
+        assert_eq!(
+            linktype::from_host(linktype::NFLOG) == linktype::NFLOG_BE,
+            cfg!(target_endian = "big")
+        );
+    }
+
+    /// Raw IP and link types Zeek's root analyzer has no entry for go to
+    /// its default analyzer, IP, from the frame's first byte
+    /// (`scripts/base/packet-protocols/root/main.zeek`); the IP parser
+    /// names what is not IP, checking the length before the version
+    /// (`IP.cc`: `truncated_IP`, then `unknown_ip_version`).
+    #[test]
+    fn raw_and_unknown_link_types_are_raw_ip() {
+        use super::super::ip;
+        for lt in [
+            linktype::RAW,
+            12,
+            14,
+            linktype::IPV4,
+            linktype::IPV6,
+            2,
+            147,
+            9999,
+            u32::MAX,
+        ] {
+            let l3 = decode(lt, &V4).unwrap().unwrap();
+            assert_eq!((l3.link_len, l3.ip), (0, &V4[..]), "{lt}");
+            assert_eq!((l3.src_mac, l3.vlan), (None, None));
+            let p = ip::parse(l3.ip, V4.len(), true).unwrap();
+            assert_eq!(p.dst, crate::decode::Addr::v4([10, 0, 0, 2]));
+            // Garbage: under 20 bytes truncated_IP, whatever its first
+            // nibble; 20 or more with a version other than 4 or 6,
+            // unknown_ip_version.
+            for (g, want) in [
+                (&[][..], Weird::TruncatedIp),
+                (&[0x00, 1, 2], Weird::TruncatedIp),
+                (&[0x45; 19], Weird::TruncatedIp),
+                (&[0x00; 20], Weird::UnknownIpVersion),
+                (&[0xff; 64], Weird::UnknownIpVersion),
+            ] {
+                let l3 = decode(lt, g).unwrap().unwrap();
+                assert_eq!(l3.ip, g);
+                assert_eq!(
+                    ip::parse(l3.ip, g.len(), true).unwrap_err(),
+                    want,
+                    "{lt} {g:?}"
+                );
+            }
+        }
+    }
+
+    /// OpenBSD loopback (108) and Cisco HDLC (104) register no analyzer
+    /// in Zeek's root dispatch map (`scripts/base/packet-protocols/`: null
+    /// registers DLT_NULL 0 only, ppp_serial 50, ppp 9), so their frames
+    /// are raw IP to it: the 4-byte headers make them `unknown_ip_version`.
+    #[test]
+    fn loop_and_cisco_hdlc_are_raw_ip_as_in_zeek() {
+        use super::super::ip;
+        let mut lo = vec![0, 0, 0, 2];
+        lo.extend_from_slice(&V4);
+        let mut hdlc = vec![0x0f, 0, 0x08, 0];
+        hdlc.extend_from_slice(&V4);
+        for (lt, f) in [(linktype::LOOP, &lo), (linktype::C_HDLC, &hdlc)] {
+            let l3 = decode(lt, f).unwrap().unwrap();
+            assert_eq!(l3.link_len, 0);
+            assert_eq!(
+                ip::parse(l3.ip, f.len(), true).unwrap_err(),
+                Weird::UnknownIpVersion
+            );
+        }
     }
 
     #[test]

@@ -196,7 +196,12 @@ pub fn vxlan(b: &[u8]) -> Decap<'_> {
 
 /// Geneve (`packet_analysis/protocol/geneve/Geneve.cc`): an 8-byte header
 /// plus options; version 0 only (another version is a weird, not a
-/// violation); the protocol type picks Ethernet or IP.
+/// violation); the protocol type picks Ethernet or IP. Another protocol
+/// type (ARP 0x0806 included, which only Zeek's ARP analyzer reads) is
+/// confirmed but carries nothing we decode, and no weird: it has no entry
+/// in Geneve's dispatch map (`scripts/base/packet-protocols/geneve/
+/// main.zeek`) and Geneve no default analyzer, so `Analyzer::ForwardPacket`
+/// only raises `unknown_protocol` (`ReportUnknownProtocol`).
 pub fn geneve(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
         return Decap::Violation(Weird::TruncatedTunnelHeader);
@@ -221,7 +226,7 @@ pub fn geneve(b: &[u8]) -> Decap<'_> {
         _ => {
             return Decap::Ok {
                 inner: None,
-                weird: Some(Weird::UnknownLinkProtocol),
+                weird: None,
             }
         }
     };
@@ -577,6 +582,37 @@ mod tests {
         assert!(matches!(
             geneve(&[0x40, 0, 0x65, 0x58, 0, 0, 0, 0, 1]),
             Decap::Pass(_)
+        ));
+    }
+
+    /// A Geneve protocol type without an analyzer: confirmed, nothing
+    /// inside, no weird (`Analyzer::ForwardPacket` reports an unknown
+    /// protocol, not a weird).
+    #[test]
+    fn geneve_unknown_protocol_type_is_no_weird() {
+        for proto in [[0x08, 0x06], [0x88, 0xcc], [0, 0]] {
+            let b = [0, 0, proto[0], proto[1], 0, 0, 1, 0, 0xff, 0xff];
+            assert!(
+                matches!(
+                    geneve(&b),
+                    Decap::Ok {
+                        inner: None,
+                        weird: None
+                    }
+                ),
+                "{proto:?}"
+            );
+        }
+        let b = [0, 0, 0x08, 0x00, 0, 0, 1, 0, 0x45];
+        assert!(matches!(
+            geneve(&b),
+            Decap::Ok {
+                inner: Some(Inner {
+                    link: InnerLink::Ip,
+                    ..
+                }),
+                weird: None
+            }
         ));
     }
 }

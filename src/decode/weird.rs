@@ -5,7 +5,9 @@
 pub enum Weird {
     /// Link layer shorter than its header.
     TruncatedLinkHeader,
-    /// Ethernet type / protocol we do not decode (not IP).
+    /// More than 16 VLAN/PBB/VN-Tag headers in a row (connscope's own cap;
+    /// an unknown link type is raw IP and an unknown EtherType no weird,
+    /// as in Zeek).
     UnknownLinkProtocol,
     /// A VLAN header cut short.
     TruncatedVlanHeader,
@@ -76,6 +78,14 @@ pub enum Weird {
     TunnelEmptyPacket,
     /// A Geneve header with a version other than 0.
     GeneveInvalidVersion,
+    /// An NFLOG frame of 4 bytes or fewer (no room for a TLV).
+    TruncatedNflogHeader,
+    /// An NFLOG header whose version byte is not 0.
+    UnknownNflogVersion,
+    /// NFLOG TLVs ending without a payload TLV (type 9) followed by bytes.
+    NflogNoPcapPayload,
+    /// An NFLOG TLV (other than the payload) whose length is below 4.
+    NflogBadTlvLen,
 }
 
 impl Weird {
@@ -118,6 +128,10 @@ impl Weird {
             Weird::TeredoBubbleWithPayload => "Teredo_bubble_with_payload",
             Weird::TunnelEmptyPacket => "tunnel_empty_packet",
             Weird::GeneveInvalidVersion => "geneve_invalid_version",
+            Weird::TruncatedNflogHeader => "truncated_nflog_header",
+            Weird::UnknownNflogVersion => "unknown_nflog_version",
+            Weird::NflogNoPcapPayload => "nflog_no_pcap_payload",
+            Weird::NflogBadTlvLen => "nflog_bad_tlv_len",
         }
     }
 }

@@ -354,6 +354,33 @@ mod tests {
         ]
     }
 
+    /// NFLOG frames (either TLV byte order) and frames of an unknown link
+    /// type (raw IP to Zeek) hash as the same IP packet in Ethernet: the
+    /// shard key goes through the same `link::decode`.
+    #[test]
+    fn nflog_and_unknown_link_types_hash_like_their_ip_packet() {
+        let eth = eth_udp(v4("10.0.0.1"), 5353, v4("10.0.0.2"), 53, b"q");
+        let ip = &eth[14..];
+        let nflog = |be: bool| {
+            let w = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+            let mut f = vec![2, 0, 0, 0];
+            f.extend_from_slice(&w(9)); // NFULA_PREFIX, 5 bytes: padded to 12
+            f.extend_from_slice(&w(10));
+            f.extend_from_slice(b"pfx\0\0\0\0\0");
+            f.extend_from_slice(&w(4 + ip.len() as u16));
+            f.extend_from_slice(&w(9)); // NFULA_PAYLOAD
+            f.extend_from_slice(ip);
+            f
+        };
+        let want = h(&eth);
+        assert_ne!(want, 0);
+        assert_eq!(shard_hash(linktype::NFLOG, &nflog(false)), want);
+        assert_eq!(shard_hash(linktype::NFLOG_BE, &nflog(true)), want);
+        assert_eq!(shard_hash(linktype::NFLOG, &nflog(true)), 0);
+        assert_eq!(shard_hash(linktype::RAW, ip), want);
+        assert_eq!(shard_hash(9999, ip), want);
+    }
+
     #[test]
     fn teredo_via_server_and_relay_lands_on_one_shard() {
         let frames = teredo_exchange();

@@ -19,7 +19,7 @@ impl RecordSink for Collect {
     }
 }
 
-const LINKTYPES: [u32; 10] = [
+const LINKTYPES: [u32; 13] = [
     linktype::ETHERNET,
     linktype::RAW,
     linktype::NULL,
@@ -30,6 +30,9 @@ const LINKTYPES: [u32; 10] = [
     linktype::IEEE802_11_RADIOTAP,
     linktype::IPV4,
     linktype::IPV6,
+    linktype::NFLOG,
+    linktype::NFLOG_BE,
+    9999,
 ];
 
 const T0: i64 = 1_704_067_200 * crate::time::SEC;
@@ -201,7 +204,7 @@ fn close_delay_removes_five_seconds_after_last_activity() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
     #[test]
-    fn decode_never_panics_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..200), lt in 0usize..10, wire_extra in 0u32..64) {
+    fn decode_never_panics_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..200), lt in 0..LINKTYPES.len(), wire_extra in 0u32..64) {
         let mut e = Engine::new(EngineConfig::default(), Collect::default());
         let p = Packet { ts: Ts(1_000_000_000), wire_len: data.len() as u32 + wire_extra, linktype: LINKTYPES[lt], data: &data };
         e.process(&p);

@@ -153,7 +153,9 @@ impl<R: Read> FileSource<R> {
                 if major != 2 {
                     return Err(src.corrupt(4, format!("unsupported pcap version {major}")));
                 }
+                // `swapped`: the file is big-endian (see `linktype::from_file`).
                 let linktype = u32_at(&rest[16..20], swapped) & 0x0fff_ffff;
+                let linktype = crate::capture::linktype::from_file(linktype, swapped);
                 src.format = Format::Pcap {
                     swapped,
                     nanos,
@@ -194,7 +196,8 @@ impl<R: Read> FileSource<R> {
         self.offset
     }
 
-    /// The link type of a classic pcap file, or of the first pcapng interface.
+    /// The link type of a classic pcap file, or of the first pcapng interface
+    /// (as packets carry it: [`crate::capture::linktype::from_file`]).
     pub fn linktype(&self) -> Option<u32> {
         match &self.format {
             Format::Pcap { linktype, .. } => Some(*linktype),

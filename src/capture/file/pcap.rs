@@ -158,6 +158,47 @@ mod tests {
         assert!(blocks_seen.len() < switches, "no block was reused");
     }
 
+    /// A big-endian pcap file's NFLOG packets carry `linktype::NFLOG_BE`
+    /// (their TLV headers are in the file's byte order), a little-endian
+    /// one's `NFLOG`; other link types, known or not, are handed out as
+    /// they are (Zeek reads any: an unknown one is raw IP to it). The
+    /// packet bytes are not touched.
+    #[test]
+    fn link_types_and_the_byte_order_of_nflog() {
+        use crate::capture::linktype;
+        let be_file = |lt: u32, data: &[u8]| {
+            let mut v = Vec::new();
+            v.extend_from_slice(&0xa1b2c3d4u32.to_be_bytes());
+            v.extend_from_slice(&2u16.to_be_bytes());
+            v.extend_from_slice(&4u16.to_be_bytes());
+            v.extend_from_slice(&[0; 8]);
+            v.extend_from_slice(&65535u32.to_be_bytes());
+            v.extend_from_slice(&lt.to_be_bytes());
+            for w in [7u32, 0, data.len() as u32, data.len() as u32] {
+                v.extend_from_slice(&w.to_be_bytes());
+            }
+            v.extend_from_slice(data);
+            v
+        };
+        let frame = [2u8, 0, 0, 0, 0, 8, 0, 1, 9, 9, 9, 9];
+        for (bytes, lt, want) in [
+            (be_file(239, &frame), 239, linktype::NFLOG_BE),
+            (be_file(1, &frame), 1, linktype::ETHERNET),
+            (be_file(9999, &frame), 9999, 9999),
+        ] {
+            let mut src = FileSource::from_reader(Path::new("be.pcap"), &bytes[..]).unwrap();
+            assert_eq!(src.linktype(), Some(want), "{lt}");
+            let p = src.next_packet().unwrap().unwrap();
+            assert_eq!((p.linktype, p.data), (want, &frame[..]), "{lt}");
+        }
+        for lt in [239, 9999, 0x0fff_ffff] {
+            let mut v = pcap_header(lt);
+            record(&mut v, 1, 0, &frame, frame.len() as u32);
+            let mut src = FileSource::from_reader(Path::new("le.pcap"), &v[..]).unwrap();
+            assert_eq!(src.next_packet().unwrap().unwrap().linktype, lt);
+        }
+    }
+
     #[test]
     fn reads_pcap_and_reports_truncation_offset() {
         let mut v = pcap_header(1);

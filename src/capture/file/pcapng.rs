@@ -135,7 +135,10 @@ impl<R: Read> FileSource<R> {
                         );
                     }
                     let body = &self.reader.peek()[8..8 + body_len];
+                    // The section's byte order (`swapped`: big-endian) decides
+                    // how NFLOG's TLV headers read (`linktype::from_file`).
                     let linktype = u16_at(&body[0..2], swapped) as u32;
+                    let linktype = crate::capture::linktype::from_file(linktype, swapped);
                     let (ts_units, ts_offset) = parse_idb_options(&body[8..], swapped);
                     if let Format::PcapNg { interfaces, .. } = &mut self.format {
                         interfaces.push(Interface {
@@ -321,6 +324,53 @@ mod tests {
         assert_eq!(p.linktype, 101);
         assert_eq!(p.ts, Ts(1_500_000_000_123_456_789));
         assert_eq!(p.data, &[0x45, 0, 0]);
+        assert!(src.next_packet().unwrap().is_none());
+    }
+
+    /// NFLOG interfaces: a big-endian section's packets carry
+    /// `linktype::NFLOG_BE`, a little-endian one's `NFLOG`, each by its own
+    /// section's byte order (a new section may change it).
+    #[test]
+    fn nflog_link_type_follows_the_section_byte_order() {
+        use crate::capture::linktype;
+        // Blocks in big-endian (`be`) or little-endian order.
+        fn blk(v: &mut Vec<u8>, be: bool, btype: u32, body: &[u8]) {
+            let w = |x: u32| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+            let total = 12 + body.len().div_ceil(4) * 4;
+            v.extend_from_slice(&w(btype));
+            v.extend_from_slice(&w(total as u32));
+            v.extend_from_slice(body);
+            v.resize(v.len() + (total - 12 - body.len()), 0);
+            v.extend_from_slice(&w(total as u32));
+        }
+        fn section(v: &mut Vec<u8>, be: bool, frame: &[u8]) {
+            let w16 = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+            let w32 = |x: u32| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+            let mut shb = w32(0x1a2b3c4d).to_vec();
+            shb.extend_from_slice(&w16(1));
+            shb.extend_from_slice(&w16(0));
+            shb.extend_from_slice(&[0xff; 8]);
+            blk(v, be, 0x0a0d0d0a, &shb);
+            let mut idb = w16(239).to_vec();
+            idb.extend_from_slice(&[0; 6]);
+            blk(v, be, 1, &idb);
+            let mut epb = Vec::new();
+            for x in [0, 0, 5, frame.len() as u32, frame.len() as u32] {
+                epb.extend_from_slice(&w32(x));
+            }
+            epb.extend_from_slice(frame);
+            blk(v, be, 6, &epb);
+        }
+        let frame = [2u8, 0, 0, 0, 0, 8, 0, 1, 9, 9, 9, 9];
+        let mut v = Vec::new();
+        section(&mut v, true, &frame);
+        section(&mut v, false, &frame);
+        section(&mut v, true, &frame);
+        let mut src = FileSource::from_reader(Path::new("t.pcapng"), &v[..]).unwrap();
+        for want in [linktype::NFLOG_BE, linktype::NFLOG, linktype::NFLOG_BE] {
+            let p = src.next_packet().unwrap().unwrap();
+            assert_eq!((p.linktype, p.data), (want, &frame[..]));
+        }
         assert!(src.next_packet().unwrap().is_none());
     }
 
