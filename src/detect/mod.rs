@@ -20,6 +20,7 @@ pub mod ecod;
 pub mod features;
 pub mod forest;
 pub mod host;
+pub(crate) mod json_scan;
 pub mod model;
 pub(crate) mod rng;
 pub mod robust;

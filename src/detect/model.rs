@@ -11,10 +11,13 @@ use super::autoencoder::Autoencoder;
 use super::ecod::Ecod;
 use super::features::{FEATURE_NAMES, N_FEATURES};
 use super::forest::IsolationForest;
+use super::host::{preread, Preread};
+use super::json_scan::Cursor;
 use super::robust::Robust;
 use super::{ConnDetector, Sample};
 use crate::record::TopFeatures;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -113,7 +116,93 @@ pub struct Model {
     pub threshold: f64,
     /// What each host-level detector learned, by detector name, as the
     /// JSON text of its entry (each detector parses its own).
-    pub hosts: BTreeMap<String, Box<serde_json::value::RawValue>>,
+    pub hosts: BTreeMap<String, HostJson>,
+}
+
+/// One host-level detector's entry of a model file: JSON text, checked
+/// when it was read (by serde, or as serde would by `detect::json_scan`),
+/// and, for a large entry read by the fast reader of its detector while
+/// the file was read, what that reader read ([`Preread`]).
+#[derive(Clone, Debug)]
+pub struct HostJson {
+    text: Text,
+    preread: Option<Preread>,
+}
+
+#[derive(Clone, Debug)]
+enum Text {
+    /// As serde read it, or a fit wrote it.
+    Raw(Box<RawValue>),
+    /// Cut from the file by [`Model::from_json`]'s scan.
+    Checked(Box<str>),
+}
+
+impl HostJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        match &self.text {
+            Text::Raw(r) => r.get(),
+            Text::Checked(t) => t,
+        }
+    }
+
+    /// What the detector's fast reader read of the text while the file was
+    /// read, if it did (once: it is moved out).
+    pub fn take_preread(&mut self) -> Option<Preread> {
+        self.preread.take()
+    }
+}
+
+impl From<Box<RawValue>> for HostJson {
+    fn from(r: Box<RawValue>) -> HostJson {
+        HostJson {
+            text: Text::Raw(r),
+            preread: None,
+        }
+    }
+}
+
+impl Serialize for HostJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.text {
+            Text::Raw(r) => r.serialize(s),
+            // (serde writes JSON text as it is only from a RawValue; a
+            // loaded model's entries are rarely written again)
+            Text::Checked(t) => RawValue::from_string(t.to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HostJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<HostJson, D::Error> {
+        Box::<RawValue>::deserialize(d).map(HostJson::from)
+    }
+}
+
+fn incompatible(path: &Path, why: String) -> ModelError {
+    ModelError::Incompatible {
+        path: path.to_path_buf(),
+        why,
+    }
+}
+
+/// Rejects another format or version.
+fn check_header(format: &str, version: u64, path: &Path) -> Result<(), ModelError> {
+    if format != FORMAT {
+        return Err(incompatible(
+            path,
+            format!("format is {format:?}, expected {FORMAT:?}"),
+        ));
+    }
+    if version != u64::from(VERSION) {
+        return Err(incompatible(
+            path,
+            format!("version {version}, this connscope reads version {VERSION}"),
+        ));
+    }
+    Ok(())
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -258,11 +347,70 @@ impl Model {
     }
 
     /// Parses a model document (`path` names it in errors).
+    ///
+    /// Most of a model with many hosts is its `hosts` section, which serde
+    /// would only check and copy (each host detector parses its own entry),
+    /// slowly. So a fast scan (`detect::json_scan`) checks the document as
+    /// serde would and cuts that section out, serde parses the rest (the
+    /// section replaced by `{}`), and the entries' text is taken from the
+    /// cut. A document the scan does not take (not JSON, a repeated
+    /// `hosts`, escapes in a key) or whose rest serde rejects is read by
+    /// [`from_json_serde`](Self::from_json_serde) instead, so every error
+    /// names its place in the file as before.
     pub fn from_json(text: &str, path: &Path) -> Result<Model, ModelError> {
-        let incompatible = |why: String| ModelError::Incompatible {
-            path: path.to_path_buf(),
-            why,
-        };
+        match Model::read_cut(text) {
+            Some(m) => m.checked(path),
+            None => Model::from_json_serde(text, path),
+        }
+    }
+
+    /// The model of a document that [`json_scan`](super::json_scan) finds
+    /// valid, with the `hosts` section cut out before serde parses the
+    /// rest; `None` for anything else.
+    fn read_cut(text: &str) -> Option<Model> {
+        let mut c = Cursor::new(text);
+        let mut hosts = BTreeMap::new();
+        let mut cut = None;
+        c.object(|key, c| {
+            if key != "hosts" {
+                // (serde reads it below)
+                return c.skip();
+            }
+            if cut.is_some() {
+                // (a repeated field: serde's error)
+                return None;
+            }
+            c.peek()?;
+            let start = c.pos();
+            c.object(|name, c| {
+                c.peek()?;
+                let from = c.pos();
+                let preread = preread(name, c);
+                let json = match preread {
+                    Some(_) => text.get(from..c.pos())?,
+                    None => c.value()?,
+                };
+                let entry = HostJson {
+                    text: Text::Checked(json.into()),
+                    preread,
+                };
+                // (a repeated name: its last entry, as serde's map)
+                hosts.insert(name.to_string(), entry);
+                Some(())
+            })?;
+            cut = Some((start, c.pos()));
+            Some(())
+        })?;
+        let (start, end) = cut.filter(|_| c.at_end())?;
+        let rest = [text.get(..start)?, "{}", text.get(end..)?].concat();
+        let mut m: Model = serde_json::from_str(&rest).ok()?;
+        m.hosts = hosts;
+        Some(m)
+    }
+
+    /// [`from_json`](Self::from_json) with serde over the whole document:
+    /// what it falls back to, and the reference it is tested against.
+    pub fn from_json_serde(text: &str, path: &Path) -> Result<Model, ModelError> {
         let parse_err = |e: serde_json::Error| ModelError::Parse {
             path: path.to_path_buf(),
             line: e.line(),
@@ -280,42 +428,36 @@ impl Model {
             #[serde(default)]
             version: serde_json::Value,
         }
-        let check = |format: &str, version: u64| {
-            if format != FORMAT {
-                return Err(incompatible(format!(
-                    "format is {format:?}, expected {FORMAT:?}"
-                )));
-            }
-            if version != u64::from(VERSION) {
-                return Err(incompatible(format!(
-                    "version {version}, this connscope reads version {VERSION}"
-                )));
-            }
-            Ok(())
-        };
         let m: Model = match serde_json::from_str(text) {
             Ok(m) => m,
             Err(e) => {
                 let v: Header = serde_json::from_str(text).map_err(parse_err)?;
-                check(
+                check_header(
                     v.format.as_str().unwrap_or(""),
                     v.version.as_u64().unwrap_or(0),
+                    path,
                 )?;
                 return Err(parse_err(e));
             }
         };
-        check(&m.format, u64::from(m.version))?;
-        if m.features.len() != N_FEATURES
-            || m.features.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
+        m.checked(path)
+    }
+
+    /// The model, if it is of this format, version and feature set.
+    fn checked(self, path: &Path) -> Result<Model, ModelError> {
+        check_header(&self.format, u64::from(self.version), path)?;
+        if self.features.len() != N_FEATURES
+            || self.features.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
         {
             return Err(incompatible(
+                path,
                 "it was trained on another feature set".to_string(),
             ));
         }
-        if m.calibration.len() != 4 || !m.threshold.is_finite() {
-            return Err(incompatible("calibration is missing".to_string()));
+        if self.calibration.len() != 4 || !self.threshold.is_finite() {
+            return Err(incompatible(path, "calibration is missing".to_string()));
         }
-        Ok(m)
+        Ok(self)
     }
 
     /// Writes the model as pretty JSON (to a temporary file, then renamed,

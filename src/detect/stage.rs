@@ -309,9 +309,12 @@ impl DetectStage {
         let mut model = cfg.model.take();
         if let Some(m) = &mut model {
             for h in hosts.iter_mut() {
-                if let Some(v) = m.hosts.get(h.name()) {
-                    h.load_raw(v.get())
-                        .map_err(|e| format!("model: detector {}: {e}", h.name()))?;
+                if let Some(v) = m.hosts.get_mut(h.name()) {
+                    match v.take_preread() {
+                        Some(p) => h.load_preread(p),
+                        None => h.load_raw(v.get()),
+                    }
+                    .map_err(|e| format!("model: detector {}: {e}", h.name()))?;
                 }
             }
             m.hosts = Default::default();
@@ -396,7 +399,7 @@ impl DetectStage {
             let v = h.save();
             // (a JSON value always converts to text)
             if let (false, Ok(raw)) = (v.is_null(), serde_json::value::to_raw_value(&v)) {
-                m.hosts.insert(h.name().to_string(), raw);
+                m.hosts.insert(h.name().to_string(), raw.into());
             }
         }
         self.samples = Vec::new();

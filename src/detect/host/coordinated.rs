@@ -36,6 +36,7 @@ use super::{notice, HostDetector, Phase};
 use super::{Map as HashMap, Set as HashSet};
 use crate::context::Features;
 use crate::decode::Addr;
+use crate::detect::json_scan::Cursor;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
 
@@ -95,6 +96,32 @@ impl Coordinated {
             self.dests.remove(k);
         }
     }
+}
+
+/// The known destinations of [`HostDetector::save`]'s form at `c` (the
+/// first [`MAX_TRAINED`]; other keys checked and ignored); `None` for
+/// anything else.
+fn read_known(c: &mut Cursor) -> Option<Vec<Addr>> {
+    let mut known = None;
+    c.object(|key, c| {
+        if key != "known_destinations" {
+            return c.value().map(drop);
+        }
+        if known.is_some() {
+            return None;
+        }
+        let mut v = Vec::new();
+        c.array(|c| {
+            let a = c.plain_str()?;
+            if v.len() < MAX_TRAINED {
+                v.push(super::parse_addr(a)?);
+            }
+            Some(())
+        })?;
+        known = Some(v);
+        Some(())
+    })?;
+    known
 }
 
 impl HostDetector for Coordinated {
@@ -190,6 +217,25 @@ impl HostDetector for Coordinated {
         known.sort();
         let known: Vec<String> = known.iter().map(|a| a.to_string()).collect();
         serde_json::json!({ "known_destinations": known })
+    }
+
+    /// [`HostDetector::save`]'s form read in one pass (the addresses
+    /// borrowed from the text); anything else, an error too, through a
+    /// JSON tree and [`load`](HostDetector::load), which names it.
+    fn load_raw(&mut self, raw: &str) -> Result<(), String> {
+        let mut c = Cursor::new(raw);
+        match read_known(&mut c).filter(|_| c.at_end()) {
+            Some(known) => {
+                self.known.clear();
+                self.dests.clear();
+                self.known.extend(known);
+                Ok(())
+            }
+            None => {
+                let v: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+                self.load(&v)
+            }
+        }
     }
 
     fn load(&mut self, v: &serde_json::Value) -> Result<(), String> {

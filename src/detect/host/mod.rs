@@ -21,6 +21,8 @@ mod pool_ring;
 mod ring;
 
 use crate::context::Features;
+use crate::decode::Addr;
+use crate::detect::json_scan::Cursor;
 use crate::record::{ConnSummary, NoticeRecord};
 use crate::time::Ts;
 
@@ -65,8 +67,125 @@ pub trait HostDetector: Send {
         self.load(&v)
     }
 
+    /// Restores what its fast reader read of its entry while the model
+    /// file was read ([`preread`]): the state [`load_raw`](Self::load_raw)
+    /// of the entry's text gives.
+    fn load_preread(&mut self, _p: Preread) -> Result<(), String> {
+        Err(format!("{}: no reader of a read-ahead entry", self.name()))
+    }
+
     /// Entries held in its tables (reported as memory per host state).
     fn entries(&self) -> usize;
+}
+
+/// A model file's entry read by its detector's fast reader while the file
+/// is read ([`preread`]): [`Model::from_json`](crate::detect::model::Model::from_json)
+/// must check the JSON of every entry, and for the large ones (tens of
+/// thousands of hosts or hashes) the fast reader checks it as serde would
+/// and keeps what it read, so the entry is read once, not checked there
+/// and parsed again by [`HostDetector::load_raw`].
+#[derive(Clone, Debug)]
+pub enum Preread {
+    /// [`host_volume`]'s baselines.
+    HostVolume(host_volume::Saved),
+    /// [`beacon`]'s training knowledge.
+    Beacon(beacon::Saved),
+}
+
+/// The entry of detector `name` at `c` read by its fast reader, if it has
+/// one and the entry is in the form it reads (which is then valid JSON);
+/// otherwise `None`, with `c` where it was.
+pub(crate) fn preread(name: &str, c: &mut Cursor) -> Option<Preread> {
+    let at = *c;
+    let read = match name {
+        "host_volume" => host_volume::read_saved(c).map(Preread::HostVolume),
+        "beacon" => beacon::read_saved(c).map(Preread::Beacon),
+        _ => None,
+    };
+    if read.is_none() {
+        *c = at;
+    }
+    read
+}
+
+/// An address as the standard library parses its text (`None` where it
+/// fails), with short cuts for the usual forms, which the standard parser
+/// reads the same: a model file names tens of thousands.
+pub(crate) fn parse_addr(s: &str) -> Option<Addr> {
+    dotted_quad(s.as_bytes())
+        .map(Addr::v4)
+        .or_else(|| hex_groups(s.as_bytes()).map(Addr))
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(Addr::from_ip))
+}
+
+/// `a.b.c.d`: one to three digits per byte, no leading zero, at most 255.
+fn dotted_quad(b: &[u8]) -> Option<[u8; 4]> {
+    let mut quad = [0u8; 4];
+    let mut i = 0;
+    for (k, q) in quad.iter_mut().enumerate() {
+        let start = i;
+        let mut v = 0u32;
+        while let Some(&c @ b'0'..=b'9') = b.get(i).filter(|_| i - start < 3) {
+            v = v * 10 + u32::from(c - b'0');
+            i += 1;
+        }
+        let canonical = match i - start {
+            0 => false,
+            1 => true,
+            _ => b.get(start) != Some(&b'0') && v <= 255,
+        };
+        let next = if k < 3 { Some(&b'.') } else { None };
+        if !canonical || b.get(i) != next {
+            return None;
+        }
+        *q = v as u8;
+        i += 1;
+    }
+    Some(quad)
+}
+
+/// IPv6 without an embedded IPv4 address: eight groups of one to four hex
+/// digits, or fewer around one `::` that stands for at least one zero
+/// group.
+fn hex_groups(b: &[u8]) -> Option<[u8; 16]> {
+    /// The groups of one to four hex digits separated by `:` in `b` (none
+    /// for empty text) written to `out`: how many (`None` past its end).
+    fn groups(b: &[u8], out: &mut [u16]) -> Option<usize> {
+        if b.is_empty() {
+            return Some(0);
+        }
+        let mut n = 0;
+        for g in b.split(|&c| c == b':') {
+            let slot = out.get_mut(n)?;
+            if g.is_empty() || g.len() > 4 {
+                return None;
+            }
+            *slot = g.iter().try_fold(0u16, |v, &c| {
+                char::from(c).to_digit(16).map(|d| v << 4 | d as u16)
+            })?;
+            n += 1;
+        }
+        Some(n)
+    }
+    let mut g = [0u16; 8];
+    match b.windows(2).position(|w| w == b"::") {
+        None => {
+            if groups(b, &mut g)? != 8 {
+                return None;
+            }
+        }
+        Some(at) => {
+            let head = groups(b.get(..at)?, &mut g[..7])?;
+            let mut tail = [0u16; 7];
+            let t = groups(b.get(at + 2..)?, &mut tail[..7 - head])?;
+            g[8 - t..].copy_from_slice(&tail[..t]);
+        }
+    }
+    let mut out = [0u8; 16];
+    for (o, v) in out.chunks_exact_mut(2).zip(g) {
+        o.copy_from_slice(&v.to_be_bytes());
+    }
+    Some(out)
 }
 
 /// Zeek's `Notice::default_suppression_interval` (1 h): the detect stage
@@ -158,7 +277,6 @@ pub(crate) fn test_conn(
     orig_bytes: u64,
     resp_bytes: u64,
 ) -> ConnSummary {
-    use crate::decode::Addr;
     use crate::time::Ts;
     let v4 = |a: [u8; 4]| {
         let mut b = [0u8; 16];
@@ -266,4 +384,69 @@ pub fn thousands(n: u64) -> String {
         out.push(ch);
     }
     out
+}
+
+#[cfg(test)]
+mod parse_addr_tests {
+    use super::parse_addr;
+    use crate::decode::Addr;
+
+    /// The short cuts read what the standard parser reads, and refuse
+    /// (through it) what it refuses.
+    #[test]
+    fn parse_addr_agrees_with_the_standard_parser() {
+        let mut cases: Vec<String> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "1..2.3",
+            "10.0.0.1",
+            "1234.1.1.1",
+            "::",
+            "::1",
+            "1::",
+            "fd00::1",
+            "FD00::A",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4::5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            ":1:2:3:4:5:6:7",
+            "1::2::3",
+            "12345::",
+            "::ffff:1.2.3.4",
+            "g::1",
+            "",
+            ":",
+            ":::",
+            "0:0:0:0:0:0:0:0",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "fe80::1%eth0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let b = x.to_be_bytes();
+            cases.push(format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]));
+            let v6 = std::net::Ipv6Addr::from(u128::from(x) << (x % 64) | u128::from(x % 7));
+            cases.push(v6.to_string());
+        }
+        for s in &cases {
+            assert_eq!(
+                parse_addr(s),
+                s.parse::<std::net::IpAddr>().ok().map(Addr::from_ip),
+                "{s:?}"
+            );
+        }
+    }
 }

@@ -27,10 +27,11 @@ pub use score::{score, BeaconScore};
 use super::lru::{fnv1a, Lru, FNV_OFFSET};
 use super::pool_ring::{Pool, PoolRing};
 use super::Set as HashSet;
-use super::{notice, HostDetector, Phase, SUPPRESS_FOR};
+use super::{notice, HostDetector, Phase, Preread, SUPPRESS_FOR};
 use crate::context::Features;
 use crate::decode::Addr;
 use crate::detect::features::ServiceClass;
+use crate::detect::json_scan::Cursor;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 
 /// Connections kept per (orig, resp, class): the series scored.
@@ -224,6 +225,145 @@ fn hex_list(s: &HashSet<u64>) -> serde_json::Value {
     )
 }
 
+/// The training knowledge as [`HostDetector::save`] wrote it: the hashes of
+/// `pairs`, `spread` and `popular` (at most [`MAX_TRAINED`] of each).
+#[derive(Clone, Debug)]
+pub struct Saved([Vec<u64>; 3]);
+
+/// [`HostDetector::save`]'s form read at `c` in one pass (other keys
+/// checked and ignored, a missing list empty, hashes past the first
+/// [`MAX_TRAINED`] of a list checked as strings only): the fast reader of
+/// [`load_raw`](HostDetector::load_raw), also run ahead while the model
+/// file is read ([`Preread`](super::Preread)). `None` for anything else, a
+/// bad hash too, so that the serde reader ([`Beacon::load_raw_serde`])
+/// reads it and names the error.
+pub(crate) fn read_saved(c: &mut Cursor) -> Option<Saved> {
+    let mut lists: [Option<Vec<u64>>; 3] = Default::default();
+    c.object(|key, c| {
+        let list = match key {
+            "pairs" => &mut lists[0],
+            "spread" => &mut lists[1],
+            "popular" => &mut lists[2],
+            _ => return c.value().map(drop),
+        };
+        if list.is_some() {
+            // (a repeated field: serde's error)
+            return None;
+        }
+        let mut v = Vec::new();
+        c.array(|c| {
+            let x = c.plain_str()?;
+            if v.len() < MAX_TRAINED {
+                v.push(hex_u64(x)?);
+            }
+            Some(())
+        })?;
+        *list = Some(v);
+        Some(())
+    })?;
+    Some(Saved(lists.map(Option::unwrap_or_default)))
+}
+
+/// `u64::from_str_radix(x, 16)`, with a short cut for what a saved file
+/// holds (sixteen hex digits, `{h:016x}`).
+fn hex_u64(x: &str) -> Option<u64> {
+    let b = x.as_bytes();
+    match (b.get(..8), b.get(8..)) {
+        (Some(hi), Some(lo)) if b.len() == 16 => {
+            if let (Some(hi), Some(lo)) = (hex8(hi), hex8(lo)) {
+                return Some(u64::from(hi) << 32 | u64::from(lo));
+            }
+        }
+        _ => {}
+    }
+    u64::from_str_radix(x, 16).ok()
+}
+
+/// Eight hex digits (either case), eight bytes at a time; `None` for any
+/// other byte.
+fn hex8(b: &[u8]) -> Option<u32> {
+    const ONES: u64 = u64::MAX / 255;
+    let mut w = [0; 8];
+    w.copy_from_slice(b);
+    let x = u64::from_le_bytes(w);
+    // Per byte (the high bit of each sum marks `byte >= bound`; no sum
+    // carries into the next byte): a digit is 0x30..=0x39, a letter
+    // (lower-cased) 0x61..=0x66, and no byte is above 0x7f.
+    let ascii = x & (ONES * 0x7f);
+    let at_least = |v: u64, bound: u64| v + ONES * (0x80 - bound);
+    let digit = at_least(ascii, 0x30) & !at_least(ascii, 0x3a);
+    let lower = ascii | (ONES * 0x20);
+    let letter = at_least(lower, 0x61) & !at_least(lower, 0x67);
+    if (digit | letter) & !x & (ONES * 0x80) != ONES * 0x80 {
+        return None;
+    }
+    // Nibble values (a letter's low bits plus 9), first digit in the low
+    // byte, then packed pairwise into the high-first order of the text.
+    let v = (x & (ONES * 0x0f)) + 9 * ((letter >> 7) & ONES);
+    let v = ((v << 4) | (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = ((v << 8) | (v >> 16)) & 0x0000_ffff_0000_ffff;
+    Some(((v << 16) | (v >> 32)) as u32)
+}
+
+/// The hashes of `lists` (the first [`MAX_TRAINED`] of each); the first
+/// that is not a hex `u64` is an error.
+fn hashes(lists: [Vec<&str>; 3]) -> Result<Saved, String> {
+    let mut out: [Vec<u64>; 3] = Default::default();
+    for ((v, o), k) in lists
+        .iter()
+        .zip(&mut out)
+        .zip(["pairs", "spread", "popular"])
+    {
+        *o = v
+            .iter()
+            .take(MAX_TRAINED)
+            .map(|x| hex_u64(x).ok_or_else(|| format!("beacon: bad hash in {k}")))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(Saved(out))
+}
+
+impl Beacon {
+    /// Restores the training knowledge.
+    fn restore(&mut self, Saved([pairs, spread, popular]): Saved) {
+        let set = |v: Vec<u64>| {
+            // (sized once: no rehashing while tens of thousands go in)
+            let mut out = HashSet::with_capacity_and_hasher(v.len(), Default::default());
+            out.extend(v);
+            out
+        };
+        self.known = Knowledge {
+            pairs: set(pairs),
+            spread: set(spread),
+            popular: set(popular),
+        };
+    }
+
+    /// [`load_raw`](HostDetector::load_raw) with serde: what it falls back
+    /// to for anything but the saved form (and so for every error), and the
+    /// reference it is tested against.
+    pub fn load_raw_serde(&mut self, raw: &str) -> Result<(), String> {
+        /// [`HostDetector::save`]'s form: hex hashes (other keys ignored),
+        /// borrowed from the text (no string per hash).
+        #[derive(serde::Deserialize)]
+        struct Form<'a> {
+            #[serde(default, borrow)]
+            pairs: Vec<&'a str>,
+            #[serde(default, borrow)]
+            spread: Vec<&'a str>,
+            #[serde(default, borrow)]
+            popular: Vec<&'a str>,
+        }
+        if raw.trim() == "null" {
+            self.known = Knowledge::default();
+            return Ok(());
+        }
+        let s: Form = serde_json::from_str(raw).map_err(|e| format!("beacon: {e}"))?;
+        self.restore(hashes([s.pairs, s.spread, s.popular])?);
+        Ok(())
+    }
+}
+
 impl HostDetector for Beacon {
     fn name(&self) -> &'static str {
         "beacon"
@@ -349,39 +489,24 @@ impl HostDetector for Beacon {
     }
 
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        /// [`HostDetector::save`]'s form: hex hashes (other keys ignored),
-        /// borrowed from the text (no string per hash).
-        #[derive(serde::Deserialize)]
-        struct Saved<'a> {
-            #[serde(default, borrow)]
-            pairs: Vec<&'a str>,
-            #[serde(default, borrow)]
-            spread: Vec<&'a str>,
-            #[serde(default, borrow)]
-            popular: Vec<&'a str>,
-        }
-        if raw.trim() == "null" {
-            self.known = Knowledge::default();
-            return Ok(());
-        }
-        let s: Saved = serde_json::from_str(raw).map_err(|e| format!("beacon: {e}"))?;
-        let set = |v: &[&str], k: &str| -> Result<HashSet<u64>, String> {
-            // (sized once: no rehashing while tens of thousands go in)
-            let mut out =
-                HashSet::with_capacity_and_hasher(v.len().min(MAX_TRAINED), Default::default());
-            for x in v.iter().take(MAX_TRAINED) {
-                out.insert(
-                    u64::from_str_radix(x, 16).map_err(|_| format!("beacon: bad hash in {k}"))?,
-                );
+        let mut c = Cursor::new(raw);
+        match read_saved(&mut c).filter(|_| c.at_end()) {
+            Some(s) => {
+                self.restore(s);
+                Ok(())
             }
-            Ok(out)
-        };
-        self.known = Knowledge {
-            pairs: set(&s.pairs, "pairs")?,
-            spread: set(&s.spread, "spread")?,
-            popular: set(&s.popular, "popular")?,
-        };
-        Ok(())
+            None => self.load_raw_serde(raw),
+        }
+    }
+
+    fn load_preread(&mut self, p: Preread) -> Result<(), String> {
+        match p {
+            Preread::Beacon(s) => {
+                self.restore(s);
+                Ok(())
+            }
+            _ => Err("beacon: another detector's entry".to_string()),
+        }
     }
 
     /// The same as [`load_raw`](HostDetector::load_raw) (one parser for

@@ -341,3 +341,67 @@ fn real_conn_log() {
         eprintln!("{:.3} {}\n    {}", n.ts.as_secs_f64(), n.msg, n.sub);
     }
 }
+
+#[test]
+fn fast_reader_and_serde_restore_the_same_knowledge() {
+    let mut b = trained();
+    let conns: Vec<_> = (0..6)
+        .map(|i| conn(C, [10, 66, 0, 40 + i], 123, 100.0 + f64::from(i), 48, 48))
+        .collect();
+    feed(&mut b, &conns, Phase::Train);
+    let v = b.save();
+    for text in [
+        serde_json::to_string(&v).unwrap_or_default(),
+        serde_json::to_string_pretty(&v).unwrap_or_default(),
+    ] {
+        // The saved form, compact or pretty, is the fast reader's.
+        let mut c = Cursor::new(&text);
+        assert!(read_saved(&mut c).is_some() && c.at_end(), "{text}");
+        let (mut fast, mut slow) = (Beacon::new(), Beacon::new());
+        fast.load_raw(&text).unwrap_or_else(|e| panic!("{e}"));
+        slow.load_raw_serde(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(fast.save(), slow.save());
+        assert_eq!(fast.save(), v);
+    }
+    // Not the saved form: both give serde's error.
+    let bad = r#"{"pairs": ["zz"]}"#;
+    let (mut fast, mut slow) = (Beacon::new(), Beacon::new());
+    assert_eq!(fast.load_raw(bad), slow.load_raw_serde(bad));
+    assert!(fast.load_raw(bad).is_err());
+}
+
+#[test]
+fn hex_hashes_read_as_from_str_radix_reads_them() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut cases: Vec<String> = [
+        "",
+        "0",
+        "+0123456789abcde",
+        "0123456789ABCDEF",
+        "g123456789abcdef",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for k in 0..50_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut s = format!("{x:016x}");
+        if k % 3 == 0 {
+            s = s.to_uppercase();
+        }
+        if k % 5 == 0 {
+            // One byte anywhere replaced by a byte near the hex ranges.
+            let at = (x % 16) as usize;
+            let c = [b'/', b':', b'@', b'G', b'`', b'g', 0x80 | b'1', b' '][(x >> 8) as usize % 8];
+            let mut b = s.into_bytes();
+            b[at] = c;
+            s = String::from_utf8_lossy(&b).into_owned();
+        }
+        cases.push(s);
+    }
+    for s in &cases {
+        assert_eq!(hex_u64(s), u64::from_str_radix(s, 16).ok(), "{s:?}");
+    }
+}

@@ -40,9 +40,10 @@
 //! below about 50 peers and within a few per cent up to a few thousand).
 
 use super::Map as HashMap;
-use super::{notice, thousands, HostDetector, Phase};
+use super::{notice, thousands, HostDetector, Phase, Preread};
 use crate::context::Features;
 use crate::decode::Addr;
+use crate::detect::json_scan::Cursor;
 use crate::record::{ConnSummary, NoticeRecord, NoticeType};
 use crate::time::SEC;
 
@@ -366,88 +367,31 @@ impl HostVolume {
     }
 }
 
-/// A JSON number as the standard library's correctly rounded parser reads
-/// it (`None` where it fails). Most numbers of a saved model are short
-/// decimals (`56.0`, `0.0`, `3.25`): when the digits form an integer below
-/// 2^53 and the point sits at most 22 places from the end, that integer
-/// and the power of ten are both exact doubles, so their quotient, one
-/// correctly rounded division, is the correctly rounded value (Clinger's
-/// fast path), the same bits, in a fraction of the time. Anything else
-/// (exponents, long mantissas) goes to the standard parser.
-fn number(t: &str) -> Option<f64> {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let b = t.as_bytes();
-    let (neg, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        _ => (false, b),
-    };
-    let mut m: u64 = 0;
-    let mut frac: Option<usize> = None;
-    let mut seen = 0usize;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' if seen < 16 => {
-                m = m * 10 + u64::from(c - b'0');
-                seen += 1;
-                if let Some(f) = frac.as_mut() {
-                    *f += 1;
-                }
-            }
-            b'.' if frac.is_none() && seen > 0 => frac = Some(0),
-            _ => return t.parse().ok(),
-        }
-    }
-    let frac = frac.unwrap_or(0);
-    // (JSON needs a digit after the point; the standard parser says so)
-    if seen == 0 || m > 1 << 53 || frac > 22 || digits.last() == Some(&b'.') {
-        return t.parse().ok();
-    }
-    let v = m as f64 / POW10[frac];
-    Some(if neg { -v } else { v })
-}
-
 /// Reads `[[count, mean, var, max] × 4]` (JSON text, whitespace allowed)
-/// into four baselines (numbers read by [`number`]); `None` for any other shape or a count that is no
-/// unsigned integer. Numbers are parsed by the standard library (correctly
+/// into four baselines; `None` for any other shape or a count that is no
+/// unsigned integer. Numbers are read by [`Cursor::f64`] (correctly
 /// rounded, as serde's `float_roundtrip`).
 fn four_bases(text: &str) -> Option<[Base; 4]> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let ws = |i: &mut usize| {
-        while b.get(*i).is_some_and(|c| c.is_ascii_whitespace()) {
-            *i += 1;
-        }
-    };
-    let expect = |i: &mut usize, c: u8| -> Option<()> {
-        ws(i);
-        (b.get(*i) == Some(&c)).then(|| *i += 1)
-    };
-    let token = |i: &mut usize| -> &str {
-        ws(i);
-        let start = *i;
-        while b
-            .get(*i)
-            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
-        {
-            *i += 1;
-        }
-        text.get(start..*i).unwrap_or("")
-    };
+    let mut c = Cursor::new(text);
+    let out = read_four_bases(&mut c)?;
+    c.at_end().then_some(out)
+}
+
+/// [`four_bases`] at a cursor (numbers in JSON's grammar).
+fn read_four_bases(c: &mut Cursor) -> Option<[Base; 4]> {
     let mut out = [Base::default(); 4];
-    expect(&mut i, b'[')?;
+    c.eat(b'[')?;
     for (k, o) in out.iter_mut().enumerate() {
-        expect(&mut i, b'[')?;
-        let n = token(&mut i).parse::<u64>().ok()?;
+        if k > 0 {
+            c.eat(b',')?;
+        }
+        c.eat(b'[')?;
+        let n = c.u64()?;
         let mut v = [0.0; 3];
         for x in v.iter_mut() {
-            expect(&mut i, b',')?;
-            *x = number(token(&mut i))?;
+            *x = c.sep_f64(b',')?;
         }
-        expect(&mut i, b']')?;
-        expect(&mut i, if k < 3 { b',' } else { b']' })?;
+        c.eat(b']')?;
         *o = Base {
             n,
             mean: v[0],
@@ -455,8 +399,154 @@ fn four_bases(text: &str) -> Option<[Base; 4]> {
             max: v[2],
         };
     }
-    ws(&mut i);
-    (i == b.len()).then_some(out)
+    c.eat(b']')?;
+    Some(out)
+}
+
+/// What [`HostDetector::save`] wrote, as [`read_saved`] reads it: the
+/// population's baselines and each host's, in text order.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pop: [Base; 4],
+    hosts: Vec<(Addr, [Base; 4])>,
+}
+
+/// [`HostDetector::save`]'s form read at `c` in one pass (other keys are
+/// checked and ignored): the fast reader of [`load_raw`]
+/// (HostDetector::load_raw), also run ahead while the model file is read
+/// ([`Preread`](super::Preread)). `None` for anything else, and for what
+/// the serde reader ([`HostVolume::load_raw_serde`]) would reject or cut
+/// (more than [`MAX_HOSTS`] hosts), so that it reads those and names the
+/// error. A model can hold 10^5 hosts.
+pub(crate) fn read_saved(c: &mut Cursor) -> Option<Saved> {
+    let (mut pop, mut hosts) = (None, None);
+    c.object(|key, c| match key {
+        "population" if pop.is_none() => {
+            pop = Some(four_bases(c.value()?)?);
+            Some(())
+        }
+        "hosts" if hosts.is_none() => {
+            // (room for what the rest of the text can hold, at least 50
+            // bytes a host: no copying while it grows)
+            let mut v = Vec::with_capacity(MAX_HOSTS.min(c.remaining() / 50));
+            c.object(|name, c| {
+                if v.len() == MAX_HOSTS {
+                    return None;
+                }
+                v.push((super::parse_addr(name)?, read_four_bases(c)?));
+                Some(())
+            })?;
+            hosts = Some(v);
+            Some(())
+        }
+        // (a repeated field: serde's error)
+        "population" | "hosts" => None,
+        _ => c.value().map(drop),
+    })?;
+    Some(Saved {
+        pop: pop?,
+        hosts: hosts?,
+    })
+}
+
+impl HostVolume {
+    /// Restores trained baselines (a repeated host: its last entry).
+    fn restore(&mut self, s: Saved) {
+        self.hosts.clear();
+        self.open.clear();
+        self.pop = s.pop;
+        self.hosts.reserve(s.hosts.len());
+        for (a, base) in s.hosts {
+            self.hosts.insert(
+                a,
+                Host {
+                    base,
+                    trained: true,
+                    interval: NO_INTERVAL,
+                    ..Host::default()
+                },
+            );
+        }
+    }
+
+    /// [`load_raw`](HostDetector::load_raw) with serde: what it falls back
+    /// to for anything but the saved form (and so for every error), and the
+    /// reference it is tested against.
+    pub fn load_raw_serde(&mut self, raw: &str) -> Result<(), String> {
+        use serde_json::value::RawValue;
+        /// [`HostDetector::save`]'s form (other keys are ignored), each
+        /// host's series as their JSON text: serde checks the JSON, and
+        /// [`four_bases`] reads the numbers.
+        #[derive(serde::Deserialize)]
+        struct Form<'a> {
+            #[serde(borrow)]
+            population: &'a RawValue,
+            #[serde(borrow, deserialize_with = "entries")]
+            hosts: Vec<(&'a str, &'a RawValue)>,
+        }
+        /// A JSON object read as its entries in document order.
+        fn entries<'de, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<(&'de str, &'de RawValue)>, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Vec<(&'de str, &'de RawValue)>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object of hosts")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut v = Vec::with_capacity(m.size_hint().unwrap_or(0).min(MAX_HOSTS));
+                    while let Some(e) = m.next_entry()? {
+                        v.push(e);
+                    }
+                    Ok(v)
+                }
+            }
+            d.deserialize_map(V)
+        }
+        if raw.trim() == "null" {
+            self.restore(Saved {
+                pop: [Base::default(); 4],
+                hosts: Vec::new(),
+            });
+            return Ok(());
+        }
+        let s: Form = serde_json::from_str(raw).map_err(|e| format!("host_volume: {e}"))?;
+        let four = |what: &str, r: &RawValue| {
+            four_bases(r.get()).ok_or_else(|| {
+                format!("host_volume: {what}: expected four [count, mean, var, max] series")
+            })
+        };
+        self.hosts.clear();
+        self.open.clear();
+        self.pop = four("population", s.population)?;
+        let mut hosts = s.hosts;
+        if hosts.len() > MAX_HOSTS {
+            // The first MAX_HOSTS names in text order (a repeated name: its
+            // last entry), as a saved file lists them.
+            let sorted: std::collections::BTreeMap<&str, &RawValue> = hosts.into_iter().collect();
+            hosts = sorted.into_iter().take(MAX_HOSTS).collect();
+        }
+        self.hosts.reserve(hosts.len());
+        for (k, b) in &hosts {
+            let ip: std::net::IpAddr = k
+                .parse()
+                .map_err(|_| format!("host_volume: bad host {k}"))?;
+            self.hosts.insert(
+                Addr::from_ip(ip),
+                Host {
+                    base: four(k, b)?,
+                    trained: true,
+                    interval: NO_INTERVAL,
+                    ..Host::default()
+                },
+            );
+        }
+        Ok(())
+    }
 }
 
 impl HostDetector for HostVolume {
@@ -582,81 +672,24 @@ impl HostDetector for HostVolume {
     }
 
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        use serde_json::value::RawValue;
-        /// [`HostDetector::save`]'s form (other keys are ignored), each
-        /// host's series as their JSON text: serde checks the JSON, and
-        /// [`four_bases`] reads the numbers with the standard library's
-        /// correctly rounded parser (the same bits as serde's
-        /// `float_roundtrip`, in a fraction of its time: a model can hold
-        /// 10^5 hosts).
-        #[derive(serde::Deserialize)]
-        struct Saved<'a> {
-            #[serde(borrow)]
-            population: &'a RawValue,
-            #[serde(borrow, deserialize_with = "entries")]
-            hosts: Vec<(&'a str, &'a RawValue)>,
-        }
-        /// A JSON object read as its entries in document order.
-        fn entries<'de, D: serde::Deserializer<'de>>(
-            d: D,
-        ) -> Result<Vec<(&'de str, &'de RawValue)>, D::Error> {
-            struct V;
-            impl<'de> serde::de::Visitor<'de> for V {
-                type Value = Vec<(&'de str, &'de RawValue)>;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an object of hosts")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut m: A,
-                ) -> Result<Self::Value, A::Error> {
-                    let mut v = Vec::with_capacity(m.size_hint().unwrap_or(0).min(MAX_HOSTS));
-                    while let Some(e) = m.next_entry()? {
-                        v.push(e);
-                    }
-                    Ok(v)
-                }
+        let mut c = Cursor::new(raw);
+        match read_saved(&mut c).filter(|_| c.at_end()) {
+            Some(s) => {
+                self.restore(s);
+                Ok(())
             }
-            d.deserialize_map(V)
+            None => self.load_raw_serde(raw),
         }
-        if raw.trim() == "null" {
-            self.hosts.clear();
-            self.open.clear();
-            self.pop = [Base::default(); 4];
-            return Ok(());
+    }
+
+    fn load_preread(&mut self, p: Preread) -> Result<(), String> {
+        match p {
+            Preread::HostVolume(s) => {
+                self.restore(s);
+                Ok(())
+            }
+            _ => Err("host_volume: another detector's entry".to_string()),
         }
-        let s: Saved = serde_json::from_str(raw).map_err(|e| format!("host_volume: {e}"))?;
-        let four = |what: &str, r: &RawValue| {
-            four_bases(r.get()).ok_or_else(|| {
-                format!("host_volume: {what}: expected four [count, mean, var, max] series")
-            })
-        };
-        self.hosts.clear();
-        self.open.clear();
-        self.pop = four("population", s.population)?;
-        let mut hosts = s.hosts;
-        if hosts.len() > MAX_HOSTS {
-            // The first MAX_HOSTS names in text order (a repeated name: its
-            // last entry), as a saved file lists them.
-            let sorted: std::collections::BTreeMap<&str, &RawValue> = hosts.into_iter().collect();
-            hosts = sorted.into_iter().take(MAX_HOSTS).collect();
-        }
-        self.hosts.reserve(hosts.len());
-        for (k, b) in &hosts {
-            let ip: std::net::IpAddr = k
-                .parse()
-                .map_err(|_| format!("host_volume: bad host {k}"))?;
-            self.hosts.insert(
-                Addr::from_ip(ip),
-                Host {
-                    base: four(k, b)?,
-                    trained: true,
-                    interval: NO_INTERVAL,
-                    ..Host::default()
-                },
-            );
-        }
-        Ok(())
     }
 
     /// The same as [`load_raw`](HostDetector::load_raw) (one parser for
