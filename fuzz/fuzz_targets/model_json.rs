@@ -14,7 +14,20 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let m = match Model::from_json(text, std::path::Path::new("fuzz-model.json")) {
+    let path = std::path::Path::new("fuzz-model.json");
+    // The one-pass reader (detect::json_scan) gives what serde alone gives:
+    // the same model, or the same error.
+    let fast = Model::from_json(text, path);
+    match (&fast, &Model::from_json_serde(text, path)) {
+        (Ok(a), Ok(b)) => assert_eq!(
+            serde_json::to_string(a).ok(),
+            serde_json::to_string(b).ok(),
+            "fast and serde readers read different models"
+        ),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("fast reader {:?}, serde {:?}", a.is_ok(), b.is_ok()),
+    }
+    let m = match fast {
         Ok(m) => m,
         Err(e) => {
             std::hint::black_box(e.to_string());
