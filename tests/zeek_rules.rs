@@ -15,8 +15,8 @@
 //! 6. a packet older than the connection's last one;
 //! 7. decapsulation edges (`zeek_rules/decap.rs`): Geneve carrying IPv6 or
 //!    ARP directly, AYIYA's 256-byte identity, a bad inner TCP checksum,
-//!    SOCKS5 with IPv6 addresses, NFLOG TLVs past the end, and the packet
-//!    analyzer chain depth.
+//!    SOCKS5 with IPv6 addresses, NFLOG TLVs past the end, the packet
+//!    analyzer chain depth, a flow alternating between direct and GRE.
 
 #[path = "zeek_rules/decap.rs"]
 mod decap;

@@ -362,3 +362,45 @@ fn pbb_chain_past_the_analyzer_depth() {
     assert_eq!(recs.len(), 1, "{recs:#?}");
     assert_eq!(recs[0]["id.orig_p"], 12346);
 }
+
+/// One TCP flow whose packets alternate between direct and GRE-encapsulated
+/// (`Conn.cc::CheckEncapsulation`, `conn/main.zeek`'s `tunnel_changed`
+/// handler): one connection, every packet counted, and the GRE tunnel's uid
+/// (an IP tunnel: it has no conn.log record) is its one tunnel parent,
+/// added at the first change from none to GRE. Whether later changes add
+/// an `X` once `Tunnel::max_changes_per_connection` is reached is not
+/// asserted: the stored Zeek sources count only GRE-to-GRE changes.
+#[test]
+fn alternating_direct_and_gre_is_one_connection() {
+    let (c, s) = (a("10.20.0.1"), a("10.20.0.2"));
+    let mut cap = Cap::default();
+    for i in 0..20u32 {
+        let seg = tcp(c, s, 44444, 80, 1 + i, 0, PSH | ACK, b"X");
+        let pkt = if i % 2 == 0 {
+            seg
+        } else {
+            ip(
+                a("192.0.2.1"),
+                a("198.51.100.1"),
+                47,
+                &cat(&[&[0, 0, 8, 0], &seg]),
+            )
+        };
+        cap.at(u64::from(i), frame(Link::Eth, &pkt));
+    }
+    let (recs, weirds) = run_logs("direct-gre", &cap.bytes(), &["--analyzers", ""]);
+    assert!(weirds.is_empty(), "{weirds:#?}");
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    let r = &recs[0];
+    assert_eq!(
+        (&r["conn_state"], &r["orig_pkts"], &r["orig_ip_bytes"]),
+        (&"OTH".into(), &20.into(), &820.into())
+    );
+    assert_eq!((&r["orig_bytes"], &r["resp_pkts"]), (&20.into(), &0.into()));
+    assert!(r["history"].as_str().unwrap().starts_with('D'), "{r:#?}");
+    assert_eq!(
+        r["tunnel_parents"].as_array().map(Vec::len),
+        Some(1),
+        "{r:#?}"
+    );
+}
