@@ -9,9 +9,9 @@
 //!
 //! - `src/packet_analysis/protocol/nflog/NFLog.cc`: `truncated_nflog_header`
 //!   (4 bytes or fewer), `unknown_nflog_version` (version byte not 0),
-//!   `nflog_bad_tlv_len` (a TLV length below 4), `nflog_no_pcap_payload`
-//!   (the TLVs end without the payload TLV, type 9; a TLV running past the
-//!   end, where Zeek's unchecked subtraction underflows, counts as that);
+//!   `nflog_bad_tlv_len` (a TLV length below 4, or one that, rounded up to
+//!   4, runs past the bytes left), `nflog_no_pcap_payload` (the TLVs end
+//!   without the payload TLV, type 9);
 //!   families 2 and 10 go to IP (`scripts/base/packet-protocols/nflog/
 //!   main.zeek`), another family to no analyzer, which
 //!   `Analyzer::ForwardPacket` (`src/packet_analysis/Analyzer.cc`) reports
@@ -182,7 +182,7 @@ fn nflog_frames(be: bool) -> (Vec<(u64, Vec<u8>)>, Vec<&'static str>) {
     // A TLV running past the end of the frame.
     let mut f = vec![2, 0, 0, 1];
     tlv(&mut f, be, 10, 400, b"prefix\0\0");
-    broken.push((f, Some("nflog_no_pcap_payload")));
+    broken.push((f, Some("nflog_bad_tlv_len")));
     // TLVs but no payload TLV.
     let mut f = vec![2, 0, 0, 1];
     tlv(&mut f, be, 1, 8, &[8, 0, 3, 0]);
@@ -300,14 +300,15 @@ fn nflog_little_and_big_endian_give_ethernets_records_and_zeeks_weirds() {
         let (conns, weirds) = run(&format!("{name}-j2"), &bytes, &["-j", "2"]);
         assert_eq!(conns, want, "{name} -j 2");
         assert_eq!(weirds, want_weirds, "{name} -j 2");
-        // The TLVs read in the wrong byte order: no packet found.
+        // The TLVs read in the wrong byte order: no packet found (the
+        // swapped lengths run past the end, or leave no payload TLV).
         let wrong = pcap_file(239, !be, &frames);
         let (conns, weirds) = run(&format!("{name}-swapped"), &wrong, &[]);
         assert!(conns.is_empty(), "{name} swapped: {conns:#?}");
         assert!(
             weirds
                 .iter()
-                .filter(|w| *w == "nflog_no_pcap_payload")
+                .filter(|w| *w == "nflog_no_pcap_payload" || *w == "nflog_bad_tlv_len")
                 .count()
                 >= 7,
             "{name} swapped: {weirds:?}"

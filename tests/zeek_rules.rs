@@ -12,8 +12,14 @@
 //! 3. tunnels: the outer connection's service and the inner records;
 //! 4. connections without a SYN (flipped, mid-stream);
 //! 5. a UDP tunnel datagram with a wrong checksum is not decapsulated;
-//! 6. a packet older than the connection's last one.
+//! 6. a packet older than the connection's last one;
+//! 7. decapsulation edges (`zeek_rules/decap.rs`): Geneve carrying IPv6 or
+//!    ARP directly, AYIYA's 256-byte identity, a bad inner TCP checksum,
+//!    SOCKS5 with IPv6 addresses, NFLOG TLVs past the end, the packet
+//!    analyzer chain depth, a flow alternating between direct and GRE.
 
+#[path = "zeek_rules/decap.rs"]
+mod decap;
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
 #[path = "zeek_rules/quic.rs"]

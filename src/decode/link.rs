@@ -138,7 +138,25 @@ pub fn ethernet(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usiz
     ethertype(frame, off + 14, t, l3)
 }
 
+/// Zeek's `PacketAnalyzer::max_depth` (`scripts/base/packet-protocols/
+/// main.zeek`, default 25): the longest chain of packet analyzers one
+/// packet may go through; past it Zeek reports
+/// `max_packet_analyzer_depth_exceeded` and drops the packet.
+pub const PACKET_ANALYZER_MAX_DEPTH: usize = 25;
+
+/// Analyzers every IP packet still needs after its link layer: IP and the
+/// transport.
+const AFTER_LINK: usize = 2;
+
 /// Dispatches on an EtherType whose payload starts at `off`.
+///
+/// Each header on the way is one more packet analyzer in Zeek's chain
+/// (VLAN, VN-Tag, MPLS, PPPoE: one; PBB: two, PBB and the customer frame's
+/// Ethernet, `PBB.cc` forwarding to its default analyzer). A chain that
+/// would not leave room for IP and the transport within
+/// [`PACKET_ANALYZER_MAX_DEPTH`] is `max_packet_analyzer_depth_exceeded`
+/// (the option's documentation; where exactly Zeek's count starts is not in
+/// the source we read, so a chain near the limit may differ by one).
 pub fn ethertype(
     frame: &[u8],
     off: usize,
@@ -146,8 +164,18 @@ pub fn ethertype(
     l3: &mut L3<'_>,
 ) -> Result<Option<usize>, Weird> {
     let (mut off, mut t) = (off, t);
-    // Bounded: each step consumes at least 2 bytes of a finite frame, but cap anyway.
-    for _ in 0..16 {
+    // The link analyzer that read this EtherType.
+    let mut depth = 1;
+    loop {
+        let step = match t {
+            0x88e7 => 2,
+            0x8100 | 0x88a8 | 0x9100 | 0x8847 | 0x8848 | 0x8864 | 0x8926 => 1,
+            _ => 0,
+        };
+        depth += step;
+        if depth + AFTER_LINK > PACKET_ANALYZER_MAX_DEPTH {
+            return Err(Weird::MaxPacketAnalyzerDepthExceeded);
+        }
         match t {
             0x0800 | 0x86dd => return Ok(Some(off)),
             0x8100 | 0x88a8 | 0x9100 => {
@@ -212,7 +240,6 @@ pub fn ethertype(
             _ => return Ok(None),
         }
     }
-    Err(Weird::UnknownLinkProtocol)
 }
 
 fn ip_by_version(frame: &[u8], off: usize) -> Result<Option<usize>, Weird> {
@@ -278,12 +305,10 @@ const NFULA_PAYLOAD: u16 = 9;
 ///   follows its header and runs to the end of the frame (its length is
 ///   not used). Any other type with a length below 4: `nflog_bad_tlv_len`;
 ///   else it is skipped, its length rounded up to a multiple of 4.
-/// - A skipped TLV running past the end of the frame is the end of the
-///   TLVs: `nflog_no_pcap_payload`. (Zeek subtracts the length from what
-///   is left unchecked, an unsigned underflow after which it reads past
-///   the buffer; the weird it would give had it stopped there is this one.)
-///   The length is rounded in full width: Zeek's 16-bit rounding turns
-///   0xfffd..=0xffff into 0 and then loops on that TLV forever.
+/// - A skipped TLV whose length, rounded up to a multiple of 4 in full
+///   width, runs past the bytes left (counted from the TLV's start) is
+///   `nflog_bad_tlv_len` with addl `(rounded > left)` (`NFLog.cc` since
+///   Zeek checks `tlv_skip > len`; before that it underflowed).
 /// - The family picks the next analyzer
 ///   (`scripts/base/packet-protocols/nflog/main.zeek`): 2 (AF_INET) and 10
 ///   (AF_INET6) go to the IP analyzer, which goes by the version nibble
@@ -322,9 +347,11 @@ fn nflog(frame: &[u8], big_endian: bool) -> Result<Option<usize>, Weird> {
         if tlv_len < 4 {
             return Err(Weird::NflogBadTlvLen);
         }
+        // A TLV whose padded length runs past the bytes left is a bad
+        // length, its addl the two sizes (`NFLog.cc`: `tlv_skip > len`).
         let padded = (tlv_len as usize + 3) & !3;
         if padded > left {
-            return Err(Weird::NflogNoPcapPayload);
+            return Err(Weird::NflogTlvPastEnd(padded as u32, left as u32));
         }
         off += padded;
     }
@@ -563,13 +590,28 @@ mod tests {
         no_payload(&f);
         // A payload TLV with nothing after its header.
         no_payload(&nflog_frame(2, 0, &[(NFULA_PAYLOAD, 4, &[])], false));
-        // A TLV running past the end (Zeek underflows here): no payload,
-        // whether its length or only its padding runs past.
-        no_payload(&nflog_frame(2, 0, &[(1, 200, &[0; 8])], false));
-        no_payload(&nflog_frame(2, 0, &[(1, 0xffff, &[0; 8])], false));
+        // A TLV running past the end: a bad length naming the rounded
+        // length and the bytes left, whether its length or only its
+        // padding runs past (rounded in full width: 0xffff is 65536).
+        let past = |f: &[u8], skip: u32, left: u32| {
+            let w = decode(linktype::NFLOG, f).unwrap_err();
+            assert_eq!(w, Weird::NflogTlvPastEnd(skip, left), "{f:?}");
+            assert_eq!(w.name(), "nflog_bad_tlv_len");
+            assert_eq!(w.addl().as_deref(), Some(&*format!("({skip} > {left})")));
+        };
+        past(&nflog_frame(2, 0, &[(1, 200, &[0; 8])], false), 200, 12);
+        past(
+            &nflog_frame(2, 0, &[(1, 0xffff, &[0; 8])], false),
+            65536,
+            12,
+        );
         let mut f = nflog_frame(2, 0, &[(10, 11, &[0; 7])], false);
         f.truncate(15); // 4 + 11 bytes: the TLV's 11 fit, rounded to 12 they do not.
-        no_payload(&f);
+        past(&f, 12, 11);
+        // A second TLV past the end: left is counted from its own start.
+        let mut f = nflog_frame(2, 0, &[(1, 8, &[0; 4]), (11, 40, &[0; 8])], false);
+        f.truncate(20);
+        past(&f, 40, 8);
         // Exactly 5 bytes after a TLV: the payload is one byte (not IP,
         // which the IP parser then reports).
         let f = nflog_frame(2, 0, &[(1, 8, &[0; 4]), (NFULA_PAYLOAD, 5, &[0x45])], false);
@@ -587,14 +629,15 @@ mod tests {
         let l3 = decode(linktype::NFLOG_BE, &be).unwrap().unwrap();
         assert_eq!((l3.link_len, l3.ip), (36, &V4[..]));
         // Read in the other order: 0x0800 (2048) bytes, past the end.
+        let left = be.len() as u32 - 4;
         assert_eq!(
             decode(linktype::NFLOG, &be).unwrap_err(),
-            Weird::NflogNoPcapPayload
+            Weird::NflogTlvPastEnd(2048, left)
         );
         let le = nflog_frame(2, 0, &typical_tlvs(&V4), false);
         assert_eq!(
             decode(linktype::NFLOG_BE, &le).unwrap_err(),
-            Weird::NflogNoPcapPayload
+            Weird::NflogTlvPastEnd(2048, left)
         );
         // Big-endian weirds as little-endian ones.
         let f = nflog_frame(2, 0, &[(1, 3, &[]), (NFULA_PAYLOAD, 24, &V4)], true);
@@ -605,7 +648,7 @@ mod tests {
         let f = nflog_frame(2, 0, &[(1, 200, &[0; 8])], true);
         assert_eq!(
             decode(linktype::NFLOG_BE, &f).unwrap_err(),
-            Weird::NflogNoPcapPayload
+            Weird::NflogTlvPastEnd(200, 12)
         );
         // What the readers hand out.
         assert_eq!(
@@ -695,5 +738,47 @@ mod tests {
         assert_eq!(decode(linktype::NULL, &f).unwrap().unwrap().link_len, 4);
         let f = [0, 0, 0, 30, 0x60, 0];
         assert_eq!(decode(linktype::NULL, &f).unwrap().unwrap().link_len, 4);
+    }
+
+    /// An Ethernet frame whose IPv4 packet sits under `pbb` PBB headers
+    /// (each an I-TAG and a customer Ethernet header) and `vlans` tags.
+    fn nested(pbb: usize, vlans: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        for i in 0..pbb {
+            f.extend_from_slice(&[0x88, 0xe7, 0, 0, 0, 1]);
+            f.extend_from_slice(&[2, 0, 0, 0, 0x20, i as u8, 2, 0, 0, 0, 0x10, i as u8]);
+        }
+        for _ in 0..vlans {
+            f.extend_from_slice(&[0x81, 0x00, 0x00, 7]);
+        }
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0, 0, 20]);
+        f
+    }
+
+    /// `PacketAnalyzer::max_depth` = 25 analyzers: Ethernet, two per PBB
+    /// (PBB, the customer frame's Ethernet), one per VLAN tag, and room
+    /// for IP and the transport; one more is
+    /// `max_packet_analyzer_depth_exceeded`, not a decoded packet.
+    #[test]
+    fn packet_analyzer_chain_depth() {
+        // 1 + 2 * 11 + 2 = 25: decoded, the MACs of the innermost frame.
+        let f = nested(11, 0);
+        let l3 = decode(linktype::ETHERNET, &f).unwrap().unwrap();
+        assert_eq!(l3.ip[0], 0x45);
+        assert_eq!(l3.src_mac, Some([2, 0, 0, 0, 0x10, 10]));
+        for (pbb, vlans) in [(12, 0), (50, 0), (0, 23), (11, 1)] {
+            assert_eq!(
+                decode(linktype::ETHERNET, &nested(pbb, vlans)).unwrap_err(),
+                Weird::MaxPacketAnalyzerDepthExceeded,
+                "{pbb} {vlans}"
+            );
+        }
+        let f = nested(0, 22);
+        let l3 = decode(linktype::ETHERNET, &f).unwrap().unwrap();
+        assert_eq!(l3.link_len, 14 + 22 * 4);
+        assert_eq!(
+            Weird::MaxPacketAnalyzerDepthExceeded.name(),
+            "max_packet_analyzer_depth_exceeded"
+        );
     }
 }

@@ -5,10 +5,11 @@
 pub enum Weird {
     /// Link layer shorter than its header.
     TruncatedLinkHeader,
-    /// More than 16 VLAN/PBB/VN-Tag headers in a row (connscope's own cap;
-    /// an unknown link type is raw IP and an unknown EtherType no weird,
-    /// as in Zeek).
-    UnknownLinkProtocol,
+    /// The chain of link-layer packet analyzers (Ethernet, VLAN, PBB,
+    /// VN-Tag, ...) grew past Zeek's `PacketAnalyzer::max_depth` (25,
+    /// `scripts/base/packet-protocols/main.zeek`); an unknown link type is
+    /// raw IP and an unknown EtherType no weird, as in Zeek.
+    MaxPacketAnalyzerDepthExceeded,
     /// A VLAN header cut short.
     TruncatedVlanHeader,
     /// MPLS label stack cut short.
@@ -86,6 +87,10 @@ pub enum Weird {
     NflogNoPcapPayload,
     /// An NFLOG TLV (other than the payload) whose length is below 4.
     NflogBadTlvLen,
+    /// An NFLOG TLV (other than the payload) whose length, rounded up to
+    /// 4, runs past the bytes left: `(padded length, bytes left)`, the
+    /// weird's addl (`NFLog.cc`: `nflog_bad_tlv_len`, `"(%zu > %zu)"`).
+    NflogTlvPastEnd(u32, u32),
 }
 
 impl Weird {
@@ -93,7 +98,7 @@ impl Weird {
     pub fn name(self) -> &'static str {
         match self {
             Weird::TruncatedLinkHeader => "truncated_link_header",
-            Weird::UnknownLinkProtocol => "unknown_link_protocol",
+            Weird::MaxPacketAnalyzerDepthExceeded => "max_packet_analyzer_depth_exceeded",
             Weird::TruncatedVlanHeader => "truncated_VLAN_header",
             Weird::TruncatedMplsHeader => "truncated_link_header",
             Weird::TruncatedPppoeHeader => "truncated_PPPoE_header",
@@ -131,7 +136,15 @@ impl Weird {
             Weird::TruncatedNflogHeader => "truncated_nflog_header",
             Weird::UnknownNflogVersion => "unknown_nflog_version",
             Weird::NflogNoPcapPayload => "nflog_no_pcap_payload",
-            Weird::NflogBadTlvLen => "nflog_bad_tlv_len",
+            Weird::NflogBadTlvLen | Weird::NflogTlvPastEnd(..) => "nflog_bad_tlv_len",
+        }
+    }
+
+    /// The weird.log `addl` Zeek writes with this weird, if any.
+    pub fn addl(self) -> Option<String> {
+        match self {
+            Weird::NflogTlvPastEnd(skip, left) => Some(format!("({skip} > {left})")),
+            _ => None,
         }
     }
 }

@@ -543,7 +543,7 @@ impl<S: RecordSink> Engine<S> {
             uid,
             id,
             name: w.name(),
-            addl: None,
+            addl: w.addl(),
         });
     }
 

@@ -210,13 +210,19 @@ impl Cap {
 
     /// Classic pcap, microsecond timestamps, link type 1, in insertion order.
     pub fn bytes(&self) -> Vec<u8> {
+        self.bytes_as(1)
+    }
+
+    /// Classic little-endian pcap of link type `linktype`, microsecond
+    /// timestamps, in insertion order.
+    pub fn bytes_as(&self, linktype: u32) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
         out.extend_from_slice(&2u16.to_le_bytes());
         out.extend_from_slice(&4u16.to_le_bytes());
         out.extend_from_slice(&[0; 8]);
         out.extend_from_slice(&65535u32.to_le_bytes());
-        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&linktype.to_le_bytes());
         for (t, f) in &self.frames {
             out.extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
             out.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
