@@ -105,6 +105,21 @@ fn ldap_messages_split_and_violations() {
     assert!(names(&st).is_empty());
 }
 
+/// Found by fuzzing (`service_analyzers`): a messageID whose 8-byte BER
+/// length is 2^64 - 1 overflowed the offset arithmetic.
+#[test]
+fn ldap_message_id_length_past_any_buffer() {
+    let mut m = vec![0x30, 0x2d, 0x02, 0x88];
+    m.extend_from_slice(&[0xff; 8]);
+    m.extend_from_slice(b"-w',T[=*");
+    let mut st = udp(389);
+    st.on_payload(true, &m);
+    assert!(names(&st).is_empty());
+    let mut st = tcp(389);
+    st.on_payload(true, &m);
+    assert!(names(&st).is_empty(), "waits for a messageID it never gets");
+}
+
 #[test]
 fn krb_tcp_message_split_over_segments() {
     // KRB-ERROR with pvno 5 inside the 4-byte length framing.

@@ -72,7 +72,9 @@ fn parse(h: &[u8], full: bool) -> Result<Option<Msg>, ()> {
         return more(full);
     };
     let (id_len, ln) = l?;
-    let i = i + 1 + ln + id_len as usize;
+    // (a length past any buffer, up to 2^64 - 1, leaves `i` past the end:
+    // more bytes needed, or the datagram's end)
+    let i = (i + 1 + ln).saturating_add(usize::try_from(id_len).unwrap_or(usize::MAX));
     // protocolOp: APPLICATION class.
     let Some(&t) = h.get(i) else {
         return more(full);
