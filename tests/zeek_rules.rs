@@ -14,6 +14,7 @@
 //! 5. a UDP tunnel datagram with a wrong checksum is not decapsulated;
 //! 6. a packet older than the connection's last one.
 
+#[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
 #[path = "zeek_rules/quic.rs"]
