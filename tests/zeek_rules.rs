@@ -20,6 +20,7 @@
 
 #[path = "zeek_rules/decap.rs"]
 mod decap;
+#[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
 #[path = "zeek_rules/quic.rs"]

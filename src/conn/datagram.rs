@@ -120,6 +120,11 @@ impl Conn {
             }
         }
         self.last = now;
+        if ip.proto == 58 {
+            if let Some(w) = super::icmp::icmp6_weird(ip.payload) {
+                self.raise(w);
+            }
+        }
         let plen = len as i64 - 8;
         if is_orig {
             self.orig_len = if self.orig_len < 0 {

@@ -1,5 +1,48 @@
 //! ICMP/ICMPv6 "ports": the message type, and the counterpart type or the code
-//! (Zeek's `ICMP4_counterpart` / `ICMP6_counterpart` in `ICMP.cc`).
+//! (Zeek's `ICMP4_counterpart` / `ICMP6_counterpart` in `ICMP.cc`), and the
+//! message-level weirds Zeek's ICMP analyzer raises whether or not a script
+//! handles the message's event (MLD, `ICMPAnalyzer::MLDReport[V2]`).
+
+use super::weird::ConnWeird;
+
+/// The weird Zeek's ICMPv6 analyzer raises for a message (checksum already
+/// accepted), from its captured bytes `msg` (the 8-byte header first):
+/// an MLDv1 report or done (131, 132) needs the 16-byte group address after
+/// the header (`truncated_ICMPv6_MLDv1`); an MLDv2 report (143) needs 20
+/// bytes per record its header announces (`truncated_ICMPv6_MLDv2`), and
+/// each record, walked while bytes remain, its 4-byte head, then the group
+/// address, 16 bytes per source and its auxiliary data (4 bytes per word)
+/// (`truncated_ICMPv6_MLDv2_record`, which ends the walk).
+pub fn icmp6_weird(msg: &[u8]) -> Option<ConnWeird> {
+    let (head, body) = (msg.get(..8)?, msg.get(8..)?);
+    match head[0] {
+        131 | 132 if body.len() < 16 => Some(ConnWeird::TruncatedIcmpv6Mldv1),
+        143 => {
+            let records = usize::from(u16::from_be_bytes([head[6], head[7]]));
+            if body.len() < records * 20 {
+                return Some(ConnWeird::TruncatedIcmpv6Mldv2);
+            }
+            let mut rest = body;
+            for _ in 0..records {
+                if rest.is_empty() {
+                    break;
+                }
+                let Some(rec) = rest.get(..4) else {
+                    return Some(ConnWeird::TruncatedIcmpv6Mldv2Record);
+                };
+                let aux = usize::from(rec[1]) * 4;
+                let sources = usize::from(u16::from_be_bytes([rec[2], rec[3]]));
+                let need = 4 + 16 + sources * 16 + aux;
+                match rest.get(need..) {
+                    Some(r) => rest = r,
+                    None => return Some(ConnWeird::TruncatedIcmpv6Mldv2Record),
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
 
 /// `(orig_p, resp_p, one_way)` for an ICMPv4 message.
 pub fn ports_v4(icmp_type: u8, code: u8) -> (u16, u16, bool) {

@@ -167,9 +167,9 @@ pub struct Conn {
     /// Flow statistics of the counted packets (allocated only when enabled).
     pub stats: Option<Box<FlowStats>>,
     /// Weirds already reported for this connection (bit per [`ConnWeird`]).
-    weirds_seen: u16,
+    weirds_seen: u32,
     /// Weirds raised by the last packet, not yet reported.
-    weirds_pending: u16,
+    weirds_pending: u32,
     /// Passive DNS (dns.log) state, when Zeek's DNS analyzer is attached.
     pub dns_log: crate::dns::DnsLogState,
 }
@@ -334,7 +334,7 @@ impl Conn {
 
     /// Raises a weird (reported once per connection and name).
     pub fn raise(&mut self, w: ConnWeird) {
-        let bit = 1u16 << w as u8;
+        let bit = 1u32 << w as u8;
         if self.weirds_seen & bit == 0 {
             self.weirds_seen |= bit;
             self.weirds_pending |= bit;

@@ -40,6 +40,13 @@ pub enum ConnWeird {
     TcpOooRangesFolded,
     /// The history string reached its bound; later letters are dropped.
     HistoryLimit,
+    /// An MLDv1 report or done (ICMPv6 131/132) without its 16-byte
+    /// multicast address.
+    TruncatedIcmpv6Mldv1,
+    /// An MLDv2 report (ICMPv6 143) shorter than 20 bytes per announced record.
+    TruncatedIcmpv6Mldv2,
+    /// An MLDv2 multicast address record cut short (sources or auxiliary data).
+    TruncatedIcmpv6Mldv2Record,
 }
 
 impl ConnWeird {
@@ -62,11 +69,14 @@ impl ConnWeird {
             ConnWeird::EvictedTableFull => "connscope_evicted_table_full",
             ConnWeird::TcpOooRangesFolded => "connscope_tcp_ooo_ranges_folded",
             ConnWeird::HistoryLimit => "connscope_history_limit",
+            ConnWeird::TruncatedIcmpv6Mldv1 => "truncated_ICMPv6_MLDv1",
+            ConnWeird::TruncatedIcmpv6Mldv2 => "truncated_ICMPv6_MLDv2",
+            ConnWeird::TruncatedIcmpv6Mldv2Record => "truncated_ICMPv6_MLDv2_record",
         }
     }
 
     /// Every weird, by bit index.
-    pub const ALL: [ConnWeird; 16] = [
+    pub const ALL: [ConnWeird; 19] = [
         ConnWeird::BadTcpChecksum,
         ConnWeird::BadUdpChecksum,
         ConnWeird::BadIcmpChecksum,
@@ -83,6 +93,9 @@ impl ConnWeird {
         ConnWeird::EvictedTableFull,
         ConnWeird::TcpOooRangesFolded,
         ConnWeird::HistoryLimit,
+        ConnWeird::TruncatedIcmpv6Mldv1,
+        ConnWeird::TruncatedIcmpv6Mldv2,
+        ConnWeird::TruncatedIcmpv6Mldv2Record,
     ];
 
     /// Whether this weird reports a per-connection bound being hit.

@@ -271,6 +271,8 @@ impl Reassembler {
         self.out.clear();
         self.out.extend_from_slice(&d.header);
         if key.v6 {
+            // Wraps past 65,535 as Zeek's `htons(frag_size + proto_hdr_len - 40)`
+            // does (`src/Frag.cc`); the re-parse then rejects the datagram.
             let plen = (d.header.len() - 40 + total) as u16;
             self.out[4..6].copy_from_slice(&plen.to_be_bytes());
             if d.v6_next_byte < self.out.len() {
@@ -289,6 +291,32 @@ impl Reassembler {
         self.out.extend_from_slice(&d.data[..total]);
         Ok(Some(&self.out))
     }
+}
+
+/// Zeek's smallest and largest acceptable fragments (`src/Frag.cc`).
+const MIN_ACCEPTABLE_FRAG_SIZE: u32 = 64;
+const MAX_ACCEPTABLE_FRAG_SIZE: u32 = 64_000;
+
+/// The weirds Zeek's `FragReassembler::AddFragment` (`src/Frag.cc`) raises
+/// for a fully captured fragment, in its order: `fragment_with_DF` (IPv4
+/// don't-fragment bit), `excessively_small_fragment` (more fragments follow
+/// and the IP total length is below 64), `excessively_large_fragment` (the
+/// fragment's data ends past byte 64,000 of its datagram: offset plus the
+/// bytes after all its headers). Zeek reports them as flow weirds (the
+/// packet's source and destination addresses).
+pub fn fragment_weirds(ip: &IpPacket<'_>) -> [Option<Weird>; 3] {
+    let Some(f) = ip.frag else {
+        return [None; 3];
+    };
+    let df = !ip.is_v6 && ip.header.get(6).is_some_and(|b| b & 0x40 != 0);
+    let small = f.more && ip.total_len < MIN_ACCEPTABLE_FRAG_SIZE;
+    let upper = u64::from(f.offset) + u64::from(ip.payload_len);
+    let large = upper > u64::from(MAX_ACCEPTABLE_FRAG_SIZE);
+    [
+        df.then_some(Weird::FragmentWithDf),
+        small.then_some(Weird::ExcessivelySmallFragment),
+        large.then_some(Weird::ExcessivelyLargeFragment),
+    ]
 }
 
 /// In an IPv6 header chain (fixed header + extension headers, without the

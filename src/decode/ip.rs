@@ -175,14 +175,18 @@ fn parse_v6(data: &[u8], wire_len: usize) -> Result<IpPacket<'_>, Weird> {
                 } else {
                     (data[off + 1] as usize + 1) * 8
                 };
-                if data.len() < off + len || (off + len) as u32 > total_len {
+                // A header past the total length but within the captured
+                // bytes is walked: Zeek's chain is built over the captured
+                // bytes (`IPv6_Hdr_Chain::Init`), then `IP.cc` drops the
+                // packet as `invalid_IP_header_size` (below).
+                if data.len() < off + len {
                     return Err(Weird::TruncatedIpv6Ext);
                 }
                 next = data[off];
                 off += len;
             }
             44 => {
-                if data.len() < off + 8 || (off + 8) as u32 > total_len {
+                if data.len() < off + 8 {
                     return Err(Weird::TruncatedIpv6Ext);
                 }
                 let fo = be16(data, off + 2);
@@ -301,6 +305,23 @@ impl Tcp<'_> {
         }
         None
     }
+}
+
+/// Zeek's `IPBasedAnalyzer::CheckHeaderTrunc` for a transport header of
+/// `min` bytes (TCP 20, UDP 8, ICMP 8): an IP payload length below `min` is
+/// `truncated_header` (a payload length of 0, as segmentation offload leaves
+/// it, is not checked); a header that fits the payload length but not the
+/// captured bytes is `internally_truncated_header`. (Zeek counts captured
+/// link padding after the IP packet as captured; the view here ends at the
+/// IP total length, which differs only for a zero payload length.)
+pub fn check_header_trunc(ip: &IpPacket<'_>, min: u32) -> Result<(), Weird> {
+    if ip.payload_len != 0 && ip.payload_len < min {
+        return Err(Weird::TruncatedHeader);
+    }
+    if (ip.payload.len() as u32) < min {
+        return Err(Weird::InternallyTruncatedHeader);
+    }
+    Ok(())
 }
 
 /// Parses the TCP header at the start of `ip.payload`. Fails when the

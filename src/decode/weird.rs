@@ -43,6 +43,12 @@ pub enum Weird {
     FragTooManyPieces,
     /// Overlapping fragments with different contents.
     FragmentInconsistentOverlap,
+    /// An IPv4 fragment with the don't-fragment bit set (a flow weird).
+    FragmentWithDf,
+    /// A fragment with more to follow whose IP total length is below 64 (a flow weird).
+    ExcessivelySmallFragment,
+    /// A fragment whose data ends past byte 64,000 of its datagram (a flow weird).
+    ExcessivelyLargeFragment,
     /// IPv6 extension header chain cut short.
     TruncatedIpv6Ext,
     /// IPv6 next header "none".
@@ -115,6 +121,9 @@ impl Weird {
             Weird::FragEvicted => "connscope_frag_evicted",
             Weird::FragTooManyPieces => "connscope_frag_too_many_pieces",
             Weird::FragmentInconsistentOverlap => "fragment_inconsistency",
+            Weird::FragmentWithDf => "fragment_with_DF",
+            Weird::ExcessivelySmallFragment => "excessively_small_fragment",
+            Weird::ExcessivelyLargeFragment => "excessively_large_fragment",
             Weird::TruncatedIpv6Ext => "truncated_IPv6_extension_header",
             Weird::Ipv6NoNext => "ipv6_no_next",
             Weird::TruncatedHeader => "truncated_header",

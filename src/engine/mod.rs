@@ -28,6 +28,7 @@ use crate::record::{
 };
 use crate::time::Ts;
 use std::collections::HashMap;
+use weirds::WeirdSampler;
 
 /// Where finished records go.
 pub trait RecordSink {
@@ -246,19 +247,6 @@ struct L2Ctx {
     inner_vlan: Option<u16>,
     src: Option<[u8; 6]>,
     dst: Option<[u8; 6]>,
-}
-
-/// Weird sampling (Zeek's `Weird::sampling_threshold` / `sampling_rate`).
-struct WeirdSampler {
-    counts: HashMap<&'static str, u64>,
-}
-
-impl WeirdSampler {
-    fn allow(&mut self, name: &'static str) -> bool {
-        let n = self.counts.entry(name).or_insert(0);
-        *n += 1;
-        *n <= 1000 || *n % 1000 == 0
-    }
 }
 
 /// The engine.
@@ -513,67 +501,6 @@ impl<S: RecordSink> Engine<S> {
         }
     }
 
-    /// Reports a bound being hit (sampled like every weird; not a decode error).
-    fn limit_weird(&mut self, ts: Ts, w: Weird) {
-        if self.weirds.allow(w.name()) {
-            self.sink.weird(WeirdRecord {
-                ts,
-                uid: None,
-                id: None,
-                name: w.name(),
-                addl: None,
-            });
-        }
-    }
-
-    fn weird(&mut self, ts: Ts, w: Weird, conn: Option<&Conn>) {
-        self.stats.decode_errors += conn.is_none() as u64;
-        if !self.weirds.allow(w.name()) {
-            return;
-        }
-        let (uid, id) = match conn {
-            Some(c) => (
-                Some(c.uid.as_str().to_string()),
-                Some((c.orig_h, c.orig_p, c.resp_h, c.resp_p)),
-            ),
-            None => (None, None),
-        };
-        self.sink.weird(WeirdRecord {
-            ts,
-            uid,
-            id,
-            name: w.name(),
-            addl: w.addl(),
-        });
-    }
-
-    /// Reports the weirds a connection raised while processing a packet.
-    fn conn_weirds(&mut self, ts: Ts, slot: u32) {
-        let Some((c, _)) = self.table.get(slot) else {
-            return;
-        };
-        c.check_bounds();
-        if !c.has_weirds() {
-            return;
-        }
-        let uid = c.uid.as_str().to_string();
-        let id = (c.orig_h, c.orig_p, c.resp_h, c.resp_p);
-        let weirds: Vec<crate::conn::ConnWeird> = c.take_weirds().collect();
-        for w in weirds {
-            let name = w.name();
-            self.stats.conn_state_limits += w.is_state_limit() as u64;
-            if self.weirds.allow(name) {
-                self.sink.weird(WeirdRecord {
-                    ts,
-                    uid: Some(uid.clone()),
-                    id: Some(id),
-                    name,
-                    addl: None,
-                });
-            }
-        }
-    }
-
     fn process_ip(
         &mut self,
         ts: Ts,
@@ -595,6 +522,12 @@ impl<S: RecordSink> Engine<S> {
                 }
                 // The first fragment of a header-only trace is analysed as is.
             } else {
+                for w in crate::decode::frag::fragment_weirds(&ipp)
+                    .into_iter()
+                    .flatten()
+                {
+                    self.flow_weird(ts, w, ipp.src, ipp.dst);
+                }
                 let mut buf = std::mem::take(&mut self.frag_buf);
                 let evicted_before = self.frag.evicted;
                 let mut added_err = None;
@@ -624,9 +557,14 @@ impl<S: RecordSink> Engine<S> {
                 }
                 if done {
                     let len = buf.len();
-                    // Reassembled datagrams are already validated: no header checksum check.
-                    if let Ok(whole) = ip::parse(&buf, len, true) {
-                        self.dispatch(ts, &whole, encap, l2, depth, len);
+                    // Reassembled datagrams are already validated: no header
+                    // checksum check. The rebuilt header can still be wrong:
+                    // an IPv6 payload length past 65,535 wraps as Zeek's
+                    // `htons` does (`src/Frag.cc`), and `IP.cc` then drops the
+                    // datagram with a weird (`invalid_IP_header_size`).
+                    match ip::parse(&buf, len, true) {
+                        Ok(whole) => self.dispatch(ts, &whole, encap, l2, depth, len),
+                        Err(w) => self.weird(ts, w, None),
                     }
                 }
                 self.frag_buf = buf;
@@ -677,6 +615,11 @@ impl<S: RecordSink> Engine<S> {
                 Err(w) => self.weird(ts, w, None),
             },
             50 | 135 => {} // ESP (encrypted) and mobility: no connection, as in Zeek.
+            // IGMP goes to Zeek's IGMP packet analyzer, registered for IP
+            // protocol 2 in every mode (`scripts/base/packet-protocols/igmp/
+            // main.zeek`, `src/packet_analysis/protocol/igmp/`): it is not a
+            // transport analyzer, so IGMP makes no connection.
+            2 => {}
             59 => self.weird(ts, Weird::Ipv6NoNext, None),
             _ => self.other(ts, ipp, encap, l2),
         }
@@ -870,6 +813,7 @@ fn l2ctx(l3: &L3<'_>) -> L2Ctx {
 
 mod shard;
 mod transport;
+mod weirds;
 
 pub use shard::shard_hash;
 use transport::dns_out;

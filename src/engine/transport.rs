@@ -16,8 +16,8 @@ use crate::time::Ts;
 
 impl<S: RecordSink> Engine<S> {
     pub(super) fn tcp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
-        if ipp.payload_len < 20 || ipp.payload.len() < 20 {
-            return self.weird(ts, Weird::TruncatedHeader, None);
+        if let Err(w) = ip::check_header_trunc(ipp, 20) {
+            return self.weird(ts, w, None);
         }
         let sp = crate::decode::be16(ipp.payload, 0);
         let dp = crate::decode::be16(ipp.payload, 2);
@@ -83,9 +83,12 @@ impl<S: RecordSink> Engine<S> {
         l2: L2Ctx,
         depth: usize,
     ) {
+        if let Err(w) = ip::check_header_trunc(ipp, 8) {
+            return self.weird(ts, w, None);
+        }
         let u = match ip::udp(ipp) {
-            Ok(u) if ipp.payload_len >= 8 => u,
-            _ => return self.weird(ts, Weird::TruncatedHeader, None),
+            Ok(u) => u,
+            Err(w) => return self.weird(ts, w, None),
         };
         let key = FlowKey::new(ipp.src, u.sport, ipp.dst, u.dport, 17, false);
         let init = Self::init(ipp, ts, Transport::Udp, u.sport, u.dport, false, l2);
@@ -208,9 +211,12 @@ impl<S: RecordSink> Engine<S> {
     }
 
     pub(super) fn icmp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
+        if let Err(w) = ip::check_header_trunc(ipp, 8) {
+            return self.weird(ts, w, None);
+        }
         let m = match ip::icmp(ipp) {
-            Ok(m) if ipp.payload_len >= 8 => m,
-            _ => return self.weird(ts, Weird::TruncatedHeader, None),
+            Ok(m) => m,
+            Err(w) => return self.weird(ts, w, None),
         };
         let (sp, dp, one_way) = if ipp.proto == 58 {
             crate::conn::icmp::ports_v6(m.icmp_type, m.code)

@@ -153,6 +153,16 @@ pub fn icmp6_echo(
     ip(src, dst, 58, &m)
 }
 
+/// An ICMPv6 message (type, code, then `body` after the checksum) with a
+/// correct checksum, in an IPv6 packet.
+pub fn icmp6(src: IpAddr, dst: IpAddr, icmp_type: u8, code: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![icmp_type, code, 0, 0];
+    m.extend_from_slice(body);
+    let c = fold(ones(&m, pseudo(src, dst, 58, m.len())));
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    ip(src, dst, 58, &m)
+}
+
 /// Link framing of a frame.
 #[derive(Clone, Copy)]
 pub enum Link<'a> {
@@ -197,6 +207,8 @@ pub fn frame(link: Link<'_>, ip_pkt: &[u8]) -> Vec<u8> {
 #[derive(Default)]
 pub struct Cap {
     pub frames: Vec<(u64, Vec<u8>)>,
+    /// Wire lengths of frames captured short (frame index, wire length).
+    pub wire: Vec<(usize, u32)>,
 }
 
 /// 2024-01-01T00:00:00Z in microseconds.
@@ -206,6 +218,13 @@ impl Cap {
     /// Adds a frame at `t_ms` milliseconds after [`T0`].
     pub fn at(&mut self, t_ms: u64, frame: Vec<u8>) {
         self.frames.push((T0 + t_ms * 1000, frame));
+    }
+
+    /// Adds a frame captured short: `frame` holds the captured bytes, the
+    /// record's wire length is `wire_len` (as a snaplen leaves it).
+    pub fn at_cut(&mut self, t_ms: u64, frame: Vec<u8>, wire_len: u32) {
+        self.wire.push((self.frames.len(), wire_len));
+        self.at(t_ms, frame);
     }
 
     /// Classic pcap, microsecond timestamps, link type 1, in insertion order.
@@ -223,11 +242,16 @@ impl Cap {
         out.extend_from_slice(&[0; 8]);
         out.extend_from_slice(&65535u32.to_le_bytes());
         out.extend_from_slice(&linktype.to_le_bytes());
-        for (t, f) in &self.frames {
+        for (i, (t, f)) in self.frames.iter().enumerate() {
+            let wire = self
+                .wire
+                .iter()
+                .find(|(at, _)| *at == i)
+                .map_or(f.len() as u32, |&(_, w)| w);
             out.extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
             out.extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
             out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(&wire.to_le_bytes());
             out.extend_from_slice(f);
         }
         out
