@@ -256,9 +256,7 @@ impl Sigs {
         if o & HTTP_CLIENT != 0 || r & HTTP_SERVER != 0 {
             en(Service::Http);
         }
-        // Either TLS pattern in either direction: the TLS client may be the
-        // TCP responder (`ssl/dpd.sig` has no `tcp-state`).
-        if (o | r) & (TLS_CLIENT | TLS_SERVER) != 0 {
+        if o & TLS_CLIENT != 0 || r & TLS_SERVER != 0 {
             en(Service::Ssl);
         }
         if o & SSH != 0 && r & SSH != 0 {

@@ -300,11 +300,8 @@ pub(super) fn prefix_sig(sig: u64, is_orig: bool, h: &[u8]) -> P {
                 Some(b"0123456789"),
             ],
         ),
-        // dpd_tls_client / dpd_tls_server carry no `tcp-state`
-        // (`scripts/base/protocols/ssl/dpd.sig`): either side may send the
-        // ClientHello or the ServerHello.
-        TLS_CLIENT => tls_client(h),
-        TLS_SERVER => tls_server(h),
+        TLS_CLIENT if is_orig => tls_client(h),
+        TLS_SERVER if !is_orig => tls_server(h),
         // dpd_ssh_client / dpd_ssh_server: /^[sS][sS][hH]-[12]\./
         SSH => fixed(
             h,
