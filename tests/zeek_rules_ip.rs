@@ -252,36 +252,52 @@ fn tls_hello(kind: u8) -> Vec<u8> {
     rec
 }
 
-/// `scripts/base/protocols/ssl/dpd.sig`: `dpd_tls_client` and
-/// `dpd_tls_server` each `enable "ssl"` and carry no `tcp-state`, so a
-/// ClientHello from the TCP responder enables the SSL analyzer on a port
-/// no analyzer is registered for, and its ClientHello confirms it.
+/// `scripts/base/protocols/ssl/dpd.sig` as of the Zeek the conformance
+/// corpus comes from (2026-08): `dpd_ssl_client` carries `tcp-state
+/// originator` and `dpd_ssl_server` `tcp-state responder` (each enables
+/// "ssl" alone since zeek/zeek#1953). A ClientHello from the TCP responder
+/// followed by a ServerHello from the originator matches neither, so on a
+/// port without a registered analyzer the connection has no service. (A
+/// later Zeek drops the `tcp-state`s, zeek/zeek#5896; connscope follows the
+/// corpus's Zeek.) The same hellos in the usual direction give `ssl`.
 #[test]
-fn tls_client_hello_from_the_responder_is_ssl() {
-    let mut cap = Cap::default();
-    let mut t = Tcp {
-        cap: &mut cap,
-        link: Link::Eth,
-        c: Side {
-            addr: a("192.0.2.10"),
-            port: 41000,
-            seq: 1000,
-        },
-        s: Side {
-            addr: a("192.0.2.20"),
-            port: 31338,
-            seq: 5000,
-        },
-    };
-    t.handshake(0);
-    t.talk(10, &[(false, &tls_hello(1)), (true, &tls_hello(2))]);
-    t.close(100);
-    let logs = run("tls-rev", &cap, &["--mode", "bare", "--analyzers", "ssl"]);
-    assert_eq!(logs.conn.len(), 1, "{:#?}", logs.conn);
-    let r = &logs.conn[0];
-    assert_eq!(r["id.orig_p"], 41000);
-    assert_eq!(r["service"], "ssl");
-    assert_eq!(r["conn_state"], "SF");
+fn tls_hellos_in_reversed_tcp_roles_are_not_ssl() {
+    for reversed in [true, false] {
+        let mut cap = Cap::default();
+        let mut t = Tcp {
+            cap: &mut cap,
+            link: Link::Eth,
+            c: Side {
+                addr: a("192.0.2.10"),
+                port: 41000,
+                seq: 1000,
+            },
+            s: Side {
+                addr: a("192.0.2.20"),
+                port: 31338,
+                seq: 5000,
+            },
+        };
+        t.handshake(0);
+        let (client, server) = (tls_hello(1), tls_hello(2));
+        let talk: [(bool, &[u8]); 2] = if reversed {
+            [(false, &client), (true, &server)]
+        } else {
+            [(true, &client), (false, &server)]
+        };
+        t.talk(10, &talk);
+        t.close(100);
+        let logs = run("tls-rev", &cap, &["--mode", "bare", "--analyzers", "ssl"]);
+        assert_eq!(logs.conn.len(), 1, "{:#?}", logs.conn);
+        let r = &logs.conn[0];
+        assert_eq!(r["id.orig_p"], 41000);
+        assert_eq!(r["conn_state"], "SF");
+        if reversed {
+            assert!(r.get("service").is_none(), "{r}");
+        } else {
+            assert_eq!(r["service"], "ssl");
+        }
+    }
 }
 
 /// `ICMPAnalyzer::MLDReport` / `MLDReportV2` (`src/packet_analysis/
