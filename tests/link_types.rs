@@ -28,12 +28,13 @@
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
 
 use pcap::*;
 use serde_json::Value;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn a(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -207,48 +208,14 @@ fn nflog_frames(be: bool) -> (Vec<(u64, Vec<u8>)>, Vec<&'static str>) {
     (frames, want)
 }
 
-/// A fresh directory (tests run in parallel: each call gets its own).
-fn tmpdir(name: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("connscope-link-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// conn.log records and sorted weird names of `connscope read` on `bytes`.
+/// conn.log records (by uid) and sorted weird names of `connscope read` on
+/// `bytes`; every weird here is a decode weird (no uid).
 fn run(name: &str, bytes: &[u8], extra: &[&str]) -> (Vec<Value>, Vec<String>) {
-    let dir = tmpdir(name);
-    let pcap = dir.join("in.pcap");
-    std::fs::write(&pcap, bytes).unwrap();
-    let out = dir.join("out");
-    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
-        .arg("read")
-        .arg("-r")
-        .arg(&pcap)
-        .arg("-w")
-        .arg(&out)
-        .arg("-q")
-        .args(extra)
-        .output()
-        .expect("run connscope");
-    assert!(
-        r.status.success(),
-        "{name}: connscope failed: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let lines = |p: &Path| -> Vec<Value> {
-        std::fs::read_to_string(p)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let mut conns = lines(&out.join("conn.log"));
+    let logs = run::read(name, bytes, extra);
+    let mut conns = logs.conn;
     conns.sort_by_key(|r| r["uid"].as_str().unwrap_or("").to_string());
-    let mut weirds: Vec<String> = lines(&out.join("weird.log"))
+    let mut weirds: Vec<String> = logs
+        .weird
         .iter()
         .map(|w| {
             assert!(w.get("uid").is_none(), "{name}: {w}");
@@ -256,7 +223,6 @@ fn run(name: &str, bytes: &[u8], extra: &[&str]) -> (Vec<Value>, Vec<String>) {
         })
         .collect();
     weirds.sort();
-    let _ = std::fs::remove_dir_all(&dir);
     (conns, weirds)
 }
 

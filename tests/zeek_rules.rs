@@ -25,12 +25,13 @@ mod decap;
 mod pcap;
 #[path = "zeek_rules/quic.rs"]
 mod quic;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
 
 use pcap::*;
 use serde_json::Value;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::process::Command;
 
 fn a(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -42,35 +43,7 @@ const SERVER: &str = "93.184.216.34";
 /// Runs `connscope read` on the capture (Zeek default mode, seed 0) and
 /// returns the conn.log records.
 fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    let dir = std::env::temp_dir().join(format!("connscope-rules-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let pcap = dir.join("in.pcap");
-    std::fs::write(&pcap, cap.bytes()).unwrap();
-    let out = dir.join("out");
-    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
-        .arg("read")
-        .arg("-r")
-        .arg(&pcap)
-        .arg("-w")
-        .arg(&out)
-        .arg("-q")
-        .args(extra)
-        .output()
-        .expect("run connscope");
-    assert!(
-        r.status.success(),
-        "{name}: connscope failed: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let log = std::fs::read_to_string(out.join("conn.log")).unwrap();
-    let recs = log
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let _ = std::fs::remove_dir_all(PathBuf::from(&dir));
-    recs
+    run::read(name, &cap.bytes(), extra).conn
 }
 
 /// The record whose responder port is `resp_p` (and transport `proto`).

@@ -15,70 +15,22 @@
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
 
 use pcap::*;
+use run::Logs;
 use serde_json::Value;
 use std::net::IpAddr;
-use std::process::Command;
 
 fn a(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// conn.log and weird.log records of one run.
-struct Logs {
-    conn: Vec<Value>,
-    weird: Vec<Value>,
-}
-
-impl Logs {
-    /// The weird names, in log order.
-    fn weird_names(&self) -> Vec<&str> {
-        self.weird
-            .iter()
-            .map(|w| w["name"].as_str().unwrap_or("?"))
-            .collect()
-    }
-}
-
 /// Runs `connscope read` (JSON logs, seed 0) with `extra` options.
 fn run(name: &str, cap: &Cap, extra: &[&str]) -> Logs {
-    let dir =
-        std::env::temp_dir().join(format!("connscope-rules-ip-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let pcap = dir.join("in.pcap");
-    std::fs::write(&pcap, cap.bytes()).unwrap();
-    let out = dir.join("out");
-    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
-        .arg("read")
-        .arg("-r")
-        .arg(&pcap)
-        .arg("-w")
-        .arg(&out)
-        .arg("-q")
-        .args(extra)
-        .output()
-        .expect("run connscope");
-    assert!(
-        r.status.success(),
-        "{name}: connscope failed: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let read = |file: &str| -> Vec<Value> {
-        std::fs::read_to_string(out.join(file))
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let logs = Logs {
-        conn: read("conn.log"),
-        weird: read("weird.log"),
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    logs
+    run::read(name, &cap.bytes(), extra)
 }
 
 /// `IPBasedAnalyzer::CheckHeaderTrunc` (`src/packet_analysis/protocol/ip/

@@ -5,43 +5,13 @@
 use super::pcap::*;
 use super::{a, outer_and_inner, rec, service};
 use serde_json::Value;
-use std::process::Command;
-
-/// The JSON lines of one log (none when the log was not written).
-fn lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// Runs `connscope read` in bare mode on the pcap bytes; returns the
 /// conn.log and weird.log records.
 fn run_logs(name: &str, pcap: &[u8], extra: &[&str]) -> (Vec<Value>, Vec<Value>) {
-    let dir = std::env::temp_dir().join(format!("connscope-decap-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("in.pcap");
-    std::fs::write(&input, pcap).unwrap();
-    let out = dir.join("out");
-    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
-        .args(["read", "-q", "--mode", "bare", "-r"])
-        .arg(&input)
-        .arg("-w")
-        .arg(&out)
-        .args(extra)
-        .output()
-        .expect("run connscope");
-    assert!(
-        r.status.success(),
-        "{name}: connscope failed: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let logs = (lines(&out.join("conn.log")), lines(&out.join("weird.log")));
-    let _ = std::fs::remove_dir_all(&dir);
-    logs
+    let args: Vec<&str> = ["--mode", "bare"].iter().chain(extra).copied().collect();
+    let logs = super::run::read(name, pcap, &args);
+    (logs.conn, logs.weird)
 }
 
 /// Outer UDP datagram from 10.1.0.1 to 10.1.0.2 in an Ethernet frame.
