@@ -262,7 +262,8 @@ impl ServiceSet {
     /// Adds `s` and every analyzer its script package registers with it
     /// (`base/protocols/<pkg>/main.zeek`): syslog also `syslog_tcp`, rdp
     /// also `rdpeudp`, ssl also `dtls`, ldap both `ldap_tcp` and
-    /// `ldap_udp`, krb both `krb` and `krb_tcp`, dnp3 both transports.
+    /// `ldap_udp`, krb both `krb` and `krb_tcp`, dnp3 both transports,
+    /// websocket also `http` (the package `@load`s `base/protocols/http`).
     pub fn insert_package(&mut self, s: Service) {
         self.insert(s);
         for &(a, b) in PACKAGE_MEMBERS {
@@ -292,4 +293,8 @@ const PACKAGE_MEMBERS: &[(Service, Service)] = &[
     (Service::Krb, Service::KrbTcp),
     (Service::KrbTcp, Service::Krb),
     (Service::Dnp3Tcp, Service::Dnp3Udp),
+    // `base/protocols/websocket/main.zeek` starts with `@load
+    // base/protocols/http`: loading WebSocket loads HTTP (its ports and
+    // signatures), the only way a WebSocket upgrade is ever seen.
+    (Service::Websocket, Service::Http),
 ];

@@ -122,9 +122,11 @@ fn ldap_message_id_length_past_any_buffer() {
 
 #[test]
 fn krb_tcp_message_split_over_segments() {
-    // KRB-ERROR with pvno 5 inside the 4-byte length framing.
+    // KRB-ERROR (pvno 5, error-code 25) inside the 4-byte length framing;
+    // `KRB_ERROR_MSG` reads its elements up to the [6] error-code, so one
+    // without it does not parse.
     let pdu = [
-        0x7e, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa1, 0x01, 0x1e,
+        0x7e, 0x0c, 0x30, 0x0a, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa6, 0x03, 0x02, 0x01, 0x19,
     ];
     let mut m = (pdu.len() as u32).to_be_bytes().to_vec();
     m.extend_from_slice(&pdu);

@@ -27,9 +27,63 @@ fn ber_len(m: &[u8], i: usize) -> Option<(usize, usize)> {
     Some((v, 1 + n))
 }
 
+/// APPLICATION tag of KRB-ERROR (30).
+const ERROR_TAG: u8 = 0x60 + 30;
+
+/// Whether the body of a KRB-ERROR parses as `KRB_ERROR_MSG`
+/// (`krb-protocol.pac`), which unlike the other messages has no fixed first
+/// element: a SEQUENCE header (`ASN1EncodingMeta`, tag not checked), then
+/// `args1`, `KRB_ERROR_Arg`s up to the one with index 6 (error-code, whose
+/// own length is not consumed), the `error_code` INTEGER (meta and
+/// content), then `args2` to the end of the data. Each `KRB_ERROR_Arg` is a
+/// meta whose index (`tag - 0xa0`, 8-bit) must be one of the
+/// `KRB_ERROR_Arg_Data` cases 0..=12 (binpac throws for any other) and
+/// whose content must fit. `complete` = `b` holds the whole message; else
+/// running out of bytes is not a failure (TCP keeps only a PDU's head).
+fn error_ok(b: &[u8], complete: bool) -> bool {
+    // One `ASN1EncodingMeta` at `b[i..]`: (tag, length, bytes used).
+    let meta = |i: usize| -> Option<(u8, usize, usize)> {
+        let t = *b.get(i)?;
+        let (len, ln) = ber_len(b, i + 1)?;
+        Some((t, len, 1 + ln))
+    };
+    let Some((_, _, used)) = meta(0) else {
+        return !complete;
+    };
+    let mut i = used;
+    let mut in_args1 = true;
+    loop {
+        if !in_args1 && i >= b.len() {
+            return true; // `args2` ends with the data
+        }
+        let Some((t, len, used)) = meta(i) else {
+            return !complete;
+        };
+        let index = t.wrapping_sub(0xa0);
+        if index > 12 {
+            return false;
+        }
+        i += used;
+        if in_args1 && index == 6 {
+            // `error_code`: its own meta and content.
+            let Some((_, len, used)) = meta(i) else {
+                return !complete;
+            };
+            i = i.saturating_add(used).saturating_add(len);
+            in_args1 = false;
+        } else if index != 6 {
+            i = i.saturating_add(len);
+        }
+        if i > b.len() {
+            return !complete;
+        }
+    }
+}
+
 /// Whether `m` is a KRB_PDU binpac parses: a known APPLICATION tag whose
 /// length fits, holding a SEQUENCE (AP-REQ: the SEQUENCE after its inner
-/// tags) whose first element is `[0]`/`[1]` `pvno` = 5.
+/// tags) whose first element is `[0]`/`[1]` `pvno` = 5; a KRB-ERROR as
+/// [`error_ok`].
 pub(super) fn pdu_ok(m: &[u8]) -> bool {
     let Some(&t) = m.first() else { return false };
     if !known_tag(t) {
@@ -41,6 +95,11 @@ pub(super) fn pdu_ok(m: &[u8]) -> bool {
     let body = 1 + ln;
     if body + len > m.len() {
         return false;
+    }
+    if t == ERROR_TAG {
+        // `KRB_ERROR_MSG` is not bounded by the APPLICATION length: `args2`
+        // runs to the end of the datagram.
+        return error_ok(&m[body..], true);
     }
     let b = &m[body..body + len];
     // SEQUENCE, then [n] INTEGER pvno.
@@ -148,6 +207,9 @@ fn head_ok(h: &[u8], total: usize) -> bool {
         return false;
     }
     let b = &h[1 + ln..];
+    if t == ERROR_TAG {
+        return error_ok(b, false);
+    }
     let Some((_, sl)) = (b.first() == Some(&0x30)).then(|| ber_len(b, 1)).flatten() else {
         return false;
     };

@@ -264,13 +264,26 @@ pub(crate) struct Parsers {
     done: u64,
     dns: Option<Box<Dns>>,
     tcp: Option<Box<TcpParsers>>,
-    dtls: ssl::Dtls,
     udp_misc: udp_misc::UdpMisc,
     ntp_flipped: bool,
-    /// QUIC's context (created at its first datagram that wants more).
-    quic: Option<Box<quic::Quic>>,
+    /// QUIC's context and DTLS's handshake reassembly ([`Dgram`]).
+    dgram: Option<Box<Dgram>>,
     rdpeudp: u8,
 }
+
+/// The datagram analyzers' states too large to hold inline, QUIC's context
+/// and DTLS's handshake reassembly (both analyzers run on 443/udp): one box,
+/// created when either first has something to keep (QUIC: its first
+/// datagram that wants more; DTLS: a fragment of a handshake message), and
+/// dropped when neither can run again.
+#[derive(Clone, Debug, Default)]
+struct Dgram {
+    quic: Option<quic::Quic>,
+    dtls: ssl::Dtls,
+}
+
+/// The services that share [`Parsers::dgram`].
+const DGRAM: u64 = (1 << Service::Quic as u32) | (1 << Service::Dtls as u32);
 
 impl Parsers {
     /// The first DNS question the DNS parser read (either direction).
@@ -325,7 +338,12 @@ impl Parsers {
     /// unable to run again). The DNS state stays (its question is read at
     /// logging time).
     pub(crate) fn release(&mut self, gone: u64) {
-        drop_if(&mut self.quic, gone, bit(Service::Quic));
+        if let Some(d) = &mut self.dgram {
+            if gone & bit(Service::Quic) != 0 {
+                d.quic = None;
+            }
+        }
+        drop_if(&mut self.dgram, gone, DGRAM);
         if let Some(t) = &mut self.tcp {
             t.release(gone);
         }
@@ -355,7 +373,9 @@ impl Parsers {
         if let Some(d) = &mut self.dns {
             d.tcp.swap(0, 1);
         }
-        self.dtls.flip();
+        if let Some(d) = &mut self.dgram {
+            d.dtls.flip();
+        }
         self.udp_misc.flip();
         // QUIC's context is keyed by role at parse time, as Zeek's is: a
         // flip does not swap it.
@@ -396,7 +416,17 @@ impl Parsers {
 
     pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
         let step = match s {
-            Service::Dtls => self.dtls.run(c, data, ev),
+            Service::Dtls => match &mut self.dgram {
+                Some(d) => d.dtls.run(c, data, ev),
+                None => {
+                    let mut x = ssl::Dtls::default();
+                    let step = x.run(c, data, ev);
+                    if step == Step::More && !x.idle() {
+                        self.dgram.get_or_insert_with(Box::default).dtls = x;
+                    }
+                    step
+                }
+            },
             Service::LdapUdp => ldap::run_udp(c, data, ev),
             Service::Krb => krb::run_udp(c, data, ev),
             Service::Snmp => udp_misc::snmp(c, data, ev),
@@ -406,7 +436,17 @@ impl Parsers {
             Service::Dns => self.dns.get_or_insert_with(Box::default).run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
-            Service::Quic => run_boxed(&mut self.quic, |x| x.run(c, data, ev)),
+            Service::Quic => match self.dgram.as_mut().and_then(|d| d.quic.as_mut()) {
+                Some(q) => q.run(c, data, ev),
+                None => {
+                    let mut q = quic::Quic::default();
+                    let step = q.run(c, data, ev);
+                    if step == Step::More {
+                        self.dgram.get_or_insert_with(Box::default).quic = Some(q);
+                    }
+                    step
+                }
+            },
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
             Service::Syslog => syslog(data, ev),
             _ => self.tcp().run(s, c, data, ev),
@@ -414,7 +454,9 @@ impl Parsers {
         if step == Step::Done {
             self.done |= bit(s);
             if s == Service::Quic {
-                self.quic = None;
+                if let Some(d) = &mut self.dgram {
+                    d.quic = None;
+                }
             }
             let done = self.done;
             if let Some(t) = &mut self.tcp {

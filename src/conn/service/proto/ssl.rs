@@ -134,12 +134,130 @@ impl Ssl {
 /// DTLS (`src/analyzer/protocol/ssl/DTLS.cc`, the SSL binpac grammar in DTLS
 /// mode): attached on 443/udp or by `dpd_dtls_client`. Each datagram holds
 /// DTLS records (13-byte header: type, version, epoch, sequence, length);
-/// a ClientHello whose `client_version` is a DTLS version confirms, another
-/// version or a record that is neither a known content type nor a DTLS
-/// version is a violation.
+/// a record that is neither a known content type nor a DTLS version is a
+/// violation. A handshake message reaches the handshake parser whole or
+/// reassembled from its fragments as `proc_handshake` does
+/// (`dtls-analyzer.pac`, [`Reasm`]); a ClientHello whose `client_version`
+/// is a DTLS version then confirms (`proc_client_hello`), another version
+/// is a violation. A fragment alone confirms nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Dtls {
-    seen_hello: bool,
+    /// Reassembly state of the client's and the server's handshake
+    /// messages (`message_info client, server`), by `is_orig`.
+    r: [Reasm; 2],
+}
+
+/// `MAX_DTLS_HANDSHAKE_RECORD` (`ssl-defs.pac`): a fragmented handshake
+/// message declaring more bytes is a violation.
+const MAX_DTLS_HANDSHAKE_RECORD: u32 = 100_000;
+
+/// One direction's `message_info` (`dtls-analyzer.pac`): the handshake
+/// message being reassembled and which record sequence numbers (relative
+/// to the first) brought its fragments. Only the message's first two bytes
+/// are kept, the hello's version, which is all that decides here.
+#[derive(Clone, Copy, Debug, Default)]
+struct Reasm {
+    /// A message is being reassembled (Zeek's `buffer != 0`).
+    active: bool,
+    message_seq: u16,
+    length: u32,
+    first_seq: u64,
+    first_seen: bool,
+    last_seq: u64,
+    /// Bit `n`: the fragment in record `first_seq + n` was copied.
+    seen: u32,
+    /// The message's bytes 0 and 1, and which of them were copied.
+    head: [u8; 2],
+    head_got: u8,
+}
+
+/// What one handshake fragment decides.
+enum Frag {
+    /// Nothing complete yet.
+    Wait,
+    /// A whole message: its type and first two bytes (`None`: shorter).
+    Message(u8, Option<u16>),
+    /// `AnalyzerViolation`.
+    Violation,
+}
+
+impl Reasm {
+    /// `proc_handshake` for one handshake record: `hs` is the record body
+    /// (12-byte handshake header, then the fragment), `seq` the record's
+    /// sequence number.
+    fn fragment(&mut self, hs: &[u8], seq: u64) -> Frag {
+        let u24 = |b: &[u8]| (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let (msg_type, length, message_seq) =
+            (hs[0], u24(&hs[1..4]), u16::from_be_bytes([hs[4], hs[5]]));
+        let (foffset, flength) = (u24(&hs[6..9]), u24(&hs[9..12]));
+        let data = &hs[12..];
+        let version = |d: &[u8]| (d.len() >= 2).then(|| u16::from_be_bytes([d[0], d[1]]));
+        if foffset == 0 && length == flength {
+            return Frag::Message(msg_type, version(data));
+        }
+        if length > MAX_DTLS_HANDSHAKE_RECORD {
+            return Frag::Violation;
+        }
+        if !self.active || self.message_seq != message_seq || self.length != length {
+            // Cannot resume: start this message afresh.
+            *self = Reasm {
+                active: true,
+                message_seq,
+                length,
+                first_seq: seq,
+                ..Reasm::default()
+            };
+        }
+        if self.first_seq > seq {
+            if self.first_seen {
+                return Frag::Violation; // a second, different first fragment
+            }
+            let diff = self.first_seq - seq;
+            self.seen = if diff < 32 { self.seen << diff } else { 0 };
+            self.first_seq = seq;
+        }
+        if foffset == 0 {
+            self.first_seen = true;
+        }
+        // The seen-bitmask is 32 records wide: a fragment further from the
+        // first is dropped, never reassembled (zeek/zeek#5510 bounded the
+        // shift that was undefined behaviour past 31).
+        let rel = seq - self.first_seq;
+        if rel >= 32 || self.seen & (1 << rel) != 0 {
+            return Frag::Wait;
+        }
+        if data.len() != flength as usize {
+            return Frag::Violation;
+        }
+        if u64::from(foffset) + u64::from(flength) > u64::from(length) {
+            return Frag::Violation;
+        }
+        self.seen |= 1 << rel;
+        for (k, &b) in data
+            .iter()
+            .enumerate()
+            .take(2usize.saturating_sub(foffset as usize))
+        {
+            let at = foffset as usize + k;
+            self.head[at] = b;
+            self.head_got |= 1 << at;
+        }
+        if foffset + flength == length {
+            self.last_seq = seq;
+        }
+        if self.last_seq != 0 && self.first_seen {
+            let total = self.last_seq - self.first_seq;
+            if total > 30 {
+                return Frag::Violation;
+            }
+            let want = ((1u64 << (total + 1)) - 1) as u32;
+            if !self.seen & want == 0 {
+                let v = (self.head_got == 3).then(|| u16::from_be_bytes(self.head));
+                return Frag::Message(msg_type, v);
+            }
+        }
+        Frag::Wait
+    }
 }
 
 fn dtls_version_ok(v: u16) -> bool {
@@ -147,7 +265,14 @@ fn dtls_version_ok(v: u16) -> bool {
 }
 
 impl Dtls {
-    pub(super) fn flip(&mut self) {}
+    pub(super) fn flip(&mut self) {
+        self.r.swap(0, 1);
+    }
+
+    /// No message is being reassembled: nothing to keep between datagrams.
+    pub(super) fn idle(&self) -> bool {
+        !self.r[0].active && !self.r[1].active
+    }
 
     pub(super) fn run(&mut self, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
         if c.transport != Transport::Udp {
@@ -162,16 +287,26 @@ impl Dtls {
                 ev.push(Service::Dtls, What::Violation);
                 return Step::Done;
             }
+            let epoch = u16::from_be_bytes([h[3], h[4]]);
+            let seq = h[5..11].iter().fold(0u64, |a, &b| a << 8 | u64::from(b));
             let body = m.get(p + 13..(p + 13 + len).min(m.len())).unwrap_or(&[]);
-            // Handshake: type(1) length(3) seq(2) frag_off(3) frag_len(3), then the hello.
-            if h[0] == 22 && !self.seen_hello && body.len() >= 14 && body[0] == 1 {
-                self.seen_hello = true;
-                let v = u16::from_be_bytes([body[12], body[13]]);
-                if dtls_version_ok(v) {
-                    ev.push(Service::Dtls, What::Confirm);
-                } else {
-                    ev.push(Service::Dtls, What::Violation);
-                    return Step::Done;
+            // A plaintext (epoch 0) handshake record.
+            if h[0] == 22 && epoch == 0 && body.len() >= 12 {
+                match self.r[c.dir()].fragment(body, seq) {
+                    Frag::Message(1, v) => {
+                        // A ClientHello too short for its version does not parse.
+                        if v.is_some_and(dtls_version_ok) {
+                            ev.push(Service::Dtls, What::Confirm);
+                        } else {
+                            ev.push(Service::Dtls, What::Violation);
+                            return Step::Done;
+                        }
+                    }
+                    Frag::Violation => {
+                        ev.push(Service::Dtls, What::Violation);
+                        return Step::Done;
+                    }
+                    Frag::Wait | Frag::Message(_, _) => {}
                 }
             }
             p += 13 + len;
