@@ -453,6 +453,11 @@ impl ReadArgs {
                 }
             }
             conn.analyzers = set;
+            if self.mode == Mode::Bare {
+                // `zeek -b` loading these packages: their ports become
+                // likely server ports (`--likely-server-ports` replaces them).
+                conn.add_package_server_ports();
+            }
         }
         if let Some(list) = &self.likely_server_ports {
             conn.tcp_server_ports = PortSet::default();

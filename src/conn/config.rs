@@ -233,6 +233,28 @@ impl ConnConfig {
         c.analyzers = ServiceSet::all();
         c
     }
+    /// Adds the likely server ports of the loaded analyzer packages, as
+    /// loading `base/protocols/<pkg>/main.zeek` does in bare mode: each
+    /// package's `redef likely_server_ports += { ports };` names the ports
+    /// it registers its analyzers for (DHCP adds only 67/udp of its 67, 68
+    /// and 4011, which is why the default lists hold the union less 68/udp).
+    /// A later `<Pkg>::ports += {...}` redef does not reach the set, so
+    /// [`ConnConfig::analyzer_ports`] add nothing here.
+    pub fn add_package_server_ports(&mut self) {
+        use super::service::{port_analyzers, Transport};
+        let loaded = self.analyzers.with_package_members().0;
+        for &p in DEFAULT_TCP_SERVER_PORTS {
+            if port_analyzers(Transport::Tcp, p) & loaded != 0 {
+                self.tcp_server_ports.insert(p);
+            }
+        }
+        for &p in DEFAULT_UDP_SERVER_PORTS {
+            if port_analyzers(Transport::Udp, p) & loaded != 0 {
+                self.udp_server_ports.insert(p);
+            }
+        }
+    }
+
     /// Zeek's bare mode (`-b`) with the conn and tunnel scripts only.
     pub fn zeek_bare() -> Self {
         let mut udp = PortSet::default();

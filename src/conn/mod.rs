@@ -420,6 +420,11 @@ impl Conn {
         if v.flip {
             self.flip_roles();
         }
+        if v.limit {
+            // After a flip, as in `DNS_Interpreter::ParseMessage`, which flips
+            // before it checks its limits. `X` in either direction.
+            self.history.check(history::bit::LIMIT, b'X');
+        }
         v.expect
     }
 

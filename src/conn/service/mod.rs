@@ -143,6 +143,8 @@ pub struct Verdict {
     pub expect: Option<Expect>,
     /// A confirmed service removed by an analyzer violation in this payload.
     pub removed: Option<Service>,
+    /// An analyzer reached a configurable limit: the history gets `X`.
+    pub limit: bool,
 }
 
 /// Most services a connection can list at once.
@@ -230,7 +232,7 @@ const CHILDREN: u64 = (1 << Service::Ssl as u32)
 
 /// Analyzers registered for a responder port (`register_for_ports` in each
 /// `scripts/base/protocols/*/main.zeek`, Zeek default values).
-fn port_analyzers(t: Transport, port: u16) -> u64 {
+pub(crate) fn port_analyzers(t: Transport, port: u16) -> u64 {
     let s: &[Service] = match (t, port) {
         (Transport::Tcp, 21 | 2811) => &[Service::Ftp],
         (Transport::Tcp, 22) => &[Service::Ssh],
@@ -606,6 +608,8 @@ impl ServiceState {
                     }
                 }
                 proto::What::Flip => {}
+                proto::What::Limit if live => v.limit = true,
+                proto::What::Limit => {}
                 proto::What::Child(parent) => {
                     // A child analyzer the parent instantiated confirmed.
                     let pb = parent.bit();

@@ -95,6 +95,9 @@ impl Dns {
         let count = |i: usize| usize::from(u16::from_be_bytes([m[i], m[i + 1]]));
         let (qd, an) = (count(4), count(6));
         if qd > 25 {
+            // `dns_max_queries` (`DNS.cc`): `X` in the history, then a
+            // violation.
+            ev.push(Service::Dns, What::Limit);
             ev.push(Service::Dns, What::Violation);
             return Step::Done;
         }

@@ -72,6 +72,10 @@ pub(crate) enum What {
     /// A child analyzer instantiated by the given parent confirmed (the
     /// event's service is the child).
     Child(Service),
+    /// The analyzer hit one of Zeek's configurable limits: Zeek marks the
+    /// connection's history with `X` (`CheckHistory(HIST_UNKNOWN_PKT,
+    /// 'X')`, zeek/zeek#5699, July 2026).
+    Limit,
 }
 
 /// Events produced by the parsers for one payload.
@@ -106,6 +110,14 @@ impl Default for Events {
 
 impl Events {
     fn push(&mut self, s: Service, w: What) {
+        // An event already queued for this payload changes nothing when it
+        // repeats (confirming, violating and flipping are idempotent), so
+        // many PDUs in one payload (DCE/RPC PDUs in an SMB pipe
+        // transaction) cannot crowd out later events such as the parent's
+        // own confirmation.
+        if self.items[..self.n].contains(&(s, w)) {
+            return;
+        }
         if self.n < MAX_EVENTS {
             self.items[self.n] = (s, w);
             self.n += 1;

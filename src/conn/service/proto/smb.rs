@@ -123,6 +123,8 @@ pub(super) struct Smb {
     d: [SmbDir; 2],
     synced: bool,
     chunks: u8,
+    /// SMB1 transaction requests on a named pipe, by message id.
+    pipes: PipeMids,
 }
 
 impl Smb {
@@ -169,7 +171,7 @@ impl Smb {
                         self.d = Default::default();
                         return Step::More;
                     }
-                    message(msg, ev);
+                    message(msg, &mut self.pipes, ev);
                 }
                 pos = start;
                 d.skip = len;
@@ -281,8 +283,9 @@ fn le32(b: &[u8], i: usize) -> usize {
         .map_or(0, |x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize)
 }
 
-/// One SMB message (what of it is in this chunk): forwards security blobs.
-fn message(m: &[u8], ev: &mut Events) {
+/// One SMB message (what of it is in this chunk): forwards security blobs
+/// and named-pipe payloads.
+fn message(m: &[u8], pipes: &mut PipeMids, ev: &mut Events) {
     if m.len() < 4 {
         return;
     }
@@ -329,6 +332,8 @@ fn message(m: &[u8], ev: &mut Events) {
             return;
         };
         match (cmd, response, wc) {
+            (0x25, false, _) => transaction_request(m, pipes, ev),
+            (0x25, true, _) => transaction_response(m, pipes, ev),
             // NEGOTIATE response (NT LM 0.12) with extended security: GUID, then the blob.
             (0x72, true, 17) => {
                 let caps = words
@@ -356,5 +361,141 @@ fn message(m: &[u8], ev: &mut Events) {
             }
             _ => {}
         }
+    }
+}
+
+/// The SMB1 transaction requests whose responses carry pipe data: Zeek's
+/// `is_file_a_pipe` map (`smb1-com-transaction.pac`), keyed by message id,
+/// each entry taken by the response. Bounded: the oldest entry goes first.
+#[derive(Clone, Copy, Debug, Default)]
+struct PipeMids {
+    mids: [u16; 8],
+    n: u8,
+}
+
+impl PipeMids {
+    /// `set_is_file_a_pipe(mid, is_pipe)`: a later request with the same
+    /// message id replaces the earlier one.
+    fn set(&mut self, mid: u16, is_pipe: bool) {
+        self.take(mid);
+        if !is_pipe {
+            return;
+        }
+        let n = usize::from(self.n).min(self.mids.len());
+        if n == self.mids.len() {
+            self.mids.copy_within(1.., 0);
+            self.mids[n - 1] = mid;
+        } else {
+            self.mids[n] = mid;
+            self.n += 1;
+        }
+    }
+
+    /// `get_is_file_a_pipe(mid)`: whether the request was on a pipe; the
+    /// entry is erased.
+    fn take(&mut self, mid: u16) -> bool {
+        let n = usize::from(self.n).min(self.mids.len());
+        match self.mids[..n].iter().position(|&m| m == mid) {
+            Some(i) => {
+                self.mids.copy_within(i + 1..n, i);
+                self.n -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What an SMB1 transaction's name selects (`determine_transaction_type`,
+/// `smb-common.pac`): `\PIPE\` followed by `LANMAN` is RAP, any other
+/// `\PIPE\` name a named pipe (case-sensitive, ASCII or the low bytes of
+/// UCS-2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TransType {
+    Pipe,
+    Rap,
+    Unknown,
+}
+
+/// The transaction name at `at` (`SMB_string`, `smb-strings.pac`): ASCII up
+/// to and including its NUL, or UCS-2 after a pad byte when `at` is odd
+/// within the request (counted from the end of the 32-byte header) up to an
+/// aligned NUL pair. Returns the type and the offset after the name, or
+/// `None` when the name does not end in the message.
+fn transaction_name(m: &[u8], at: usize, unicode: bool) -> Option<(TransType, usize)> {
+    // Characters are every byte (ASCII) or every other byte (UCS-2); `size`
+    // is the name's length in bytes, terminator included, which Zeek's
+    // checks compare with the byte index of the last character tested.
+    let (start, step) = if unicode {
+        (at + ((at - 32) & 1), 2)
+    } else {
+        (at, 1)
+    };
+    let s = m.get(start..)?;
+    let size = if unicode {
+        s.chunks_exact(2).position(|c| c == [0, 0])? * 2 + 2
+    } else {
+        s.iter().position(|&b| b == 0)? + 1
+    };
+    let has = |from: usize, word: &[u8]| {
+        size > (from + word.len() - 1) * step
+            && word
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| s.get((from + i) * step) == Some(&b))
+    };
+    let t = match (has(0, b"\\PIPE\\"), has(6, b"LANMAN")) {
+        (true, true) => TransType::Rap,
+        (true, false) => TransType::Pipe,
+        _ => TransType::Unknown,
+    };
+    Some((t, start + size))
+}
+
+/// Where a transaction's data starts: `padding to param_offset`, the
+/// parameters, `padding to data_offset` (offsets from the SMB header's
+/// start). binpac pads to an offset already passed with zero bytes.
+fn data_start(after: usize, param_offset: usize, param_count: usize, data_offset: usize) -> usize {
+    (after.max(param_offset) + param_count).max(data_offset)
+}
+
+/// `SMB1_transaction_request` (`smb1-com-transaction.pac`): the data of a
+/// transaction on a `\PIPE\` name goes to DCE_RPC (`forward_dce_rpc`).
+/// Which requests were on a pipe is remembered for their responses. A
+/// transaction on a tree that is a pipe (`get_tree_is_pipe`, set by TREE
+/// CONNECT) with another name is not followed: connscope does not track
+/// trees.
+fn transaction_request(m: &[u8], pipes: &mut PipeMids, ev: &mut Events) {
+    let Some(w) = m.get(33..33 + 28) else { return };
+    let setup_count = usize::from(w[26]);
+    let unicode = le16(m, 10) & 0x8000 != 0;
+    let mid = le16(m, 30) as u16;
+    let Some((t, after)) = transaction_name(m, 33 + 28 + 2 * setup_count + 2, unicode) else {
+        return;
+    };
+    pipes.set(mid, t == TransType::Pipe);
+    if t != TransType::Pipe {
+        return;
+    }
+    if let Some(d) = m.get(data_start(after, le16(w, 20), le16(w, 18), le16(w, 24))..) {
+        pipe_data(d, ev);
+    }
+}
+
+/// `SMB1_transaction_response`: data (when `data_count` is not 0) of the
+/// response to a pipe request goes to DCE_RPC. A 35-byte message is an
+/// empty response (`SMB_No_Message`), which leaves the request's entry.
+fn transaction_response(m: &[u8], pipes: &mut PipeMids, ev: &mut Events) {
+    if m.len() <= 35 {
+        return;
+    }
+    let Some(w) = m.get(33..33 + 20) else { return };
+    let setup_count = usize::from(w[18]);
+    let after = 33 + 20 + 2 * setup_count + 2;
+    if !pipes.take(le16(m, 30) as u16) || le16(w, 12) == 0 {
+        return;
+    }
+    if let Some(d) = m.get(data_start(after, le16(w, 8), le16(w, 6), le16(w, 14))..) {
+        pipe_data(d, ev);
     }
 }

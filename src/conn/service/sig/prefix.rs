@@ -12,8 +12,9 @@ use super::{
     SOCKS4_SERVER, SOCKS5_CLIENT, SOCKS5_SERVER, SSH, TLS_CLIENT, TLS_SERVER,
 };
 
-/// HTTP methods of `dpd_http_client` (`scripts/base/protocols/http/dpd.sig`).
-const HTTP_METHODS: [&[u8]; 50] = [
+/// HTTP methods of `dpd_http_client` (`scripts/base/protocols/http/dpd.sig`;
+/// QUERY, RFC 10008, added by zeek/zeek#5595, June 2026).
+const HTTP_METHODS: [&[u8]; 51] = [
     b"OPTIONS",
     b"GET",
     b"HEAD",
@@ -64,6 +65,7 @@ const HTTP_METHODS: [&[u8]; 50] = [
     b"RPC_IN_DATA",
     b"RPC_OUT_DATA",
     b"MKWORKSPACE",
+    b"QUERY",
 ];
 
 /// `dpd_ldap_client_udp` / `_tcp`: `^\x30` BER length `\x02` short
