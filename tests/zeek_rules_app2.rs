@@ -13,11 +13,13 @@
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
 mod pcap;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
 
 use pcap::*;
 use serde_json::Value;
 use std::net::IpAddr;
-use std::process::Command;
 
 fn a(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -26,38 +28,7 @@ fn a(s: &str) -> IpAddr {
 /// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
 /// the conn.log records.
 fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    let dir = std::env::temp_dir().join(format!(
-        "connscope-rules-app2-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let pcap = dir.join("in.pcap");
-    std::fs::write(&pcap, cap.bytes()).unwrap();
-    let out = dir.join("out");
-    let r = Command::new(env!("CARGO_BIN_EXE_connscope"))
-        .arg("read")
-        .arg("-r")
-        .arg(&pcap)
-        .arg("-w")
-        .arg(&out)
-        .arg("-q")
-        .args(extra)
-        .output()
-        .expect("run connscope");
-    assert!(
-        r.status.success(),
-        "{name}: connscope failed: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let conn = std::fs::read_to_string(out.join("conn.log"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let _ = std::fs::remove_dir_all(&dir);
-    conn
+    run::read(name, &cap.bytes(), extra).conn
 }
 
 /// A TCP conversation from 10.0.0.1:`cport` to 10.0.0.2:`sport`.
