@@ -26,12 +26,23 @@ use crate::conn::service::Service;
 /// state on the stack, which is boxed only if the parser wants more.
 #[inline]
 fn run_boxed<T: Default>(b: &mut Option<Box<T>>, f: impl FnOnce(&mut T) -> Step) -> Step {
+    run_boxed_keeping(b, |_| true, f)
+}
+
+/// [`run_boxed`], boxing the fresh state only when the parser wants more and
+/// `keep` says it holds something worth keeping.
+#[inline]
+fn run_boxed_keeping<T: Default>(
+    b: &mut Option<Box<T>>,
+    keep: impl FnOnce(&T) -> bool,
+    f: impl FnOnce(&mut T) -> Step,
+) -> Step {
     match b {
         Some(x) => f(x),
         None => {
             let mut x = T::default();
             let step = f(&mut x);
-            if step == Step::More {
+            if step == Step::More && keep(&x) {
                 *b = Some(Box::new(x));
             }
             step
@@ -278,7 +289,7 @@ pub(crate) struct Parsers {
 /// dropped when neither can run again.
 #[derive(Clone, Debug, Default)]
 struct Dgram {
-    quic: Option<quic::Quic>,
+    quic: quic::Quic,
     dtls: ssl::Dtls,
 }
 
@@ -340,7 +351,7 @@ impl Parsers {
     pub(crate) fn release(&mut self, gone: u64) {
         if let Some(d) = &mut self.dgram {
             if gone & bit(Service::Quic) != 0 {
-                d.quic = None;
+                d.quic = quic::Quic::default();
             }
         }
         drop_if(&mut self.dgram, gone, DGRAM);
@@ -416,17 +427,11 @@ impl Parsers {
 
     pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
         let step = match s {
-            Service::Dtls => match &mut self.dgram {
-                Some(d) => d.dtls.run(c, data, ev),
-                None => {
-                    let mut x = ssl::Dtls::default();
-                    let step = x.run(c, data, ev);
-                    if step == Step::More && !x.idle() {
-                        self.dgram.get_or_insert_with(Box::default).dtls = x;
-                    }
-                    step
-                }
-            },
+            Service::Dtls => run_boxed_keeping(
+                &mut self.dgram,
+                |d| !d.dtls.idle(),
+                |d| d.dtls.run(c, data, ev),
+            ),
             Service::LdapUdp => ldap::run_udp(c, data, ev),
             Service::Krb => krb::run_udp(c, data, ev),
             Service::Snmp => udp_misc::snmp(c, data, ev),
@@ -436,17 +441,7 @@ impl Parsers {
             Service::Dns => self.dns.get_or_insert_with(Box::default).run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),
-            Service::Quic => match self.dgram.as_mut().and_then(|d| d.quic.as_mut()) {
-                Some(q) => q.run(c, data, ev),
-                None => {
-                    let mut q = quic::Quic::default();
-                    let step = q.run(c, data, ev);
-                    if step == Step::More {
-                        self.dgram.get_or_insert_with(Box::default).quic = Some(q);
-                    }
-                    step
-                }
-            },
+            Service::Quic => run_boxed(&mut self.dgram, |d| d.quic.run(c, data, ev)),
             Service::Rdpeudp => rdpeudp(&mut self.rdpeudp, c, data, ev),
             Service::Syslog => syslog(data, ev),
             _ => self.tcp().run(s, c, data, ev),
@@ -455,7 +450,7 @@ impl Parsers {
             self.done |= bit(s);
             if s == Service::Quic {
                 if let Some(d) = &mut self.dgram {
-                    d.quic = None;
+                    d.quic = quic::Quic::default();
                 }
             }
             let done = self.done;
