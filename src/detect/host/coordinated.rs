@@ -223,8 +223,7 @@ impl HostDetector for Coordinated {
     /// borrowed from the text); anything else, an error too, through a
     /// JSON tree and [`load`](HostDetector::load), which names it.
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        let mut c = Cursor::new(raw);
-        match read_known(&mut c).filter(|_| c.at_end()) {
+        match Cursor::whole(raw, read_known) {
             Some(known) => {
                 self.known.clear();
                 self.dests.clear();

@@ -38,6 +38,13 @@ impl<'a> Cursor<'a> {
         Cursor { text, i: 0 }
     }
 
+    /// What `read` reads from the start of `text` when only whitespace
+    /// follows it; `None` otherwise.
+    pub fn whole<T>(text: &'a str, read: impl FnOnce(&mut Cursor<'a>) -> Option<T>) -> Option<T> {
+        let mut c = Cursor::new(text);
+        read(&mut c).filter(|_| c.at_end())
+    }
+
     /// The byte offset into the text.
     pub fn pos(&self) -> usize {
         self.i

@@ -489,8 +489,7 @@ impl HostDetector for Beacon {
     }
 
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        let mut c = Cursor::new(raw);
-        match read_saved(&mut c).filter(|_| c.at_end()) {
+        match Cursor::whole(raw, read_saved) {
             Some(s) => {
                 self.restore(s);
                 Ok(())

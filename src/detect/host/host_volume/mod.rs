@@ -372,9 +372,7 @@ impl HostVolume {
 /// unsigned integer. Numbers are read by [`Cursor::f64`] (correctly
 /// rounded, as serde's `float_roundtrip`).
 fn four_bases(text: &str) -> Option<[Base; 4]> {
-    let mut c = Cursor::new(text);
-    let out = read_four_bases(&mut c)?;
-    c.at_end().then_some(out)
+    Cursor::whole(text, read_four_bases)
 }
 
 /// [`four_bases`] at a cursor (numbers in JSON's grammar).
@@ -520,9 +518,7 @@ impl HostVolume {
                 format!("host_volume: {what}: expected four [count, mean, var, max] series")
             })
         };
-        self.hosts.clear();
-        self.open.clear();
-        self.pop = four("population", s.population)?;
+        let pop = four("population", s.population)?;
         let mut hosts = s.hosts;
         if hosts.len() > MAX_HOSTS {
             // The first MAX_HOSTS names in text order (a repeated name: its
@@ -530,21 +526,16 @@ impl HostVolume {
             let sorted: std::collections::BTreeMap<&str, &RawValue> = hosts.into_iter().collect();
             hosts = sorted.into_iter().take(MAX_HOSTS).collect();
         }
-        self.hosts.reserve(hosts.len());
-        for (k, b) in &hosts {
-            let ip: std::net::IpAddr = k
-                .parse()
-                .map_err(|_| format!("host_volume: bad host {k}"))?;
-            self.hosts.insert(
-                Addr::from_ip(ip),
-                Host {
-                    base: four(k, b)?,
-                    trained: true,
-                    interval: NO_INTERVAL,
-                    ..Host::default()
-                },
-            );
-        }
+        let hosts = hosts
+            .iter()
+            .map(|(k, b)| {
+                let ip: std::net::IpAddr = k
+                    .parse()
+                    .map_err(|_| format!("host_volume: bad host {k}"))?;
+                Ok((Addr::from_ip(ip), four(k, b)?))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        self.restore(Saved { pop, hosts });
         Ok(())
     }
 }
@@ -672,8 +663,7 @@ impl HostDetector for HostVolume {
     }
 
     fn load_raw(&mut self, raw: &str) -> Result<(), String> {
-        let mut c = Cursor::new(raw);
-        match read_saved(&mut c).filter(|_| c.at_end()) {
+        match Cursor::whole(raw, read_saved) {
             Some(s) => {
                 self.restore(s);
                 Ok(())
