@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex};
 
 /// Most training samples kept (a deterministic reservoir beyond it).
 pub const MAX_TRAIN_SAMPLES: usize = 50_000;
-/// Entries of the score memo (a power of two).
-const MEMO_SLOTS: usize = 32768;
+/// Entries of the score memo (`2^MEMO_BITS`).
+const MEMO_BITS: u32 = 15;
+const MEMO_SLOTS: usize = 1 << MEMO_BITS;
 
 /// Lookups per window of the memo's hit-rate check.
 const MEMO_WINDOW: u32 = 4096;
@@ -45,7 +46,6 @@ const MEMO_BYPASS: u32 = 16 * MEMO_WINDOW;
 /// scores and features, so score.log's writer can reuse their rendered
 /// text by it ([`ScoreRecord::tail_id`]).
 struct Memo {
-    hasher: foldhash::fast::FixedState,
     /// Each slot's key (the class and [`Inputs::words`]) and scores.
     slots: Vec<Option<(MemoKey, MemoScores)>>,
     /// The identity of the next fill (this memo's number in its high bits).
@@ -63,7 +63,6 @@ impl Memo {
         static MEMOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = MEMOS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Memo {
-            hasher: foldhash::fast::FixedState::with_seed(0x5c0e),
             slots: Vec::new(),
             next_fill: n << 40,
             lookups: 0,
@@ -72,16 +71,18 @@ impl Memo {
         }
     }
 
-    /// The key of `s` and its slot (the inputs' words built once).
+    /// The key of `s` and its slot (the inputs' words built once). The
+    /// slot is a multiplicative hash of the class and the words (one
+    /// multiply per word; the top bits, the best mixed, pick the slot): a
+    /// collision only costs a miss, the key itself is compared.
     fn key(&self, s: &Inputs) -> (MemoKey, usize) {
-        use std::hash::{BuildHasher, Hash, Hasher};
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
         let key = (s.class, s.words());
-        let mut h = self.hasher.build_hasher();
-        key.0.hash(&mut h);
+        let mut h = class_word(key.0).wrapping_mul(K);
         for &w in &key.1 {
-            h.write_u64(w);
+            h = (h.rotate_left(26) ^ w).wrapping_mul(K);
         }
-        let slot = h.finish() as usize & (MEMO_SLOTS - 1);
+        let slot = (h >> (64 - MEMO_BITS)) as usize;
         (key, slot)
     }
 
@@ -136,6 +137,18 @@ impl Memo {
         let r = m.raw_and_top(&s.sample());
         self.insert(s, MemoScores::new(m, s, r.0, r.1));
         r
+    }
+}
+
+/// A service class as one word (distinct classes, distinct words), for
+/// the memo's hash.
+fn class_word(c: ServiceClass) -> u64 {
+    let t = |t: crate::conn::Transport| t as u64;
+    match c {
+        ServiceClass::Service(s) => 1 << 40 | s as u64,
+        ServiceClass::Port(tr, p) => 2 << 40 | t(tr) << 16 | u64::from(p),
+        ServiceClass::High(tr) => 3 << 40 | t(tr),
+        ServiceClass::Icmp => 4 << 40,
     }
 }
 
