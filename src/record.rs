@@ -570,6 +570,10 @@ pub struct WeirdRecord {
     pub name: &'static str,
     /// Additional information.
     pub addl: Option<String>,
+    /// The name of the Zeek analyzer that raises this weird (weird.log's
+    /// `source`), when Zeek's call passes one (`Weird::source`,
+    /// `ConnWeird::source`).
+    pub source: Option<&'static str>,
 }
 
 /// One capture-loss row.

@@ -75,6 +75,59 @@ impl ConnWeird {
         }
     }
 
+    /// weird.log's `source`: the name of the Zeek analyzer whose call raises
+    /// this weird (`analyzer::Analyzer::Weird`, `src/analyzer/Analyzer.cc`:
+    /// `conn->Weird(name, addl, GetAnalyzerName())`, the session adapter's
+    /// canonical component name), `None` where the call passes no source
+    /// (`Connection::Weird(name, addl = "", source = "")`, `src/Conn.h`;
+    /// `weird.zeek` then leaves `source` unset) or Zeek has no such weird.
+    pub fn source(self) -> Option<&'static str> {
+        const TCP: Option<&str> = Some("TCP");
+        match self {
+            // src/packet_analysis/protocol/tcp/TCP.cc `ValidateChecksum`:
+            // `adapter->Weird("bad_TCP_checksum")`.
+            ConnWeird::BadTcpChecksum => TCP,
+            // udp/UDPSessionAdapter.cc `HandleBadChecksum`:
+            // `Weird("bad_UDP_checksum")`; udp/UDP.cc `DeliverPacket`:
+            // `adapter->Weird("UDP_datagram_length_mismatch", ...)`. The
+            // adapter is `IP::SessionAdapter("UDP", conn)`.
+            ConnWeird::BadUdpChecksum | ConnWeird::UdpDatagramLengthMismatch => Some("UDP"),
+            // icmp/ICMP.cc `DeliverPacket`: `adapter->Weird("bad_ICMP_
+            // checksum")`; `MLDReport`/`MLDReportV2`: `adapter->Weird(
+            // "truncated_ICMPv6_MLDv1"|"truncated_ICMPv6_MLDv2"|
+            // "truncated_ICMPv6_MLDv2_record")`. `IP::SessionAdapter("ICMP",
+            // conn)`.
+            ConnWeird::BadIcmpChecksum
+            | ConnWeird::TruncatedIcmpv6Mldv1
+            | ConnWeird::TruncatedIcmpv6Mldv2
+            | ConnWeird::TruncatedIcmpv6Mldv2Record => Some("ICMP"),
+            // tcp/TCPSessionAdapter.cc, the adapter's own `Weird(name)`:
+            // `UpdateSYN_SentState` (`data_before_established`),
+            // `UpdateInactiveState` (`connection_originator_SYN_ack`,
+            // `spontaneous_FIN`, `spontaneous_RST`), `UpdateClosedState`
+            // (`SYN_after_close`), `IsReuse` (`active_connection_reuse`);
+            // `SynWeirds` passes it explicitly: `endpoint->Conn()->Weird(
+            // "TCP_christmas"|"SYN_with_data", "", GetAnalyzerName())`.
+            ConnWeird::DataBeforeEstablished
+            | ConnWeird::ConnectionOriginatorSynAck
+            | ConnWeird::SpontaneousFin
+            | ConnWeird::SpontaneousRst
+            | ConnWeird::SynAfterClose
+            | ConnWeird::ActiveConnectionReuse
+            | ConnWeird::TcpChristmas
+            | ConnWeird::SynWithData => TCP,
+            // TCPSessionAdapter.cc `init_endpoint` (a static function):
+            // `endpoint->Conn()->Weird("SYN_seq_jump")`, no source. (Its
+            // other call, in `IsReuse`, is the adapter's and would be `TCP`;
+            // connscope raises it from `init_endpoint` only.)
+            ConnWeird::SynSeqJump => None,
+            // connscope's own bounds.
+            ConnWeird::EvictedTableFull
+            | ConnWeird::TcpOooRangesFolded
+            | ConnWeird::HistoryLimit => None,
+        }
+    }
+
     /// Every weird, by bit index.
     pub const ALL: [ConnWeird; 19] = [
         ConnWeird::BadTcpChecksum,
@@ -104,5 +157,25 @@ impl ConnWeird {
             self,
             ConnWeird::TcpOooRangesFolded | ConnWeird::HistoryLimit
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources() {
+        for w in ConnWeird::ALL {
+            let expect = match w.name() {
+                n if n.starts_with("connscope_") => None,
+                "SYN_seq_jump" => None,
+                "bad_UDP_checksum" | "UDP_datagram_length_mismatch" => Some("UDP"),
+                "bad_ICMP_checksum" => Some("ICMP"),
+                n if n.starts_with("truncated_ICMPv6_") => Some("ICMP"),
+                _ => Some("TCP"),
+            };
+            assert_eq!(w.source(), expect, "{}", w.name());
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! checksum is wrong, is dropped with a named weird. A packet cut short by a
 //! snaplen is still processed.
 
+use super::weird::Analyzer;
 use super::{be16, be32, fold, ones_sum, Addr, Weird};
 
 /// Fragmentation fields of an IP packet.
@@ -112,7 +113,7 @@ fn parse_v4(data: &[u8], wire_len: usize, ignore_checksums: bool) -> Result<IpPa
         return Err(Weird::InvalidIpHeaderSize);
     }
     if hdr_len > data.len() {
-        return Err(Weird::InternallyTruncatedHeader);
+        return Err(Weird::InternallyTruncatedHeader(Analyzer::Ip));
     }
     if hdr_len < 20 {
         return Err(Weird::Ipv4MinHeaderSize);
@@ -314,12 +315,13 @@ impl Tcp<'_> {
 /// captured bytes is `internally_truncated_header`. (Zeek counts captured
 /// link padding after the IP packet as captured; the view here ends at the
 /// IP total length, which differs only for a zero payload length.)
-pub fn check_header_trunc(ip: &IpPacket<'_>, min: u32) -> Result<(), Weird> {
+/// `analyzer` is the transport's (TCP, UDP, ICMP): the weird is its own.
+pub fn check_header_trunc(ip: &IpPacket<'_>, min: u32, analyzer: Analyzer) -> Result<(), Weird> {
     if ip.payload_len != 0 && ip.payload_len < min {
-        return Err(Weird::TruncatedHeader);
+        return Err(Weird::TruncatedHeader(analyzer));
     }
     if (ip.payload.len() as u32) < min {
-        return Err(Weird::InternallyTruncatedHeader);
+        return Err(Weird::InternallyTruncatedHeader(analyzer));
     }
     Ok(())
 }
@@ -329,7 +331,7 @@ pub fn check_header_trunc(ip: &IpPacket<'_>, min: u32) -> Result<(), Weird> {
 pub fn tcp<'a>(ip: &IpPacket<'a>) -> Result<Tcp<'a>, Weird> {
     let b = ip.payload;
     if b.len() < 20 {
-        return Err(Weird::TruncatedHeader);
+        return Err(Weird::TruncatedHeader(Analyzer::Tcp));
     }
     let hdr_len = ((b[12] >> 4) as usize) * 4;
     if hdr_len < 20 || hdr_len > b.len() || hdr_len as u32 > ip.payload_len {
@@ -368,7 +370,7 @@ pub struct Udp<'a> {
 pub fn udp<'a>(ip: &IpPacket<'a>) -> Result<Udp<'a>, Weird> {
     let b = ip.payload;
     if b.len() < 8 {
-        return Err(Weird::TruncatedHeader);
+        return Err(Weird::TruncatedHeader(Analyzer::Udp));
     }
     Ok(Udp {
         sport: be16(b, 0),
@@ -394,7 +396,7 @@ pub struct Icmp<'a> {
 pub fn icmp<'a>(ip: &IpPacket<'a>) -> Result<Icmp<'a>, Weird> {
     let b = ip.payload;
     if b.len() < 8 {
-        return Err(Weird::TruncatedHeader);
+        return Err(Weird::TruncatedHeader(Analyzer::Icmp));
     }
     Ok(Icmp {
         icmp_type: b[0],

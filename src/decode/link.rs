@@ -6,6 +6,7 @@
 //! Linux NFLOG; every other link type is raw IP, as in Zeek (see
 //! [`decode`]). Non-IP frames (ARP, LLDP, ...) give `Ok(None)`.
 
+use super::weird::Analyzer;
 use super::{be16, Weird};
 use crate::capture::linktype;
 
@@ -46,7 +47,7 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
         linktype::ETHERNET => ethernet(frame, 0, &mut l3),
         linktype::NULL => {
             if frame.len() < 4 {
-                return Err(Weird::TruncatedLinkHeader);
+                return Err(Weird::TruncatedLinkHeader(Analyzer::Null));
             }
             let b = [frame[0], frame[1], frame[2], frame[3]];
             // Host byte order of the capturing machine: accept either.
@@ -61,7 +62,7 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
         linktype::FDDI => fddi(frame, &mut l3),
         linktype::LINUX_SLL => {
             if frame.len() < 16 {
-                return Err(Weird::TruncatedLinkHeader);
+                return Err(Weird::TruncatedLinkHeader(Analyzer::LinuxSll));
             }
             let proto = be16(frame, 14);
             if be16(frame, 4) == 6 {
@@ -74,18 +75,18 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
         }
         linktype::LINUX_SLL2 => {
             if frame.len() < 20 {
-                return Err(Weird::TruncatedLinkHeader);
+                return Err(Weird::TruncatedLinkHeader(Analyzer::LinuxSll2));
             }
             let proto = be16(frame, 0);
             ethertype(frame, 20, proto, &mut l3)
         }
         linktype::IEEE802_11_RADIOTAP => {
             if frame.len() < 8 {
-                return Err(Weird::TruncatedLinkHeader);
+                return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211Radio));
             }
             let rlen = u16::from_le_bytes([frame[2], frame[3]]) as usize;
             if rlen > frame.len() {
-                return Err(Weird::TruncatedLinkHeader);
+                return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211Radio));
             }
             ieee80211(frame, rlen, &mut l3)
         }
@@ -109,12 +110,12 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
 pub fn ethernet(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     let mut off = off;
     if frame.len() < off + 14 {
-        return Err(Weird::TruncatedLinkHeader);
+        return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
     }
     // Cisco FabricPath: a 16-byte outer header before the real Ethernet frame.
     if be16(frame, off + 12) == 0x8903 {
         if frame.len() < off + 16 + 14 {
-            return Err(Weird::TruncatedLinkHeader);
+            return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
         }
         off += 16;
     }
@@ -128,7 +129,7 @@ pub fn ethernet(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usiz
     if t <= 1500 {
         // 802.3 length field: only LLC/SNAP carries an EtherType.
         if frame.len() < off + 22 {
-            return Err(Weird::TruncatedLinkHeader);
+            return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
         }
         if frame[off + 14] == 0xaa && frame[off + 15] == 0xaa {
             return ethertype(frame, off + 22, be16(frame, off + 20), l3);
@@ -218,7 +219,7 @@ pub fn ethertype(
             0x88e7 => {
                 // 802.1ah PBB: I-TAG (4) + customer MACs (12) + EtherType.
                 if frame.len() < off + 18 {
-                    return Err(Weird::TruncatedLinkHeader);
+                    return Err(Weird::TruncatedLinkHeader(Analyzer::Pbb));
                 }
                 let mut dst = [0u8; 6];
                 let mut src = [0u8; 6];
@@ -232,7 +233,7 @@ pub fn ethertype(
             0x8926 => {
                 // VN-Tag: 4-byte tag then EtherType.
                 if frame.len() < off + 6 {
-                    return Err(Weird::TruncatedLinkHeader);
+                    return Err(Weird::TruncatedLinkHeader(Analyzer::VnTag));
                 }
                 t = be16(frame, off + 4);
                 off += 6;
@@ -258,7 +259,7 @@ pub fn ppp_serial(frame: &[u8]) -> Result<Option<usize>, Weird> {
     } else if frame.len() >= 2 && frame[0] == 0x0f {
         // Cisco HDLC: address, control, EtherType.
         if frame.len() < 4 {
-            return Err(Weird::TruncatedLinkHeader);
+            return Err(Weird::TruncatedLinkHeader(Analyzer::PppSerial));
         }
         return match be16(frame, 2) {
             0x0800 | 0x86dd => Ok(Some(4)),
@@ -271,14 +272,14 @@ pub fn ppp_serial(frame: &[u8]) -> Result<Option<usize>, Weird> {
 /// A PPP protocol field at `off` (1 or 2 bytes), then IPv4/IPv6.
 pub fn ppp_protocol(frame: &[u8], off: usize) -> Result<Option<usize>, Weird> {
     let Some(&b0) = frame.get(off) else {
-        return Err(Weird::TruncatedLinkHeader);
+        return Err(Weird::TruncatedLinkHeader(Analyzer::PppSerial));
     };
     // Protocol-field compression: an odd first byte is a 1-byte protocol.
     let (proto, hlen) = if b0 & 1 == 1 {
         (b0 as u16, 1)
     } else {
         if frame.len() < off + 2 {
-            return Err(Weird::TruncatedLinkHeader);
+            return Err(Weird::TruncatedLinkHeader(Analyzer::PppSerial));
         }
         (be16(frame, off), 2)
     };
@@ -364,7 +365,7 @@ fn nflog(frame: &[u8], big_endian: bool) -> Result<Option<usize>, Weird> {
 fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     // Frame control (1), destination (6), source (6), then LLC/SNAP (8).
     if frame.len() < 21 {
-        return Err(Weird::TruncatedLinkHeader);
+        return Err(Weird::TruncatedLinkHeader(Analyzer::Fddi));
     }
     // Zeek's FDDI analyzer does not record the MAC addresses.
     if frame[13] != 0xaa || frame[14] != 0xaa {
@@ -376,7 +377,7 @@ fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
 
 fn ieee80211(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     if frame.len() < off + 24 {
-        return Err(Weird::TruncatedLinkHeader);
+        return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211));
     }
     let fc0 = frame[off];
     let fc1 = frame[off + 1];
@@ -419,7 +420,7 @@ fn ieee80211(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>,
     l3.src_mac = Some(src);
     let llc = off + hlen;
     if frame.len() < llc + 8 {
-        return Err(Weird::TruncatedLinkHeader);
+        return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211));
     }
     if frame[llc] != 0xaa || frame[llc + 1] != 0xaa || frame[llc + 2] != 0x03 {
         return Ok(None);
@@ -452,12 +453,12 @@ mod tests {
         assert!(decode(linktype::ETHERNET, &f).unwrap().is_none());
         assert_eq!(
             decode(linktype::ETHERNET, &f[..10]).unwrap_err(),
-            Weird::TruncatedLinkHeader
+            Weird::TruncatedLinkHeader(Analyzer::Ethernet)
         );
         // An 802.3 length field with no room for the LLC header.
         assert_eq!(
             decode(linktype::ETHERNET, &[0u8; 14][..]).unwrap_err(),
-            Weird::TruncatedLinkHeader
+            Weird::TruncatedLinkHeader(Analyzer::Ethernet)
         );
     }
 

@@ -5,6 +5,7 @@
 //! Rules follow Zeek's packet analyzers (`src/packet_analysis/protocol/{gre,
 //! iptunnel,vxlan,geneve,teredo,ayiya,gtpv1}`).
 
+use super::weird::Analyzer;
 use super::{be16, Weird};
 
 /// The kind of tunnel, as Zeek's `Tunnel::Type` names it.
@@ -37,6 +38,20 @@ impl TunnelKind {
             TunnelKind::Teredo => "Tunnel::TEREDO",
             TunnelKind::Ayiya => "Tunnel::AYIYA",
             TunnelKind::Gtpv1 => "Tunnel::GTPv1",
+        }
+    }
+
+    /// The Zeek packet analyzer that decapsulates this kind (IP-in-IP and
+    /// GRE's inner packets: `IPTunnel`).
+    pub fn analyzer(self) -> Analyzer {
+        match self {
+            TunnelKind::Ip => Analyzer::IpTunnel,
+            TunnelKind::Gre => Analyzer::Gre,
+            TunnelKind::Vxlan => Analyzer::Vxlan,
+            TunnelKind::Geneve => Analyzer::Geneve,
+            TunnelKind::Teredo => Analyzer::Teredo,
+            TunnelKind::Ayiya => Analyzer::Ayiya,
+            TunnelKind::Gtpv1 => Analyzer::Gtpv1,
         }
     }
 }
@@ -172,16 +187,16 @@ pub enum Decap<'a> {
 /// flag is a violation; a header alone is confirmed with a weird.
 pub fn vxlan(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Vxlan));
     }
     if b[0] & 0x08 == 0 {
-        return Decap::Violation(Weird::InvalidInnerIp);
+        return Decap::Violation(Weird::InvalidInnerIp(Analyzer::Vxlan));
     }
     let data = &b[8..];
     if data.is_empty() {
         return Decap::Ok {
             inner: None,
-            weird: Some(Weird::TunnelEmptyPacket),
+            weird: Some(Weird::TunnelEmptyPacket(Analyzer::Vxlan)),
         };
     }
     Decap::Ok {
@@ -204,20 +219,20 @@ pub fn vxlan(b: &[u8]) -> Decap<'_> {
 /// only raises `unknown_protocol` (`ReportUnknownProtocol`).
 pub fn geneve(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Geneve));
     }
     if b[0] >> 6 != 0 {
         return Decap::Pass(Some(Weird::GeneveInvalidVersion));
     }
     let hlen = 8 + ((b[0] & 0x3f) as usize) * 4;
     if b.len() < hlen {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Geneve));
     }
     let data = &b[hlen..];
     if data.is_empty() {
         return Decap::Ok {
             inner: None,
-            weird: Some(Weird::TunnelEmptyPacket),
+            weird: Some(Weird::TunnelEmptyPacket(Analyzer::Geneve)),
         };
     }
     let link = match be16(b, 2) {
@@ -256,11 +271,11 @@ fn ip_declared_len(ip: &[u8]) -> Option<usize> {
 /// inside a G-PDU is a violation.
 pub fn gtpv1(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Gtpv1));
     }
     let flags = b[0];
     if flags >> 5 != 1 || flags & 0x10 == 0 {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Gtpv1));
     }
     if b[1] != 0xff {
         return Decap::Pass(None);
@@ -268,7 +283,7 @@ pub fn gtpv1(b: &[u8]) -> Decap<'_> {
     let mut off = 8;
     if flags & 0x07 != 0 {
         if b.len() < 12 {
-            return Decap::Violation(Weird::TruncatedTunnelHeader);
+            return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Gtpv1));
         }
         let mut next = b[11];
         off = 12;
@@ -278,11 +293,11 @@ pub fn gtpv1(b: &[u8]) -> Decap<'_> {
             while next != 0 {
                 guard += 1;
                 let Some(&l) = b.get(off) else {
-                    return Decap::Violation(Weird::TruncatedTunnelHeader);
+                    return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Gtpv1));
                 };
                 let len = l as usize * 4;
                 if len == 0 || b.len() < off + len || guard > 16 {
-                    return Decap::Violation(Weird::TruncatedTunnelHeader);
+                    return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Gtpv1));
                 }
                 next = b[off + len - 1];
                 off += len;
@@ -299,7 +314,7 @@ pub fn gtpv1(b: &[u8]) -> Decap<'_> {
             }),
             weird: None,
         },
-        _ => Decap::Violation(Weird::InvalidInnerIp),
+        _ => Decap::Violation(Weird::InvalidInnerIp(Analyzer::Gtpv1)),
     }
 }
 
@@ -308,7 +323,7 @@ pub fn gtpv1(b: &[u8]) -> Decap<'_> {
 /// packet, and they confirm as soon as the header fits, whatever follows.
 pub fn ayiya(b: &[u8]) -> Decap<'_> {
     if b.len() < 8 {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Ayiya));
     }
     let id_len = 1usize << (b[0] >> 4);
     let sig_len = ((b[1] >> 4) as usize) * 4;
@@ -316,7 +331,7 @@ pub fn ayiya(b: &[u8]) -> Decap<'_> {
     let next = b[3];
     let hlen = 8 + id_len + sig_len;
     if b.len() < hlen {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Ayiya));
     }
     if opcode != 1 {
         return Decap::Pass(None);
@@ -325,13 +340,13 @@ pub fn ayiya(b: &[u8]) -> Decap<'_> {
     if data.is_empty() {
         return Decap::Ok {
             inner: None,
-            weird: Some(Weird::TunnelEmptyPacket),
+            weird: Some(Weird::TunnelEmptyPacket(Analyzer::Ayiya)),
         };
     }
     if next != 4 && next != 41 {
         return Decap::Ok {
             inner: None,
-            weird: Some(Weird::InvalidInnerIp),
+            weird: Some(Weird::InvalidInnerIp(Analyzer::Ayiya)),
         };
     }
     Decap::Ok {
@@ -361,29 +376,29 @@ fn teredo_ipv6_at(b: &[u8]) -> Result<usize, Weird> {
     loop {
         let rest = &b[off.min(b.len())..];
         if rest.len() < 2 {
-            return Err(Weird::TruncatedTunnelHeader);
+            return Err(Weird::TruncatedTunnelHeader(Analyzer::Teredo));
         }
         let tag = be16(rest, 0);
         if tag == 0 {
             if origin || rest.len() < 8 {
-                return Err(Weird::TruncatedTunnelHeader);
+                return Err(Weird::TruncatedTunnelHeader(Analyzer::Teredo));
             }
             origin = true;
             off += 8;
         } else if tag == 1 {
             if origin || auth || rest.len() < 4 {
-                return Err(Weird::TruncatedTunnelHeader);
+                return Err(Weird::TruncatedTunnelHeader(Analyzer::Teredo));
             }
             let tot = 4 + rest[2] as usize + rest[3] as usize + 8 + 1;
             if rest.len() < tot {
-                return Err(Weird::TruncatedTunnelHeader);
+                return Err(Weird::TruncatedTunnelHeader(Analyzer::Teredo));
             }
             auth = true;
             off += tot;
         } else if tag >> 12 == 6 {
             return Ok(off);
         } else {
-            return Err(Weird::InvalidInnerIp);
+            return Err(Weird::InvalidInnerIp(Analyzer::Teredo));
         }
     }
 }
@@ -400,18 +415,18 @@ pub fn teredo(b: &[u8]) -> Decap<'_> {
     };
     let ip = &b[off.min(b.len())..];
     if ip.len() < 40 {
-        return Decap::Violation(Weird::TruncatedTunnelHeader);
+        return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Teredo));
     }
     let total = 40 + be16(ip, 4) as usize;
     let mut weird = None;
     let data = if total > ip.len() {
-        return Decap::Violation(Weird::InvalidInnerIp);
+        return Decap::Violation(Weird::InvalidInnerIp(Analyzer::Teredo));
     } else if total < ip.len() {
         if ip[6] == 59 && total == 40 {
             weird = Some(Weird::TeredoBubbleWithPayload);
             &ip[..40]
         } else {
-            return Decap::Violation(Weird::InvalidInnerIp);
+            return Decap::Violation(Weird::InvalidInnerIp(Analyzer::Teredo));
         }
     } else {
         ip

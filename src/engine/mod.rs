@@ -21,6 +21,7 @@ use crate::decode::frag::{FragLimits, Reassembler};
 use crate::decode::ip::{self, IpPacket};
 use crate::decode::link::{self, L3};
 use crate::decode::tunnel::{self, InnerLink, TunnelKind};
+use crate::decode::weird::Analyzer;
 use crate::decode::{Addr, Weird};
 use crate::flow::{FlowKey, FlowTable};
 use crate::record::{
@@ -638,7 +639,10 @@ impl<S: RecordSink> Engine<S> {
         depth: usize,
     ) {
         if encap.depth as usize >= MAX_TUNNEL_DEPTH {
-            return self.weird(ts, Weird::ExceededTunnelMaxDepth, None);
+            // Zeek's IPTunnel analyzer checks the depth for IP-in-IP and
+            // for GRE's inner packet alike (`IPTunnel.cc`).
+            let w = Weird::ExceededTunnelMaxDepth(Analyzer::IpTunnel);
+            return self.weird(ts, w, None);
         }
         let uid = Uid::for_ip_tunnel(self.cfg.conn.seed, outer.src, outer.dst);
         let mut e = *encap;
@@ -676,10 +680,10 @@ impl<S: RecordSink> Engine<S> {
                 let total = match data.first().map(|b| b >> 4) {
                     Some(4) if data.len() >= 20 => crate::decode::be16(data, 2) as usize,
                     Some(6) if data.len() >= 40 => 40 + crate::decode::be16(data, 4) as usize,
-                    _ => return self.weird(ts, Weird::InvalidInnerIp, None),
+                    _ => return self.weird(ts, Weird::InvalidInnerIp(Analyzer::IpTunnel), None),
                 };
                 if total != data.len() {
-                    return self.weird(ts, Weird::InvalidInnerIp, None);
+                    return self.weird(ts, Weird::InvalidInnerIp(Analyzer::IpTunnel), None);
                 }
                 self.process_ip(ts, data, data.len(), encap, l2, depth)
             }

@@ -10,13 +10,14 @@ use crate::conn::service::{Expect, Service};
 use crate::conn::{Conn, Encap, Transport, MAX_TUNNEL_DEPTH};
 use crate::decode::ip::{self, IpPacket, Tcp};
 use crate::decode::tunnel::{self, TunnelKind};
+use crate::decode::weird::Analyzer;
 use crate::decode::{Addr, Weird};
 use crate::flow::FlowKey;
 use crate::time::Ts;
 
 impl<S: RecordSink> Engine<S> {
     pub(super) fn tcp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
-        if let Err(w) = ip::check_header_trunc(ipp, 20) {
+        if let Err(w) = ip::check_header_trunc(ipp, 20, Analyzer::Tcp) {
             return self.weird(ts, w, None);
         }
         let sp = crate::decode::be16(ipp.payload, 0);
@@ -83,7 +84,7 @@ impl<S: RecordSink> Engine<S> {
         l2: L2Ctx,
         depth: usize,
     ) {
-        if let Err(w) = ip::check_header_trunc(ipp, 8) {
+        if let Err(w) = ip::check_header_trunc(ipp, 8, Analyzer::Udp) {
             return self.weird(ts, w, None);
         }
         let u = match ip::udp(ipp) {
@@ -189,8 +190,8 @@ impl<S: RecordSink> Engine<S> {
         if let Some((w, c)) = weird_conn {
             self.weird(ts, w, Some(&c));
         }
-        if too_deep {
-            return self.weird(ts, Weird::ExceededTunnelMaxDepth, None);
+        if let Some(kind) = kind.filter(|_| too_deep) {
+            return self.weird(ts, Weird::ExceededTunnelMaxDepth(kind.analyzer()), None);
         }
         let Some((kind, inner)) = go else { return };
         let mut e = *encap;
@@ -211,7 +212,7 @@ impl<S: RecordSink> Engine<S> {
     }
 
     pub(super) fn icmp(&mut self, ts: Ts, ipp: &IpPacket<'_>, encap: &Encap, l2: L2Ctx) {
-        if let Err(w) = ip::check_header_trunc(ipp, 8) {
+        if let Err(w) = ip::check_header_trunc(ipp, 8, Analyzer::Icmp) {
             return self.weird(ts, w, None);
         }
         let m = match ip::icmp(ipp) {

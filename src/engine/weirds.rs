@@ -34,6 +34,7 @@ impl<S: RecordSink> Engine<S> {
                 id: None,
                 name: w.name(),
                 addl: w.addl(),
+                source: w.source(),
             });
         }
     }
@@ -48,6 +49,7 @@ impl<S: RecordSink> Engine<S> {
                 id: Some((src, 0, dst, 0)),
                 name: w.name(),
                 addl: w.addl(),
+                source: w.source(),
             });
         }
     }
@@ -70,6 +72,7 @@ impl<S: RecordSink> Engine<S> {
             id,
             name: w.name(),
             addl: w.addl(),
+            source: w.source(),
         });
     }
 
@@ -95,6 +98,7 @@ impl<S: RecordSink> Engine<S> {
                     id: Some(id),
                     name,
                     addl: None,
+                    source: w.source(),
                 });
             }
         }

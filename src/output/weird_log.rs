@@ -24,7 +24,11 @@ impl Row for WeirdRecord {
         );
         v.col("notice", Val::Bool(false));
         v.col("peer", Val::Str(b"connscope"));
-        v.col("source", Val::Unset("string"));
+        v.col(
+            "source",
+            self.source
+                .map_or(Val::Unset("string"), |s| Val::Str(s.as_bytes())),
+        );
     }
 }
 
@@ -50,5 +54,36 @@ mod tests {
         let mut t = Vec::new();
         row::tsv(&mut t, &w);
         assert!(t.ends_with(b"\tbad_TCP_checksum\tx\\x09y\tF\tconnscope\t-"));
+    }
+
+    /// The `source` column: the analyzer name as a string in both formats,
+    /// `-` in TSV and absent in JSON when unset.
+    #[test]
+    fn source_column() {
+        let mut w = WeirdRecord {
+            name: "bad_TCP_checksum",
+            uid: Some("C12".into()),
+            source: Some("TCP"),
+            ..WeirdRecord::default()
+        };
+        row::check_formats_agree(&w);
+        let mut t = Vec::new();
+        row::tsv(&mut t, &w);
+        assert!(t.ends_with(b"\tbad_TCP_checksum\t-\tF\tconnscope\tTCP"));
+        let mut j = Vec::new();
+        row::json(&mut j, &w, crate::output::TimeFormat::Epoch);
+        let text = String::from_utf8(j).expect("JSON is UTF-8");
+        assert!(
+            text.ends_with(r#""notice":false,"peer":"connscope","source":"TCP"}"#),
+            "{text}"
+        );
+        w.source = None;
+        let mut j = Vec::new();
+        row::json(&mut j, &w, crate::output::TimeFormat::Epoch);
+        let text = String::from_utf8(j).expect("JSON is UTF-8");
+        assert!(!text.contains("\"source\""), "{text}");
+        let mut t = Vec::new();
+        row::tsv(&mut t, &w);
+        assert!(t.ends_with(b"\tconnscope\t-"));
     }
 }
