@@ -38,6 +38,26 @@ impl<const N: usize> LineBuf<N> {
     /// `lf_only` only '\n' ends a line (a trailing '\r' is dropped), as FTP's
     /// NVT does; otherwise '\r', '\n' and "\r\n" all end one line.
     pub(super) fn feed(&mut self, data: &[u8], pos: &mut usize, lf_only: bool) -> bool {
+        self.feed_with(data, pos, lf_only, u32::MAX, |_| {})
+    }
+
+    /// [`LineBuf::feed`] with a line length limit and a look at every byte
+    /// of the line: `on_body` gets each run of the line's bytes (the whole
+    /// run, also past the `N` stored ones; no terminator). A line reaching
+    /// `max` bytes is ended as Zeek's NVT and ContentLine analyzers end one
+    /// whose buffer cannot grow (`NVT_Analyzer::DeliverChunk`,
+    /// `ContentLine_Analyzer::DoDeliverOnce` with `InitBufferSafe`,
+    /// `src/analyzer/protocol/{login/NVT.cc,tcp/ContentLine.cc}`): the next
+    /// byte, whatever it is, is dropped and the line is delivered with its
+    /// first `max - 1` bytes (the last stored one is overwritten by the NUL).
+    pub(super) fn feed_with(
+        &mut self,
+        data: &[u8],
+        pos: &mut usize,
+        lf_only: bool,
+        max: u32,
+        mut on_body: impl FnMut(&[u8]),
+    ) -> bool {
         let Some(mut rest) = data.get(*pos..) else {
             return false;
         };
@@ -55,15 +75,29 @@ impl<const N: usize> LineBuf<N> {
         } else {
             find_any(rest, [b'\n', b'\r'])
         };
+        // The byte at `room` would be the line's `max + 1`-th: the limit.
+        let room = max.saturating_sub(self.total) as usize;
+        let limited = room < rest.len() && room <= end;
         let end = (end < rest.len()).then_some(end);
-        let body = &rest[..end.unwrap_or(rest.len())];
+        let body = if limited {
+            &rest[..room]
+        } else {
+            &rest[..end.unwrap_or(rest.len())]
+        };
         let t = self.total as usize;
         if t < N {
             let n = (N - t).min(body.len());
             self.buf[t..t + n].copy_from_slice(&body[..n]);
         }
+        on_body(body);
         let added = u32::try_from(body.len()).unwrap_or(u32::MAX);
         self.total = self.total.saturating_add(added);
+        if limited {
+            *pos += room + 1;
+            self.total = max.saturating_sub(1);
+            self.count = self.count.saturating_add(1);
+            return true;
+        }
         let Some(k) = end else {
             *pos = data.len();
             return false;

@@ -1,0 +1,86 @@
+//! Zeek's rules behind conn.log's `service` found with the traffic
+//! generators of Zeek's test suite (`testing/btest/Traces`: the contentline,
+//! gnutella, dhcp and Sun RPC scripts), each on a capture this test builds
+//! (`zeek_rules/pcap.rs`) and run through the `connscope` binary. The
+//! expected values are written from Zeek's source, cited at each test:
+//!
+//! 1. FTP's command word is measured over the whole line
+//!    (`FTP::max_command_length`).
+
+#[allow(dead_code)]
+#[path = "zeek_rules/pcap.rs"]
+mod pcap;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
+
+use pcap::*;
+use serde_json::Value;
+use std::net::IpAddr;
+
+fn a(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
+/// the conn.log records.
+fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
+    run::read(name, &cap.bytes(), extra).conn
+}
+
+/// A TCP conversation from 10.0.0.1:`cport` to 10.0.0.2:`sport`.
+fn conversation(cap: &mut Cap, cport: u16, sport: u16) -> Tcp<'_> {
+    Tcp {
+        cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a("10.0.0.1"),
+            port: cport,
+            seq: 1000,
+        },
+        s: Side {
+            addr: a("10.0.0.2"),
+            port: sport,
+            seq: 5000,
+        },
+    }
+}
+
+/// The record of the connection from client port `cport`.
+fn by_port(conn: &[Value], cport: u16) -> &Value {
+    conn.iter()
+        .find(|r| r["id.orig_p"] == cport)
+        .unwrap_or_else(|| panic!("no connection from port {cport}: {conn:#?}"))
+}
+
+/// `FTP_Analyzer::DeliverStream` (`src/analyzer/protocol/ftp/FTP.cc`)
+/// confirms on a client line whose first word (`util::get_word` after
+/// `util::skip_whitespace`) passes `is_ftp_cmd` and is at most
+/// `FTP::max_command_length` (100) bytes long; a longer one returns before
+/// `AnalyzerConfirmation` (a `FTP_max_command_length_exceeded` weird only
+/// once confirmed). The length is the whole word's, however much of the
+/// line a parser keeps: 100 'A's confirm, 101 do not (the contentline
+/// generator `nvt-line-limit-crlf-heap-buffer-overflow.pcap.py` sends one
+/// 16 MB word to port 21).
+#[test]
+fn ftp_command_longer_than_max_command_length_does_not_confirm() {
+    let mut cap = Cap::default();
+    for (i, n) in [100usize, 101, 5000].into_iter().enumerate() {
+        let port = 40000 + i as u16;
+        let mut t = conversation(&mut cap, port, 21);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let mut line = vec![b'A'; n];
+        line.extend_from_slice(b" x\r\n");
+        t.talk(base + 10, &[(true, &line)]);
+        t.close(base + 100);
+    }
+    let conn = run("ftp-long-cmd", &cap, &[]);
+    assert_eq!(conn.len(), 3, "{conn:#?}");
+    assert_eq!(by_port(&conn, 40000)["service"], "ftp");
+    for port in [40001, 40002] {
+        let r = by_port(&conn, port);
+        assert!(r.get("service").is_none(), "{r:#?}");
+        assert_eq!(r["history"], "ShADaFf");
+    }
+}
