@@ -5,7 +5,8 @@
 //! expected values are written from Zeek's source, cited at each test:
 //!
 //! 1. FTP's command word is measured over the whole line
-//!    (`FTP::max_command_length`).
+//!    (`FTP::max_command_length`);
+//! 2. FTP's NVT takes telnet commands out of the lines.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -82,5 +83,36 @@ fn ftp_command_longer_than_max_command_length_does_not_confirm() {
         let r = by_port(&conn, port);
         assert!(r.get("service").is_none(), "{r:#?}");
         assert_eq!(r["history"], "ShADaFf");
+    }
+}
+
+/// FTP reads its lines through two NVT support analyzers
+/// (`FTP_Analyzer::FTP_Analyzer`, `src/analyzer/protocol/ftp/FTP.cc`), and
+/// `NVT_Analyzer::DeliverChunk`/`ScanOption`
+/// (`src/analyzer/protocol/login/NVT.cc`) keep telnet commands out of the
+/// line: IAC + a byte, IAC WILL/WONT/DO/DONT + option, IAC SB ... IAC SE
+/// (the Zeek trace `telnet-auth-missing-name.pcap.py` sends an
+/// AUTHENTICATION suboption on port 21). So a greeting behind a suboption
+/// is still a `220` reply (no "non-numeric reply code" violation that would
+/// disable the analyzer), and `IAC IP IAC DM ABOR` (RFC 959's abort) is the
+/// command `ABOR`, which confirms.
+#[test]
+fn ftp_nvt_keeps_telnet_commands_out_of_lines() {
+    let mut cap = Cap::default();
+    // Server: IAC SB AUTHENTICATION IS ... IAC SE, IAC WILL ECHO, then 220.
+    let mut t = conversation(&mut cap, 40010, 21);
+    t.handshake(0);
+    let greet = b"\xff\xfa\x25\x02\x02\xff\xf0\xff\xfb\x01220 ready\r\n";
+    t.talk(10, &[(false, greet), (true, b"USER anonymous\r\n")]);
+    t.close(100);
+    // Client: IAC IP IAC DM ABOR.
+    let mut t = conversation(&mut cap, 40011, 21);
+    t.handshake(1000);
+    t.talk(1010, &[(true, b"\xff\xf4\xff\xf2ABOR\r\n")]);
+    t.close(1100);
+    let conn = run("ftp-nvt", &cap, &[]);
+    assert_eq!(conn.len(), 2, "{conn:#?}");
+    for port in [40010, 40011] {
+        assert_eq!(by_port(&conn, port)["service"], "ftp", "{conn:#?}");
     }
 }

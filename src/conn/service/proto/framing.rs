@@ -136,6 +136,102 @@ impl<const N: usize> LineBuf<N> {
     }
 }
 
+const IAC: u8 = 255;
+const SB: u8 = 250;
+const SE: u8 = 240;
+
+/// Where the telnet option scanner of one direction is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum NvtState {
+    #[default]
+    Plain,
+    /// After an IAC: the next byte says what it is.
+    Iac,
+    /// After IAC WILL/WONT/DO/DONT: the option byte.
+    Opt3,
+    /// Inside IAC SB ... IAC SE.
+    Sub,
+    /// Inside a suboption, right after an IAC.
+    SubIac,
+}
+
+/// The telnet command scanner of Zeek's NVT support analyzer
+/// (`NVT_Analyzer::DeliverChunk` and `ScanOption`,
+/// `src/analyzer/protocol/login/NVT.cc`), which FTP puts in front of its
+/// lines: an IAC starts a command that never reaches the line (IAC + one
+/// byte, IAC WILL/WONT/DO/DONT + option, IAC SB ... IAC SE); IAC IAC is one
+/// 255 byte of the line. Inside a suboption IAC IAC is data, and IAC
+/// followed by anything but SE ends the suboption and starts a new command
+/// with that byte (`BadOptionTermination`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Nvt {
+    st: NvtState,
+}
+
+impl Nvt {
+    /// The next run of line bytes in `data[*i..]` (a range of `data`),
+    /// consuming the telnet commands before it; `None` once `data` is used
+    /// up.
+    pub(super) fn next_run(
+        &mut self,
+        data: &[u8],
+        i: &mut usize,
+    ) -> Option<std::ops::Range<usize>> {
+        while let Some(&b) = data.get(*i) {
+            match self.st {
+                NvtState::Plain => {
+                    let k = *i + find_any(&data[*i..], [IAC]);
+                    if k > *i {
+                        let run = *i..k;
+                        *i = k;
+                        return Some(run);
+                    }
+                    self.st = NvtState::Iac;
+                    *i += 1;
+                }
+                NvtState::Iac => {
+                    *i += 1;
+                    self.st = match b {
+                        IAC => {
+                            self.st = NvtState::Plain;
+                            return Some(*i - 1..*i);
+                        }
+                        SB => NvtState::Sub,
+                        251..=254 => NvtState::Opt3,
+                        _ => NvtState::Plain,
+                    };
+                }
+                NvtState::Opt3 => {
+                    *i += 1;
+                    self.st = NvtState::Plain;
+                }
+                NvtState::Sub => {
+                    let k = *i + find_any(&data[*i..], [IAC]);
+                    if k < data.len() {
+                        self.st = NvtState::SubIac;
+                        *i = k + 1;
+                    } else {
+                        *i = k;
+                    }
+                }
+                NvtState::SubIac => match b {
+                    IAC => {
+                        self.st = NvtState::Sub;
+                        *i += 1;
+                    }
+                    SE => {
+                        self.st = NvtState::Plain;
+                        *i += 1;
+                    }
+                    // Not consumed: it is the byte after a new IAC.
+                    _ => self.st = NvtState::Iac,
+                },
+            }
+        }
+        None
+    }
+}
+
 pub(super) fn skip_ws(l: &[u8]) -> &[u8] {
     let i = l
         .iter()
@@ -230,7 +326,7 @@ impl<const H: usize> Framed<H> {
 
 #[cfg(test)]
 mod tests {
-    use super::LineBuf;
+    use super::{LineBuf, Nvt};
     use crate::conn::service::test_rng;
 
     /// The byte-at-a-time line splitter [`LineBuf::feed`] replaced.
@@ -268,6 +364,37 @@ mod tests {
             lb.total = lb.total.saturating_add(1);
         }
         false
+    }
+
+    /// The line bytes `Nvt` lets through `data` delivered in `cuts`.
+    fn nvt_text(data: &[u8], cut: usize) -> Vec<u8> {
+        let mut nvt = Nvt::default();
+        let mut out = Vec::new();
+        for seg in [&data[..cut], &data[cut..]] {
+            let mut i = 0;
+            while let Some(r) = nvt.next_run(seg, &mut i) {
+                out.extend_from_slice(&seg[r]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn nvt_drops_telnet_commands_at_any_cut() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"ab\xff\xf4cd", b"abcd"),
+            (b"a\xff\xffb", b"a\xffb"),
+            (b"a\xff\xfb\x01b", b"ab"),
+            (b"a\xff\xfa\x25\xff\xff\x02\xff\xf0b", b"ab"),
+            // IAC + not SE ends the suboption; 'x' is then the command byte.
+            (b"a\xff\xfa\x25\x01\xffxb", b"ab"),
+            (b"\xff\xfa\x18no end\r\n", b""),
+        ];
+        for (data, want) in cases {
+            for cut in 0..=data.len() {
+                assert_eq!(nvt_text(data, cut), want, "{data:?} cut {cut}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! FTP control channel: command/reply checks, data-channel expectations and
 //! `AUTH TLS`.
 
+use super::framing::Nvt;
 use super::{digits3, skip_ws, word as word_of, Ctx, Events, LineBuf, Step, What};
 use crate::conn::service::{Expect, Service, Transport};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -24,6 +25,8 @@ pub(super) struct Ftp {
 #[derive(Clone, Copy, Debug, Default)]
 struct FtpDir {
     line: LineBuf<96>,
+    /// The telnet commands between the stream and the lines.
+    nvt: Nvt,
     /// The current line's first word, over the whole line.
     word: CmdWord,
 }
@@ -90,8 +93,9 @@ impl Ftp {
             return Step::Done;
         }
         let di = c.dir();
-        {
-            let (start, part) = (0, data);
+        let mut at = 0;
+        while let Some(run) = self.d[di].nvt.next_run(data, &mut at) {
+            let (start, part) = (run.start, &data[run]);
             let mut pos = 0;
             loop {
                 let d = &mut self.d[di];
