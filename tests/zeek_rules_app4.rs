@@ -6,7 +6,8 @@
 //!
 //! 1. FTP's command word is measured over the whole line
 //!    (`FTP::max_command_length`);
-//! 2. FTP's NVT takes telnet commands out of the lines.
+//! 2. FTP's NVT takes telnet commands out of the lines;
+//! 3. FTP's NVT ends a line at Zeek's line length limit and drops a byte.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -115,4 +116,36 @@ fn ftp_nvt_keeps_telnet_commands_out_of_lines() {
     for port in [40010, 40011] {
         assert_eq!(by_port(&conn, port)["service"], "ftp", "{conn:#?}");
     }
+}
+
+/// Zeek's NVT and ContentLine analyzers buffer a line of at most
+/// `DEFAULT_MAX_LINE_LENGTH` (16 MiB - 100) bytes
+/// (`src/analyzer/protocol/tcp/ContentLine.h`). When the buffer cannot grow
+/// (`ContentLine_Analyzer::InitBufferSafe`), `NVT_Analyzer::DeliverChunk`
+/// (`src/analyzer/protocol/login/NVT.cc`) raises `nvt_line_size_exceeded`,
+/// delivers the first `buf_len - 1` bytes as a line and `continue`s past
+/// the byte at hand, so the line after it starts fresh (the Zeek generator
+/// `nvt-line-limit-crlf-heap-buffer-overflow.pcap.py` fills this buffer on
+/// port 21). Here a first line of exactly the limit (starting with a
+/// control byte, so it is no command) is followed by `XUSER x`: the `X` is
+/// dropped and `USER x` confirms FTP.
+#[test]
+fn ftp_nvt_line_limit_ends_the_line_and_drops_a_byte() {
+    const MAX: usize = 16 * 1024 * 1024 - 100;
+    let mut data = vec![b'A'; MAX];
+    data[0] = 0x01;
+    data.extend_from_slice(b"XUSER x\r\n");
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, 40020, 21);
+    t.handshake(0);
+    for (i, seg) in data.chunks(1400).enumerate() {
+        t.send(10 + i as u64 / 100, true, ACK | PSH, seg);
+    }
+    t.send(500, false, ACK, &[]);
+    t.close(600);
+    let conn = run("ftp-nvt-limit", &cap, &[]);
+    assert_eq!(conn.len(), 1, "{conn:#?}");
+    let r = &conn[0];
+    assert_eq!(r["service"], "ftp", "{r:#?}");
+    assert_eq!(r["orig_bytes"], data.len() as u64);
 }

@@ -136,6 +136,10 @@ impl<const N: usize> LineBuf<N> {
     }
 }
 
+/// The longest line Zeek's ContentLine and NVT analyzers buffer
+/// (`DEFAULT_MAX_LINE_LENGTH`, `src/analyzer/protocol/tcp/ContentLine.h`).
+pub(super) const MAX_LINE_LENGTH: u32 = 16 * 1024 * 1024 - 100;
+
 const IAC: u8 = 255;
 const SB: u8 = 250;
 const SE: u8 = 240;
@@ -395,6 +399,23 @@ mod tests {
                 assert_eq!(nvt_text(data, cut), want, "{data:?} cut {cut}");
             }
         }
+    }
+
+    #[test]
+    fn line_limit_ends_the_line_and_drops_the_next_byte() {
+        let mut lb = LineBuf::<4>::default();
+        let (mut pos, mut seen) = (0, 0);
+        let data = b"abcdefgh\nxy\n";
+        assert!(lb.feed_with(data, &mut pos, true, 5, |b| seen += b.len()));
+        assert_eq!((lb.total, pos, seen), (4, 6, 5));
+        lb.clear();
+        assert!(lb.feed_with(data, &mut pos, true, 5, |_| {}));
+        assert_eq!((lb.line(), pos), (&b"gh"[..], 9));
+        // A terminator that is the byte past the limit is the dropped one.
+        let mut lb = LineBuf::<8>::default();
+        let mut pos = 0;
+        assert!(lb.feed_with(b"abc\nd\n", &mut pos, true, 3, |_| {}));
+        assert_eq!((lb.line(), pos), (&b"ab"[..], 4));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! FTP control channel: command/reply checks, data-channel expectations and
 //! `AUTH TLS`.
 
-use super::framing::Nvt;
+use super::framing::{Nvt, MAX_LINE_LENGTH};
 use super::{digits3, skip_ws, word as word_of, Ctx, Events, LineBuf, Step, What};
 use crate::conn::service::{Expect, Service, Transport};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -102,7 +102,7 @@ impl Ftp {
                 let word = &mut d.word;
                 let done = d
                     .line
-                    .feed_with(part, &mut pos, true, u32::MAX, |b| word.feed(b));
+                    .feed_with(part, &mut pos, true, MAX_LINE_LENGTH, |b| word.feed(b));
                 if !done {
                     break;
                 }
