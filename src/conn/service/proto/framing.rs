@@ -38,6 +38,26 @@ impl<const N: usize> LineBuf<N> {
     /// `lf_only` only '\n' ends a line (a trailing '\r' is dropped), as FTP's
     /// NVT does; otherwise '\r', '\n' and "\r\n" all end one line.
     pub(super) fn feed(&mut self, data: &[u8], pos: &mut usize, lf_only: bool) -> bool {
+        self.feed_with(data, pos, lf_only, u32::MAX, |_| {})
+    }
+
+    /// [`LineBuf::feed`] with a line length limit and a look at every byte
+    /// of the line: `on_body` gets each run of the line's bytes (the whole
+    /// run, also past the `N` stored ones; no terminator). A line reaching
+    /// `max` bytes is ended as Zeek's NVT and ContentLine analyzers end one
+    /// whose buffer cannot grow (`NVT_Analyzer::DeliverChunk`,
+    /// `ContentLine_Analyzer::DoDeliverOnce` with `InitBufferSafe`,
+    /// `src/analyzer/protocol/{login/NVT.cc,tcp/ContentLine.cc}`): the next
+    /// byte, whatever it is, is dropped and the line is delivered with its
+    /// first `max - 1` bytes (the last stored one is overwritten by the NUL).
+    pub(super) fn feed_with(
+        &mut self,
+        data: &[u8],
+        pos: &mut usize,
+        lf_only: bool,
+        max: u32,
+        mut on_body: impl FnMut(&[u8]),
+    ) -> bool {
         let Some(mut rest) = data.get(*pos..) else {
             return false;
         };
@@ -55,15 +75,29 @@ impl<const N: usize> LineBuf<N> {
         } else {
             find_any(rest, [b'\n', b'\r'])
         };
+        // The byte at `room` would be the line's `max + 1`-th: the limit.
+        let room = max.saturating_sub(self.total) as usize;
+        let limited = room < rest.len() && room <= end;
         let end = (end < rest.len()).then_some(end);
-        let body = &rest[..end.unwrap_or(rest.len())];
+        let body = if limited {
+            &rest[..room]
+        } else {
+            &rest[..end.unwrap_or(rest.len())]
+        };
         let t = self.total as usize;
         if t < N {
             let n = (N - t).min(body.len());
             self.buf[t..t + n].copy_from_slice(&body[..n]);
         }
+        on_body(body);
         let added = u32::try_from(body.len()).unwrap_or(u32::MAX);
         self.total = self.total.saturating_add(added);
+        if limited {
+            *pos += room + 1;
+            self.total = max.saturating_sub(1);
+            self.count = self.count.saturating_add(1);
+            return true;
+        }
         let Some(k) = end else {
             *pos = data.len();
             return false;
@@ -99,6 +133,106 @@ impl<const N: usize> LineBuf<N> {
 
     pub(super) fn clear(&mut self) {
         self.total = 0;
+    }
+}
+
+/// The longest line Zeek's ContentLine and NVT analyzers buffer
+/// (`DEFAULT_MAX_LINE_LENGTH`, `src/analyzer/protocol/tcp/ContentLine.h`).
+pub(super) const MAX_LINE_LENGTH: u32 = 16 * 1024 * 1024 - 100;
+
+const IAC: u8 = 255;
+const SB: u8 = 250;
+const SE: u8 = 240;
+
+/// Where the telnet option scanner of one direction is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum NvtState {
+    #[default]
+    Plain,
+    /// After an IAC: the next byte says what it is.
+    Iac,
+    /// After IAC WILL/WONT/DO/DONT: the option byte.
+    Opt3,
+    /// Inside IAC SB ... IAC SE.
+    Sub,
+    /// Inside a suboption, right after an IAC.
+    SubIac,
+}
+
+/// The telnet command scanner of Zeek's NVT support analyzer
+/// (`NVT_Analyzer::DeliverChunk` and `ScanOption`,
+/// `src/analyzer/protocol/login/NVT.cc`), which FTP puts in front of its
+/// lines: an IAC starts a command that never reaches the line (IAC + one
+/// byte, IAC WILL/WONT/DO/DONT + option, IAC SB ... IAC SE); IAC IAC is one
+/// 255 byte of the line. Inside a suboption IAC IAC is data, and IAC
+/// followed by anything but SE ends the suboption and starts a new command
+/// with that byte (`BadOptionTermination`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Nvt {
+    st: NvtState,
+}
+
+impl Nvt {
+    /// The next run of line bytes in `data[*i..]` (a range of `data`),
+    /// consuming the telnet commands before it; `None` once `data` is used
+    /// up.
+    pub(super) fn next_run(
+        &mut self,
+        data: &[u8],
+        i: &mut usize,
+    ) -> Option<std::ops::Range<usize>> {
+        while let Some(&b) = data.get(*i) {
+            match self.st {
+                NvtState::Plain => {
+                    let k = *i + find_any(&data[*i..], [IAC]);
+                    if k > *i {
+                        let run = *i..k;
+                        *i = k;
+                        return Some(run);
+                    }
+                    self.st = NvtState::Iac;
+                    *i += 1;
+                }
+                NvtState::Iac => {
+                    *i += 1;
+                    self.st = match b {
+                        IAC => {
+                            self.st = NvtState::Plain;
+                            return Some(*i - 1..*i);
+                        }
+                        SB => NvtState::Sub,
+                        251..=254 => NvtState::Opt3,
+                        _ => NvtState::Plain,
+                    };
+                }
+                NvtState::Opt3 => {
+                    *i += 1;
+                    self.st = NvtState::Plain;
+                }
+                NvtState::Sub => {
+                    let k = *i + find_any(&data[*i..], [IAC]);
+                    if k < data.len() {
+                        self.st = NvtState::SubIac;
+                        *i = k + 1;
+                    } else {
+                        *i = k;
+                    }
+                }
+                NvtState::SubIac => match b {
+                    IAC => {
+                        self.st = NvtState::Sub;
+                        *i += 1;
+                    }
+                    SE => {
+                        self.st = NvtState::Plain;
+                        *i += 1;
+                    }
+                    // Not consumed: it is the byte after a new IAC.
+                    _ => self.st = NvtState::Iac,
+                },
+            }
+        }
+        None
     }
 }
 
@@ -196,7 +330,7 @@ impl<const H: usize> Framed<H> {
 
 #[cfg(test)]
 mod tests {
-    use super::LineBuf;
+    use super::{LineBuf, Nvt};
     use crate::conn::service::test_rng;
 
     /// The byte-at-a-time line splitter [`LineBuf::feed`] replaced.
@@ -234,6 +368,54 @@ mod tests {
             lb.total = lb.total.saturating_add(1);
         }
         false
+    }
+
+    /// The line bytes `Nvt` lets through `data` delivered in `cuts`.
+    fn nvt_text(data: &[u8], cut: usize) -> Vec<u8> {
+        let mut nvt = Nvt::default();
+        let mut out = Vec::new();
+        for seg in [&data[..cut], &data[cut..]] {
+            let mut i = 0;
+            while let Some(r) = nvt.next_run(seg, &mut i) {
+                out.extend_from_slice(&seg[r]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn nvt_drops_telnet_commands_at_any_cut() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"ab\xff\xf4cd", b"abcd"),
+            (b"a\xff\xffb", b"a\xffb"),
+            (b"a\xff\xfb\x01b", b"ab"),
+            (b"a\xff\xfa\x25\xff\xff\x02\xff\xf0b", b"ab"),
+            // IAC + not SE ends the suboption; 'x' is then the command byte.
+            (b"a\xff\xfa\x25\x01\xffxb", b"ab"),
+            (b"\xff\xfa\x18no end\r\n", b""),
+        ];
+        for (data, want) in cases {
+            for cut in 0..=data.len() {
+                assert_eq!(nvt_text(data, cut), want, "{data:?} cut {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn line_limit_ends_the_line_and_drops_the_next_byte() {
+        let mut lb = LineBuf::<4>::default();
+        let (mut pos, mut seen) = (0, 0);
+        let data = b"abcdefgh\nxy\n";
+        assert!(lb.feed_with(data, &mut pos, true, 5, |b| seen += b.len()));
+        assert_eq!((lb.total, pos, seen), (4, 6, 5));
+        lb.clear();
+        assert!(lb.feed_with(data, &mut pos, true, 5, |_| {}));
+        assert_eq!((lb.line(), pos), (&b"gh"[..], 9));
+        // A terminator that is the byte past the limit is the dropped one.
+        let mut lb = LineBuf::<8>::default();
+        let mut pos = 0;
+        assert!(lb.feed_with(b"abc\nd\n", &mut pos, true, 3, |_| {}));
+        assert_eq!((lb.line(), pos), (&b"ab"[..], 4));
     }
 
     #[test]

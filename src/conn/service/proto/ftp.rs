@@ -1,7 +1,8 @@
 //! FTP control channel: command/reply checks, data-channel expectations and
 //! `AUTH TLS`.
 
-use super::{digits3, skip_ws, word, Ctx, Events, LineBuf, Step, What};
+use super::framing::{Nvt, MAX_LINE_LENGTH};
+use super::{digits3, skip_ws, word as word_of, Ctx, Events, LineBuf, Step, What};
 use crate::conn::service::{Expect, Service, Transport};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -24,6 +25,57 @@ pub(super) struct Ftp {
 #[derive(Clone, Copy, Debug, Default)]
 struct FtpDir {
     line: LineBuf<96>,
+    /// The telnet commands between the stream and the lines.
+    nvt: Nvt,
+    /// The current line's first word, over the whole line.
+    word: CmdWord,
+}
+
+/// The first word of a line as `FTP_Analyzer::DeliverStream` takes it
+/// (`util::skip_whitespace`, then `util::get_word` up to a NUL or an
+/// `isspace` byte), measured over the whole line, not only its stored
+/// bytes: `is_ftp_cmd` wants 3 or more `isprint` bytes and
+/// `FTP::max_command_length` (100) at most.
+#[derive(Clone, Copy, Debug, Default)]
+struct CmdWord {
+    /// 0: in the leading blanks; 1: in the word; 2: past it.
+    phase: u8,
+    len: u32,
+    bad: bool,
+}
+
+impl CmdWord {
+    fn feed(&mut self, body: &[u8]) {
+        let mut rest = body;
+        if self.phase == 0 {
+            let n = rest
+                .iter()
+                .position(|&b| b != b' ' && b != b'\t')
+                .unwrap_or(rest.len());
+            rest = &rest[n..];
+            if rest.is_empty() {
+                return;
+            }
+            self.phase = 1;
+        }
+        if self.phase == 1 {
+            let n = rest
+                .iter()
+                .position(|&b| b == 0 || matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+                .unwrap_or(rest.len());
+            self.bad |= rest[..n].iter().any(|b| !b.is_ascii_graphic());
+            self.len = self
+                .len
+                .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+            if n < rest.len() {
+                self.phase = 2;
+            }
+        }
+    }
+
+    fn is_cmd(&self) -> bool {
+        (3..=100).contains(&self.len) && !self.bad
+    }
 }
 
 impl Ftp {
@@ -33,6 +85,7 @@ impl Ftp {
 
     pub(super) fn gap(&mut self, d: usize) {
         self.d[d].line.clear();
+        self.d[d].word = CmdWord::default();
     }
 
     pub(super) fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
@@ -40,87 +93,109 @@ impl Ftp {
             return Step::Done;
         }
         let di = c.dir();
-        let mut pos = 0;
-        while self.d[di].line.feed(data, &mut pos, true) {
-            let line = self.d[di].line;
-            self.d[di].line.clear();
-            let l = line.line();
-            if line.total == 0 {
-                continue;
+        let mut at = 0;
+        while let Some(run) = self.d[di].nvt.next_run(data, &mut at) {
+            let (start, part) = (run.start, &data[run]);
+            let mut pos = 0;
+            loop {
+                let d = &mut self.d[di];
+                let word = &mut d.word;
+                let done = d
+                    .line
+                    .feed_with(part, &mut pos, true, MAX_LINE_LENGTH, |b| word.feed(b));
+                if !done {
+                    break;
+                }
+                if let Some(step) = self.line(c, ev, start + pos) {
+                    return step;
+                }
             }
-            if c.is_orig {
-                let (cmd, arg) = word(l);
-                let is_cmd =
-                    cmd.len() >= 3 && cmd.len() <= 100 && cmd.iter().all(|&b| b.is_ascii_graphic());
-                if !is_cmd {
-                    continue;
-                }
-                ev.push(Service::Ftp, What::Confirm);
-                let up = |k: &[u8]| cmd.eq_ignore_ascii_case(k);
-                self.passive = up(b"PASV") || up(b"EPSV");
-                if up(b"AUTH") {
-                    self.auth_tls = arg == b"TLS";
-                }
-                let data_port = if up(b"PORT") {
-                    parse_port(arg)
-                } else if up(b"EPRT") {
-                    parse_eftp(arg)
+        }
+        Step::More
+    }
+
+    /// One complete line of the current direction; `end` is where the data
+    /// after it starts (for a hand-off). `Some` ends the parse.
+    fn line(&mut self, c: &Ctx, ev: &mut Events, end: usize) -> Option<Step> {
+        let di = c.dir();
+        let line = self.d[di].line;
+        let word = self.d[di].word;
+        self.d[di].line.clear();
+        self.d[di].word = CmdWord::default();
+        let l = line.line();
+        if line.total == 0 {
+            return None;
+        }
+        if c.is_orig {
+            let (cmd, arg) = word_of(l);
+            if !word.is_cmd() {
+                return None;
+            }
+            ev.push(Service::Ftp, What::Confirm);
+            let up = |k: &[u8]| cmd.eq_ignore_ascii_case(k);
+            self.passive = up(b"PASV") || up(b"EPSV");
+            if up(b"AUTH") {
+                self.auth_tls = arg == b"TLS";
+            }
+            let data_port = if up(b"PORT") {
+                parse_port(arg)
+            } else if up(b"EPRT") {
+                parse_eftp(arg)
+            } else {
+                None
+            };
+            if let Some((h, p)) = data_port {
+                ev.expect = Some(Expect {
+                    from_conn_orig: false,
+                    resp_host: h,
+                    resp_port: p,
+                    service: Service::FtpData,
+                    any_orig: false,
+                });
+            }
+        } else {
+            let mut code = digits3(l).unwrap_or(0);
+            let cont;
+            if self.pending_reply != 0 {
+                if code == self.pending_reply && l.get(3) == Some(&b' ') {
+                    self.pending_reply = 0;
+                    cont = false;
                 } else {
-                    None
+                    cont = true;
+                    code = 0;
+                }
+            } else if code < 100 || (l.len() > 3 && l[3] != b' ' && l[3] != b'-') {
+                ev.push(Service::Ftp, What::Violation);
+                return Some(Step::Done);
+            } else if l.get(3) == Some(&b'-') {
+                self.pending_reply = code;
+                cont = true;
+            } else {
+                cont = false;
+            }
+            if code == 234 && self.auth_tls {
+                ev.hand_off(Service::Ftp, Service::Ssl, end);
+                return Some(Step::Done);
+            }
+            if !cont && (code == 227 || code == 229) && self.passive {
+                let msg = l.get(3..).unwrap_or(&[]);
+                let parsed = if code == 227 {
+                    parse_pasv(msg)
+                } else {
+                    parse_epsv(msg)
                 };
-                if let Some((h, p)) = data_port {
+                if let Some((h, p)) = parsed {
                     ev.expect = Some(Expect {
-                        from_conn_orig: false,
+                        from_conn_orig: true,
                         resp_host: h,
                         resp_port: p,
                         service: Service::FtpData,
                         any_orig: false,
                     });
                 }
-            } else {
-                let mut code = digits3(l).unwrap_or(0);
-                let cont;
-                if self.pending_reply != 0 {
-                    if code == self.pending_reply && l.get(3) == Some(&b' ') {
-                        self.pending_reply = 0;
-                        cont = false;
-                    } else {
-                        cont = true;
-                        code = 0;
-                    }
-                } else if code < 100 || (l.len() > 3 && l[3] != b' ' && l[3] != b'-') {
-                    ev.push(Service::Ftp, What::Violation);
-                    return Step::Done;
-                } else if l.get(3) == Some(&b'-') {
-                    self.pending_reply = code;
-                    cont = true;
-                } else {
-                    cont = false;
-                }
-                if code == 234 && self.auth_tls {
-                    ev.hand_off(Service::Ftp, Service::Ssl, pos);
-                    return Step::Done;
-                }
-                if !cont && (code == 227 || code == 229) && self.passive {
-                    let msg = l.get(3..).unwrap_or(&[]);
-                    let parsed = if code == 227 {
-                        parse_pasv(msg)
-                    } else {
-                        parse_epsv(msg)
-                    };
-                    if let Some((h, p)) = parsed {
-                        ev.expect = Some(Expect {
-                            from_conn_orig: true,
-                            resp_host: h,
-                            resp_port: p,
-                            service: Service::FtpData,
-                            any_orig: false,
-                        });
-                    }
-                }
             }
         }
-        Step::More
+        None
     }
 }
 
