@@ -7,7 +7,8 @@
 //! 1. FTP's command word is measured over the whole line
 //!    (`FTP::max_command_length`);
 //! 2. FTP's NVT takes telnet commands out of the lines;
-//! 3. FTP's NVT ends a line at Zeek's line length limit and drops a byte.
+//! 3. FTP's NVT ends a line at Zeek's line length limit and drops a byte;
+//! 4. both limits put `X` in the history (`LimitReachedWeird`).
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -128,7 +129,9 @@ fn ftp_nvt_keeps_telnet_commands_out_of_lines() {
 /// `nvt-line-limit-crlf-heap-buffer-overflow.pcap.py` fills this buffer on
 /// port 21). Here a first line of exactly the limit (starting with a
 /// control byte, so it is no command) is followed by `XUSER x`: the `X` is
-/// dropped and `USER x` confirms FTP.
+/// dropped and `USER x` confirms FTP. The weird is a `LimitReachedWeird`
+/// (`analyzer::Analyzer::LimitReachedWeird`, `src/analyzer/Analyzer.cc`),
+/// which also puts `X` in the history.
 #[test]
 fn ftp_nvt_line_limit_ends_the_line_and_drops_a_byte() {
     const MAX: usize = 16 * 1024 * 1024 - 100;
@@ -148,4 +151,30 @@ fn ftp_nvt_line_limit_ends_the_line_and_drops_a_byte() {
     let r = &conn[0];
     assert_eq!(r["service"], "ftp", "{r:#?}");
     assert_eq!(r["orig_bytes"], data.len() as u64);
+    let h = r["history"].as_str().unwrap_or("");
+    assert!(h.contains('X'), "{r:#?}");
+}
+
+/// `FTP_Analyzer::DeliverStream` (`src/analyzer/protocol/ftp/FTP.cc`): a
+/// command word longer than `FTP::max_command_length` on an analyzer that
+/// is already confirmed raises `LimitReachedWeird(
+/// "FTP_max_command_length_exceeded", ...)`, and
+/// `analyzer::Analyzer::LimitReachedWeird` (`src/analyzer/Analyzer.cc`)
+/// puts `X` in the history (`CheckHistory(HIST_UNKNOWN_PKT, 'X')`). Before
+/// the confirmation the same word only fails to confirm (no `X`: the first
+/// test above).
+#[test]
+fn ftp_command_too_long_after_confirmation_marks_the_history() {
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, 40030, 21);
+    t.handshake(0);
+    let mut long = vec![b'B'; 101];
+    long.extend_from_slice(b" y\r\n");
+    t.talk(10, &[(true, b"USER x\r\n"), (true, &long)]);
+    t.close(100);
+    let conn = run("ftp-long-cmd-confirmed", &cap, &[]);
+    assert_eq!(conn.len(), 1, "{conn:#?}");
+    let r = &conn[0];
+    assert_eq!(r["service"], "ftp", "{r:#?}");
+    assert_eq!(r["history"], "ShADaXFf", "{r:#?}");
 }

@@ -19,6 +19,10 @@ pub(super) struct LineBuf<const N: usize> {
     skip_lf: bool,
     /// Lines completed so far (saturating).
     count: u32,
+    /// The current line was ended by the length limit of
+    /// [`feed_with`](Self::feed_with) (Zeek's `nvt_line_size_exceeded` /
+    /// `contentline_size_exceeded`), not by a terminator.
+    pub(super) limited: bool,
 }
 
 impl<const N: usize> Default for LineBuf<N> {
@@ -28,6 +32,7 @@ impl<const N: usize> Default for LineBuf<N> {
             total: 0,
             skip_lf: false,
             count: 0,
+            limited: false,
         }
     }
 }
@@ -92,6 +97,7 @@ impl<const N: usize> LineBuf<N> {
         on_body(body);
         let added = u32::try_from(body.len()).unwrap_or(u32::MAX);
         self.total = self.total.saturating_add(added);
+        self.limited = limited;
         if limited {
             *pos += room + 1;
             self.total = max.saturating_sub(1);
@@ -133,6 +139,7 @@ impl<const N: usize> LineBuf<N> {
 
     pub(super) fn clear(&mut self) {
         self.total = 0;
+        self.limited = false;
     }
 }
 

@@ -20,6 +20,8 @@ pub(super) struct Ftp {
     /// Last command was PASV/EPSV.
     passive: bool,
     auth_tls: bool,
+    /// A client line confirmed the analyzer (`AnalyzerConfirmed()`).
+    confirmed: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,6 +32,9 @@ struct FtpDir {
     /// The current line's first word, over the whole line.
     word: CmdWord,
 }
+
+/// Zeek's `FTP::max_command_length` (100).
+const FTP_MAX_COMMAND_LENGTH: u32 = 100;
 
 /// The first word of a line as `FTP_Analyzer::DeliverStream` takes it
 /// (`util::skip_whitespace`, then `util::get_word` up to a NUL or an
@@ -74,7 +79,13 @@ impl CmdWord {
     }
 
     fn is_cmd(&self) -> bool {
-        (3..=100).contains(&self.len) && !self.bad
+        (3..=FTP_MAX_COMMAND_LENGTH).contains(&self.len) && !self.bad
+    }
+
+    /// `is_ftp_cmd` holds but the word is longer than
+    /// `FTP::max_command_length`.
+    fn is_too_long(&self) -> bool {
+        self.len > FTP_MAX_COMMAND_LENGTH && !self.bad
     }
 }
 
@@ -123,14 +134,28 @@ impl Ftp {
         self.d[di].line.clear();
         self.d[di].word = CmdWord::default();
         let l = line.line();
+        if line.limited {
+            // `NVT_Analyzer::DeliverChunk`: the line reached the buffer's
+            // limit, `LimitReachedWeird("nvt_line_size_exceeded", ...)`,
+            // which puts `X` in the history (`analyzer::Analyzer::
+            // LimitReachedWeird`, src/analyzer/Analyzer.cc).
+            ev.push(Service::Ftp, What::Limit);
+        }
         if line.total == 0 {
             return None;
         }
         if c.is_orig {
             let (cmd, arg) = word_of(l);
             if !word.is_cmd() {
+                // `FTP_Analyzer::DeliverStream`: a command word longer
+                // than `FTP::max_command_length` on a confirmed analyzer
+                // is `LimitReachedWeird("FTP_max_command_length_exceeded")`.
+                if word.is_too_long() && self.confirmed {
+                    ev.push(Service::Ftp, What::Limit);
+                }
                 return None;
             }
+            self.confirmed = true;
             ev.push(Service::Ftp, What::Confirm);
             let up = |k: &[u8]| cmd.eq_ignore_ascii_case(k);
             self.passive = up(b"PASV") || up(b"EPSV");
