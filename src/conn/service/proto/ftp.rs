@@ -69,7 +69,7 @@ impl Ftp {
                     None
                 };
                 if let Some((h, p)) = data_port {
-                    ev.expect = Some(Expect {
+                    ev.expect(Expect {
                         from_conn_orig: false,
                         resp_host: h,
                         resp_port: p,
@@ -109,7 +109,7 @@ impl Ftp {
                         parse_epsv(msg)
                     };
                     if let Some((h, p)) = parsed {
-                        ev.expect = Some(Expect {
+                        ev.expect(Expect {
                             from_conn_orig: true,
                             resp_host: h,
                             resp_port: p,

@@ -1,0 +1,128 @@
+//! Zeek's application-level rules found with the traffic generators of
+//! Zeek's own test suite (`testing/btest/Traces/*.py`), each on a capture
+//! this test builds (`zeek_rules/pcap.rs`) and run through the `connscope`
+//! binary. The expected values are written from Zeek's source, cited at
+//! each test:
+//!
+//! 1. every IRC `DCC SEND` line and every FTP `PORT` command schedules its
+//!    own data channel, also when several share one TCP segment.
+
+#[allow(dead_code)]
+#[path = "zeek_rules/pcap.rs"]
+mod pcap;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
+
+use pcap::*;
+use serde_json::Value;
+use std::net::IpAddr;
+
+fn a(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
+/// the conn.log records.
+fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
+    run::read(name, &cap.bytes(), extra).conn
+}
+
+/// A TCP conversation from `client` to `server`.
+fn conversation<'a>(cap: &'a mut Cap, client: (&str, u16), server: (&str, u16)) -> Tcp<'a> {
+    Tcp {
+        cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a(client.0),
+            port: client.1,
+            seq: 1000,
+        },
+        s: Side {
+            addr: a(server.0),
+            port: server.1,
+            seq: 5000,
+        },
+    }
+}
+
+/// The record of the connection to `resp_h:resp_p`.
+fn to<'a>(conn: &'a [Value], resp_h: &str, resp_p: u16) -> &'a Value {
+    conn.iter()
+        .find(|r| r["id.resp_h"] == resp_h && r["id.resp_p"] == resp_p)
+        .unwrap_or_else(|| panic!("no connection to {resp_h}:{resp_p}: {conn:#?}"))
+}
+
+/// A data connection from `client` to `server` with a few bytes each way,
+/// starting at `t_ms`.
+fn data_conn(cap: &mut Cap, t_ms: u64, client: (&str, u16), server: (&str, u16)) {
+    let mut t = conversation(cap, client, server);
+    t.handshake(t_ms);
+    let t_ms = t.talk(t_ms + 10, &[(false, b"0123456789"), (true, b"\0\0\0\x0a")]);
+    t.close(t_ms);
+}
+
+/// `IRC_Analyzer::DeliverStream` (`src/analyzer/protocol/irc/IRC.cc`) parses
+/// every line of a segment and raises `irc_dcc_message` for each `DCC SEND`;
+/// `scripts/base/protocols/irc/dcc-send.zeek`'s handler calls
+/// `Analyzer::schedule_analyzer(0.0.0.0, address, p, ANALYZER_IRC_DATA, 5
+/// min)` for each, and `scheduled_analyzer_applied` adds `irc-dcc-data` to
+/// the data connection. Zeek's `irc-dcc-state-growth.pcapng.py` sends 30
+/// such lines in 1200-byte segments: the data connection of the first line
+/// of a segment is as expected as that of the last (connscope kept only a
+/// segment's last expectation). The same holds for FTP: `ftp/main.zeek`'s
+/// `ftp_request` calls `add_expected_data_channel` for every `PORT`.
+#[test]
+fn every_data_channel_of_one_segment_is_expected() {
+    let mut cap = Cap::default();
+    let mut irc = conversation(&mut cap, ("192.0.2.10", 41000), ("192.0.2.20", 6667));
+    irc.handshake(0);
+    // 192.0.2.30 = 3221226014, 192.0.2.31 = 3221226015.
+    let lines = b"NICK loadbot\r\nUSER loadbot 0 * :load bot\r\n\
+PRIVMSG victim :\x01DCC SEND f0.bin 3221226014 20000 1\x01\r\n\
+PRIVMSG victim :\x01DCC SEND f1.bin 3221226014 20001 1\x01\r\n\
+PRIVMSG victim :\x01DCC SEND f2.bin 3221226015 21000 1\x01\r\n";
+    let t_ms = irc.talk(10, &[(true, lines)]);
+    irc.close(t_ms);
+    data_conn(&mut cap, 1000, ("192.0.2.99", 50000), ("192.0.2.30", 20000));
+    data_conn(&mut cap, 2000, ("192.0.2.99", 50001), ("192.0.2.30", 20001));
+    data_conn(&mut cap, 3000, ("192.0.2.98", 50002), ("192.0.2.31", 21000));
+    // A port no line named.
+    data_conn(&mut cap, 4000, ("192.0.2.99", 50003), ("192.0.2.31", 21001));
+    let conn = run("irc-dcc", &cap, &[]);
+    assert_eq!(conn.len(), 5, "{conn:#?}");
+    assert_eq!(to(&conn, "192.0.2.20", 6667)["service"], "irc");
+    for (h, p) in [
+        ("192.0.2.30", 20000),
+        ("192.0.2.30", 20001),
+        ("192.0.2.31", 21000),
+    ] {
+        assert_eq!(to(&conn, h, p)["service"], "irc-dcc-data", "{h}:{p}");
+    }
+    assert!(to(&conn, "192.0.2.31", 21001).get("service").is_none());
+
+    // FTP: two active-mode PORT commands pipelined in one segment.
+    let mut cap = Cap::default();
+    let mut ftp = conversation(&mut cap, ("10.0.0.1", 40000), ("10.0.0.2", 21));
+    ftp.handshake(0);
+    let t_ms = ftp.talk(
+        10,
+        &[
+            (false, b"220 ready\r\n"),
+            (true, b"USER anonymous\r\n"),
+            (false, b"331 send password\r\n"),
+            (true, b"PASS x\r\n"),
+            (false, b"230 ok\r\n"),
+            (true, b"PORT 10,0,0,1,156,65\r\nPORT 10,0,0,1,156,66\r\n"),
+            (false, b"200 ok\r\n200 ok\r\n"),
+        ],
+    );
+    ftp.close(t_ms);
+    data_conn(&mut cap, 1000, ("10.0.0.2", 20), ("10.0.0.1", 40001));
+    data_conn(&mut cap, 2000, ("10.0.0.2", 20), ("10.0.0.1", 40002));
+    let conn = run("ftp-port", &cap, &[]);
+    assert_eq!(to(&conn, "10.0.0.2", 21)["service"], "ftp");
+    for p in [40001, 40002] {
+        assert_eq!(to(&conn, "10.0.0.1", p)["service"], "ftp-data", "{p}");
+    }
+}
