@@ -5,7 +5,10 @@
 //! each test:
 //!
 //! 1. every IRC `DCC SEND` line and every FTP `PORT` command schedules its
-//!    own data channel, also when several share one TCP segment.
+//!    own data channel, also when several share one TCP segment;
+//! 2. WebSocket confirms on a whole message (all its frames, payload
+//!    included), not on a frame header, and checks only the continuation
+//!    opcode.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -125,4 +128,97 @@ PRIVMSG victim :\x01DCC SEND f2.bin 3221226015 21000 1\x01\r\n";
     for p in [40001, 40002] {
         assert_eq!(to(&conn, "10.0.0.1", p)["service"], "ftp-data", "{p}");
     }
+}
+
+/// A WebSocket frame (`fin`, `opcode`, payload); client frames are masked
+/// with key 1, 2, 3, 4.
+fn ws_frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut f = vec![u8::from(fin) << 7 | opcode];
+    let m = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => f.push(m | n as u8),
+        n => {
+            f.push(m | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    if masked {
+        let key = [1u8, 2, 3, 4];
+        f.extend_from_slice(&key);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        f.extend_from_slice(payload);
+    }
+    f
+}
+
+/// An HTTP upgrade to WebSocket on 8765/tcp (HTTP by its signatures, as
+/// with Zeek's `ws_traffic_generator.py`, which negotiates
+/// `permessage-deflate`), then the client's `frames`, then the close.
+/// Returns the connection's `service`.
+fn websocket(name: &str, frames: &[&[u8]]) -> String {
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, ("127.0.0.1", 45678), ("127.0.0.1", 8765));
+    t.handshake(0);
+    let req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8765\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+    let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    let mut t_ms = t.talk(10, &[(true, req), (false, resp)]);
+    for f in frames {
+        t_ms = t.talk(t_ms, &[(true, f)]);
+    }
+    t.close(t_ms);
+    let conn = run(name, &cap, &[]);
+    assert_eq!(conn.len(), 1, "{conn:#?}");
+    conn[0]["service"].as_str().unwrap_or("-").to_string()
+}
+
+/// `websocket-protocol.pac` parses a direction as `WebSocket_Message`s: a
+/// first frame, then continuation frames `&until($element.hdr.fin)`, each
+/// frame with its whole payload (`chunks ... &until(remaining == 0)`), and
+/// `websocket-analyzer.pac` confirms in `process_message`, a `&let` of the
+/// whole message. So a first fragment without its continuation, or a frame
+/// whose payload never arrives, confirms nothing: the connection keeps
+/// `http` only. The header's one check is `first2`'s `&enforce`: a first
+/// frame with opcode 0, or a continuation frame with another opcode, throws
+/// and `WebSocket_Analyzer::DeliverStream` reports a violation; a reserved
+/// opcode (3) or RSV1 (`permessage-deflate`'s compressed bit) is parsed
+/// like any other frame (`WebSocket::use_spicy_analyzer = F`, so BinPAC).
+#[test]
+fn websocket_confirms_on_a_whole_message() {
+    let text = b"Hello_Zeek_Analyzer_".repeat(5);
+    // A compressed (RSV1) text message in one frame, as the generator sends.
+    let mut deflated = ws_frame(true, 1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], true);
+    deflated[0] |= 0x40;
+    assert_eq!(websocket("ws-deflate", &[&deflated]), "http,websocket");
+    // Two fragments make one message.
+    let first = ws_frame(false, 1, &text, true);
+    let last = ws_frame(true, 0, &text, true);
+    assert_eq!(
+        websocket("ws-fragments", &[&first, &last]),
+        "http,websocket"
+    );
+    // The first fragment alone is no whole message.
+    assert_eq!(websocket("ws-first-fragment", &[&first]), "http");
+    // A frame announcing 100 payload bytes, 10 of them sent.
+    let mut cut = ws_frame(true, 2, &[0; 100], true);
+    cut.truncate(cut.len() - 90);
+    assert_eq!(websocket("ws-cut", &[&cut]), "http");
+    // A reserved opcode is no violation.
+    assert_eq!(
+        websocket("ws-opcode3", &[&ws_frame(true, 3, b"x", true)]),
+        "http,websocket"
+    );
+    // A continuation frame first, or a text frame inside a fragmented
+    // message, is a violation (never confirmed).
+    assert_eq!(
+        websocket("ws-continuation-first", &[&ws_frame(true, 0, b"x", true)]),
+        "http"
+    );
+    let inner = ws_frame(true, 1, &text, true);
+    assert_eq!(websocket("ws-text-inside", &[&first, &inner]), "http");
 }
