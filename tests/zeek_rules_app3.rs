@@ -8,7 +8,9 @@
 //!    own data channel, also when several share one TCP segment;
 //! 2. WebSocket confirms on a whole message (all its frames, payload
 //!    included), not on a frame header, and checks only the continuation
-//!    opcode.
+//!    opcode;
+//! 3. after a content gap SMTP reads no command until the server's next
+//!    reply, and that reply confirms.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -221,4 +223,53 @@ fn websocket_confirms_on_a_whole_message() {
     );
     let inner = ws_frame(true, 1, &text, true);
     assert_eq!(websocket("ws-text-inside", &[&first, &inner]), "http");
+}
+
+/// An SMTP session on 25/tcp: the banner, then the client's `EHLO` is lost
+/// (acknowledged by the server, never captured), then `after` (each
+/// message acknowledged by the peer), then the close.
+fn smtp_after_gap(name: &str, after: &[(bool, &[u8])]) -> Value {
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, ("10.0.0.1", 40000), ("10.0.0.2", 25));
+    t.handshake(0);
+    let t_ms = t.talk(10, &[(false, b"220 mail.example ESMTP\r\n")]);
+    t.send(t_ms, true, ACK | PSH, b"EHLO client.example\r\n");
+    t.cap.frames.pop();
+    // The server's ACK of it reveals the gap.
+    t.send(t_ms + 1, false, ACK, b"");
+    let t_ms = t.talk(t_ms + 10, after);
+    t.close(t_ms);
+    let conn = run(name, &cap, &[]);
+    assert_eq!(conn.len(), 1, "{conn:#?}");
+    conn[0].clone()
+}
+
+/// `SMTP_Analyzer::Undelivered` (`src/analyzer/protocol/smtp/SMTP.cc`)
+/// sets `state = SMTP_AFTER_GAP` on a content gap in either direction. In
+/// that state `ProcessLine` keeps a client line aside (`line_after_gap`)
+/// instead of parsing a command, so no `RequestEvent` confirms; the next
+/// server reply that is not a continuation of a pending multi-line reply
+/// goes through `NewReply`, which in `SMTP_AFTER_GAP` switches to
+/// `SMTP_GAP_RECOVERY` and calls `RequestEvent("(UNKNOWN)")`, whose
+/// `AnalyzerConfirmation()` confirms. So a session whose first command was
+/// lost is `smtp` once the server answers it, and a command right after the
+/// gap, before any reply, confirms nothing.
+#[test]
+fn smtp_confirms_on_the_reply_after_a_gap() {
+    // The lost EHLO's reply confirms, though no command was ever read.
+    let r = smtp_after_gap("smtp-gap-reply", &[(false, b"250 mail.example\r\n")]);
+    assert_eq!(r["service"], "smtp", "{r:#?}");
+    assert_eq!(r["missed_bytes"], 21, "{r:#?}");
+    // A command after the gap but before any reply is not read as one.
+    let r = smtp_after_gap("smtp-gap-cmd", &[(true, b"MAIL FROM:<a@example.org>\r\n")]);
+    assert!(r.get("service").is_none(), "{r:#?}");
+    // Then the server's reply confirms.
+    let r = smtp_after_gap(
+        "smtp-gap-cmd-reply",
+        &[
+            (true, b"MAIL FROM:<a@example.org>\r\n"),
+            (false, b"250 OK\r\n"),
+        ],
+    );
+    assert_eq!(r["service"], "smtp", "{r:#?}");
 }
