@@ -755,7 +755,7 @@ fn tcp_protocols_by_signature() {
 
 /// HTTP `101 Switching Protocols` with `Upgrade: websocket` hands the stream
 /// to the WebSocket analyzer (`HTTP::upgrade_analyzers` from
-/// `base/protocols/websocket`), which confirms on its first frame.
+/// `base/protocols/websocket`), which confirms on its first whole message.
 #[test]
 fn http_upgrade_to_websocket() {
     let mut cap = Cap::default();

@@ -38,12 +38,14 @@ fuzz_target!(|data: &[u8]| {
     let mut s = ServiceState::new(enabled, t, 40000, resp_port);
     s.set_partial(flags & 4 != 0);
     s.set_resp_multicast(flags & 8 != 0);
+    let mut expects = Vec::new();
     for (tag, payload) in common::records(&data[2..]) {
         let is_orig = tag & 1 == 0;
         if tag & 0x80 != 0 && t == Transport::Tcp {
             s.on_gap(is_orig);
         }
-        let v = s.on_payload(is_orig, payload);
+        let v = s.on_payload_expecting(is_orig, payload, &mut expects);
+        assert!(expects.len() <= 1024);
         if v.flip {
             s.flip();
         }

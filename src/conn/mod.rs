@@ -399,20 +399,25 @@ impl Conn {
         }
     }
 
-    /// Shows payload to the service analyzers; applies flips and returns an
-    /// FTP data expectation if one was raised.
+    /// Shows payload to the service analyzers; applies flips and puts the
+    /// data-channel expectations (FTP data, IRC DCC) the payload raised, in
+    /// order, in `expects` (cleared first; the caller reuses it).
     pub fn inspect(
         &mut self,
         cfg: &ConnConfig,
         timers: &mut dyn Timers,
         is_orig: bool,
         payload: &[u8],
-    ) -> Option<service::Expect> {
-        let a = self.service.analyzers.as_mut()?;
+        expects: &mut Vec<service::Expect>,
+    ) {
+        expects.clear();
+        let Some(a) = self.service.analyzers.as_mut() else {
+            return;
+        };
         if payload.is_empty() {
-            return None;
+            return;
         }
-        let v = a.on_payload(is_orig, payload);
+        let v = a.on_payload_expecting(is_orig, payload, expects);
         self.service.settle();
         if let Some(s) = v.confirmed {
             self.on_confirm(cfg, timers, s);
@@ -425,7 +430,6 @@ impl Conn {
             // before it checks its limits. `X` in either direction.
             self.history.check(history::bit::LIMIT, b'X');
         }
-        v.expect
     }
 
     /// A service was confirmed (from payload, a tunnel decapsulation or an expectation).

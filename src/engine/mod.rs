@@ -257,6 +257,9 @@ pub struct Engine<S: RecordSink> {
     frag: Reassembler,
     frag_buf: Vec<u8>,
     expects: Vec<(Expect, Addr, Addr, Ts)>,
+    /// The expectations of the payload being inspected (reused, so the
+    /// packet path does not allocate).
+    expect_buf: Vec<Expect>,
     weirds: WeirdSampler,
     /// Connections touched by the current packet (for their weirds).
     touched: Vec<u32>,
@@ -295,6 +298,7 @@ impl<S: RecordSink> Engine<S> {
             table,
             frag_buf: Vec::new(),
             expects: Vec::new(),
+            expect_buf: Vec::new(),
             weirds: WeirdSampler {
                 counts: HashMap::new(),
             },

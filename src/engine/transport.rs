@@ -51,15 +51,17 @@ impl<S: RecordSink> Engine<S> {
             // The analyzers see what was captured of the payload.
             let payload = &t.payload[..t.payload.len().min(t.payload_len as usize)];
             let sender = conn.endpoint(is_orig);
-            let expect = conn.inspect(cfg, &mut timers, is_orig, payload);
+            let mut expects = std::mem::take(&mut self.expect_buf);
+            conn.inspect(cfg, &mut timers, is_orig, payload, &mut expects);
             if self.cfg.dns.active() && conn.dns_log.is_attached() {
                 let sink = &mut self.sink;
                 dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
             }
-            if let Some(x) = expect {
-                let (o, r) = (conn.orig_h, conn.resp_h);
+            let (o, r) = (conn.orig_h, conn.resp_h);
+            for &x in &expects {
                 self.add_expect(x, o, r, ts);
             }
+            self.expect_buf = expects;
         }
     }
 
@@ -171,22 +173,22 @@ impl<S: RecordSink> Engine<S> {
                 }
             }
         }
-        let expect = if handled {
-            None
-        } else {
+        let mut expects = std::mem::take(&mut self.expect_buf);
+        expects.clear();
+        if !handled {
             let sender = conn.endpoint(is_orig);
-            let x = conn.inspect(cfg, &mut timers, is_orig, payload);
+            conn.inspect(cfg, &mut timers, is_orig, payload, &mut expects);
             if self.cfg.dns.active() && conn.dns_log.is_attached() {
                 let sink = &mut self.sink;
                 dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
             }
-            x
-        };
+        }
         let (o, r) = (conn.orig_h, conn.resp_h);
         let weird_conn = tunnel_weird.map(|w| (w, conn.clone()));
-        if let Some(x) = expect {
+        for &x in &expects {
             self.add_expect(x, o, r, ts);
         }
+        self.expect_buf = expects;
         if let Some((w, c)) = weird_conn {
             self.weird(ts, w, Some(&c));
         }

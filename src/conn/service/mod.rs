@@ -139,8 +139,6 @@ pub struct Verdict {
     /// The connection must swap originator and responder now (DNS / NTP);
     /// the engine then calls [`ServiceState::flip`].
     pub flip: bool,
-    /// A data-channel expectation raised by this payload.
-    pub expect: Option<Expect>,
     /// A confirmed service removed by an analyzer violation in this payload.
     pub removed: Option<Service>,
     /// An analyzer reached a configurable limit: the history gets `X`.
@@ -391,6 +389,20 @@ impl ServiceState {
     /// UDP datagram payload, in arrival order; `is_orig` relative to the
     /// current roles. Never panics, never allocates.
     pub fn on_payload(&mut self, is_orig: bool, payload: &[u8]) -> Verdict {
+        self.on_payload_expecting(is_orig, payload, &mut Vec::new())
+    }
+
+    /// [`ServiceState::on_payload`] that also returns the data-channel
+    /// expectations the payload raised, in order, in `expects` (cleared
+    /// first; its capacity is kept, so a caller that reuses it allocates
+    /// nothing per payload).
+    pub fn on_payload_expecting(
+        &mut self,
+        is_orig: bool,
+        payload: &[u8],
+        expects: &mut Vec<Expect>,
+    ) -> Verdict {
+        expects.clear();
         let mut v = Verdict::default();
         if payload.is_empty() {
             return v;
@@ -437,7 +449,10 @@ impl ServiceState {
         }
 
         // 2. Analyzers.
-        let mut ev = proto::Events::default();
+        let mut ev = proto::Events {
+            expects: std::mem::take(expects),
+            ..proto::Events::default()
+        };
         let ctx = proto::Ctx {
             is_orig,
             partial: self.partial,
@@ -482,6 +497,7 @@ impl ServiceState {
                 .fold(0, |m, s| m | s.bit());
             self.p.release(gone);
         }
+        *expects = ev.expects;
         v
     }
 
@@ -626,12 +642,20 @@ impl ServiceState {
                 self.inner_pending = Some(parent);
             }
         }
-        if let Some(e) = ev.expect.take() {
+        // The expectations this run raised count only from an attached,
+        // enabled analyzer.
+        let checked = ev.expects_checked.min(ev.expects.len());
+        let mut kept = checked;
+        for i in checked..ev.expects.len() {
+            let e = ev.expects[i];
             let b = e.service_owner().bit();
             if self.attached & b != 0 && self.disabled & b == 0 {
-                v.expect = Some(e);
+                ev.expects[kept] = e;
+                kept += 1;
             }
         }
+        ev.expects.truncate(kept);
+        ev.expects_checked = kept;
         if let Some((child, _)) = ev.handoff {
             // Only an attached parent hands over.
             let parent = ev.handoff_from.map_or(0, Service::bit);

@@ -170,7 +170,7 @@ impl Ftp {
                 None
             };
             if let Some((h, p)) = data_port {
-                ev.expect = Some(Expect {
+                ev.expect(Expect {
                     from_conn_orig: false,
                     resp_host: h,
                     resp_port: p,
@@ -210,7 +210,7 @@ impl Ftp {
                     parse_epsv(msg)
                 };
                 if let Some((h, p)) = parsed {
-                    ev.expect = Some(Expect {
+                    ev.expect(Expect {
                         from_conn_orig: true,
                         resp_host: h,
                         resp_port: p,

@@ -199,10 +199,19 @@ fn reply_line(l: &[u8], total: u32) -> Option<u16> {
     Some(digits3(rest).unwrap_or(0))
 }
 
-/// WebSocket (`src/analyzer/protocol/websocket/`, `websocket-protocol.pac`):
-/// only ever a child of HTTP. Confirms on the first complete frame header of
-/// either direction (FIN/RSV/opcode, mask bit, 7/16/64-bit length, masking
-/// key); an opcode outside the RFC 6455 set is a violation.
+/// WebSocket (`src/analyzer/protocol/websocket/`, BinPAC by default:
+/// `WebSocket::use_spicy_analyzer = F`): only ever a child of HTTP.
+/// `websocket-protocol.pac` parses each direction as a sequence of
+/// messages: a first frame, then (while no frame had FIN) continuation
+/// frames, each with its whole payload. `process_message`
+/// (`websocket-analyzer.pac`, a `&let` of `WebSocket_Message`) confirms
+/// once a whole message has been parsed, so a message cut off by the end
+/// of the connection confirms nothing. The frame header's `&enforce` is the
+/// one check: a first frame with opcode 0 (continuation), or a
+/// continuation frame with another opcode, throws, which
+/// `WebSocket_Analyzer::DeliverStream` reports as a violation. Other
+/// opcodes and the reserved bits (RSV1 of `permessage-deflate`) are not
+/// checked.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct WebSocket {
     d: [WsDir; 2],
@@ -212,7 +221,12 @@ pub(super) struct WebSocket {
 struct WsDir {
     hdr: [u8; 14],
     hlen: u8,
+    /// Payload bytes of the current frame still to come.
     skip: u64,
+    /// A message's first frame had no FIN: the next frames continue it.
+    in_msg: bool,
+    /// The current frame has FIN: its payload ends the message.
+    fin: bool,
 }
 
 impl WebSocket {
@@ -228,6 +242,10 @@ impl WebSocket {
                 let n = (d.skip.min((data.len() - pos) as u64)) as usize;
                 pos += n;
                 d.skip -= n as u64;
+                if d.skip == 0 && d.fin {
+                    // The message's last payload byte.
+                    ev.push(Service::Websocket, What::Confirm);
+                }
                 continue;
             }
             d.hdr[d.hlen as usize] = data[pos];
@@ -237,8 +255,10 @@ impl WebSocket {
             if h.len() < 2 {
                 continue;
             }
+            // `first2: uint16 &enforce((first_frame && opcode != 0) ||
+            // (!first_frame && opcode == 0))`.
             let opcode = h[0] & 0x0f;
-            if !matches!(opcode, 0..=2 | 8..=10) {
+            if (opcode == 0) != d.in_msg {
                 ev.push(Service::Websocket, What::Violation);
                 return Step::Done;
             }
@@ -258,10 +278,13 @@ impl WebSocket {
                 2 => u64::from(u16::from_be_bytes([h[2], h[3]])),
                 _ => h[2..10].iter().fold(0u64, |a, &b| a << 8 | u64::from(b)),
             };
+            d.fin = h[0] & 0x80 != 0;
+            d.in_msg = !d.fin;
             d.hlen = 0;
             d.skip = len;
-            ev.push(Service::Websocket, What::Confirm);
-            return Step::Done;
+            if len == 0 && d.fin {
+                ev.push(Service::Websocket, What::Confirm);
+            }
         }
         Step::More
     }

@@ -76,7 +76,7 @@ impl Irc {
             let (cmd, params) = word(l);
             if cmd.eq_ignore_ascii_case(b"PRIVMSG") {
                 if let Some(e) = dcc_send(params) {
-                    ev.expect = Some(e);
+                    ev.expect(e);
                 }
             }
         }

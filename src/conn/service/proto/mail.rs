@@ -10,10 +10,21 @@ use crate::conn::service::{Service, Transport};
 /// confirms; a server line without a reply code in 100..=599 is a
 /// violation. `STARTTLS` (or `X-ANONYMOUSTLS`) answered by 220 hands over
 /// to SSL. Partial connections are skipped (`SetSkipPartial`).
+///
+/// A content gap in either direction (`SMTP_Analyzer::Undelivered`) puts
+/// the analyzer in `SMTP_AFTER_GAP`: client lines are then kept aside, not
+/// parsed as commands (so they confirm nothing), until a server reply that
+/// starts a new reply (`NewReply`: not a continuation of the pending
+/// multi-line reply) moves it to `SMTP_GAP_RECOVERY` with a
+/// `RequestEvent("(UNKNOWN)")`, which confirms.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Smtp {
     d: [SmtpDir; 2],
     starttls: bool,
+    /// `SMTP_AFTER_GAP`.
+    after_gap: bool,
+    /// The code of the multi-line reply in progress (`pending_reply`).
+    pending: u16,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -53,6 +64,7 @@ impl Smtp {
 
     pub(super) fn gap(&mut self, d: usize) {
         self.d[d].line.clear();
+        self.after_gap = true;
     }
 
     pub(super) fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
@@ -65,6 +77,10 @@ impl Smtp {
             let line = self.d[di].line;
             self.d[di].line.clear();
             if c.is_orig {
+                if self.after_gap {
+                    // `line_after_gap`: neither command nor data.
+                    continue;
+                }
                 let (w, _) = word(line.line());
                 if SMTP_CMDS.iter().any(|k| w.eq_ignore_ascii_case(k)) {
                     ev.push(Service::Smtp, What::Confirm);
@@ -75,6 +91,15 @@ impl Smtp {
                 let l = line.line();
                 match digits3(l) {
                     Some(code) if (100..=599).contains(&code) => {
+                        if self.pending != 0 && code != self.pending {
+                            self.pending = 0;
+                        }
+                        if self.pending == 0 && self.after_gap {
+                            // `NewReply` in `SMTP_AFTER_GAP`.
+                            self.after_gap = false;
+                            ev.push(Service::Smtp, What::Confirm);
+                        }
+                        self.pending = if l.get(3) == Some(&b'-') { code } else { 0 };
                         if self.starttls && code == 220 {
                             ev.hand_off(Service::Smtp, Service::Ssl, pos);
                             return Step::Done;

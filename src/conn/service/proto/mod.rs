@@ -63,6 +63,10 @@ use super::{Service, Transport};
 /// Most analyzer events one payload can produce.
 pub(crate) const MAX_EVENTS: usize = 16;
 
+/// Most data-channel expectations one payload keeps (the engine's table
+/// holds as many): past it the oldest goes first, as in the table.
+pub(crate) const MAX_EXPECTS: usize = 1024;
+
 /// An analyzer event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum What {
@@ -79,11 +83,18 @@ pub(crate) enum What {
 }
 
 /// Events produced by the parsers for one payload.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Events {
     pub(crate) items: [(Service, What); MAX_EVENTS],
     pub(crate) n: usize,
-    pub(crate) expect: Option<super::Expect>,
+    /// Data-channel expectations raised by this payload, in order: every
+    /// FTP `PORT`/`EPRT` command and `227`/`229` reply and every IRC `DCC
+    /// SEND` line raises its own (`ftp/main.zeek`'s `ftp_request` /
+    /// `ftp_reply`, `irc/dcc-send.zeek`'s `irc_dcc_message`, one event per
+    /// line). The buffer is the caller's, reused from payload to payload.
+    pub(crate) expects: Vec<super::Expect>,
+    /// How many of `expects` the service state has already checked.
+    pub(crate) expects_checked: usize,
     /// A child analyzer that takes over the stream at this offset of the
     /// payload (STARTTLS: SSL; HTTP upgrade: WebSocket).
     pub(crate) handoff: Option<(Service, usize)>,
@@ -100,7 +111,8 @@ impl Default for Events {
         Events {
             items: [(Service::Http, What::Confirm); MAX_EVENTS],
             n: 0,
-            expect: None,
+            expects: Vec::new(),
+            expects_checked: 0,
             handoff: None,
             handoff_from: None,
             inner_dpd: None,
@@ -122,6 +134,16 @@ impl Events {
             self.items[self.n] = (s, w);
             self.n += 1;
         }
+    }
+
+    /// A data-channel expectation (bounded by [`MAX_EXPECTS`], oldest
+    /// dropped first).
+    fn expect(&mut self, e: super::Expect) {
+        if self.expects.len() >= MAX_EXPECTS {
+            self.expects.remove(0);
+            self.expects_checked = self.expects_checked.saturating_sub(1);
+        }
+        self.expects.push(e);
     }
 
     /// `from` hands the rest of the stream, from `off` on, to `child`.

@@ -89,6 +89,10 @@ struct TcpParsers {
     xmpp: xmpp::Xmpp,
     /// Finger's few bytes (both endpoints), inline.
     finger: finger::Finger,
+    /// A content gap came before the SMTP parser's state was created: the
+    /// state starts in `SMTP_AFTER_GAP` (a gap changes SMTP's default state,
+    /// kept here rather than allocating it).
+    smtp_gap: bool,
     rdp: Option<Box<rdp::Rdp>>,
 }
 
@@ -209,8 +213,8 @@ impl TcpParsers {
 
     fn gap(&mut self, d: usize, http_done: bool) {
         // HTTP remembers the gap (its state is created here if it has not
-        // parsed yet); for the others a gap on the default state changes
-        // nothing.
+        // parsed yet), SMTP in `smtp_gap` until its state is created; for
+        // the others a gap on the default state changes nothing.
         if !http_done {
             self.http.get_or_insert_with(Box::default).gap(d);
         }
@@ -220,8 +224,9 @@ impl TcpParsers {
         if let Some(x) = &mut self.irc {
             x.gap(d);
         }
-        if let Some(x) = &mut self.smtp {
-            x.gap(d);
+        match &mut self.smtp {
+            Some(x) => x.gap(d),
+            None => self.smtp_gap = true,
         }
         if let Some(x) = &mut self.pop3 {
             x.gap(d);
@@ -239,7 +244,15 @@ impl TcpParsers {
             Service::Ssh => run_boxed(&mut self.ssh, |x| x.run(c, data, ev)),
             Service::Ftp => run_boxed(&mut self.ftp, |x| x.run(c, data, ev)),
             Service::Irc => run_boxed(&mut self.irc, |x| x.run(c, data, ev)),
-            Service::Smtp => run_boxed(&mut self.smtp, |x| x.run(c, data, ev)),
+            Service::Smtp => {
+                let gap = std::mem::take(&mut self.smtp_gap);
+                run_boxed(&mut self.smtp, |x| {
+                    if gap {
+                        x.gap(c.dir());
+                    }
+                    x.run(c, data, ev)
+                })
+            }
             Service::Pop3 => run_boxed(&mut self.pop3, |x| x.run(c, data, ev)),
             Service::Imap => run_boxed(&mut self.imap, |x| x.run(c, data, ev)),
             Service::Xmpp => self.xmpp.run(c, data, ev),
@@ -339,6 +352,9 @@ impl Parsers {
             }
             if fresh & bit(Service::Finger) != 0 {
                 t.finger = finger::Finger::default();
+            }
+            if fresh & bit(Service::Smtp) != 0 {
+                t.smtp_gap = false;
             }
         }
         self.done &= !fresh;

@@ -6,6 +6,13 @@
 use super::*;
 use std::net::Ipv4Addr;
 
+/// The data-channel expectations one payload raised, in order.
+fn expects(st: &mut ServiceState, is_orig: bool, payload: &[u8]) -> Vec<Expect> {
+    let mut x = Vec::new();
+    st.on_payload_expecting(is_orig, payload, &mut x);
+    x
+}
+
 /// A TLS 1.2 ClientHello record (first bytes of the https-to-http trace).
 fn client_hello() -> Vec<u8> {
     let mut v = hex("1603010200 010001fc 0303");
@@ -194,12 +201,13 @@ fn ftp_confirms_and_raises_expectations() {
     );
     st.on_payload(false, b"230 Guest login ok, access restrictions apply.\r\n");
     st.on_payload(true, b"PASV\r\n");
-    let v = st.on_payload(
+    let v = expects(
+        &mut st,
         false,
         b"227 Entering Passive Mode (199,233,217,249,221,90)\r\n",
     );
     assert_eq!(
-        v.expect,
+        v.first().copied(),
         Some(Expect {
             from_conn_orig: true,
             resp_host: Some(IpAddr::V4(Ipv4Addr::new(199, 233, 217, 249))),
@@ -208,9 +216,9 @@ fn ftp_confirms_and_raises_expectations() {
             any_orig: false,
         })
     );
-    let v = st.on_payload(true, b"PORT 141,142,220,235,131,46\r\n");
+    let v = expects(&mut st, true, b"PORT 141,142,220,235,131,46\r\n");
     assert_eq!(
-        v.expect,
+        v.first().copied(),
         Some(Expect {
             from_conn_orig: false,
             resp_host: Some(IpAddr::V4(Ipv4Addr::new(141, 142, 220, 235))),
@@ -220,21 +228,26 @@ fn ftp_confirms_and_raises_expectations() {
         })
     );
     st.on_payload(true, b"EPSV\r\n");
-    let v = st.on_payload(false, b"229 Entering Extended Passive Mode (|||6446|)\r\n");
-    let e = v.expect.unwrap();
+    let v = expects(
+        &mut st,
+        false,
+        b"229 Entering Extended Passive Mode (|||6446|)\r\n",
+    );
+    let e = v[0];
     assert_eq!(
         (e.resp_host, e.resp_port, e.from_conn_orig),
         (None, 6446, true)
     );
-    let v = st.on_payload(true, b"EPRT |2|2001:db8::1|5282|\r\n");
-    assert_eq!(
-        v.expect.unwrap().resp_host,
-        Some("2001:db8::1".parse().unwrap())
-    );
+    let v = expects(&mut st, true, b"EPRT |2|2001:db8::1|5282|\r\n");
+    assert_eq!(v[0].resp_host, Some("2001:db8::1".parse().unwrap()));
     // A 227 that does not answer PASV raises nothing.
     st.on_payload(true, b"LIST\r\n");
-    let v = st.on_payload(false, b"227 Entering Passive Mode (1,2,3,4,5,6)\r\n");
-    assert_eq!(v.expect, None);
+    let v = expects(
+        &mut st,
+        false,
+        b"227 Entering Passive Mode (1,2,3,4,5,6)\r\n",
+    );
+    assert_eq!(v.first().copied(), None);
     assert_eq!(names(&st), ["ftp"]);
 }
 
@@ -273,21 +286,38 @@ fn irc_and_dcc_send() {
         false,
         b"@time=2025-07-28T20:48:31.481Z :ircd1.local 255 tim2 :I have 1 clients\r\n",
     );
-    let v = st.on_payload(
+    let v = expects(
+        &mut st,
         true,
         b"PRIVMSG tim1 :\x01DCC SEND ssh.trace 167772167 59130 1320211\x01\r\n",
     );
-    let e = v.expect.unwrap();
+    let e = v[0];
     assert_eq!(e.service, Service::IrcDccData);
     assert!(e.any_orig);
     assert_eq!(e.resp_host, Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7))));
     assert_eq!(e.resp_port, 59130);
     // DCC CHAT schedules nothing.
-    let v = st.on_payload(
+    let v = expects(
+        &mut st,
         true,
         b"PRIVMSG tim1 :\x01DCC CHAT CHAT 167772167 59214\x01\r\n",
     );
-    assert_eq!(v.expect, None);
+    assert_eq!(v.first().copied(), None);
+    // Every DCC SEND line of one payload raises its own expectation
+    // (`irc_dcc_message` per line, `dcc-send.zeek`).
+    let v = expects(
+        &mut st,
+        true,
+        b"PRIVMSG a :\x01DCC SEND f0 167772167 20000 1\x01\r\nPRIVMSG a :\x01DCC SEND f1 167772168 20001 1\x01\r\n",
+    );
+    let got: Vec<_> = v.iter().map(|e| (e.resp_host, e.resp_port)).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7))), 20000),
+            (Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 8))), 20001)
+        ]
+    );
     assert_eq!(names(&st), ["irc"]);
 }
 
