@@ -131,7 +131,8 @@ fn syn_seq_jump_has_no_source() {
 /// (`src/packet_analysis/protocol/ip/IP.cc`): `Weird("truncated_IP",
 /// packet)` with under 20 bytes, the IP analyzer's: `IP`. The Ethernet
 /// frame around it cut inside its header is the Ethernet analyzer's
-/// (`ethernet/Ethernet.cc`, `Weird(..., packet)`): `ETHERNET`.
+/// (`ethernet/Ethernet.cc`: `if ( 16 >= len ) Weird(
+/// "truncated_ethernet_frame", packet)`): `ETHERNET`.
 #[test]
 fn truncated_ip_is_ip_and_truncated_ethernet_is_ethernet() {
     let mut cap = Cap::default();
@@ -143,7 +144,7 @@ fn truncated_ip_is_ip_and_truncated_ethernet_is_ethernet() {
     cap.at(10, g);
     let ws = weirds("truncated-ip", &cap);
     assert_eq!(source(&ws, "truncated_IP"), Some("IP"));
-    assert_eq!(source(&ws, "truncated_link_header"), Some("ETHERNET"));
+    assert_eq!(source(&ws, "truncated_ethernet_frame"), Some("ETHERNET"));
 }
 
 /// `truncated_header` is raised by `IPBasedAnalyzer::CheckHeaderTrunc`
@@ -202,4 +203,177 @@ fn fragment_flow_weirds_have_no_source() {
         assert_eq!(w["id.resp_p"], 0);
         assert!(w.get("uid").is_none(), "{w}");
     }
+}
+
+/// The names of the weird.log rows.
+fn names(ws: &[Value]) -> Vec<&str> {
+    ws.iter().map(|w| w["name"].as_str().unwrap()).collect()
+}
+
+/// Link-layer truncations are named by each analyzer: PPPoE.cc `if ( 8 >=
+/// len ) Weird("truncated_pppoe_header", packet)` (source `PPPOE`),
+/// VLAN.cc `if ( 4 >= len ) Weird("truncated_VLAN_header", packet)`,
+/// Ethernet.cc `if ( 16 >= len ) Weird("truncated_ethernet_frame",
+/// packet)`: exactly at the bound, not one byte past it.
+#[test]
+fn link_truncations_use_each_analyzers_name() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let pkt = udp(c, s, 40000, 53, b"x", UdpSum::Good);
+    let mut cap = Cap::default();
+    // PPPoE with exactly its 8 bytes (6 + the PPP protocol).
+    let mut f = frame(Link::Pppoe(1), &pkt);
+    f.truncate(14 + 8);
+    cap.at(0, f);
+    // A VLAN tag with nothing after it.
+    let mut f = frame(Link::Vlans(&[(0x8100, 5)]), &pkt);
+    f.truncate(14 + 4);
+    cap.at(10, f);
+    // 16 bytes of Ethernet.
+    let mut f = frame(Link::Eth, &pkt);
+    f.truncate(16);
+    cap.at(20, f);
+    let ws = weirds("link-names", &cap);
+    assert_eq!(source(&ws, "truncated_pppoe_header"), Some("PPPOE"));
+    assert_eq!(source(&ws, "truncated_VLAN_header"), Some("VLAN"));
+    assert_eq!(source(&ws, "truncated_ethernet_frame"), Some("ETHERNET"));
+    assert!(!names(&ws).contains(&"truncated_PPPoE_header"), "{ws:#?}");
+}
+
+/// `TCPAnalyzer::ExtractTCP_Header` (`tcp/TCP.cc`): `if ( tcp_hdr_len <
+/// sizeof(struct tcphdr) ) adapter->Weird("bad_TCP_header_len")`; `if (
+/// tcp_hdr_len > uint32_t(len) || tcp_hdr_len > uint32_t(remaining) )
+/// adapter->Weird("truncated_header")`: a data offset below 20 bytes is
+/// the one, a header longer than the segment the other. Both on the
+/// connection (the adapter's `Weird`): uid set, source `TCP`.
+#[test]
+fn tcp_data_offset_weirds() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    let mut short = tcp(c, s, 40010, 80, 1000, 0, SYN, b"");
+    short[20 + 12] = 0x40; // 16 bytes
+    cap.at(0, frame(Link::Eth, &short));
+    let mut long = tcp(c, s, 40011, 80, 1000, 0, SYN, b"");
+    long[20 + 12] = 0xf0; // 60 bytes in a 20-byte segment
+    cap.at(10, frame(Link::Eth, &long));
+    let ws = weirds("tcp-offset", &cap);
+    let bad = only(&ws, "bad_TCP_header_len");
+    assert_eq!(
+        (bad["id.orig_p"].as_u64(), bad["source"].as_str()),
+        (Some(40010), Some("TCP"))
+    );
+    assert!(bad["uid"].is_string(), "{bad}");
+    let trunc = only(&ws, "truncated_header");
+    assert_eq!(
+        (trunc["id.orig_p"].as_u64(), trunc["source"].as_str()),
+        (Some(40011), Some("TCP"))
+    );
+    assert!(trunc["uid"].is_string(), "{trunc}");
+}
+
+/// `UDPAnalyzer::DeliverPacket` (`udp/UDP.cc`): `if ( ulen != len )
+/// adapter->Weird("UDP_datagram_length_mismatch", util::fmt("%d != %d",
+/// ulen, len))`, the UDP length field and the IP payload length.
+#[test]
+fn udp_length_mismatch_has_its_addl() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    let mut d = udp(c, s, 40000, 5353, &[7u8; 20], UdpSum::Zero);
+    d[20 + 4..20 + 6].copy_from_slice(&24u16.to_be_bytes());
+    cap.at(0, frame(Link::Eth, &d));
+    let ws = weirds("udp-len", &cap);
+    let w = only(&ws, "UDP_datagram_length_mismatch");
+    assert_eq!(w["addl"], "24 != 28");
+    assert_eq!(w["source"], "UDP");
+}
+
+/// GRE.cc: `Weird("unknown_gre_version", packet, util::fmt("version=%d",
+/// gre_version))`; `Weird("egre_protocol_type", packet, util::fmt(
+/// "proto=%d", proto_typ))` for version 1 without PPTP's 0x880b; `Weird(
+/// "gre_routing", packet)` for the routing bit.
+#[test]
+fn gre_weirds_and_their_addl() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    cap.at(
+        0,
+        frame(Link::Eth, &ip(c, s, 47, &[0, 2, 0x08, 0, 0, 0, 0, 0])),
+    );
+    cap.at(
+        10,
+        frame(Link::Eth, &ip(c, s, 47, &[0, 1, 0x08, 0, 0, 0, 0, 0])),
+    );
+    cap.at(
+        20,
+        frame(Link::Eth, &ip(c, s, 47, &[0x40, 0, 0x08, 0, 0, 0, 0, 0])),
+    );
+    let ws = weirds("gre", &cap);
+    let v = only(&ws, "unknown_gre_version");
+    assert_eq!(
+        (v["addl"].as_str(), v["source"].as_str()),
+        (Some("version=2"), Some("GRE"))
+    );
+    let e = only(&ws, "egre_protocol_type");
+    assert_eq!(e["addl"], "proto=2048");
+    assert_eq!(source(&ws, "gre_routing"), Some("GRE"));
+}
+
+/// `weird.zeek`'s `actions`: `["spontaneous_FIN"] = ACTION_IGNORE`,
+/// `["spontaneous_RST"] = ACTION_IGNORE`; `do_weird` returns before
+/// `Log::write`. A FIN and a RST that start connections log nothing.
+#[test]
+fn ignored_weirds_are_not_logged() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    cap.at(
+        0,
+        frame(Link::Eth, &tcp(c, s, 40020, 80, 1000, 1, FIN | ACK, b"")),
+    );
+    cap.at(
+        10,
+        frame(Link::Eth, &tcp(c, s, 40021, 80, 1000, 0, 0x04, b"")),
+    );
+    let ws = weirds("spontaneous", &cap);
+    for n in ["spontaneous_FIN", "spontaneous_RST"] {
+        assert!(!names(&ws).contains(&n), "{n} in {ws:#?}");
+    }
+}
+
+/// Zeek has no weird for a truncated IPv6 extension header
+/// (`IPv6_Hdr_Chain::Init`, src/IP.cc, stops at it): nothing is logged.
+#[test]
+fn truncated_ipv6_extension_header_is_not_a_zeek_weird() {
+    let (c, s) = (a("2001:db8::1"), a("2001:db8::2"));
+    let mut cap = Cap::default();
+    // Next header 0 (hop-by-hop) with 4 of its 8 bytes.
+    cap.at(0, frame(Link::Eth, &ip(c, s, 0, &[17, 0, 0, 0])));
+    let ws = weirds("v6-ext", &cap);
+    assert!(
+        !names(&ws).contains(&"truncated_IPv6_extension_header"),
+        "{ws:#?}"
+    );
+}
+
+/// Weird sampling (src/Reporter.cc `PermitNetWeird`): per name, the first
+/// `Weird::sampling_threshold` (25, `scripts/base/init-bare.zeek`) are
+/// reported, then one in `sampling_rate` (1000); the name's count is
+/// dropped `sampling_duration` (10 min) after its first weird
+/// (`NetWeirdTimer`). This is the reporter's stage only: `weird.zeek`'s
+/// `do_weird` then also drops repeats of a name and identifier for 10 min
+/// (`weird_ignore`, `&create_expire=10min`), which connscope does not
+/// model yet, so Zeek itself would log 2 of these 31.
+#[test]
+fn net_weirds_are_sampled_per_name() {
+    let mut cap = Cap::default();
+    for i in 0..30 {
+        let mut f = frame(Link::Eth, &[0x45; 20]);
+        f.truncate(14 + 12);
+        cap.at(i, f);
+    }
+    // Eleven minutes later the count starts again.
+    let mut f = frame(Link::Eth, &[0x45; 20]);
+    f.truncate(14 + 12);
+    cap.at(660_000, f);
+    let ws = weirds("sampling", &cap);
+    let n = ws.iter().filter(|w| w["name"] == "truncated_IP").count();
+    assert_eq!(n, 26, "{ws:#?}");
 }

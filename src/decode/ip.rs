@@ -326,16 +326,23 @@ pub fn check_header_trunc(ip: &IpPacket<'_>, min: u32, analyzer: Analyzer) -> Re
     Ok(())
 }
 
-/// Parses the TCP header at the start of `ip.payload`. Fails when the
-/// captured bytes do not hold the full header (Zeek: `bad_TCP_header_len`).
+/// Parses the TCP header at the start of `ip.payload`, as
+/// `TCPAnalyzer::ExtractTCP_Header` (`tcp/TCP.cc`): a data offset below 20
+/// bytes is `bad_TCP_header_len`; a header longer than the IP payload
+/// length or the captured bytes (`tcp_hdr_len > len || tcp_hdr_len >
+/// remaining`) is `truncated_header`. Both are the TCP session adapter's
+/// (`adapter->Weird`), raised on the connection.
 pub fn tcp<'a>(ip: &IpPacket<'a>) -> Result<Tcp<'a>, Weird> {
     let b = ip.payload;
     if b.len() < 20 {
         return Err(Weird::TruncatedHeader(Analyzer::Tcp));
     }
     let hdr_len = ((b[12] >> 4) as usize) * 4;
-    if hdr_len < 20 || hdr_len > b.len() || hdr_len as u32 > ip.payload_len {
+    if hdr_len < 20 {
         return Err(Weird::BadTcpHeaderLen);
+    }
+    if hdr_len > b.len() || hdr_len as u32 > ip.payload_len {
+        return Err(Weird::TruncatedHeader(Analyzer::Tcp));
     }
     Ok(Tcp {
         sport: be16(b, 0),

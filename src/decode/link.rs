@@ -46,7 +46,8 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
     let r = match lt {
         linktype::ETHERNET => ethernet(frame, 0, &mut l3),
         linktype::NULL => {
-            if frame.len() < 4 {
+            // Null.cc: `if ( 4 >= len ) Weird("null_analyzer_failed", ...)`.
+            if frame.len() <= 4 {
                 return Err(Weird::TruncatedLinkHeader(Analyzer::Null));
             }
             let b = [frame[0], frame[1], frame[2], frame[3]];
@@ -61,7 +62,8 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
         linktype::PPP | linktype::PPP_HDLC => ppp_serial(frame),
         linktype::FDDI => fddi(frame, &mut l3),
         linktype::LINUX_SLL => {
-            if frame.len() < 16 {
+            // LinuxSLL.cc: `if ( sizeof(SLLHeader) >= len )` (16).
+            if frame.len() <= 16 {
                 return Err(Weird::TruncatedLinkHeader(Analyzer::LinuxSll));
             }
             let proto = be16(frame, 14);
@@ -74,18 +76,20 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
             ethertype(frame, 16, proto, &mut l3)
         }
         linktype::LINUX_SLL2 => {
-            if frame.len() < 20 {
+            // LinuxSLL2.cc: `if ( sizeof(SLL2Header) >= len )` (20).
+            if frame.len() <= 20 {
                 return Err(Weird::TruncatedLinkHeader(Analyzer::LinuxSll2));
             }
             let proto = be16(frame, 0);
             ethertype(frame, 20, proto, &mut l3)
         }
         linktype::IEEE802_11_RADIOTAP => {
-            if frame.len() < 8 {
+            // IEEE802_11_Radio.cc: `3 >= len`, then `rtheader_len >= len`.
+            if frame.len() <= 3 {
                 return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211Radio));
             }
             let rlen = u16::from_le_bytes([frame[2], frame[3]]) as usize;
-            if rlen > frame.len() {
+            if rlen >= frame.len() {
                 return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211Radio));
             }
             ieee80211(frame, rlen, &mut l3)
@@ -107,15 +111,22 @@ pub fn decode(lt: u32, frame: &[u8]) -> Result<Option<L3<'_>>, Weird> {
 }
 
 /// Decodes an Ethernet frame starting at `off`; returns the IP offset.
+///
+/// As `EthernetAnalyzer::AnalyzePacket` (`ethernet/Ethernet.cc`): 16 bytes
+/// or fewer are `truncated_ethernet_frame`; a Cisco FabricPath frame
+/// (EtherType 0x8903) of 30 bytes or fewer `truncated_link_header_cfp`;
+/// an 802.3 length field above the bytes after the header
+/// `truncated_ethernet_frame`; an EtherType between 1501 and 1535
+/// `undefined_ether_type`.
 pub fn ethernet(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     let mut off = off;
-    if frame.len() < off + 14 {
+    if frame.len() <= off + 16 {
         return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
     }
     // Cisco FabricPath: a 16-byte outer header before the real Ethernet frame.
     if be16(frame, off + 12) == 0x8903 {
-        if frame.len() < off + 16 + 14 {
-            return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
+        if frame.len() <= off + 16 + 14 {
+            return Err(Weird::TruncatedFabricPath);
         }
         off += 16;
     }
@@ -127,16 +138,55 @@ pub fn ethernet(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usiz
     l3.src_mac = Some(src);
     let t = be16(frame, off + 12);
     if t <= 1500 {
-        // 802.3 length field: only LLC/SNAP carries an EtherType.
-        if frame.len() < off + 22 {
+        // 802.3 length field: only SNAP carries an EtherType.
+        if frame.len() - (off + 14) < t as usize {
             return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
         }
-        if frame[off + 14] == 0xaa && frame[off + 15] == 0xaa {
-            return ethertype(frame, off + 22, be16(frame, off + 20), l3);
-        }
-        return Ok(None);
+        return ieee802_2(frame, off + 14, frame.len(), l3);
+    }
+    if t < 1536 {
+        return Err(Weird::UndefinedEtherType);
     }
     ethertype(frame, off + 14, t, l3)
+}
+
+/// An IEEE 802.2 frame at `off` whose bytes end at `end` (Ethernet and
+/// VLAN with a length field): `aa aa` is SNAP (`snap/SNAP.cc`: fewer than
+/// 3 bytes `truncated_snap_llc_header`; an LLC header of 3 bytes, or 4 when
+/// the control field is not unnumbered, plus 5, `truncated_snap_header`;
+/// an OUI of 0 forwards the EtherType), `ff ff` Novell raw 802.3 (no IP),
+/// anything else LLC (`llc/LLC.cc`: fewer than 3 bytes
+/// `truncated_llc_header`; no IP behind it).
+fn ieee802_2(
+    frame: &[u8],
+    off: usize,
+    end: usize,
+    l3: &mut L3<'_>,
+) -> Result<Option<usize>, Weird> {
+    let len = end.saturating_sub(off);
+    let b = |i: usize| frame.get(off + i).copied().unwrap_or(0);
+    if b(0) == 0xaa && b(1) == 0xaa {
+        if len < 3 {
+            return Err(Weird::TruncatedSnapLlcHeader);
+        }
+        let llc = if b(2) & 0x03 != 0x03 { 4 } else { 3 };
+        if len < llc + 5 {
+            return Err(Weird::TruncatedSnapHeader);
+        }
+        let oui = (u32::from(b(llc)) << 16) | (u32::from(b(llc + 1)) << 8) | u32::from(b(llc + 2));
+        if oui != 0 {
+            return Ok(None);
+        }
+        let t = be16(frame, off + llc + 3);
+        return ethertype(frame, off + llc + 5, t, l3);
+    }
+    if b(0) == 0xff && b(1) == 0xff {
+        return Ok(None);
+    }
+    if len < 3 {
+        return Err(Weird::TruncatedLlcHeader);
+    }
+    Ok(None)
 }
 
 /// Zeek's `PacketAnalyzer::max_depth` (`scripts/base/packet-protocols/
@@ -180,7 +230,8 @@ pub fn ethertype(
         match t {
             0x0800 | 0x86dd => return Ok(Some(off)),
             0x8100 | 0x88a8 | 0x9100 => {
-                if frame.len() < off + 4 {
+                // VLAN.cc: `if ( 4 >= len )`.
+                if frame.len() <= off + 4 {
                     return Err(Weird::TruncatedVlanHeader);
                 }
                 let id = be16(frame, off) & 0x0fff;
@@ -191,11 +242,25 @@ pub fn ethertype(
                 }
                 t = be16(frame, off + 2);
                 off += 4;
+                // VLAN.cc: a length field is 802.2 (at least two bytes,
+                // else `truncated_VLAN_header`; the bytes trimmed to the
+                // length), 1501-1535 `undefined_vlan_protocol`.
+                if t <= 1500 {
+                    if frame.len() < off + 2 {
+                        return Err(Weird::TruncatedVlanHeader);
+                    }
+                    let end = frame.len().min(off + t as usize);
+                    return ieee802_2(frame, off, end, l3);
+                }
+                if t < 1536 {
+                    return Err(Weird::UndefinedVlanProtocol);
+                }
             }
             0x8847 | 0x8848 => {
                 // MPLS: labels until bottom of stack, then IP by version nibble.
                 loop {
-                    if frame.len() < off + 4 {
+                    // MPLS.cc: `if ( 4 >= len )` before each label.
+                    if frame.len() <= off + 4 {
                         return Err(Weird::TruncatedMplsHeader);
                     }
                     let bos = frame[off + 2] & 0x01 != 0;
@@ -207,8 +272,9 @@ pub fn ethertype(
                 return ip_by_version(frame, off);
             }
             0x8864 => {
-                // PPPoE session: 6-byte header then a PPP protocol number.
-                if frame.len() < off + 8 {
+                // PPPoE session: 6-byte header then a PPP protocol number
+                // (PPPoE.cc: `if ( 8 >= len )`).
+                if frame.len() <= off + 8 {
                     return Err(Weird::TruncatedPppoeHeader);
                 }
                 return match be16(frame, off + 6) {
@@ -218,8 +284,13 @@ pub fn ethertype(
             }
             0x88e7 => {
                 // 802.1ah PBB: I-TAG (4) + customer MACs (12) + EtherType.
-                if frame.len() < off + 18 {
+                // PBB.cc: `if ( PBB_LEN >= len )` (18), then the customer
+                // frame from byte 4 to the Ethernet analyzer (`16 >= len`).
+                if frame.len() <= off + 18 {
                     return Err(Weird::TruncatedLinkHeader(Analyzer::Pbb));
+                }
+                if frame.len() <= off + 4 + 16 {
+                    return Err(Weird::TruncatedLinkHeader(Analyzer::Ethernet));
                 }
                 let mut dst = [0u8; 6];
                 let mut src = [0u8; 6];
@@ -231,8 +302,8 @@ pub fn ethertype(
                 off += 18;
             }
             0x8926 => {
-                // VN-Tag: 4-byte tag then EtherType.
-                if frame.len() < off + 6 {
+                // VN-Tag: 4-byte tag then EtherType (VNTag.cc: `6 >= len`).
+                if frame.len() <= off + 6 {
                     return Err(Weird::TruncatedLinkHeader(Analyzer::VnTag));
                 }
                 t = be16(frame, off + 4);
@@ -251,8 +322,12 @@ fn ip_by_version(frame: &[u8], off: usize) -> Result<Option<usize>, Weird> {
     }
 }
 
-/// PPP with optional HDLC address/control bytes.
+/// PPP with optional HDLC address/control bytes (PPPSerial.cc: 4 bytes or
+/// fewer are `truncated_ppp_serial_header`).
 pub fn ppp_serial(frame: &[u8]) -> Result<Option<usize>, Weird> {
+    if frame.len() <= 4 {
+        return Err(Weird::TruncatedLinkHeader(Analyzer::PppSerial));
+    }
     let mut off = 0;
     if frame.len() >= 2 && frame[0] == 0xff && frame[1] == 0x03 {
         off = 2;
@@ -363,8 +438,9 @@ fn nflog(frame: &[u8], big_endian: bool) -> Result<Option<usize>, Weird> {
 }
 
 fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
-    // Frame control (1), destination (6), source (6), then LLC/SNAP (8).
-    if frame.len() < 21 {
+    // Frame control (1), destination (6), source (6), then LLC/SNAP (8)
+    // (FDDI.cc: `if ( hdr_size >= len )`, 21).
+    if frame.len() <= 21 {
         return Err(Weird::TruncatedLinkHeader(Analyzer::Fddi));
     }
     // Zeek's FDDI analyzer does not record the MAC addresses.
@@ -375,8 +451,11 @@ fn fddi(frame: &[u8], l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
     ethertype(frame, 21, t, l3)
 }
 
+/// 802.11 (`ieee802_11/IEEE802_11.cc`): 24 bytes or fewer, or no byte
+/// after the header, `truncated_802_11_header`; fewer than 8 bytes for the
+/// LLC header `truncated_802_11_llc_header`.
 fn ieee80211(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>, Weird> {
-    if frame.len() < off + 24 {
+    if frame.len() <= off + 24 {
         return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211));
     }
     let fc0 = frame[off];
@@ -406,6 +485,9 @@ fn ieee80211(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>,
             hlen += 4; // HT control
         }
     }
+    if frame.len() <= off + hlen {
+        return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211));
+    }
     let mut a = [[0u8; 6]; 3];
     for (i, m) in a.iter_mut().enumerate() {
         m.copy_from_slice(&frame[off + 4 + 6 * i..off + 10 + 6 * i]);
@@ -420,7 +502,7 @@ fn ieee80211(frame: &[u8], off: usize, l3: &mut L3<'_>) -> Result<Option<usize>,
     l3.src_mac = Some(src);
     let llc = off + hlen;
     if frame.len() < llc + 8 {
-        return Err(Weird::TruncatedLinkHeader(Analyzer::Ieee80211));
+        return Err(Weird::Truncated80211LlcHeader);
     }
     if frame[llc] != 0xaa || frame[llc + 1] != 0xaa || frame[llc + 2] != 0x03 {
         return Ok(None);
@@ -449,17 +531,118 @@ mod tests {
     #[test]
     fn arp_is_not_ip_and_short_frames_are_weird() {
         let mut f = vec![0u8; 12];
-        f.extend_from_slice(&[0x08, 0x06, 0, 1]);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0]);
         assert!(decode(linktype::ETHERNET, &f).unwrap().is_none());
+        // Ethernet.cc: `if ( 16 >= len ) Weird("truncated_ethernet_frame")`.
+        for n in [10, 14, 16] {
+            let w = decode(linktype::ETHERNET, &f[..n]).unwrap_err();
+            assert_eq!(w, Weird::TruncatedLinkHeader(Analyzer::Ethernet));
+            assert_eq!(w.name(), "truncated_ethernet_frame");
+        }
+        // An 802.3 length field above the bytes after the header.
+        let mut g = vec![0u8; 12];
+        g.extend_from_slice(&[0, 8, 0xaa, 0xaa, 3, 0, 0, 0, 8]);
         assert_eq!(
-            decode(linktype::ETHERNET, &f[..10]).unwrap_err(),
+            decode(linktype::ETHERNET, &g).unwrap_err(),
             Weird::TruncatedLinkHeader(Analyzer::Ethernet)
         );
-        // An 802.3 length field with no room for the LLC header.
+        // SNAP (`snap/SNAP.cc`): 3-byte LLC + 5 bytes, OUI 0, EtherType.
+        g.extend_from_slice(&[0, 0x45, 0, 0, 20]);
         assert_eq!(
-            decode(linktype::ETHERNET, &[0u8; 14][..]).unwrap_err(),
-            Weird::TruncatedLinkHeader(Analyzer::Ethernet)
+            decode(linktype::ETHERNET, &g).unwrap().unwrap().link_len,
+            22
         );
+        // Under LLC + 5 bytes: truncated_snap_header.
+        let mut h = vec![0u8; 12];
+        h.extend_from_slice(&[0, 4, 0xaa, 0xaa, 3, 0]);
+        let w = decode(linktype::ETHERNET, &h).unwrap_err();
+        assert_eq!(
+            (w.name(), w.source()),
+            ("truncated_snap_header", Some("SNAP"))
+        );
+        // Another OUI: not forwarded, no weird.
+        let mut o = g.clone();
+        o[19] = 1;
+        assert!(decode(linktype::ETHERNET, &o).unwrap().is_none());
+        // EtherType 1501..1535: undefined_ether_type.
+        let mut u = f.clone();
+        u[12..14].copy_from_slice(&1535u16.to_be_bytes());
+        assert_eq!(
+            decode(linktype::ETHERNET, &u).unwrap_err().name(),
+            "undefined_ether_type"
+        );
+        // Cisco FabricPath cut inside the inner header (`cfplen + 14 >= len`).
+        let mut c = vec![0u8; 12];
+        c.extend_from_slice(&[0x89, 0x03]);
+        c.resize(30, 0);
+        let w = decode(linktype::ETHERNET, &c).unwrap_err();
+        assert_eq!(
+            (w.name(), w.source()),
+            ("truncated_link_header_cfp", Some("ETHERNET"))
+        );
+    }
+
+    /// Each link layer's truncation is its analyzer's own name, on Zeek's
+    /// `N >= len` conditions (`src/packet_analysis/protocol/*/*.cc`).
+    #[test]
+    fn link_truncations_are_named_per_analyzer() {
+        let cases: [(u32, usize, &str, &str); 7] = [
+            (linktype::NULL, 4, "null_analyzer_failed", "NULL"),
+            (
+                linktype::LINUX_SLL,
+                16,
+                "truncated_Linux_SLL_header",
+                "LINUXSLL",
+            ),
+            (
+                linktype::LINUX_SLL2,
+                20,
+                "truncated_Linux_SLL2_header",
+                "LINUXSLL2",
+            ),
+            (
+                linktype::IEEE802_11_RADIOTAP,
+                3,
+                "truncated_radiotap_header",
+                "IEEE802_11_RADIO",
+            ),
+            (
+                linktype::IEEE802_11,
+                24,
+                "truncated_802_11_header",
+                "IEEE802_11",
+            ),
+            (linktype::FDDI, 21, "FDDI_analyzer_failed", "FDDI"),
+            (linktype::PPP, 4, "truncated_ppp_serial_header", "PPPSERIAL"),
+        ];
+        for (lt, n, name, src) in cases {
+            let w = decode(lt, &vec![8u8; n]).unwrap_err();
+            assert_eq!((w.name(), w.source()), (name, Some(src)), "{lt}");
+        }
+        // Radiotap: a header length at or past the frame's end.
+        let r = [0, 0, 8, 0, 0, 0, 0, 0];
+        assert_eq!(
+            decode(linktype::IEEE802_11_RADIOTAP, &r)
+                .unwrap_err()
+                .name(),
+            "truncated_radiotap_header"
+        );
+        // EtherType chains: VLAN (`4 >= len`), PPPoE (`8 >= len`), VN-Tag
+        // (`6 >= len`), PBB (`18 >= len`), MPLS (`4 >= len`).
+        for (t, n, name) in [
+            (0x8100u16, 4, "truncated_VLAN_header"),
+            (0x8864, 8, "truncated_pppoe_header"),
+            (0x8926, 6, "truncated_vntag_header"),
+            (0x88e7, 18, "truncated_PBB_header"),
+            (0x8847, 4, "truncated_link_header"),
+        ] {
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&t.to_be_bytes());
+            f.resize(14 + n.max(3), 0);
+            f.resize(14 + n, 0);
+            let w = decode(linktype::ETHERNET, &f).unwrap_err();
+            assert_eq!(w.name(), name, "{t:#x}");
+        }
     }
 
     /// A minimal IPv4 header (total length 20, no payload).

@@ -78,7 +78,17 @@ pub struct Inner<'a> {
     pub consumed: usize,
 }
 
-/// Parses a GRE header (`b` = GRE header onwards).
+/// Parses a GRE header (`b` = GRE header onwards), in the order of
+/// `GREAnalyzer::AnalyzePacket` (`gre/GRE.cc`): under 4 bytes
+/// `truncated_GRE`; a version other than 0 or 1 `unknown_gre_version`
+/// (addl `version=N`); version 0's bridged Ethernet and ERSPAN types cut
+/// short `truncated_GRE`; version 1 (enhanced GRE) with a protocol other
+/// than PPTP's 0x880b `egre_protocol_type` (addl `proto=N`); then the
+/// routing bit `gre_routing`, a reserved flag bit `unknown_gre_flags`, the
+/// headers past the bytes `truncated_GRE`, and for PPTP a PPP protocol
+/// other than IPv4/IPv6 `non_ip_packet_in_encap`. (Another version-0
+/// protocol type is connscope's `unknown_gre_protocol`: Zeek forwards it
+/// by its dispatch map, which this does not model.)
 pub fn gre(b: &[u8]) -> Result<Inner<'_>, Weird> {
     if b.len() < 4 {
         return Err(Weird::TruncatedGre);
@@ -100,61 +110,72 @@ pub fn gre(b: &[u8]) -> Result<Inner<'_>, Weird> {
         hlen += 4;
     }
     if version > 1 {
-        return Err(Weird::UnknownGreVersion);
+        return Err(Weird::UnknownGreVersion(version as u8));
     }
-    if flags & 0x4000 != 0 || flags & 0x0078 != 0 {
-        return Err(Weird::UnknownGreVersion);
-    }
-    let (link, skip) = if version == 1 {
-        if proto != 0x880b {
-            return Err(Weird::UnknownGreProtocol);
-        }
-        if b.len() < hlen + 4 {
-            return Err(Weird::TruncatedGre);
-        }
-        match be16(b, hlen + 2) {
-            0x0021 | 0x0057 => (InnerLink::IpExact, hlen + 4),
-            _ => return Err(Weird::UnknownGreProtocol),
-        }
-    } else {
+    let pptp = if version == 1 { 4 } else { 0 };
+    let (mut eth, mut erspan) = (0usize, 0usize);
+    let link = if version == 0 {
         match proto {
             0x6558 => {
                 if b.len() <= hlen + 14 {
                     return Err(Weird::TruncatedGre);
                 }
-                (InnerLink::Ethernet, hlen)
+                eth = 14;
+                Some(InnerLink::Ethernet)
             }
             0x88be => {
                 if b.len() <= hlen + 14 {
                     return Err(Weird::TruncatedGre);
                 }
+                eth = 14;
                 // ERSPAN type II has a sequence number and an 8-byte header; type I has neither.
-                let erspan = if flags & 0x1000 != 0 { 8 } else { 0 };
-                if b.len() < hlen + 14 + erspan {
-                    return Err(Weird::TruncatedGre);
+                if flags & 0x1000 != 0 {
+                    erspan = 8;
+                    if b.len() < hlen + eth + erspan {
+                        return Err(Weird::TruncatedGre);
+                    }
                 }
-                (InnerLink::Ethernet, hlen + erspan)
+                Some(InnerLink::Ethernet)
             }
             0x22eb => {
                 if b.len() <= hlen + 14 + 12 {
                     return Err(Weird::TruncatedGre);
                 }
-                let mut erspan = 12;
+                erspan = 12;
+                eth = 14;
                 if b[hlen + 11] & 0x01 != 0 {
-                    if b.len() <= hlen + 12 + 8 + 14 {
+                    if b.len() <= hlen + erspan + 8 + eth {
                         return Err(Weird::TruncatedGre);
                     }
                     erspan += 8;
                 }
-                (InnerLink::Ethernet, hlen + erspan)
+                Some(InnerLink::Ethernet)
             }
-            0x0800 | 0x86dd => (InnerLink::Ip, hlen),
-            _ => return Err(Weird::UnknownGreProtocol),
+            0x0800 | 0x86dd => Some(InnerLink::Ip),
+            _ => None,
         }
+    } else {
+        if proto != 0x880b {
+            return Err(Weird::EgreProtocolType(proto));
+        }
+        Some(InnerLink::IpExact)
     };
-    if b.len() < skip {
+    if flags & 0x4000 != 0 {
+        return Err(Weird::GreRouting);
+    }
+    if flags & 0x0078 != 0 {
+        return Err(Weird::UnknownGreFlags);
+    }
+    if b.len() < hlen + pptp + eth + erspan {
         return Err(Weird::TruncatedGre);
     }
+    if version == 1 && !matches!(be16(b, hlen + 2), 0x0021 | 0x0057) {
+        return Err(Weird::NonIpPacketInEncap);
+    }
+    let Some(link) = link else {
+        return Err(Weird::UnknownGreProtocol);
+    };
+    let skip = hlen + pptp + erspan;
     Ok(Inner {
         link,
         data: &b[skip..],
@@ -222,7 +243,7 @@ pub fn geneve(b: &[u8]) -> Decap<'_> {
         return Decap::Violation(Weird::TruncatedTunnelHeader(Analyzer::Geneve));
     }
     if b[0] >> 6 != 0 {
-        return Decap::Pass(Some(Weird::GeneveInvalidVersion));
+        return Decap::Pass(Some(Weird::GeneveInvalidVersion(b[0] >> 6)));
     }
     let hlen = 8 + ((b[0] & 0x3f) as usize) * 4;
     if b.len() < hlen {
@@ -529,7 +550,7 @@ mod tests {
         let i = gre(&b).unwrap();
         assert_eq!(i.consumed, 16);
         assert_eq!(i.link, InnerLink::Ethernet);
-        assert_eq!(gre(&[0, 2, 8, 0]).unwrap_err(), Weird::UnknownGreVersion);
+        assert_eq!(gre(&[0, 2, 8, 0]).unwrap_err(), Weird::UnknownGreVersion(2));
     }
 
     fn ok_inner<'a>(d: Decap<'a>) -> Option<Inner<'a>> {

@@ -44,6 +44,10 @@ pub enum Analyzer {
     Pbb,
     /// `vntag/VNTag.cc` (`"VNTag"`).
     VnTag,
+    /// `snap/SNAP.cc` (`"SNAP"`).
+    Snap,
+    /// `llc/LLC.cc` (`"LLC"`).
+    Llc,
     /// `vlan/VLAN.cc` (`"VLAN"`).
     Vlan,
     /// `mpls/MPLS.cc` (`"MPLS"`).
@@ -91,6 +95,8 @@ impl Analyzer {
             Analyzer::PppSerial => "PPPSERIAL",
             Analyzer::Pbb => "PBB",
             Analyzer::VnTag => "VNTAG",
+            Analyzer::Snap => "SNAP",
+            Analyzer::Llc => "LLC",
             Analyzer::Vlan => "VLAN",
             Analyzer::Mpls => "MPLS",
             Analyzer::Pppoe => "PPPOE",
@@ -116,8 +122,24 @@ impl Analyzer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Weird {
     /// Link layer shorter than its header, found by that link layer's
-    /// analyzer.
+    /// analyzer, which names it (see [`Weird::name`]).
     TruncatedLinkHeader(Analyzer),
+    /// A Cisco FabricPath frame cut inside its outer header (Ethernet.cc
+    /// `truncated_link_header_cfp`).
+    TruncatedFabricPath,
+    /// An EtherType between 1501 and 1535 (Ethernet.cc).
+    UndefinedEtherType,
+    /// A VLAN tag's type between 1501 and 1535 (VLAN.cc).
+    UndefinedVlanProtocol,
+    /// An 802.2 SNAP frame under 3 bytes (SNAP.cc).
+    TruncatedSnapLlcHeader,
+    /// An 802.2 SNAP frame shorter than its LLC header and 5 bytes (SNAP.cc).
+    TruncatedSnapHeader,
+    /// An 802.2 LLC frame under 3 bytes (LLC.cc).
+    TruncatedLlcHeader,
+    /// An 802.11 data frame with under 8 bytes for its LLC header
+    /// (IEEE802_11.cc `HandleInnerPacket`).
+    Truncated80211LlcHeader,
     /// The chain of link-layer packet analyzers (Ethernet, VLAN, PBB,
     /// VN-Tag, ...) grew past Zeek's `PacketAnalyzer::max_depth` (25,
     /// `scripts/base/packet-protocols/main.zeek`); an unknown link type is
@@ -171,18 +193,26 @@ pub enum Weird {
     TruncatedHeader(Analyzer),
     /// TCP data offset below 20 or beyond the segment.
     BadTcpHeaderLen,
-    /// UDP length field inconsistent with the IP payload.
-    BadUdpLength,
     /// TCP checksum wrong.
     BadTcpChecksum,
     /// UDP checksum wrong.
     BadUdpChecksum,
     /// ICMP checksum wrong.
     BadIcmpChecksum,
-    /// GRE version or flags we do not decode.
-    UnknownGreVersion,
-    /// GRE protocol we do not decode.
+    /// A GRE version other than 0 or 1 (the version: addl `version=N`).
+    UnknownGreVersion(u8),
+    /// A version-0 GRE protocol type connscope does not decode
+    /// (connscope's name: Zeek forwards it by its dispatch map).
     UnknownGreProtocol,
+    /// Enhanced GRE (version 1) with a protocol type other than PPTP's
+    /// (the type: addl `proto=N`).
+    EgreProtocolType(u16),
+    /// GRE with the (deprecated) routing bit.
+    GreRouting,
+    /// GRE with a reserved flag bit set.
+    UnknownGreFlags,
+    /// PPTP carrying a PPP protocol other than IPv4/IPv6.
+    NonIpPacketInEncap,
     /// Truncated GRE header.
     TruncatedGre,
     /// Tunnels nested deeper than the limit, found by that tunnel's analyzer.
@@ -191,14 +221,12 @@ pub enum Weird {
     TruncatedTunnelHeader(Analyzer),
     /// An encapsulated packet that is not valid IP.
     InvalidInnerIp(Analyzer),
-    /// 802.11 frame we do not decode (management, control, protected).
-    Ieee80211NotData,
     /// A Teredo bubble (IPv6, no next header) followed by bytes.
     TeredoBubbleWithPayload,
     /// A tunnel header with nothing encapsulated after it.
     TunnelEmptyPacket(Analyzer),
-    /// A Geneve header with a version other than 0.
-    GeneveInvalidVersion,
+    /// A Geneve header with a version other than 0 (the version: addl).
+    GeneveInvalidVersion(u8),
     /// An NFLOG frame of 4 bytes or fewer (no room for a TLV).
     TruncatedNflogHeader,
     /// An NFLOG header whose version byte is not 0.
@@ -217,11 +245,34 @@ impl Weird {
     /// The weird.log name.
     pub fn name(self) -> &'static str {
         match self {
-            Weird::TruncatedLinkHeader(_) => "truncated_link_header",
+            // Each link layer's `AnalyzePacket` names its own; MPLS.cc is
+            // the one `truncated_link_header`.
+            Weird::TruncatedLinkHeader(a) => match a {
+                Analyzer::Ethernet => "truncated_ethernet_frame",
+                Analyzer::Null => "null_analyzer_failed",
+                Analyzer::LinuxSll => "truncated_Linux_SLL_header",
+                Analyzer::LinuxSll2 => "truncated_Linux_SLL2_header",
+                Analyzer::Ieee80211Radio => "truncated_radiotap_header",
+                Analyzer::Ieee80211 => "truncated_802_11_header",
+                Analyzer::Fddi => "FDDI_analyzer_failed",
+                Analyzer::PppSerial => "truncated_ppp_serial_header",
+                Analyzer::Pbb => "truncated_PBB_header",
+                Analyzer::VnTag => "truncated_vntag_header",
+                Analyzer::Vlan => "truncated_VLAN_header",
+                Analyzer::Pppoe => "truncated_pppoe_header",
+                _ => "truncated_link_header",
+            },
+            Weird::TruncatedFabricPath => "truncated_link_header_cfp",
+            Weird::UndefinedEtherType => "undefined_ether_type",
+            Weird::UndefinedVlanProtocol => "undefined_vlan_protocol",
+            Weird::TruncatedSnapLlcHeader => "truncated_snap_llc_header",
+            Weird::TruncatedSnapHeader => "truncated_snap_header",
+            Weird::TruncatedLlcHeader => "truncated_llc_header",
+            Weird::Truncated80211LlcHeader => "truncated_802_11_llc_header",
             Weird::MaxPacketAnalyzerDepthExceeded => "max_packet_analyzer_depth_exceeded",
             Weird::TruncatedVlanHeader => "truncated_VLAN_header",
             Weird::TruncatedMplsHeader => "truncated_link_header",
-            Weird::TruncatedPppoeHeader => "truncated_PPPoE_header",
+            Weird::TruncatedPppoeHeader => "truncated_pppoe_header",
             Weird::TruncatedIp => "truncated_IP",
             Weird::UnknownIpVersion => "unknown_ip_version",
             Weird::TruncatedIpLen => "truncated_IP_len",
@@ -231,7 +282,7 @@ impl Weird {
             Weird::IpHdrLenZero => "ip_hdr_len_zero",
             Weird::BadIpChecksum => "bad_IP_checksum",
             Weird::IncompletelyCapturedFragment => "incompletely_captured_fragment",
-            Weird::FragmentLimit => "fragment_limit_reached",
+            Weird::FragmentLimit => "connscope_fragment_limit_reached",
             Weird::FragEvicted => "connscope_frag_evicted",
             Weird::FragTooManyPieces => "connscope_frag_too_many_pieces",
             Weird::FragmentInconsistentOverlap => "fragment_inconsistency",
@@ -242,20 +293,22 @@ impl Weird {
             Weird::Ipv6NoNext => "ipv6_no_next",
             Weird::TruncatedHeader(_) => "truncated_header",
             Weird::BadTcpHeaderLen => "bad_TCP_header_len",
-            Weird::BadUdpLength => "bad_UDP_length",
             Weird::BadTcpChecksum => "bad_TCP_checksum",
             Weird::BadUdpChecksum => "bad_UDP_checksum",
             Weird::BadIcmpChecksum => "bad_ICMP_checksum",
-            Weird::UnknownGreVersion => "unknown_gre_version",
+            Weird::UnknownGreVersion(_) => "unknown_gre_version",
             Weird::UnknownGreProtocol => "unknown_gre_protocol",
+            Weird::EgreProtocolType(_) => "egre_protocol_type",
+            Weird::GreRouting => "gre_routing",
+            Weird::UnknownGreFlags => "unknown_gre_flags",
+            Weird::NonIpPacketInEncap => "non_ip_packet_in_encap",
             Weird::TruncatedGre => "truncated_GRE",
             Weird::ExceededTunnelMaxDepth(_) => "exceeded_tunnel_max_depth",
             Weird::TruncatedTunnelHeader(_) => "truncated_tunnel_header",
             Weird::InvalidInnerIp(_) => "invalid_inner_IP",
-            Weird::Ieee80211NotData => "802.11_not_data_frame",
             Weird::TeredoBubbleWithPayload => "Teredo_bubble_with_payload",
             Weird::TunnelEmptyPacket(_) => "tunnel_empty_packet",
-            Weird::GeneveInvalidVersion => "geneve_invalid_version",
+            Weird::GeneveInvalidVersion(_) => "geneve_invalid_version",
             Weird::TruncatedNflogHeader => "truncated_nflog_header",
             Weird::UnknownNflogVersion => "unknown_nflog_version",
             Weird::NflogNoPcapPayload => "nflog_no_pcap_payload",
@@ -270,12 +323,15 @@ impl Weird {
         use Analyzer as A;
         match self {
             // Each link layer's `AnalyzePacket` (`src/packet_analysis/
-            // protocol/*/`): `Weird("truncated_...", packet)`, so its own
-            // name. (Zeek names these per analyzer: Ethernet.cc
-            // `truncated_ethernet_frame`/`truncated_link_header_cfp`, Null.cc
-            // `null_analyzer_failed`, LinuxSLL.cc `truncated_Linux_SLL_header`,
-            // ...; MPLS.cc is the one `truncated_link_header`.)
+            // protocol/*/`): `Weird("truncated_...", packet)` (FDDI.cc
+            // `Weird("FDDI_analyzer_failed")`, no packet: the same
+            // analyzer name), so its own name.
             Weird::TruncatedLinkHeader(a) => Some(a.name()),
+            Weird::TruncatedFabricPath | Weird::UndefinedEtherType => Some(A::Ethernet.name()),
+            Weird::UndefinedVlanProtocol => Some(A::Vlan.name()),
+            Weird::TruncatedSnapLlcHeader | Weird::TruncatedSnapHeader => Some(A::Snap.name()),
+            Weird::TruncatedLlcHeader => Some(A::Llc.name()),
+            Weird::Truncated80211LlcHeader => Some(A::Ieee80211.name()),
             Weird::TruncatedMplsHeader => Some(A::Mpls.name()),
             // VLAN.cc `Weird("truncated_VLAN_header", packet)`.
             Weird::TruncatedVlanHeader => Some(A::Vlan.name()),
@@ -325,9 +381,13 @@ impl Weird {
             // gre/GRE.cc: `Weird("truncated_GRE"|"unknown_gre_version"|
             // "gre_routing"|"unknown_gre_flags"|"egre_protocol_type"|
             // "non_ip_packet_in_encap", packet)`.
-            Weird::TruncatedGre | Weird::UnknownGreVersion | Weird::UnknownGreProtocol => {
-                Some(A::Gre.name())
-            }
+            Weird::TruncatedGre
+            | Weird::UnknownGreVersion(_)
+            | Weird::EgreProtocolType(_)
+            | Weird::GreRouting
+            | Weird::UnknownGreFlags
+            | Weird::NonIpPacketInEncap => Some(A::Gre.name()),
+            Weird::UnknownGreProtocol => None,
             // iptunnel/IPTunnel.cc, vxlan/VXLAN.cc, geneve/Geneve.cc,
             // ayiya/AYIYA.cc: `Weird("exceeded_tunnel_max_depth", packet)`;
             // teredo/Teredo.cc: `Analyzer::Weird(..., packet)`. GTPv1.cc has
@@ -340,7 +400,7 @@ impl Weird {
             // AYIYA.cc `ayiya_empty_packet`: `Weird(name, packet)`.
             Weird::TunnelEmptyPacket(a) => Some(a.name()),
             // Geneve.cc `Weird("geneve_invalid_version", packet, ...)`.
-            Weird::GeneveInvalidVersion => Some(A::Geneve.name()),
+            Weird::GeneveInvalidVersion(_) => Some(A::Geneve.name()),
             // Teredo.cc `TeredoEncapsulation::DoParse` (`truncated_Teredo`,
             // `truncated_Teredo_origin_indication`, ...,
             // `truncated_IPv6_in_Teredo`) through `TeredoAnalyzer::Weird`:
@@ -361,22 +421,43 @@ impl Weird {
                 _ => None,
             },
             // No Zeek weird: IPv6_Hdr_Chain::Init (src/IP.cc) stops at a
-            // truncated extension header silently; IEEE802_11.cc returns on
-            // non-data frames without one; Zeek's UDP analyzer has no
-            // `bad_UDP_length`; and connscope's own bounds.
+            // truncated extension header silently; and connscope's own bounds.
             Weird::TruncatedIpv6Ext
-            | Weird::Ieee80211NotData
-            | Weird::BadUdpLength
             | Weird::FragmentLimit
             | Weird::FragEvicted
             | Weird::FragTooManyPieces => None,
         }
     }
 
-    /// The weird.log `addl` Zeek writes with this weird, if any.
+    /// Whether Zeek logs this weird at all: `false` for the conditions
+    /// Zeek raises no weird for (connscope still counts them in stats.log's
+    /// `decode_errors`): a truncated IPv6 extension header
+    /// (`IPv6_Hdr_Chain::Init`, src/IP.cc, stops silently), a version-0 GRE
+    /// protocol type connscope does not decode (GRE.cc forwards it by the
+    /// dispatch map, no weird), and the UDP tunnels' truncations and bad
+    /// inner packets that VXLAN.cc, Geneve.cc, AYIYA.cc and GTPv1.cc report
+    /// as `AnalyzerViolation` (IPTunnel's and Teredo's are weirds).
+    pub fn logged(self) -> bool {
+        match self {
+            Weird::TruncatedIpv6Ext | Weird::UnknownGreProtocol => false,
+            Weird::TruncatedTunnelHeader(a) => a == Analyzer::Teredo,
+            Weird::InvalidInnerIp(a) => a == Analyzer::IpTunnel,
+            _ => true,
+        }
+    }
+
+    /// The weird.log `addl` Zeek writes with this weird, if any (built
+    /// only when the weird is logged).
     pub fn addl(self) -> Option<String> {
         match self {
+            // NFLog.cc: `util::fmt("(%zu > %zu)", tlv_skip, len)`.
             Weird::NflogTlvPastEnd(skip, left) => Some(format!("({skip} > {left})")),
+            // GRE.cc: `util::fmt("version=%d", gre_version)`,
+            // `util::fmt("proto=%d", proto_typ)`.
+            Weird::UnknownGreVersion(v) => Some(format!("version={v}")),
+            Weird::EgreProtocolType(p) => Some(format!("proto={p}")),
+            // Geneve.cc: `util::fmt("%d", version)`.
+            Weird::GeneveInvalidVersion(v) => Some(format!("{v}")),
             _ => None,
         }
     }
@@ -402,6 +483,8 @@ mod tests {
             A::PppSerial,
             A::Pbb,
             A::VnTag,
+            A::Snap,
+            A::Llc,
             A::Vlan,
             A::Mpls,
             A::Pppoe,

@@ -28,7 +28,6 @@ use crate::record::{
     capture_loss_percent, CaptureLossRecord, ConnRecord, StatsRecord, WeirdRecord,
 };
 use crate::time::Ts;
-use std::collections::HashMap;
 use weirds::WeirdSampler;
 
 /// Where finished records go.
@@ -263,6 +262,11 @@ pub struct Engine<S: RecordSink> {
     weirds: WeirdSampler,
     /// Connections touched by the current packet (for their weirds).
     touched: Vec<u32>,
+    /// The current packet's UDP length mismatches, `(slot, UDP length, IP
+    /// payload length)`: `UDP_datagram_length_mismatch`'s addl, built only
+    /// if the weird is logged (cleared after every packet; its capacity
+    /// is reused).
+    udp_lengths: Vec<(u32, u16, u32)>,
     sink: S,
     now: Ts,
     last_frag_expire: Ts,
@@ -299,10 +303,9 @@ impl<S: RecordSink> Engine<S> {
             frag_buf: Vec::new(),
             expects: Vec::new(),
             expect_buf: Vec::new(),
-            weirds: WeirdSampler {
-                counts: HashMap::new(),
-            },
+            weirds: WeirdSampler::default(),
             touched: Vec::new(),
+            udp_lengths: Vec::new(),
             sink,
             now: Ts(0),
             last_frag_expire: Ts(0),
@@ -358,6 +361,7 @@ impl<S: RecordSink> Engine<S> {
         while let Some(slot) = self.touched.pop() {
             self.conn_weirds(ts, slot);
         }
+        self.udp_lengths.clear();
     }
 
     /// Runs all timers due at or before `now`.

@@ -102,6 +102,9 @@ impl<S: RecordSink> Engine<S> {
         };
         let is_orig = ipp.src == conn.orig_h && u.sport == conn.orig_p;
         let wire_complete = ipp.fully_captured();
+        if u32::from(u.ulen) != ipp.payload_len {
+            self.udp_lengths.push((slot, u.ulen, ipp.payload_len));
+        }
         if !conn.udp_packet(cfg, ts, is_orig, ipp, u.ulen, u.checksum, wire_complete) {
             return;
         }
