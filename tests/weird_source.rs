@@ -377,3 +377,34 @@ fn net_weirds_are_sampled_per_name() {
     let n = ws.iter().filter(|w| w["name"] == "truncated_IP").count();
     assert_eq!(n, 26, "{ws:#?}");
 }
+
+/// A tunnel header with nothing after it: `VXLAN_Analyzer::AnalyzePacket`
+/// (`src/packet_analysis/protocol/vxlan/VXLAN.cc`) confirms the header,
+/// then `Weird("vxlan_empty_packet", packet)` when `len == 0`; Geneve.cc
+/// and AYIYA.cc name theirs `geneve_empty_packet` / `ayiya_empty_packet`.
+/// The source is the tunnel's analyzer.
+#[test]
+fn an_empty_tunnel_packet_is_named_by_its_tunnel() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    // VXLAN: the I flag and a VNI, nothing after the 8-byte header.
+    let vxlan = [0x08, 0, 0, 0, 0, 0, 1, 0];
+    cap.at(
+        0,
+        frame(Link::Eth, &udp(c, s, 40000, 4789, &vxlan, UdpSum::Good)),
+    );
+    // Geneve: version 0, no options, protocol Ethernet, nothing after it.
+    let geneve = [0, 0, 0x65, 0x58, 0, 0, 1, 0];
+    cap.at(
+        1,
+        frame(Link::Eth, &udp(c, s, 40001, 6081, &geneve, UdpSum::Good)),
+    );
+    let ws = weirds("tunnel-empty", &cap);
+    assert_eq!(source(&ws, "vxlan_empty_packet"), Some("VXLAN"), "{ws:#?}");
+    assert_eq!(
+        source(&ws, "geneve_empty_packet"),
+        Some("GENEVE"),
+        "{ws:#?}"
+    );
+    assert!(ws.iter().all(|w| w["name"] != "tunnel_empty_packet"));
+}

@@ -307,7 +307,10 @@ impl Weird {
             Weird::TruncatedTunnelHeader(_) => "truncated_tunnel_header",
             Weird::InvalidInnerIp(_) => "invalid_inner_IP",
             Weird::TeredoBubbleWithPayload => "Teredo_bubble_with_payload",
-            Weird::TunnelEmptyPacket(_) => "tunnel_empty_packet",
+            // VXLAN.cc, Geneve.cc, AYIYA.cc: `Weird("<tunnel>_empty_packet", packet)`.
+            Weird::TunnelEmptyPacket(Analyzer::Geneve) => "geneve_empty_packet",
+            Weird::TunnelEmptyPacket(Analyzer::Ayiya) => "ayiya_empty_packet",
+            Weird::TunnelEmptyPacket(_) => "vxlan_empty_packet",
             Weird::GeneveInvalidVersion(_) => "geneve_invalid_version",
             Weird::TruncatedNflogHeader => "truncated_nflog_header",
             Weird::UnknownNflogVersion => "unknown_nflog_version",
