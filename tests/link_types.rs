@@ -34,11 +34,6 @@ mod run;
 
 use pcap::*;
 use serde_json::Value;
-use std::net::IpAddr;
-
-fn a(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// The good traffic, in Ethernet frames: a TCP connection (handshake, data
 /// both ways, close), a UDP exchange over IPv4 and one over IPv6.

@@ -21,11 +21,6 @@ mod run;
 
 use pcap::*;
 use serde_json::Value;
-use std::net::IpAddr;
-
-fn a(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// The weird.log records of one run (JSON, seed 0).
 fn weirds(name: &str, cap: &Cap) -> Vec<Value> {

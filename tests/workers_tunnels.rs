@@ -19,13 +19,8 @@ mod pcap;
 
 use pcap::*;
 use serde_json::Value;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn a(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 const CLIENT: &str = "192.168.2.16";
 const CPORT: u16 = 3797;

@@ -31,11 +31,6 @@ mod run;
 
 use pcap::*;
 use serde_json::Value;
-use std::net::IpAddr;
-
-fn a(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 const CLIENT: &str = "10.0.0.7";
 const SERVER: &str = "93.184.216.34";

@@ -19,11 +19,6 @@ mod run;
 
 use pcap::*;
 use serde_json::Value;
-use std::net::IpAddr;
-
-fn a(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
 /// the conn.log records.

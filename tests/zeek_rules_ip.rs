@@ -24,10 +24,6 @@ use run::Logs;
 use serde_json::Value;
 use std::net::IpAddr;
 
-fn a(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
 /// Runs `connscope read` (JSON logs, seed 0) with `extra` options.
 fn run(name: &str, cap: &Cap, extra: &[&str]) -> Logs {
     run::read(name, &cap.bytes(), extra)

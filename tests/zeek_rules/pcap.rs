@@ -5,6 +5,11 @@
 
 use std::net::IpAddr;
 
+/// An address from its text (a test's literal).
+pub fn a(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
 /// Internet checksum of `data` added to `sum`.
 fn ones(data: &[u8], mut sum: u32) -> u32 {
     for c in data.chunks(2) {
