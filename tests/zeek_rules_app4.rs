@@ -26,24 +26,6 @@ fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
     run::read(name, &cap.bytes(), extra).conn
 }
 
-/// A TCP conversation from 10.0.0.1:`cport` to 10.0.0.2:`sport`.
-fn conversation(cap: &mut Cap, cport: u16, sport: u16) -> Tcp<'_> {
-    Tcp {
-        cap,
-        link: Link::Eth,
-        c: Side {
-            addr: a("10.0.0.1"),
-            port: cport,
-            seq: 1000,
-        },
-        s: Side {
-            addr: a("10.0.0.2"),
-            port: sport,
-            seq: 5000,
-        },
-    }
-}
-
 /// The record of the connection from client port `cport`.
 fn by_port(conn: &[Value], cport: u16) -> &Value {
     conn.iter()

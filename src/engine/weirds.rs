@@ -45,7 +45,8 @@ fn sampled(n: u64) -> bool {
 /// per connection and name (`Connection::PermitWeird`, `WeirdState.cc`:
 /// once past the threshold for longer than `sampling_duration`, the count
 /// starts again at 1). A connection's own weirds (`ConnWeird`) are raised
-/// once per connection and name, so never sampled; the decode weirds
+/// once per connection and name, so never sampled (connscope's own
+/// `connscope_*` bounds excepted: per name, as net weirds); the decode weirds
 /// raised on a connection (the TCP header's) are counted per 5-tuple.
 /// Expired scopes are purged when a table has doubled since its last
 /// purge, so the tables hold at most about twice the scopes of ten minutes.
@@ -195,6 +196,13 @@ impl<S: RecordSink> Engine<S> {
         for w in weirds {
             let name = w.name();
             self.stats.conn_state_limits += w.is_state_limit() as u64;
+            // connscope's own bounds (`connscope_*`: table evictions, folded
+            // ranges, the history bound) can fire on every connection of a
+            // flood: sampled per name like a net weird, so a flood cannot
+            // turn into a weird.log row per connection.
+            if name.starts_with("connscope_") && !self.weirds.allow_net(ts, name) {
+                continue;
+            }
             if w.logged() {
                 let addl = match w {
                     // udp/UDP.cc `DeliverPacket`: `adapter->Weird(

@@ -5,6 +5,25 @@
 
 use std::net::IpAddr;
 
+/// A TCP conversation from 10.0.0.1:`cport` to 10.0.0.2:`sport` over
+/// Ethernet (initial sequence numbers 1000 and 5000).
+pub fn conversation(cap: &mut Cap, cport: u16, sport: u16) -> Tcp<'_> {
+    Tcp {
+        cap,
+        link: Link::Eth,
+        c: Side {
+            addr: a("10.0.0.1"),
+            port: cport,
+            seq: 1000,
+        },
+        s: Side {
+            addr: a("10.0.0.2"),
+            port: sport,
+            seq: 5000,
+        },
+    }
+}
+
 /// An address from its text (a test's literal).
 pub fn a(s: &str) -> IpAddr {
     s.parse().unwrap()
