@@ -159,6 +159,15 @@ impl ConnWeird {
         ConnWeird::TruncatedIcmpv6Mldv2Record,
     ];
 
+    /// Whether this is one of connscope's own bounds (`connscope_*`: no
+    /// Zeek weird), which can fire on every connection of a flood.
+    pub fn is_own_bound(self) -> bool {
+        matches!(
+            self,
+            ConnWeird::EvictedTableFull | ConnWeird::TcpOooRangesFolded | ConnWeird::HistoryLimit
+        )
+    }
+
     /// Whether this weird reports a per-connection bound being hit.
     pub fn is_state_limit(self) -> bool {
         matches!(
@@ -171,6 +180,17 @@ impl ConnWeird {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_bounds_are_the_connscope_names() {
+        for w in ConnWeird::ALL {
+            assert_eq!(
+                w.is_own_bound(),
+                w.name().starts_with("connscope_"),
+                "{w:?}"
+            );
+        }
+    }
 
     #[test]
     fn sources() {

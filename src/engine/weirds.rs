@@ -200,7 +200,7 @@ impl<S: RecordSink> Engine<S> {
             // ranges, the history bound) can fire on every connection of a
             // flood: sampled per name like a net weird, so a flood cannot
             // turn into a weird.log row per connection.
-            if name.starts_with("connscope_") && !self.weirds.allow_net(ts, name) {
+            if w.is_own_bound() && !self.weirds.allow_net(ts, name) {
                 continue;
             }
             if w.logged() {
