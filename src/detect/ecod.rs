@@ -10,6 +10,7 @@
 //! (fitting reads at most [`MAX_SAMPLES`] samples).
 
 use super::features::N_FEATURES;
+use super::json_scan::Cursor;
 use super::{clean, ConnDetector, Sample};
 
 /// At most this many sorted values are kept per feature (evenly spaced
@@ -44,6 +45,36 @@ struct Tables {
     /// `-ln F_right(v)` when `v` is no stored value, and `-ln F_right(v)`
     /// when `v = uniq[j - 1]` (the one random access of a lookup).
     tails: Vec<[f64; 3]>,
+}
+
+impl Column {
+    /// A column as serde reads it from an object with exactly the fields
+    /// `q`, `n` and `left_auto`, each once; `None` for anything else.
+    fn read_json(c: &mut Cursor<'_>) -> Option<Column> {
+        let (mut q, mut n, mut left_auto) = (None, None, None);
+        c.object(|key, c| {
+            match key {
+                "q" if q.is_none() => {
+                    let mut v = Vec::new();
+                    c.array(|c| {
+                        v.push(c.finite_f64()?);
+                        Some(())
+                    })?;
+                    q = Some(v);
+                }
+                "n" if n.is_none() => n = Some(usize::try_from(c.u64()?).ok()?),
+                "left_auto" if left_auto.is_none() => left_auto = Some(c.bool()?),
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(Column {
+            q: q?,
+            n: n?,
+            left_auto: left_auto?,
+            neg_ln: std::sync::OnceLock::new(),
+        })
+    }
 }
 
 impl Column {
@@ -203,6 +234,27 @@ pub struct Ecod {
 }
 
 impl Ecod {
+    /// The model of a model file's `ecod` value, read with the JSON cursor
+    /// (no serde): what serde reads when the value is an object with
+    /// exactly the field `cols`, its columns as [`Column`]'s fields; `None`
+    /// for anything else, which the model reader leaves to serde.
+    pub(crate) fn read_json(c: &mut Cursor<'_>) -> Option<Ecod> {
+        let mut cols = None;
+        c.object(|key, c| {
+            if key != "cols" || cols.is_some() {
+                return None;
+            }
+            let mut v = Vec::new();
+            c.array(|c| {
+                v.push(Column::read_json(c)?);
+                Some(())
+            })?;
+            cols = Some(v);
+            Some(())
+        })?;
+        Some(Ecod { cols: cols? })
+    }
+
     /// Learns each feature's empirical distribution from benign samples (at
     /// most [`MAX_SAMPLES`], stride-subsampled). `seed` is unused: fitting
     /// is deterministic without randomness.

@@ -366,18 +366,50 @@ impl Model {
 
     /// The model of a document that [`json_scan`](super::json_scan) finds
     /// valid, with the `hosts` section cut out before serde parses the
-    /// rest; `None` for anything else.
+    /// rest, and the two large numeric sections (`iforest`, `ecod`) read
+    /// by their own cursor readers (serde's float parsing is most of a
+    /// load otherwise) and cut out too when those take them; `None` for
+    /// anything else.
     fn read_cut(text: &str) -> Option<Model> {
+        /// What stands in for a section read here, for serde (a value of
+        /// the section's type, replaced after serde's pass).
+        const EMPTY_FOREST: &str = r#"{"trees":[],"subsample":0}"#;
+        const EMPTY_ECOD: &str = r#"{"cols":[]}"#;
         let mut c = Cursor::new(text);
         let mut hosts = BTreeMap::new();
-        let mut cut = None;
+        let (mut hosts_cut, mut forest, mut ecod) = (None, None, None);
+        // (start, end, stand-in) of each section read here
+        let mut cuts: Vec<(usize, usize, &str)> = Vec::with_capacity(3);
+        let mut seen = [false; 2];
         c.object(|key, c| {
-            if key != "hosts" {
+            let k = match key {
+                "iforest" => 0,
+                "ecod" => 1,
+                "hosts" => 2,
                 // (serde reads it below)
-                return c.skip();
+                _ => return c.skip(),
+            };
+            if k < 2 {
+                if std::mem::replace(&mut seen[k], true) {
+                    // (a repeated field: serde's error)
+                    return None;
+                }
+                c.peek()?;
+                let (start, before) = (c.pos(), *c);
+                let read = if k == 0 {
+                    IsolationForest::read_json(c).map(|f| forest = Some(f))
+                } else {
+                    Ecod::read_json(c).map(|e| ecod = Some(e))
+                };
+                if read.is_none() {
+                    // (not of the shape read here: serde reads it)
+                    *c = before;
+                    return c.skip();
+                }
+                cuts.push((start, c.pos(), [EMPTY_FOREST, EMPTY_ECOD][k]));
+                return Some(());
             }
-            if cut.is_some() {
-                // (a repeated field: serde's error)
+            if hosts_cut.is_some() {
                 return None;
             }
             c.peek()?;
@@ -398,13 +430,28 @@ impl Model {
                 hosts.insert(name.to_string(), entry);
                 Some(())
             })?;
-            cut = Some((start, c.pos()));
+            hosts_cut = Some((start, c.pos()));
+            cuts.push((start, c.pos(), "{}"));
             Some(())
         })?;
-        let (start, end) = cut.filter(|_| c.at_end())?;
-        let rest = [text.get(..start)?, "{}", text.get(end..)?].concat();
+        hosts_cut.filter(|_| c.at_end())?;
+        // (the cuts are in text order: the walk met them so)
+        let mut rest = String::with_capacity(text.len());
+        let mut at = 0;
+        for &(start, end, stand_in) in &cuts {
+            rest.push_str(text.get(at..start)?);
+            rest.push_str(stand_in);
+            at = end;
+        }
+        rest.push_str(text.get(at..)?);
         let mut m: Model = serde_json::from_str(&rest).ok()?;
         m.hosts = hosts;
+        if let Some(f) = forest {
+            m.iforest = f;
+        }
+        if let Some(e) = ecod {
+            m.ecod = e;
+        }
         Some(m)
     }
 
@@ -471,5 +518,98 @@ impl Model {
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, text.as_bytes()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::features::ServiceClass;
+    use crate::detect::rng::Rng;
+
+    /// A model fitted on varied synthetic samples, as pretty JSON (as
+    /// [`Model::save`] writes it).
+    fn model_text() -> String {
+        let mut rng = Rng::new(7);
+        let samples: Vec<Sample> = (0..600)
+            .map(|i| Sample {
+                class: if i % 3 == 0 {
+                    ServiceClass::Icmp
+                } else {
+                    ServiceClass::High(crate::conn::Transport::Tcp)
+                },
+                x: std::array::from_fn(|j| (rng.below(1000) as f64 / 37.0) * (j % 4) as f64),
+            })
+            .collect();
+        let m = Model::fit(&samples, TrainInfo::default());
+        serde_json::to_string_pretty(&m).unwrap()
+    }
+
+    /// The one-pass reader and serde alone: the same model (as JSON) or
+    /// the same error.
+    fn same_as_serde(text: &str) -> Result<String, String> {
+        let path = Path::new("m.json");
+        let fast = Model::from_json(text, path).map(|m| serde_json::to_string(&m).unwrap());
+        let slow = Model::from_json_serde(text, path).map(|m| serde_json::to_string(&m).unwrap());
+        let (fast, slow) = (
+            fast.map_err(|e| e.to_string()),
+            slow.map_err(|e| e.to_string()),
+        );
+        assert_eq!(fast, slow);
+        fast
+    }
+
+    #[test]
+    fn the_forest_and_ecod_readers_read_what_serde_reads() {
+        let text = model_text();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let forest = serde_json::to_string(&v["iforest"]).unwrap();
+        let ecod = serde_json::to_string(&v["ecod"]).unwrap();
+        let f = IsolationForest::read_json(&mut Cursor::new(&forest)).expect("forest read");
+        let e = Ecod::read_json(&mut Cursor::new(&ecod)).expect("ecod read");
+        let f_serde: IsolationForest = serde_json::from_str(&forest).unwrap();
+        let e_serde: Ecod = serde_json::from_str(&ecod).unwrap();
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            serde_json::to_string(&f_serde).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            serde_json::to_string(&e_serde).unwrap()
+        );
+        assert!(same_as_serde(&text).is_ok());
+    }
+
+    #[test]
+    fn sections_the_readers_do_not_take_are_left_to_serde() {
+        let text = model_text();
+        // Each edit is to the first node of the forest or the first ECOD
+        // column; some make a document serde reads (extra fields, an
+        // integer threshold), some one it refuses (missing or repeated
+        // fields, numbers out of range, wrong types).
+        let node = "\"feature\": ";
+        let col = "\"left_auto\": ";
+        let edits: [(&str, &str); 10] = [
+            (node, "\"extra\": 1, \"feature\": "),
+            (node, "\"feature\": 1, \"feature\": "),
+            ("\"threshold\": ", "\"threshold\": 1e400, \"x\": "),
+            (col, "\"left_auto\": null, \"y\": "),
+            (col, "\"extra\": [1, 2], \"left_auto\": "),
+            ("\"subsample\": ", "\"subsample\": -1, \"z\": "),
+            ("\"trees\": ", "\"tr\\u0065es\": [], \"trees\": "),
+            ("\"iforest\": ", "\"iforest\": {}, \"iforest\": "),
+            ("\"ecod\": ", "\"ecod\": 5, \"q\": "),
+            (node, "\"feature\": 70000, \"w\": "),
+        ];
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from}");
+            let edited = text.replacen(from, to, 1);
+            let _ = same_as_serde(&edited);
+        }
+        // An integer threshold is read as the double serde reads.
+        let t = text.find("\"threshold\": ").unwrap() + "\"threshold\": ".len();
+        let end = t + text[t..].find(',').unwrap();
+        let edited = format!("{}7{}", &text[..t], &text[end..]);
+        assert!(same_as_serde(&edited).is_ok());
     }
 }

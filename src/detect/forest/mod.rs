@@ -15,6 +15,7 @@
 //! [`MAX_SAMPLES`] samples.
 
 use super::features::N_FEATURES;
+use super::json_scan::Cursor;
 use super::rng::Rng;
 use super::{clean, cleaned_rows, ConnDetector, Sample};
 
@@ -340,6 +341,77 @@ impl Flat {
         for (x, v) in tail_x.iter().zip(tail_s) {
             *v = self.total_path_length(x);
         }
+    }
+}
+
+impl Node {
+    /// A node as serde reads it from an object with exactly these five
+    /// fields, each once; `None` for anything else.
+    fn read_json(c: &mut Cursor<'_>) -> Option<Node> {
+        let (mut feature, mut threshold, mut left, mut right, mut size) =
+            (None, None, None, None, None);
+        c.object(|key, c| {
+            let u32_of = |c: &mut Cursor<'_>| u32::try_from(c.u64()?).ok();
+            match key {
+                "feature" if feature.is_none() => feature = Some(u16::try_from(c.u64()?).ok()?),
+                "threshold" if threshold.is_none() => threshold = Some(c.finite_f64()?),
+                "left" if left.is_none() => left = Some(u32_of(c)?),
+                "right" if right.is_none() => right = Some(u32_of(c)?),
+                "size" if size.is_none() => size = Some(u32_of(c)?),
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(Node {
+            feature: feature?,
+            threshold: threshold?,
+            left: left?,
+            right: right?,
+            size: size?,
+        })
+    }
+}
+
+impl IsolationForest {
+    /// The forest of a model file's `iforest` value, read with the JSON
+    /// cursor (no serde): what serde reads when the value is an object
+    /// with exactly the fields `trees` (objects with exactly `nodes`) and
+    /// `subsample`, each once, and every node as [`Node`]'s fields; `None`
+    /// for anything else (unknown, repeated or missing fields, escaped
+    /// keys, numbers out of range), which the model reader leaves to serde.
+    pub(crate) fn read_json(c: &mut Cursor<'_>) -> Option<IsolationForest> {
+        let (mut trees, mut subsample) = (None, None);
+        c.object(|key, c| {
+            match key {
+                "trees" if trees.is_none() => {
+                    let mut all = Vec::new();
+                    c.array(|c| {
+                        let mut nodes = None;
+                        c.object(|key, c| {
+                            if key != "nodes" || nodes.is_some() {
+                                return None;
+                            }
+                            let mut v = Vec::new();
+                            c.array(|c| {
+                                v.push(Node::read_json(c)?);
+                                Some(())
+                            })?;
+                            nodes = Some(v);
+                            Some(())
+                        })?;
+                        all.push(Tree { nodes: nodes? });
+                        Some(())
+                    })?;
+                    trees = Some(all);
+                }
+                "subsample" if subsample.is_none() => {
+                    subsample = Some(usize::try_from(c.u64()?).ok()?);
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(IsolationForest::new(trees?, subsample?))
     }
 }
 

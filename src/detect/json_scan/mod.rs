@@ -103,7 +103,6 @@ impl<'a> Cursor<'a> {
     /// (Clinger's fast path). Anything else (exponents, long mantissas)
     /// goes to the standard parser.
     #[inline]
-    #[allow(dead_code)] // (the readers read lists with sep_f64; tests read single numbers)
     pub fn f64(&mut self) -> Option<f64> {
         let (v, end) = read_f64(self.text, skip_ws(self.text.as_bytes(), self.i))?;
         self.i = end;
@@ -124,6 +123,25 @@ impl<'a> Cursor<'a> {
         }
         let (v, end) = read_f64(self.text, skip_ws(b, i + 1))?;
         self.i = end;
+        Some(v)
+    }
+
+    /// A number read as [`f64`](Self::f64) reads it, when it is finite
+    /// (serde_json refuses a number out of a double's range).
+    #[inline]
+    pub fn finite_f64(&mut self) -> Option<f64> {
+        self.f64().filter(|v| v.is_finite())
+    }
+
+    /// `true` or `false`.
+    #[inline]
+    pub fn bool(&mut self) -> Option<bool> {
+        let (word, v): (&[u8], bool) = match self.peek()? {
+            b't' => (b"true", true),
+            b'f' => (b"false", false),
+            _ => return None,
+        };
+        self.i = literal_end(self.text.as_bytes(), self.i, word)?;
         Some(v)
     }
 
