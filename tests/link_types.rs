@@ -200,6 +200,10 @@ fn nflog_frames(be: bool) -> (Vec<(u64, Vec<u8>)>, Vec<&'static str>) {
     }
     frames.sort_by_key(|(t, _)| *t);
     want.sort();
+    // weird.zeek's `do_weird`: a weird without addresses has the empty
+    // identifier, so its name is logged once per 10 minutes
+    // (`weird_ignore`): the two frames of a kind give one row.
+    want.dedup();
     (frames, want)
 }
 
@@ -256,7 +260,7 @@ fn nflog_little_and_big_endian_give_ethernets_records_and_zeeks_weirds() {
         let (conns, weirds) = run(name, &bytes, &[]);
         assert_eq!(conns, want, "{name}");
         assert_eq!(weirds, want_weirds, "{name}");
-        assert_eq!(weirds.len(), 7);
+        assert_eq!(weirds.len(), 5);
         // Sharded by the IP packet inside: the same with two workers.
         let (conns, weirds) = run(&format!("{name}-j2"), &bytes, &["-j", "2"]);
         assert_eq!(conns, want, "{name} -j 2");
@@ -271,7 +275,7 @@ fn nflog_little_and_big_endian_give_ethernets_records_and_zeeks_weirds() {
                 .iter()
                 .filter(|w| *w == "nflog_no_pcap_payload" || *w == "nflog_bad_tlv_len")
                 .count()
-                >= 7,
+                >= 1,
             "{name} swapped: {weirds:?}"
         );
     }
@@ -328,10 +332,10 @@ fn unknown_link_type_is_raw_ip() {
         assert_eq!(
             weirds,
             [
-                "truncated_IP",
+                // (one row per name: weird.zeek logs a weird without
+                // addresses once per 10 minutes)
                 "truncated_IP",
                 "unknown_ip_version",
-                "unknown_ip_version"
             ],
             "{lt}"
         );

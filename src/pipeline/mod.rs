@@ -20,6 +20,7 @@ mod driver;
 mod parallel;
 mod sink;
 pub mod stages;
+pub mod weird_script;
 
 pub use sink::{GeoReport, KafkaReport, LogSink, Rotation, RotationNaming};
 

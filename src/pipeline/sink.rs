@@ -17,6 +17,7 @@
 //! sink only writes.
 
 use super::stages::{Emit, Stage, StageChain};
+use super::weird_script::WeirdScript;
 use crate::context::{ConnInfo, Features};
 use crate::dns::names::{NameCache, NameStage};
 use crate::dns::{DnsRecord, NameBatch};
@@ -142,6 +143,8 @@ pub struct LogSink {
     kafka: Option<(KafkaOutput, KafkaReport)>,
     /// Whether any stats.log row came (stats rows are on).
     stats_seen: bool,
+    /// weird.zeek's de-duplication of the weirds reaching weird.log.
+    weird_script: WeirdScript,
 }
 
 /// The enrichment counters of a run, filled when the sink finishes.
@@ -191,6 +194,7 @@ impl LogSink {
             geo: None,
             kafka: None,
             stats_seen: false,
+            weird_script: WeirdScript::default(),
         };
         s.conn = Some(open_log(
             &opts,
@@ -591,6 +595,9 @@ impl RecordSink for LogSink {
     }
 
     fn weird(&mut self, w: WeirdRecord) {
+        if !self.weird_script.admit(&w) {
+            return;
+        }
         let tf = self.opts.time_format;
         self.row(Log::Weird, |buf, fmt| row::write(buf, &w, fmt, tf));
     }

@@ -156,11 +156,18 @@ fn ayiya_identity_of_256_bytes() {
 /// the segment only adds `C` (`TCP_Endpoint::ChecksumError`) and the weird
 /// `bad_TCP_checksum` with the inner uid; it is not counted: 0 packets,
 /// `OTH`. The outer connections confirm their tunnel (`VXLAN.cc`,
-/// `Geneve.cc`: once the header parses).
+/// `Geneve.cc`: once the header parses). `bad_TCP_checksum` is logged
+/// once per originator (`ACTION_LOG_PER_ORIG` in weird.zeek), so the two
+/// inner SYNs come from two hosts.
 #[test]
 fn inner_tcp_bad_checksum_in_vxlan_and_geneve() {
     let bad_syn = |sport: u16| {
-        let mut p = tcp(a("10.0.0.1"), a("10.0.0.2"), sport, 80, 1, 0, SYN, &[]);
+        let orig = if sport == 12345 {
+            "10.0.0.1"
+        } else {
+            "10.0.0.3"
+        };
+        let mut p = tcp(a(orig), a("10.0.0.2"), sport, 80, 1, 0, SYN, &[]);
         p[36..38].copy_from_slice(&[0xde, 0xad]);
         frame(Link::Eth, &p)
     };
