@@ -73,9 +73,11 @@ fn bind_exchange() -> (Vec<u8>, Vec<u8>) {
 /// is a parse error: the Spicy analyzer reports a violation, and within
 /// `DPD::ignore_violations_after` (10 KiB) `dpd.zeek` disables the analyzer
 /// and takes `ldap_tcp` out of the service field. The same requests with a
-/// nested INTEGER / OCTET STRING keep it (the Zeek generators
+/// nested INTEGER / OCTET STRING keep it. This is Zeek at `a13de64`:
+/// zeek#5859 ("ldap: Fix AbandonRequest and DelRequest parsing", opened
+/// 2026-09-01 for zeek#5795) came after it. (The Zeek generators
 /// `ldap/ldap-abandon.pcap.py` and `ldap/ldap-delete.pcap.py` send the
-/// IMPLICIT forms after a bind).
+/// IMPLICIT forms after a bind.)
 #[test]
 fn ldap_op_whose_first_element_overruns_the_op_is_a_violation() {
     let dn: &[u8] = b"uid=jdoe,ou=People,dc=example,dc=com";

@@ -63,7 +63,9 @@ fn starts_with_asn1_message(op: u8) -> bool {
 /// (`asn1.spicy`). This is what RFC 4511's IMPLICIT primitive encodings of
 /// AbandonRequest (`50 01 02`: no room for a header) and DelRequest (`4a`
 /// then the DN's bytes read as a tag and a length) do to Zeek's grammar,
-/// which expects a nested element. Undecided (false) when the bytes that
+/// which expects a nested element (as of Zeek `a13de64`; zeek#5859, opened
+/// 2026-09-01, later gave both ops their own IMPLICIT parsing, which is not
+/// modelled). Undecided (false) when the bytes that
 /// decide are not in the head, or for long-form lengths of 0 or more than
 /// 8 bytes.
 fn first_tlv_overruns(b: &[u8], op_len: u64) -> bool {
