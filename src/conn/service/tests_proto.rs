@@ -105,6 +105,48 @@ fn ldap_messages_split_and_violations() {
     assert!(names(&st).is_empty());
 }
 
+/// `ldap.spicy`: an op unit that starts with `ASN1::ASN1Message(True)` is
+/// parsed with `&size=opLen`, so a first element whose header or declared
+/// length runs past the op is a parse error (long-form lengths included).
+#[test]
+fn ldap_first_element_must_fit_the_op() {
+    let bind = [
+        0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00,
+    ];
+    // DelRequest [APPLICATION 10] holding an OCTET STRING of 200 bytes with
+    // a long-form length: fits.
+    let mut del = vec![
+        0x30, 0x81, 0xd1, 0x02, 0x01, 0x02, 0x6a, 0x81, 0xcb, 0x04, 0x81, 0xc8,
+    ];
+    del.extend_from_slice(&[b'a'; 200]);
+    let mut st = tcp(389);
+    st.on_payload(true, &bind);
+    st.on_payload(true, &del);
+    assert_eq!(names(&st), ["ldap_tcp"]);
+    // The same element claiming 0x0100 bytes (`82 01 00`): past the op.
+    let mut bad = vec![
+        0x30, 0x81, 0xd2, 0x02, 0x01, 0x02, 0x6a, 0x81, 0xcc, 0x04, 0x82, 0x01, 0x00,
+    ];
+    bad.extend_from_slice(&[b'a'; 200]);
+    let mut st = tcp(389);
+    st.on_payload(true, &bind);
+    st.on_payload(true, &bad);
+    assert!(
+        names(&st).is_empty(),
+        "violation within 10 KiB removes ldap_tcp"
+    );
+    // An empty AbandonRequest (`50 00`): no room for the messageID.
+    let mut st = tcp(389);
+    st.on_payload(true, &bind);
+    st.on_payload(true, &[0x30, 0x05, 0x02, 0x01, 0x03, 0x50, 0x00]);
+    assert!(names(&st).is_empty());
+    // UnbindRequest (`42 00`) is an empty unit: fine.
+    let mut st = tcp(389);
+    st.on_payload(true, &bind);
+    st.on_payload(true, &[0x30, 0x05, 0x02, 0x01, 0x03, 0x42, 0x00]);
+    assert_eq!(names(&st), ["ldap_tcp"]);
+}
+
 /// Found by fuzzing (`service_analyzers`): a messageID whose 8-byte BER
 /// length is 2^64 - 1 overflowed the offset arithmetic.
 #[test]

@@ -40,9 +40,67 @@ struct Msg {
     sasl_bind: bool,
 }
 
+/// Whether the protocolOp's unit in `ldap.spicy` starts with an
+/// `ASN1::ASN1Message(True)`: BindRequest (`version`), the LDAPResult
+/// responses (`Result.code`: Bind, SearchResultDone, Modify, Add, Del,
+/// ModDN, Compare and Extended responses), SearchRequest (`baseObject`),
+/// SearchResultEntry and ModifyRequest (`objectName`), DelRequest
+/// (`objectName`) and AbandonRequest (`messageID`). UnbindRequest is empty,
+/// ExtendedRequest starts with a bare context-specific header and the
+/// `NotImplemented` ops skip their bytes.
+fn starts_with_asn1_message(op: u8) -> bool {
+    matches!(
+        op,
+        0 | 1 | 3 | 4 | 5 | 6 | 7 | 9 | 10 | 11 | 13 | 15 | 16 | 24
+    )
+}
+
+/// Whether the first BER element of a protocolOp body (`b`, its first bytes
+/// as far as known) certainly does not fit the `op_len` bytes the op
+/// declares. `Message` parses the op's unit with `&size=self.opLen`, so an
+/// `ASN1Message` whose header (`ASN1Header`: tag byte and `LengthType`) or
+/// declared body (`&size=head.len.len`) runs past the op is a parse error
+/// (`asn1.spicy`). This is what RFC 4511's IMPLICIT primitive encodings of
+/// AbandonRequest (`50 01 02`: no room for a header) and DelRequest (`4a`
+/// then the DN's bytes read as a tag and a length) do to Zeek's grammar,
+/// which expects a nested element (as of Zeek `a13de64`; zeek#5859, opened
+/// 2026-09-01, later gave both ops their own IMPLICIT parsing, which is not
+/// modelled). Undecided (false) when the bytes that
+/// decide are not in the head, or for long-form lengths of 0 or more than
+/// 8 bytes.
+fn first_tlv_overruns(b: &[u8], op_len: u64) -> bool {
+    if op_len < 2 {
+        return true;
+    }
+    let Some(&l) = b.get(1) else {
+        return false;
+    };
+    let (hdr, len) = if l & 0x80 == 0 {
+        (2u64, u64::from(l))
+    } else {
+        let n = usize::from(l & 0x7f);
+        if n == 0 || n > 8 {
+            return false;
+        }
+        if 2 + n as u64 > op_len {
+            return true;
+        }
+        let Some(bytes) = b.get(2..2 + n) else {
+            return false;
+        };
+        (
+            2 + n as u64,
+            bytes.iter().fold(0u64, |a, &x| a << 8 | u64::from(x)),
+        )
+    };
+    hdr.saturating_add(len) > op_len
+}
+
 /// Parses the start of an `LDAP::Message` (`ldap.spicy`): SEQUENCE header,
 /// INTEGER messageID, APPLICATION protocolOp whose length fits the
-/// message. `Ok(None)` = more bytes needed (head not full yet).
+/// message, and the op's first element when its unit starts with one
+/// ([`first_tlv_overruns`]). `Ok(None)` = more bytes needed (head not full
+/// yet).
 fn parse(h: &[u8], full: bool) -> Result<Option<Msg>, ()> {
     let more = |full: bool| if full { Err(()) } else { Ok(None) };
     let Some(&t) = h.first() else {
@@ -96,6 +154,9 @@ fn parse(h: &[u8], full: bool) -> Result<Option<Msg>, ()> {
         ..Msg::default()
     };
     let b = h.get(body..).unwrap_or(&[]);
+    if starts_with_asn1_message(m.op) && first_tlv_overruns(b, op_len) {
+        return Err(());
+    }
     match m.op {
         // ExtendedRequest: [0] requestName.
         23 if b.len() >= 2 && b[0] & 0xc0 == 0x80 => {
