@@ -54,14 +54,7 @@ impl Column {
         let (mut q, mut n, mut left_auto) = (None, None, None);
         c.object(|key, c| {
             match key {
-                "q" if q.is_none() => {
-                    let mut v = Vec::new();
-                    c.array(|c| {
-                        v.push(c.finite_f64()?);
-                        Some(())
-                    })?;
-                    q = Some(v);
-                }
+                "q" if q.is_none() => q = Some(c.vec(Cursor::finite_f64)?),
                 "n" if n.is_none() => n = Some(usize::try_from(c.u64()?).ok()?),
                 "left_auto" if left_auto.is_none() => left_auto = Some(c.bool()?),
                 _ => return None,
@@ -239,20 +232,8 @@ impl Ecod {
     /// exactly the field `cols`, its columns as [`Column`]'s fields; `None`
     /// for anything else, which the model reader leaves to serde.
     pub(crate) fn read_json(c: &mut Cursor<'_>) -> Option<Ecod> {
-        let mut cols = None;
-        c.object(|key, c| {
-            if key != "cols" || cols.is_some() {
-                return None;
-            }
-            let mut v = Vec::new();
-            c.array(|c| {
-                v.push(Column::read_json(c)?);
-                Some(())
-            })?;
-            cols = Some(v);
-            Some(())
-        })?;
-        Some(Ecod { cols: cols? })
+        let cols = c.only_member("cols", |c| c.vec(Column::read_json))?;
+        Some(Ecod { cols })
     }
 
     /// Learns each feature's empirical distribution from benign samples (at

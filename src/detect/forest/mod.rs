@@ -384,25 +384,11 @@ impl IsolationForest {
         c.object(|key, c| {
             match key {
                 "trees" if trees.is_none() => {
-                    let mut all = Vec::new();
-                    c.array(|c| {
-                        let mut nodes = None;
-                        c.object(|key, c| {
-                            if key != "nodes" || nodes.is_some() {
-                                return None;
-                            }
-                            let mut v = Vec::new();
-                            c.array(|c| {
-                                v.push(Node::read_json(c)?);
-                                Some(())
-                            })?;
-                            nodes = Some(v);
-                            Some(())
-                        })?;
-                        all.push(Tree { nodes: nodes? });
-                        Some(())
-                    })?;
-                    trees = Some(all);
+                    let tree = |c: &mut Cursor<'_>| {
+                        let nodes = c.only_member("nodes", |c| c.vec(Node::read_json))?;
+                        Some(Tree { nodes })
+                    };
+                    trees = Some(c.vec(tree)?);
                 }
                 "subsample" if subsample.is_none() => {
                     subsample = Some(usize::try_from(c.u64()?).ok()?);

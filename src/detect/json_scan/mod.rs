@@ -334,6 +334,35 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An array whose elements `item` reads, as a vector.
+    pub fn vec<T>(&mut self, mut item: impl FnMut(&mut Cursor<'a>) -> Option<T>) -> Option<Vec<T>> {
+        let mut v = Vec::new();
+        self.array(|c| {
+            v.push(item(c)?);
+            Some(())
+        })?;
+        Some(v)
+    }
+
+    /// An object with exactly one member, `name`, whose value `read` reads
+    /// (`None` for any other or a repeated member).
+    pub fn only_member<T>(
+        &mut self,
+        name: &str,
+        read: impl FnOnce(&mut Cursor<'a>) -> Option<T>,
+    ) -> Option<T> {
+        let mut read = Some(read);
+        let mut out = None;
+        self.object(|key, c| {
+            if key != name || out.is_some() {
+                return None;
+            }
+            out = Some(read.take()?(c)?);
+            Some(())
+        })?;
+        out
+    }
+
     /// An array: `item` is called for each element and must read it.
     #[inline]
     pub fn array(&mut self, mut item: impl FnMut(&mut Cursor<'a>) -> Option<()>) -> Option<()> {
