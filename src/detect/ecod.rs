@@ -11,6 +11,7 @@
 
 use super::features::N_FEATURES;
 use super::json_scan::Cursor;
+use super::rank_index::RankIndex;
 use super::{clean, ConnDetector, Sample};
 
 /// At most this many sorted values are kept per feature (evenly spaced
@@ -45,6 +46,8 @@ struct Tables {
     /// `-ln F_right(v)` when `v` is no stored value, and `-ln F_right(v)`
     /// when `v = uniq[j - 1]` (the one random access of a lookup).
     tails: Vec<[f64; 3]>,
+    /// The lookup table in front of `uniq`.
+    index: RankIndex,
 }
 
 impl Column {
@@ -135,7 +138,11 @@ impl Column {
                     [at(&left, c), at(&right, c), at(&right, below)]
                 })
                 .collect();
-            Tables { uniq, tails }
+            Tables {
+                index: RankIndex::new(&uniq),
+                uniq,
+                tails,
+            }
         })
     }
 
@@ -153,7 +160,7 @@ impl Column {
     #[inline]
     fn neg_ln_tails(&self, v: f64) -> (f64, f64) {
         let t = self.tables();
-        let j = t.uniq.partition_point(|&x| x <= v);
+        let j = t.index.count_le(&t.uniq, v);
         let exact = j > 0 && t.uniq.get(j - 1) == Some(&v);
         match t.tails.get(j) {
             Some(&[l, r, r_exact]) => (l, if exact { r_exact } else { r }),

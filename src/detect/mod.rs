@@ -22,6 +22,7 @@ pub mod forest;
 pub mod host;
 pub(crate) mod json_scan;
 pub mod model;
+pub mod rank_index;
 pub(crate) mod rng;
 pub mod robust;
 pub mod stage;

@@ -18,6 +18,7 @@
 
 use super::{Flat, LEAF_SLOT, POINT};
 use crate::detect::features::N_FEATURES;
+use crate::detect::rank_index::RankIndex;
 
 /// Deepest forest compiled this way (complete trees of `2^depth` leaves:
 /// at 10, 12 KiB of tables per tree; grown trees have depth 8).
@@ -59,6 +60,8 @@ pub(super) struct Ranked {
     /// Per slot, the distinct thresholds of the forest's nodes on it, in
     /// increasing order.
     thresholds: Vec<Vec<f64>>,
+    /// Per slot, the lookup table in front of its thresholds.
+    index: Vec<RankIndex>,
 }
 
 impl Ranked {
@@ -94,6 +97,7 @@ impl Ranked {
             trees: flat.roots.len(),
             nodes: vec![0; width * flat.roots.len()],
             leaves: vec![0.0; width * flat.roots.len()],
+            index: thresholds.iter().map(|t| RankIndex::new(t)).collect(),
             thresholds,
         };
         for (t, &root) in flat.roots.iter().enumerate() {
@@ -127,8 +131,9 @@ impl Ranked {
 
     /// The ranks of `x` (a point as [`Flat`] reads it) into `row`.
     fn ranks(&self, x: &[f64; POINT], row: &mut [i32]) {
-        for ((r, t), &v) in row.iter_mut().zip(&self.thresholds).zip(x) {
-            *r = t.partition_point(|&u| u <= v) as i32;
+        let slots = self.thresholds.iter().zip(&self.index);
+        for ((r, (t, idx)), &v) in row.iter_mut().zip(slots).zip(x) {
+            *r = idx.count_le(t, v) as i32;
         }
     }
 
