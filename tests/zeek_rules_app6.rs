@@ -11,7 +11,9 @@
 //! 3. SSL: a plaintext record of an unknown content type is a violation,
 //!    a ciphertext one (after ChangeCipherSpec) is not;
 //! 4. SSLv2: a SERVER-HELLO whose version is not 2 is a violation, and
-//!    only the directions Zeek allows open an SSLv2 record layer.
+//!    only the directions Zeek allows open an SSLv2 record layer;
+//! 5. Syslog over UDP (Spicy): the priority is optional, any datagram
+//!    confirms unless it starts with `<` and is not `<digits>`.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -249,4 +251,31 @@ fn sslv2_server_hello_version_and_header_directions() {
     assert_eq!(by_port(&conn, 43030)["service"], "ssl", "{conn:#?}");
     assert!(by_port(&conn, 43031).get("service").is_none(), "{conn:#?}");
     assert!(by_port(&conn, 43032).get("service").is_none(), "{conn:#?}");
+}
+
+/// Syslog over UDP at `a13de64` is the Spicy analyzer (`syslog.evt`:
+/// `protocol analyzer Syslog over UDP: parse with Syslog::Message`; the
+/// binpac one is kept in `syslog/legacy/`). `Message` (`syslog.spicy`) is
+/// `switch { -> prio: Priority; -> : void; }`, `msg: bytes &eod`, and
+/// `on %done { spicy::accept_input(); }`: the priority is optional, so a
+/// datagram without `<PRI>` confirms `syslog` too. A datagram that starts
+/// with `<` must be `<digits>` (`Priority`: `b"<"`, `/[[:digit:]]+/`,
+/// `b">"`), else the parse error is a violation.
+#[test]
+fn syslog_udp_priority_is_optional() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    let msgs: [(u16, &[u8]); 3] = [
+        (44000, b"<34>Oct 11 22:14:15 host su: 'su root' failed"),
+        (44001, b"Oct 11 22:14:15 host su: 'su root' failed"),
+        (44002, b"<ab>Oct 11 22:14:15 host su: 'su root' failed"),
+    ];
+    for (i, (port, m)) in msgs.iter().enumerate() {
+        let f = frame(Link::Eth, &udp(c, s, *port, 514, m, UdpSum::Good));
+        cap.at(i as u64 * 100, f);
+    }
+    let conn = run("syslog-optional-pri", &cap);
+    assert_eq!(by_port(&conn, 44000)["service"], "syslog", "{conn:#?}");
+    assert_eq!(by_port(&conn, 44001)["service"], "syslog", "{conn:#?}");
+    assert!(by_port(&conn, 44002).get("service").is_none(), "{conn:#?}");
 }
