@@ -13,7 +13,9 @@
 //! 4. SSLv2: a SERVER-HELLO whose version is not 2 is a violation, and
 //!    only the directions Zeek allows open an SSLv2 record layer;
 //! 5. Syslog over UDP (Spicy): the priority is optional, any datagram
-//!    confirms unless it starts with `<` and is not `<digits>`.
+//!    confirms unless it starts with `<` and is not `<digits>`;
+//! 6. XMPP: `<tls:starttls>` / `<tls:proceed>` upgrade to SSL like the
+//!    tags without a namespace prefix (`token_no_ns`).
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -278,4 +280,36 @@ fn syslog_udp_priority_is_optional() {
     assert_eq!(by_port(&conn, 44000)["service"], "syslog", "{conn:#?}");
     assert_eq!(by_port(&conn, 44001)["service"], "syslog", "{conn:#?}");
     assert!(by_port(&conn, 44002).get("service").is_none(), "{conn:#?}");
+}
+
+/// XMPP (`xmpp-analyzer.pac` `proc_xmpp_token`): `token_no_ns` is the
+/// token after its first `:` ("this discards the namespace"); `is_orig &&
+/// ( token == "starttls" || token_no_ns == "starttls" )` sets
+/// `client_starttls`, and the server's `proceed` (or `token_no_ns ==
+/// "proceed"`) then calls `StartTLS()`, which hands the rest of the stream
+/// to a new SSL analyzer: its ClientHello confirms `ssl`. Namespace-prefixed
+/// `<tls:starttls>` / `<tls:proceed>` upgrade as the plain tags do.
+#[test]
+fn xmpp_starttls_with_namespace_prefix_upgrades() {
+    let open: &[u8] = b"<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    let features: &[u8] = b"<?xml version='1.0'?><stream:stream from='example.com' id='s1' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:features><tls:starttls xmlns:tls='urn:ietf:params:xml:ns:xmpp-tls'></tls:starttls></stream:features>";
+    let starttls: &[u8] = b"<tls:starttls xmlns:tls='urn:ietf:params:xml:ns:xmpp-tls'/>";
+    let proceed: &[u8] = b"<tls:proceed xmlns:tls='urn:ietf:params:xml:ns:xmpp-tls'/>";
+    let ch = client_hello();
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, 45000, 5222);
+    t.handshake(0);
+    let next = t.talk(
+        10,
+        &[
+            (true, open),
+            (false, features),
+            (true, starttls),
+            (false, proceed),
+            (true, &ch),
+        ],
+    );
+    t.close(next);
+    let conn = run("xmpp-starttls-ns", &cap);
+    assert_eq!(by_port(&conn, 45000)["service"], "xmpp,ssl", "{conn:#?}");
 }
