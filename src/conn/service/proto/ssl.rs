@@ -9,30 +9,50 @@ use crate::conn::service::{Service, Transport};
 /// STARTTLS handoff (FTP `AUTH TLS`+234, IRC 670, SMTP STARTTLS+220, HTTP
 /// CONNECT+200). Confirms on a ClientHello with a supported version once
 /// the record holding it is complete (`SSLRecord` is binpac's flow unit,
-/// `&length`: `proc_client_hello` runs on the whole record); a record header
-/// that is neither TLS nor SSLv2 is a violation. Partial connections and
-/// streams with gaps are not parsed.
+/// `&length`: `proc_client_hello` runs on the whole record); a ServerHello
+/// with an unsupported version is a violation (`proc_server_hello`, which
+/// never confirms). Every record header goes through
+/// `determine_ssl_record_layer` (`ssl-protocol.pac`), see [`Ssl::header`];
+/// a record of a content type the plaintext grammar does not know
+/// (`PlaintextRecord`'s `default -> UnknownRecord`, `proc_unknown_record`)
+/// is a violation while its direction is still in the clear. Partial
+/// connections and streams with gaps are not parsed (`SSL_Analyzer::
+/// DeliverStream`: `IsPartial()`, `had_gap`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Ssl {
     d: [SslDir; 2],
+    /// `record_layer_version_`, shared by both directions: 0 unknown,
+    /// [`LAYER_TLS`] or [`LAYER_V2`].
+    layer: u8,
 }
+
+const LAYER_TLS: u8 = 1;
+const LAYER_V2: u8 = 2;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct SslDir {
     hdr: [u8; 11],
     hlen: u8,
+    /// Bytes of the record header (and first body bytes) wanted before the
+    /// record is examined; 0: the 5-byte header is not classified yet.
+    want: u8,
+    /// The current record is SSLv2-framed.
+    v2: bool,
     /// Bytes of the current record body still to skip.
     skip: u32,
     /// First handshake message of this direction examined.
     hs_seen: bool,
+    /// `STATE_ENCRYPTED` for this direction (`startEncryption`): records
+    /// are ciphertext, whatever their content type.
+    enc: bool,
     bytes: u32,
-    /// The ClientHello's verdict, applied once its record is complete (the
+    /// The hello's verdict, applied once its record is complete (the
     /// record is binpac's flow unit): 1 = confirm, 2 = violation.
     pending: u8,
 }
 
 impl SslDir {
-    /// At the end of a record: applies a pending ClientHello verdict
+    /// At the end of a record: applies a pending hello verdict
     /// (confirm, or a violation: then true, the analyzer is done).
     fn verdict(&mut self, ev: &mut Events) -> bool {
         let pending = std::mem::take(&mut self.pending);
@@ -49,19 +69,64 @@ pub(super) fn ssl_version_ok(v: u16) -> bool {
     matches!(v, 0x0002 | 0x0300..=0x0304 | 0x7f00..=0x7fff | 0xfeff | 0xfefd | 0xfefc)
 }
 
+/// The record-layer versions `determine_ssl_record_layer` accepts in a TLS
+/// record header: SSLv3, TLS 1.0, 1.1, 1.2 (TLS 1.3 records carry 0x0303).
+fn record_version_ok(v: u16) -> bool {
+    (0x0300..=0x0303).contains(&v)
+}
+
 impl Ssl {
     pub(super) fn flip(&mut self) {
         self.d.swap(0, 1);
+    }
+
+    /// `determine_ssl_record_layer` (`ssl-protocol.pac`) on a record's first
+    /// five bytes: `Some(true)` an SSLv2-framed record, `Some(false)` a TLS
+    /// record, `None` an `AnalyzerViolation` ("Invalid version late in TLS
+    /// connection", "Invalid version in SSL client hello", "Invalid headers
+    /// in SSL connection", "Invalid version in TLS connection", "Invalid
+    /// type in TLS connection").
+    fn header(layer: &mut u8, h: &[u8], is_orig: bool) -> Option<bool> {
+        match *layer {
+            // Re-checked on every record once the layer is TLS, in both
+            // directions; the content type is not.
+            LAYER_TLS => record_version_ok(u16::from(h[1]) << 8 | u16::from(h[2])).then_some(false),
+            LAYER_V2 => Some(true),
+            _ if h[0] & 0x80 != 0 => {
+                if h[2] == 1 && is_orig {
+                    // SSLv2 CLIENT-HELLO; does not fix the layer.
+                    let v = u16::from(h[3]) << 8 | u16::from(h[4]);
+                    (v == 0x0002 || record_version_ok(v)).then_some(true)
+                } else if h[2] == 4 && h[4] < 2 && !is_orig {
+                    // SSLv2 SERVER-HELLO: the connection stays SSLv2.
+                    *layer = LAYER_V2;
+                    Some(true)
+                } else {
+                    None
+                }
+            }
+            _ => {
+                let v = u16::from(h[1]) << 8 | u16::from(h[2]);
+                if record_version_ok(v) && (20..=30).contains(&h[0]) {
+                    *layer = LAYER_TLS;
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+        }
     }
 
     pub(super) fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
         if c.partial || c.transport != Transport::Tcp {
             return Step::Done;
         }
-        let d = &mut self.d[c.dir()];
-        d.bytes = d.bytes.saturating_add(data.len() as u32);
+        let Ssl { d: dirs, layer } = self;
+        let di = c.dir();
+        dirs[di].bytes = dirs[di].bytes.saturating_add(data.len() as u32);
         let mut pos = 0;
         while pos < data.len() {
+            let d = &mut dirs[di];
             if d.skip > 0 {
                 let n = (d.skip as usize).min(data.len() - pos);
                 pos += n;
@@ -71,59 +136,112 @@ impl Ssl {
                 }
                 continue;
             }
-            let want = if d.hlen >= 5 && d.hdr[0] == 22 && !d.hs_seen {
-                11
-            } else {
-                5
-            };
-            while (d.hlen as usize) < want && pos < data.len() {
+            let want = if d.want == 0 { 5 } else { d.want };
+            while d.hlen < want && pos < data.len() {
                 d.hdr[d.hlen as usize] = data[pos];
                 d.hlen += 1;
                 pos += 1;
             }
-            if (d.hlen as usize) < want {
+            if d.hlen < want {
                 break;
             }
             let h = d.hdr;
-            if want == 5 {
-                if (20..=30).contains(&h[0]) && h[1] == 3 && h[2] <= 4 {
-                    let len = u32::from(h[3]) << 8 | u32::from(h[4]);
-                    if h[0] == 22 && !d.hs_seen && len >= 6 {
-                        continue; // read the handshake header too
+            if d.want == 0 {
+                let Some(v2) = Self::header(layer, &h, c.is_orig) else {
+                    ev.push(Service::Ssl, What::Violation);
+                    return Step::Done;
+                };
+                d.v2 = v2;
+                d.want = 5;
+                if !d.enc && !d.hs_seen {
+                    if v2 && h[2] == 4 {
+                        d.want = 7; // SSLv2 SERVER-HELLO: its server_version too
+                    } else if !v2 && h[0] == 22 && (u16::from(h[3]) << 8 | u16::from(h[4])) >= 6 {
+                        d.want = 11; // the handshake header and hello version
                     }
-                    d.skip = len;
-                    d.hlen = 0;
-                } else if h[0] & 0x80 != 0 && h[2] < 5 && h[2] != 3 {
-                    // SSLv2 record; a CLIENT-HELLO carries the version next.
-                    let len = (u32::from(h[0] & 0x7f) << 8 | u32::from(h[1])).saturating_sub(3);
-                    if h[2] == 1 && !d.hs_seen {
+                }
+                if d.want > 5 {
+                    continue;
+                }
+            }
+            // The whole header (and what the hello needs) is here.
+            d.want = 0;
+            d.hlen = 0;
+            let len = if d.v2 {
+                (u32::from(h[0] & 0x7f) << 8 | u32::from(h[1])).saturating_sub(3)
+            } else {
+                u32::from(h[3]) << 8 | u32::from(h[4])
+            };
+            let mut consumed = 0;
+            if d.enc {
+                // CiphertextRecord: nothing is checked.
+            } else if d.v2 {
+                // SSLv2 content types are `head2 + 300`.
+                match h[2] {
+                    0 => {} // V2_ERROR
+                    1 if !d.hs_seen => {
                         d.hs_seen = true;
                         let v = u16::from(h[3]) << 8 | u16::from(h[4]);
                         d.pending = if ssl_version_ok(v) { 1 } else { 2 };
                     }
-                    d.skip = len;
-                    d.hlen = 0;
-                } else {
-                    ev.push(Service::Ssl, What::Violation);
-                    return Step::Done;
+                    1 => {}
+                    2 => {
+                        // V2ClientMasterKey: both sides encrypt from now on.
+                        dirs[0].enc = true;
+                        dirs[1].enc = true;
+                    }
+                    4 => {
+                        if !d.hs_seen {
+                            d.hs_seen = true;
+                            consumed = 2;
+                            // `proc_check_v2_server_hello_version`.
+                            if u16::from(h[5]) << 8 | u16::from(h[6]) != 0x0002 {
+                                d.pending = 2;
+                            }
+                        }
+                    }
+                    _ => {
+                        ev.push(Service::Ssl, What::Violation);
+                        return Step::Done;
+                    }
                 }
             } else {
-                // Handshake record: type at 5, ClientHello version at 9..11.
-                d.hs_seen = true;
-                let len = u32::from(h[3]) << 8 | u32::from(h[4]);
-                if h[5] == 1 {
-                    let v = u16::from(h[9]) << 8 | u16::from(h[10]);
-                    d.pending = if ssl_version_ok(v) { 1 } else { 2 };
+                match h[0] {
+                    // ChangeCipherSpec (`startEncryption`); application data
+                    // too: Zeek switches only once TLS 1.3 was negotiated,
+                    // which is not tracked here, so no later record of this
+                    // direction is judged (fewer violations, never more).
+                    20 | 23 => d.enc = true,
+                    21 | 24 => {}
+                    22 => {
+                        if len >= 6 && !d.hs_seen {
+                            // Handshake type at 5, hello version at 9..11.
+                            d.hs_seen = true;
+                            consumed = 6;
+                            let v = u16::from(h[9]) << 8 | u16::from(h[10]);
+                            match h[5] {
+                                1 => d.pending = if ssl_version_ok(v) { 1 } else { 2 },
+                                // `proc_server_hello`: a violation, never a
+                                // confirmation.
+                                2 if !ssl_version_ok(v) => d.pending = 2,
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {
+                        ev.push(Service::Ssl, What::Violation);
+                        return Step::Done;
+                    }
                 }
-                d.skip = len.saturating_sub(6);
-                d.hlen = 0;
-                if d.skip == 0 && d.verdict(ev) {
-                    return Step::Done;
-                }
+            }
+            let d = &mut dirs[di];
+            d.skip = len.saturating_sub(consumed);
+            if d.skip == 0 && d.verdict(ev) {
+                return Step::Done;
             }
         }
         // Nothing after the violation window can change the outcome.
-        if self.d[0].bytes.saturating_add(self.d[1].bytes) > 10 * 1024 {
+        if dirs[0].bytes.saturating_add(dirs[1].bytes) > 10 * 1024 {
             Step::Done
         } else {
             Step::More

@@ -6,10 +6,20 @@
 use super::{Ctx, Events, LineBuf, Step, What};
 use crate::conn::service::Service;
 
-/// Syslog over UDP (`src/analyzer/protocol/syslog/syslog-protocol.pac`):
-/// attached on 514/udp. Confirms on `<digits>`; anything else is a violation.
+/// Syslog over UDP: at `a13de64` the Spicy analyzer
+/// (`src/analyzer/protocol/syslog/syslog.spicy`, `syslog.evt`: `protocol
+/// analyzer Syslog over UDP: parse with Syslog::Message`; the binpac one
+/// lives on in `syslog/legacy/` and is not the default, issue zeek#4766
+/// lists both in 2025-09), attached on 514/udp. `Message` is `switch { ->
+/// prio: Priority; -> : void; }` then `msg: bytes &eod`, and its `%done`
+/// calls `spicy::accept_input()`: the priority is optional, so every
+/// datagram confirms, whether it starts with `<PRI>` or not (the defaults
+/// 999 are "per legacy analyzer", whose `Syslog_Message_Optional_PRI` took
+/// anything too). Only a datagram that starts with `<` but is not `<digits>`
+/// (`Priority`: `b"<"`, `/[[:digit:]]+/`, `b">"`) fails to parse: a
+/// violation.
 pub(super) fn syslog(m: &[u8], ev: &mut Events) -> Step {
-    if syslog_pri(m) == Some(true) {
+    if m.first() != Some(&b'<') || syslog_pri(m) == Some(true) {
         ev.push(Service::Syslog, What::Confirm);
         Step::More
     } else {

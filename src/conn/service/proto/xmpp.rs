@@ -15,7 +15,8 @@ fn name_char(b: u8) -> bool {
 /// segment cut inside a tag is a violation. The client's `stream:stream`
 /// confirms; `success`, `message`, `db:result`, `db:verify`, `presence`
 /// (either side) stop the analyzer; the client's `starttls` followed by the
-/// server's `proceed` hands the following segments to SSL. Partial
+/// server's `proceed` hands the following segments to SSL, also with a
+/// namespace prefix (`<tls:starttls>`, `<tls:proceed>`: `token_no_ns`). Partial
 /// connections and streams after a gap are not parsed.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Xmpp {
@@ -74,10 +75,16 @@ impl Xmpp {
             ) {
                 return Step::Done;
             }
-            if c.is_orig && name == b"starttls" {
+            // `token_no_ns`: the text after the first `:` when something
+            // follows it ("this discards the namespace"), else the token.
+            let no_ns = match name.iter().position(|&b| b == b':') {
+                Some(i) if i + 1 < name.len() => &name[i + 1..],
+                _ => name,
+            };
+            if c.is_orig && (name == b"starttls" || no_ns == b"starttls") {
                 self.client_starttls = true;
             }
-            if !c.is_orig && name == b"proceed" && self.client_starttls {
+            if !c.is_orig && (name == b"proceed" || no_ns == b"proceed") && self.client_starttls {
                 ev.hand_off(Service::Xmpp, Service::Ssl, data.len());
                 return Step::Done;
             }
