@@ -25,18 +25,12 @@ mod pcap;
 mod run;
 
 use pcap::*;
+use run::by_port;
 use serde_json::Value;
 
 /// Runs `connscope read` (JSON logs, seed 0); returns the conn.log records.
 fn run(name: &str, cap: &Cap) -> Vec<Value> {
     run::read(name, &cap.bytes(), &[]).conn
-}
-
-/// The record of the connection from client port `cport`.
-fn by_port(conn: &[Value], cport: u16) -> &Value {
-    conn.iter()
-        .find(|r| r["id.orig_p"] == cport)
-        .unwrap_or_else(|| panic!("no connection from port {cport}: {conn:#?}"))
 }
 
 /// A TLS record: content type, record-layer version, body.

@@ -76,3 +76,10 @@ pub fn read(name: &str, pcap: &[u8], args: &[&str]) -> Logs {
     let _ = std::fs::remove_dir_all(&dir);
     logs
 }
+
+/// The conn.log record of the connection from client port `cport`.
+pub fn by_port(conn: &[Value], cport: u16) -> &Value {
+    conn.iter()
+        .find(|r| r["id.orig_p"] == cport)
+        .unwrap_or_else(|| panic!("no connection from port {cport}: {conn:#?}"))
+}
