@@ -15,7 +15,9 @@
 //! 5. Syslog over UDP (Spicy): the priority is optional, any datagram
 //!    confirms unless it starts with `<` and is not `<digits>`;
 //! 6. XMPP: `<tls:starttls>` / `<tls:proceed>` upgrade to SSL like the
-//!    tags without a namespace prefix (`token_no_ns`).
+//!    tags without a namespace prefix (`token_no_ns`);
+//! 7. POP3: `ParseCmd` drops a leading `+`/`-` once per word it tries, so
+//!    `++CAPA` is CAPA and `++OK` is no word.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -306,4 +308,44 @@ fn xmpp_starttls_with_namespace_prefix_upgrades() {
     t.close(next);
     let conn = run("xmpp-starttls-ns", &cap);
     assert_eq!(by_port(&conn, 45000)["service"], "xmpp,ssl", "{conn:#?}");
+}
+
+/// POP3 (`POP3.cc` `POP3_Analyzer::ParseCmd`): inside `for ( int code =
+/// detail::POP3_CMD_OK; code < detail::POP3_CMD_END; ++code )` each step
+/// first does `if ( c == '+' || c == '-' ) cmd = cmd.substr(1);`, so by the
+/// word at index `i` (`POP3_cmd.def` order: OK, ERR, USER, ..., CAPA) up
+/// to `i + 1` leading signs have been dropped. The client's `++CAPA` is
+/// CAPA, and the server's `+OK` to it confirms (`case detail::CAPA:
+/// AnalyzerConfirmation();` in `ProcessReply`). `++OK` is no word (OK is
+/// tried with one sign dropped), so the same exchange answered `++OK`
+/// confirms nothing and is a violation ("unknown server command"). The
+/// first client line is `USER` for `dpd_pop3_client`; its `-ERR` does not
+/// confirm.
+#[test]
+fn pop3_command_signs_are_dropped_once_per_word_tried() {
+    let mut cap = Cap::default();
+    for (i, (port, reply)) in [(45100u16, &b"+OK\r\n.\r\n"[..]), (45101, b"++OK\r\n")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut t = conversation(&mut cap, port, 110);
+        t.handshake(i as u64 * 1000);
+        let next = t.talk(
+            i as u64 * 1000 + 10,
+            &[
+                (false, b"+OK POP3 ready\r\n"),
+                (true, b"USER bob\r\n"),
+                (false, b"-ERR no such user\r\n"),
+                (true, b"++CAPA\r\n"),
+                (false, reply),
+            ],
+        );
+        t.close(next);
+    }
+    let conn = run("pop3-signs", &cap);
+    assert_eq!(by_port(&conn, 45100)["service"], "pop3", "{conn:#?}");
+    // (`resp-serialized-server` also matches these `+` lines; only `pop3`
+    // is judged here.)
+    let svc = by_port(&conn, 45101).get("service").and_then(Value::as_str);
+    assert!(!svc.unwrap_or("").contains("pop3"), "{conn:#?}");
 }
