@@ -15,7 +15,10 @@
 //! 5. Syslog over UDP (Spicy): the priority is optional, any datagram
 //!    confirms unless it starts with `<` and is not `<digits>`;
 //! 6. XMPP: `<tls:starttls>` / `<tls:proceed>` upgrade to SSL like the
-//!    tags without a namespace prefix (`token_no_ns`).
+//!    tags without a namespace prefix (`token_no_ns`);
+//! 7. POP3: `ParseCmd` drops a leading `+`/`-` once per word it tries, so
+//!    `++CAPA` is CAPA and `++OK` is no word;
+//! 8. KRB_TCP: a partial connection (no SYN) is never parsed (`IsPartial`).
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -306,4 +309,106 @@ fn xmpp_starttls_with_namespace_prefix_upgrades() {
     t.close(next);
     let conn = run("xmpp-starttls-ns", &cap);
     assert_eq!(by_port(&conn, 45000)["service"], "xmpp,ssl", "{conn:#?}");
+}
+
+/// POP3 (`POP3.cc` `POP3_Analyzer::ParseCmd`): inside `for ( int code =
+/// detail::POP3_CMD_OK; code < detail::POP3_CMD_END; ++code )` each step
+/// first does `if ( c == '+' || c == '-' ) cmd = cmd.substr(1);`, so by the
+/// word at index `i` (`POP3_cmd.def` order: OK, ERR, USER, ..., CAPA) up
+/// to `i + 1` leading signs have been dropped. The client's `++CAPA` is
+/// CAPA, and the server's `+OK` to it confirms (`case detail::CAPA:
+/// AnalyzerConfirmation();` in `ProcessReply`). `++OK` is no word (OK is
+/// tried with one sign dropped), so the same exchange answered `++OK`
+/// confirms nothing and is a violation ("unknown server command"). The
+/// first client line is `USER` for `dpd_pop3_client`; its `-ERR` does not
+/// confirm.
+#[test]
+fn pop3_command_signs_are_dropped_once_per_word_tried() {
+    let mut cap = Cap::default();
+    for (i, (port, reply)) in [(45100u16, &b"+OK\r\n.\r\n"[..]), (45101, b"++OK\r\n")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut t = conversation(&mut cap, port, 110);
+        t.handshake(i as u64 * 1000);
+        let next = t.talk(
+            i as u64 * 1000 + 10,
+            &[
+                (false, b"+OK POP3 ready\r\n"),
+                (true, b"USER bob\r\n"),
+                (false, b"-ERR no such user\r\n"),
+                (true, b"++CAPA\r\n"),
+                (false, reply),
+            ],
+        );
+        t.close(next);
+    }
+    let conn = run("pop3-signs", &cap);
+    assert_eq!(by_port(&conn, 45100)["service"], "pop3", "{conn:#?}");
+    // (`resp-serialized-server` also matches these `+` lines; only `pop3`
+    // is judged here.)
+    let svc = by_port(&conn, 45101).get("service").and_then(Value::as_str);
+    assert!(!svc.unwrap_or("").contains("pop3"), "{conn:#?}");
+}
+
+/// `PrincipalName` (RFC 4120): name-type, SEQUENCE OF KerberosString.
+fn krb_principal(kind: u8, names: &[&str]) -> Vec<u8> {
+    let strings: Vec<u8> = names.iter().flat_map(|n| der(0x1b, n.as_bytes())).collect();
+    der(
+        0x30,
+        &cat(&[
+            &der(0xa0, &der(0x02, &[kind])),
+            &der(0xa1, &der(0x30, &strings)),
+        ]),
+    )
+}
+
+/// A Kerberos AS-REQ (RFC 4120 5.4.1) as `KRB_KDC_REQ` parses it.
+fn krb_as_req() -> Vec<u8> {
+    let body = der(
+        0x30,
+        &cat(&[
+            &der(0xa0, &der(0x03, &[0x00, 0x50, 0x80, 0x00, 0x10])),
+            &der(0xa1, &krb_principal(1, &["alice"])),
+            &der(0xa2, &der(0x1b, b"EXAMPLE.COM")),
+            &der(0xa3, &krb_principal(2, &["krbtgt", "EXAMPLE.COM"])),
+            &der(0xa5, &der(0x18, b"20370913024805Z")),
+            &der(0xa7, &der(0x02, &[0x12, 0x34, 0x56, 0x78])),
+            &der(
+                0xa8,
+                &der(0x30, &cat(&[&der(0x02, &[18]), &der(0x02, &[17])])),
+            ),
+        ]),
+    );
+    let req = der(
+        0x30,
+        &cat(&[
+            &der(0xa1, &der(0x02, &[5])),
+            &der(0xa2, &der(0x02, &[10])),
+            &der(0xa4, &body),
+        ]),
+    );
+    der(0x6a, &req)
+}
+
+/// KRB_TCP (`KRB_TCP.cc` `KRB_Analyzer::DeliverStream`): `if (
+/// TCP()->IsPartial() ) return;` before `interp->NewData`, so a connection
+/// whose first packet had no SYN is never parsed and never confirms
+/// `krb_tcp`; the same AS-REQ (4-byte length, `KRB_PDU_TCP`) after a
+/// handshake confirms (`krb-analyzer.pac` `proc_krb_kdc_req_msg`).
+#[test]
+fn krb_tcp_partial_connection_is_not_parsed() {
+    let req = krb_as_req();
+    let framed = cat(&[&(req.len() as u32).to_be_bytes(), &req]);
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, 45200, 88);
+    t.handshake(0);
+    let next = t.talk(10, &[(true, &framed)]);
+    t.close(next);
+    let mut t = conversation(&mut cap, 45201, 88);
+    let next = t.talk(1000, &[(true, &framed)]);
+    t.close(next);
+    let conn = run("krb-tcp-partial", &cap);
+    assert_eq!(by_port(&conn, 45200)["service"], "krb_tcp", "{conn:#?}");
+    assert!(by_port(&conn, 45201).get("service").is_none(), "{conn:#?}");
 }

@@ -367,7 +367,8 @@ impl ServiceState {
     }
 
     /// Marks a TCP connection whose first packet had no SYN (Zeek's
-    /// `IsPartial`): HTTP, SSL, SSH, POP3, IMAP and XMPP then never parse it.
+    /// `IsPartial`): HTTP, SSL, SSH, POP3, IMAP, XMPP and KRB_TCP then never
+    /// parse it.
     pub fn set_partial(&mut self, partial: bool) {
         self.partial = partial;
     }

@@ -130,6 +130,7 @@ pub(super) fn run_udp(c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
 /// KRB over TCP (`KRB_TCP.cc`, `KRB_PDU_TCP`): attached on 88/tcp. Each
 /// message is a 4-byte big-endian length and a KRB_PDU; one that does not
 /// parse is a violation. Only the first bytes of each message are kept.
+/// A partial connection (first packet without SYN) is never parsed.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct KrbTcp {
     d: [KDir; 2],
@@ -151,7 +152,9 @@ impl KrbTcp {
     }
 
     pub(super) fn run(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Tcp {
+        // `KRB_TCP.cc` `DeliverStream`: `if ( TCP()->IsPartial() ) return;`
+        // (and nothing after a gap, `had_gap`, see `ProtoSet::gap`).
+        if c.transport != Transport::Tcp || c.partial {
             return Step::Done;
         }
         let d = &mut self.d[c.dir()];

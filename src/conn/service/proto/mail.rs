@@ -143,16 +143,18 @@ const P_UIDL: u8 = 16;
 const P_STLS: u8 = 17;
 const P_XSENDER: u8 = 18;
 
-/// `POP3_Analyzer::ParseCmd`: a leading `+`/`-` is dropped, then the word
-/// is compared case-insensitively.
+/// `POP3_Analyzer::ParseCmd`: the word is compared case-insensitively with
+/// each `POP3_cmd.def` word in turn, and a leading `+`/`-` is dropped at
+/// *every* step of that loop (the check sits inside `for ( int code = ...
+/// )`). So by the word at index `i` up to `i + 1` leading signs are gone:
+/// `++ERR` is ERR, `++OK` is no word (one sign is left when OK is tried).
 fn pop3_cmd(tok: &[u8]) -> Option<u8> {
-    let t = match tok.first() {
-        Some(b'+' | b'-') => &tok[1..],
-        _ => tok,
-    };
+    let signs = tok.iter().take_while(|&&b| b == b'+' || b == b'-').count();
+    let t = &tok[signs..];
     POP3_WORDS
         .iter()
         .position(|w| t.eq_ignore_ascii_case(w))
+        .filter(|&i| i + 1 >= signs)
         .map(|i| i as u8)
 }
 
