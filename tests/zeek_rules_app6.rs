@@ -351,46 +351,6 @@ fn pop3_command_signs_are_dropped_once_per_word_tried() {
     assert!(!svc.unwrap_or("").contains("pop3"), "{conn:#?}");
 }
 
-/// `PrincipalName` (RFC 4120): name-type, SEQUENCE OF KerberosString.
-fn krb_principal(kind: u8, names: &[&str]) -> Vec<u8> {
-    let strings: Vec<u8> = names.iter().flat_map(|n| der(0x1b, n.as_bytes())).collect();
-    der(
-        0x30,
-        &cat(&[
-            &der(0xa0, &der(0x02, &[kind])),
-            &der(0xa1, &der(0x30, &strings)),
-        ]),
-    )
-}
-
-/// A Kerberos AS-REQ (RFC 4120 5.4.1) as `KRB_KDC_REQ` parses it.
-fn krb_as_req() -> Vec<u8> {
-    let body = der(
-        0x30,
-        &cat(&[
-            &der(0xa0, &der(0x03, &[0x00, 0x50, 0x80, 0x00, 0x10])),
-            &der(0xa1, &krb_principal(1, &["alice"])),
-            &der(0xa2, &der(0x1b, b"EXAMPLE.COM")),
-            &der(0xa3, &krb_principal(2, &["krbtgt", "EXAMPLE.COM"])),
-            &der(0xa5, &der(0x18, b"20370913024805Z")),
-            &der(0xa7, &der(0x02, &[0x12, 0x34, 0x56, 0x78])),
-            &der(
-                0xa8,
-                &der(0x30, &cat(&[&der(0x02, &[18]), &der(0x02, &[17])])),
-            ),
-        ]),
-    );
-    let req = der(
-        0x30,
-        &cat(&[
-            &der(0xa1, &der(0x02, &[5])),
-            &der(0xa2, &der(0x02, &[10])),
-            &der(0xa4, &body),
-        ]),
-    );
-    der(0x6a, &req)
-}
-
 /// KRB_TCP (`KRB_TCP.cc` `KRB_Analyzer::DeliverStream`): `if (
 /// TCP()->IsPartial() ) return;` before `interp->NewData`, so a connection
 /// whose first packet had no SYN is never parsed and never confirms
