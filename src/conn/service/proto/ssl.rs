@@ -2,6 +2,7 @@
 
 use super::{Ctx, Events, Step, What};
 use crate::conn::service::{Service, Transport};
+use crate::decode::be16;
 
 /// SSL/TLS (`src/analyzer/protocol/ssl/`, `ssl-protocol.pac`,
 /// `tls-handshake-analyzer.pac`): attached on 443, 465, 563, 585, 614, 636,
@@ -90,12 +91,12 @@ impl Ssl {
         match *layer {
             // Re-checked on every record once the layer is TLS, in both
             // directions; the content type is not.
-            LAYER_TLS => record_version_ok(u16::from(h[1]) << 8 | u16::from(h[2])).then_some(false),
+            LAYER_TLS => record_version_ok(be16(h, 1)).then_some(false),
             LAYER_V2 => Some(true),
             _ if h[0] & 0x80 != 0 => {
                 if h[2] == 1 && is_orig {
                     // SSLv2 CLIENT-HELLO; does not fix the layer.
-                    let v = u16::from(h[3]) << 8 | u16::from(h[4]);
+                    let v = be16(h, 3);
                     (v == 0x0002 || record_version_ok(v)).then_some(true)
                 } else if h[2] == 4 && h[4] < 2 && !is_orig {
                     // SSLv2 SERVER-HELLO: the connection stays SSLv2.
@@ -106,7 +107,7 @@ impl Ssl {
                 }
             }
             _ => {
-                let v = u16::from(h[1]) << 8 | u16::from(h[2]);
+                let v = be16(h, 1);
                 if record_version_ok(v) && (20..=30).contains(&h[0]) {
                     *layer = LAYER_TLS;
                     Some(false)
@@ -156,7 +157,7 @@ impl Ssl {
                 if !d.enc && !d.hs_seen {
                     if v2 && h[2] == 4 {
                         d.want = 7; // SSLv2 SERVER-HELLO: its server_version too
-                    } else if !v2 && h[0] == 22 && (u16::from(h[3]) << 8 | u16::from(h[4])) >= 6 {
+                    } else if !v2 && h[0] == 22 && be16(&h, 3) >= 6 {
                         d.want = 11; // the handshake header and hello version
                     }
                 }
@@ -170,7 +171,7 @@ impl Ssl {
             let len = if d.v2 {
                 (u32::from(h[0] & 0x7f) << 8 | u32::from(h[1])).saturating_sub(3)
             } else {
-                u32::from(h[3]) << 8 | u32::from(h[4])
+                u32::from(be16(&h, 3))
             };
             let mut consumed = 0;
             if d.enc {
@@ -181,7 +182,7 @@ impl Ssl {
                     0 => {} // V2_ERROR
                     1 if !d.hs_seen => {
                         d.hs_seen = true;
-                        let v = u16::from(h[3]) << 8 | u16::from(h[4]);
+                        let v = be16(&h, 3);
                         d.pending = if ssl_version_ok(v) { 1 } else { 2 };
                     }
                     1 => {}
@@ -195,7 +196,7 @@ impl Ssl {
                             d.hs_seen = true;
                             consumed = 2;
                             // `proc_check_v2_server_hello_version`.
-                            if u16::from(h[5]) << 8 | u16::from(h[6]) != 0x0002 {
+                            if be16(&h, 5) != 0x0002 {
                                 d.pending = 2;
                             }
                         }
@@ -218,7 +219,7 @@ impl Ssl {
                             // Handshake type at 5, hello version at 9..11.
                             d.hs_seen = true;
                             consumed = 6;
-                            let v = u16::from(h[9]) << 8 | u16::from(h[10]);
+                            let v = be16(&h, 9);
                             match h[5] {
                                 1 => d.pending = if ssl_version_ok(v) { 1 } else { 2 },
                                 // `proc_server_hello`: a violation, never a
