@@ -128,14 +128,6 @@ impl ConnWeird {
         }
     }
 
-    /// Whether `weird.zeek` logs this weird: its `actions` table sets
-    /// `spontaneous_FIN` and `spontaneous_RST` to `ACTION_IGNORE`, and
-    /// `do_weird` returns before `Log::write` for those
-    /// (`scripts/base/frameworks/notice/weird.zeek`).
-    pub fn logged(self) -> bool {
-        !matches!(self, ConnWeird::SpontaneousFin | ConnWeird::SpontaneousRst)
-    }
-
     /// Every weird, by bit index.
     pub const ALL: [ConnWeird; 19] = [
         ConnWeird::BadTcpChecksum,

@@ -203,27 +203,25 @@ impl<S: RecordSink> Engine<S> {
             if w.is_own_bound() && !self.weirds.allow_net(ts, name) {
                 continue;
             }
-            if w.logged() {
-                let addl = match w {
-                    // udp/UDP.cc `DeliverPacket`: `adapter->Weird(
-                    // "UDP_datagram_length_mismatch", util::fmt("%d != %d",
-                    // ulen, len))`, the UDP length and the IP payload length.
-                    ConnWeird::UdpDatagramLengthMismatch => self
-                        .udp_lengths
-                        .iter()
-                        .find(|e| e.0 == slot)
-                        .map(|&(_, ulen, len)| format!("{ulen} != {len}")),
-                    _ => None,
-                };
-                self.sink.weird(WeirdRecord {
-                    ts,
-                    uid: Some(uid.clone()),
-                    id: Some(id),
-                    name,
-                    addl,
-                    source: w.source(),
-                });
-            }
+            let addl = match w {
+                // udp/UDP.cc `DeliverPacket`: `adapter->Weird(
+                // "UDP_datagram_length_mismatch", util::fmt("%d != %d",
+                // ulen, len))`, the UDP length and the IP payload length.
+                ConnWeird::UdpDatagramLengthMismatch => self
+                    .udp_lengths
+                    .iter()
+                    .find(|e| e.0 == slot)
+                    .map(|&(_, ulen, len)| format!("{ulen} != {len}")),
+                _ => None,
+            };
+            self.sink.weird(WeirdRecord {
+                ts,
+                uid: Some(uid.clone()),
+                id: Some(id),
+                name,
+                addl,
+                source: w.source(),
+            });
         }
     }
 }
