@@ -371,70 +371,60 @@ impl Model {
     /// load otherwise) and cut out too when those take them; `None` for
     /// anything else.
     fn read_cut(text: &str) -> Option<Model> {
-        /// What stands in for a section read here, for serde (a value of
-        /// the section's type, replaced after serde's pass).
-        const EMPTY_FOREST: &str = r#"{"trees":[],"subsample":0}"#;
-        const EMPTY_ECOD: &str = r#"{"cols":[]}"#;
         let mut c = Cursor::new(text);
         let mut hosts = BTreeMap::new();
-        let (mut hosts_cut, mut forest, mut ecod) = (None, None, None);
+        let (mut forest, mut ecod) = (None, None);
+        let (mut forest_seen, mut ecod_seen, mut hosts_seen) = (false, false, false);
         // (start, end, stand-in) of each section read here
         let mut cuts: Vec<(usize, usize, &str)> = Vec::with_capacity(3);
-        let mut seen = [false; 2];
-        c.object(|key, c| {
-            let k = match key {
-                "iforest" => 0,
-                "ecod" => 1,
-                "hosts" => 2,
-                // (serde reads it below)
-                _ => return c.skip(),
-            };
-            if k < 2 {
-                if std::mem::replace(&mut seen[k], true) {
-                    // (a repeated field: serde's error)
+        c.object(|key, c| match key {
+            // (stand-ins: a value of the section's type for serde, replaced
+            // after serde's pass)
+            "iforest" => cut_section(
+                c,
+                &mut forest_seen,
+                &mut cuts,
+                r#"{"trees":[],"subsample":0}"#,
+                |c| {
+                    forest = Some(IsolationForest::read_json(c)?);
+                    Some(())
+                },
+            ),
+            "ecod" => cut_section(c, &mut ecod_seen, &mut cuts, r#"{"cols":[]}"#, |c| {
+                ecod = Some(Ecod::read_json(c)?);
+                Some(())
+            }),
+            "hosts" => {
+                if std::mem::replace(&mut hosts_seen, true) {
                     return None;
                 }
                 c.peek()?;
-                let (start, before) = (c.pos(), *c);
-                let read = if k == 0 {
-                    IsolationForest::read_json(c).map(|f| forest = Some(f))
-                } else {
-                    Ecod::read_json(c).map(|e| ecod = Some(e))
-                };
-                if read.is_none() {
-                    // (not of the shape read here: serde reads it)
-                    *c = before;
-                    return c.skip();
-                }
-                cuts.push((start, c.pos(), [EMPTY_FOREST, EMPTY_ECOD][k]));
-                return Some(());
-            }
-            if hosts_cut.is_some() {
-                return None;
-            }
-            c.peek()?;
-            let start = c.pos();
-            c.object(|name, c| {
-                c.peek()?;
-                let from = c.pos();
-                let preread = preread(name, c);
-                let json = match preread {
-                    Some(_) => text.get(from..c.pos())?,
-                    None => c.value()?,
-                };
-                let entry = HostJson {
-                    text: Text::Checked(json.into()),
-                    preread,
-                };
-                // (a repeated name: its last entry, as serde's map)
-                hosts.insert(name.to_string(), entry);
+                let start = c.pos();
+                c.object(|name, c| {
+                    c.peek()?;
+                    let from = c.pos();
+                    let preread = preread(name, c);
+                    let json = match preread {
+                        Some(_) => text.get(from..c.pos())?,
+                        None => c.value()?,
+                    };
+                    let entry = HostJson {
+                        text: Text::Checked(json.into()),
+                        preread,
+                    };
+                    // (a repeated name: its last entry, as serde's map)
+                    hosts.insert(name.to_string(), entry);
+                    Some(())
+                })?;
+                cuts.push((start, c.pos(), "{}"));
                 Some(())
-            })?;
-            hosts_cut = Some((start, c.pos()));
-            cuts.push((start, c.pos(), "{}"));
-            Some(())
+            }
+            // (serde reads it below)
+            _ => c.skip(),
         })?;
-        hosts_cut.filter(|_| c.at_end())?;
+        if !hosts_seen || !c.at_end() {
+            return None;
+        }
         // (the cuts are in text order: the walk met them so)
         let mut rest = String::with_capacity(text.len());
         let mut at = 0;
@@ -519,6 +509,30 @@ impl Model {
         std::fs::write(&tmp, text.as_bytes()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
+}
+
+/// A model section that `read` may take (see [`Model::read_cut`]): read
+/// and its span recorded with `stand_in`, or, when `read` does not take
+/// it, left in place for serde. `None` for a repeated section (serde's
+/// error) or text that is not JSON.
+fn cut_section<'a>(
+    c: &mut Cursor<'a>,
+    seen: &mut bool,
+    cuts: &mut Vec<(usize, usize, &'static str)>,
+    stand_in: &'static str,
+    read: impl FnOnce(&mut Cursor<'a>) -> Option<()>,
+) -> Option<()> {
+    if std::mem::replace(seen, true) {
+        return None;
+    }
+    c.peek()?;
+    let (start, before) = (c.pos(), *c);
+    if read(c).is_none() {
+        *c = before;
+        return c.skip();
+    }
+    cuts.push((start, c.pos(), stand_in));
+    Some(())
 }
 
 #[cfg(test)]
