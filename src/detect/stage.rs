@@ -86,6 +86,22 @@ impl Memo {
         (key, slot)
     }
 
+    /// Starts fetching the slot [`lookup`](Self::lookup) will read for
+    /// `s` into the cache (nothing while the memo steps aside). A hint:
+    /// it changes no result.
+    fn prefetch(&self, s: &Inputs) {
+        if self.bypass > 0 || self.slots.is_empty() {
+            return;
+        }
+        let (_, i) = self.key(s);
+        if let Some(slot) = self.slots.get(i) {
+            let at = (slot as *const Option<(MemoKey, MemoScores)>).cast::<u8>();
+            for line in (0..std::mem::size_of_val(slot)).step_by(64) {
+                prefetch_line(at.wrapping_add(line));
+            }
+        }
+    }
+
     /// The scores of `s` if remembered (`None` on a miss, and while the
     /// memo steps aside).
     fn lookup(&mut self, s: &Inputs) -> Option<MemoScores> {
@@ -140,6 +156,20 @@ impl Memo {
     }
 }
 
+/// Asks the CPU to bring the cache line at `at` closer (a hint: no
+/// effect on any value; any address is allowed, none is dereferenced).
+#[inline(always)]
+fn prefetch_line(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86_64 baseline; a prefetch reads no
+    // memory architecturally and cannot fault, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 /// A service class as one word (distinct classes, distinct words), for
 /// the memo's hash.
 fn class_word(c: ServiceClass) -> u64 {
@@ -182,6 +212,9 @@ impl MemoScores {
     }
 }
 
+/// Connections between a memo slot's prefetch and its lookup (see
+/// [`DetectStage::score`]).
+const LOOKAHEAD: usize = 8;
 /// Memo misses scored together (see [`DetectStage::flush`]).
 const BATCH: usize = 32;
 /// Rows waiting for their batch at most (memo hits wait beside misses).
@@ -294,6 +327,9 @@ pub struct DetectStage {
     notices: Vec<NoticeRecord>,
     suppress: host::Map<(NoticeType, String), Ts>,
     memo: Memo,
+    /// Connections waiting for their memo lookup, in order (before
+    /// `pending`): their slots are being fetched.
+    ahead: std::collections::VecDeque<(Pending, Inputs)>,
     /// Connections whose score rows wait for their batch, in order.
     pending: Vec<Pending>,
     /// The inputs of the memo misses among `pending`, in order.
@@ -346,6 +382,7 @@ impl DetectStage {
             notices: Vec::new(),
             suppress: host::Map::default(),
             memo: Memo::new(),
+            ahead: std::collections::VecDeque::with_capacity(LOOKAHEAD + 1),
             pending: Vec::with_capacity(MAX_PENDING),
             misses: Vec::with_capacity(BATCH),
             samples_of_misses: Vec::with_capacity(BATCH),
@@ -423,32 +460,59 @@ impl DetectStage {
     }
 
     /// Queues `c` for scoring: its row is written when its batch is
-    /// scored (see [`flush`](Self::flush)).
+    /// scored (see [`flush`](Self::flush)). Its memo slot is fetched now
+    /// and looked up [`LOOKAHEAD`] connections later ([`enqueue`](Self::enqueue)),
+    /// when the slot's cache lines have arrived: the memo is megabytes,
+    /// each lookup otherwise waits for memory.
     fn score(&mut self, c: &ConnSummary, s: &Inputs, out: &mut dyn Emit) {
         if self.model.is_none() {
             return;
         }
-        if self
-            .pending
-            .first()
-            .is_some_and(|p| c.logged_at.0.saturating_sub(p.logged_at.0) >= BATCH_WAIT)
-        {
+        // (the oldest waiting row: pending rows are older than those ahead)
+        let oldest = match self.pending.first() {
+            Some(p) => Some(p.logged_at),
+            None => self.ahead.front().map(|a| a.0.logged_at),
+        };
+        if oldest.is_some_and(|t| c.logged_at.0.saturating_sub(t.0) >= BATCH_WAIT) {
+            self.drain_ahead(out);
             self.flush(out);
         }
-        let scores = self.memo.lookup(s);
-        if scores.is_none() {
+        self.memo.prefetch(s);
+        self.ahead.push_back((
+            Pending {
+                ts: c.start,
+                uid: c.uid,
+                id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
+                proto: c.transport,
+                logged_at: c.logged_at,
+                scores: None,
+            },
+            *s,
+        ));
+        if self.ahead.len() > LOOKAHEAD {
+            if let Some((p, s)) = self.ahead.pop_front() {
+                self.enqueue(p, &s, out);
+            }
+        }
+    }
+
+    /// Looks a connection up in the memo and queues its row behind the
+    /// pending ones (scoring the batch when it is full).
+    fn enqueue(&mut self, mut p: Pending, s: &Inputs, out: &mut dyn Emit) {
+        p.scores = self.memo.lookup(s);
+        if p.scores.is_none() {
             self.misses.push(*s);
         }
-        self.pending.push(Pending {
-            ts: c.start,
-            uid: c.uid,
-            id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
-            proto: c.transport,
-            logged_at: c.logged_at,
-            scores,
-        });
+        self.pending.push(p);
         if self.misses.len() >= BATCH || self.pending.len() >= MAX_PENDING {
             self.flush(out);
+        }
+    }
+
+    /// Queues every connection still waiting for its memo lookup.
+    fn drain_ahead(&mut self, out: &mut dyn Emit) {
+        while let Some((p, s)) = self.ahead.pop_front() {
+            self.enqueue(p, &s, out);
         }
     }
 
@@ -563,6 +627,7 @@ impl Stage for DetectStage {
     }
 
     fn finish(&mut self, out: &mut dyn Emit) {
+        self.drain_ahead(out);
         self.flush(out);
         let phase = if self.model.is_some() || self.cfg.training == Training::None {
             Phase::Score
