@@ -71,30 +71,27 @@ impl Memo {
         }
     }
 
-    /// The key of `s` and its slot (the inputs' words built once). The
-    /// slot is a multiplicative hash of the class and the words (one
-    /// multiply per word; the top bits, the best mixed, pick the slot): a
-    /// collision only costs a miss, the key itself is compared.
-    fn key(&self, s: &Inputs) -> (MemoKey, usize) {
+    /// The slot of `s`: a multiplicative hash of its class and
+    /// [`Inputs::words`] (one multiply per word; the top bits, the best
+    /// mixed, pick the slot). A collision only costs a miss: the key
+    /// itself is compared. Computed once per connection
+    /// ([`DetectStage::score`]) and handed to the calls below.
+    fn slot_of(s: &Inputs) -> usize {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let key = (s.class, s.words());
-        let mut h = class_word(key.0).wrapping_mul(K);
-        for &w in &key.1 {
+        let mut h = class_word(s.class).wrapping_mul(K);
+        for &w in &s.words() {
             h = (h.rotate_left(26) ^ w).wrapping_mul(K);
         }
-        let slot = (h >> (64 - MEMO_BITS)) as usize;
-        (key, slot)
+        (h >> (64 - MEMO_BITS)) as usize
     }
 
-    /// Starts fetching the slot [`lookup`](Self::lookup) will read for
-    /// `s` into the cache (nothing while the memo steps aside). A hint:
-    /// it changes no result.
-    fn prefetch(&self, s: &Inputs) {
-        if self.bypass > 0 || self.slots.is_empty() {
+    /// Starts fetching `slot` into the cache (nothing while the memo steps
+    /// aside). A hint: it changes no result.
+    fn prefetch(&self, slot: usize) {
+        if self.bypass > 0 {
             return;
         }
-        let (_, i) = self.key(s);
-        if let Some(slot) = self.slots.get(i) {
+        if let Some(slot) = self.slots.get(slot) {
             let at = (slot as *const Option<(MemoKey, MemoScores)>).cast::<u8>();
             for line in (0..std::mem::size_of_val(slot)).step_by(64) {
                 prefetch_line(at.wrapping_add(line));
@@ -102,9 +99,9 @@ impl Memo {
         }
     }
 
-    /// The scores of `s` if remembered (`None` on a miss, and while the
-    /// memo steps aside).
-    fn lookup(&mut self, s: &Inputs) -> Option<MemoScores> {
+    /// The scores of `s` (whose slot is `slot`) if remembered (`None` on a
+    /// miss, and while the memo steps aside).
+    fn lookup(&mut self, s: &Inputs, slot: usize) -> Option<MemoScores> {
         if self.bypass > 0 {
             self.bypass -= 1;
             return None;
@@ -121,37 +118,36 @@ impl Memo {
             self.lookups = 0;
             self.hits = 0;
         }
-        let (key, i) = self.key(s);
-        let (k, scores) = self.slots.get(i)?.as_ref()?;
-        if *k == key {
+        let (k, scores) = self.slots.get(slot)?.as_ref()?;
+        if k.0 == s.class && k.1 == s.words() {
             self.hits += 1;
             return Some(*scores);
         }
         None
     }
 
-    /// Remembers the scores of `s` (not while the memo steps aside), and
-    /// returns the fill's identity.
-    fn insert(&mut self, s: &Inputs, scores: MemoScores) -> Option<u64> {
+    /// Remembers the scores of `s` in its `slot` (not while the memo steps
+    /// aside), and returns the fill's identity.
+    fn insert(&mut self, s: &Inputs, slot: usize, scores: MemoScores) -> Option<u64> {
         if self.bypass > 0 || self.slots.is_empty() {
             return None;
         }
-        let (key, i) = self.key(s);
-        let slot = self.slots.get_mut(i)?;
+        let slot = self.slots.get_mut(slot)?;
         let fill = self.next_fill;
         self.next_fill += 1;
-        *slot = Some((key, MemoScores { fill, ..scores }));
+        *slot = Some(((s.class, s.words()), MemoScores { fill, ..scores }));
         Some(fill)
     }
 
     /// The scores of `s`, from the memo or from `m` (then remembered).
     #[cfg(test)]
     fn scores(&mut self, m: &Model, s: &Inputs) -> ([f64; 4], TopFeatures) {
-        if let Some(hit) = self.lookup(s) {
+        let slot = Memo::slot_of(s);
+        if let Some(hit) = self.lookup(s, slot) {
             return (hit.raw, hit.top);
         }
         let r = m.raw_and_top(&s.sample());
-        self.insert(s, MemoScores::new(m, s, r.0, r.1));
+        self.insert(s, slot, MemoScores::new(m, s, r.0, r.1));
         r
     }
 }
@@ -230,6 +226,8 @@ struct Pending {
     id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
     proto: crate::conn::Transport,
     logged_at: Ts,
+    /// Its memo slot ([`Memo::slot_of`]).
+    slot: usize,
     /// From the memo, when it remembered them (else the sample waits in
     /// [`DetectStage::misses`], in the same order).
     scores: Option<MemoScores>,
@@ -477,7 +475,8 @@ impl DetectStage {
             self.drain_ahead(out);
             self.flush(out);
         }
-        self.memo.prefetch(s);
+        let slot = Memo::slot_of(s);
+        self.memo.prefetch(slot);
         self.ahead.push_back((
             Pending {
                 ts: c.start,
@@ -485,6 +484,7 @@ impl DetectStage {
                 id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
                 proto: c.transport,
                 logged_at: c.logged_at,
+                slot,
                 scores: None,
             },
             *s,
@@ -499,7 +499,7 @@ impl DetectStage {
     /// Looks a connection up in the memo and queues its row behind the
     /// pending ones (scoring the batch when it is full).
     fn enqueue(&mut self, mut p: Pending, s: &Inputs, out: &mut dyn Emit) {
-        p.scores = self.memo.lookup(s);
+        p.scores = self.memo.lookup(s, p.slot);
         if p.scores.is_none() {
             self.misses.push(*s);
         }
@@ -541,7 +541,7 @@ impl DetectStage {
                 None => match computed.next() {
                     Some(((raw, top), s)) => {
                         let sc = MemoScores::new(m, s, raw, top);
-                        (sc, self.memo.insert(s, sc))
+                        (sc, self.memo.insert(s, p.slot, sc))
                     }
                     // (every miss has its sample and scores)
                     None => continue,
