@@ -208,6 +208,10 @@ impl HostDetector for Scan {
         "scan"
     }
 
+    fn prefetch(&self, c: &ConnSummary) {
+        super::prefetch_value(&self.origs, &c.orig_h);
+    }
+
     fn observe(
         &mut self,
         c: &ConnSummary,

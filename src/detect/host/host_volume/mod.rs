@@ -554,6 +554,12 @@ impl HostDetector for HostVolume {
         }
     }
 
+    fn prefetch(&self, c: &ConnSummary) {
+        if !c.interim {
+            super::prefetch_value(&self.hosts, &c.orig_h);
+        }
+    }
+
     fn observe(
         &mut self,
         c: &ConnSummary,
