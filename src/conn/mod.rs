@@ -453,6 +453,13 @@ impl Conn {
         }
     }
 
+    /// The connection is over (removed, about to be logged): drops its
+    /// service analyzers where they were allocated, keeping the services
+    /// and the DNS question the logs read.
+    pub fn shed_analyzers(&mut self) {
+        self.service.shed();
+    }
+
     /// Bytes for `orig_bytes` / `resp_bytes`.
     pub fn sizes(&self) -> (u64, u64) {
         match self.transport {

@@ -82,12 +82,20 @@ impl Services {
     /// Drops the analyzers once none can change anything any more.
     pub(super) fn settle(&mut self) {
         if self.analyzers.as_ref().is_some_and(|a| !a.wants_payload()) {
-            if let Some(a) = self.analyzers.take() {
-                for (slot, s) in self.list.iter_mut().zip(a.services()) {
-                    *slot = Some(s);
-                }
-                self.dns = a.dns_query().map(Box::new);
+            self.shed();
+        }
+    }
+
+    /// Drops the analyzers, keeping what the logs read of them (the
+    /// confirmed services in order, the DNS question): for a connection
+    /// that is over, called where it lived, so their memory goes back to
+    /// that thread's allocator instead of being freed by the writer thread.
+    pub(super) fn shed(&mut self) {
+        if let Some(a) = self.analyzers.take() {
+            for (slot, s) in self.list.iter_mut().zip(a.services()) {
+                *slot = Some(s);
             }
+            self.dns = a.dns_query().map(Box::new);
         }
     }
 }

@@ -504,6 +504,7 @@ impl<S: RecordSink> Engine<S> {
             conn.dns_log.finish(&mut |o| dns_out(sink, o, log));
             self.stats.conns_logged += 1;
             self.stats.active[tidx(conn.transport)] -= 1;
+            conn.shed_analyzers();
             let mut rec = ConnRecord::new(conn, &self.cfg.conn);
             rec.logged_at = now;
             self.sink.conn(rec);
