@@ -195,9 +195,6 @@ impl MemoScores {
 /// Connections between a memo slot's prefetch and its lookup (see
 /// [`DetectStage::score`]).
 const LOOKAHEAD: usize = 8;
-/// Connections between the host detectors' prefetch and their observe
-/// (see [`DetectStage::record`]).
-const HOST_LOOKAHEAD: usize = 4;
 /// Memo misses scored together (see [`DetectStage::flush`]).
 const BATCH: usize = 32;
 /// Rows waiting for their batch at most (memo hits wait beside misses).
@@ -308,9 +305,6 @@ pub struct DetectStage {
     train_first: Option<Ts>,
     train_last: Ts,
     hosts: Vec<Box<dyn HostDetector>>,
-    /// Connections the host detectors see next, in order: their entries
-    /// are being fetched ([`HostDetector::prefetch`]).
-    host_ahead: std::collections::VecDeque<(ConnSummary, Features, Phase)>,
     familiar: Familiarity,
     notices: Vec<NoticeRecord>,
     suppress: host::Map<(NoticeType, String), Ts>,
@@ -368,7 +362,6 @@ impl DetectStage {
             train_first: None,
             train_last: Ts(0),
             hosts,
-            host_ahead: std::collections::VecDeque::with_capacity(HOST_LOOKAHEAD + 1),
             familiar: Familiarity::default(),
             notices: Vec::new(),
             suppress: host::Map::default(),
@@ -562,28 +555,6 @@ impl DetectStage {
         self.misses.clear();
     }
 
-    /// The host detectors see one connection (in order, [`HOST_LOOKAHEAD`]
-    /// connections after their tables were asked to fetch its entries),
-    /// and their notices are raised.
-    fn observe_hosts(&mut self, c: &ConnSummary, f: &Features, phase: Phase, out: &mut dyn Emit) {
-        let mut notices = std::mem::take(&mut self.notices);
-        for h in self.hosts.iter_mut() {
-            h.observe(c, f, phase, &mut notices);
-        }
-        if phase == Phase::Train {
-            notices.clear();
-        }
-        self.notices = notices;
-        self.raise(out);
-    }
-
-    /// The host detectors see every connection still waiting for them.
-    fn drain_hosts(&mut self, out: &mut dyn Emit) {
-        while let Some((c, f, phase)) = self.host_ahead.pop_front() {
-            self.observe_hosts(&c, &f, phase, out);
-        }
-    }
-
     fn raise(&mut self, out: &mut dyn Emit) {
         for n in self.notices.drain(..) {
             let key = (n.note, n.identifier.clone());
@@ -626,9 +597,6 @@ impl Stage for DetectStage {
             && self.model.is_none()
             && matches!(self.cfg.training, Training::Seconds(_) | Training::Until(_))
         {
-            // (the host detectors' knowledge is saved with the model: they
-            // see every training connection first)
-            self.drain_hosts(out);
             self.fit();
         }
         let phase = if training { Phase::Train } else { Phase::Score };
@@ -637,21 +605,20 @@ impl Stage for DetectStage {
         } else {
             self.score(c, &inputs, out);
         }
-        for h in &self.hosts {
-            h.prefetch(c);
+        let mut notices = std::mem::take(&mut self.notices);
+        for h in self.hosts.iter_mut() {
+            h.observe(c, f, phase, &mut notices);
         }
-        self.host_ahead.push_back((*c, *f, phase));
-        if self.host_ahead.len() > HOST_LOOKAHEAD {
-            if let Some((c, f, phase)) = self.host_ahead.pop_front() {
-                self.observe_hosts(&c, &f, phase, out);
-            }
+        if phase == Phase::Train {
+            notices.clear();
         }
+        self.notices = notices;
+        self.raise(out);
     }
 
     fn finish(&mut self, out: &mut dyn Emit) {
         self.drain_ahead(out);
         self.flush(out);
-        self.drain_hosts(out);
         let phase = if self.model.is_some() || self.cfg.training == Training::None {
             Phase::Score
         } else {

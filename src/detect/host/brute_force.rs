@@ -253,12 +253,6 @@ impl HostDetector for BruteForce {
         "brute_force"
     }
 
-    fn prefetch(&self, c: &ConnSummary) {
-        if c.transport == Transport::Tcp && !c.interim {
-            super::prefetch_value(&self.pairs, &(c.orig_h, c.resp_h, ServiceClass::of(c)));
-        }
-    }
-
     fn observe(
         &mut self,
         c: &ConnSummary,

@@ -72,12 +72,6 @@ impl HostDetector for Flood {
         "flood"
     }
 
-    fn prefetch(&self, c: &ConnSummary) {
-        if c.transport != Transport::Icmp {
-            super::prefetch_value(&self.services, &(c.resp_h, c.resp_p, c.transport));
-        }
-    }
-
     fn observe(
         &mut self,
         c: &ConnSummary,

@@ -48,17 +48,6 @@ impl<K: Clone + Eq + Hash, V> Lru<K, V> {
         self.map.get(k).map(|(_, v)| v)
     }
 
-    /// Starts fetching the entry of `k`, if present, into the cache (a
-    /// hint: no recency update).
-    pub(crate) fn prefetch(&self, k: &K) {
-        if let Some(e) = self.map.get(k) {
-            crate::prefetch::bytes(
-                (e as *const (u64, V)).cast::<u8>(),
-                std::mem::size_of::<(u64, V)>(),
-            );
-        }
-    }
-
     /// The value of `k`, made most recent; created with `new` if absent
     /// (evicting the least recent key when full).
     pub(crate) fn touch(&mut self, k: &K, new: impl FnOnce() -> V) -> &mut V {

@@ -44,11 +44,6 @@ pub trait HostDetector: Send {
     /// features; may push notices (only in [`Phase::Score`]).
     fn observe(&mut self, c: &ConnSummary, f: &Features, phase: Phase, out: &mut Vec<NoticeRecord>);
 
-    /// Starts fetching the table entries [`observe`](Self::observe) will
-    /// touch for `c` into the cache (a hint: it changes nothing; `observe`
-    /// sees `c` a few connections later). Default: nothing.
-    fn prefetch(&self, _c: &ConnSummary) {}
-
     /// End of input: closes what is still open (a last interval) and may
     /// push notices (only in [`Phase::Score`]).
     fn finish(&mut self, _phase: Phase, _out: &mut Vec<NoticeRecord>) {}
@@ -331,13 +326,6 @@ pub(crate) fn test_conn(
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 /// The detectors' hash sets (as [`Map`]).
 pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
-
-/// Starts fetching the value of `k` in `m`, if present, into the cache.
-pub(crate) fn prefetch_value<K: Eq + std::hash::Hash, V>(m: &Map<K, V>, k: &K) {
-    if let Some(v) = m.get(k) {
-        crate::prefetch::bytes((v as *const V).cast::<u8>(), std::mem::size_of::<V>());
-    }
-}
 
 /// Keeps a detector's table within `cap` keys: when it is full, drops the
 /// least recently seen half (by `last_seen`), so the cost is amortised

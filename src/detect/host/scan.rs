@@ -208,10 +208,6 @@ impl HostDetector for Scan {
         "scan"
     }
 
-    fn prefetch(&self, c: &ConnSummary) {
-        super::prefetch_value(&self.origs, &c.orig_h);
-    }
-
     fn observe(
         &mut self,
         c: &ConnSummary,

@@ -369,18 +369,6 @@ impl HostDetector for Beacon {
         "beacon"
     }
 
-    fn prefetch(&self, c: &ConnSummary) {
-        if c.interim {
-            return;
-        }
-        self.prevalence.prefetch(&h_addr(&c.resp_h));
-        self.series.prefetch(&Key {
-            orig: c.orig_h,
-            resp: c.resp_h,
-            class: ServiceClass::of(c),
-        });
-    }
-
     fn observe(
         &mut self,
         c: &ConnSummary,

@@ -554,12 +554,6 @@ impl HostDetector for HostVolume {
         }
     }
 
-    fn prefetch(&self, c: &ConnSummary) {
-        if !c.interim {
-            super::prefetch_value(&self.hosts, &c.orig_h);
-        }
-    }
-
     fn observe(
         &mut self,
         c: &ConnSummary,
