@@ -21,7 +21,6 @@
 //! - [`pipeline`]: reading a capture file through an engine into log files.
 //! - [`eval`]: scoring the sensor's logs against labelled datasets (`connscope eval`).
 //! - [`report`]: the self-contained HTML report of a log directory (`connscope report`).
-//! - [`prefetch`]: cache hints for the writer-side tables (memo, cached row texts).
 
 #![warn(missing_docs)]
 
@@ -38,7 +37,6 @@ pub mod flow;
 pub mod geoip;
 pub mod output;
 pub mod pipeline;
-pub mod prefetch;
 pub mod record;
 pub mod report;
 pub mod stats;

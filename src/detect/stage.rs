@@ -93,7 +93,9 @@ impl Memo {
         }
         if let Some(slot) = self.slots.get(slot) {
             let at = (slot as *const Option<(MemoKey, MemoScores)>).cast::<u8>();
-            crate::prefetch::bytes(at, std::mem::size_of_val(slot));
+            for line in (0..std::mem::size_of_val(slot)).step_by(64) {
+                prefetch_line(at.wrapping_add(line));
+            }
         }
     }
 
@@ -148,6 +150,20 @@ impl Memo {
         self.insert(s, slot, MemoScores::new(m, s, r.0, r.1));
         r
     }
+}
+
+/// Asks the CPU to bring the cache line at `at` closer (a hint: no
+/// effect on any value; any address is allowed, none is dereferenced).
+#[inline(always)]
+fn prefetch_line(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86_64 baseline; a prefetch reads no
+    // memory architecturally and cannot fault, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
 
 /// A service class as one word (distinct classes, distinct words), for
@@ -320,8 +336,6 @@ pub struct DetectStage {
     samples_of_misses: Vec<Sample>,
     /// Their scores while a batch is written (kept for its capacity).
     computed: Vec<([f64; 4], TopFeatures)>,
-    /// The batch's rows while they are written (kept for its capacity).
-    rows: Vec<ScoreRecord>,
     slot: ModelSlot,
     report: ReportSlot,
     /// Connections scored.
@@ -371,7 +385,6 @@ impl DetectStage {
             misses: Vec::with_capacity(BATCH),
             samples_of_misses: Vec::with_capacity(BATCH),
             computed: Vec::with_capacity(BATCH),
-            rows: Vec::with_capacity(MAX_PENDING),
             slot: Arc::new(Mutex::new(None)),
             report: Arc::new(Mutex::new(DetectReport::default())),
             scored: 0,
@@ -522,7 +535,6 @@ impl DetectStage {
         m.raw_and_top_batch(&self.samples_of_misses, &mut self.computed);
         let mut computed = self.computed.iter().copied().zip(&self.misses);
         let names = m.detector_names();
-        self.rows.clear();
         for p in self.pending.drain(..) {
             let (sc, tail_id) = match p.scores {
                 Some(hit) => (hit, Some(hit.fill)),
@@ -548,10 +560,8 @@ impl DetectStage {
                 tail_id,
             };
             self.scored += 1;
-            self.rows.push(r);
+            out.score(&r);
         }
-        out.scores(&self.rows);
-        self.rows.clear();
         self.misses.clear();
     }
 
@@ -660,8 +670,8 @@ mod tests {
 
     impl Emit for Rows {
         fn context(&mut self, _: &ConnSummary, _: &Features) {}
-        fn scores(&mut self, rows: &[ScoreRecord]) {
-            self.scores.extend_from_slice(rows);
+        fn score(&mut self, r: &ScoreRecord) {
+            self.scores.push(r.clone());
         }
         fn notice(&mut self, _: &NoticeRecord) {}
     }

@@ -171,20 +171,6 @@ impl TailCache {
         }
     }
 
-    /// Starts fetching the cached tail text of `r` in `fmt` into the cache,
-    /// if there is one (a hint: it changes no row).
-    pub fn prefetch(&self, r: &ScoreRecord, fmt: LogFormat) {
-        let Some(id) = r.tail_id else {
-            return;
-        };
-        let slots = &self.slots[usize::from(fmt == LogFormat::Tsv)];
-        if let Some(Some((k, text))) = slots.get(id as usize & (TAIL_SLOTS - 1)) {
-            if *k == id {
-                crate::prefetch::bytes(text.as_ptr(), text.len());
-            }
-        }
-    }
-
     /// Writes `r` as [`row::write`] does, with the tail from the cache.
     pub fn write(&mut self, buf: &mut Vec<u8>, r: &ScoreRecord, fmt: LogFormat, tf: TimeFormat) {
         match fmt {

@@ -538,21 +538,10 @@ impl Emit for LogSink {
         self.row(Log::Context, |buf, fmt| row::write(buf, &r, fmt, tf));
     }
 
-    fn scores(&mut self, rows: &[ScoreRecord]) {
-        /// Rows between a cached tail's prefetch and its copy.
-        const AHEAD: usize = 4;
+    fn score(&mut self, r: &ScoreRecord) {
         let tf = self.opts.time_format;
-        let format = self.opts.format;
         let mut cache = self.score_tail.take().unwrap_or_default();
-        for r in rows.iter().take(AHEAD) {
-            cache.prefetch(r, format);
-        }
-        for (i, r) in rows.iter().enumerate() {
-            if let Some(later) = rows.get(i + AHEAD) {
-                cache.prefetch(later, format);
-            }
-            self.row(Log::Score, |buf, fmt| cache.write(buf, r, fmt, tf));
-        }
+        self.row(Log::Score, |buf, fmt| cache.write(buf, r, fmt, tf));
         self.score_tail = Some(cache);
     }
 

@@ -16,9 +16,8 @@ use crate::time::Ts;
 pub trait Emit {
     /// A context.log row.
     fn context(&mut self, c: &ConnSummary, f: &Features);
-    /// score.log rows, in order (a scored batch at once, so the writer can
-    /// fetch what a later row needs while it writes an earlier one).
-    fn scores(&mut self, rows: &[ScoreRecord]);
+    /// A score.log row.
+    fn score(&mut self, r: &ScoreRecord);
     /// A notice.log row.
     fn notice(&mut self, n: &NoticeRecord);
 }
