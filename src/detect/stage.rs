@@ -74,8 +74,8 @@ impl Memo {
     /// The slot of `s`: a multiplicative hash of its class and
     /// [`Inputs::words`] (one multiply per word; the top bits, the best
     /// mixed, pick the slot). A collision only costs a miss: the key
-    /// itself is compared. Computed once per connection
-    /// ([`DetectStage::score`]) and handed to the calls below.
+    /// itself is compared. Computed once per connection, by the lookup,
+    /// which hands it on to the insert of a miss.
     fn slot_of(s: &Inputs) -> usize {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut h = class_word(s.class).wrapping_mul(K);
@@ -85,26 +85,13 @@ impl Memo {
         (h >> (64 - MEMO_BITS)) as usize
     }
 
-    /// Starts fetching `slot` into the cache (nothing while the memo steps
-    /// aside). A hint: it changes no result.
-    fn prefetch(&self, slot: usize) {
-        if self.bypass > 0 {
-            return;
-        }
-        if let Some(slot) = self.slots.get(slot) {
-            let at = (slot as *const Option<(MemoKey, MemoScores)>).cast::<u8>();
-            for line in (0..std::mem::size_of_val(slot)).step_by(64) {
-                prefetch_line(at.wrapping_add(line));
-            }
-        }
-    }
-
-    /// The scores of `s` (whose slot is `slot`) if remembered (`None` on a
-    /// miss, and while the memo steps aside).
-    fn lookup(&mut self, s: &Inputs, slot: usize) -> Option<MemoScores> {
+    /// The scores of `s` if remembered (`None` on a miss, and while the
+    /// memo steps aside), and the slot it looked in (`None` while the memo
+    /// steps aside: nothing is hashed then).
+    fn lookup(&mut self, s: &Inputs) -> (Option<MemoScores>, Option<usize>) {
         if self.bypass > 0 {
             self.bypass -= 1;
-            return None;
+            return (None, None);
         }
         if self.slots.is_empty() {
             // (allocated on first use: a run that never scores pays nothing)
@@ -118,21 +105,24 @@ impl Memo {
             self.lookups = 0;
             self.hits = 0;
         }
-        let (k, scores) = self.slots.get(slot)?.as_ref()?;
-        if k.0 == s.class && k.1 == s.words() {
-            self.hits += 1;
-            return Some(*scores);
+        let slot = Memo::slot_of(s);
+        if let Some(Some((k, scores))) = self.slots.get(slot) {
+            if k.0 == s.class && k.1 == s.words() {
+                self.hits += 1;
+                return (Some(*scores), Some(slot));
+            }
         }
-        None
+        (None, Some(slot))
     }
 
-    /// Remembers the scores of `s` in its `slot` (not while the memo steps
-    /// aside), and returns the fill's identity.
-    fn insert(&mut self, s: &Inputs, slot: usize, scores: MemoScores) -> Option<u64> {
-        if self.bypass > 0 || self.slots.is_empty() {
+    /// Remembers the scores of `s` in the `slot` its lookup looked in
+    /// (nothing without one, or while the memo steps aside), and returns
+    /// the fill's identity.
+    fn insert(&mut self, s: &Inputs, slot: Option<usize>, scores: MemoScores) -> Option<u64> {
+        if self.bypass > 0 {
             return None;
         }
-        let slot = self.slots.get_mut(slot)?;
+        let slot = self.slots.get_mut(slot?)?;
         let fill = self.next_fill;
         self.next_fill += 1;
         *slot = Some(((s.class, s.words()), MemoScores { fill, ..scores }));
@@ -142,28 +132,14 @@ impl Memo {
     /// The scores of `s`, from the memo or from `m` (then remembered).
     #[cfg(test)]
     fn scores(&mut self, m: &Model, s: &Inputs) -> ([f64; 4], TopFeatures) {
-        let slot = Memo::slot_of(s);
-        if let Some(hit) = self.lookup(s, slot) {
+        let (hit, slot) = self.lookup(s);
+        if let Some(hit) = hit {
             return (hit.raw, hit.top);
         }
         let r = m.raw_and_top(&s.sample());
         self.insert(s, slot, MemoScores::new(m, s, r.0, r.1));
         r
     }
-}
-
-/// Asks the CPU to bring the cache line at `at` closer (a hint: no
-/// effect on any value; any address is allowed, none is dereferenced).
-#[inline(always)]
-fn prefetch_line(at: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE is part of the x86_64 baseline; a prefetch reads no
-    // memory architecturally and cannot fault, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
 }
 
 /// A service class as one word (distinct classes, distinct words), for
@@ -208,9 +184,6 @@ impl MemoScores {
     }
 }
 
-/// Connections between a memo slot's prefetch and its lookup (see
-/// [`DetectStage::score`]).
-const LOOKAHEAD: usize = 8;
 /// Memo misses scored together (see [`DetectStage::flush`]).
 const BATCH: usize = 32;
 /// Rows waiting for their batch at most (memo hits wait beside misses).
@@ -226,8 +199,9 @@ struct Pending {
     id: (crate::decode::Addr, u16, crate::decode::Addr, u16),
     proto: crate::conn::Transport,
     logged_at: Ts,
-    /// Its memo slot ([`Memo::slot_of`]).
-    slot: usize,
+    /// The memo slot its lookup looked in ([`Memo::slot_of`]; none while
+    /// the memo stepped aside).
+    slot: Option<usize>,
     /// From the memo, when it remembered them (else the sample waits in
     /// [`DetectStage::misses`], in the same order).
     scores: Option<MemoScores>,
@@ -325,9 +299,6 @@ pub struct DetectStage {
     notices: Vec<NoticeRecord>,
     suppress: host::Map<(NoticeType, String), Ts>,
     memo: Memo,
-    /// Connections waiting for their memo lookup, in order (before
-    /// `pending`): their slots are being fetched.
-    ahead: std::collections::VecDeque<(Pending, Inputs)>,
     /// Connections whose score rows wait for their batch, in order.
     pending: Vec<Pending>,
     /// The inputs of the memo misses among `pending`, in order.
@@ -380,7 +351,6 @@ impl DetectStage {
             notices: Vec::new(),
             suppress: host::Map::default(),
             memo: Memo::new(),
-            ahead: std::collections::VecDeque::with_capacity(LOOKAHEAD + 1),
             pending: Vec::with_capacity(MAX_PENDING),
             misses: Vec::with_capacity(BATCH),
             samples_of_misses: Vec::with_capacity(BATCH),
@@ -458,61 +428,33 @@ impl DetectStage {
     }
 
     /// Queues `c` for scoring: its row is written when its batch is
-    /// scored (see [`flush`](Self::flush)). Its memo slot is fetched now
-    /// and looked up [`LOOKAHEAD`] connections later ([`enqueue`](Self::enqueue)),
-    /// when the slot's cache lines have arrived: the memo is megabytes,
-    /// each lookup otherwise waits for memory.
+    /// scored (see [`flush`](Self::flush)).
     fn score(&mut self, c: &ConnSummary, s: &Inputs, out: &mut dyn Emit) {
         if self.model.is_none() {
             return;
         }
-        // (the oldest waiting row: pending rows are older than those ahead)
-        let oldest = match self.pending.first() {
-            Some(p) => Some(p.logged_at),
-            None => self.ahead.front().map(|a| a.0.logged_at),
-        };
-        if oldest.is_some_and(|t| c.logged_at.0.saturating_sub(t.0) >= BATCH_WAIT) {
-            self.drain_ahead(out);
+        if self
+            .pending
+            .first()
+            .is_some_and(|p| c.logged_at.0.saturating_sub(p.logged_at.0) >= BATCH_WAIT)
+        {
             self.flush(out);
         }
-        let slot = Memo::slot_of(s);
-        self.memo.prefetch(slot);
-        self.ahead.push_back((
-            Pending {
-                ts: c.start,
-                uid: c.uid,
-                id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
-                proto: c.transport,
-                logged_at: c.logged_at,
-                slot,
-                scores: None,
-            },
-            *s,
-        ));
-        if self.ahead.len() > LOOKAHEAD {
-            if let Some((p, s)) = self.ahead.pop_front() {
-                self.enqueue(p, &s, out);
-            }
-        }
-    }
-
-    /// Looks a connection up in the memo and queues its row behind the
-    /// pending ones (scoring the batch when it is full).
-    fn enqueue(&mut self, mut p: Pending, s: &Inputs, out: &mut dyn Emit) {
-        p.scores = self.memo.lookup(s, p.slot);
-        if p.scores.is_none() {
+        let (scores, slot) = self.memo.lookup(s);
+        if scores.is_none() {
             self.misses.push(*s);
         }
-        self.pending.push(p);
+        self.pending.push(Pending {
+            ts: c.start,
+            uid: c.uid,
+            id: (c.orig_h, c.orig_p, c.resp_h, c.resp_p),
+            proto: c.transport,
+            logged_at: c.logged_at,
+            slot,
+            scores,
+        });
         if self.misses.len() >= BATCH || self.pending.len() >= MAX_PENDING {
             self.flush(out);
-        }
-    }
-
-    /// Queues every connection still waiting for its memo lookup.
-    fn drain_ahead(&mut self, out: &mut dyn Emit) {
-        while let Some((p, s)) = self.ahead.pop_front() {
-            self.enqueue(p, &s, out);
         }
     }
 
@@ -627,7 +569,6 @@ impl Stage for DetectStage {
     }
 
     fn finish(&mut self, out: &mut dyn Emit) {
-        self.drain_ahead(out);
         self.flush(out);
         let phase = if self.model.is_some() || self.cfg.training == Training::None {
             Phase::Score
