@@ -69,10 +69,23 @@ fn other_tunnel_port(p: u16) -> bool {
 /// of a connection (outer and inner, see the module documentation), spread
 /// over connections. Non-IP frames hash to 0.
 pub fn shard_hash(linktype: u32, frame: &[u8]) -> u64 {
+    // The common frame, Ethernet with IPv4 or IPv6 right after the
+    // addresses, without the whole link decoder (which gives the same IP
+    // bytes for it: more than 16 bytes, an EtherType of IP, no VLAN or
+    // FabricPath header, nothing trimmed).
+    if linktype == crate::capture::linktype::ETHERNET && frame.len() > 16 {
+        if let 0x0800 | 0x86dd = crate::decode::be16(frame, 12) {
+            return ip_hash(&frame[14..]);
+        }
+    }
     let Ok(Some(l3)) = link::decode(linktype, frame) else {
         return 0;
     };
-    let ip = l3.ip;
+    ip_hash(l3.ip)
+}
+
+/// The shard key of an IP packet (the bytes from its IP header on).
+fn ip_hash(ip: &[u8]) -> u64 {
     match ip.first().map(|v| v >> 4) {
         Some(4) if ip.len() >= 20 => {
             let (src, dst) = (&ip[12..16], &ip[16..20]);
@@ -357,6 +370,48 @@ mod tests {
     /// NFLOG frames (either TLV byte order) and frames of an unknown link
     /// type (raw IP to Zeek) hash as the same IP packet in Ethernet: the
     /// shard key goes through the same `link::decode`.
+    /// The Ethernet fast path gives the hash of the whole link decoder:
+    /// every frame of the tests' kinds, cut at every length, and random
+    /// bytes behind an IP EtherType.
+    #[test]
+    fn ethernet_fast_path_is_the_decoder_hash() {
+        let full = |frame: &[u8]| match link::decode(linktype::ETHERNET, frame) {
+            Ok(Some(l3)) => ip_hash(l3.ip),
+            _ => 0,
+        };
+        let mut frames = vec![
+            eth_v4(v4("10.0.0.1"), v4("10.0.0.2"), 6, 0, &[0; 20]),
+            eth_v4(v4("10.0.0.1"), v4("10.0.0.2"), 17, 0x2000, &[1; 12]),
+        ];
+        let mut v6frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd];
+        v6frame.extend(ip6(v6("2001::1"), v6("2002:c000:0201::1"), 17, &[0; 8]));
+        frames.push(v6frame);
+        let mut x: u32 = 7;
+        for _ in 0..2000 {
+            let mut f = vec![0u8; 14 + (x % 90) as usize];
+            for b in f.iter_mut() {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                *b = (x >> 16) as u8;
+            }
+            f[12] = 0x08;
+            f[13] = 0x00;
+            if x % 2 == 0 {
+                f[12] = 0x86;
+                f[13] = 0xdd;
+            }
+            if let Some(v) = f.get_mut(14) {
+                *v = if x % 2 == 0 { 0x60 } else { 0x45 };
+            }
+            frames.push(f);
+        }
+        for f in &frames {
+            for n in 0..=f.len() {
+                let cut = &f[..n];
+                assert_eq!(shard_hash(linktype::ETHERNET, cut), full(cut), "{cut:02x?}");
+            }
+        }
+    }
+
     #[test]
     fn nflog_and_unknown_link_types_hash_like_their_ip_packet() {
         let eth = eth_udp(v4("10.0.0.1"), 5353, v4("10.0.0.2"), 53, b"q");
