@@ -367,9 +367,6 @@ mod tests {
         ]
     }
 
-    /// NFLOG frames (either TLV byte order) and frames of an unknown link
-    /// type (raw IP to Zeek) hash as the same IP packet in Ethernet: the
-    /// shard key goes through the same `link::decode`.
     /// The Ethernet fast path gives the hash of the whole link decoder:
     /// every frame of the tests' kinds, cut at every length, and random
     /// bytes behind an IP EtherType.
@@ -412,6 +409,9 @@ mod tests {
         }
     }
 
+    /// NFLOG frames (either TLV byte order) and frames of an unknown link
+    /// type (raw IP to Zeek) hash as the same IP packet in Ethernet: the
+    /// shard key goes through the same `link::decode`.
     #[test]
     fn nflog_and_unknown_link_types_hash_like_their_ip_packet() {
         let eth = eth_udp(v4("10.0.0.1"), 5353, v4("10.0.0.2"), 53, b"q");
