@@ -19,6 +19,7 @@
 mod dce_rpc;
 mod dhcp;
 mod dns;
+mod dns_tcp;
 mod finger;
 mod ftp;
 mod http;

@@ -441,6 +441,19 @@ impl Parsers {
         self.release(done);
     }
 
+    /// The connection closed (a FIN or RST, after its payload): Zeek calls
+    /// every child analyzer's `ConnectionClosed`; of the parsers here only
+    /// DNS acts on it (`Contents_DNS::Flush`).
+    pub(crate) fn close(&mut self, c: &Ctx, ev: &mut Events) {
+        if self.is_done(Service::Dns) {
+            return;
+        }
+        let Some(d) = &mut self.dns else { return };
+        if d.close(c, ev) == Step::Done {
+            self.done |= bit(Service::Dns);
+        }
+    }
+
     pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
         let step = match s {
             Service::Dtls => run_boxed_keeping(

@@ -1,0 +1,181 @@
+//! Zeek semantics beyond the public corpus, found by re-reading Zeek's
+//! source (issue 15, recorded in `docs/ZEEK_GENERATORS.md`, "Analyzer
+//! confirmation audit"), each on a capture this test builds
+//! (`zeek_rules/pcap.rs`) and run through the `connscope` binary. The
+//! expected values are written from Zeek's source as of `a13de64`, cited at
+//! each test:
+//!
+//! 1. DNS over TCP: `Contents_DNS` reassembles a message split over
+//!    segments, and the reassembled message confirms and flips like one
+//!    whole in a segment;
+//! 2. DNS over TCP: at connection close (`ConnectionClosed` → `Flush`) a
+//!    message partly received is parsed as it stands: it can confirm, it
+//!    never flips, and too many questions are still a violation (with `X`);
+//!    without a FIN or RST nothing is flushed.
+
+#[allow(dead_code)]
+#[path = "zeek_rules/pcap.rs"]
+mod pcap;
+#[allow(dead_code)]
+#[path = "zeek_rules/run.rs"]
+mod run;
+
+use pcap::*;
+use run::by_port;
+use serde_json::Value;
+
+/// Runs `connscope read` (JSON logs, seed 0); returns the conn.log records.
+fn run(name: &str, cap: &Cap) -> Vec<Value> {
+    run::read(name, &cap.bytes(), &[]).conn
+}
+
+/// A DNS message: `flags` (QR is 0x8000), one question for `name` (type A,
+/// class IN), `qdcount` as given (the question is written once) and, for
+/// a response, one A answer pointing at the question.
+fn dns(id: u16, flags: u16, qdcount: u16, name: &str) -> Vec<u8> {
+    let response = flags & 0x8000 != 0;
+    let mut m = Vec::new();
+    m.extend(id.to_be_bytes());
+    m.extend(flags.to_be_bytes());
+    m.extend(qdcount.to_be_bytes());
+    m.extend(u16::from(response).to_be_bytes());
+    m.extend([0, 0, 0, 0]);
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend(label.as_bytes());
+    }
+    m.extend([0, 0, 1, 0, 1]);
+    if response {
+        m.extend([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    }
+    m
+}
+
+/// `msg` with its 2-byte TCP length prefix.
+fn framed(msg: &[u8]) -> Vec<u8> {
+    cut(msg.len(), msg)
+}
+
+/// `msg` after a 2-byte TCP length prefix that says `len` bytes.
+fn cut(len: usize, msg: &[u8]) -> Vec<u8> {
+    cat(&[&(len as u16).to_be_bytes(), msg])
+}
+
+/// `Contents_DNS::ProcessChunk` (`src/analyzer/protocol/dns/DNS.cc`) reads
+/// the 2-byte length (`DNS_LEN_HI`, `DNS_LEN_LO`), copies bytes into
+/// `msg_buf` until `buf_n == msg_size` whatever the segments, then
+/// `ForwardPacket` → `DNS_Analyzer::DeliverPacket` →
+/// `DNS_Interpreter::ParseMessage(data, len, orig ? 1 : 0)`, which calls
+/// `AnalyzerConfirmation()` once the questions and answers parse, and first
+/// `FlipRoles()` when the analyzer's first message comes from the
+/// originator with QR set. So a query split after 5 bytes of its length
+/// and body, or after the first length byte, confirms `dns`; a response
+/// sent first by the originator, split, flips the connection (`^` in the
+/// history, ports swapped).
+#[test]
+fn dns_tcp_message_split_over_segments_is_reassembled() {
+    let q = framed(&dns(1, 0x0100, 1, "www.example.com"));
+    let r = framed(&dns(1, 0x8180, 1, "www.example.com"));
+    let mut cap = Cap::default();
+    // Query split inside the body, reply split after its first length byte.
+    let mut t = conversation(&mut cap, 41000, 53);
+    t.handshake(0);
+    let next = t.talk(
+        10,
+        &[
+            (true, &q[..7]),
+            (true, &q[7..]),
+            (false, &r[..1]),
+            (false, &r[1..]),
+        ],
+    );
+    t.close(next);
+    // The originator's first message is a response, in three segments.
+    let mut t = conversation(&mut cap, 41001, 53);
+    t.handshake(1000);
+    let next = t.talk(
+        1010,
+        &[(true, &r[..3]), (true, &r[3..20]), (true, &r[20..])],
+    );
+    t.close(next);
+    let conn = run("dns-tcp-split", &cap);
+    let a = by_port(&conn, 41000);
+    assert_eq!(a["service"], "dns", "{a:#?}");
+    // After the flip the server side (53) is the originator.
+    let b = by_port(&conn, 53);
+    assert_eq!(b["service"], "dns", "{b:#?}");
+    assert_eq!(b["id.resp_p"], 41001, "{b:#?}");
+    assert!(b["history"].as_str().unwrap().contains('^'), "{b:#?}");
+}
+
+/// `DNS_Analyzer::ConnectionClosed` (`DNS.cc`) calls
+/// `contents_dns_orig->Flush()` and `contents_dns_resp->Flush()`; `Flush`:
+/// `if ( buf_n > 0 ) { interp->ParseMessage(msg_buf, buf_n, 2); msg_size =
+/// 0; }`. `TCPSessionAdapter::Process` calls `ConnectionClosed` on every
+/// segment that closes its sender (`do_close`: a FIN, or a RST), after the
+/// segment's data (`DataSent`), and `ConnectionClosed` passes it to every
+/// child analyzer before anything else. So a query whose length prefix
+/// says 80 bytes but of which only the 33 of a whole query came confirms
+/// `dns` at the FIN (or the RST), and not when the capture just ends
+/// without either. `is_query` 2 never flips (`first_message && msg.QR &&
+/// is_query == 1`), so a cut response from the originator confirms without
+/// a flip.
+#[test]
+fn dns_tcp_message_cut_at_close_is_parsed() {
+    let q = dns(2, 0x0100, 1, "www.example.com");
+    let r = dns(2, 0x8180, 1, "www.example.com");
+    let cut_q = cut(80, &q);
+    let cut_r = cut(90, &r);
+    let mut cap = Cap::default();
+    // FIN.
+    let mut t = conversation(&mut cap, 42000, 53);
+    t.handshake(0);
+    let next = t.talk(10, &[(true, &cut_q)]);
+    t.close(next);
+    // RST from the server.
+    let mut t = conversation(&mut cap, 42001, 53);
+    t.handshake(1000);
+    let next = t.talk(1010, &[(true, &cut_q)]);
+    t.send(next, false, RST | ACK, &[]);
+    // No FIN, no RST: nothing is flushed.
+    let mut t = conversation(&mut cap, 42002, 53);
+    t.handshake(2000);
+    t.talk(2010, &[(true, &cut_q)]);
+    // A cut response from the originator: confirmed, not flipped.
+    let mut t = conversation(&mut cap, 42003, 53);
+    t.handshake(3000);
+    let next = t.talk(3010, &[(true, &cut_r)]);
+    t.close(next);
+    let conn = run("dns-tcp-cut", &cap);
+    for port in [42000, 42001] {
+        let c = by_port(&conn, port);
+        assert_eq!(c["service"], "dns", "{c:#?}");
+    }
+    let c = by_port(&conn, 42002);
+    assert!(c.get("service").is_none(), "{c:#?}");
+    let c = by_port(&conn, 42003);
+    assert_eq!(c["service"], "dns", "{c:#?}");
+    assert_eq!(c["id.resp_p"], 53, "{c:#?}");
+    assert!(!c["history"].as_str().unwrap().contains('^'), "{c:#?}");
+}
+
+/// `Flush` → `ParseMessage`: `if ( dns_max_queries > 0 && msg.qdcount >
+/// dns_max_queries )` (25) → `AnalyzerViolation("DNS_Conn_count_too_large")`
+/// before anything else is parsed, for a flushed message too; within
+/// `DPD::ignore_violations_after` `dpd.zeek` removes the confirmed `dns`,
+/// and the limit marks the history with `X` (as for a whole message). The
+/// first, whole query confirmed; the second is cut after its header.
+#[test]
+fn dns_tcp_cut_message_with_too_many_questions_is_a_violation() {
+    let q = framed(&dns(3, 0x0100, 1, "www.example.com"));
+    let many = cut(200, &dns(4, 0x0100, 26, "www.example.com"));
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, 43000, 53);
+    t.handshake(0);
+    let next = t.talk(10, &[(true, &q), (true, &many[..20])]);
+    t.close(next);
+    let conn = run("dns-tcp-cut-violation", &cap);
+    let c = by_port(&conn, 43000);
+    assert!(c.get("service").is_none(), "{c:#?}");
+    assert!(c["history"].as_str().unwrap().contains('X'), "{c:#?}");
+}
