@@ -11,7 +11,9 @@
 //! 2. DNS over TCP: at connection close (`ConnectionClosed` → `Flush`) a
 //!    message partly received is parsed as it stands: it can confirm, it
 //!    never flips, and too many questions are still a violation (with `X`);
-//!    without a FIN or RST nothing is flushed.
+//!    without a FIN or RST nothing is flushed;
+//! 3. DNS over TCP: a content gap does not stop the analyzer (the bytes
+//!    after it continue the stream).
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -178,4 +180,37 @@ fn dns_tcp_cut_message_with_too_many_questions_is_a_violation() {
     let c = by_port(&conn, 43000);
     assert!(c.get("service").is_none(), "{c:#?}");
     assert!(c["history"].as_str().unwrap().contains('X'), "{c:#?}");
+}
+
+/// `Contents_DNS` (`DNS.cc`, and `DNS.h`: it overrides only
+/// `DeliverStream`) has no `Undelivered`, and `DNS_Analyzer` no gap check:
+/// when the server's ACK reveals that a segment was never seen
+/// (`TCP_Reassembler` → `NextUndelivered`), the analyzer keeps reading the
+/// stream after the hole as if it followed on. Here the lost segment holds
+/// a whole message, so the next ones stay framed: the query after the gap
+/// confirms `dns`. (The messages before it have a question count but no
+/// question, and confirm nothing.)
+#[test]
+fn dns_tcp_reads_on_after_a_content_gap() {
+    let empty = framed(&{
+        let mut h = dns(5, 0x0100, 1, "a");
+        h.truncate(12);
+        h
+    });
+    let q = framed(&dns(6, 0x0100, 1, "www.example.com"));
+    let mut cap = Cap::default();
+    let mut t = conversation(&mut cap, 44000, 53);
+    t.handshake(0);
+    t.send(10, true, ACK | PSH, &empty);
+    // A segment that was not captured.
+    t.c.seq += empty.len() as u32;
+    t.send(20, true, ACK | PSH, &empty);
+    // The server acknowledges everything: a content gap.
+    t.send(21, false, ACK, &[]);
+    let next = t.talk(30, &[(true, &q)]);
+    t.close(next);
+    let conn = run("dns-tcp-gap", &cap);
+    let c = by_port(&conn, 44000);
+    assert_eq!(c["service"], "dns", "{c:#?}");
+    assert!(c["history"].as_str().unwrap().contains('G'), "{c:#?}");
 }

@@ -412,14 +412,16 @@ impl Parsers {
         let d = usize::from(!is_orig);
         // Binary framings cannot resync; SSL and SSH stop after any gap,
         // IMAP and XMPP stop parsing (`had_gap`); a Spicy unit (LDAP,
-        // PostgreSQL, Finger, ...) meets missing data and is skipped.
+        // PostgreSQL, Finger, ...) meets missing data and is skipped. DNS
+        // reads on: `Contents_DNS` has no `Undelivered` and `DNS_Analyzer`
+        // no gap check, so the bytes after a gap continue the length or
+        // message it was reading (`DNS.cc`).
         for s in [
             Service::Ssl,
             Service::Ssh,
             Service::Modbus,
             Service::DceRpc,
             Service::Rdp,
-            Service::Dns,
             Service::Imap,
             Service::Xmpp,
             Service::LdapTcp,
