@@ -13,7 +13,9 @@
 //!    never flips, and too many questions are still a violation (with `X`);
 //!    without a FIN or RST nothing is flushed;
 //! 3. DNS over TCP: a content gap does not stop the analyzer (the bytes
-//!    after it continue the stream).
+//!    after it continue the stream);
+//! 4. DNS: a name ends at the first label that does not fit the 512-byte
+//!    name buffer (`DNS_label_len_gt_name_len`).
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -213,4 +215,39 @@ fn dns_tcp_reads_on_after_a_content_gap() {
     let c = by_port(&conn, 44000);
     assert_eq!(c["service"], "dns", "{c:#?}");
     assert!(c["history"].as_str().unwrap().contains('G'), "{c:#?}");
+}
+
+/// `ParseQuestion` (`DNS.cc`) extracts the name into `u_char name[513]`
+/// with `int name_len = sizeof(name) - 1;` (512); `ExtractLabel` copies a
+/// label and its dot (`name_len -= label_len + 1`) and, before that,
+/// `if ( label_len >= name_len ) { Weird("DNS_label_len_gt_name_len");
+/// return false; }` after consuming the length byte, which ends the name
+/// there. Eight 63-byte labels take 512 bytes, so the ninth ends the name
+/// after its length byte, and the question's type and class are read from
+/// that label's bytes (`len >= 4`): `ParseQuestions` succeeds and, with no
+/// answers, `AnalyzerConfirmation()`. The datagram has no bytes after the
+/// name, so reading the whole name leaves no type and class.
+#[test]
+fn dns_name_ends_at_a_label_past_the_name_buffer() {
+    let mut m = dns(7, 0x0100, 1, "a");
+    m.truncate(12);
+    for _ in 0..9 {
+        m.push(63);
+        m.extend([b'q'; 63]);
+    }
+    m.push(0);
+    let mut cap = Cap::default();
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    cap.at(0, frame(Link::Eth, &udp(c, s, 45000, 53, &m, UdpSum::Good)));
+    // The same name over TCP, split over two segments.
+    let f = framed(&m);
+    let mut t = conversation(&mut cap, 45001, 53);
+    t.handshake(100);
+    let next = t.talk(110, &[(true, &f[..300]), (true, &f[300..])]);
+    t.close(next);
+    let conn = run("dns-name-buffer", &cap);
+    for port in [45000, 45001] {
+        let r = by_port(&conn, port);
+        assert_eq!(r["service"], "dns", "{r:#?}");
+    }
 }

@@ -195,8 +195,13 @@ pub(super) fn judge(m: &[u8], nb: bool) -> Outcome {
 }
 
 /// `ExtractName`: returns the offset after the name (never fails; a bad
-/// label just ends it, as Zeek's does).
+/// label just ends it, as Zeek's does). `ParseQuestion` / `ParseAnswer`
+/// give it a 512-byte buffer (`u_char name[513]; int name_len =
+/// sizeof(name) - 1;`), and `ExtractLabel` ends the name after the length
+/// byte of a label that does not fit (`label_len >= name_len`,
+/// `DNS_label_len_gt_name_len`): each label takes its length plus a dot.
 fn dns_name(m: &[u8], mut p: usize, netbios: bool) -> usize {
+    let mut room = NAME_ROOM;
     loop {
         let Some(&l) = m.get(p) else { return p };
         p += 1;
@@ -210,12 +215,16 @@ fn dns_name(m: &[u8], mut p: usize, netbios: bool) -> usize {
         if l > m.len() - p {
             return m.len();
         }
-        if l > 63 && !netbios {
+        if (l > 63 && !netbios) || l >= room {
             return p;
         }
+        room -= l + 1;
         p += l;
     }
 }
+
+/// The name buffer `ExtractName` fills (`sizeof(name) - 1`).
+pub(super) const NAME_ROOM: usize = 512;
 
 /// `ParseAnswer`: the offset after the RR, or `None` when it does not parse.
 fn dns_rr(m: &[u8], p: usize, netbios: bool) -> Option<usize> {

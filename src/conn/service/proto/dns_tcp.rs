@@ -14,6 +14,8 @@
 //! Must not: buffer a message, or decide what Zeek does with an outcome
 //! (`dns.rs` flips, confirms and raises violations).
 
+use super::dns::NAME_ROOM;
+
 /// What `DNS_Interpreter::ParseMessage` decides about a message of at least
 /// 12 bytes (shorter ones are only a weird).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,9 +63,13 @@ pub(super) struct Split {
     /// Fixed RR bytes collected at `next`.
     fixed: [u8; 10],
     fixed_n: u8,
-    /// Farthest end of a label longer than 63 bytes that ended its name
-    /// (`DNS_label_too_long`): a message cut before it ends the name at the
-    /// cut instead (`label_len > len`), and fails.
+    /// Room left in the current name's buffer (`name_len`, see
+    /// `dns::dns_name`).
+    room: u32,
+    /// Farthest end of a label that ended its name without being read
+    /// (longer than 63 bytes, `DNS_label_too_long`, or than the room left,
+    /// `DNS_label_len_gt_name_len`): a message cut before that end ends the
+    /// name at the cut instead (`label_len > len`), and fails.
     long_end: u32,
     /// The parse failed on a last answer with rdlength 0 whose fixed bytes
     /// end here (`rdlength == 0 && len > 0`); a message cut exactly there
@@ -78,6 +84,7 @@ impl Split {
     pub(super) fn new(size: u16, netbios: bool) -> Self {
         Split {
             size: u32::from(size),
+            room: NAME_ROOM as u32,
             netbios,
             ..Split::default()
         }
@@ -183,6 +190,7 @@ impl Split {
     fn name_end(&mut self, p: u32) {
         self.next = p;
         self.fixed_n = 0;
+        self.room = NAME_ROOM as u32;
         self.phase = if self.answers {
             Phase::RFixed
         } else {
@@ -231,10 +239,11 @@ impl Split {
                         self.name_end(p + 1);
                     } else if l > t - p {
                         self.name_end(t);
-                    } else if l > 63 && !self.netbios {
+                    } else if (l > 63 && !self.netbios) || l >= self.room {
                         self.long_end = self.long_end.max(p + l);
                         self.name_end(p);
                     } else {
+                        self.room -= l + 1;
                         self.next = p + l;
                     }
                 }
@@ -299,8 +308,16 @@ mod tests {
         m[4..6].copy_from_slice(&qd.to_be_bytes());
         m[6..8].copy_from_slice(&an.to_be_bytes());
         let name = |m: &mut Vec<u8>, rng: &mut dyn FnMut() -> u64| {
-            for _ in 0..rng() % 3 {
+            // Now and then a name too long for the 512-byte buffer.
+            let labels = if rng() % 10 == 0 {
+                7 + rng() % 4
+            } else {
+                rng() % 3
+            };
+            let big = labels > 3;
+            for _ in 0..labels {
                 let l = match rng() % 8 {
+                    _ if big => 55 + (rng() % 9) as u8,
                     0 => 64 + (rng() % 40) as u8,
                     1 => 0xc0,
                     _ => (rng() % 12) as u8 + 1,
