@@ -15,7 +15,11 @@
 //! 3. DNS over TCP: a content gap does not stop the analyzer (the bytes
 //!    after it continue the stream);
 //! 4. DNS: a name ends at the first label that does not fit the 512-byte
-//!    name buffer (`DNS_label_len_gt_name_len`).
+//!    name buffer (`DNS_label_len_gt_name_len`);
+//! 5. DNP3 (`DNP3_Base::ProcessData`): a frame is judged once 11 bytes are
+//!    in, a missing `0x05 0x64` only stops the analyzer, any good header
+//!    CRC confirms (even a length below 5), a later bad one is a
+//!    violation, and over UDP a header may span datagrams.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -250,4 +254,86 @@ fn dns_name_ends_at_a_label_past_the_name_buffer() {
         let r = by_port(&conn, port);
         assert_eq!(r["service"], "dns", "{r:#?}");
     }
+}
+
+/// Payloads in turn (client ones `true`).
+type Talk<'a> = Vec<(bool, &'a [u8])>;
+
+/// A DNP3 link frame: header (control `ctrl`, length from `user`, CRC),
+/// then `user` (transport byte first) in 16-byte chunks, each with its CRC.
+fn dnp3_frame(ctrl: u8, len: u8, user: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x05, 0x64, len, ctrl, 1, 0, 2, 0];
+    f.extend(dnp3_crc(&f).to_le_bytes());
+    for chunk in user.chunks(16) {
+        f.extend(chunk);
+        f.extend(dnp3_crc(chunk).to_le_bytes());
+    }
+    f
+}
+
+/// `DNP3_Base::CalcCRC` (polynomial 0xA6BC, reflected, complemented).
+fn dnp3_crc(b: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &x in b {
+        crc ^= u16::from(x);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xa6bc
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// `DNP3_Base::ProcessData` (`src/analyzer/protocol/dnp3/DNP3.cc`, the
+/// `DNP3_TCP` and `DNP3_UDP` analyzers both): `AddToBuffer(endp,
+/// PSEUDO_APP_LAYER_INDEX, ...)` gathers 11 bytes before anything is
+/// judged (`res == 0` → wait). Then: `buffer[0] != 0x05 || buffer[1] !=
+/// 0x64` → `Weird("dnp3_header_lacks_magic")`, `return false` →
+/// `SetSkip(true)`, no violation; `! CheckCRC(...)` →
+/// `AnalyzerViolation("broken_checksum")`; else `AnalyzerConfirmation()`
+/// before the length is looked at, on every frame. So, on 20000/tcp:
+/// a lone 10-byte link-only frame confirms nothing; a responder without
+/// the magic does not undo the originator's confirmation; a length of 3
+/// with a good header CRC confirms; a second frame with a bad header CRC
+/// removes `dnp3_tcp` again (within `DPD::ignore_violations_after`). On
+/// 20000/udp the endpoint buffers last across datagrams, so a header
+/// split over two datagrams confirms `dnp3_udp`.
+#[test]
+fn dnp3_link_frames_are_judged_as_process_data_does() {
+    let user = [0xc0, 0xc1, 0x01, 0x3c, 0x02, 0x06];
+    let good = dnp3_frame(0xc4, 11, &user);
+    let link_only = dnp3_frame(0x49, 5, &[]);
+    let short = cat(&[&dnp3_frame(0x49, 3, &[]), &[0xc0]]);
+    let mut bad_crc = good.clone();
+    bad_crc[8] ^= 0xff;
+    let no_magic = [0x05u8, 0x65, 11, 0x44, 2, 0, 1, 0, 0, 0, 0, 0, 0];
+    let mut cap = Cap::default();
+    let cases: [(u16, Talk<'_>); 4] = [
+        (46000, vec![(true, &link_only)]),
+        (46001, vec![(true, &good), (false, &no_magic)]),
+        (46002, vec![(true, &short)]),
+        (46003, vec![(true, &good), (true, &bad_crc)]),
+    ];
+    for (i, (port, msgs)) in cases.iter().enumerate() {
+        let mut t = conversation(&mut cap, *port, 20000);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let next = t.talk(base + 10, msgs);
+        t.close(next);
+    }
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    for (i, part) in [&good[..6], &good[6..]].iter().enumerate() {
+        let f = frame(Link::Eth, &udp(c, s, 46004, 20000, part, UdpSum::Good));
+        cap.at(9000 + i as u64, f);
+    }
+    let conn = run("dnp3-process-data", &cap);
+    let service = |port: u16| by_port(&conn, port).get("service").cloned();
+    assert_eq!(service(46000), None);
+    assert_eq!(service(46001), Some("dnp3_tcp".into()));
+    assert_eq!(service(46002), Some("dnp3_tcp".into()));
+    assert_eq!(service(46003), None);
+    assert_eq!(service(46004), Some("dnp3_udp".into()));
 }

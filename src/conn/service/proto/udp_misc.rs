@@ -1,37 +1,27 @@
 //! Small datagram protocols: SNMP, SIP, RADIUS, DNP3 over UDP.
 
+use super::dnp3::Dnp3;
 use super::{Ctx, Events, Step, What};
 use crate::conn::service::{Service, Transport};
 
-/// Per-connection state of the small UDP analyzers.
+/// Per-connection state of the small UDP analyzers (none keeps any now:
+/// DNP3's lives with the other datagram states, `set.rs`).
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct UdpMisc {
-    dnp3_confirmed: bool,
-}
+pub(super) struct UdpMisc;
 
 impl UdpMisc {
     pub(super) fn flip(&mut self) {}
+}
 
-    /// DNP3 over UDP (`DNP3_UDP`): attached on 20000/udp; each datagram
-    /// starts with a link header (see [`super::tcp_misc::dnp3_header`]).
-    pub(super) fn dnp3(&mut self, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Udp {
-            return Step::Done;
-        }
-        match super::tcp_misc::dnp3_header(m) {
-            Some(true) => {
-                if !self.dnp3_confirmed {
-                    self.dnp3_confirmed = true;
-                    ev.push(Service::Dnp3Udp, What::Confirm);
-                }
-                Step::More
-            }
-            _ => {
-                ev.push(Service::Dnp3Udp, What::Violation);
-                Step::Done
-            }
-        }
+/// DNP3 over UDP (`DNP3_UDP`): attached on 20000/udp; each datagram goes to
+/// `DNP3_Base::ProcessData` ([`Dnp3`]), whose per-role state lasts across
+/// datagrams (a header can span two). Keyed by the role at delivery, as
+/// Zeek's `orig_state` / `resp_state`: a flip swaps nothing.
+pub(super) fn dnp3(d: &mut Dnp3, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
+    if c.transport != Transport::Udp {
+        return Step::Done;
     }
+    d.run(Service::Dnp3Udp, c.dir(), m, ev)
 }
 
 /// A BER element header at `m[i..]`: `(tag, length, header bytes)`.
