@@ -19,7 +19,10 @@
 //! 5. DNP3 (`DNP3_Base::ProcessData`): a frame is judged once 11 bytes are
 //!    in, a missing `0x05 0x64` only stops the analyzer, any good header
 //!    CRC confirms (even a length below 5), a later bad one is a
-//!    violation, and over UDP a header may span datagrams.
+//!    violation, and over UDP a header may span datagrams;
+//! 6. LDAP: after a successful SASL bind, the first message of either
+//!    direction decides for the rest of the connection whether messages
+//!    are cleartext or encrypted (`MaybeEncrypted`, shared `Ctx`).
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -336,4 +339,51 @@ fn dnp3_link_frames_are_judged_as_process_data_does() {
     assert_eq!(service(46002), Some("dnp3_tcp".into()));
     assert_eq!(service(46003), None);
     assert_eq!(service(46004), Some("dnp3_udp".into()));
+}
+
+/// `ldap.spicy`: `Messages` has `%context = Ctx`, one `Ctx` for both
+/// directions. `BindResponse`: `if ( |ctx.saslMechanism| > 0 && $$.code ==
+/// ResultCode::SUCCESS ) ctx.messageMode = MessageMode::MAYBE_ENCRYPTED;`.
+/// `MessageDispatch` then runs `MaybeEncrypted`, whose `first: uint8` sets
+/// `ctx.messageMode` to `CLEARTEXT` (0x30) or `ENCRYPTED` for good: a
+/// later message is no longer tried both ways. Here the first message
+/// after the bind is cleartext, so the client's later SASL-wrapped frame
+/// (a 4-byte length first) is parsed as an `LDAP::Message`, whose
+/// `seqHeader` `&requires` a universal SEQUENCE: a parse error, the
+/// analyzer violation that removes `ldap_tcp` (within
+/// `DPD::ignore_violations_after`). When the first message after the bind
+/// is the wrapped frame (`ENCRYPTED`), a later 0x30 message is skipped as
+/// one more frame and nothing is removed.
+#[test]
+fn ldap_sasl_message_mode_is_decided_once() {
+    // BindRequest (SASL, mechanism GSSAPI), BindResponse (success).
+    let bind = b"\x30\x16\x02\x01\x01\x60\x11\x02\x01\x03\x04\x00\xa3\x0a\x04\x06GSSAPI\x04\x00";
+    let ok = b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00";
+    // A cleartext ModifyResponse, and a wrapped frame of 8 bytes (not a
+    // Kerberos wrap token: its payload does not start with 0x0504, so
+    // `MaybeEncrypted` picks `ENCRYPTED`, not `MS_KRB5`).
+    let clear = b"\x30\x0c\x02\x01\x02\x67\x07\x0a\x01\x00\x04\x00\x04\x00";
+    let wrapped = b"\x00\x00\x00\x08\x11\x11\x11\x11\x11\x11\x11\x11";
+    let mut cap = Cap::default();
+    let cases: [(u16, Talk<'_>); 2] = [
+        (
+            47000,
+            vec![(true, bind), (false, ok), (false, clear), (true, wrapped)],
+        ),
+        (
+            47001,
+            vec![(true, bind), (false, ok), (true, wrapped), (false, clear)],
+        ),
+    ];
+    for (i, (port, msgs)) in cases.iter().enumerate() {
+        let mut t = conversation(&mut cap, *port, 389);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let next = t.talk(base + 10, msgs);
+        t.close(next);
+    }
+    let conn = run("ldap-sasl-mode", &cap);
+    let service = |port: u16| by_port(&conn, port).get("service").cloned();
+    assert_eq!(service(47000), None);
+    assert_eq!(service(47001), Some("ldap_tcp".into()));
 }
