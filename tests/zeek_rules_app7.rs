@@ -22,7 +22,10 @@
 //!    violation, and over UDP a header may span datagrams;
 //! 6. LDAP: after a successful SASL bind, the first message of either
 //!    direction decides for the rest of the connection whether messages
-//!    are cleartext or encrypted (`MaybeEncrypted`, shared `Ctx`).
+//!    are cleartext or encrypted (`MaybeEncrypted`, shared `Ctx`);
+//! 7. SMTP: `ParseCmd` knows the pseudo-command words of `SMTP_cmd.def`
+//!    (`CONN_ESTABLISHMENT`, `END_OF_DATA`, `AUTH_ANSWER`,
+//!    `X_ANONYMOUSTLS`), so a client typing them sends a command.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -386,4 +389,66 @@ fn ldap_sasl_message_mode_is_decided_once() {
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(47000), None);
     assert_eq!(service(47001), Some("ldap_tcp".into()));
+}
+
+/// A TLS 1.2 ClientHello record (one cipher suite, null compression, no
+/// extensions).
+fn client_hello() -> Vec<u8> {
+    let body = cat(&[
+        &[0x03, 0x03],
+        &[0x11; 32],
+        &[0],
+        &[0, 2, 0x00, 0x2f],
+        &[1, 0],
+    ]);
+    let n = body.len() as u32;
+    let hs = cat(&[&[1, (n >> 16) as u8, (n >> 8) as u8, n as u8], &body]);
+    cat(&[&[22, 3, 1], &(hs.len() as u16).to_be_bytes(), &hs])
+}
+
+/// `SMTP.cc` `ParseCmd`: `for ( int code = SMTP_CMD_EHLO; code <
+/// SMTP_CMD_LAST; ++code ) if ( istrequal(cmd, smtp_cmd_word[code -
+/// SMTP_CMD_EHLO], cmd_len) ) return code;` over every `SMTP_cmd.def`
+/// name, the internal ones included (`CONN_ESTABLISHMENT`, `END_OF_DATA`,
+/// `AUTH_ANSWER`, and `X_ANONYMOUSTLS` besides the special-cased
+/// `X-ANONYMOUSTLS`); `LAST` is the bound, not a word. `ProcessLine` then
+/// calls `RequestEvent`, whose first statement is `AnalyzerConfirmation()`.
+/// `UpdateState` treats `SMTP_CMD_X_ANONYMOUSTLS` like `STARTTLS`: a 220
+/// reply → `StartTLS()`, an SSL child that confirms on the ClientHello.
+/// So `END_OF_DATA` typed as the first command confirms `smtp`, and
+/// `X_ANONYMOUSTLS` answered by 220 logs `smtp,ssl`.
+#[test]
+fn smtp_pseudo_command_words_are_commands() {
+    let ch = client_hello();
+    let mut cap = Cap::default();
+    let cases: [(u16, Talk<'_>); 2] = [
+        (
+            48000,
+            vec![
+                (false, b"220 mail ready\r\n"),
+                (true, b"END_OF_DATA\r\n"),
+                (false, b"250 ok\r\n"),
+            ],
+        ),
+        (
+            48001,
+            vec![
+                (false, b"220 mail ready\r\n"),
+                (true, b"x_anonymoustls\r\n"),
+                (false, b"220 go ahead\r\n"),
+                (true, &ch),
+            ],
+        ),
+    ];
+    for (i, (port, msgs)) in cases.iter().enumerate() {
+        let mut t = conversation(&mut cap, *port, 25);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let next = t.talk(base + 10, msgs);
+        t.close(next);
+    }
+    let conn = run("smtp-pseudo-commands", &cap);
+    let service = |port: u16| by_port(&conn, port).get("service").cloned();
+    assert_eq!(service(48000), Some("smtp".into()));
+    assert_eq!(service(48001), Some("smtp,ssl".into()));
 }
