@@ -25,7 +25,8 @@
 //!    are cleartext or encrypted (`MaybeEncrypted`, shared `Ctx`);
 //! 7. SMTP: `ParseCmd` knows the pseudo-command words of `SMTP_cmd.def`
 //!    (`CONN_ESTABLISHMENT`, `END_OF_DATA`, `AUTH_ANSWER`,
-//!    `X_ANONYMOUSTLS`), so a client typing them sends a command.
+//!    `X_ANONYMOUSTLS`), so a client typing them sends a command;
+//! 8. SNMPv3: a `msgFlags` that is not one byte long is a violation.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -451,4 +452,54 @@ fn smtp_pseudo_command_words_are_commands() {
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(48000), Some("smtp".into()));
     assert_eq!(service(48001), Some("smtp,ssl".into()));
+}
+
+/// An SNMPv3 message: header data with `msgFlags` of `flags`, empty
+/// security parameters, an encrypted scoped PDU (an OCTET STRING, so no PDU
+/// is parsed: `EncryptedPDU` is `&restofdata`).
+fn snmp_v3(flags: &[u8]) -> Vec<u8> {
+    let f = cat(&[&[0x04, flags.len() as u8], flags]);
+    let hd = cat(&[&[0x02, 1, 1, 0x02, 2, 0x05, 0xdc], &f, &[0x02, 1, 3]]);
+    let body = cat(&[
+        &[0x02, 1, 3],
+        &[0x30, hd.len() as u8],
+        &hd,
+        &[0x04, 0],
+        &[0x04, 4, 0xde, 0xad, 0xbe, 0xef],
+    ]);
+    cat(&[&[0x30, body.len() as u8], &body])
+}
+
+/// `snmp-analyzer.pac` `proc_v3_header_data` (`refine typeattr
+/// v3HeaderData += &let { proc: ... }`): `if (
+/// rec->flags()->encoding()->content().length() == 1 ) return true;
+/// AnalyzerViolation("Invalid v3 HeaderData msgFlags");`. An originator's
+/// request with a two-byte `msgFlags` is that violation, before anything
+/// confirmed (`proc_header` confirms only on the responder's messages), so
+/// `dpd.zeek` disables SNMP and the responder's good reply confirms
+/// nothing; with one-byte flags the reply confirms `snmp`.
+#[test]
+fn snmp_v3_msg_flags_must_be_one_byte() {
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    for (i, (port, flags)) in [(49000u16, &[4u8, 0][..]), (49001, &[4][..])]
+        .iter()
+        .enumerate()
+    {
+        let t = 100 * i as u64;
+        let q = snmp_v3(flags);
+        let r = snmp_v3(&[0]);
+        cap.at(
+            t,
+            frame(Link::Eth, &udp(c, s, *port, 161, &q, UdpSum::Good)),
+        );
+        cap.at(
+            t + 1,
+            frame(Link::Eth, &udp(s, c, 161, *port, &r, UdpSum::Good)),
+        );
+    }
+    let conn = run("snmp-v3-flags", &cap);
+    let service = |port: u16| by_port(&conn, port).get("service").cloned();
+    assert_eq!(service(49000), None);
+    assert_eq!(service(49001), Some("snmp".into()));
 }
