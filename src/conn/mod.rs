@@ -432,6 +432,22 @@ impl Conn {
         }
     }
 
+    /// A TCP segment closed its sender (FIN or RST; after its payload went
+    /// to [`Conn::inspect`]): the analyzers' `ConnectionClosed`.
+    pub fn tcp_closed(&mut self, cfg: &ConnConfig, timers: &mut dyn Timers) {
+        let Some(a) = self.service.analyzers.as_mut() else {
+            return;
+        };
+        let v = a.on_close();
+        self.service.settle();
+        if let Some(s) = v.confirmed {
+            self.on_confirm(cfg, timers, s);
+        }
+        if v.limit {
+            self.history.check(history::bit::LIMIT, b'X');
+        }
+    }
+
     /// A service was confirmed (from payload, a tunnel decapsulation or an expectation).
     pub fn confirm(&mut self, cfg: &ConnConfig, timers: &mut dyn Timers, s: Service) {
         self.service.confirm(s);

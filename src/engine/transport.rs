@@ -57,11 +57,17 @@ impl<S: RecordSink> Engine<S> {
                 let sink = &mut self.sink;
                 dns_payload(&self.cfg.dns, conn, ts, sender, payload, sink);
             }
+            if out.closed {
+                conn.tcp_closed(cfg, &mut timers);
+            }
             let (o, r) = (conn.orig_h, conn.resp_h);
             for &x in &expects {
                 self.add_expect(x, o, r, ts);
             }
             self.expect_buf = expects;
+        } else if out.closed {
+            // Zeek's `ConnectionClosed` runs after the segment's payload.
+            conn.tcp_closed(cfg, &mut timers);
         }
     }
 

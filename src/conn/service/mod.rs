@@ -502,6 +502,28 @@ impl ServiceState {
         v
     }
 
+    /// The TCP connection closed: a segment with FIN or RST that closes
+    /// its sender (Zeek's `TCPSessionAdapter::ConnectionClosed`, called
+    /// after the segment's payload was delivered, for every FIN/RST that
+    /// closes, even a repeated one). The DNS analyzer parses a message it
+    /// holds partly (`DNS_Analyzer::ConnectionClosed`); it never flips.
+    pub fn on_close(&mut self) -> Verdict {
+        let mut v = Verdict::default();
+        if self.transport != Transport::Tcp || !self.runs(Service::Dns) {
+            return v;
+        }
+        let mut ev = proto::Events::default();
+        let ctx = proto::Ctx {
+            is_orig: true,
+            partial: self.partial,
+            resp_port: self.resp_port,
+            transport: self.transport,
+        };
+        self.p.close(&ctx, &mut ev);
+        self.apply(&mut ev, &mut v);
+        v
+    }
+
     /// Parser states allocated now, and whether the signature state is (for
     /// the tests).
     #[cfg(test)]

@@ -2,8 +2,10 @@
 //! raises a violation, and the first question kept for the detectors.
 //!
 //! Must not: build dns.log rows (`crate::dns` parses and pairs the
-//! messages for dns.log) or reassemble a TCP message split over payloads.
+//! messages for dns.log) or buffer a TCP message split over payloads
+//! (`dns_tcp.rs` parses it as it comes).
 
+use super::dns_tcp::{Outcome, Split};
 use super::{Ctx, Events, Step, What};
 use crate::conn::service::{parse_question, DnsQuery, Service, Transport};
 
@@ -12,10 +14,14 @@ use crate::conn::service::{parse_question, DnsQuery, Service, Transport};
 /// message: if it is the analyzer's first message, comes from the
 /// originator and is a response, the connection flips (unless the responder
 /// is multicast). More than 25 questions is a violation; otherwise the
-/// analyzer confirms once the questions and answers parse. Besides, the
-/// first query whose question parses (see [`parse_question`]) is
-/// kept for the detectors: one parse per connection, whichever direction
-/// sent it; a TCP message is parsed only when it is whole in one payload.
+/// analyzer confirms once the questions and answers parse ([`judge`]).
+/// Besides, the first query whose question parses (see [`parse_question`])
+/// is kept for the detectors: one parse per connection, whichever direction
+/// sent it; over TCP only a message whole in one payload is read for it.
+///
+/// Over TCP each direction is Zeek's `Contents_DNS`: a 2-byte length, then
+/// the message, which may span payloads ([`Split`]); at connection close
+/// ([`Dns::close`]) an unfinished message is parsed as far as it came.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Dns {
     first_message: bool,
@@ -33,11 +39,17 @@ impl Default for Dns {
     }
 }
 
+/// One direction's `Contents_DNS` state (`DNS_LEN_HI`, `DNS_LEN_LO`,
+/// `DNS_MESSAGE_BUFFER`).
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct DnsTcp {
-    len: [u8; 2],
-    have: u8,
-    skip: u32,
+pub(super) enum DnsTcp {
+    #[default]
+    LenHi,
+    LenLo(u8),
+    /// A message of this length starts with the next byte.
+    Start(u16),
+    /// A message partly received.
+    Body(Split),
 }
 
 impl Dns {
@@ -45,36 +57,77 @@ impl Dns {
         if c.transport == Transport::Udp {
             return self.message(c, data, ev);
         }
+        let nb = c.resp_port == 137;
         let mut pos = 0;
         while pos < data.len() {
+            let rest = &data[pos..];
             let t = &mut self.tcp[c.dir()];
-            if t.skip > 0 {
-                let n = (t.skip as usize).min(data.len() - pos);
-                pos += n;
-                t.skip -= n as u32;
+            match *t {
+                DnsTcp::LenHi => {
+                    *t = DnsTcp::LenLo(rest[0]);
+                    pos += 1;
+                }
+                DnsTcp::LenLo(hi) => {
+                    *t = DnsTcp::Start(u16::from_be_bytes([hi, rest[0]]));
+                    pos += 1;
+                }
+                DnsTcp::Start(size) => {
+                    let size = usize::from(size);
+                    if rest.len() >= size {
+                        // Whole in this payload (an empty message too: Zeek
+                        // forwards it at once, and it is too short to parse).
+                        *t = DnsTcp::LenHi;
+                        pos += size;
+                        if self.message(c, &rest[..size], ev) == Step::Done {
+                            return Step::Done;
+                        }
+                    } else {
+                        let mut s = Split::new(size as u16, nb);
+                        s.feed(rest);
+                        *t = DnsTcp::Body(s);
+                        pos = data.len();
+                    }
+                }
+                DnsTcp::Body(mut s) => {
+                    let n = (s.missing() as usize).min(rest.len());
+                    s.feed(&rest[..n]);
+                    pos += n;
+                    if s.missing() > 0 {
+                        *t = DnsTcp::Body(s);
+                        continue;
+                    }
+                    *t = DnsTcp::LenHi;
+                    if let Some(o) = s.complete() {
+                        if self.verdict(c, Some(s.qr()), o, ev) == Step::Done {
+                            return Step::Done;
+                        }
+                    }
+                }
+            }
+        }
+        Step::More
+    }
+
+    /// `DNS_Analyzer::ConnectionClosed` → `Contents_DNS::Flush` of the
+    /// originator's side, then the responder's: a message partly received
+    /// (`buf_n > 0`) is parsed as it stands, with `is_query` 2 (so it never
+    /// flips). Zeek then sets `msg_size` to 0 and leaves `buf_n` and the
+    /// state: the direction's next byte forwards an empty message and
+    /// starts a new length, so the rest of the cut message is read as
+    /// length prefixes and messages.
+    pub(super) fn close(&mut self, c: &Ctx, ev: &mut Events) -> Step {
+        for d in [true, false] {
+            let c = Ctx { is_orig: d, ..*c };
+            let t = &mut self.tcp[c.dir()];
+            let DnsTcp::Body(s) = *t else { continue };
+            if s.have() == 0 {
                 continue;
             }
-            while t.have < 2 && pos < data.len() {
-                t.len[t.have as usize] = data[pos];
-                t.have += 1;
-                pos += 1;
-            }
-            if t.have < 2 {
-                break;
-            }
-            t.have = 0;
-            let len = usize::from(u16::from_be_bytes(t.len));
-            let avail = data.len() - pos;
-            if avail >= len {
-                let step = self.message(c, &data[pos..pos + len], ev);
-                pos += len;
-                if step == Step::Done {
-                    return step;
+            *t = DnsTcp::LenHi;
+            if let Some(o) = s.cut() {
+                if self.verdict(&c, None, o, ev) == Step::Done {
+                    return Step::Done;
                 }
-            } else {
-                // A message split over segments is not reassembled here.
-                self.tcp[c.dir()].skip = (len - avail) as u32;
-                pos = data.len();
             }
         }
         Step::More
@@ -87,43 +140,68 @@ impl Dns {
         if self.query.is_none() {
             self.query = parse_question(m);
         }
-        let qr = m[2] & 0x80 != 0;
-        if self.first_message && qr && c.is_orig {
+        let o = judge(m, c.resp_port == 137);
+        self.verdict(c, Some(m[2] & 0x80 != 0), o, ev)
+    }
+
+    /// `ParseMessage` on a message of at least 12 bytes: the flip (`qr` is
+    /// `None` for a flushed message, `is_query` 2), then the outcome.
+    fn verdict(&mut self, c: &Ctx, qr: Option<bool>, o: Outcome, ev: &mut Events) -> Step {
+        if self.first_message && qr == Some(true) && c.is_orig {
             ev.push(Service::Dns, What::Flip);
         }
         self.first_message = false;
-        let count = |i: usize| usize::from(u16::from_be_bytes([m[i], m[i + 1]]));
-        let (qd, an) = (count(4), count(6));
-        if qd > 25 {
-            // `dns_max_queries` (`DNS.cc`): `X` in the history, then a
-            // violation.
-            ev.push(Service::Dns, What::Limit);
-            ev.push(Service::Dns, What::Violation);
-            return Step::Done;
-        }
-        let nb = c.resp_port == 137;
-        let mut p = 12;
-        for _ in 0..qd {
-            p = dns_name(m, p, nb);
-            if m.len() < p + 4 {
-                return Step::More;
+        match o {
+            Outcome::TooManyQueries => {
+                // `dns_max_queries` (`DNS.cc`): `X` in the history, then a
+                // violation.
+                ev.push(Service::Dns, What::Limit);
+                ev.push(Service::Dns, What::Violation);
+                Step::Done
             }
-            p += 4;
-        }
-        for _ in 0..an {
-            match dns_rr(m, p, nb) {
-                Some(np) => p = np,
-                None => return Step::More,
+            Outcome::Confirm => {
+                ev.push(Service::Dns, What::Confirm);
+                Step::More
             }
+            Outcome::Nothing => Step::More,
         }
-        ev.push(Service::Dns, What::Confirm);
-        Step::More
     }
 }
 
+/// `ParseMessage`'s outcome for a whole message `m` (at least 12 bytes):
+/// more than 25 questions is a violation, else it confirms once
+/// `ParseQuestions` and `ParseAnswers(ancount)` succeed.
+pub(super) fn judge(m: &[u8], nb: bool) -> Outcome {
+    let count = |i: usize| usize::from(u16::from_be_bytes([m[i], m[i + 1]]));
+    let (qd, an) = (count(4), count(6));
+    if qd > 25 {
+        return Outcome::TooManyQueries;
+    }
+    let mut p = 12;
+    for _ in 0..qd {
+        p = dns_name(m, p, nb);
+        if m.len() < p + 4 {
+            return Outcome::Nothing;
+        }
+        p += 4;
+    }
+    for _ in 0..an {
+        match dns_rr(m, p, nb) {
+            Some(np) => p = np,
+            None => return Outcome::Nothing,
+        }
+    }
+    Outcome::Confirm
+}
+
 /// `ExtractName`: returns the offset after the name (never fails; a bad
-/// label just ends it, as Zeek's does).
+/// label just ends it, as Zeek's does). `ParseQuestion` / `ParseAnswer`
+/// give it a 512-byte buffer (`u_char name[513]; int name_len =
+/// sizeof(name) - 1;`), and `ExtractLabel` ends the name after the length
+/// byte of a label that does not fit (`label_len >= name_len`,
+/// `DNS_label_len_gt_name_len`): each label takes its length plus a dot.
 fn dns_name(m: &[u8], mut p: usize, netbios: bool) -> usize {
+    let mut room = NAME_ROOM;
     loop {
         let Some(&l) = m.get(p) else { return p };
         p += 1;
@@ -137,12 +215,16 @@ fn dns_name(m: &[u8], mut p: usize, netbios: bool) -> usize {
         if l > m.len() - p {
             return m.len();
         }
-        if l > 63 && !netbios {
+        if (l > 63 && !netbios) || l >= room {
             return p;
         }
+        room -= l + 1;
         p += l;
     }
 }
+
+/// The name buffer `ExtractName` fills (`sizeof(name) - 1`).
+pub(super) const NAME_ROOM: usize = 512;
 
 /// `ParseAnswer`: the offset after the RR, or `None` when it does not parse.
 fn dns_rr(m: &[u8], p: usize, netbios: bool) -> Option<usize> {

@@ -179,14 +179,21 @@ fn parse(h: &[u8], full: bool) -> Result<Option<Msg>, ()> {
     Ok(Some(m))
 }
 
-/// Message modes (`MessageMode` in `ldap.spicy`), shared by both directions.
+/// Message modes (`MessageMode` in `ldap.spicy`), in the `Ctx` that both
+/// directions share (`%context`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Mode {
+    /// `Undef` (or `CLEARTEXT`): every message is an LDAPMessage.
     #[default]
     Clear,
-    /// After a successful SASL bind: a message is LDAP if it starts with
-    /// 0x30, else a 4-byte length and an encrypted payload.
+    /// After a successful SASL bind (`BindResponse`: a SASL mechanism and
+    /// `SUCCESS`): the next message of either direction decides for the
+    /// rest of the connection (`MaybeEncrypted`): a first byte 0x30 sets
+    /// `CLEARTEXT`, anything else `ENCRYPTED` (or `MS_KRB5`, whose wrap
+    /// token checks are not modelled: framed as `ENCRYPTED`).
     MaybeEncrypted,
+    /// `ENCRYPTED`: each message is a 4-byte length and a payload skipped.
+    Encrypted,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -270,7 +277,15 @@ impl Ldap {
                 }
                 continue;
             }
-            if d.hlen == 0 && self.mode == Mode::MaybeEncrypted && data[pos] != 0x30 {
+            if d.hlen == 0 && self.mode == Mode::MaybeEncrypted {
+                self.mode = if data[pos] == 0x30 {
+                    Mode::Clear
+                } else {
+                    Mode::Encrypted
+                };
+            }
+            let d = &mut self.d[di];
+            if d.hlen == 0 && self.mode == Mode::Encrypted {
                 d.enc = 1;
                 continue;
             }
@@ -321,6 +336,7 @@ impl Ldap {
             return Some(Step::Done);
         }
         if !is_orig && m.op == 1 && self.sasl_requested && m.result == Some(0) {
+            // Whatever the mode was: the next message decides again.
             self.mode = Mode::MaybeEncrypted;
         }
         None

@@ -8,7 +8,7 @@ use crate::conn::service::{Service, Transport};
 /// by `dpd_smtp_client` (HELO/EHLO) with `dpd_smtp_server` (220). Every
 /// recognised client command raises `smtp_request`, and `RequestEvent`
 /// confirms; a server line without a reply code in 100..=599 is a
-/// violation. `STARTTLS` (or `X-ANONYMOUSTLS`) answered by 220 hands over
+/// violation. `STARTTLS` (or `X-ANONYMOUSTLS`, `X_ANONYMOUSTLS`) answered by 220 hands over
 /// to SSL. Partial connections are skipped (`SetSkipPartial`).
 ///
 /// A content gap in either direction (`SMTP_Analyzer::Undelivered`) puts
@@ -29,10 +29,19 @@ pub(super) struct Smtp {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct SmtpDir {
-    line: LineBuf<16>,
+    /// The line's first 20 bytes: the longest command word,
+    /// `CONN_ESTABLISHMENT` (18), and the byte after it.
+    line: LineBuf<20>,
 }
 
-const SMTP_CMDS: [&[u8]; 22] = [
+/// The words `ParseCmd` knows: `X-ANONYMOUSTLS`, then every
+/// `SMTP_cmd.def` name from `EHLO` up to (not including) `LAST`, the
+/// pseudo-commands Zeek uses internally (`CONN_ESTABLISHMENT`,
+/// `END_OF_DATA`, `AUTH_ANSWER`) and `X_ANONYMOUSTLS` included: typed by a
+/// client they are commands like any other. (`XCLIENT` and `XFORWARD` are
+/// not in the stored `SMTP_cmd.def`; they were here before the issue-15
+/// audit and are kept, unverified.)
+const SMTP_CMDS: [&[u8]; 26] = [
     b"HELO",
     b"EHLO",
     b"MAIL",
@@ -55,6 +64,10 @@ const SMTP_CMDS: [&[u8]; 22] = [
     b"XCLIENT",
     b"XFORWARD",
     b"X-ANONYMOUSTLS",
+    b"X_ANONYMOUSTLS",
+    b"CONN_ESTABLISHMENT",
+    b"END_OF_DATA",
+    b"AUTH_ANSWER",
 ];
 
 impl Smtp {
@@ -85,7 +98,8 @@ impl Smtp {
                 if SMTP_CMDS.iter().any(|k| w.eq_ignore_ascii_case(k)) {
                     ev.push(Service::Smtp, What::Confirm);
                     self.starttls = w.eq_ignore_ascii_case(b"STARTTLS")
-                        || w.eq_ignore_ascii_case(b"X-ANONYMOUSTLS");
+                        || w.eq_ignore_ascii_case(b"X-ANONYMOUSTLS")
+                        || w.eq_ignore_ascii_case(b"X_ANONYMOUSTLS");
                 }
             } else {
                 let l = line.line();

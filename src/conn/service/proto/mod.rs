@@ -18,7 +18,9 @@
 
 mod dce_rpc;
 mod dhcp;
+mod dnp3;
 mod dns;
+mod dns_tcp;
 mod finger;
 mod ftp;
 mod http;
@@ -50,6 +52,7 @@ pub(crate) use set::Parsers;
 // `super::` names for both.
 use dce_rpc::dce_rpc;
 use dhcp::dhcp;
+use dnp3::Dnp3;
 use dns::Dns;
 use framing::{digits3, skip_ws, word, Framed, LineBuf};
 use modbus::modbus;
@@ -168,7 +171,7 @@ impl Ctx {
 }
 
 /// Whether a parser wants more input.
-#[derive(PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 enum Step {
     More,
     Done,
@@ -177,7 +180,7 @@ enum Step {
 /// CRC-16/DNP of the DNP3 link layer (for the unit tests).
 #[cfg(test)]
 pub(crate) fn dnp3_crc_for_test(b: &[u8]) -> u16 {
-    tcp_misc::dnp3_crc(b)
+    dnp3::dnp3_crc(b)
 }
 
 fn bit(s: Service) -> u64 {

@@ -17,8 +17,8 @@
 use super::{bit, finger, ftp};
 use super::{
     dce_rpc, dhcp, http, irc, krb, ldap, mail, modbus, ntp, quic, rdp, rdpeudp, smb, socks, sql,
-    ssh, ssl, syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dns, Events, Framed, LineBuf,
-    Redis, Step,
+    ssh, ssl, syslog, syslog_tcp, tcp_misc, udp_misc, xmpp, Ctx, Dnp3, Dns, Events, Framed,
+    LineBuf, Redis, Step,
 };
 use crate::conn::service::Service;
 
@@ -290,24 +290,28 @@ pub(crate) struct Parsers {
     tcp: Option<Box<TcpParsers>>,
     udp_misc: udp_misc::UdpMisc,
     ntp_flipped: bool,
-    /// QUIC's context and DTLS's handshake reassembly ([`Dgram`]).
+    /// QUIC's context, DTLS's handshake reassembly and DNP3's link framing
+    /// ([`Dgram`]).
     dgram: Option<Box<Dgram>>,
     rdpeudp: u8,
 }
 
 /// The datagram analyzers' states too large to hold inline, QUIC's context
-/// and DTLS's handshake reassembly (both analyzers run on 443/udp): one box,
-/// created when either first has something to keep (QUIC: its first
-/// datagram that wants more; DTLS: a fragment of a handshake message), and
-/// dropped when neither can run again.
+/// and DTLS's handshake reassembly (both analyzers run on 443/udp), and
+/// DNP3's per-role link framing (20000/udp): one box, created when one
+/// first has something to keep (QUIC: its first datagram that wants more;
+/// DTLS: a fragment of a handshake message; DNP3: any datagram), and
+/// dropped when none can run again.
 #[derive(Clone, Debug, Default)]
 struct Dgram {
     quic: quic::Quic,
     dtls: ssl::Dtls,
+    dnp3: Dnp3,
 }
 
 /// The services that share [`Parsers::dgram`].
-const DGRAM: u64 = (1 << Service::Quic as u32) | (1 << Service::Dtls as u32);
+const DGRAM: u64 =
+    (1 << Service::Quic as u32) | (1 << Service::Dtls as u32) | (1 << Service::Dnp3Udp as u32);
 
 impl Parsers {
     /// The first DNS question the DNS parser read (either direction).
@@ -412,14 +416,16 @@ impl Parsers {
         let d = usize::from(!is_orig);
         // Binary framings cannot resync; SSL and SSH stop after any gap,
         // IMAP and XMPP stop parsing (`had_gap`); a Spicy unit (LDAP,
-        // PostgreSQL, Finger, ...) meets missing data and is skipped.
+        // PostgreSQL, Finger, ...) meets missing data and is skipped. DNS
+        // reads on: `Contents_DNS` has no `Undelivered` and `DNS_Analyzer`
+        // no gap check, so the bytes after a gap continue the length or
+        // message it was reading (`DNS.cc`).
         for s in [
             Service::Ssl,
             Service::Ssh,
             Service::Modbus,
             Service::DceRpc,
             Service::Rdp,
-            Service::Dns,
             Service::Imap,
             Service::Xmpp,
             Service::LdapTcp,
@@ -441,6 +447,19 @@ impl Parsers {
         self.release(done);
     }
 
+    /// The connection closed (a FIN or RST, after its payload): Zeek calls
+    /// every child analyzer's `ConnectionClosed`; of the parsers here only
+    /// DNS acts on it (`Contents_DNS::Flush`).
+    pub(crate) fn close(&mut self, c: &Ctx, ev: &mut Events) {
+        if self.is_done(Service::Dns) {
+            return;
+        }
+        let Some(d) = &mut self.dns else { return };
+        if d.close(c, ev) == Step::Done {
+            self.done |= bit(Service::Dns);
+        }
+    }
+
     pub(crate) fn run(&mut self, s: Service, c: &Ctx, data: &[u8], ev: &mut Events) {
         let step = match s {
             Service::Dtls => run_boxed_keeping(
@@ -453,7 +472,9 @@ impl Parsers {
             Service::Snmp => udp_misc::snmp(c, data, ev),
             Service::Sip => udp_misc::sip(c, data, ev),
             Service::Radius => udp_misc::radius(c, data, ev),
-            Service::Dnp3Udp => self.udp_misc.dnp3(c, data, ev),
+            Service::Dnp3Udp => run_boxed(&mut self.dgram, |d| {
+                udp_misc::dnp3(&mut d.dnp3, c, data, ev)
+            }),
             Service::Dns => self.dns.get_or_insert_with(Box::default).run(c, data, ev),
             Service::Dhcp => dhcp(data, ev),
             Service::Ntp => ntp(&mut self.ntp_flipped, c, data, ev),

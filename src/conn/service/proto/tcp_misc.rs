@@ -1,36 +1,8 @@
-//! Small TCP protocols: RFB, MQTT, DNP3 over TCP.
+//! Small TCP protocols: RFB, MQTT, DNP3 over TCP (framing in `dnp3.rs`).
 
+use super::dnp3::Dnp3;
 use super::{Ctx, Events, Step, What};
 use crate::conn::service::{Service, Transport};
-
-/// DNP3 link-layer CRC (CRC-16/DNP: reflected polynomial 0xA6BC, final XOR).
-pub(super) fn dnp3_crc(b: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &x in b {
-        crc ^= u16::from(x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xa6bc
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A DNP3 link header (`0x05 0x64`, length, control, addresses, CRC):
-/// `Some(true)` valid, `Some(false)` not DNP3, `None` too short.
-pub(super) fn dnp3_header(h: &[u8]) -> Option<bool> {
-    if h.len() >= 2 && h[..2] != [0x05, 0x64] {
-        return Some(false);
-    }
-    if h.len() < 10 {
-        return None;
-    }
-    let crc = u16::from_le_bytes([h[8], h[9]]);
-    Some(h[2] >= 5 && crc == dnp3_crc(&h[..8]))
-}
 
 /// Per-connection state of the small TCP analyzers.
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,17 +13,15 @@ pub(super) struct TcpMisc {
     /// MQTT: first packet bytes kept (per direction).
     mqtt: [[u8; 16]; 2],
     mqtt_len: [u8; 2],
-    /// DNP3: header bytes kept (per direction).
-    dnp3: [[u8; 10]; 2],
-    dnp3_len: [u8; 2],
+    /// DNP3 ([`Dnp3`]).
+    dnp3: Dnp3,
 }
 
 impl TcpMisc {
     pub(super) fn flip(&mut self) {
         self.mqtt.swap(0, 1);
         self.mqtt_len.swap(0, 1);
-        self.dnp3.swap(0, 1);
-        self.dnp3_len.swap(0, 1);
+        self.dnp3.flip();
     }
 
     /// RFB (`src/analyzer/protocol/rfb/rfb-analyzer.pac`): only attached by
@@ -127,32 +97,13 @@ impl TcpMisc {
         Step::Done
     }
 
-    /// DNP3 over TCP (`src/analyzer/protocol/dnp3/DNP3.cc`): attached on
-    /// 20000/tcp. A link header (`0x05 0x64`, length >= 5, header CRC)
-    /// confirms; other bytes where a header must start are a violation.
+    /// DNP3 over TCP (`DNP3_TCP`, `src/analyzer/protocol/dnp3/DNP3.cc`):
+    /// attached on 20000/tcp; each stream chunk goes to
+    /// `DNP3_Base::ProcessData` ([`Dnp3`]).
     pub(super) fn dnp3(&mut self, c: &Ctx, data: &[u8], ev: &mut Events) -> Step {
         if c.transport != Transport::Tcp {
             return Step::Done;
         }
-        let di = c.dir();
-        for &b in data {
-            let n = usize::from(self.dnp3_len[di]);
-            if n >= 10 {
-                break;
-            }
-            self.dnp3[di][n] = b;
-            self.dnp3_len[di] += 1;
-        }
-        match dnp3_header(&self.dnp3[di][..usize::from(self.dnp3_len[di])]) {
-            None => Step::More,
-            Some(true) => {
-                ev.push(Service::Dnp3Tcp, What::Confirm);
-                Step::Done
-            }
-            Some(false) => {
-                ev.push(Service::Dnp3Tcp, What::Violation);
-                Step::Done
-            }
-        }
+        self.dnp3.run(Service::Dnp3Tcp, c.dir(), data, ev)
     }
 }

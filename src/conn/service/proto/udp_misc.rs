@@ -1,37 +1,27 @@
 //! Small datagram protocols: SNMP, SIP, RADIUS, DNP3 over UDP.
 
+use super::dnp3::Dnp3;
 use super::{Ctx, Events, Step, What};
 use crate::conn::service::{Service, Transport};
 
-/// Per-connection state of the small UDP analyzers.
+/// Per-connection state of the small UDP analyzers (none keeps any now:
+/// DNP3's lives with the other datagram states, `set.rs`).
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct UdpMisc {
-    dnp3_confirmed: bool,
-}
+pub(super) struct UdpMisc;
 
 impl UdpMisc {
     pub(super) fn flip(&mut self) {}
+}
 
-    /// DNP3 over UDP (`DNP3_UDP`): attached on 20000/udp; each datagram
-    /// starts with a link header (see [`super::tcp_misc::dnp3_header`]).
-    pub(super) fn dnp3(&mut self, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
-        if c.transport != Transport::Udp {
-            return Step::Done;
-        }
-        match super::tcp_misc::dnp3_header(m) {
-            Some(true) => {
-                if !self.dnp3_confirmed {
-                    self.dnp3_confirmed = true;
-                    ev.push(Service::Dnp3Udp, What::Confirm);
-                }
-                Step::More
-            }
-            _ => {
-                ev.push(Service::Dnp3Udp, What::Violation);
-                Step::Done
-            }
-        }
+/// DNP3 over UDP (`DNP3_UDP`): attached on 20000/udp; each datagram goes to
+/// `DNP3_Base::ProcessData` ([`Dnp3`]), whose per-role state lasts across
+/// datagrams (a header can span two). Keyed by the role at delivery, as
+/// Zeek's `orig_state` / `resp_state`: a flip swaps nothing.
+pub(super) fn dnp3(d: &mut Dnp3, c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
+    if c.transport != Transport::Udp {
+        return Step::Done;
     }
+    d.run(Service::Dnp3Udp, c.dir(), m, ev)
 }
 
 /// A BER element header at `m[i..]`: `(tag, length, header bytes)`.
@@ -55,23 +45,60 @@ fn ber(m: &[u8], i: usize) -> Option<(u8, usize, usize)> {
 /// SNMP (`src/analyzer/protocol/snmp/snmp-analyzer.pac`): attached on 161,
 /// 162/udp. A message is a SEQUENCE starting with an INTEGER version; a
 /// header parsed from the responder confirms (`proc_header`), a wrong tag
-/// is a violation (`check_tag`).
+/// is a violation (`check_tag`). An SNMPv3 header whose `msgFlags` OCTET
+/// STRING is not one byte long is a violation too
+/// (`proc_v3_header_data`, on `v3HeaderData`, which is parsed before
+/// `Header`'s `proc_header`: the responder's confirmation still follows in
+/// the same message).
 pub(super) fn snmp(c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
     if c.transport != Transport::Udp {
         return Step::Done;
     }
-    let ok = match ber(m, 0) {
-        Some((0x30, _, h)) => matches!(ber(m, h), Some((0x02, 1..=9, _))),
-        _ => false,
+    let version = match ber(m, 0) {
+        Some((0x30, _, h)) => match ber(m, h) {
+            Some((0x02, n @ 1..=9, vh)) => m.get(h + vh..h + vh + n).map(|v| (v, h + vh + n)),
+            _ => None,
+        },
+        _ => None,
     };
-    if !ok {
+    let Some((v, after)) = version else {
         ev.push(Service::Snmp, What::Violation);
+        return Step::Done;
+    };
+    // `binary_to_int64` of the version's content.
+    let v3 = v.iter().fold(0u64, |a, &x| a << 8 | u64::from(x)) == 3;
+    if v3 && v3_flags_len(m, after).is_some_and(|n| n != 1) {
+        ev.push(Service::Snmp, What::Violation);
+        if !c.is_orig {
+            ev.push(Service::Snmp, What::Confirm);
+        }
         return Step::Done;
     }
     if !c.is_orig {
         ev.push(Service::Snmp, What::Confirm);
     }
     Step::More
+}
+
+/// The length of `msgFlags` in the `v3HeaderData` at `m[p..]` (`SEQUENCE {
+/// msgID INTEGER, msgMaxSize INTEGER, msgFlags OCTET STRING, ... }`), when
+/// its elements are there with their tags (anything else is left to the
+/// rules above).
+fn v3_flags_len(m: &[u8], p: usize) -> Option<usize> {
+    let (0x30, _, h) = ber(m, p)? else {
+        return None;
+    };
+    let mut p = p + h;
+    for _ in 0..2 {
+        let (0x02, n @ 1..=9, h) = ber(m, p)? else {
+            return None;
+        };
+        p += h + n;
+    }
+    let (0x04, n, _) = ber(m, p)? else {
+        return None;
+    };
+    Some(n)
 }
 
 /// SIP (`src/analyzer/protocol/sip/sip-analyzer.pac`): attached on 5060/udp
@@ -153,5 +180,28 @@ pub(super) fn radius(c: &Ctx, m: &[u8], ev: &mut Events) -> Step {
         Step::More
     } else {
         Step::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snmp_v3_msg_flags_length() {
+        // SEQUENCE { id 1, max size 1500, flags, model 3 }
+        let hd = |flags: &[u8]| {
+            let mut v = vec![0x30, (9 + 2 + flags.len()) as u8, 2, 1, 1, 2, 2, 5, 0xdc];
+            v.extend([0x04, flags.len() as u8]);
+            v.extend(flags);
+            v.extend([2, 1, 3]);
+            v
+        };
+        assert_eq!(v3_flags_len(&hd(&[4]), 0), Some(1));
+        assert_eq!(v3_flags_len(&hd(&[4, 0]), 0), Some(2));
+        assert_eq!(v3_flags_len(&hd(&[]), 0), Some(0));
+        // Not a header data SEQUENCE, or cut short: no verdict here.
+        assert_eq!(v3_flags_len(&[0x31, 0], 0), None);
+        assert_eq!(v3_flags_len(&hd(&[4])[..8], 0), None);
     }
 }

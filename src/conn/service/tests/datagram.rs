@@ -98,11 +98,45 @@ fn dns_over_tcp() {
     st.on_payload(true, &framed);
     assert_eq!(names(&st), ["dns"]);
     assert_eq!(st.dns_query().map(|d| d.qtype), Some(28));
-    // A message split over two payloads is not reassembled.
+    // A message split over two payloads is reassembled (`Contents_DNS`)
+    // and confirms; its question is not kept for the detectors.
     let mut st = tcp(1, 53);
     st.on_payload(true, &framed[..10]);
+    assert!(names(&st).is_empty());
     st.on_payload(true, &framed[10..]);
+    assert_eq!(names(&st), ["dns"]);
     assert_eq!(st.dns_query(), None);
+}
+
+#[test]
+fn dns_over_tcp_flush_at_close() {
+    let q = hex("a7f4010000010000000000000675706c6f61640977696b696d65646961036f726700001c0001");
+    // A length of 100, then the whole 38-byte query: parsed at close only.
+    let mut cut = vec![0, 100];
+    cut.extend_from_slice(&q);
+    let mut st = tcp(1, 53);
+    st.on_payload(true, &cut);
+    assert!(names(&st).is_empty());
+    let v = st.on_close();
+    assert_eq!((v.confirmed, v.flip), (Some(Service::Dns), false));
+    // Only the header came: nothing at close. `Flush` leaves `buf_n` and
+    // sets `msg_size` to 0, so the next bytes start a new length: the
+    // whole query after it confirms (it would not complete the cut
+    // 100-byte message).
+    let mut st = tcp(1, 53);
+    st.on_payload(true, &cut[..14]);
+    assert_eq!(st.on_close(), Verdict::default());
+    let mut framed = vec![0, q.len() as u8];
+    framed.extend_from_slice(&q);
+    let v = st.on_payload(true, &framed);
+    assert_eq!(v.confirmed, Some(Service::Dns));
+    // Nothing held: closing changes nothing; UDP never flushes.
+    let mut st = tcp(1, 53);
+    st.on_payload(true, &cut[..2]);
+    assert_eq!(st.on_close(), Verdict::default());
+    let mut st = udp(1, 53);
+    st.on_payload(true, &q[..20]);
+    assert_eq!(st.on_close(), Verdict::default());
 }
 
 #[test]

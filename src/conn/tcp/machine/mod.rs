@@ -92,6 +92,9 @@ pub struct TcpOutcome {
     pub new_data: bool,
     /// Its capture-loss counts.
     pub loss: CaptureLoss,
+    /// It closed its sender (FIN or RST: Zeek's `do_close`), so the
+    /// analyzers' `ConnectionClosed` runs after its payload.
+    pub closed: bool,
 }
 
 /// Capture-loss counts of one acknowledgement (Zeek's `get_gap_stats`).
@@ -221,6 +224,7 @@ impl Conn {
             is_orig: seg.is_orig,
             new_data: seg.len > 0 && !seg.rst && !last_seq.retransmit && !rel.underflow,
             loss,
+            closed: close.close,
         }
     }
 
