@@ -343,22 +343,6 @@ fn dnp3_frame() -> Vec<u8> {
     h
 }
 
-fn crc16_dnp(b: &[u8]) -> u16 {
-    // CRC-16/DNP: poly 0x3D65, reflected (0xA6BC), init 0, xorout 0xFFFF.
-    let mut crc: u16 = 0;
-    for &x in b {
-        crc ^= u16::from(x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xa6bc
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[test]
 fn dnp3_crc_check_value() {
     // The catalogue check value of CRC-16/DNP over "123456789".

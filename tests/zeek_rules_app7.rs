@@ -270,28 +270,12 @@ type Talk<'a> = Vec<(bool, &'a [u8])>;
 /// then `user` (transport byte first) in 16-byte chunks, each with its CRC.
 fn dnp3_frame(ctrl: u8, len: u8, user: &[u8]) -> Vec<u8> {
     let mut f = vec![0x05, 0x64, len, ctrl, 1, 0, 2, 0];
-    f.extend(dnp3_crc(&f).to_le_bytes());
+    f.extend(crc16_dnp(&f).to_le_bytes());
     for chunk in user.chunks(16) {
         f.extend(chunk);
-        f.extend(dnp3_crc(chunk).to_le_bytes());
+        f.extend(crc16_dnp(chunk).to_le_bytes());
     }
     f
-}
-
-/// `DNP3_Base::CalcCRC` (polynomial 0xA6BC, reflected, complemented).
-fn dnp3_crc(b: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &x in b {
-        crc ^= u16::from(x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xa6bc
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// `DNP3_Base::ProcessData` (`src/analyzer/protocol/dnp3/DNP3.cc`, the

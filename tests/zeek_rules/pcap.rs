@@ -406,3 +406,20 @@ pub fn krb_as_req() -> Vec<u8> {
     );
     der(0x6a, &req)
 }
+
+/// CRC-16/DNP (`DNP3_Base::CalcCRC`: polynomial 0x3D65 reflected, 0xA6BC;
+/// init 0; complemented), written here independently of the parser's.
+pub fn crc16_dnp(b: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &x in b {
+        crc ^= u16::from(x);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xa6bc
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
