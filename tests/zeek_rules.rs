@@ -30,16 +30,11 @@ mod quic;
 mod run;
 
 use pcap::*;
+use run::conn as run;
 use serde_json::Value;
 
 const CLIENT: &str = "10.0.0.7";
 const SERVER: &str = "93.184.216.34";
-
-/// Runs `connscope read` on the capture (Zeek default mode, seed 0) and
-/// returns the conn.log records.
-fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    run::read(name, &cap.bytes(), extra).conn
-}
 
 /// The record whose responder port is `resp_p` (and transport `proto`).
 fn rec<'a>(recs: &'a [Value], proto: &str, resp_p: u64) -> &'a Value {

@@ -20,13 +20,8 @@ mod pcap;
 mod run;
 
 use pcap::*;
+use run::conn as run;
 use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0) with `extra` options and
-/// returns the conn.log records.
-fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    run::read(name, &cap.bytes(), extra).conn
-}
 
 /// The one record of a run, with its service (`None` for `-`).
 fn one(conn: &[Value]) -> (&Value, Option<&str>) {

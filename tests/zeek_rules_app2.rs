@@ -18,13 +18,7 @@ mod pcap;
 mod run;
 
 use pcap::*;
-use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
-/// the conn.log records.
-fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    run::read(name, &cap.bytes(), extra).conn
-}
+use run::conn as run;
 
 /// `TCPAnalyzer::WantConnection` (`src/packet_analysis/protocol/tcp/
 /// TCP.cc`) flips a connection whose first packet has no SYN when only its

@@ -20,13 +20,8 @@ mod pcap;
 mod run;
 
 use pcap::*;
+use run::conn as run;
 use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
-/// the conn.log records.
-fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    run::read(name, &cap.bytes(), extra).conn
-}
 
 /// A TCP conversation from `client` to `server`.
 fn conversation<'a>(cap: &'a mut Cap, client: (&str, u16), server: (&str, u16)) -> Tcp<'a> {

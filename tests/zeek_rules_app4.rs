@@ -19,13 +19,7 @@ mod run;
 
 use pcap::*;
 use run::by_port;
-use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0) with `extra` options; returns
-/// the conn.log records.
-fn run(name: &str, cap: &Cap, extra: &[&str]) -> Vec<Value> {
-    run::read(name, &cap.bytes(), extra).conn
-}
+use run::conn as run;
 
 /// `FTP_Analyzer::DeliverStream` (`src/analyzer/protocol/ftp/FTP.cc`)
 /// confirms on a client line whose first word (`util::get_word` after

@@ -19,12 +19,7 @@ mod run;
 
 use pcap::*;
 use run::by_port;
-use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0); returns the conn.log records.
-fn run(name: &str, cap: &Cap) -> Vec<Value> {
-    run::read(name, &cap.bytes(), &[]).conn
-}
+use run::conn as run;
 
 /// An LDAPMessage: SEQUENCE { messageID INTEGER, protocolOp }.
 fn ldap_msg(id: u8, op: &[u8]) -> Vec<u8> {
@@ -94,7 +89,7 @@ fn ldap_op_whose_first_element_overruns_the_op_is_a_violation() {
         let next = t.talk(base + 10, &[(true, &bind), (false, &bound), (true, op)]);
         t.close(next);
     }
-    let conn = run("ldap-op-overrun", &cap);
+    let conn = run("ldap-op-overrun", &cap, &[]);
     assert_eq!(conn.len(), 4, "{conn:#?}");
     for (port, _, keeps) in &cases {
         let r = by_port(&conn, *port);
@@ -122,7 +117,7 @@ fn cldap_op_whose_first_element_overruns_the_op_is_a_violation() {
     let d = |p: &[u8]| frame(Link::Eth, &udp(c, s, 42001, 389, p, UdpSum::Good));
     cap.at(20, d(&bind));
     cap.at(30, d(&bind));
-    let conn = run("cldap-op-overrun", &cap);
+    let conn = run("cldap-op-overrun", &cap, &[]);
     assert!(by_port(&conn, 42000).get("service").is_none(), "{conn:#?}");
     assert_eq!(by_port(&conn, 42001)["service"], "ldap_udp", "{conn:#?}");
 }

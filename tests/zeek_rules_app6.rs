@@ -29,12 +29,8 @@ mod run;
 
 use pcap::*;
 use run::by_port;
+use run::conn as run;
 use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0); returns the conn.log records.
-fn run(name: &str, cap: &Cap) -> Vec<Value> {
-    run::read(name, &cap.bytes(), &[]).conn
-}
 
 /// A TLS record: content type, record-layer version, body.
 fn record(ctype: u8, version: u16, body: &[u8]) -> Vec<u8> {
@@ -111,7 +107,7 @@ fn ssl_server_hello_with_unsupported_version_is_a_violation() {
             &[(true, &ch), (false, &sh)],
         );
     }
-    let conn = run("ssl-server-hello-version", &cap);
+    let conn = run("ssl-server-hello-version", &cap, &[]);
     for (port, _, keeps) in &cases {
         let r = by_port(&conn, *port);
         if *keeps {
@@ -156,7 +152,7 @@ fn ssl_record_layer_version_is_checked_on_every_record() {
         r
     };
     tls_conn(&mut cap, 43012, 2000, &[(true, &ch13), (false, &sh)]);
-    let conn = run("ssl-record-version", &cap);
+    let conn = run("ssl-record-version", &cap, &[]);
     assert_eq!(by_port(&conn, 43010)["service"], "ssl", "{conn:#?}");
     assert!(by_port(&conn, 43011).get("service").is_none(), "{conn:#?}");
     assert!(by_port(&conn, 43012).get("service").is_none(), "{conn:#?}");
@@ -189,7 +185,7 @@ fn ssl_unknown_plaintext_record_type_is_a_violation() {
         1000,
         &[(true, &ch), (false, &sh), (false, &ccs), (false, &odd)],
     );
-    let conn = run("ssl-unknown-record", &cap);
+    let conn = run("ssl-unknown-record", &cap, &[]);
     assert!(by_port(&conn, 43020).get("service").is_none(), "{conn:#?}");
     assert_eq!(by_port(&conn, 43021)["service"], "ssl", "{conn:#?}");
 }
@@ -246,7 +242,7 @@ fn sslv2_server_hello_version_and_header_directions() {
         2000,
         &[(true, &ch), (true, &cmk), (false, &good)],
     );
-    let conn = run("sslv2-server-hello", &cap);
+    let conn = run("sslv2-server-hello", &cap, &[]);
     assert_eq!(by_port(&conn, 43030)["service"], "ssl", "{conn:#?}");
     assert!(by_port(&conn, 43031).get("service").is_none(), "{conn:#?}");
     assert!(by_port(&conn, 43032).get("service").is_none(), "{conn:#?}");
@@ -273,7 +269,7 @@ fn syslog_udp_priority_is_optional() {
         let f = frame(Link::Eth, &udp(c, s, *port, 514, m, UdpSum::Good));
         cap.at(i as u64 * 100, f);
     }
-    let conn = run("syslog-optional-pri", &cap);
+    let conn = run("syslog-optional-pri", &cap, &[]);
     assert_eq!(by_port(&conn, 44000)["service"], "syslog", "{conn:#?}");
     assert_eq!(by_port(&conn, 44001)["service"], "syslog", "{conn:#?}");
     assert!(by_port(&conn, 44002).get("service").is_none(), "{conn:#?}");
@@ -307,7 +303,7 @@ fn xmpp_starttls_with_namespace_prefix_upgrades() {
         ],
     );
     t.close(next);
-    let conn = run("xmpp-starttls-ns", &cap);
+    let conn = run("xmpp-starttls-ns", &cap, &[]);
     assert_eq!(by_port(&conn, 45000)["service"], "xmpp,ssl", "{conn:#?}");
 }
 
@@ -343,7 +339,7 @@ fn pop3_command_signs_are_dropped_once_per_word_tried() {
         );
         t.close(next);
     }
-    let conn = run("pop3-signs", &cap);
+    let conn = run("pop3-signs", &cap, &[]);
     assert_eq!(by_port(&conn, 45100)["service"], "pop3", "{conn:#?}");
     // (`resp-serialized-server` also matches these `+` lines; only `pop3`
     // is judged here.)
@@ -368,7 +364,7 @@ fn krb_tcp_partial_connection_is_not_parsed() {
     let mut t = conversation(&mut cap, 45201, 88);
     let next = t.talk(1000, &[(true, &framed)]);
     t.close(next);
-    let conn = run("krb-tcp-partial", &cap);
+    let conn = run("krb-tcp-partial", &cap, &[]);
     assert_eq!(by_port(&conn, 45200)["service"], "krb_tcp", "{conn:#?}");
     assert!(by_port(&conn, 45201).get("service").is_none(), "{conn:#?}");
 }

@@ -37,12 +37,7 @@ mod run;
 
 use pcap::*;
 use run::by_port;
-use serde_json::Value;
-
-/// Runs `connscope read` (JSON logs, seed 0); returns the conn.log records.
-fn run(name: &str, cap: &Cap) -> Vec<Value> {
-    run::read(name, &cap.bytes(), &[]).conn
-}
+use run::conn as run;
 
 /// A DNS message: `flags` (QR is 0x8000), one question for `name` (type A,
 /// class IN), `qdcount` as given (the question is written once) and, for
@@ -113,7 +108,7 @@ fn dns_tcp_message_split_over_segments_is_reassembled() {
         &[(true, &r[..3]), (true, &r[3..20]), (true, &r[20..])],
     );
     t.close(next);
-    let conn = run("dns-tcp-split", &cap);
+    let conn = run("dns-tcp-split", &cap, &[]);
     let a = by_port(&conn, 41000);
     assert_eq!(a["service"], "dns", "{a:#?}");
     // After the flip the server side (53) is the originator.
@@ -161,7 +156,7 @@ fn dns_tcp_message_cut_at_close_is_parsed() {
     t.handshake(3000);
     let next = t.talk(3010, &[(true, &cut_r)]);
     t.close(next);
-    let conn = run("dns-tcp-cut", &cap);
+    let conn = run("dns-tcp-cut", &cap, &[]);
     for port in [42000, 42001] {
         let c = by_port(&conn, port);
         assert_eq!(c["service"], "dns", "{c:#?}");
@@ -189,7 +184,7 @@ fn dns_tcp_cut_message_with_too_many_questions_is_a_violation() {
     t.handshake(0);
     let next = t.talk(10, &[(true, &q), (true, &many[..20])]);
     t.close(next);
-    let conn = run("dns-tcp-cut-violation", &cap);
+    let conn = run("dns-tcp-cut-violation", &cap, &[]);
     let c = by_port(&conn, 43000);
     assert!(c.get("service").is_none(), "{c:#?}");
     assert!(c["history"].as_str().unwrap().contains('X'), "{c:#?}");
@@ -222,7 +217,7 @@ fn dns_tcp_reads_on_after_a_content_gap() {
     t.send(21, false, ACK, &[]);
     let next = t.talk(30, &[(true, &q)]);
     t.close(next);
-    let conn = run("dns-tcp-gap", &cap);
+    let conn = run("dns-tcp-gap", &cap, &[]);
     let c = by_port(&conn, 44000);
     assert_eq!(c["service"], "dns", "{c:#?}");
     assert!(c["history"].as_str().unwrap().contains('G'), "{c:#?}");
@@ -256,7 +251,7 @@ fn dns_name_ends_at_a_label_past_the_name_buffer() {
     t.handshake(100);
     let next = t.talk(110, &[(true, &f[..300]), (true, &f[300..])]);
     t.close(next);
-    let conn = run("dns-name-buffer", &cap);
+    let conn = run("dns-name-buffer", &cap, &[]);
     for port in [45000, 45001] {
         let r = by_port(&conn, port);
         assert_eq!(r["service"], "dns", "{r:#?}");
@@ -320,7 +315,7 @@ fn dnp3_link_frames_are_judged_as_process_data_does() {
         let f = frame(Link::Eth, &udp(c, s, 46004, 20000, part, UdpSum::Good));
         cap.at(9000 + i as u64, f);
     }
-    let conn = run("dnp3-process-data", &cap);
+    let conn = run("dnp3-process-data", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(46000), None);
     assert_eq!(service(46001), Some("dnp3_tcp".into()));
@@ -370,7 +365,7 @@ fn ldap_sasl_message_mode_is_decided_once() {
         let next = t.talk(base + 10, msgs);
         t.close(next);
     }
-    let conn = run("ldap-sasl-mode", &cap);
+    let conn = run("ldap-sasl-mode", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(47000), None);
     assert_eq!(service(47001), Some("ldap_tcp".into()));
@@ -432,7 +427,7 @@ fn smtp_pseudo_command_words_are_commands() {
         let next = t.talk(base + 10, msgs);
         t.close(next);
     }
-    let conn = run("smtp-pseudo-commands", &cap);
+    let conn = run("smtp-pseudo-commands", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(48000), Some("smtp".into()));
     assert_eq!(service(48001), Some("smtp,ssl".into()));
@@ -482,7 +477,7 @@ fn snmp_v3_msg_flags_must_be_one_byte() {
             frame(Link::Eth, &udp(s, c, 161, *port, &r, UdpSum::Good)),
         );
     }
-    let conn = run("snmp-v3-flags", &cap);
+    let conn = run("snmp-v3-flags", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(49000), None);
     assert_eq!(service(49001), Some("snmp".into()));

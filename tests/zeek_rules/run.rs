@@ -77,6 +77,12 @@ pub fn read(name: &str, pcap: &[u8], args: &[&str]) -> Logs {
     logs
 }
 
+/// The conn.log records of [`read`] on a capture a test built (every file
+/// including this one includes `zeek_rules/pcap.rs` as `pcap` too).
+pub fn conn(name: &str, cap: &super::pcap::Cap, args: &[&str]) -> Vec<Value> {
+    read(name, &cap.bytes(), args).conn
+}
+
 /// The conn.log record of the connection from client port `cport`.
 pub fn by_port(conn: &[Value], cport: u16) -> &Value {
     conn.iter()
