@@ -121,19 +121,16 @@ impl Base {
     }
 }
 
-/// One host.
+/// One host: its baselines and where its open interval stands. The open
+/// interval's counts are out of line ([`Tally`], only for hosts with data
+/// in it), so the table of the hosts a model knows stays small.
 #[derive(Clone, Debug, Default)]
 struct Host {
     /// Index of the open (or last closed) interval.
     interval: i64,
-    /// The open interval has data.
-    open: bool,
-    conns: u64,
-    sketch: [u64; SKETCH_WORDS],
-    up: u64,
-    down: u64,
-    /// The first peer of the open interval (named when it is the only one).
-    first_peer: Addr,
+    /// The open interval's counts (their slot in [`Tallies`]) once it has
+    /// data.
+    tally: Option<u32>,
     /// Baselines per series.
     base: [Base; 4],
     /// The baselines were learned in training.
@@ -144,16 +141,33 @@ struct Host {
     kept_by: u64,
 }
 
+impl Host {
+    /// The open interval has data.
+    fn open(&self) -> bool {
+        self.tally.is_some()
+    }
+}
+
+/// One host's open interval: connections, distinct peers, bytes.
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    conns: u64,
+    up: u64,
+    down: u64,
+    /// The first peer of the interval (named when it is the only one).
+    first_peer: Addr,
+    sketch: [u64; SKETCH_WORDS],
+}
+
 fn addr_hash(a: &Addr) -> u64 {
     let v = u128::from_be_bytes(a.0);
     crate::conn::uid::mix((v as u64) ^ crate::conn::uid::mix((v >> 64) as u64))
 }
 
-impl Host {
+impl Tally {
     fn add(&mut self, c: &ConnSummary) {
-        if !self.open {
+        if self.conns == 0 {
             self.first_peer = c.resp_h;
-            self.open = true;
         }
         self.conns += 1;
         let h = addr_hash(&c.resp_h) as usize % (SKETCH_WORDS * 64);
@@ -173,23 +187,56 @@ impl Host {
         }
         (-SKETCH_BITS * (zeros / SKETCH_BITS).ln()).round() as u64
     }
+}
 
-    fn values(&self) -> [f64; 4] {
-        [
-            self.conns as f64,
-            self.peers() as f64,
-            self.up as f64,
-            self.down as f64,
-        ]
+/// The open intervals' [`Tally`]s: a slab whose freed slots are reused, so
+/// a host's interval opening and closing allocates nothing once warm. At
+/// most one slot per host in the table.
+#[derive(Default)]
+struct Tallies {
+    slots: Vec<Tally>,
+    free: Vec<u32>,
+}
+
+impl Tallies {
+    /// A zeroed tally's slot.
+    fn take(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Tally::default());
+                (self.slots.len() - 1) as u32
+            }
+        }
     }
 
-    fn reset(&mut self, interval: i64) {
-        self.interval = interval;
-        self.open = false;
-        self.conns = 0;
-        self.sketch = [0; SKETCH_WORDS];
-        self.up = 0;
-        self.down = 0;
+    fn get(&self, i: u32) -> Option<&Tally> {
+        self.slots.get(i as usize)
+    }
+
+    /// Adds `c` to `h`'s open interval (opening its tally).
+    fn add(&mut self, h: &mut Host, c: &ConnSummary) {
+        let i = match h.tally {
+            Some(i) => i,
+            None => {
+                let i = self.take();
+                h.tally = Some(i);
+                i
+            }
+        };
+        if let Some(t) = self.slots.get_mut(i as usize) {
+            t.add(c);
+        }
+    }
+
+    /// Gives back `h`'s tally (zeroed for its next user).
+    fn release(&mut self, h: &mut Host) {
+        if let Some(i) = h.tally.take() {
+            if let Some(t) = self.slots.get_mut(i as usize) {
+                *t = Tally::default();
+                self.free.push(i);
+            }
+        }
     }
 }
 
@@ -197,6 +244,8 @@ impl Host {
 #[derive(Default)]
 pub struct HostVolume {
     hosts: HashMap<Addr, Host>,
+    /// The open intervals' counts.
+    tallies: Tallies,
     /// Population baseline (training intervals of every host).
     pop: [Base; 4],
     /// Hosts that may have an open interval (checked when draining; a
@@ -238,11 +287,11 @@ impl HostVolume {
         let Some(h) = self.hosts.get_mut(&addr) else {
             return;
         };
-        if !h.open {
+        let Some(t) = h.tally.and_then(|i| self.tallies.get(i)) else {
             return;
-        }
-        let x = h.values();
-        let peers = h.peers();
+        };
+        let peers = t.peers();
+        let x = [t.conns as f64, peers as f64, t.up as f64, t.down as f64];
         match phase {
             Phase::Train => {
                 for (s, &v) in x.iter().enumerate() {
@@ -274,13 +323,13 @@ impl HostVolume {
                     let what = match s {
                         0 => format!(
                             "made {} connections to {} {peer_word}",
-                            thousands(h.conns),
+                            thousands(t.conns),
                             thousands(peers)
                         ),
                         1 => format!(
                             "contacted {} distinct peers in {} connections",
                             thousands(peers),
-                            thousands(h.conns)
+                            thousands(t.conns)
                         ),
                         2 => format!("sent {:.1} MB to {} {peer_word}", v / 1e6, thousands(peers)),
                         _ => format!(
@@ -309,11 +358,11 @@ impl HostVolume {
                         b.sd(),
                         VALUE_FLOOR[s],
                         h.interval * INTERVAL_SECS,
-                        h.conns,
-                        h.up,
-                        h.down,
+                        t.conns,
+                        t.up,
+                        t.down,
                     );
-                    let dst = (peers == 1).then_some(h.first_peer);
+                    let dst = (peers == 1).then_some(t.first_peer);
                     let mut n = notice(
                         NoticeType::HostVolume,
                         by,
@@ -333,8 +382,7 @@ impl HostVolume {
                 }
             }
         }
-        let i = h.interval;
-        h.reset(i);
+        self.tallies.release(h);
     }
 
     /// Applies `k` silent intervals as zeros to a host's baselines.
@@ -362,7 +410,9 @@ impl HostVolume {
         // depend on the hash seed (the same output on every run).
         ages.select_nth_unstable(drop);
         for (_, k) in ages.iter().take(drop) {
-            self.hosts.remove(k);
+            if let Some(mut h) = self.hosts.remove(k) {
+                self.tallies.release(&mut h);
+            }
         }
     }
 }
@@ -451,6 +501,7 @@ impl HostVolume {
     /// Restores trained baselines (a repeated host: its last entry).
     fn restore(&mut self, s: Saved) {
         self.hosts.clear();
+        self.tallies = Tallies::default();
         self.open.clear();
         self.pop = s.pop;
         self.hosts.reserve(s.hosts.len());
@@ -577,7 +628,7 @@ impl HostDetector for HostVolume {
             let mut still = Vec::with_capacity(open.len());
             for a in open {
                 let close = match self.hosts.get_mut(&a) {
-                    Some(h) if h.open && h.kept_by != self.drains => {
+                    Some(h) if h.open() && h.kept_by != self.drains => {
                         if h.interval < iv - 1 {
                             true
                         } else {
@@ -597,14 +648,14 @@ impl HostDetector for HostVolume {
         let addr = c.orig_h;
         // Common case: the host's interval is open and current (one lookup).
         if let Some(h) = self.hosts.get_mut(&addr) {
-            if h.interval >= iv && h.open {
-                h.add(c);
+            if h.interval >= iv && h.open() {
+                self.tallies.add(h, c);
                 h.last_seen = iv;
                 return;
             }
         }
         let (prev, was_open) = match self.hosts.get(&addr) {
-            Some(h) => (Some(h.interval), h.open),
+            Some(h) => (Some(h.interval), h.open()),
             None => (None, false),
         };
         match prev {
@@ -616,7 +667,8 @@ impl HostDetector for HostVolume {
                     if p != NO_INTERVAL {
                         HostVolume::zero_fill(h, iv.saturating_sub(p).saturating_sub(1));
                     }
-                    h.reset(iv);
+                    self.tallies.release(h);
+                    h.interval = iv;
                 }
             }
             Some(_) => {}
@@ -629,16 +681,16 @@ impl HostDetector for HostVolume {
             }
         }
         if let Some(h) = self.hosts.get_mut(&addr) {
-            if !h.open {
+            if !h.open() {
                 self.open.push(addr);
             }
-            h.add(c);
+            self.tallies.add(h, c);
             h.last_seen = iv;
         }
         self.evict();
         if self.open.len() > 2 * MAX_HOSTS {
             let hosts = &self.hosts;
-            self.open.retain(|a| hosts.get(a).is_some_and(|h| h.open));
+            self.open.retain(|a| hosts.get(a).is_some_and(|h| h.open()));
             self.open.sort_unstable();
             self.open.dedup();
         }

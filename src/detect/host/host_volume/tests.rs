@@ -285,13 +285,20 @@ fn helpers() {
     assert_eq!(thousands(1_234_567), "1,234,567");
     assert_eq!(thousands(12), "12");
     assert_eq!(hms((T as i64) / 60), "02:51:00");
-    let mut h = Host::default();
+    let mut t = Tally::default();
     for i in 0..40u8 {
         let c = test_conn(ATT, [10, 0, 0, i], 80, 0.0, ConnState::S0, 0, 0);
-        h.add(&c);
-        h.add(&c);
+        t.add(&c);
+        t.add(&c);
     }
-    assert!((38..=42).contains(&h.peers()), "{}", h.peers());
+    assert!((38..=42).contains(&t.peers()), "{}", t.peers());
+    assert_eq!(
+        (t.conns, t.first_peer),
+        (
+            80,
+            test_conn(ATT, [10, 0, 0, 0], 80, 0.0, ConnState::S0, 0, 0).resp_h
+        )
+    );
     let mut d = HostVolume::new();
     let mut out = Vec::new();
     for i in 0..(MAX_HOSTS as u32 + 2000) {
