@@ -396,12 +396,15 @@ fn client_hello() -> Vec<u8> {
 /// `UpdateState` treats `SMTP_CMD_X_ANONYMOUSTLS` like `STARTTLS`: a 220
 /// reply → `StartTLS()`, an SSL child that confirms on the ClientHello.
 /// So `END_OF_DATA` typed as the first command confirms `smtp`, and
-/// `X_ANONYMOUSTLS` answered by 220 logs `smtp,ssl`.
+/// `X_ANONYMOUSTLS` answered by 220 logs `smtp,ssl`. A word that is not in
+/// `SMTP_cmd.def` (Postfix's `XCLIENT` and `XFORWARD` are not) makes
+/// `ParseCmd` return -1: `Unexpected(true, "unknown command", ...)`, no
+/// `RequestEvent`, so no confirmation and no `service`.
 #[test]
 fn smtp_pseudo_command_words_are_commands() {
     let ch = client_hello();
     let mut cap = Cap::default();
-    let cases: [(u16, Talk<'_>); 2] = [
+    let cases: [(u16, Talk<'_>); 3] = [
         (
             48000,
             vec![
@@ -419,6 +422,16 @@ fn smtp_pseudo_command_words_are_commands() {
                 (true, &ch),
             ],
         ),
+        (
+            48002,
+            vec![
+                (false, b"220 mail ready\r\n"),
+                (true, b"XCLIENT NAME=spike.example.com ADDR=192.0.2.7\r\n"),
+                (false, b"220 mail ready\r\n"),
+                (true, b"XFORWARD HELO=spike.example.com\r\n"),
+                (false, b"250 ok\r\n"),
+            ],
+        ),
     ];
     for (i, (port, msgs)) in cases.iter().enumerate() {
         let mut t = conversation(&mut cap, *port, 25);
@@ -431,6 +444,11 @@ fn smtp_pseudo_command_words_are_commands() {
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(48000), Some("smtp".into()));
     assert_eq!(service(48001), Some("smtp,ssl".into()));
+    assert_eq!(
+        service(48002),
+        None,
+        "XCLIENT/XFORWARD are no SMTP commands"
+    );
 }
 
 /// An SNMPv3 message: header data with `msgFlags` of `flags`, empty

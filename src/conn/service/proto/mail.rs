@@ -38,10 +38,10 @@ struct SmtpDir {
 /// `SMTP_cmd.def` name from `EHLO` up to (not including) `LAST`, the
 /// pseudo-commands Zeek uses internally (`CONN_ESTABLISHMENT`,
 /// `END_OF_DATA`, `AUTH_ANSWER`) and `X_ANONYMOUSTLS` included: typed by a
-/// client they are commands like any other. (`XCLIENT` and `XFORWARD` are
-/// not in the stored `SMTP_cmd.def`; they were here before the issue-15
-/// audit and are kept, unverified.)
-const SMTP_CMDS: [&[u8]; 26] = [
+/// client they are commands like any other. Any other word (Postfix's
+/// `XCLIENT` and `XFORWARD` too) is `-1`: "unknown command", no
+/// `RequestEvent`, so no confirmation.
+const SMTP_CMDS: [&[u8]; 24] = [
     b"HELO",
     b"EHLO",
     b"MAIL",
@@ -61,8 +61,6 @@ const SMTP_CMDS: [&[u8]; 26] = [
     b"AUTH",
     b"BDAT",
     b"ETRN",
-    b"XCLIENT",
-    b"XFORWARD",
     b"X-ANONYMOUSTLS",
     b"X_ANONYMOUSTLS",
     b"CONN_ESTABLISHMENT",
