@@ -40,7 +40,7 @@ impl PacketSource for Tracked {
     fn stats(&mut self) -> Option<SourceStats> {
         None
     }
-    fn shared_block(&self) -> Option<&Arc<Vec<u8>>> {
+    fn shared_block(&self) -> Option<&Arc<connscope::capture::file::ReadBlock>> {
         self.inner.shared_block()
     }
 }

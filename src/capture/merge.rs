@@ -100,7 +100,7 @@ impl<P: PacketSource + ?Sized> PacketSource for Box<P> {
     fn is_live(&self) -> bool {
         (**self).is_live()
     }
-    fn shared_block(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+    fn shared_block(&self) -> Option<&std::sync::Arc<crate::capture::file::ReadBlock>> {
         (**self).shared_block()
     }
 }

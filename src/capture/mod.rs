@@ -136,7 +136,7 @@ pub trait PacketSource {
     /// source reads into such buffers (classic pcap files): a consumer may
     /// keep it instead of copying the packet. The source never writes a
     /// buffer it handed out again.
-    fn shared_block(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+    fn shared_block(&self) -> Option<&std::sync::Arc<file::ReadBlock>> {
         None
     }
 }
@@ -148,7 +148,7 @@ impl<R: std::io::Read> PacketSource for file::FileSource<R> {
             None => Next::End,
         })
     }
-    fn shared_block(&self) -> Option<&std::sync::Arc<Vec<u8>>> {
+    fn shared_block(&self) -> Option<&std::sync::Arc<file::ReadBlock>> {
         file::FileSource::shared_block(self)
     }
 }

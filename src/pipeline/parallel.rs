@@ -8,6 +8,7 @@
 //! the shard hash.
 
 use super::*;
+use crate::capture::file::ReadBlock;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
@@ -32,7 +33,7 @@ struct Batch {
     range: Vec<(u32, u32, u32)>,
     data: Vec<u8>,
     /// The source's read buffers the packets lie in (zero-copy files).
-    blocks: Vec<Arc<Vec<u8>>>,
+    blocks: Vec<Arc<ReadBlock>>,
     /// Packets each worker lost earlier because its queue was full (live capture).
     dropped_for: Vec<u64>,
     /// Write stats.log rows after this batch (SIGUSR1).
@@ -56,7 +57,7 @@ impl Batch {
 
     /// Records the last packet as lying at `ptr..ptr + len` inside the
     /// source's `block` (no copy); false if it does not.
-    fn place_in_block(&mut self, block: &Arc<Vec<u8>>, ptr: usize, len: usize) -> bool {
+    fn place_in_block(&mut self, block: &Arc<ReadBlock>, ptr: usize, len: usize) -> bool {
         let base = block.as_ptr() as usize;
         if ptr < base || ptr + len > base + block.len() {
             return false;

@@ -2,12 +2,15 @@
 //!
 //! Owns the file formats only: it yields packets with their link type and
 //! timestamp, and on malformed input returns a [`CaptureError`] that names the
-//! file, the byte offset and the reason. It does not decode packets. Packets
-//! are read into one reused buffer: nothing is allocated per packet.
+//! file, the byte offset and the reason. It does not decode packets. A
+//! regular file is mapped and its packets handed out in place (no copy); a
+//! pipe or FIFO is read into reused buffers: nothing is allocated per
+//! packet.
 //!
 //! Files: `error` ([`CaptureError`], shared by every capture source),
-//! `reader` (the reference-counted read-ahead buffer and the stop-aware
-//! open and read), `pcap` (classic pcap records, parsed in place: the
+//! `block` ([`ReadBlock`]: the bytes packets lie in, a heap buffer or the
+//! whole file mapped), `reader` (the reference-counted read-ahead buffer
+//! and the stop-aware open and read), `pcap` (classic pcap records, parsed in place: the
 //! [`FileSource::next_packet`] hot path), `pcapng` (blocks, sections,
 //! interfaces and their timestamp units). This file holds [`FileSource`]:
 //! opening, telling the two formats apart by their magic, and the record
@@ -19,11 +22,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod block;
 mod error;
 mod pcap;
 mod pcapng;
 mod reader;
 
+pub use block::ReadBlock;
 pub use error::CaptureError;
 use reader::{io_error, open_interruptible, read_full, Chunks, CHUNK};
 
@@ -65,13 +70,26 @@ pub struct FileSource<R: Read = File> {
 }
 
 impl FileSource<File> {
-    /// Opens a capture file.
+    /// Opens a capture file: a regular file is mapped (its packets are read
+    /// in place, no copy), anything else is read.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
         let f = File::open(path).map_err(|e| CaptureError::Io {
             file: path.to_path_buf(),
             source: e,
         })?;
-        FileSource::from_reader(path, f)
+        FileSource::from_file(path, f, None)
+    }
+
+    /// A mapped `f` when it maps, else `f` read with `stop`.
+    fn from_file(
+        path: &Path,
+        f: File,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Result<Self, CaptureError> {
+        match ReadBlock::map(&f) {
+            Some(map) => FileSource::from_chunks(path, Chunks::mapped(f, map)),
+            None => FileSource::from_reader_stoppable(path, f, stop),
+        }
     }
 
     /// As [`open`](Self::open), with a stop flag (see
@@ -80,7 +98,7 @@ impl FileSource<File> {
     /// handler installed without `SA_RESTART`) is [`CaptureError::Stopped`].
     pub fn open_stoppable(path: &Path, stop: Arc<AtomicBool>) -> Result<Self, CaptureError> {
         let f = open_interruptible(path, &stop).map_err(|e| io_error(path, 0, e))?;
-        FileSource::from_reader_stoppable(path, f, Some(stop))
+        FileSource::from_file(path, f, Some(stop))
     }
 }
 
@@ -118,8 +136,12 @@ impl<R: Read> FileSource<R> {
         reader: R,
         stop: Option<Arc<AtomicBool>>,
     ) -> Result<Self, CaptureError> {
+        FileSource::from_chunks(path, Chunks::new(reader, stop))
+    }
+
+    /// Starts reading the bytes `reader` gives.
+    fn from_chunks(path: &Path, mut reader: Chunks<R>) -> Result<Self, CaptureError> {
         let path = path.to_path_buf();
-        let mut reader = Chunks::new(reader, stop);
         let mut head = [0u8; 4];
         let n = read_full(&mut reader, &mut head).map_err(|e| io_error(&path, 0, e))?;
         if n < 4 {
@@ -187,7 +209,7 @@ impl<R: Read> FileSource<R> {
     /// The reference-counted read buffer the last packet lies in (both
     /// formats hand out packets in place). A holder may keep it: the
     /// reader never writes a shared buffer again.
-    pub fn shared_block(&self) -> Option<&Arc<Vec<u8>>> {
+    pub fn shared_block(&self) -> Option<&Arc<ReadBlock>> {
         Some(&self.reader.buf)
     }
 
@@ -283,5 +305,104 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("offset 0"), "{e}");
+    }
+
+    /// Everything a source yields: each packet, then how it ended.
+    fn drain<R: Read>(src: Result<FileSource<R>, CaptureError>) -> Vec<String> {
+        let mut src = match src {
+            Ok(s) => s,
+            Err(e) => return vec![format!("open: {e}")],
+        };
+        let mut out = Vec::new();
+        loop {
+            match src.next_packet() {
+                Ok(Some(p)) => out.push(format!(
+                    "{} {} {} {:?}",
+                    p.ts.0, p.wire_len, p.linktype, p.data
+                )),
+                Ok(None) => return out,
+                Err(e) => {
+                    out.push(format!("error: {e} (next offset {})", src.offset()));
+                    return out;
+                }
+            }
+        }
+    }
+
+    /// A small pcapng: section header, one Ethernet interface, packets of
+    /// growing size (enhanced and simple packet blocks).
+    fn pcapng_bytes() -> Vec<u8> {
+        fn block(v: &mut Vec<u8>, btype: u32, body: &[u8]) {
+            let total = 12 + body.len().div_ceil(4) * 4;
+            v.extend_from_slice(&btype.to_le_bytes());
+            v.extend_from_slice(&(total as u32).to_le_bytes());
+            v.extend_from_slice(body);
+            v.resize(v.len() + (total - 12 - body.len()), 0);
+            v.extend_from_slice(&(total as u32).to_le_bytes());
+        }
+        let mut v = Vec::new();
+        let mut shb = 0x1a2b3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        block(&mut v, 0x0a0d0d0a, &shb);
+        block(&mut v, 1, &[1, 0, 0, 0, 0, 0, 0, 0]);
+        for i in 0..40u32 {
+            let data: Vec<u8> = (0..i * 37).map(|k| (k ^ i) as u8).collect();
+            let mut b = Vec::new();
+            if i % 5 == 4 {
+                b.extend_from_slice(&(data.len() as u32 + 3).to_le_bytes());
+                b.extend_from_slice(&data);
+                block(&mut v, 3, &b);
+            } else {
+                for w in [0, 0, 1_000_000 + i, data.len() as u32, data.len() as u32] {
+                    b.extend_from_slice(&w.to_le_bytes());
+                }
+                b.extend_from_slice(&data);
+                block(&mut v, 6, &b);
+            }
+        }
+        v
+    }
+
+    /// A regular file is mapped: its packets, and the error and offset of a
+    /// cut or corrupt file, are exactly those of reading it as a stream,
+    /// for the project's own captures (classic pcap) and a pcapng, whole
+    /// and cut at offsets inside headers and inside records.
+    #[test]
+    fn a_mapped_file_reads_as_the_stream_does() {
+        let dir = std::env::temp_dir().join(format!("connscope-mapped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pcaps = Path::new(env!("CARGO_MANIFEST_DIR")).join("pcaps");
+        let mut inputs: Vec<(String, Vec<u8>)> = vec![("t.pcapng".into(), pcapng_bytes())];
+        for e in std::fs::read_dir(&pcaps).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "pcap") {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                inputs.push((name, std::fs::read(&p).unwrap()));
+            }
+        }
+        assert!(inputs.len() > 5, "pcaps/ holds the project's captures");
+        let mut checked = 0;
+        for (name, bytes) in &inputs {
+            let n = bytes.len();
+            let mut cuts = vec![n, 3, 24, 30, 40, n / 3, n / 2 + 1, n - 1];
+            cuts.retain(|&c| c <= n);
+            for cut in cuts {
+                let path = dir.join(format!("{cut}-{name}"));
+                std::fs::write(&path, &bytes[..cut]).unwrap();
+                let f = File::open(&path).unwrap();
+                let mapped = cut > 0 && block::ReadBlock::map(&f).is_some();
+                assert_eq!(mapped, cut > 0, "{name} cut at {cut} maps");
+                let via_map = drain(FileSource::open(&path));
+                let via_read = drain(FileSource::from_reader(&path, File::open(&path).unwrap()));
+                assert_eq!(via_map, via_read, "{name} cut at {cut}");
+                if cut == n {
+                    assert!(via_map.len() > 1, "{name}: packets");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 40);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

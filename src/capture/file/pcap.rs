@@ -126,7 +126,7 @@ mod tests {
         }
         let mut src =
             FileSource::from_reader(Path::new("mem.pcap"), std::io::Cursor::new(v)).unwrap();
-        let mut held: Vec<(usize, Arc<Vec<u8>>, usize, usize)> = Vec::new();
+        let mut held: Vec<(usize, Arc<super::super::ReadBlock>, usize, usize)> = Vec::new();
         let mut blocks_seen = Vec::<usize>::new();
         let mut i = 0;
         while let Some(p) = src.next_packet().unwrap() {

@@ -1,11 +1,13 @@
 //! The read-ahead buffer under [`FileSource`](super::FileSource)
 //! ([`Chunks`]: reference-counted blocks that a consumer may keep, never
-//! written again while shared) and the stop-aware I/O around it: opening a
+//! written again while shared; or the whole file mapped, one block that is
+//! never written) and the stop-aware I/O around it: opening a
 //! FIFO interruptibly, reading fully while retrying a plain EINTR, and
 //! turning a requested stop into [`CaptureError::Stopped`].
 //!
 //! Bytes only: must not know about pcap or pcapng records.
 
+use super::block::ReadBlock;
 use super::CaptureError;
 use std::fs::File;
 use std::io::{self, Read};
@@ -14,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A read-ahead buffer that can hand out slices of its contents, so classic
-/// pcap records are parsed in place (one kernel copy, no second copy).
+/// pcap records are parsed in place (one kernel copy, no second copy; no
+/// copy at all for a mapped file, whose single block is the whole file).
 ///
 /// The buffer is reference-counted ([`FileSource::block`]): a consumer may
 /// keep the block a packet lies in (the parallel pipeline hands packets to
@@ -23,11 +26,20 @@ use std::sync::Arc;
 /// holder let go, or a new one).
 pub(super) struct Chunks<R> {
     r: R,
-    pub(super) buf: Arc<Vec<u8>>,
+    pub(super) buf: Arc<ReadBlock>,
     pos: usize,
     end: usize,
     /// Blocks given up while shared, reused once nobody else holds them.
-    retired: Vec<Arc<Vec<u8>>>,
+    retired: Vec<Arc<ReadBlock>>,
+    /// `buf` is the whole file, mapped: nothing is ever read into it.
+    mapped: bool,
+    /// A mapped file: the pages before this were dropped from the page
+    /// tables ([`ReadBlock::release_before`]).
+    released: usize,
+    /// A mapped file: the pages before this were put in the page tables
+    /// ahead of reading ([`ReadBlock::populate`]); `usize::MAX` once the
+    /// kernel refused (they are faulted in as read).
+    populated: usize,
     /// Set from outside (a signal handler) to stop waiting for bytes.
     stop: Option<Arc<AtomicBool>>,
 }
@@ -96,6 +108,11 @@ fn is_stop_requested(e: &io::Error) -> bool {
 }
 
 pub(super) const CHUNK: usize = 1 << 20;
+/// A mapped file's pages are dropped from the page tables in steps of this
+/// many bytes, the last step's worth behind the read position kept (a
+/// batch of packets in flight lies there; were it dropped, its pages would
+/// only be faulted in again).
+const RELEASE_STEP: usize = 8 << 20;
 /// Shared blocks waiting to be reused (beyond this, the oldest is dropped).
 const RETIRED: usize = 32;
 
@@ -103,11 +120,52 @@ impl<R: Read> Chunks<R> {
     pub(super) fn new(r: R, stop: Option<Arc<AtomicBool>>) -> Self {
         Chunks {
             r,
-            buf: Arc::new(vec![0; CHUNK]),
+            buf: Arc::new(ReadBlock::heap(vec![0; CHUNK])),
             pos: 0,
             end: 0,
             retired: Vec::new(),
+            mapped: false,
+            released: 0,
+            populated: 0,
             stop,
+        }
+    }
+
+    /// The bytes of `map` (a [`ReadBlock::map`] of the file `r` reads), in
+    /// place: `r` is never read.
+    pub(super) fn mapped(r: R, map: ReadBlock) -> Self {
+        let end = map.len();
+        let mut c = Chunks {
+            r,
+            buf: Arc::new(map),
+            pos: 0,
+            end,
+            retired: Vec::new(),
+            mapped: true,
+            released: 0,
+            populated: 0,
+            stop: None,
+        };
+        c.map_ahead();
+        c
+    }
+
+    /// A mapped file: keeps the pages of the next [`RELEASE_STEP`] bytes
+    /// in the page tables and drops those more than a step behind, so the
+    /// file is read without page faults and the resident size stays about
+    /// three steps.
+    fn map_ahead(&mut self) {
+        if self.populated != usize::MAX && self.pos + RELEASE_STEP > self.populated {
+            let to = self.populated.max(self.pos) + 2 * RELEASE_STEP;
+            self.populated = if self.buf.populate(self.populated.max(self.pos), to) {
+                to
+            } else {
+                usize::MAX
+            };
+        }
+        if self.pos >= self.released + 2 * RELEASE_STEP {
+            self.released = self.pos - RELEASE_STEP;
+            self.buf.release_before(self.released);
         }
     }
 
@@ -119,7 +177,10 @@ impl<R: Read> Chunks<R> {
         }
         let free = self.retired.iter().position(|b| Arc::strong_count(b) == 1);
         let mut fresh = match free.map(|i| self.retired.swap_remove(i)) {
-            Some(b) => Arc::try_unwrap(b).unwrap_or_else(|b| b.to_vec()),
+            Some(b) => match Arc::try_unwrap(b) {
+                Ok(b) => b.into_heap().unwrap_or_default(),
+                Err(b) => b.to_vec(),
+            },
             None => vec![0; self.buf.len().max(CHUNK)],
         };
         let tail = &self.buf[self.pos..self.end];
@@ -129,7 +190,7 @@ impl<R: Read> Chunks<R> {
         fresh[..tail.len()].copy_from_slice(tail);
         self.end -= self.pos;
         self.pos = 0;
-        let old = std::mem::replace(&mut self.buf, Arc::new(fresh));
+        let old = std::mem::replace(&mut self.buf, Arc::new(ReadBlock::heap(fresh)));
         if self.retired.len() >= RETIRED {
             self.retired.remove(0);
         }
@@ -139,12 +200,15 @@ impl<R: Read> Chunks<R> {
     /// Makes at least `n` bytes available at the read position; returns how
     /// many are available (fewer only at end of input).
     pub(super) fn ensure(&mut self, n: usize) -> io::Result<usize> {
-        if self.end - self.pos >= n {
+        if self.end - self.pos >= n || self.mapped {
             return Ok(self.end - self.pos);
         }
         self.unshare();
-        // Unique after `unshare`: no copy is made here.
-        let buf = Arc::make_mut(&mut self.buf);
+        // Unique after `unshare`, and a heap block (a mapped file returned
+        // above).
+        let Some(buf) = Arc::get_mut(&mut self.buf).and_then(ReadBlock::heap_mut) else {
+            return Ok(self.end - self.pos);
+        };
         if self.pos > 0 {
             buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
@@ -183,13 +247,16 @@ impl<R: Read> Chunks<R> {
 
     pub(super) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.end);
+        if self.mapped {
+            self.map_ahead();
+        }
     }
 }
 
 impl<R: Read> Read for Chunks<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.pos == self.end {
-            if out.len() >= CHUNK {
+            if out.len() >= CHUNK && !self.mapped {
                 return self.r.read(out);
             }
             self.ensure(1)?;
