@@ -451,6 +451,57 @@ fn smtp_pseudo_command_words_are_commands() {
     );
 }
 
+/// `SMTP.cc` `UpdateState(SMTP_CMD_TURN, 250)`: `orig_is_sender = !
+/// orig_is_sender` (called from `NewReply`, the first line of the reply to
+/// the last command). `ProcessLine` treats a line as a command when `orig
+/// == orig_is_sender` and as a reply otherwise, where a line without a
+/// reply code in 100..=599 is `AnalyzerViolation("reply code %d out of
+/// range")` (and a violation removes `smtp` from `service`). So after
+/// `TURN` answered by 250 the server's `EHLO` is a command; after `TURN`
+/// refused (502) it is a reply line without a code: the violation.
+#[test]
+fn smtp_turn_answered_by_250_swaps_sender_and_receiver() {
+    let mut cap = Cap::default();
+    let turn = |reply: &'static [u8]| -> Talk<'static> {
+        vec![
+            (false, b"220 mail ready\r\n"),
+            (true, b"EHLO a.example\r\n"),
+            (false, b"250 a.example hello\r\n"),
+            (true, b"TURN\r\n"),
+            (false, reply),
+            (false, b"EHLO b.example\r\n"),
+            (true, b"250 b.example hello\r\n"),
+            (false, b"QUIT\r\n"),
+            (true, b"221 bye\r\n"),
+        ]
+    };
+    for (i, (port, reply)) in [
+        (48100u16, &b"250 OK\r\n"[..]),
+        (48101, &b"502 TURN not implemented\r\n"[..]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut t = conversation(&mut cap, *port, 25);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let next = t.talk(base + 10, &turn(reply));
+        t.close(next);
+    }
+    let conn = run("smtp-turn", &cap, &[]);
+    let service = |port: u16| by_port(&conn, port).get("service").cloned();
+    assert_eq!(
+        service(48100),
+        Some("smtp".into()),
+        "TURN + 250: roles swapped"
+    );
+    assert_eq!(
+        service(48101),
+        None,
+        "TURN refused: the server's EHLO is no reply"
+    );
+}
+
 /// An SNMPv3 message: header data with `msgFlags` of `flags`, empty
 /// security parameters, an encrypted scoped PDU (an OCTET STRING, so no PDU
 /// is parsed: `EncryptedPDU` is `&restofdata`).

@@ -17,10 +17,19 @@ use crate::conn::service::{Service, Transport};
 /// starts a new reply (`NewReply`: not a continuation of the pending
 /// multi-line reply) moves it to `SMTP_GAP_RECOVERY` with a
 /// `RequestEvent("(UNKNOWN)")`, which confirms.
+///
+/// `TURN` answered by 250 swaps the roles (`UpdateState`: `orig_is_sender
+/// = ! orig_is_sender`): from then on the responder's lines are commands
+/// (and confirm) and the originator's are replies (and a line without a
+/// reply code is the violation).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Smtp {
     d: [SmtpDir; 2],
     starttls: bool,
+    /// The last command was `TURN` (its reply decides [`swapped`](Self::swapped)).
+    turn: bool,
+    /// The roles are swapped by `TURN`: the responder sends the commands.
+    swapped: bool,
     /// `SMTP_AFTER_GAP`.
     after_gap: bool,
     /// The code of the multi-line reply in progress (`pending_reply`).
@@ -87,7 +96,8 @@ impl Smtp {
         while self.d[di].line.feed(data, &mut pos, false) {
             let line = self.d[di].line;
             self.d[di].line.clear();
-            if c.is_orig {
+            // `orig == orig_is_sender`: a command line.
+            if c.is_orig != self.swapped {
                 if self.after_gap {
                     // `line_after_gap`: neither command nor data.
                     continue;
@@ -98,6 +108,7 @@ impl Smtp {
                     self.starttls = w.eq_ignore_ascii_case(b"STARTTLS")
                         || w.eq_ignore_ascii_case(b"X-ANONYMOUSTLS")
                         || w.eq_ignore_ascii_case(b"X_ANONYMOUSTLS");
+                    self.turn = w.eq_ignore_ascii_case(b"TURN");
                 }
             } else {
                 let l = line.line();
@@ -110,6 +121,14 @@ impl Smtp {
                             // `NewReply` in `SMTP_AFTER_GAP`.
                             self.after_gap = false;
                             ev.push(Service::Smtp, What::Confirm);
+                        }
+                        if self.pending == 0 {
+                            // `NewReply`: `UpdateState(first_cmd, code)`
+                            // for the command answered (the last one;
+                            // none for a second reply). TURN + 250 is
+                            // `flip-side`.
+                            self.swapped ^= self.turn && code == 250;
+                            self.turn = false;
                         }
                         self.pending = if l.get(3) == Some(&b'-') { code } else { 0 };
                         if self.starttls && code == 220 {
