@@ -23,7 +23,12 @@
 //! 3. HTTP: a `101` reply upgrades only with the server's `Connection:
 //!    upgrade` and an `Upgrade` token while one request is unanswered
 //!    (`ReplyMade`), also on a later reply of a keep-alive connection;
-//!    otherwise parsing goes on.
+//!    otherwise parsing goes on;
+//! 4. DNS: an SOA answer fails `ParseAnswers` (so no
+//!    `AnalyzerConfirmation`) when fewer than 20 bytes of the message are
+//!    left after its two names (`ParseRR_SOA`, `src/analyzer/protocol/dns/
+//!    DNS.cc`), over UDP and over TCP with the message split over
+//!    segments.
 
 #[allow(dead_code)]
 #[path = "zeek_rules/pcap.rs"]
@@ -304,4 +309,68 @@ fn http_upgrade_on_a_later_reply() {
     assert_eq!(service(&conn, 43001), None);
     assert_closed(&conn, 43000, FULL);
     assert_closed(&conn, 43001, FULL);
+}
+
+/// A DNS response (QR, no questions) with one answer: owner the root name,
+/// type SOA, class IN, TTL 60, `rdata` with its length.
+fn soa_response(rdata: &[u8]) -> Vec<u8> {
+    let mut m = vec![0, 7, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0];
+    m.extend([0, 0, 6, 0, 1, 0, 0, 0, 60]);
+    m.extend((rdata.len() as u16).to_be_bytes());
+    m.extend(rdata);
+    m
+}
+
+/// `DNS_Interpreter::ParseAnswer` dispatches type SOA to `ParseRR_SOA`,
+/// which reads the mname and rname with `ExtractName(data, len, ..)` over
+/// the rest of the message, then `if ( len < 20 ) return false;` before
+/// the five 32-bit fields; `ParseAnswers` then fails and `ParseMessage`
+/// returns before `AnalyzerConfirmation()`. So an SOA whose rdata holds
+/// two root names and 10 bytes, last in its message, confirms nothing,
+/// where a whole SOA does. The client's query (a name without type and
+/// class, `DNS_truncated_quest_too_short`) confirms nothing either, so the
+/// response decides. Over TCP the response arrives split over two
+/// segments (`Contents_DNS` reassembles it first).
+#[test]
+fn dns_soa_needs_twenty_bytes_after_its_names() {
+    let mut query = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend([1, b'a', 0]);
+    let mut good = b"\x02ns\x07example\x00\x05admin\x07example\x00".to_vec();
+    good.extend([
+        0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 7, 8, 0, 9, 58, 128, 0, 0, 1, 44,
+    ]);
+    let short = [0u8, 0, 0, 0, 0, 1, 0, 0, 14, 16, 0, 0];
+    let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
+    let mut cap = Cap::default();
+    for (i, rdata) in [&good[..], &short[..]].into_iter().enumerate() {
+        let resp = soa_response(rdata);
+        let port = 44000 + i as u16;
+        let t = i as u64 * 1000;
+        cap.at(
+            t,
+            frame(Link::Eth, &udp(c, s, port, 53, &query, UdpSum::Good)),
+        );
+        cap.at(
+            t + 1,
+            frame(Link::Eth, &udp(s, c, 53, port, &resp, UdpSum::Good)),
+        );
+        let framed = |m: &[u8]| cat(&[&(m.len() as u16).to_be_bytes(), m]);
+        let (q, r) = (framed(&query), framed(&resp));
+        let mut tc = conversation(&mut cap, 44100 + i as u16, 53);
+        tc.handshake(t + 100);
+        let next = tc.talk(t + 110, &[(true, &q), (false, &r[..20]), (false, &r[20..])]);
+        tc.close(next);
+    }
+    let conn = run("dns-soa", &cap, &[]);
+    for (port, svc, history) in [
+        (44000, Some("dns"), "Dd"),
+        (44001, None, "Dd"),
+        (44100, Some("dns"), FULL),
+        (44101, None, FULL),
+    ] {
+        let r = by_port(&conn, port);
+        assert_eq!(service(&conn, port), svc, "port {port}");
+        assert_eq!(r["conn_state"], "SF", "{r:#?}");
+        assert_eq!(r["history"], history, "{r:#?}");
+    }
 }
