@@ -227,6 +227,12 @@ fn dns_name(m: &[u8], mut p: usize, netbios: bool) -> usize {
 pub(super) const NAME_ROOM: usize = 512;
 
 /// `ParseAnswer`: the offset after the RR, or `None` when it does not parse.
+/// The type-specific parses modelled: `ParseRR_A` / `ParseRR_AAAA` (rdlength
+/// 4 / 16) and `ParseRR_SOA`, which reads two names (`ExtractName` over
+/// the rest of the message, not the rdata) and then needs 20 bytes left
+/// in the message (`if ( len < 20 ) return false;`), the RR ending after
+/// them whatever its rdlength (`DNS_RR_length_mismatch` is only a weird).
+/// Other types end at their rdlength.
 fn dns_rr(m: &[u8], p: usize, netbios: bool) -> Option<usize> {
     let p = dns_name(m, p, netbios);
     if m.len() < p + 10 {
@@ -242,6 +248,48 @@ fn dns_rr(m: &[u8], p: usize, netbios: bool) -> Option<usize> {
     match rtype {
         1 if rdlen != 4 => None,
         28 if rdlen != 16 => None,
+        SOA => {
+            let q = dns_name(m, p, netbios);
+            let q = dns_name(m, q, netbios);
+            (m.len() - q >= SOA_FIXED).then_some(q + SOA_FIXED)
+        }
         _ => Some(p + rdlen),
+    }
+}
+
+/// RR type SOA.
+pub(super) const SOA: u16 = 6;
+
+/// The five 32-bit fields after an SOA's two names.
+pub(super) const SOA_FIXED: usize = 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One answer of type SOA with `rdata`, then `tail` (more bytes of the
+    /// message, counted by no record).
+    fn soa(rdata: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut m = vec![0, 7, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0];
+        m.extend([0, 0, 6, 0, 1, 0, 0, 0, 60]);
+        m.extend((rdata.len() as u16).to_be_bytes());
+        m.extend(rdata);
+        m.extend(tail);
+        m
+    }
+
+    /// `ParseRR_SOA`: two names, then 20 bytes left in the message (not in
+    /// the rdata); the RR ends after them.
+    #[test]
+    fn soa_needs_twenty_bytes_after_its_names() {
+        let whole = [&[0u8, 0][..], &[1; 20]].concat();
+        assert_eq!(judge(&soa(&whole, &[]), false), Outcome::Confirm);
+        // Ten bytes after the names: too short as the last record.
+        assert_eq!(judge(&soa(&whole[..12], &[]), false), Outcome::Nothing);
+        // Compressed names count as two bytes each.
+        let ptrs = [&[0xc0u8, 12, 0xc0, 12][..], &[1; 20]].concat();
+        assert_eq!(judge(&soa(&ptrs, &[]), false), Outcome::Confirm);
+        // A name running past the message leaves nothing for the fields.
+        assert_eq!(judge(&soa(&[0, 40, 1, 2], &[]), false), Outcome::Nothing);
     }
 }

@@ -14,7 +14,7 @@
 //! Must not: buffer a message, or decide what Zeek does with an outcome
 //! (`dns.rs` flips, confirms and raises violations).
 
-use super::dns::NAME_ROOM;
+use super::dns::{NAME_ROOM, SOA, SOA_FIXED};
 
 /// What `DNS_Interpreter::ParseMessage` decides about a message of at least
 /// 12 bytes (shorter ones are only a weird).
@@ -41,6 +41,9 @@ enum Phase {
     QFixed,
     /// An RR's name ended at `next`: its 10 fixed bytes follow.
     RFixed,
+    /// An SOA's rname ended at `next`: 20 bytes must be left in the
+    /// message (`ParseRR_SOA`).
+    SoaFixed,
     /// The parse ended: `Outcome`.
     Done(Outcome),
 }
@@ -66,6 +69,14 @@ pub(super) struct Split {
     /// Room left in the current name's buffer (`name_len`, see
     /// `dns::dns_name`).
     room: u32,
+    /// Names of an SOA's rdata still to read after the current one (the
+    /// current name is an rdata name when `soa_names > 0` or `in_soa`).
+    soa_names: u8,
+    in_soa: bool,
+    /// Farthest rdata end of the RRs parsed (an SOA can end before its
+    /// rdata does): a message cut before it fails that RR's length check
+    /// (`rdlength > len`).
+    rd_end: u32,
     /// Farthest end of a label that ended its name without being read
     /// (longer than 63 bytes, `DNS_label_too_long`, or than the room left,
     /// `DNS_label_len_gt_name_len`): a message cut before that end ends the
@@ -155,8 +166,10 @@ impl Split {
         Some(match self.phase {
             // Every question and answer ended within the bytes received,
             // the same way (no length check of a cut message differs).
-            Phase::Done(Outcome::Confirm) if self.next <= l => Outcome::Confirm,
-            Phase::Done(Outcome::Nothing) if self.zero_end == l => Outcome::Confirm,
+            Phase::Done(Outcome::Confirm) if self.next <= l && self.rd_end <= l => Outcome::Confirm,
+            Phase::Done(Outcome::Nothing) if self.zero_end == l && self.rd_end <= l => {
+                Outcome::Confirm
+            }
             // Anything still open needs bytes past the cut.
             _ => Outcome::Nothing,
         })
@@ -191,6 +204,17 @@ impl Split {
         self.next = p;
         self.fixed_n = 0;
         self.room = NAME_ROOM as u32;
+        if self.in_soa {
+            // An SOA's mname, then its rname.
+            if self.soa_names > 0 {
+                self.soa_names -= 1;
+                self.phase = Phase::Label;
+            } else {
+                self.in_soa = false;
+                self.phase = Phase::SoaFixed;
+            }
+            return;
+        }
         self.phase = if self.answers {
             Phase::RFixed
         } else {
@@ -247,6 +271,13 @@ impl Split {
                         self.next = p + l;
                     }
                 }
+                Phase::SoaFixed => {
+                    if t - self.next < SOA_FIXED as u32 {
+                        self.phase = Phase::Done(Outcome::Nothing);
+                    } else {
+                        self.item_done(self.next + SOA_FIXED as u32);
+                    }
+                }
                 Phase::QFixed => {
                     if t < self.next + 4 {
                         self.phase = Phase::Done(Outcome::Nothing);
@@ -276,11 +307,22 @@ impl Split {
                         28 => rdlen != 16,
                         _ => false,
                     };
-                    if rdlen == 0 && left > 0 && rtype != 1 && rtype != 28 && self.left == 1 {
+                    // Cut right after an empty rdata, the RR parses only
+                    // where its type needs no bytes (not A, AAAA or SOA).
+                    let needs_bytes = rtype == 1 || rtype == 28 || rtype == SOA;
+                    if rdlen == 0 && left > 0 && !needs_bytes && self.left == 1 {
                         self.zero_end = p;
                     }
                     if rdlen > left || (rdlen == 0 && left > 0) || bad_type {
                         self.phase = Phase::Done(Outcome::Nothing);
+                    } else if rtype == SOA {
+                        self.rd_end = self.rd_end.max(p + rdlen);
+                        // `ParseRR_SOA`: mname and rname from the rdata's
+                        // start, then the fixed fields.
+                        self.next = p;
+                        self.soa_names = 1;
+                        self.in_soa = true;
+                        self.phase = Phase::Label;
                     } else {
                         self.item_done(p + rdlen);
                     }
@@ -338,7 +380,21 @@ mod tests {
         }
         for _ in 0..an {
             name(&mut m, rng);
-            let rtype: u16 = [1, 28, 5, 16, 99][(rng() % 5) as usize];
+            let rtype: u16 = [1, 28, 5, 16, 99, 6, 6][(rng() % 7) as usize];
+            if rtype == 6 && rng() % 2 == 0 {
+                // An SOA whose rdata is two names and the fixed fields,
+                // now and then some of them short.
+                let start = m.len();
+                m.extend(rtype.to_be_bytes());
+                m.extend([0, 1, 0, 0, 0, 60, 0, 0]);
+                name(&mut m, rng);
+                name(&mut m, rng);
+                let fixed = if rng() % 3 == 0 { rng() % 20 } else { 20 };
+                m.extend((0..fixed).map(|_| rng() as u8));
+                let rdlen = (m.len() - start - 10) as u16;
+                m[start + 8..start + 10].copy_from_slice(&rdlen.to_be_bytes());
+                continue;
+            }
             let rdlen: u16 = match rng() % 5 {
                 0 => 0,
                 1 => 4,

@@ -124,6 +124,21 @@ impl<const N: usize> LineBuf<N> {
         true
     }
 
+    /// Consumes the '\n' of a "\r\n" whose '\r' ended the previous line as
+    /// the last byte of the previous payload, before bytes that are not read
+    /// as lines (Zeek's `ContentLine_Analyzer::DoDeliver` compresses CRLF
+    /// before it looks at a plain delivery).
+    pub(super) fn eat_lf(&mut self, data: &[u8], pos: &mut usize) {
+        if self.skip_lf {
+            if let Some(&b) = data.get(*pos) {
+                self.skip_lf = false;
+                if b == b'\n' {
+                    *pos += 1;
+                }
+            }
+        }
+    }
+
     fn last(&self) -> Option<u8> {
         let t = self.total as usize;
         if t == 0 || t > N {
