@@ -332,14 +332,7 @@ mod tests {
     /// A small pcapng: section header, one Ethernet interface, packets of
     /// growing size (enhanced and simple packet blocks).
     fn pcapng_bytes() -> Vec<u8> {
-        fn block(v: &mut Vec<u8>, btype: u32, body: &[u8]) {
-            let total = 12 + body.len().div_ceil(4) * 4;
-            v.extend_from_slice(&btype.to_le_bytes());
-            v.extend_from_slice(&(total as u32).to_le_bytes());
-            v.extend_from_slice(body);
-            v.resize(v.len() + (total - 12 - body.len()), 0);
-            v.extend_from_slice(&(total as u32).to_le_bytes());
-        }
+        use super::pcapng::test_block as block;
         let mut v = Vec::new();
         let mut shb = 0x1a2b3c4du32.to_le_bytes().to_vec();
         shb.extend_from_slice(&[1, 0, 0, 0]);

@@ -281,20 +281,24 @@ fn units_to_ts(raw: u64, units: u64, offset_secs: i64) -> Ts {
     Ts(ns.clamp(0, i128::from(MAX_TS.0)) as i64)
 }
 
+/// Appends a pcapng block of type `btype` with `body` (padded to 32 bits)
+/// to `v`: the test files' builder.
+#[cfg(test)]
+pub(super) fn test_block(v: &mut Vec<u8>, btype: u32, body: &[u8]) {
+    let total = 12 + body.len().div_ceil(4) * 4;
+    v.extend_from_slice(&btype.to_le_bytes());
+    v.extend_from_slice(&(total as u32).to_le_bytes());
+    v.extend_from_slice(body);
+    v.resize(v.len() + (total - 12 - body.len()), 0);
+    v.extend_from_slice(&(total as u32).to_le_bytes());
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_block as block;
     use super::*;
     use crate::capture::file::reader::CHUNK;
     use std::path::Path;
-
-    fn block(v: &mut Vec<u8>, btype: u32, body: &[u8]) {
-        let total = 12 + body.len().div_ceil(4) * 4;
-        v.extend_from_slice(&btype.to_le_bytes());
-        v.extend_from_slice(&(total as u32).to_le_bytes());
-        v.extend_from_slice(body);
-        v.resize(v.len() + (total - 12 - body.len()), 0);
-        v.extend_from_slice(&(total as u32).to_le_bytes());
-    }
 
     #[test]
     fn reads_pcapng_with_two_interfaces_and_tsresol() {
