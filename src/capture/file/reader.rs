@@ -150,10 +150,11 @@ impl<R: Read> Chunks<R> {
         c
     }
 
-    /// A mapped file: keeps the pages of the next [`RELEASE_STEP`] bytes
-    /// in the page tables and drops those more than a step behind, so the
-    /// file is read without page faults and the resident size stays about
-    /// three steps.
+    /// A mapped file: keeps the pages of the next one to three
+    /// [`RELEASE_STEP`]s in the page tables (two more are populated in one
+    /// call once less than one is left) and drops those more than one to
+    /// two steps behind, so the file is read without page faults and its
+    /// resident part is at most five steps (40 MiB).
     fn map_ahead(&mut self) {
         if self.populated != usize::MAX && self.pos + RELEASE_STEP > self.populated {
             let to = self.populated.max(self.pos) + 2 * RELEASE_STEP;
