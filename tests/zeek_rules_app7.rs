@@ -502,6 +502,54 @@ fn smtp_turn_answered_by_250_swaps_sender_and_receiver() {
     );
 }
 
+/// `SMTP.cc` `NewReply`: the reply answers `first_cmd`, which it then
+/// resets to -1 (`last_replied_cmd = first_cmd; first_cmd = -1;`), and
+/// `UpdateState(SMTP_CMD_STARTTLS, 220)` starts TLS. So a 220 that is not
+/// the first reply after STARTTLS (here the refusal 454 came first)
+/// answers no command and starts nothing: the ClientHello that follows is
+/// not TLS to Zeek (`smtp` only). Answered at once by 220, `smtp,ssl`.
+#[test]
+fn smtp_starttls_needs_the_first_reply_to_be_220() {
+    let ch = client_hello();
+    let mut cap = Cap::default();
+    let cases: [(u16, Talk<'_>); 2] = [
+        (
+            48200,
+            vec![
+                (false, b"220 mail ready\r\n"),
+                (true, b"EHLO a.example\r\n"),
+                (false, b"250 a.example hello\r\n"),
+                (true, b"STARTTLS\r\n"),
+                (false, b"454 TLS not available\r\n"),
+                (false, b"220 ready after all\r\n"),
+                (true, &ch),
+            ],
+        ),
+        (
+            48201,
+            vec![
+                (false, b"220 mail ready\r\n"),
+                (true, b"EHLO a.example\r\n"),
+                (false, b"250 a.example hello\r\n"),
+                (true, b"STARTTLS\r\n"),
+                (false, b"220 go ahead\r\n"),
+                (true, &ch),
+            ],
+        ),
+    ];
+    for (i, (port, msgs)) in cases.iter().enumerate() {
+        let mut t = conversation(&mut cap, *port, 25);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let next = t.talk(base + 10, msgs);
+        t.close(next);
+    }
+    let conn = run("smtp-starttls-first-reply", &cap, &[]);
+    let service = |port: u16| by_port(&conn, port).get("service").cloned();
+    assert_eq!(service(48200), Some("smtp".into()), "454 answered STARTTLS");
+    assert_eq!(service(48201), Some("smtp,ssl".into()));
+}
+
 /// An SNMPv3 message: header data with `msgFlags` of `flags`, empty
 /// security parameters, an encrypted scoped PDU (an OCTET STRING, so no PDU
 /// is parsed: `EncryptedPDU` is `&restofdata`).

@@ -122,16 +122,20 @@ impl Smtp {
                             self.after_gap = false;
                             ev.push(Service::Smtp, What::Confirm);
                         }
+                        let mut tls = false;
                         if self.pending == 0 {
                             // `NewReply`: `UpdateState(first_cmd, code)`
                             // for the command answered (the last one;
-                            // none for a second reply). TURN + 250 is
-                            // `flip-side`.
+                            // none for a second reply: `first_cmd = -1`).
+                            // TURN + 250 is `flip-side`; STARTTLS + 220
+                            // starts TLS.
                             self.swapped ^= self.turn && code == 250;
+                            tls = self.starttls && code == 220;
                             self.turn = false;
+                            self.starttls = false;
                         }
                         self.pending = if l.get(3) == Some(&b'-') { code } else { 0 };
-                        if self.starttls && code == 220 {
+                        if tls {
                             ev.hand_off(Service::Smtp, Service::Ssl, pos);
                             return Step::Done;
                         }
