@@ -258,9 +258,6 @@ fn dns_name_ends_at_a_label_past_the_name_buffer() {
     }
 }
 
-/// Payloads in turn (client ones `true`).
-type Talk<'a> = Vec<(bool, &'a [u8])>;
-
 /// A DNP3 link frame: header (control `ctrl`, length from `user`, CRC),
 /// then `user` (transport byte first) in 16-byte chunks, each with its CRC.
 fn dnp3_frame(ctrl: u8, len: u8, user: &[u8]) -> Vec<u8> {
@@ -303,13 +300,7 @@ fn dnp3_link_frames_are_judged_as_process_data_does() {
         (46002, vec![(true, &short)]),
         (46003, vec![(true, &good), (true, &bad_crc)]),
     ];
-    for (i, (port, msgs)) in cases.iter().enumerate() {
-        let mut t = conversation(&mut cap, *port, 20000);
-        let base = i as u64 * 1000;
-        t.handshake(base);
-        let next = t.talk(base + 10, msgs);
-        t.close(next);
-    }
+    conversations(&mut cap, 20000, &cases);
     let (c, s) = (a("10.0.0.1"), a("10.0.0.2"));
     for (i, part) in [&good[..6], &good[6..]].iter().enumerate() {
         let f = frame(Link::Eth, &udp(c, s, 46004, 20000, part, UdpSum::Good));
@@ -358,13 +349,7 @@ fn ldap_sasl_message_mode_is_decided_once() {
             vec![(true, bind), (false, ok), (true, wrapped), (false, clear)],
         ),
     ];
-    for (i, (port, msgs)) in cases.iter().enumerate() {
-        let mut t = conversation(&mut cap, *port, 389);
-        let base = i as u64 * 1000;
-        t.handshake(base);
-        let next = t.talk(base + 10, msgs);
-        t.close(next);
-    }
+    conversations(&mut cap, 389, &cases);
     let conn = run("ldap-sasl-mode", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(47000), None);
@@ -433,13 +418,7 @@ fn smtp_pseudo_command_words_are_commands() {
             ],
         ),
     ];
-    for (i, (port, msgs)) in cases.iter().enumerate() {
-        let mut t = conversation(&mut cap, *port, 25);
-        let base = i as u64 * 1000;
-        t.handshake(base);
-        let next = t.talk(base + 10, msgs);
-        t.close(next);
-    }
+    conversations(&mut cap, 25, &cases);
     let conn = run("smtp-pseudo-commands", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(48000), Some("smtp".into()));
@@ -475,19 +454,11 @@ fn smtp_turn_answered_by_250_swaps_sender_and_receiver() {
             (true, b"221 bye\r\n"),
         ]
     };
-    for (i, (port, reply)) in [
-        (48100u16, &b"250 OK\r\n"[..]),
-        (48101, &b"502 TURN not implemented\r\n"[..]),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let mut t = conversation(&mut cap, *port, 25);
-        let base = i as u64 * 1000;
-        t.handshake(base);
-        let next = t.talk(base + 10, &turn(reply));
-        t.close(next);
-    }
+    let cases = [
+        (48100u16, turn(b"250 OK\r\n")),
+        (48101, turn(b"502 TURN not implemented\r\n")),
+    ];
+    conversations(&mut cap, 25, &cases);
     let conn = run("smtp-turn", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(
@@ -537,13 +508,7 @@ fn smtp_starttls_needs_the_first_reply_to_be_220() {
             ],
         ),
     ];
-    for (i, (port, msgs)) in cases.iter().enumerate() {
-        let mut t = conversation(&mut cap, *port, 25);
-        let base = i as u64 * 1000;
-        t.handshake(base);
-        let next = t.talk(base + 10, msgs);
-        t.close(next);
-    }
+    conversations(&mut cap, 25, &cases);
     let conn = run("smtp-starttls-first-reply", &cap, &[]);
     let service = |port: u16| by_port(&conn, port).get("service").cloned();
     assert_eq!(service(48200), Some("smtp".into()), "454 answered STARTTLS");

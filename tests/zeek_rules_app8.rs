@@ -42,19 +42,11 @@ use run::by_port;
 use run::conn as run;
 use serde_json::Value;
 
-type Talk<'a> = Vec<(bool, &'a [u8])>;
-
 /// One capture with a closed conversation to port 80 per case (client
 /// ports as given), run through connscope.
-fn conversations(name: &str, cases: &[(u16, Talk<'_>)]) -> Vec<Value> {
+fn http_conversations(name: &str, cases: &[(u16, Talk<'_>)]) -> Vec<Value> {
     let mut cap = Cap::default();
-    for (i, (port, msgs)) in cases.iter().enumerate() {
-        let mut t = conversation(&mut cap, *port, 80);
-        let base = i as u64 * 1000;
-        t.handshake(base);
-        let next = t.talk(base + 10, msgs);
-        t.close(next);
-    }
+    conversations(&mut cap, 80, cases);
     run(name, &cap, &[])
 }
 
@@ -188,7 +180,7 @@ fn http_later_reply_lines_are_judged() {
             ],
         ),
     ];
-    let conn = conversations("http-later-replies", &cases);
+    let conn = http_conversations("http-later-replies", &cases);
     let want = [
         (41000, Some("http")),
         (41001, None),
@@ -244,7 +236,7 @@ fn http_later_request_lines_are_judged() {
         // Two pipelined requests in one segment, the second bad.
         (42005, vec![(true, &pipelined)]),
     ];
-    let conn = conversations("http-later-requests", &cases);
+    let conn = http_conversations("http-later-requests", &cases);
     let want = [
         (42000, None),
         (42001, Some("http")),
@@ -304,7 +296,7 @@ fn http_upgrade_on_a_later_reply() {
             ],
         ),
     ];
-    let conn = conversations("http-later-upgrade", &cases);
+    let conn = http_conversations("http-later-upgrade", &cases);
     assert_eq!(service(&conn, 43000), Some("http,websocket"));
     assert_eq!(service(&conn, 43001), None);
     assert_closed(&conn, 43000, FULL);

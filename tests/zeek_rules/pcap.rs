@@ -5,6 +5,22 @@
 
 use std::net::IpAddr;
 
+/// Payloads in turn (client ones `true`).
+pub type Talk<'a> = Vec<(bool, &'a [u8])>;
+
+/// One whole conversation to `sport` per case (client port, payloads),
+/// the `i`-th starting at `i` seconds: handshake, the payloads from 10 ms
+/// on, then a FIN close.
+pub fn conversations(cap: &mut Cap, sport: u16, cases: &[(u16, Talk<'_>)]) {
+    for (i, (port, msgs)) in cases.iter().enumerate() {
+        let mut t = conversation(cap, *port, sport);
+        let base = i as u64 * 1000;
+        t.handshake(base);
+        let next = t.talk(base + 10, msgs);
+        t.close(next);
+    }
+}
+
 /// A TCP conversation from 10.0.0.1:`cport` to 10.0.0.2:`sport` over
 /// Ethernet (initial sequence numbers 1000 and 5000).
 pub fn conversation(cap: &mut Cap, cport: u16, sport: u16) -> Tcp<'_> {
