@@ -31,8 +31,6 @@ pub(super) struct Chunks<R> {
     end: usize,
     /// Blocks given up while shared, reused once nobody else holds them.
     retired: Vec<Arc<ReadBlock>>,
-    /// `buf` is the whole file, mapped: nothing is ever read into it.
-    mapped: bool,
     /// A mapped file: the pages before this were dropped from the page
     /// tables ([`ReadBlock::release_before`]).
     released: usize,
@@ -124,7 +122,6 @@ impl<R: Read> Chunks<R> {
             pos: 0,
             end: 0,
             retired: Vec::new(),
-            mapped: false,
             released: 0,
             populated: 0,
             stop,
@@ -141,7 +138,6 @@ impl<R: Read> Chunks<R> {
             pos: 0,
             end,
             retired: Vec::new(),
-            mapped: true,
             released: 0,
             populated: 0,
             stop: None,
@@ -157,8 +153,9 @@ impl<R: Read> Chunks<R> {
     /// resident part is at most five steps (40 MiB).
     fn map_ahead(&mut self) {
         if self.populated != usize::MAX && self.pos + RELEASE_STEP > self.populated {
-            let to = self.populated.max(self.pos) + 2 * RELEASE_STEP;
-            self.populated = if self.buf.populate(self.populated.max(self.pos), to) {
+            let from = self.populated.max(self.pos);
+            let to = from + 2 * RELEASE_STEP;
+            self.populated = if self.buf.populate(from, to) {
                 to
             } else {
                 usize::MAX
@@ -201,7 +198,8 @@ impl<R: Read> Chunks<R> {
     /// Makes at least `n` bytes available at the read position; returns how
     /// many are available (fewer only at end of input).
     pub(super) fn ensure(&mut self, n: usize) -> io::Result<usize> {
-        if self.end - self.pos >= n || self.mapped {
+        // (a mapped file has every byte it will ever have)
+        if self.end - self.pos >= n || self.buf.is_mapped() {
             return Ok(self.end - self.pos);
         }
         self.unshare();
@@ -248,7 +246,7 @@ impl<R: Read> Chunks<R> {
 
     pub(super) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.end);
-        if self.mapped {
+        if self.buf.is_mapped() {
             self.map_ahead();
         }
     }
@@ -257,7 +255,7 @@ impl<R: Read> Chunks<R> {
 impl<R: Read> Read for Chunks<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if self.pos == self.end {
-            if out.len() >= CHUNK && !self.mapped {
+            if out.len() >= CHUNK && !self.buf.is_mapped() {
                 return self.r.read(out);
             }
             self.ensure(1)?;
