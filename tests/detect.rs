@@ -214,6 +214,20 @@ fn hideandseek_scanner_is_flagged() {
     let rec = fig(&v, "score", "recall_at_1pct_fpr");
     assert!(auc >= 0.86, "ROC-AUC {auc}");
     assert!(rec >= 0.010, "recall at 1% FPR {rec}");
+    // The bot's probes to non-public addresses (labelled benign) are the
+    // same samples as its probes elsewhere: eval counts the tied pairs and
+    // the ROC-AUC they leave any scorer, which no detector exceeds.
+    let tie = &v["connection"]["indistinguishable"];
+    let ceiling = tie["roc_auc_ceiling"].as_f64().unwrap_or(0.0);
+    assert!(tie["tied_pairs"].as_u64().unwrap_or(0) > 0, "{tie}");
+    assert!(ceiling < 0.95, "{tie}");
+    for d in ["robust", "iforest", "ecod", "autoencoder", "score"] {
+        let a = fig(&v, d, "roc_auc");
+        assert!(
+            a <= ceiling + 1e-12,
+            "{d}: ROC-AUC {a} above the ceiling {ceiling}"
+        );
+    }
 }
 
 #[test]

@@ -203,6 +203,61 @@ pub struct ConnectionReport {
     pub max_fpr: f64,
     /// Per detector column, in file order.
     pub detectors: Vec<DetectorResult>,
+    /// Test rows no connection-level scorer can tell apart across labels.
+    pub indistinguishable: Indistinguishable,
+}
+
+/// Test rows that share their sample with rows of the other label: the
+/// same `service_class` and the same value in every detector column. The
+/// detectors are deterministic functions of a connection's sample (its
+/// class and features), so equal samples give equal values, and every
+/// scorer of those samples ties such rows; the pairs they form count one
+/// half in any ROC-AUC, which bounds it. (Equal values of every detector
+/// from different samples would be a coincidence.)
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Indistinguishable {
+    /// Positive–negative pairs with the same sample.
+    pub tied_pairs: u64,
+    /// Positives that share their sample with a negative.
+    pub positives: usize,
+    /// Negatives that share their sample with a positive.
+    pub negatives: usize,
+    /// The highest ROC-AUC a scorer of these samples can reach (every
+    /// other pair ordered right, each tied pair one half); `None` without
+    /// both labels.
+    pub roc_auc_ceiling: Option<f64>,
+}
+
+impl Indistinguishable {
+    /// Groups `rows` by sample (see the type) and counts the groups that
+    /// hold both labels.
+    fn of(rows: &[TestRow]) -> Indistinguishable {
+        let mut groups: BTreeMap<(&str, Vec<Option<u64>>), (usize, usize)> = BTreeMap::new();
+        for r in rows {
+            let key = (
+                r.class,
+                r.values.iter().map(|v| v.map(f64::to_bits)).collect(),
+            );
+            let g = groups.entry(key).or_insert((0, 0));
+            if r.label {
+                g.0 += 1;
+            } else {
+                g.1 += 1;
+            }
+        }
+        let mut out = Indistinguishable::default();
+        for &(p, n) in groups.values().filter(|(p, n)| *p > 0 && *n > 0) {
+            out.tied_pairs += (p * n) as u64;
+            out.positives += p;
+            out.negatives += n;
+        }
+        let p = rows.iter().filter(|r| r.label).count();
+        let n = rows.len() - p;
+        if p > 0 && n > 0 {
+            out.roc_auc_ceiling = Some(1.0 - 0.5 * out.tied_pairs as f64 / (p as f64 * n as f64));
+        }
+        out
+    }
 }
 
 /// Notice counts.
@@ -275,6 +330,8 @@ pub fn detector_columns(log: &logs::Log) -> Vec<String> {
 struct TestRow<'a> {
     label: bool,
     attack_type: &'a str,
+    /// `service_class` (empty without the column).
+    class: &'a str,
     values: Vec<Option<f64>>,
 }
 
@@ -321,6 +378,7 @@ fn connection_level(
         rows.push(TestRow {
             label: l.label,
             attack_type: &l.attack_type,
+            class: r.str("service_class").unwrap_or(""),
             values: detectors
                 .iter()
                 .map(|d| r.num(d).filter(|v| v.is_finite()))
@@ -358,6 +416,7 @@ fn connection_level(
         positives_by_type,
         max_fpr: MAX_FPR,
         detectors: results,
+        indistinguishable: Indistinguishable::of(&rows),
     })
 }
 
@@ -502,6 +561,18 @@ impl Report {
                 d.missing
             );
         }
+        let tie = &c.indistinguishable;
+        if tie.tied_pairs > 0 {
+            let _ = writeln!(
+                o,
+                "indistinguishable: {} positives and {} negatives share their samples \
+                 ({} pairs): no scorer of these samples exceeds ROC-AUC {}",
+                tie.positives,
+                tie.negatives,
+                tie.tied_pairs,
+                opt(tie.roc_auc_ceiling, 4)
+            );
+        }
         if !c.positives_by_type.is_empty() && !c.detectors.is_empty() {
             let _ = write!(
                 o,
@@ -632,6 +703,46 @@ mod tests {
         s
     }
 
+    /// Hand count: samples A (2 positives, 1 negative), B (1 positive,
+    /// 2 negatives), C (1 positive), the same values as B in another
+    /// class (1 negative), and a row like A with one value unset (1
+    /// negative): 2·1 + 1·2 = 4 tied pairs of 4 positives × 5 negatives,
+    /// so no scorer exceeds 1 − 0.5 · 4 / 20 = 0.9.
+    #[test]
+    fn indistinguishable_rows_bound_the_auc() {
+        let row = |label: bool, class: &'static str, values: &[Option<f64>]| TestRow {
+            label,
+            attack_type: if label { "scan" } else { "benign" },
+            class,
+            values: values.to_vec(),
+        };
+        let (a, b, c) = (
+            [Some(1.0), Some(2.0)],
+            [Some(3.0), Some(4.0)],
+            [Some(5.0), Some(6.0)],
+        );
+        let rows = [
+            row(true, "tcp/23", &a),
+            row(true, "tcp/23", &a),
+            row(false, "tcp/23", &a),
+            row(true, "udp/high", &b),
+            row(false, "udp/high", &b),
+            row(false, "udp/high", &b),
+            row(true, "tcp/23", &c),
+            row(false, "dns", &b),
+            row(false, "tcp/23", &[Some(1.0), None]),
+        ];
+        let t = Indistinguishable::of(&rows);
+        assert_eq!((t.tied_pairs, t.positives, t.negatives), (4, 3, 3));
+        assert_eq!(t.roc_auc_ceiling, Some(0.9));
+        // Without ties the ceiling is 1; with one label only there is none.
+        assert_eq!(
+            Indistinguishable::of(&rows[6..8]).roc_auc_ceiling,
+            Some(1.0)
+        );
+        assert_eq!(Indistinguishable::of(&rows[..2]).roc_auc_ceiling, None);
+    }
+
     #[test]
     fn connection_level_end_to_end_on_tsv() {
         let score = logs::parse_log(&score_tsv()).unwrap();
@@ -649,6 +760,8 @@ mod tests {
             (7, 6, 1, 1, 1)
         );
         assert_eq!((c.test_rows, c.positives, c.negatives), (4, 2, 2));
+        // No two test rows share a sample.
+        assert_eq!(c.indistinguishable.roc_auc_ceiling, Some(1.0));
         let robust = &c.detectors[0];
         // robust: neg 1.0, pos 5.0, pos 0.5 (one negative missing).
         assert_eq!((robust.rows, robust.missing), (3, 1));
