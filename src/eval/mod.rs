@@ -232,7 +232,9 @@ impl Indistinguishable {
     /// Groups `rows` by sample (see the type) and counts the groups that
     /// hold both labels.
     fn of(rows: &[TestRow]) -> Indistinguishable {
-        let mut groups: BTreeMap<(&str, Vec<Option<u64>>), (usize, usize)> = BTreeMap::new();
+        // (class, the bits of each detector value) -> (positives, negatives)
+        type Sample<'a> = (&'a str, Vec<Option<u64>>);
+        let mut groups: BTreeMap<Sample, (usize, usize)> = BTreeMap::new();
         for r in rows {
             let key = (
                 r.class,
