@@ -68,6 +68,7 @@ impl<R: Read> FileSource<R> {
                 self.packets += 1;
                 let ts =
                     Ts::from_parts(secs, if nanos { frac } else { frac * 1000 }).clamp_capture();
+                self.reader.prefetch_next(16 + caplen);
                 let rec = self.reader.peek();
                 let data = &rec[16..16 + caplen];
                 // The slice stays valid until the next call, which consumes it.

@@ -125,6 +125,7 @@ impl<R: Read> FileSource<R> {
             }
             self.offset += total as u64;
             self.pending = total;
+            self.reader.prefetch_next(total);
             let body_len = total - 12;
             match btype {
                 1 => {

@@ -244,6 +244,24 @@ impl<R: Read> Chunks<R> {
         &self.buf[self.pos..self.end]
     }
 
+    /// Hints the CPU to load what the reader touches next, given where
+    /// the next record starts (`next` bytes past the read position): that
+    /// record's header and first bytes, and one line a page and two pages
+    /// further on, so the page walk and the memory access of the records
+    /// there are under way before they are read. Measured with `-j 2`,
+    /// where the capture thread touches little more than record headers
+    /// and waited on each: the generated capture 4 % faster (wall and
+    /// CPU), the real mix 2 %; one worker unchanged within noise. Only
+    /// hints: a prefetch never faults and changes no value; nothing past
+    /// the bytes available is named.
+    pub(super) fn prefetch_next(&self, next: usize) {
+        for at in [next, next + 64, next + 4096, next + 8192] {
+            if let Some(b) = self.buf.get(self.pos + at..self.end) {
+                crate::capture::prefetch(b);
+            }
+        }
+    }
+
     pub(super) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.end);
         if self.buf.is_mapped() {
