@@ -35,6 +35,7 @@ pub mod engine;
 pub mod eval;
 pub mod flow;
 pub mod geoip;
+pub mod hint;
 pub mod output;
 pub mod pipeline;
 pub mod record;

@@ -13,23 +13,6 @@ pub mod merge;
 
 pub use file::CaptureError;
 
-/// Hints the CPU to start loading the cache line at the start of `bytes`
-/// (nothing for an empty slice): for data that will be read soon, so the
-/// wait for memory overlaps other work. Only a hint: a prefetch reads
-/// nothing, cannot fault and changes no value.
-#[inline]
-pub fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if !bytes.is_empty() {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: `bytes` is non-empty, so its pointer is in bounds; a
-        // prefetch does not access memory architecturally.
-        unsafe { _mm_prefetch(bytes.as_ptr() as *const i8, _MM_HINT_T0) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
 use crate::time::Ts;
 
 /// Link-layer header types (the `LINKTYPE_*` values of pcap/pcapng).

@@ -257,7 +257,7 @@ impl<R: Read> Chunks<R> {
     pub(super) fn prefetch_next(&self, next: usize) {
         for at in [next, next + 64, next + 4096, next + 8192] {
             if let Some(b) = self.buf.get(self.pos + at..self.end) {
-                crate::capture::prefetch(b);
+                crate::hint::prefetch(b);
             }
         }
     }
