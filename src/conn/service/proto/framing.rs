@@ -63,18 +63,10 @@ impl<const N: usize> LineBuf<N> {
         max: u32,
         mut on_body: impl FnMut(&[u8]),
     ) -> bool {
-        let Some(mut rest) = data.get(*pos..) else {
+        self.eat_lf(data, pos);
+        let Some(rest) = data.get(*pos..) else {
             return false;
         };
-        if self.skip_lf {
-            if let Some(&b) = rest.first() {
-                self.skip_lf = false;
-                if b == b'\n' {
-                    *pos += 1;
-                    rest = &rest[1..];
-                }
-            }
-        }
         let end = if lf_only {
             find_any(rest, [b'\n'])
         } else {
@@ -125,9 +117,10 @@ impl<const N: usize> LineBuf<N> {
     }
 
     /// Consumes the '\n' of a "\r\n" whose '\r' ended the previous line as
-    /// the last byte of the previous payload, before bytes that are not read
-    /// as lines (Zeek's `ContentLine_Analyzer::DoDeliver` compresses CRLF
-    /// before it looks at a plain delivery).
+    /// the last byte of the previous payload: the first step of every
+    /// [`feed`](Self::feed), and of bytes that are not read as lines
+    /// (Zeek's `ContentLine_Analyzer::DoDeliver` compresses CRLF before it
+    /// looks at a plain delivery).
     pub(super) fn eat_lf(&mut self, data: &[u8], pos: &mut usize) {
         if self.skip_lf {
             if let Some(&b) = data.get(*pos) {
